@@ -1,0 +1,17 @@
+//! The verification core: pure functions over bytes. Every verifier in rget (the bootstrap, `rget get`,
+//! the log, the witness, the auditor) goes through these functions and nothing else.
+
+pub mod b64;
+pub mod checkpoint;
+pub mod cosignature;
+pub mod digest;
+pub mod ed25519;
+pub mod merkle;
+pub mod minisig;
+pub mod note;
+pub mod policy;
+pub mod record;
+pub mod sums;
+pub mod tile;
+pub mod tlog_proof;
+pub mod verify;

@@ -1,0 +1,14 @@
+//! rget: verified downloads of release files.
+//!
+//! The crate is layered so that trust flows inward:
+//! - [`core`] is pure and deterministic: formats (SHA256SUMS, minisign, signed notes, checkpoints,
+//!   cosignatures, tlog-policy, tlog-proof, records), Merkle proofs and tiles. It does no I/O beyond
+//!   `Read`/`Write` and depends on no network, async runtime or CLI crate. The bootstrap uses it with
+//!   default features off.
+//! - `cli` (feature `cli`) is the `rget` command line.
+#![forbid(unsafe_code)]
+
+pub mod core;
+
+#[cfg(feature = "cli")]
+pub mod cli;
