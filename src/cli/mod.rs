@@ -1,6 +1,161 @@
 //! The `rget` command line (feature `cli`).
+//!
+//! Each subcommand lives in its own file `src/cli/<name>.rs` with a clap `Args` struct (which carries
+//! its own `about`, `long_about` and examples in `after_help`) and a `run(Args) -> CliResult`. Adding
+//! one takes three lines here: the `mod`, a variant of [`Command`], and an arm in [`run`].
+
+pub mod exit;
+pub mod sums;
+
+use clap::{Parser, Subcommand};
+use exit::{CliResult, Failure};
+use std::io::Write;
+
+const ABOUT: &str = "Verified downloads of release files";
+
+const LONG_ABOUT: &str = "\
+rget downloads release files and refuses to hand over any file whose SHA-256 is not listed in the \
+publisher's SHA256SUMS. That SHA256SUMS is itself checked: it must be recorded in a public, \
+append-only transparency log (proved by a Merkle inclusion proof under a checkpoint signed by the log \
+and cosigned by independent witnesses) and, where the publisher's key is known, carry a valid \
+minisign signature. Publishers use rget to write their SHA256SUMS and record it in the log; build \
+hosts use it to fetch and check what they run.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget sums dist > dist/SHA256SUMS     list every file of dist/ with its SHA-256
+  rget sums --check SHA256SUMS         check the listed files, like sha256sum -c
+
+Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network, 5 not found,
+6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.
+
+Run 'rget <command> --help' for a command's details and examples.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rget",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Sums(sums::Args),
+}
+
+fn run(command: Command) -> CliResult {
+    match command {
+        Command::Sums(args) => sums::run(args),
+    }
+}
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match run(cli.command) {
+        Ok(()) => exit::OK,
+        Err(failure) => {
+            report(&failure);
+            failure.code()
+        }
+    }
+}
+
+/// Prints `rget: <message>` on stderr. A failure to write it cannot be reported anywhere, so it is
+/// ignored; the exit code still tells.
+fn report(failure: &Failure) {
+    let _ = writeln!(std::io::stderr(), "rget: {failure}");
+}
+
+/// Turns clap's outcome into ours: `--help` and `--version` print to stdout and exit 0; a bare
+/// `rget` prints help to stderr and exits 2; any other usage error becomes one line and exit 2.
+fn clap_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            exit::OK
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            exit::USAGE
+        }
+        _ => {
+            report(&Failure::usage(format!(
+                "{} (see 'rget --help')",
+                first_line(&e)
+            )));
+            exit::USAGE
+        }
+    }
+}
+
+/// The first paragraph of clap's rendered error on one line, without its `error: ` prefix, e.g.
+/// `unexpected argument '--frob' found` or
+/// `the following required arguments were not provided: <PATH>...`. What follows (usage, tips) is
+/// left to `--help`.
+fn first_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let paragraph: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let joined = paragraph.join(" ");
+    let line = joined.strip_prefix("error: ").unwrap_or(&joined);
+    if line.is_empty() {
+        "invalid arguments".to_owned()
+    } else {
+        line.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let e = Cli::try_parse_from(["rget", "sums", "--frob"]).unwrap_err();
+        let line = first_line(&e);
+        assert!(line.contains("--frob"), "{line}");
+        assert!(!line.contains('\n'));
+        assert!(!line.starts_with("error:"));
+        let e = Cli::try_parse_from(["rget", "sums"]).unwrap_err();
+        assert_eq!(
+            first_line(&e),
+            "the following required arguments were not provided: <PATH>..."
+        );
+    }
+
+    #[test]
+    fn check_only_flags_need_check() {
+        for argv in [
+            &["rget", "sums", "--quiet", "f"][..],
+            &["rget", "sums", "--json", "f"],
+            &["rget", "sums", "--check", "S", "f"],
+            &["rget", "sums", "--check", "S", "-o", "f"],
+            &["rget", "sums", "--check", "S", "--json", "--quiet"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
+        }
+        assert!(Cli::try_parse_from(["rget", "sums", "--check", "S", "--json"]).is_ok());
+        assert!(Cli::try_parse_from(["rget", "sums", "-o", "S", "a", "b"]).is_ok());
+    }
 }

@@ -1,0 +1,530 @@
+//! `rget sums`: write a `SHA256SUMS` for release files, or check files against one.
+//!
+//! Writing is what a publisher runs before signing and logging the list; the output is exactly what
+//! GNU `sha256sum` writes, so `sha256sum -c` accepts it. Checking mirrors `sha256sum -c` but with our
+//! stricter parser, so a list that passes here will pass in `rget get` too.
+
+use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::core::digest::{Hash, sha256_reader};
+use crate::core::sums::{self, Entry, MAX_FILE_BYTES};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Files that a publisher places next to the release files and that never belong in the list: the
+/// list itself, its minisign signature and its transparency-log proof.
+const OWN_ARTIFACTS: [&str; 3] = ["SHA256SUMS", "SHA256SUMS.minisig", "SHA256SUMS.tlog-proof"];
+
+const LONG_ABOUT: &str = "\
+Write a SHA256SUMS listing the SHA-256 of each file, in the format of GNU sha256sum. A file argument \
+is listed under its final path component, since SHA256SUMS is published beside the files and names \
+are matched against the last segment of a download URL. A directory contributes its regular files \
+(not recursively; symbolic links and other entries are skipped and reported), except SHA256SUMS, \
+SHA256SUMS.minisig and SHA256SUMS.tlog-proof. Entries are sorted by name. The output file itself is \
+never listed, also when stdout is redirected into the listed directory. With -o the file is written \
+atomically: an interrupted run leaves the old file or none, never half of one.
+
+With --check, read a SHA256SUMS and check each listed file (relative to the current directory), \
+printing '<name>: OK' or '<name>: FAILED' per file, like sha256sum -c. Names holding a newline or a \
+carriage return are printed escaped, with a leading backslash, as in the file.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget sums dist > dist/SHA256SUMS           list the files of dist/
+  rget sums -o SHA256SUMS app.tar.gz app.zip list two files, written atomically
+  cd dist && rget sums --check SHA256SUMS    check the files against the list
+  rget sums --check --json SHA256SUMS        the same, as one JSON object
+
+Exit codes: 0 all OK, 1 a file did not match or could not be read, 2 usage,
+3 the SHA256SUMS does not parse, 7 local I/O error while writing.";
+
+/// Arguments of `rget sums`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Write a SHA256SUMS for files, or check files against one",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Files and directories to list
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "check",
+        conflicts_with = "check"
+    )]
+    paths: Vec<PathBuf>,
+
+    /// Write the list to FILE (atomically) instead of stdout
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "check"
+    )]
+    output: Option<PathBuf>,
+
+    /// Check the files listed in FILE ('-' for stdin) instead of writing a list
+    #[arg(short = 'c', long = "check", value_name = "FILE")]
+    check: Option<PathBuf>,
+
+    /// With --check: print only the files that failed
+    #[arg(long, requires = "check", conflicts_with_all = ["paths", "output"])]
+    quiet: bool,
+
+    /// With --check: print one JSON object with the result of every file
+    #[arg(long, requires = "check", conflicts_with_all = ["quiet", "paths", "output"])]
+    json: bool,
+}
+
+/// Runs `rget sums`.
+pub fn run(args: Args) -> CliResult {
+    match &args.check {
+        Some(list) => check(list, args.quiet, args.json),
+        None => write_list(&args.paths, args.output.as_deref()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// A file to list: the name it is listed under, and where to read it.
+struct Candidate {
+    name: String,
+    path: PathBuf,
+}
+
+/// A file's identity on this machine: device and inode. Used to recognise the output file under
+/// whatever path it is reached.
+type FileId = (u64, u64);
+
+fn file_id(meta: &fs::Metadata) -> FileId {
+    (meta.dev(), meta.ino())
+}
+
+fn write_list(paths: &[PathBuf], output: Option<&Path>) -> CliResult {
+    let excluded = output_ids(output);
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &excluded, &mut files)?;
+    }
+    // Byte order of the name: `String`'s `Ord` compares bytes. Sorting everything, not per
+    // argument, makes the output independent of the order of the arguments.
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    for pair in files.windows(2) {
+        if let [a, b] = pair {
+            if a.name == b.name {
+                return Err(Failure::usage(format!(
+                    "{:?} and {:?} would both be listed as {:?}",
+                    a.path, b.path, a.name
+                )));
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(Failure::usage("no files to list"));
+    }
+
+    let mut entries = Vec::with_capacity(files.len());
+    for file in files {
+        let digest = hash_file(&file.path)
+            .map_err(|e| Failure::local_io(format!("{:?}: {}", file.path, io_reason(&e))))?;
+        entries.push(Entry {
+            name: file.name,
+            digest,
+        });
+    }
+    // Names were checked as they were collected; this also enforces the size limits.
+    let text = sums::format(&entries).map_err(Failure::usage)?;
+
+    match output {
+        Some(target) => write_atomically(target, text.as_bytes()),
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        }
+    }
+}
+
+/// The identities of the files the list is being written to, so that they are never listed: the
+/// `-o` file if it already exists, and stdout if it is a regular file. The shell creates the file of
+/// `rget sums dist > dist/SHA256SUMS` before rget starts, so without this it would list itself
+/// (with the digest of an empty file).
+fn output_ids(output: Option<&Path>) -> Vec<FileId> {
+    let mut ids = Vec::new();
+    if let Some(meta) = output.and_then(|p| fs::metadata(p).ok()) {
+        ids.push(file_id(&meta));
+    }
+    let stdout_meta = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .and_then(|f| f.metadata());
+    if let Ok(meta) = stdout_meta {
+        if meta.is_file() {
+            ids.push(file_id(&meta));
+        }
+    }
+    ids
+}
+
+/// Adds the files named by one argument.
+fn collect(path: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> CliResult {
+    let meta = fs::metadata(path)
+        .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return collect_dir(path, excluded, out);
+    }
+    if !meta.is_file() {
+        return Err(Failure::usage(format!(
+            "{path:?} is not a regular file or directory"
+        )));
+    }
+    if excluded.contains(&file_id(&meta)) {
+        note(&format!("skipping {path:?}: it is the output file"));
+        return Ok(());
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{path:?} has no file name")))?;
+    out.push(Candidate {
+        name: listable_name(path, name)?,
+        path: path.to_path_buf(),
+    });
+    Ok(())
+}
+
+/// Adds the regular files directly inside `dir`.
+fn collect_dir(dir: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> CliResult {
+    let io_err = |e: io::Error| Failure::local_io(format!("{dir:?}: {}", io_reason(&e)));
+    for entry in fs::read_dir(dir).map_err(io_err)? {
+        let entry = entry.map_err(io_err)?;
+        let path = entry.path();
+        let file_name = entry.file_name();
+        if OWN_ARTIFACTS.iter().any(|a| file_name == *a) {
+            continue;
+        }
+        // `file_type` and `metadata` of a directory entry do not follow symbolic links.
+        let meta = entry
+            .metadata()
+            .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            let what = if kind.is_symlink() {
+                "a symbolic link"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            };
+            note(&format!("skipping {path:?}: {what}"));
+            continue;
+        }
+        if excluded.contains(&file_id(&meta)) {
+            continue;
+        }
+        out.push(Candidate {
+            name: listable_name(&path, &file_name)?,
+            path,
+        });
+    }
+    Ok(())
+}
+
+/// The name a file is listed under, if our rules (and UTF-8) allow it.
+fn listable_name(path: &Path, name: &std::ffi::OsStr) -> CliResult<String> {
+    let name = name.to_str().ok_or_else(|| {
+        Failure::usage(format!(
+            "{path:?}: the name is not valid UTF-8, which SHA256SUMS requires"
+        ))
+    })?;
+    sums::check_name(name).map_err(|e| Failure::usage(format!("{path:?}: {e}")))?;
+    Ok(name.to_owned())
+}
+
+/// A note on stderr about something skipped; the run goes on.
+fn note(message: &str) {
+    let _ = writeln!(
+        io::stderr(),
+        "rget: {}",
+        message.replace('\n', "\\n").replace('\r', "\\r")
+    );
+}
+
+/// SHA-256 of a file, streamed in constant memory.
+fn hash_file(path: &Path) -> io::Result<Hash> {
+    sha256_reader(File::open(path)?).map(|(digest, _)| digest)
+}
+
+/// Replaces `target` with `bytes` so that a crash leaves either the old content or the new, never
+/// part of it: write a temporary file in the same directory (rename is atomic only within one file
+/// system), fsync it, rename it over the target, then fsync the directory so the rename lasts.
+fn write_atomically(target: &Path, bytes: &[u8]) -> CliResult {
+    let io_err = |e: io::Error| Failure::local_io(format!("{target:?}: {}", io_reason(&e)));
+    let file_name = target
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{target:?} has no file name")))?;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (temp, mut file) = create_temp(dir, file_name).map_err(io_err)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&temp, target));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(io_err(e));
+    }
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Failure::local_io(format!("{dir:?}: {}", io_reason(&e))))
+}
+
+/// Creates a new, empty temporary file next to the target. `create_new` never reuses an existing
+/// file, so a concurrent run or a planted file cannot be written through.
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    let mut last = io::Error::other("no temporary file name left");
+    for attempt in 0..100u32 {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".rget-tmp-{}-{attempt}", std::process::id()));
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+
+/// What checking one listed file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Mismatch { actual: Hash },
+    Unreadable { reason: String },
+}
+
+fn check(list: &Path, quiet: bool, json: bool) -> CliResult {
+    let bytes = read_list(list)?;
+    let parsed = sums::parse(&bytes).map_err(|e| Failure::malformed(format!("{list:?}: {e}")))?;
+
+    let mut out = io::stdout().lock();
+    let write_err =
+        |e: io::Error| Failure::local_io(format!("writing to stdout: {}", io_reason(&e)));
+    let mut outcomes = Vec::with_capacity(parsed.len());
+    for entry in parsed.entries() {
+        let outcome = check_file(entry);
+        let shown = !json && (!quiet || outcome != Outcome::Ok);
+        if shown {
+            writeln!(out, "{}: {}", display_name(&entry.name), describe(&outcome))
+                .map_err(write_err)?;
+        }
+        outcomes.push(outcome);
+    }
+    if json {
+        writeln!(out, "{}", to_json(list, parsed.entries(), &outcomes)).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)?;
+
+    let mismatched = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Mismatch { .. }))
+        .count();
+    let unreadable = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Unreadable { .. }))
+        .count();
+    if mismatched + unreadable == 0 {
+        return Ok(());
+    }
+    Err(Failure::verification(format!(
+        "{} of {} listed files failed: {mismatched} did not match, {unreadable} could not be read",
+        mismatched + unreadable,
+        outcomes.len()
+    )))
+}
+
+/// Reads the list, refusing to read more than the parser would accept.
+fn read_list(list: &Path) -> CliResult<Vec<u8>> {
+    let io_err = |e: io::Error| Failure::local_io(format!("{list:?}: {}", io_reason(&e)));
+    let mut bytes = Vec::new();
+    let limit = MAX_FILE_BYTES as u64 + 1;
+    if list.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
+    } else {
+        File::open(list)
+            .map_err(io_err)?
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
+    }
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(Failure::malformed(format!(
+            "{list:?} is larger than the limit of {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Checks one listed file, relative to the current directory as `sha256sum -c` does. Anything that
+/// is not a regular file is reported, not opened: opening a FIFO would block forever.
+fn check_file(entry: &Entry) -> Outcome {
+    let unreadable = |reason: String| Outcome::Unreadable { reason };
+    match fs::metadata(&entry.name) {
+        Err(e) => return unreadable(io_reason(&e)),
+        Ok(meta) if meta.is_dir() => return unreadable("is a directory".into()),
+        Ok(meta) if !meta.is_file() => return unreadable("not a regular file".into()),
+        Ok(_) => {}
+    }
+    match hash_file(Path::new(&entry.name)) {
+        Err(e) => unreadable(io_reason(&e)),
+        Ok(actual) if actual == entry.digest => Outcome::Ok,
+        Ok(actual) => Outcome::Mismatch { actual },
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Ok => "OK".into(),
+        Outcome::Mismatch { .. } => "FAILED".into(),
+        Outcome::Unreadable { reason } => format!("FAILED open or read ({reason})"),
+    }
+}
+
+/// A name as the report prints it. Like coreutils, a name holding a newline is printed in the
+/// escaped form with a leading backslash, so every report line is one file; unlike coreutils 9.1 we
+/// do the same for a carriage return, which could otherwise overwrite the line on a terminal.
+fn display_name(name: &str) -> String {
+    if name.contains(['\n', '\r']) {
+        format!("\\{}", sums::escape_name(name))
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The `--json` report: one object, written by hand (a handful of fields does not need serde).
+fn to_json(list: &Path, entries: &[Entry], outcomes: &[Outcome]) -> String {
+    let failed = outcomes.iter().filter(|o| **o != Outcome::Ok).count();
+    let files: Vec<String> = entries
+        .iter()
+        .zip(outcomes)
+        .map(|(entry, outcome)| {
+            let common = format!(
+                "\"name\":{},\"expected\":\"{}\"",
+                json_string(&entry.name),
+                entry.digest
+            );
+            match outcome {
+                Outcome::Ok => format!("{{{common},\"status\":\"ok\"}}"),
+                Outcome::Mismatch { actual } => {
+                    format!("{{{common},\"status\":\"failed\",\"actual\":\"{actual}\"}}")
+                }
+                Outcome::Unreadable { reason } => format!(
+                    "{{{common},\"status\":\"unreadable\",\"error\":{}}}",
+                    json_string(reason)
+                ),
+            }
+        })
+        .collect();
+    format!(
+        "{{\"sums\":{},\"ok\":{},\"total\":{},\"failed\":{failed},\"files\":[{}]}}",
+        json_string(&list.to_string_lossy()),
+        failed == 0,
+        outcomes.len(),
+        files.join(",")
+    )
+}
+
+/// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_everything_json_requires() {
+        assert_eq!(
+            json_string("a\"b\\c\nd\re\tf\u{1}g\u{7f}ü"),
+            "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fü\""
+        );
+    }
+
+    #[test]
+    fn report_names_escape_line_breaks_only() {
+        assert_eq!(display_name("a b\\c"), "a b\\c");
+        assert_eq!(display_name("a\nb\\c"), "\\a\\nb\\\\c");
+        assert_eq!(display_name("cr\rx"), "\\cr\\rx");
+    }
+
+    #[test]
+    fn outcomes_are_described_like_sha256sum() {
+        assert_eq!(describe(&Outcome::Ok), "OK");
+        assert_eq!(
+            describe(&Outcome::Mismatch {
+                actual: Hash::default()
+            }),
+            "FAILED"
+        );
+        assert_eq!(
+            describe(&Outcome::Unreadable {
+                reason: "no such file or directory".into()
+            }),
+            "FAILED open or read (no such file or directory)"
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("SHA256SUMS");
+        fs::write(&target, b"old").unwrap();
+        write_atomically(&target, b"new\n").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new\n");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["SHA256SUMS"]);
+    }
+
+    #[test]
+    fn atomic_write_into_missing_directory_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomically(&dir.path().join("no/such/SHA256SUMS"), b"x").unwrap_err();
+        assert_eq!(err.code(), crate::cli::exit::LOCAL_IO);
+        assert!(err.message().contains("no such file or directory"), "{err}");
+    }
+}
