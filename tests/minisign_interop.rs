@@ -1,0 +1,146 @@
+//! Signatures made by the real `minisign` tool, checked by `rget::core::minisig`.
+//! `minisign` must be installed (`.ci/run` installs it); the test fails rather than skips without it.
+
+use rget::core::minisig::{self, MinisigError, PublicKey, Signature, StreamVerifier};
+use std::path::Path;
+use std::process::Command;
+
+fn minisign(dir: &Path, args: &[&str]) {
+    let out = Command::new("minisign")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the `minisign` tool must be installed (apt-get install minisign)");
+    assert!(
+        out.status.success(),
+        "minisign {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn keypair(dir: &Path, name: &str) -> PublicKey {
+    minisign(
+        dir,
+        &[
+            "-G",
+            "-W",
+            "-p",
+            &format!("{name}.pub"),
+            "-s",
+            &format!("{name}.key"),
+        ],
+    );
+    PublicKey::parse(&std::fs::read_to_string(dir.join(format!("{name}.pub"))).unwrap()).unwrap()
+}
+
+fn read(dir: &Path, f: &str) -> String {
+    std::fs::read_to_string(dir.join(f)).unwrap()
+}
+
+#[test]
+fn real_minisign_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let key = keypair(d, "release");
+    let other = keypair(d, "other");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(d.join("SHA256SUMS"), &data).unwrap();
+
+    // The key ID we print is the one minisign prints in the .pub comment.
+    assert!(
+        read(d, "release.pub").contains(&key.key_id()),
+        "key id {} not in .pub",
+        key.key_id()
+    );
+    // The bare base64 line works as well as the whole file.
+    let b64_line = read(d, "release.pub").lines().nth(1).unwrap().to_string();
+    assert_eq!(PublicKey::parse(&b64_line).unwrap(), key);
+
+    // Default (prehashed) signature.
+    minisign(d, &["-S", "-s", "release.key", "-m", "SHA256SUMS"]);
+    let sig = Signature::parse(&read(d, "SHA256SUMS.minisig")).unwrap();
+    assert!(!sig.is_legacy());
+    let v = minisig::verify(&key, &sig, &data, false).unwrap();
+    assert_eq!(v.key_id, key.key_id());
+    assert_eq!(
+        minisig::trusted_comment_file(&v.trusted_comment),
+        Some("SHA256SUMS")
+    );
+    // Streaming gives the same answer, in pieces.
+    let mut sv = StreamVerifier::new(&key, &sig).unwrap();
+    for chunk in data.chunks(7777) {
+        sv.update(chunk);
+    }
+    assert_eq!(sv.finalize().unwrap(), v);
+
+    // Wrong key.
+    assert!(matches!(
+        minisig::verify(&other, &sig, &data, false),
+        Err(MinisigError::WrongKey { .. })
+    ));
+    // Changed file: one flipped byte, one appended byte.
+    let mut changed = data.clone();
+    changed[1234] ^= 1;
+    assert!(matches!(
+        minisig::verify(&key, &sig, &changed, false),
+        Err(MinisigError::Invalid(_))
+    ));
+    let mut longer = data.clone();
+    longer.push(0);
+    assert!(matches!(
+        minisig::verify(&key, &sig, &longer, false),
+        Err(MinisigError::Invalid(_))
+    ));
+    let mut sv = StreamVerifier::new(&key, &sig).unwrap();
+    sv.update(&changed);
+    assert!(sv.finalize().is_err());
+    // Edited trusted comment (the global signature covers it).
+    let edited = read(d, "SHA256SUMS.minisig").replace("file:SHA256SUMS", "file:SHA256SUMX");
+    let sig_edited = Signature::parse(&edited).unwrap();
+    assert!(matches!(
+        minisig::verify(&key, &sig_edited, &data, false),
+        Err(MinisigError::Invalid(_))
+    ));
+    // Untrusted comment is not covered, by design of minisign.
+    let untrusted =
+        read(d, "SHA256SUMS.minisig").replace("signature from minisign secret key", "anything");
+    assert!(minisig::verify(&key, &Signature::parse(&untrusted).unwrap(), &data, false).is_ok());
+
+    // Legacy signature: refused by default, accepted when asked for, never streamed.
+    minisign(
+        d,
+        &[
+            "-S",
+            "-l",
+            "-s",
+            "release.key",
+            "-m",
+            "SHA256SUMS",
+            "-x",
+            "legacy.minisig",
+            "-t",
+            "legacy one",
+        ],
+    );
+    let legacy = Signature::parse(&read(d, "legacy.minisig")).unwrap();
+    assert!(legacy.is_legacy());
+    assert_eq!(
+        minisig::verify(&key, &legacy, &data, false),
+        Err(MinisigError::LegacyRefused)
+    );
+    let v = minisig::verify(&key, &legacy, &data, true).unwrap();
+    assert!(v.legacy);
+    assert_eq!(v.trusted_comment, "legacy one");
+    assert!(minisig::verify(&key, &legacy, &changed, true).is_err());
+    assert!(StreamVerifier::new(&key, &legacy).is_err());
+    let legacy_edited = read(d, "legacy.minisig").replace("legacy one", "legacy two");
+    assert!(
+        minisig::verify(
+            &key,
+            &Signature::parse(&legacy_edited).unwrap(),
+            &data,
+            true
+        )
+        .is_err()
+    );
+}
