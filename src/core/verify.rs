@@ -23,12 +23,22 @@ pub enum VerifyError {
     ProofFile(#[from] TlogProofError),
     #[error("checkpoint rejected: {0}")]
     Checkpoint(#[from] PolicyError),
-    #[error("SHA256SUMS is not in the log: the inclusion proof for index {index} does not verify against the checkpoint of size {size}: {source}")]
-    NotIncluded { index: u64, size: u64, source: MerkleError },
+    #[error(
+        "SHA256SUMS is not in the log: the inclusion proof for index {index} does not verify against the checkpoint of size {size}: {source}"
+    )]
+    NotIncluded {
+        index: u64,
+        size: u64,
+        source: MerkleError,
+    },
     #[error("{name:?} is not listed in SHA256SUMS")]
     NotListed { name: String },
     #[error("{name:?} has SHA-256 {actual}, but SHA256SUMS lists {expected}")]
-    DigestMismatch { name: String, expected: Hash, actual: Hash },
+    DigestMismatch {
+        name: String,
+        expected: Hash,
+        actual: Hash,
+    },
 }
 
 /// A `SHA256SUMS` proved to be in a trusted log.
@@ -63,21 +73,45 @@ pub fn verify_logged_sums(
 }
 
 /// Steps 2 and 3 of [`verify_logged_sums`] for a record the caller has already built.
-pub fn verify_record(policy: &Policy, record: &[u8], proof: &TlogProof) -> Result<LoggedSums, VerifyError> {
+pub fn verify_record(
+    policy: &Policy,
+    record: &[u8],
+    proof: &TlogProof,
+) -> Result<LoggedSums, VerifyError> {
     let leaf_hash = merkle::leaf_hash(record);
     let checkpoint = policy.verify_checkpoint(&proof.checkpoint)?;
     let size = checkpoint.checkpoint.size;
-    merkle::verify_inclusion(proof.index, size, &leaf_hash, &proof.hashes, &checkpoint.checkpoint.root)
-        .map_err(|source| VerifyError::NotIncluded { index: proof.index, size, source })?;
-    Ok(LoggedSums { index: proof.index, leaf_hash, checkpoint })
+    merkle::verify_inclusion(
+        proof.index,
+        size,
+        &leaf_hash,
+        &proof.hashes,
+        &checkpoint.checkpoint.root,
+    )
+    .map_err(|source| VerifyError::NotIncluded {
+        index: proof.index,
+        size,
+        source,
+    })?;
+    Ok(LoggedSums {
+        index: proof.index,
+        leaf_hash,
+        checkpoint,
+    })
 }
 
 /// Checks that `name` is listed in `sums` with exactly `actual` as its digest.
 pub fn check_listed(sums: &Sums, name: &str, actual: &Hash) -> Result<(), VerifyError> {
-    let expected = *sums.get(name).ok_or_else(|| VerifyError::NotListed { name: name.to_string() })?;
+    let expected = *sums.get(name).ok_or_else(|| VerifyError::NotListed {
+        name: name.to_string(),
+    })?;
     // Digests of public files are not secrets: a plain comparison is right here.
     if expected != *actual {
-        return Err(VerifyError::DigestMismatch { name: name.to_string(), expected, actual: *actual });
+        return Err(VerifyError::DigestMismatch {
+            name: name.to_string(),
+            expected,
+            actual: *actual,
+        });
     }
     Ok(())
 }
