@@ -12,3 +12,6 @@ pub mod core;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+
+#[cfg(feature = "log")]
+pub mod log;

@@ -113,13 +113,13 @@ fn write_list(paths: &[PathBuf], output: Option<&Path>) -> CliResult {
     // argument, makes the output independent of the order of the arguments.
     files.sort_by(|a, b| a.name.cmp(&b.name));
     for pair in files.windows(2) {
-        if let [a, b] = pair {
-            if a.name == b.name {
-                return Err(Failure::usage(format!(
-                    "{:?} and {:?} would both be listed as {:?}",
-                    a.path, b.path, a.name
-                )));
-            }
+        if let [a, b] = pair
+            && a.name == b.name
+        {
+            return Err(Failure::usage(format!(
+                "{:?} and {:?} would both be listed as {:?}",
+                a.path, b.path, a.name
+            )));
         }
     }
     if files.is_empty() {
@@ -163,10 +163,10 @@ fn output_ids(output: Option<&Path>) -> Vec<FileId> {
         .try_clone_to_owned()
         .map(File::from)
         .and_then(|f| f.metadata());
-    if let Ok(meta) = stdout_meta {
-        if meta.is_file() {
-            ids.push(file_id(&meta));
-        }
+    if let Ok(meta) = stdout_meta
+        && meta.is_file()
+    {
+        ids.push(file_id(&meta));
     }
     ids
 }

@@ -507,13 +507,13 @@ impl MemoryTree {
     pub fn root(&self) -> Hash {
         let mut acc: Option<Hash> = None;
         for row in &self.levels {
-            if row.len() % 2 == 1 {
-                if let Some(h) = row.last() {
-                    acc = Some(match acc {
-                        None => *h,
-                        Some(right) => node_hash(h, &right),
-                    });
-                }
+            if row.len() % 2 == 1
+                && let Some(h) = row.last()
+            {
+                acc = Some(match acc {
+                    None => *h,
+                    Some(right) => node_hash(h, &right),
+                });
             }
         }
         acc.unwrap_or_else(empty_root)

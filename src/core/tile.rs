@@ -114,10 +114,10 @@ const FULL: u16 = TILE_WIDTH as u16;
 impl Tile {
     /// A tile with its level and width checked.
     pub fn new(level: TileLevel, index: u64, width: u16) -> Result<Tile, TileError> {
-        if let TileLevel::Hash(l) = level {
-            if l > MAX_TILE_LEVEL {
-                return Err(TileError::BadLevel { level: l });
-            }
+        if let TileLevel::Hash(l) = level
+            && l > MAX_TILE_LEVEL
+        {
+            return Err(TileError::BadLevel { level: l });
         }
         if width == 0 || width > FULL {
             return Err(TileError::BadWidth { width });
@@ -509,7 +509,7 @@ impl<R: TileReader> TileHashSource<R> {
         let full_tiles = count / TILE_WIDTH;
         let width = if index < full_tiles {
             FULL
-        } else if index == full_tiles && count % TILE_WIDTH != 0 {
+        } else if index == full_tiles && !count.is_multiple_of(TILE_WIDTH) {
             (count % TILE_WIDTH) as u16 // < 256
         } else {
             return None;

@@ -1,0 +1,658 @@
+//! The sequencer: turns submitted records into durable, published tree growth, one batch at a time.
+//!
+//! A batch commits in this order, each step durable before the next starts:
+//! 1. the entry bundles and hash tiles the batch adds or changes (temporary files, fsync, rename, one
+//!    fsync per changed directory);
+//! 2. `tree-state` (size and root): from here on the batch is part of the log for good;
+//! 3. the signed checkpoint in `public/checkpoint`;
+//! 4. only then are the submitters answered, each with a `c2sp.org/tlog-proof@v1`.
+//!
+//! A crash before step 2 loses only unanswered submissions (their files are overwritten by the next
+//! batch: no checkpoint ever covered them). A crash between 2 and 3 is finished on the next open by
+//! signing the checkpoint for the durable state. Signing is deterministic (Ed25519 over the same text),
+//! and a checkpoint is only ever signed for the durable state, so the log never signs two different
+//! roots for one size, whatever the crash.
+
+use super::dir::{self, LogDir};
+use super::index::Index;
+use super::metrics::Metrics;
+use super::state::TreeState;
+use crate::core::checkpoint::Checkpoint;
+use crate::core::digest::Hash;
+use crate::core::merkle::{self, HashSource, MemoryTree, MerkleError};
+use crate::core::note::{self, SignerKey, VerifierKey};
+use crate::core::tile::{self, Tile, TileLevel};
+use crate::core::tlog_proof::TlogProof;
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Batching and back-pressure settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Most records per batch.
+    pub batch_size: usize,
+    /// Longest a record waits for its batch to fill before the batch commits anyway.
+    pub batch_delay: Duration,
+    /// Submissions that may wait for the sequencer; beyond that, `SubmitError::QueueFull` (HTTP 503).
+    pub queue_size: usize,
+}
+
+impl Default for Config {
+    /// Suits a public log: a batch per 256 records or 500 ms, whichever comes first.
+    fn default() -> Self {
+        Config {
+            batch_size: 256,
+            batch_delay: Duration::from_millis(500),
+            queue_size: 16_384,
+        }
+    }
+}
+
+/// Why a log directory could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path} is not a log private key: {reason}")]
+    Key { path: String, reason: String },
+    #[error("{0} is not a valid tree-state file")]
+    State(String),
+    #[error("log storage is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// A submission could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the log's queue is full")]
+    QueueFull,
+    #[error("the log is not accepting submissions (shutting down or storage failure)")]
+    Closed,
+}
+
+/// A batch could not be made durable: the submission is not in the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the log could not commit the batch: {0}")]
+pub struct CommitError(pub String);
+
+/// A record in the log, with its proof under the published checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proved {
+    pub index: u64,
+    /// `c2sp.org/tlog-proof@v1` bytes.
+    pub proof: Vec<u8>,
+}
+
+/// What HTTP handlers read while the sequencer writes.
+struct Shared {
+    tree: MemoryTree,
+    /// Size of the published checkpoint (the tree may already hold leaves of the batch in flight).
+    published: u64,
+    checkpoint: Vec<u8>,
+    index: Index,
+}
+
+/// Read-only `HashSource` over a tree behind a read lock.
+struct TreeRef<'a>(&'a MemoryTree);
+
+impl HashSource for TreeRef<'_> {
+    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError> {
+        self.0.subtree_hash(level, index)
+    }
+}
+
+impl Shared {
+    fn proof(&self, index: u64) -> Result<Proved, MerkleError> {
+        let hashes = merkle::inclusion_proof(index, self.published, &mut TreeRef(&self.tree))?;
+        let file = TlogProof {
+            extra: None,
+            index,
+            hashes,
+            checkpoint: self.checkpoint.clone(),
+        };
+        Ok(Proved {
+            index,
+            proof: file.to_bytes(),
+        })
+    }
+}
+
+fn io_err(p: &Path) -> impl FnOnce(io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: p.display().to_string(),
+        source,
+    }
+}
+
+/// An open log: the only writer of its directory while it lives (it holds the lock).
+pub struct Log {
+    dir: LogDir,
+    key: SignerKey,
+    _lock: File,
+    shared: Arc<RwLock<Shared>>,
+    state: TreeState,
+    /// Entries of the current partial entry bundle (fewer than 256), needed to rewrite it wider.
+    edge: Vec<Vec<u8>>,
+    metrics: Arc<Metrics>,
+    /// Set when a failed batch could not even be rolled back by reloading from disk: the log then
+    /// refuses all further submissions rather than guess at its own state.
+    broken: bool,
+}
+
+impl Log {
+    /// Opens (and, after a crash, repairs) the log in `dir`: takes the lock, removes temporary files,
+    /// rebuilds the tree and the indexes from the entry bundles, checks them against `tree-state`,
+    /// rewrites missing right-edge tiles, and signs and publishes the checkpoint for the durable state
+    /// if the published one is older.
+    pub fn open(dir: &Path) -> Result<Log, OpenError> {
+        let dir = LogDir::new(dir);
+        let key_text = fs::read_to_string(dir.key()).map_err(io_err(&dir.key()))?;
+        let key = SignerKey::parse(key_text.trim_end()).map_err(|e| OpenError::Key {
+            path: dir.key().display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let lock = dir.lock_exclusive().map_err(io_err(&dir.lock()))?;
+        dir::sweep_temporaries(dir.root()).map_err(io_err(dir.root()))?;
+        let state_text = fs::read_to_string(dir.state()).map_err(io_err(&dir.state()))?;
+        let state = TreeState::parse(&state_text)
+            .ok_or_else(|| OpenError::State(dir.state().display().to_string()))?;
+        let (tree, index, edge) = rebuild(&dir, state)?;
+        let mut log = Log {
+            dir,
+            key,
+            _lock: lock,
+            shared: Arc::new(RwLock::new(Shared {
+                tree,
+                published: 0,
+                checkpoint: Vec::new(),
+                index,
+            })),
+            state,
+            edge,
+            metrics: Arc::new(Metrics::default()),
+            broken: false,
+        };
+        log.repair_right_edge()?;
+        log.finish_checkpoint()?;
+        Ok(log)
+    }
+
+    /// The log's verifier key.
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.key.verifier_key()
+    }
+
+    /// The durable tree state.
+    pub fn state(&self) -> TreeState {
+        self.state
+    }
+
+    /// The published checkpoint note.
+    pub fn checkpoint(&self) -> Vec<u8> {
+        read(&self.shared).checkpoint.clone()
+    }
+
+    /// Counters for `/metrics`.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    fn repair_right_edge(&mut self) -> Result<(), OpenError> {
+        let size = self.state.size;
+        let mut fix = Vec::new();
+        {
+            let shared = read(&self.shared);
+            for t in tile::tiles_for_size(size) {
+                let TileLevel::Hash(level) = t.level else {
+                    continue;
+                };
+                let bytes = hash_tile_bytes(&shared.tree, level, t.index, t.width)
+                    .map_err(|e| OpenError::Corrupt(e.to_string()))?;
+                let path = self.dir.tile(&t);
+                if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+                    fix.push((path, bytes));
+                }
+            }
+        }
+        if !fix.is_empty() {
+            dir::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the checkpoint for the durable state unless the published one already is it.
+    fn finish_checkpoint(&mut self) -> Result<(), OpenError> {
+        let vkey = self.key.verifier_key();
+        let path = self.dir.checkpoint();
+        let current = match fs::read(&path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        if let Some(bytes) = current {
+            let opened = note::open(&bytes, std::slice::from_ref(&vkey))
+                .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
+            let cp = Checkpoint::parse(&opened.note.text)
+                .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
+            if cp.size > self.state.size
+                || (cp.size == self.state.size && cp.root != self.state.root)
+            {
+                return Err(OpenError::Corrupt(format!(
+                    "published checkpoint (size {}) is ahead of or different from tree-state (size {})",
+                    cp.size, self.state.size
+                )));
+            }
+            if cp.size == self.state.size {
+                let mut s = write(&self.shared);
+                s.published = cp.size;
+                s.checkpoint = bytes;
+                self.metrics.tree_size.store(cp.size, Relaxed);
+                return Ok(());
+            }
+        }
+        self.publish_checkpoint().map_err(io_err(&path))
+    }
+
+    fn publish_checkpoint(&mut self) -> io::Result<()> {
+        let cp = Checkpoint {
+            origin: self.key.name().to_string(),
+            size: self.state.size,
+            root: self.state.root,
+            extensions: Vec::new(),
+        };
+        let bytes =
+            note::sign(&cp.format(), &[&self.key]).map_err(|e| io::Error::other(e.to_string()))?;
+        dir::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
+        let mut s = write(&self.shared);
+        s.published = cp.size;
+        s.checkpoint = bytes;
+        self.metrics.tree_size.store(cp.size, Relaxed);
+        Ok(())
+    }
+
+    /// Sequences `records` as one batch and returns each one's index. Records already in the log (or
+    /// twice in the batch) get their existing index and do not grow the log. When this returns `Ok`,
+    /// the batch is durable and a checkpoint covering it is published.
+    pub fn sequence(&mut self, records: &[Vec<u8>]) -> Result<Vec<u64>, CommitError> {
+        if self.broken {
+            return Err(CommitError(
+                "the log stopped after a storage failure; restart it".into(),
+            ));
+        }
+        let old = self.state.size;
+        let mut indices = Vec::with_capacity(records.len());
+        let mut fresh: Vec<(Hash, &[u8])> = Vec::new();
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        {
+            let s = read(&self.shared);
+            for r in records {
+                let leaf = merkle::leaf_hash(r);
+                if let Some(i) = s
+                    .index
+                    .leaf_index(&leaf)
+                    .or_else(|| in_batch.get(&leaf).copied())
+                {
+                    self.metrics.duplicates.fetch_add(1, Relaxed);
+                    indices.push(i);
+                } else {
+                    let i = old + fresh.len() as u64;
+                    in_batch.insert(leaf, i);
+                    fresh.push((leaf, r));
+                    indices.push(i);
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(indices);
+        }
+        match self.commit(&fresh) {
+            Ok(()) => Ok(indices),
+            Err(e) => {
+                self.metrics.commit_failures.fetch_add(1, Relaxed);
+                // The in-memory tree may hold leaves that never became durable: rebuild from disk.
+                if let Err(r) = self.reload() {
+                    self.broken = true;
+                    return Err(CommitError(format!(
+                        "{e}; reloading the log from disk failed too: {r}"
+                    )));
+                }
+                Err(CommitError(e.to_string()))
+            }
+        }
+    }
+
+    fn commit(&mut self, fresh: &[(Hash, &[u8])]) -> io::Result<()> {
+        let old = self.state.size;
+        let new = old + fresh.len() as u64;
+        let other = |e: MerkleError| io::Error::other(e.to_string());
+        let (root, hash_tiles) = {
+            let mut s = write(&self.shared);
+            for (leaf, _) in fresh {
+                s.tree.append(*leaf);
+            }
+            let tiles = tile::tiles_to_publish(old, new, &mut s.tree).map_err(other)?;
+            (merkle::tree_hash(new, &mut s.tree).map_err(other)?, tiles)
+        };
+        // Entry bundles: the current partial bundle grows, full ones close, a new partial may start.
+        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut edge = std::mem::take(&mut self.edge);
+        let mut next_index = old - edge.len() as u64;
+        let mut pending = fresh.iter().map(|(_, r)| *r).peekable();
+        while pending.peek().is_some() {
+            while edge.len() < 256 {
+                match pending.next() {
+                    Some(r) => edge.push(r.to_vec()),
+                    None => break,
+                }
+            }
+            let refs: Vec<&[u8]> = edge.iter().map(Vec::as_slice).collect();
+            let bytes = tile::encode_bundle(&refs).map_err(|e| io::Error::other(e.to_string()))?;
+            let t = Tile {
+                level: TileLevel::Entries,
+                index: next_index / 256,
+                width: edge.len() as u16,
+            };
+            files.push((self.dir.tile(&t), bytes));
+            if edge.len() == 256 {
+                edge.clear();
+                next_index += 256;
+            }
+        }
+        files.extend(hash_tiles.into_iter().map(|(t, b)| (self.dir.tile(&t), b)));
+        dir::write_many(&files, 0o644)?;
+        let state = TreeState { size: new, root };
+        dir::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
+        self.state = state;
+        self.edge = edge;
+        {
+            let mut s = write(&self.shared);
+            for (k, (leaf, r)) in fresh.iter().enumerate() {
+                s.index.insert(old + k as u64, *leaf, r);
+            }
+        }
+        self.publish_checkpoint()?;
+        self.metrics.entries.fetch_add(fresh.len() as u64, Relaxed);
+        self.metrics.batches.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn reload(&mut self) -> Result<(), OpenError> {
+        let text = fs::read_to_string(self.dir.state()).map_err(io_err(&self.dir.state()))?;
+        let state = TreeState::parse(&text)
+            .ok_or_else(|| OpenError::State(self.dir.state().display().to_string()))?;
+        let (tree, index, edge) = rebuild(&self.dir, state)?;
+        {
+            let mut s = write(&self.shared);
+            s.tree = tree;
+            s.index = index;
+        }
+        self.state = state;
+        self.edge = edge;
+        self.finish_checkpoint()
+    }
+
+    /// Starts the sequencer thread. Submissions go through the returned [`Handle`].
+    pub fn start(self, config: Config) -> io::Result<(Handle, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::sync_channel(config.queue_size.max(1));
+        let handle = Handle {
+            tx,
+            shared: self.shared.clone(),
+            metrics: self.metrics.clone(),
+            closed: Arc::new(AtomicBool::new(false)),
+            origin: self.key.name().to_string(),
+        };
+        let closed = handle.closed.clone();
+        let thread = std::thread::Builder::new()
+            .name("rget-sequencer".into())
+            .spawn(move || run(self, config, rx, closed))?;
+        Ok((handle, thread))
+    }
+}
+
+fn read(s: &RwLock<Shared>) -> std::sync::RwLockReadGuard<'_, Shared> {
+    // A panic while holding the lock would be a bug; the data is still consistent for reading.
+    s.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write(s: &RwLock<Shared>) -> std::sync::RwLockWriteGuard<'_, Shared> {
+    s.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The bytes of hash tile `index` at `level` with `width` hashes, from the tree.
+fn hash_tile_bytes(
+    tree: &MemoryTree,
+    level: u8,
+    index: u64,
+    width: u16,
+) -> Result<Vec<u8>, MerkleError> {
+    let hashes = (0..u64::from(width))
+        .map(|i| tree.subtree_hash(level * 8, index * 256 + i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tile::encode_hash_tile(&hashes))
+}
+
+/// Rebuilds the tree and the indexes from the entry bundles up to `state.size`, and checks that they
+/// hash to `state.root`.
+fn rebuild(dir: &LogDir, state: TreeState) -> Result<(MemoryTree, Index, Vec<Vec<u8>>), OpenError> {
+    let mut tree = MemoryTree::new();
+    let mut index = Index::default();
+    let mut edge = Vec::new();
+    let bundles = state.size.div_ceil(256);
+    for b in 0..bundles {
+        let width = if (b + 1) * 256 <= state.size {
+            256
+        } else {
+            (state.size % 256) as u16
+        };
+        let t = Tile {
+            level: TileLevel::Entries,
+            index: b,
+            width,
+        };
+        let bytes = read_bundle(dir, &t)?;
+        let entries = tile::decode_bundle(&bytes, width)
+            .map_err(|e| OpenError::Corrupt(format!("{}: {e}", t.path())))?;
+        for e in &entries {
+            let leaf = merkle::leaf_hash(e);
+            let i = tree.append(leaf);
+            index.insert(i, leaf, e);
+        }
+        if width < 256 {
+            edge = entries.iter().map(|e| e.to_vec()).collect();
+        }
+    }
+    if tree.root() != state.root {
+        return Err(OpenError::Corrupt(format!(
+            "entry bundles hash to {} but tree-state says {} for size {}",
+            tree.root().to_base64(),
+            state.root.to_base64(),
+            state.size
+        )));
+    }
+    Ok((tree, index, edge))
+}
+
+/// Reads an entry bundle; a partial one may be replaced by the full bundle (logs may delete partials),
+/// whose first entries are then used.
+fn read_bundle(dir: &LogDir, t: &Tile) -> Result<Vec<u8>, OpenError> {
+    let path = dir.tile(t);
+    match fs::read(&path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !t.is_full() => {
+            let full = Tile { width: 256, ..*t };
+            let b = fs::read(dir.tile(&full)).map_err(io_err(&path))?;
+            let entries = tile::decode_bundle(&b, 256)
+                .map_err(|e| OpenError::Corrupt(format!("{}: {e}", full.path())))?;
+            tile::encode_bundle(&entries[..t.width as usize])
+                .map_err(|e| OpenError::Corrupt(e.to_string()))
+        }
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+struct Submission {
+    record: Vec<u8>,
+    at: Instant,
+    reply: oneshot::Sender<Result<Proved, CommitError>>,
+}
+
+enum Msg {
+    Submit(Submission),
+    Shutdown,
+}
+
+/// The way into a running sequencer: cheap to clone, used by every HTTP handler.
+#[derive(Clone)]
+pub struct Handle {
+    tx: SyncSender<Msg>,
+    shared: Arc<RwLock<Shared>>,
+    metrics: Arc<Metrics>,
+    closed: Arc<AtomicBool>,
+    origin: String,
+}
+
+impl Handle {
+    /// Queues a record. The receiver resolves once a checkpoint covering it is durable and published
+    /// (with its proof), or with the reason its batch failed.
+    pub fn submit(
+        &self,
+        record: Vec<u8>,
+    ) -> Result<oneshot::Receiver<Result<Proved, CommitError>>, SubmitError> {
+        if self.closed.load(Relaxed) {
+            return Err(SubmitError::Closed);
+        }
+        let (reply, rx) = oneshot::channel();
+        match self.tx.try_send(Msg::Submit(Submission {
+            record,
+            at: Instant::now(),
+            reply,
+        })) {
+            Ok(()) => {
+                self.metrics.queue_depth.fetch_add(1, Relaxed);
+                Ok(rx)
+            }
+            Err(TrySendError::Full(_)) => Err(SubmitError::QueueFull),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Closed),
+        }
+    }
+
+    /// The proof for a record already published, if there is one (the fast path for duplicates: no
+    /// need to wait for a batch).
+    pub fn existing(&self, leaf: &Hash) -> Option<Proved> {
+        let s = read(&self.shared);
+        let i = s.index.leaf_index(leaf).filter(|i| *i < s.published)?;
+        s.proof(i).ok()
+    }
+
+    /// Every published record of this canonical URL: (index, SHA-256 of its SHA256SUMS), oldest first.
+    pub fn lookup(&self, url: &str) -> Vec<(u64, Hash)> {
+        let s = read(&self.shared);
+        s.index
+            .lookup(url)
+            .iter()
+            .copied()
+            .filter(|(i, _)| *i < s.published)
+            .collect()
+    }
+
+    /// The published checkpoint note.
+    pub fn checkpoint(&self) -> Vec<u8> {
+        read(&self.shared).checkpoint.clone()
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Stops accepting submissions; the sequencer finishes what is queued, then its thread ends.
+    pub fn shutdown(&self) {
+        self.closed.store(true, Relaxed);
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+}
+
+fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<AtomicBool>) {
+    let metrics = log.metrics.clone();
+    let take = |m: Msg, batch: &mut Vec<Submission>| match m {
+        Msg::Submit(s) => {
+            metrics.queue_depth.fetch_sub(1, Relaxed);
+            batch.push(s);
+            false
+        }
+        Msg::Shutdown => true,
+    };
+    let mut stopping = false;
+    while !stopping {
+        let mut batch = Vec::new();
+        match rx.recv() {
+            Ok(m) => stopping = take(m, &mut batch),
+            Err(_) => break,
+        }
+        if let Some(first) = batch.first() {
+            let deadline = first.at + config.batch_delay;
+            while batch.len() < config.batch_size && !stopping {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match rx.recv_timeout(deadline - now) {
+                    Ok(m) => stopping = take(m, &mut batch),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => stopping = true,
+                }
+            }
+        }
+        // On shutdown, what is already queued still gets sequenced.
+        if stopping {
+            while let Ok(m) = rx.try_recv() {
+                take(m, &mut batch);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let started = batch
+            .iter()
+            .map(|s| s.at)
+            .min()
+            .unwrap_or_else(Instant::now);
+        let records: Vec<Vec<u8>> = batch
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.record))
+            .collect();
+        let result = log.sequence(&records);
+        match result {
+            Ok(indices) => {
+                metrics.batch(started.elapsed());
+                let s = read(&log.shared);
+                for (sub, i) in batch.into_iter().zip(indices) {
+                    let _ = sub
+                        .reply
+                        .send(s.proof(i).map_err(|e| CommitError(e.to_string())));
+                }
+            }
+            Err(e) => {
+                for sub in batch {
+                    let _ = sub.reply.send(Err(e.clone()));
+                }
+                if log.broken {
+                    break;
+                }
+            }
+        }
+    }
+    closed.store(true, Relaxed);
+}
