@@ -19,3 +19,4 @@ pub mod index;
 pub mod metrics;
 pub mod sequencer;
 pub mod state;
+pub mod server;
