@@ -189,6 +189,21 @@ pub struct Record<'a> {
 /// Parses a log entry as a record and checks everything a record promises: the header, a canonical
 /// URL, a digest that matches the carried bytes, and a well-formed `SHA256SUMS`.
 pub fn parse(entry: &[u8]) -> Result<Record<'_>, RecordError> {
+    let r = parse_header(entry)?;
+    if canonical_url(r.url)? != r.url {
+        return Err(RecordError::NotCanonical(r.url.to_string()));
+    }
+    if sha256(r.sums) != r.sums_sha256 {
+        return Err(RecordError::DigestMismatch);
+    }
+    sums::parse(r.sums)?;
+    Ok(r)
+}
+
+/// Splits a record into its fields after checking only the header's shape. For indexing entries a log
+/// has already validated (the log checked them with [`build`] on the way in); anything that decides
+/// trust uses [`parse`] or rebuilds the record with [`build`].
+pub fn parse_header(entry: &[u8]) -> Result<Record<'_>, RecordError> {
     if entry.len() > MAX_RECORD {
         return Err(RecordError::TooLarge(entry.len()));
     }
@@ -214,13 +229,6 @@ pub fn parse(entry: &[u8]) -> Result<Record<'_>, RecordError> {
     if lines.next().is_some() {
         return Err(RecordError::Malformed("header has more than three lines"));
     }
-    if canonical_url(url)? != url {
-        return Err(RecordError::NotCanonical(url.to_string()));
-    }
-    if sha256(sums_bytes) != digest {
-        return Err(RecordError::DigestMismatch);
-    }
-    sums::parse(sums_bytes)?;
     Ok(Record {
         url,
         sums_sha256: digest,

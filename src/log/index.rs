@@ -17,11 +17,12 @@ pub struct Index {
 
 impl Index {
     /// Adds the entry at `index`. Entries are added in index order, so each URL's list stays oldest
-    /// first. An entry that is not a record (impossible for entries this log wrote) is indexed by leaf
-    /// only.
+    /// first. Only the record header is read: the log validated every record on the way in, and on
+    /// reopening, the durable root check covers every byte. An entry that is not a record (impossible
+    /// for entries this log wrote) is indexed by leaf only.
     pub fn insert(&mut self, index: u64, leaf: Hash, entry: &[u8]) {
         self.by_leaf.entry(leaf).or_insert(index);
-        if let Ok(r) = record::parse(entry) {
+        if let Ok(r) = record::parse_header(entry) {
             self.by_url
                 .entry(r.url.to_string())
                 .or_default()
