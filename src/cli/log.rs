@@ -1,1 +1,310 @@
-//! (being written)
+//! `rget log init` and `rget log serve`: create a transparency log and run its HTTP server.
+
+use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::core::note::SignerKey;
+use crate::log::dir::{self, InitError, LogDir};
+use crate::log::sequencer::{Config, Log, OpenError};
+use crate::log::server::{self, Level, Limits, event};
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LONG_ABOUT: &str = "\
+Run a transparency log of SHA256SUMS files: a C2SP tlog-tiles log whose entries are rget/record/v1 \
+records. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server that \
+accepts submissions and serves the log. DIR/public alone is a complete static log that any web \
+server or CDN can serve.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget log init --origin log.example.org/rget /srv/rget-log
+  rget log serve /srv/rget-log --listen 127.0.0.1:8080";
+
+/// Arguments of `rget log`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Run a transparency log: create one, serve it over HTTP",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    Init(InitArgs),
+    Serve(ServeArgs),
+}
+
+const INIT_LONG_ABOUT: &str = "\
+Create a log in DIR: a fresh Ed25519 signing key named ORIGIN (or the key in --key FILE, whose name \
+must equal ORIGIN), written to DIR/log.key with mode 0600; its verifier key in DIR/log.pub; an empty \
+tree; and the signed checkpoint of the empty tree in DIR/public/checkpoint. DIR is created if \
+missing. An existing log is never overwritten.
+
+The last line of the output is the log's verifier key, for the trust policies of the log's users \
+('log <vkey> <url>').";
+
+const INIT_AFTER_HELP: &str = "\
+Examples:
+  rget log init --origin log.example.org/rget /srv/rget-log
+  vkey=$(rget log init --origin log.example.org/rget /srv/rget-log | tail -n1)
+  rget log init --origin log.example.org/rget --key log.key /srv/rget-log
+
+Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR already holds a log),
+3 the --key file is not a signer key, 7 local I/O error.";
+
+/// Arguments of `rget log init`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Create a log directory with its signing key and empty checkpoint",
+    long_about = INIT_LONG_ABOUT,
+    after_help = INIT_AFTER_HELP
+)]
+struct InitArgs {
+    /// The log's origin: its checkpoint origin line and key name (e.g. log.example.org/rget)
+    #[arg(long, value_name = "ORIGIN")]
+    origin: String,
+
+    /// Use this existing signer key (PRIVATE+KEY+<origin>+...) instead of generating one
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+
+    /// The log directory to create
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+const SERVE_LONG_ABOUT: &str = "\
+Serve the log in DIR over HTTP (URL prefix /) until SIGTERM or SIGINT:
+  GET  /checkpoint, /tile/...   the read API (C2SP tlog-tiles), from DIR/public; tiles only once the \
+published checkpoint covers them
+  POST /add?url=<percent-encoded https URL>   body: the SHA256SUMS bytes; answers with a \
+c2sp.org/tlog-proof@v1 once a checkpoint covering the record is durable and published (the same \
+record again gets its existing index)
+  GET  /lookup?url=<URL>   '<index> <sha256>' per record of that URL, oldest first
+  GET  /metrics            Prometheus counters
+
+The first line of standard output is 'listening on http://ADDR' (useful with port 0). Structured \
+logs (logfmt) go to standard error. On SIGTERM or SIGINT the server stops accepting, the sequencer \
+finishes the batch in flight and what is queued, in-flight requests get their answers (within \
+--shutdown-timeout), and the process exits 0.";
+
+const SERVE_AFTER_HELP: &str = "\
+Examples:
+  rget log serve /srv/rget-log --listen 127.0.0.1:8080
+  rget log serve /srv/rget-log --listen [::]:8080 --batch-size 1024 --batch-delay 200
+  curl --data-binary @SHA256SUMS \\
+    'http://127.0.0.1:8080/add?url=https%3A%2F%2Fexample.org%2Fv1%2FSHA256SUMS'
+
+Exit codes: 0 clean shutdown, 2 usage, 3 the log directory is damaged or its key unreadable,
+4 cannot listen on ADDR, 7 local I/O error (including: another process serves this log).";
+
+/// Arguments of `rget log serve`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Serve a log over HTTP: read API, submissions, lookups, metrics",
+    long_about = SERVE_LONG_ABOUT,
+    after_help = SERVE_AFTER_HELP
+)]
+struct ServeArgs {
+    /// The log directory (made by 'rget log init')
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+
+    /// Most records per batch [default: 256]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    batch_size: Option<u64>,
+
+    /// Longest a record waits for its batch to fill, in milliseconds [default: 500]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    batch_delay: Option<u64>,
+
+    /// Submissions that may wait for the sequencer; beyond that, 503 with Retry-After [default: 16384]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    queue_size: Option<u64>,
+
+    /// Concurrent connections; at the cap new ones wait in the kernel backlog
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+
+    /// Largest accepted submission body, in bytes [default: 65535, the largest record]
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+    max_body: Option<u64>,
+
+    /// Time a client has to send a request's headers; also the idle keep-alive timeout (ms)
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    header_timeout: u64,
+
+    /// Time a client has to send a request body; also the limit on a blocked write (ms)
+    #[arg(long, value_name = "MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    body_timeout: u64,
+
+    /// On shutdown, how long in-flight requests get to finish (ms)
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    shutdown_timeout: u64,
+}
+
+/// Runs `rget log`.
+pub fn run(args: Args) -> CliResult {
+    match args.command {
+        Sub::Init(a) => init(a),
+        Sub::Serve(a) => serve(a),
+    }
+}
+
+fn init(a: InitArgs) -> CliResult {
+    let key = match &a.key {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
+            let key = SignerKey::parse(text.trim_end())
+                .map_err(|e| Failure::malformed(format!("{path:?} is not a signer key: {e}")))?;
+            Some(key)
+        }
+    };
+    let root = a.dir.clone();
+    let d = LogDir::new(&root);
+    dir::init(&d, &a.origin, key).map_err(|e| match e {
+        InitError::Exists(_) | InitError::BadOrigin(_) | InitError::KeyNameMismatch { .. } => {
+            Failure::usage(e)
+        }
+        InitError::Rng(_) | InitError::Io { .. } => Failure::local_io(e),
+    })?;
+    // Opening the log signs and publishes the empty tree's checkpoint.
+    let log = Log::open(&root).map_err(open_failure)?;
+    let vkey = log.verifier_key();
+    drop(log);
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "created log {origin} in {dir}\n\
+         private key: {key} (mode 0600; keep it secret, never serve it)\n\
+         serve {public} (or run 'rget log serve {dir} --listen ADDR')\n\
+         verifier key:\n{vkey}",
+        origin = a.origin,
+        dir = a.dir.display(),
+        key = d.key().display(),
+        public = d.public().display(),
+    )
+    .and_then(|()| out.flush())
+    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
+
+fn open_failure(e: OpenError) -> Failure {
+    match &e {
+        OpenError::Io { .. } => Failure::local_io(e),
+        OpenError::Key { .. } | OpenError::State(_) | OpenError::Corrupt(_) => {
+            Failure::malformed(e)
+        }
+    }
+}
+
+fn serve(a: ServeArgs) -> CliResult {
+    let defaults = Config::default();
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let config = Config {
+        batch_size: a.batch_size.map_or(defaults.batch_size, as_usize),
+        batch_delay: a
+            .batch_delay
+            .map_or(defaults.batch_delay, Duration::from_millis),
+        queue_size: a.queue_size.map_or(defaults.queue_size, as_usize),
+    };
+    let limits = Limits {
+        max_connections: as_usize(a.max_connections),
+        max_body: a.max_body.map_or(Limits::default().max_body, as_usize),
+        header_timeout: Duration::from_millis(a.header_timeout),
+        body_timeout: Duration::from_millis(a.body_timeout),
+        write_timeout: Duration::from_millis(a.body_timeout),
+        shutdown_grace: Duration::from_millis(a.shutdown_timeout),
+    };
+    // Open (and repair) the log before listening, so a damaged or locked log fails before any
+    // client can connect.
+    let log = Log::open(&a.dir).map_err(open_failure)?;
+    let size = log.state().size;
+    let origin = log.verifier_key().name.clone();
+    let listener = std::net::TcpListener::bind(a.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| {
+            Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
+        })?;
+    let addr = listener.local_addr().map_err(|e| {
+        Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
+    })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::local_io(format!("cannot start the runtime: {}", io_reason(&e))))?;
+    let (handle, sequencer) = log
+        .start(config.clone())
+        .map_err(|e| Failure::local_io(format!("cannot start the sequencer: {}", io_reason(&e))))?;
+    let served = rt.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Failure::network(format!("cannot listen on {addr}: {}", io_reason(&e))))?;
+        // Handlers first, then the announcement: a SIGTERM sent right after the line is read
+        // already finds them installed.
+        let signals = server::shutdown_signals().map_err(|e| {
+            Failure::local_io(format!("cannot install signal handlers: {}", io_reason(&e)))
+        })?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))?;
+        drop(out);
+        event(
+            Level::Info,
+            "serving",
+            &[
+                ("addr", &addr),
+                ("origin", &origin),
+                ("dir", &a.dir.display()),
+                ("tree_size", &size),
+                ("batch_size", &config.batch_size),
+                ("batch_delay_ms", &config.batch_delay.as_millis()),
+                ("queue_size", &config.queue_size),
+                ("max_connections", &limits.max_connections),
+                ("max_body", &limits.max_body),
+            ],
+        );
+        server::serve(
+            listener,
+            handle.clone(),
+            LogDir::new(&a.dir),
+            limits,
+            signals,
+        )
+        .await;
+        Ok::<(), Failure>(())
+    });
+    if let Err(f) = served {
+        // The sequencer thread must not outlive us holding queued work: stop it and wait.
+        handle.shutdown();
+        let _ = sequencer.join();
+        return Err(f);
+    }
+    // The sequencer has been told to stop; it ends after the batch in flight and the queue.
+    if sequencer.join().is_err() {
+        return Err(Failure::local_io(
+            "the sequencer thread panicked; restart the log to repair its state",
+        ));
+    }
+    let size = handle
+        .metrics()
+        .tree_size
+        .load(std::sync::atomic::Ordering::Relaxed);
+    drop(rt);
+    event(Level::Info, "stopped", &[("tree_size", &size)]);
+    Ok(())
+}

@@ -5,6 +5,7 @@
 //! one takes three lines here: the `mod`, a variant of [`Command`], and an arm in [`run`].
 
 pub mod exit;
+pub mod log;
 pub mod sums;
 
 use clap::{Parser, Subcommand};
@@ -48,11 +49,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Sums(sums::Args),
+    Log(log::Args),
 }
 
 fn run(command: Command) -> CliResult {
     match command {
         Command::Sums(args) => sums::run(args),
+        Command::Log(args) => log::run(args),
     }
 }
 

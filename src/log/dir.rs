@@ -91,7 +91,7 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 fn create_dirs_durably(dir: &Path) -> io::Result<()> {
     let mut missing = Vec::new();
     let mut d = dir;
-    while !d.exists() {
+    while !d.as_os_str().is_empty() && !d.exists() {
         missing.push(d.to_path_buf());
         match d.parent() {
             Some(p) => d = p,
@@ -104,11 +104,18 @@ fn create_dirs_durably(dir: &Path) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-        if let Some(p) = m.parent() {
-            sync_dir(p)?;
-        }
+        sync_dir(parent_of(m))?;
     }
     Ok(())
+}
+
+/// The directory holding `path`; a bare relative name (whose parent is the empty path) is in the
+/// current directory.
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
@@ -139,9 +146,7 @@ pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
     let mut dirs = BTreeSet::new();
     let mut temps = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        let parent = path
-            .parent()
-            .ok_or_else(|| io::Error::other("path has no parent"))?;
+        let parent = parent_of(path);
         if dirs.insert(parent.to_path_buf()) {
             create_dirs_durably(parent)?;
         }
@@ -292,6 +297,13 @@ mod tests {
             init(&d2, "log.example/x", Some(k)),
             Err(InitError::KeyNameMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn bare_relative_names_live_in_the_current_directory() {
+        assert_eq!(parent_of(Path::new("lt")), Path::new("."));
+        assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
+        assert_eq!(parent_of(Path::new("/x")), Path::new("/"));
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub mod dir;
 pub mod index;
 pub mod metrics;
 pub mod sequencer;
-pub mod state;
 pub mod server;
+pub mod state;

@@ -568,6 +568,11 @@ impl Handle {
         read(&self.shared).checkpoint.clone()
     }
 
+    /// The size of the published checkpoint: tiles and bundles beyond it are not served.
+    pub fn published_size(&self) -> u64 {
+        read(&self.shared).published
+    }
+
     /// The log's origin.
     pub fn origin(&self) -> &str {
         &self.origin

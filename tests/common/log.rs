@@ -1,0 +1,352 @@
+//! Helpers for tests of the log server: a running `rget log serve` process, an HTTP client, records
+//! to submit, a raw-socket client for what HTTP clients will not send, and Go's reference helper.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use rget::core::digest::sha256;
+use rget::core::tile::{Tile, TileError, TileReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
+
+/// `rget log init` in `parent/log`: returns the directory and the verifier key (last stdout line).
+pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
+    let dir = parent.join("log");
+    let out = Command::new(RGET)
+        .args(["log", "init", "--origin", origin])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rget log init");
+    assert!(
+        out.status.success(),
+        "rget log init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
+    let vkey = stdout.lines().last().expect("init prints lines").to_owned();
+    (dir, vkey)
+}
+
+/// A running `rget log serve`. Killed (SIGKILL) on drop if the test did not stop it.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Server {
+    /// Starts `rget log serve DIR --listen 127.0.0.1:0 ARGS...` and waits for its `listening on` line.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(RGET)
+            .args(["log", "serve"])
+            .arg(dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rget log serve");
+        // Drain stderr all along: a chatty server must never block on a full pipe.
+        let mut err = child.stderr.take().expect("stderr piped");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout piped"));
+        let _ = out.read_line(&mut first);
+        let Some(base) = first.trim_end().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "server did not start: stdout {first:?}, stderr {}",
+                stderr.join().unwrap_or_default()
+            );
+        };
+        let base = base.to_owned();
+        let addr = base
+            .strip_prefix("http://")
+            .expect("http:// address")
+            .to_owned();
+        Server {
+            child: Some(child),
+            base,
+            addr,
+            stderr: Some(stderr),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn sigterm(&self) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(st.success(), "kill -TERM failed");
+    }
+
+    /// Waits (at most `limit`) for the process to exit; returns its status and everything it wrote
+    /// to stderr.
+    pub fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let err = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        (status, err)
+    }
+
+    /// SIGTERM, then wait for the exit: returns status and stderr.
+    pub fn stop(self) -> (ExitStatus, String) {
+        self.sigterm();
+        self.wait(Duration::from_secs(20))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A plain-HTTP client that returns 4xx/5xx as responses, not errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build(),
+    )
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// An HTTP answer: status, a few headers, body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub allow: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {
+    let mut r = r.map_err(|e| e.to_string())?;
+    let h = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (retry_after, content_type, cache_control, allow) = (
+        h("retry-after"),
+        h("content-type"),
+        h("cache-control"),
+        h("allow"),
+    );
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok(Answer {
+        status,
+        retry_after,
+        content_type,
+        cache_control,
+        allow,
+        body,
+    })
+}
+
+pub fn get(agent: &ureq::Agent, url: &str) -> Answer {
+    try_get(agent, url).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+pub fn try_get(agent: &ureq::Agent, url: &str) -> Result<Answer, String> {
+    answer(agent.get(url).call())
+}
+
+/// `POST base/add?url=<url>` with `body`; `Err` only when no HTTP answer came at all.
+pub fn try_submit(
+    agent: &ureq::Agent,
+    base: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<Answer, String> {
+    answer(
+        agent
+            .post(format!("{base}/add?url={}", pct(url)))
+            .send(body),
+    )
+}
+
+pub fn submit(agent: &ureq::Agent, base: &str, url: &str, body: &[u8]) -> Answer {
+    try_submit(agent, base, url, body).unwrap_or_else(|e| panic!("POST /add {url}: {e}"))
+}
+
+/// A well-formed SHA256SUMS, different for every `i`.
+pub fn sums(i: u64) -> Vec<u8> {
+    format!(
+        "{}  app-{i}.tar.gz\n{}  app-{i}.zip\n",
+        sha256(&i.to_be_bytes()).to_hex(),
+        sha256(format!("zip {i}").as_bytes()).to_hex()
+    )
+    .into_bytes()
+}
+
+/// The release URL of record `i`: `urls` distinct URLs, so each URL gets several records.
+pub fn release_url(i: u64, urls: u64) -> String {
+    format!("https://releases.example/app/v{}/SHA256SUMS", i % urls)
+}
+
+/// Sends raw bytes on a fresh connection and reads until the server closes it or `limit` passes.
+/// Returns what was read and whether the server closed the connection.
+pub fn raw(addr: &str, request: &[u8], limit: Duration) -> (String, bool) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(limit)).expect("set timeout");
+    s.write_all(request).expect("write request");
+    let mut out = Vec::new();
+    let closed = match s.read_to_end(&mut out) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => true,
+        Err(_) => false,
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+/// The status code of a raw HTTP response (0 if none).
+pub fn raw_status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `TileReader` over HTTP: what a client of a log served by any static web server does.
+pub struct HttpTiles {
+    pub agent: ureq::Agent,
+    pub base: String,
+    pub fetched: usize,
+}
+
+impl TileReader for HttpTiles {
+    fn read_tile(&mut self, tile: &Tile) -> Result<Vec<u8>, TileError> {
+        let path = tile.path();
+        self.fetched += 1;
+        let a = try_get(&self.agent, &format!("{}/{path}", self.base)).map_err(|reason| {
+            TileError::Read {
+                path: path.clone(),
+                reason,
+            }
+        })?;
+        match a.status {
+            200 => Ok(a.body),
+            404 => Err(TileError::NotFound { path }),
+            s => Err(TileError::Read {
+                path,
+                reason: format!("HTTP {s}"),
+            }),
+        }
+    }
+}
+
+// ---- the Go reference helper (built as tests/go_interop.rs builds it) -------------------------------
+
+const INSTALL_HINT: &str = "the Go interop tests need the Go toolchain and Go's x/mod sources: \
+     install the Debian packages `golang-go golang-golang-x-mod-dev` (CI installs them)";
+
+/// Path of the `gointerop` binary, built on first use.
+pub fn gointerop() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_gointerop)
+}
+
+fn build_gointerop() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gointerop");
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gointerop");
+    let cache = scratch.join("gocache");
+    std::fs::create_dir_all(&cache).expect("create the Go build cache directory");
+    // Built under a private name and renamed into place: concurrent test binaries never run a
+    // half-written file.
+    let tmp = scratch.join(format!("gointerop-log.{}", std::process::id()));
+    let bin = scratch.join(format!("gointerop-log-bin.{}", std::process::id()));
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&tmp)
+        .arg(".")
+        .current_dir(&src)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("GOCACHE", &cache)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `go build` ({e}); {INSTALL_HINT}"));
+    assert!(
+        out.status.success(),
+        "`go build` of {} failed; {INSTALL_HINT}\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &bin).expect("move the gointerop binary into place");
+    bin
+}
