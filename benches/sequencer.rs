@@ -3,6 +3,11 @@
 //! starts), for several batch sizes. Target: at least 100,000 records/s.
 //! The log lives in a temporary directory under `RGET_BENCH_DIR` (default: `target/`), i.e. on the
 //! disk that a real log would use, not tmpfs.
+//!
+//! On ext4 without a journal (this machine's root file system), allocating an inode skips every inode
+//! deleted in the last ~30 s, so a run right after a mass deletion (such as the previous run's cleanup)
+//! is several times slower. The logs of all runs are therefore deleted only at the end, and the bench
+//! waits `RGET_BENCH_SETTLE` seconds (default 35) before starting.
 
 use rget::core::digest::sha256;
 use rget::core::record;
@@ -34,6 +39,23 @@ fn main() {
         .collect();
     let avg = records.iter().map(Vec::len).sum::<usize>() / total;
     println!("{total} records of {avg} bytes on average");
+    let settle: u64 = std::env::var("RGET_BENCH_SETTLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(35);
+    std::thread::sleep(std::time::Duration::from_secs(settle));
+    let mut keep = Vec::new();
+    // Warm-up: the first log a process writes after a quiet period runs up to twice as slow (ext4
+    // inode-table and block-group caches are cold); measure the steady state a running log sees.
+    {
+        let tmp = tempfile::tempdir_in(&base).unwrap();
+        dir::init(&LogDir::new(tmp.path()), "warmup.example/log", None).unwrap();
+        let mut log = Log::open(tmp.path()).unwrap();
+        for chunk in records[..50_000].chunks(256) {
+            log.sequence(chunk).unwrap();
+        }
+        keep.push(tmp);
+    }
     for batch in [256usize, 1024, 4096] {
         let tmp = tempfile::tempdir_in(&base).unwrap();
         dir::init(&LogDir::new(tmp.path()), "bench.example/log", None).unwrap();
@@ -49,5 +71,6 @@ fn main() {
             total as f64 / secs,
             secs * 1e3 / total.div_ceil(batch) as f64
         );
+        keep.push(tmp);
     }
 }
