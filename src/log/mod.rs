@@ -16,6 +16,7 @@
 
 pub mod dir;
 pub mod index;
+pub mod logfmt;
 pub mod metrics;
 pub mod sequencer;
 pub mod server;
