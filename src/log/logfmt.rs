@@ -93,3 +93,25 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logfmt_values() {
+        let mut s = String::new();
+        push_value(&mut s, "plain");
+        push_value(&mut s, " ");
+        push_value(&mut s, "a \"b\"\nc");
+        push_value(&mut s, "");
+        assert_eq!(s, "plain\" \"\"a \\\"b\\\"\\nc\"\"\"");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}

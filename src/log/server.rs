@@ -772,21 +772,4 @@ mod tests {
         assert!(!covered(&t(Hash(8), 0, 1), u64::MAX));
         assert!(!covered(&t(Hash(0), u64::MAX, 256), u64::MAX));
     }
-
-    #[test]
-    fn logfmt_values() {
-        let mut s = String::new();
-        push_value(&mut s, "plain");
-        push_value(&mut s, " ");
-        push_value(&mut s, "a \"b\"\nc");
-        push_value(&mut s, "");
-        assert_eq!(s, "plain\" \"\"a \\\"b\\\"\\nc\"\"\"");
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-    }
 }
