@@ -15,3 +15,6 @@ pub mod cli;
 
 #[cfg(feature = "log")]
 pub mod log;
+
+#[cfg(feature = "fetch")]
+pub mod fetch;

@@ -1,0 +1,21 @@
+//! The bootstrap builds against the core alone and prints its version.
+
+use std::process::Command;
+
+#[test]
+fn prints_its_version_and_refuses_unknown_arguments() {
+    let exe = env!("CARGO_BIN_EXE_rget-bootstrap");
+    let out = Command::new(exe).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("rget-bootstrap {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(exe).arg("--frob").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap().lines().count(),
+        1,
+        "one-line error"
+    );
+}

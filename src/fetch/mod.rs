@@ -1,0 +1,1 @@
+//! The HTTPS client (feature `fetch`). (being written)
