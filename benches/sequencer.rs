@@ -79,5 +79,8 @@ fn main() {
     let t = Instant::now();
     let log = Log::open(&last).unwrap();
     assert_eq!(log.state().size, total as u64);
-    println!("reopening a log of {total} records: {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "reopening a log of {total} records: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
 }

@@ -6,9 +6,13 @@
 //! A missing toolchain fails the tests (it never skips them): install `golang-go` and
 //! `golang-golang-x-mod-dev`.
 
+#[path = "common/go.rs"]
+mod go;
+use go::gointerop;
+
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
@@ -25,48 +29,6 @@ use rget::core::tile::{
 };
 
 // ---- the Go helper ----------------------------------------------------------------------------
-
-const INSTALL_HINT: &str = "the Go interop tests need the Go toolchain and Go's x/mod sources: \
-     install the Debian packages `golang-go golang-golang-x-mod-dev` (CI installs them)";
-
-/// Path of the `gointerop` binary, built on first use.
-fn gointerop() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_gointerop)
-}
-
-fn build_gointerop() -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gointerop");
-    // Cargo's scratch directory for integration tests: the Go build cache persists there between
-    // runs. Each process builds its own binary and renames it into place, so a concurrent run never
-    // executes a half-written file.
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gointerop");
-    let cache = scratch.join("gocache");
-    std::fs::create_dir_all(&cache).expect("create the Go build cache directory");
-    let tmp = scratch.join(format!("gointerop.{}", std::process::id()));
-    let bin = scratch.join("gointerop");
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&tmp)
-        .arg(".")
-        .current_dir(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .env("GOCACHE", &cache)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `go build` ({e}); {INSTALL_HINT}"));
-    assert!(
-        out.status.success(),
-        "`go build` of {} failed; {INSTALL_HINT}\n{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&tmp, &bin).expect("move the gointerop binary into place");
-    bin
-}
 
 /// Runs `gointerop args...` with `stdin` (empty if `None`).
 fn go(args: &[&str], stdin: Option<&[u8]>) -> Output {

@@ -7,6 +7,9 @@
 //!
 //! The random schedule is printed with its seed; `RGET_CRASH_SEED=<n>` replays it.
 
+#[path = "common/log.rs"]
+mod logc;
+use logc::{Server, init_log, pct};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
 use rget::core::merkle::{self, MemoryTree};
@@ -15,9 +18,7 @@ use rget::core::policy::Policy;
 use rget::core::record;
 use rget::core::tile::{self, Tile, TileError, TileHashSource, TileLevel, TileReader};
 use rget::core::verify;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,41 +39,8 @@ impl Rng {
     }
 }
 
-fn rget() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rget"))
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
 fn start(dir: &Path) -> Server {
-    let mut child = rget()
-        .args(["log", "serve"])
-        .arg(dir)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--batch-size",
-            "64",
-            "--batch-delay",
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start rget log serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, base }
+    Server::start(dir, &["--batch-size", "64", "--batch-delay", "5"])
 }
 
 fn sums(n: u64) -> Vec<u8> {
@@ -164,23 +132,7 @@ fn kill_9_under_load_never_loses_an_acknowledged_record() {
     let mut rng = Rng(seed);
 
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    let out = rget()
-        .args(["log", "init", "--origin", ORIGIN])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let vkey_line = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let (dir, vkey_line) = init_log(tmp.path(), ORIGIN);
     let vkey = VerifierKey::parse(&vkey_line).unwrap();
     let policy = Policy::parse(&format!("log {vkey}\nquorum none\n")).unwrap();
 
@@ -210,10 +162,7 @@ fn kill_9_under_load_never_loses_an_acknowledged_record() {
                         let n = counter.fetch_add(1, Ordering::Relaxed);
                         let body = sums(n);
                         let u = url(n);
-                        let target = format!(
-                            "{base}/add?url={}",
-                            u.replace(':', "%3A").replace('/', "%2F")
-                        );
+                        let target = format!("{base}/add?url={}", pct(&u));
                         let Ok(mut resp) = agent.post(&target).send(&body[..]) else {
                             continue; // the server died mid-request: not acknowledged
                         };
@@ -231,19 +180,15 @@ fn kill_9_under_load_never_loses_an_acknowledged_record() {
                 })
             })
             .collect();
-        let mut server = server;
         std::thread::sleep(Duration::from_millis(30 + rng.below(400)));
-        server.child.kill().unwrap(); // SIGKILL
-        server.child.wait().unwrap();
+        drop(server); // SIGKILL, and reaped
         stop.store(true, Ordering::Relaxed);
         for c in clients {
             c.join().unwrap();
         }
 
         // Restart: opening repairs whatever the kill left; then check the files.
-        let mut restarted = start(&dir);
-        restarted.child.kill().unwrap();
-        restarted.child.wait().unwrap();
+        drop(start(&dir)); // it listens only once the log is open and repaired
         let (cp, all) = check_log(&dir, &vkey);
         assert!(
             cp.size >= last_size,

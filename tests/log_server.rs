@@ -3,9 +3,12 @@
 //! (checkpoint and tiles, served by us or by a plain static web server), limits, restarts and
 //! graceful shutdown, and Go's reference `tlog` over the resulting directory.
 
+#[path = "common/go.rs"]
+mod go;
 #[path = "common/log.rs"]
 mod logc;
 
+use go::gointerop;
 use logc::*;
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;

@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -306,47 +305,4 @@ impl TileReader for HttpTiles {
             }),
         }
     }
-}
-
-// ---- the Go reference helper (built as tests/go_interop.rs builds it) -------------------------------
-
-const INSTALL_HINT: &str = "the Go interop tests need the Go toolchain and Go's x/mod sources: \
-     install the Debian packages `golang-go golang-golang-x-mod-dev` (CI installs them)";
-
-/// Path of the `gointerop` binary, built on first use.
-pub fn gointerop() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_gointerop)
-}
-
-fn build_gointerop() -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gointerop");
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gointerop");
-    let cache = scratch.join("gocache");
-    std::fs::create_dir_all(&cache).expect("create the Go build cache directory");
-    // Built under a private name and renamed into place: concurrent test binaries never run a
-    // half-written file.
-    let tmp = scratch.join(format!("gointerop-log.{}", std::process::id()));
-    let bin = scratch.join(format!("gointerop-log-bin.{}", std::process::id()));
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&tmp)
-        .arg(".")
-        .current_dir(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .env("GOCACHE", &cache)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `go build` ({e}); {INSTALL_HINT}"));
-    assert!(
-        out.status.success(),
-        "`go build` of {} failed; {INSTALL_HINT}\n{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&tmp, &bin).expect("move the gointerop binary into place");
-    bin
 }
