@@ -18,3 +18,6 @@ pub mod log;
 
 #[cfg(feature = "fetch")]
 pub mod fetch;
+
+#[cfg(feature = "fetch")]
+pub mod client;

@@ -1,0 +1,11 @@
+//! The client side of rget: what a build host or a release team trusts, and what it remembers.
+//!
+//! - [`trust`]: which logs and witnesses (the tlog-policy file) and which publisher keys apply.
+//! - [`state`]: the last verified checkpoint of every log (trust rule 4: no rollback, no fork), and
+//!   per-log audit progress.
+//!
+//! Nothing here reads the process environment behind the caller's back: paths come from a
+//! [`trust::Env`], which `Env::from_process()` fills from the real environment and tests fill by hand.
+
+pub mod state;
+pub mod trust;

@@ -1,0 +1,690 @@
+//! Trust configuration: which logs and witnesses a client trusts (a C2SP tlog-policy file) and which
+//! publisher keys apply to which `SHA256SUMS` URLs.
+//!
+//! Policy file, first found wins: `--policy FILE`, else `$RGET_POLICY`, else
+//! `$XDG_CONFIG_HOME/rget/policy` (`~/.config/rget/policy` when `XDG_CONFIG_HOME` is unset). A file
+//! named by the flag or the variable must exist: falling back to another policy because of a typo
+//! would silently trust something the user did not name.
+//!
+//! Publisher keys: `--key` (a minisign public key, as its base64 line or as a `.pub` file) applies to
+//! every URL and replaces the keys file; else `$XDG_CONFIG_HOME/rget/keys` (optional), lines
+//! `<url-prefix> <minisign public key base64>`. The longest matching prefix wins, and a prefix only
+//! matches on a path-segment boundary: `https://a.example/rel` matches `https://a.example/rel` and
+//! `https://a.example/rel/x`, never `https://a.example/release/x` (a prefix that ends in `/` matches
+//! everything below it). Prefixes and URLs are compared in the canonical spelling records use
+//! (lowercase scheme and host, no default port), so `HTTPS://A.example:443/x` is `https://a.example/x`.
+//!
+//! Library code never reads the real environment or home directory on its own: every path comes from
+//! an [`Env`], which [`Env::from_process`] fills from the process and tests fill by hand.
+
+use crate::core::minisig::{self, PublicKey};
+use crate::core::policy::{MAX_POLICY_SIZE, Policy, PolicyError, PolicyLog};
+use crate::core::record;
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Largest keys file accepted.
+pub const MAX_KEYS_FILE: usize = 1024 * 1024;
+/// Longest keys-file line accepted (a URL is at most 2048 bytes, a key line 56).
+pub const MAX_KEYS_LINE: usize = 8 * 1024;
+/// Most entries in a keys file.
+pub const MAX_KEYS: usize = 10_000;
+
+/// The environment values the client's paths come from. Empty values count as unset, and relative
+/// `XDG_*` values are ignored, as the XDG base directory specification asks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Env {
+    pub home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
+    pub rget_policy: Option<PathBuf>,
+}
+
+fn non_empty(v: Option<OsString>) -> Option<PathBuf> {
+    v.filter(|s| !s.is_empty()).map(PathBuf::from)
+}
+
+impl Env {
+    /// The values of `HOME`, `XDG_CONFIG_HOME`, `XDG_STATE_HOME` and `RGET_POLICY` of this process.
+    pub fn from_process() -> Env {
+        Env {
+            home: non_empty(std::env::var_os("HOME")),
+            xdg_config_home: non_empty(std::env::var_os("XDG_CONFIG_HOME")),
+            xdg_state_home: non_empty(std::env::var_os("XDG_STATE_HOME")),
+            rget_policy: non_empty(std::env::var_os("RGET_POLICY")),
+        }
+    }
+
+    /// `$xdg/rget` if `xdg` is a usable (non-empty, absolute) path, else `$HOME/<fallback>/rget`.
+    fn xdg_dir(&self, xdg: Option<&PathBuf>, fallback: &str) -> Option<PathBuf> {
+        if let Some(x) = xdg.filter(|x| x.is_absolute()) {
+            return Some(x.join("rget"));
+        }
+        let home = self.home.as_ref().filter(|h| !h.as_os_str().is_empty())?;
+        Some(home.join(fallback).join("rget"))
+    }
+
+    /// rget's configuration directory: `$XDG_CONFIG_HOME/rget`, default `~/.config/rget`.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.xdg_dir(self.xdg_config_home.as_ref(), ".config")
+    }
+
+    /// rget's state directory: `$XDG_STATE_HOME/rget`, default `~/.local/state/rget`.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        self.xdg_dir(self.xdg_state_home.as_ref(), ".local/state")
+    }
+
+    /// `RGET_POLICY`, if set to a non-empty value.
+    fn policy_var(&self) -> Option<&PathBuf> {
+        self.rget_policy
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+/// Where the policy file came from, for messages and output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicySource {
+    Flag,
+    EnvVar,
+    ConfigDir,
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicySource::Flag => "--policy",
+            PolicySource::EnvVar => "RGET_POLICY",
+            PolicySource::ConfigDir => "the default location",
+        })
+    }
+}
+
+/// Errors in the trust configuration. Each is one line naming the file (and line) and the problem.
+#[derive(Debug, Error)]
+pub enum TrustError {
+    #[error(
+        "no trust policy: --policy was not given, RGET_POLICY is not set, and {looked} does not exist; \
+         create it with one line `log <log vkey> <log URL>` per trusted log and a quorum line \
+         (`quorum none` to require no witness cosignatures), or pass --policy FILE"
+    )]
+    NoPolicy { looked: String },
+    #[error(
+        "no trust policy: --policy was not given, RGET_POLICY is not set, and neither XDG_CONFIG_HOME \
+         nor HOME is set to find rget/policy; pass --policy FILE"
+    )]
+    NoConfigDir,
+    #[error("{path} (named by {via}): cannot read the policy: {err}")]
+    ReadPolicy {
+        path: String,
+        via: PolicySource,
+        err: io::Error,
+    },
+    #[error("{path}: {what} is larger than {max} bytes")]
+    TooLarge {
+        path: String,
+        what: &'static str,
+        max: usize,
+    },
+    #[error("{path}: {what} is not UTF-8 text")]
+    NotUtf8 { path: String, what: &'static str },
+    #[error("{path}: {err}")]
+    BadPolicy { path: String, err: PolicyError },
+    #[error(
+        "{path} line {line}: log {origin:?} has no URL; the client fetches the log's checkpoint and \
+         tiles from it, so write `log <vkey> https://<log URL prefix>/`"
+    )]
+    LogWithoutUrl {
+        path: String,
+        line: usize,
+        origin: String,
+    },
+    #[error("{path} line {line}: log {origin:?}: URL {url:?} {reason}")]
+    BadLogUrl {
+        path: String,
+        line: usize,
+        origin: String,
+        url: String,
+        reason: String,
+    },
+    #[error("--key {arg:?} is neither a minisign public key ({parse}) nor a readable file ({io})")]
+    BadKeyArg {
+        arg: String,
+        parse: minisig::MinisigError,
+        io: io::Error,
+    },
+    #[error("--key {path}: not a minisign public key file: {err}")]
+    BadKeyFile {
+        path: String,
+        err: minisig::MinisigError,
+    },
+    #[error("{path}: cannot read the keys file: {err}")]
+    ReadKeys { path: String, err: io::Error },
+    #[error("{path} line {line}: {reason}")]
+    BadKeysLine {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// Reads at most `max` bytes of `path`; `Ok(None)` if it is larger.
+fn read_bounded(path: &Path, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    // u64 from usize never truncates on the platforms rget supports (64-bit Unix).
+    File::open(path)?
+        .take(max as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok((buf.len() <= max).then_some(buf))
+}
+
+fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The canonical spelling of an http(s) URL or URL prefix, the one `SHA256SUMS` records use: scheme and
+/// host lowercased, default port dropped, and everything a client would rewrite refused (see
+/// `record::canonical_url`). The error is a phrase to follow the URL in a message.
+pub fn canonical_prefix(input: &str, allow_http: bool) -> Result<String, String> {
+    let phrase = |e: record::RecordError| match e {
+        record::RecordError::BadUrl { reason, .. } => format!("is not usable: {reason}"),
+        record::RecordError::UrlTooLong => format!("is longer than {} bytes", record::MAX_URL),
+        other => format!("is not usable: {other}"),
+    };
+    let Some((scheme, rest)) = input.split_once("://") else {
+        return Err("has no scheme (want https://...)".into());
+    };
+    if scheme.eq_ignore_ascii_case("https") {
+        return record::canonical_url(input).map_err(phrase);
+    }
+    if !scheme.eq_ignore_ascii_case("http") {
+        return Err(format!("has scheme {scheme:?}, want https"));
+    }
+    if !allow_http {
+        return Err("is plain http, which is refused unless http is allowed by flag".into());
+    }
+    // Check it with the https rules, then put back http and http's own default port (80, not 443).
+    let c = record::canonical_url(&format!("https://{rest}")).map_err(phrase)?;
+    let tail = c.strip_prefix("https://").unwrap_or(&c);
+    let (auth, path) = tail.split_at(tail.find('/').unwrap_or(tail.len()));
+    let given_auth = rest.split('/').next().unwrap_or_default();
+    let auth = if given_auth.ends_with(":443") {
+        format!("{auth}:443")
+    } else {
+        auth.strip_suffix(":80").unwrap_or(auth).to_owned()
+    };
+    Ok(format!("http://{auth}{path}"))
+}
+
+/// Whether `prefix` covers `url`: equal, or `url` continues `prefix` at a path-segment boundary.
+fn prefix_matches(prefix: &str, url: &str) -> bool {
+    match url.strip_prefix(prefix) {
+        None => false,
+        Some("") => true,
+        Some(rest) => prefix.ends_with('/') || rest.starts_with('/'),
+    }
+}
+
+/// A trusted log as the client uses it: the policy's log and the URL prefix to fetch it from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedLog<'a> {
+    /// The checkpoint origin (the log key's name).
+    pub origin: &'a str,
+    /// The log's URL prefix, canonical, ending in `/`: `<url>checkpoint`, `<url>tile/0/000`, ...
+    pub url: &'a str,
+    pub log: &'a PolicyLog,
+}
+
+/// A loaded policy whose every log has a usable URL.
+#[derive(Clone, Debug)]
+pub struct TrustPolicy {
+    pub path: PathBuf,
+    pub via: PolicySource,
+    pub policy: Policy,
+    /// `urls[i]` is the canonical URL prefix of `policy.logs[i]`.
+    urls: Vec<String>,
+}
+
+impl TrustPolicy {
+    /// Which policy file applies: `--policy`, else `RGET_POLICY`, else the config directory's
+    /// `policy`. Only the last may be missing without the caller having asked for it, so only that
+    /// case is checked here; a named file that is missing fails when it is read.
+    pub fn resolve_path(
+        flag: Option<&Path>,
+        env: &Env,
+    ) -> Result<(PathBuf, PolicySource), TrustError> {
+        if let Some(p) = flag {
+            return Ok((p.to_path_buf(), PolicySource::Flag));
+        }
+        if let Some(p) = env.policy_var() {
+            return Ok((p.clone(), PolicySource::EnvVar));
+        }
+        let path = env
+            .config_dir()
+            .ok_or(TrustError::NoConfigDir)?
+            .join("policy");
+        if !path.exists() {
+            return Err(TrustError::NoPolicy {
+                looked: show(&path),
+            });
+        }
+        Ok((path, PolicySource::ConfigDir))
+    }
+
+    /// Finds, reads and checks the policy. `allow_http` lets log URLs be plain http (a flag the user
+    /// typed; the output should say so).
+    pub fn load(
+        flag: Option<&Path>,
+        env: &Env,
+        allow_http: bool,
+    ) -> Result<TrustPolicy, TrustError> {
+        let (path, via) = Self::resolve_path(flag, env)?;
+        let bytes = match read_bounded(&path, MAX_POLICY_SIZE) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(TrustError::TooLarge {
+                    path: show(&path),
+                    what: "policy",
+                    max: MAX_POLICY_SIZE,
+                });
+            }
+            Err(err) => {
+                return Err(TrustError::ReadPolicy {
+                    path: show(&path),
+                    via,
+                    err,
+                });
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+            path: show(&path),
+            what: "policy",
+        })?;
+        Self::from_text(&path, via, &text, allow_http)
+    }
+
+    /// Checks policy text read from `path`: it parses, and every log has a usable URL.
+    pub fn from_text(
+        path: &Path,
+        via: PolicySource,
+        text: &str,
+        allow_http: bool,
+    ) -> Result<TrustPolicy, TrustError> {
+        let policy = Policy::parse(text).map_err(|err| TrustError::BadPolicy {
+            path: show(path),
+            err,
+        })?;
+        // The parser keeps logs in file order, so the n-th `log` line is the n-th log: that gives the
+        // line number for messages without changing the core's types.
+        let log_lines = text.split('\n').enumerate().filter_map(|(i, l)| {
+            let mut fields = l.split([' ', '\t']).filter(|f| !f.is_empty());
+            (fields.next() == Some("log")).then_some(i + 1)
+        });
+        let mut urls = Vec::with_capacity(policy.logs.len());
+        for (log, line) in policy.logs.iter().zip(log_lines) {
+            let origin = log.vkey.name.clone();
+            let Some(url) = &log.url else {
+                return Err(TrustError::LogWithoutUrl {
+                    path: show(path),
+                    line,
+                    origin,
+                });
+            };
+            let mut canon =
+                canonical_prefix(url, allow_http).map_err(|reason| TrustError::BadLogUrl {
+                    path: show(path),
+                    line,
+                    origin,
+                    url: url.clone(),
+                    reason,
+                })?;
+            // A prefix ending in `/` lets callers append tile paths without guessing.
+            if !canon.ends_with('/') {
+                canon.push('/');
+            }
+            urls.push(canon);
+        }
+        Ok(TrustPolicy {
+            path: path.to_path_buf(),
+            via,
+            policy,
+            urls,
+        })
+    }
+
+    /// The trusted log whose origin is `origin` (a checkpoint's first line), with its URL.
+    pub fn log_for_origin(&self, origin: &str) -> Option<TrustedLog<'_>> {
+        self.logs().find(|l| l.origin == origin)
+    }
+
+    /// Every trusted log, in policy order.
+    pub fn logs(&self) -> impl Iterator<Item = TrustedLog<'_>> {
+        self.policy
+            .logs
+            .iter()
+            .zip(&self.urls)
+            .map(|(log, url)| TrustedLog {
+                origin: &log.vkey.name,
+                url,
+                log,
+            })
+    }
+}
+
+/// Where an applicable publisher key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `--key`: applies to every URL.
+    Flag,
+    /// A keys-file line.
+    KeysFile {
+        path: PathBuf,
+        line: usize,
+        prefix: String,
+    },
+}
+
+/// One keys-file entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct KeyEntry {
+    /// Canonical URL prefix.
+    prefix: String,
+    key: PublicKey,
+    line: usize,
+}
+
+/// A key that applies to a URL, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedKey<'a> {
+    pub key: &'a PublicKey,
+    pub source: KeySource,
+}
+
+impl fmt::Display for AppliedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            KeySource::Flag => write!(f, "key ID {} (from --key)", self.key.key_id()),
+            KeySource::KeysFile { path, line, prefix } => write!(
+                f,
+                "key ID {} ({} line {line}, prefix {prefix})",
+                self.key.key_id(),
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The publisher keys that apply to `SHA256SUMS` URLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublisherKeys {
+    flag: Option<PublicKey>,
+    file: Option<PathBuf>,
+    entries: Vec<KeyEntry>,
+}
+
+impl PublisherKeys {
+    /// No keys at all: every URL is unsigned.
+    pub fn none() -> PublisherKeys {
+        PublisherKeys::default()
+    }
+
+    /// `--key` if given (the keys file is then not read: the flag is the user's whole answer), else
+    /// the keys file in the config directory if it exists.
+    pub fn load(key_arg: Option<&str>, env: &Env) -> Result<PublisherKeys, TrustError> {
+        if let Some(arg) = key_arg {
+            return Self::from_key_arg(arg);
+        }
+        let Some(path) = env.config_dir().map(|d| d.join("keys")) else {
+            return Ok(PublisherKeys::none());
+        };
+        match Self::load_file(&path) {
+            Err(TrustError::ReadKeys { err, .. }) if err.kind() == io::ErrorKind::NotFound => {
+                Ok(PublisherKeys::none())
+            }
+            other => other,
+        }
+    }
+
+    /// `--key`: the base64 key line (or a whole `.pub` text) if it parses as a key, else a path to a
+    /// `.pub` file. Trying the key first means a file that happens to be named like a key cannot
+    /// shadow the key the user typed.
+    pub fn from_key_arg(arg: &str) -> Result<PublisherKeys, TrustError> {
+        let parse_err = match PublicKey::parse(arg) {
+            Ok(key) => {
+                return Ok(PublisherKeys {
+                    flag: Some(key),
+                    ..PublisherKeys::default()
+                });
+            }
+            Err(e) => e,
+        };
+        let path = Path::new(arg);
+        let bytes = match read_bounded(path, minisig::MAX_FILE) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(TrustError::BadKeyFile {
+                    path: arg.to_owned(),
+                    err: minisig::MinisigError::TooLarge {
+                        what: "public key",
+                        max: minisig::MAX_FILE,
+                    },
+                });
+            }
+            Err(io) => {
+                return Err(TrustError::BadKeyArg {
+                    arg: arg.to_owned(),
+                    parse: parse_err,
+                    io,
+                });
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+            path: format!("--key {arg}"),
+            what: "public key file",
+        })?;
+        let key = PublicKey::parse(&text).map_err(|err| TrustError::BadKeyFile {
+            path: arg.to_owned(),
+            err,
+        })?;
+        Ok(PublisherKeys {
+            flag: Some(key),
+            ..PublisherKeys::default()
+        })
+    }
+
+    /// Reads and parses a keys file.
+    pub fn load_file(path: &Path) -> Result<PublisherKeys, TrustError> {
+        let bytes = match read_bounded(path, MAX_KEYS_FILE) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(TrustError::TooLarge {
+                    path: show(path),
+                    what: "keys file",
+                    max: MAX_KEYS_FILE,
+                });
+            }
+            Err(err) => {
+                return Err(TrustError::ReadKeys {
+                    path: show(path),
+                    err,
+                });
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+            path: show(path),
+            what: "keys file",
+        })?;
+        Self::parse_keys_file(path, &text)
+    }
+
+    /// Parses keys-file text: `<url-prefix> <minisign public key base64>` per line, `#` comment lines
+    /// and blank lines ignored. Each prefix at most once (two keys for one prefix would make "the key
+    /// for this URL" ambiguous). Prefixes may be https or http; they are matched against canonical
+    /// URLs, so an http prefix only ever matches URLs fetched over http by flag.
+    pub fn parse_keys_file(path: &Path, text: &str) -> Result<PublisherKeys, TrustError> {
+        let bad = |line: usize, reason: String| TrustError::BadKeysLine {
+            path: show(path),
+            line,
+            reason,
+        };
+        let mut entries: Vec<KeyEntry> = Vec::new();
+        for (i, raw) in text.split('\n').enumerate() {
+            let n = i + 1;
+            if raw.len() > MAX_KEYS_LINE {
+                return Err(bad(n, format!("line is longer than {MAX_KEYS_LINE} bytes")));
+            }
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
+            let (prefix, key) = match fields.as_slice() {
+                [] => continue,
+                [first, ..] if first.starts_with('#') => continue,
+                [prefix, key] => (*prefix, *key),
+                _ => {
+                    return Err(bad(
+                        n,
+                        format!(
+                            "want `<url-prefix> <minisign public key>`, got {} fields",
+                            fields.len()
+                        ),
+                    ));
+                }
+            };
+            let canon = canonical_prefix(prefix, true)
+                .map_err(|reason| bad(n, format!("URL prefix {prefix:?} {reason}")))?;
+            let key = PublicKey::parse(key).map_err(|e| bad(n, e.to_string()))?;
+            if let Some(first) = entries.iter().find(|e| e.prefix == canon) {
+                return Err(bad(
+                    n,
+                    format!("prefix {canon} already has a key on line {}", first.line),
+                ));
+            }
+            if entries.len() >= MAX_KEYS {
+                return Err(bad(n, format!("more than {MAX_KEYS} keys")));
+            }
+            entries.push(KeyEntry {
+                prefix: canon,
+                key,
+                line: n,
+            });
+        }
+        Ok(PublisherKeys {
+            flag: None,
+            file: Some(path.to_path_buf()),
+            entries,
+        })
+    }
+
+    /// The key that applies to the `SHA256SUMS` at `sums_url`, and where it came from. Pass the
+    /// canonical URL (the record's); other spellings are canonicalised first when possible.
+    pub fn lookup(&self, sums_url: &str) -> Option<AppliedKey<'_>> {
+        if let Some(key) = &self.flag {
+            return Some(AppliedKey {
+                key,
+                source: KeySource::Flag,
+            });
+        }
+        let canon = canonical_prefix(sums_url, true);
+        let url = canon.as_deref().unwrap_or(sums_url);
+        let best = self
+            .entries
+            .iter()
+            .filter(|e| prefix_matches(&e.prefix, url))
+            .max_by_key(|e| e.prefix.len())?;
+        Some(AppliedKey {
+            key: &best.key,
+            source: KeySource::KeysFile {
+                path: self.file.clone().unwrap_or_default(),
+                line: best.line,
+                prefix: best.prefix.clone(),
+            },
+        })
+    }
+
+    /// The key that applies to `sums_url`, if any: then a valid signature by it is required.
+    pub fn key_for(&self, sums_url: &str) -> Option<&PublicKey> {
+        self.lookup(sums_url).map(|a| a.key)
+    }
+
+    /// For output once the sums are verified: "signed by key ID X (...)" or
+    /// "unsigned: no key applies to this URL".
+    pub fn describe(&self, sums_url: &str) -> String {
+        match self.lookup(sums_url) {
+            Some(applied) => format!("signed by {applied}"),
+            None => "unsigned: no key applies to this URL".to_owned(),
+        }
+    }
+
+    /// Whether any key is configured at all.
+    pub fn is_empty(&self) -> bool {
+        self.flag.is_none() && self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_boundary() {
+        assert!(prefix_matches(
+            "https://a.example/rel",
+            "https://a.example/rel"
+        ));
+        assert!(prefix_matches(
+            "https://a.example/rel",
+            "https://a.example/rel/SHA256SUMS"
+        ));
+        assert!(!prefix_matches(
+            "https://a.example/rel",
+            "https://a.example/release/SHA256SUMS"
+        ));
+        assert!(prefix_matches(
+            "https://a.example/re",
+            "https://a.example/re/x"
+        ));
+        assert!(prefix_matches("https://a.example/", "https://a.example/x"));
+        assert!(!prefix_matches(
+            "https://a.example/",
+            "https://a.example.evil/x"
+        ));
+    }
+
+    #[test]
+    fn canonical_prefixes() {
+        let ok = |s: &str, http: bool| canonical_prefix(s, http).unwrap();
+        assert_eq!(ok("HTTPS://A.Example:443/x", false), "https://a.example/x");
+        assert_eq!(ok("https://a.example", false), "https://a.example/");
+        assert_eq!(ok("http://A.example:80/x", true), "http://a.example/x");
+        assert_eq!(ok("http://a.example:443/x", true), "http://a.example:443/x");
+        assert_eq!(ok("http://[::1]:8080/", true), "http://[::1]:8080/");
+        assert!(canonical_prefix("http://a.example/", false).is_err());
+        assert!(canonical_prefix("ftp://a.example/", true).is_err());
+        assert!(canonical_prefix("a.example/", true).is_err());
+        assert!(canonical_prefix("https://a.example/x?y", true).is_err());
+        assert!(canonical_prefix("https://u@a.example/", true).is_err());
+    }
+
+    #[test]
+    fn env_defaults_follow_xdg() {
+        let env = Env {
+            home: Some("/h".into()),
+            ..Env::default()
+        };
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/h/.config/rget")));
+        assert_eq!(env.state_dir(), Some(PathBuf::from("/h/.local/state/rget")));
+        let env = Env {
+            home: Some("/h".into()),
+            xdg_config_home: Some("/c".into()),
+            xdg_state_home: Some("relative".into()),
+            ..Env::default()
+        };
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/c/rget")));
+        // A relative XDG value is ignored, as the specification asks.
+        assert_eq!(env.state_dir(), Some(PathBuf::from("/h/.local/state/rget")));
+        assert_eq!(Env::default().config_dir(), None);
+    }
+}
