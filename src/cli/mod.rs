@@ -5,8 +5,10 @@
 //! one takes three lines here: the `mod`, a variant of [`Command`], and an arm in [`run`].
 
 pub mod exit;
+pub mod get;
 pub mod log;
 pub mod sums;
+pub mod trust_args;
 
 use clap::{Parser, Subcommand};
 use exit::{CliResult, Failure};
@@ -48,12 +50,18 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    Get(get::GetArgs),
+    Verify(get::VerifyArgs),
+    Cat(get::CatArgs),
     Sums(sums::Args),
     Log(log::Args),
 }
 
 fn run(command: Command) -> CliResult {
     match command {
+        Command::Get(args) => get::get(args),
+        Command::Verify(args) => get::verify(args),
+        Command::Cat(args) => get::cat(args),
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
     }

@@ -9,3 +9,4 @@
 
 pub mod state;
 pub mod trust;
+pub mod verified;

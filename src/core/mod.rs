@@ -9,6 +9,7 @@ pub mod ed25519;
 pub mod merkle;
 pub mod minisig;
 pub mod note;
+pub mod percent;
 pub mod policy;
 pub mod record;
 pub mod sums;

@@ -25,6 +25,7 @@ pub use super::logfmt::{Level, event};
 use super::metrics::Reject;
 use super::sequencer::{Handle, SubmitError};
 use crate::core::merkle::leaf_hash;
+pub use crate::core::percent::percent_decode;
 use crate::core::record::{self, RecordError};
 use crate::core::tile::{Tile, TileLevel};
 use bytes::Bytes;
@@ -90,36 +91,6 @@ impl Default for Limits {
 }
 
 // ---- query strings --------------------------------------------------------------------------------
-
-/// Strict percent-decoding: `%XX` (two hex digits) is the only escape, `+` is a literal plus, and the
-/// result must be UTF-8. Anything else is refused rather than guessed at: two decoders that disagree
-/// on one URL would let one submission be logged under a URL its submitter did not mean.
-pub fn percent_decode(s: &str) -> Result<String, &'static str> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hi = bytes.next().and_then(hex_digit);
-            let lo = bytes.next().and_then(hex_digit);
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push(h << 4 | l),
-                _ => return Err("invalid percent-escape (expected %XX with two hex digits)"),
-            }
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).map_err(|_| "percent-decoded value is not UTF-8")
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
 
 /// The one `url` parameter of a query string, decoded. Other parameters, or `url` twice, are refused:
 /// a request that means something we do not understand gets an error, not a partial reading.

@@ -1,0 +1,321 @@
+//! `rget get`, `rget verify` and `rget cat`: hand a file over only when everything holds (see
+//! `rget::client::verified`), and say what was verified.
+
+use super::exit::{CliResult, Failure, io_reason};
+use super::trust_args::{TrustArgs, client, local};
+use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
+use crate::core::digest::{Hash, sha256_reader};
+use crate::core::verify::{VerifyError, check_listed};
+use crate::fetch::limits;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Download a release file, verified against its logged SHA256SUMS",
+    long_about = "Download URL and keep it only if all of this holds: the SHA256SUMS next to it (or --sums) \
+lists its name and digest; that SHA256SUMS is recorded in a trusted transparency log (from \
+SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from its tiles) under a \
+checkpoint signed by the log, cosigned as the policy's quorum requires, and consistent with the last \
+checkpoint this host saw of that log; and its minisign signature holds where a publisher key applies. \
+The body is hashed while it streams into a temporary file beside the destination, which is renamed \
+into place only after every check: on any failure the destination is untouched.",
+    after_help = "Examples:
+  rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz            saves tool-1.2-linux.tar.gz
+  rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool       saves to that path
+  rget get --json https://example.org/rel/v1.2/tool | jq .sha256"
+)]
+pub struct GetArgs {
+    /// The file to download (https)
+    pub url: String,
+    /// Where to save it. Default: its file name, in the current directory (-O)
+    #[arg(short = 'o', long, value_name = "PATH", conflicts_with = "remote_name")]
+    pub output: Option<PathBuf>,
+    /// Save under the URL's file name in the current directory (the default)
+    #[arg(short = 'O', long)]
+    pub remote_name: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Check a file on disk as `rget get` would have checked it",
+    after_help = "Example:
+  rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz ./tool-1.2-linux.tar.gz"
+)]
+pub struct VerifyArgs {
+    /// The URL the file was published at (names it, and locates its SHA256SUMS)
+    pub url: String,
+    /// The file to check
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Write a verified file to standard output, only after all of it verified",
+    long_about = "Download URL into a temporary file, verify it exactly as `rget get` does, and only then write \
+it to standard output. Nothing reaches standard output unless every check held, so \
+`rget cat URL | sh` never runs a partial or unverified script.",
+    after_help = "Example:
+  rget cat https://example.org/install.sh | sh"
+)]
+pub struct CatArgs {
+    /// The file to download
+    pub url: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// The SHA256SUMS to check against. Default: SHA256SUMS in the file's directory
+    #[arg(long, value_name = "URL")]
+    pub sums: Option<String>,
+    /// Largest file accepted, in bytes (a digest only speaks at the end of the stream)
+    #[arg(long, value_name = "BYTES", default_value_t = limits::DEFAULT_MAX_ARTIFACT)]
+    pub max_size: u64,
+    /// Print what was verified as one JSON object on standard output
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// `rget get`.
+pub fn get(a: GetArgs) -> CliResult {
+    let ctx = a.common.trust.context()?;
+    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let dest = a.output.clone().unwrap_or_else(|| PathBuf::from(&v.name));
+    let mut bar = Progress::new();
+    let dl = ctx
+        .fetch
+        .download(&a.url, &dest, a.common.max_size, &mut |got, total| {
+            bar.update(got, total)
+        })
+        .map_err(|e| client(e.into()))?;
+    bar.finish();
+    check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
+    let len = dl.len;
+    dl.persist(&dest, 0o644).map_err(|e| client(e.into()))?;
+    report(&a.common, &v, &a.url, &dl_sha(&v), len, Some(&dest))
+}
+
+/// `rget verify`.
+pub fn verify(a: VerifyArgs) -> CliResult {
+    let ctx = a.common.trust.context()?;
+    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let f = std::fs::File::open(&a.file)
+        .map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
+    let (digest, len) =
+        sha256_reader(f).map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
+    check_listed(&v.sums, &v.name, &digest).map_err(mismatch)?;
+    report(&a.common, &v, &a.url, &digest, len, Some(&a.file))
+}
+
+/// `rget cat`.
+pub fn cat(a: CatArgs) -> CliResult {
+    let ctx = a.common.trust.context()?;
+    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let spool = std::env::temp_dir().join(&v.name);
+    let dl = ctx
+        .fetch
+        .download(&a.url, &spool, a.common.max_size, &mut |_, _| {})
+        .map_err(|e| client(e.into()))?;
+    check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
+    // Only now, with every byte verified, does anything reach standard output. The reader is the
+    // same open file that was hashed, so nothing can swap the bytes in between.
+    let mut r = dl
+        .reader()
+        .map_err(|e| local(format!("{}: {}", dl.temp_path().display(), io_reason(&e))))?;
+    let mut out = std::io::stdout().lock();
+    std::io::copy(&mut r, &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    let quiet = Common {
+        json: false,
+        ..a.common
+    };
+    summary(&quiet, &v, &a.url, &dl.sha256, dl.len, None);
+    Ok(())
+}
+
+fn dl_sha(v: &VerifiedSums) -> Hash {
+    v.expected
+}
+
+fn mismatch(e: VerifyError) -> Failure {
+    Failure::verification(e)
+}
+
+fn report(
+    c: &Common,
+    v: &VerifiedSums,
+    url: &str,
+    sha: &Hash,
+    len: u64,
+    path: Option<&Path>,
+) -> CliResult {
+    if c.json {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", json(c, v, url, sha, len, path))
+            .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    } else {
+        summary(c, v, url, sha, len, path);
+    }
+    Ok(())
+}
+
+/// The human summary, on standard error (standard output may carry the file itself).
+fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: Option<&Path>) {
+    let cp = &v.checkpoint;
+    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
+    let mut s = String::new();
+    s.push_str(&format!("rget: verified {} ({len} bytes)\n", v.name));
+    s.push_str(&format!("  sha256     {sha}\n"));
+    s.push_str(&format!(
+        "  listed in  {} (sha256 {})\n",
+        v.sums_url, v.sums_sha256
+    ));
+    s.push_str(&format!(
+        "  logged     {} index {} under checkpoint size {} ({})\n",
+        cp.checkpoint.origin,
+        v.index,
+        cp.checkpoint.size,
+        match v.proof_source {
+            ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
+            ProofSource::LogLookup => "log lookup, proved from tiles",
+        }
+    ));
+    s.push_str(&format!(
+        "  cosigned   {}\n",
+        if cosigners.is_empty() {
+            "by no witness (the policy's quorum is none)".to_string()
+        } else {
+            format!("by {}", cosigners.join(", "))
+        }
+    ));
+    s.push_str(&format!("  seen       {}\n", v.memory));
+    match &v.signed {
+        Signed::Yes { key_source, .. } => s.push_str(&format!("  signature  {key_source}\n")),
+        Signed::Unsigned => {
+            s.push_str("  signature  UNSIGNED: no publisher key applies to this URL\n")
+        }
+    }
+    if c.trust.allow_http && (url.starts_with("http://") || v.sums_url.starts_with("http://")) {
+        s.push_str("  transport  plain http: NOT authenticated (--allow-http)\n");
+    }
+    if let Some(p) = path {
+        s.push_str(&format!("  file       {}\n", p.display()));
+    }
+    let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+fn json(
+    c: &Common,
+    v: &VerifiedSums,
+    url: &str,
+    sha: &Hash,
+    len: u64,
+    path: Option<&Path>,
+) -> String {
+    let q = json_string;
+    let cp = &v.checkpoint;
+    let cosigners: Vec<String> = cp
+        .cosigners
+        .iter()
+        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
+        .collect();
+    let signature = match &v.signed {
+        Signed::Yes {
+            key_id,
+            trusted_comment,
+            ..
+        } => {
+            format!(
+                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{}}}",
+                q(key_id),
+                q(trusted_comment)
+            )
+        }
+        Signed::Unsigned => "{\"signed\":false}".to_string(),
+    };
+    format!(
+        "{{\"verified\":true,\"url\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"sums_url\":{},\"sums_sha256\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"proof\":{},\"cosigners\":[{}],\"seen\":{}}},\"signature\":{signature},\"plain_http\":{}}}",
+        q(url),
+        q(&v.name),
+        q(&sha.to_hex()),
+        path.map(|p| q(&p.display().to_string()))
+            .unwrap_or_else(|| "null".into()),
+        q(&v.sums_url),
+        q(&v.sums_sha256.to_hex()),
+        q(&cp.checkpoint.origin),
+        v.index,
+        cp.checkpoint.size,
+        q(&cp.checkpoint.root.to_base64()),
+        q(match v.proof_source {
+            ProofSource::ProofFile => "tlog-proof",
+            ProofSource::LogLookup => "lookup",
+        }),
+        cosigners.join(","),
+        q(&v.memory.to_string()),
+        c.trust.allow_http && url.starts_with("http://"),
+    )
+}
+
+/// A JSON string literal.
+pub fn json_string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A progress line on standard error, only when it is a terminal.
+struct Progress {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            last: std::time::Instant::now(),
+        }
+    }
+    fn update(&mut self, got: u64, total: Option<u64>) {
+        if !self.on || self.last.elapsed() < std::time::Duration::from_millis(100) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let line = match total {
+            Some(t) if t > 0 => format!(
+                "\r{:>5.1}%  {} / {} bytes",
+                got as f64 * 100.0 / t as f64,
+                got,
+                t
+            ),
+            _ => format!("\r{got} bytes"),
+        };
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+    fn finish(&self) {
+        if self.on {
+            let _ = std::io::stderr().write_all(b"\r\x1b[K");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Options shared by every command that verifies: which logs, keys and state to use, and how to reach
+//! the network. Turned into a [`Context`] once, the same way for `get`, `verify`, `cat` and `submit`.
+
+use super::exit::Failure;
+use crate::client::state::StateDir;
+use crate::client::trust::{Env, PublisherKeys, TrustError, TrustPolicy};
+use crate::client::verified::{Class, ClientError, Context};
+use crate::fetch::{Client, Config};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// The tlog-policy file: trusted logs (with their URLs), witnesses and quorum. Default:
+    /// $RGET_POLICY, else $XDG_CONFIG_HOME/rget/policy
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A minisign public key (base64 or a .pub file) that must have signed every SHA256SUMS.
+    /// Default: the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest
+    /// prefix wins)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file (SSL_CERT_FILE is honoured too)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// Allow plain http (for logs and files); the output says the transport was not authenticated.
+    /// A redirect from https to http is refused even so
+    #[arg(long)]
+    pub allow_http: bool,
+}
+
+/// Maps a client failure class to the documented exit code.
+pub fn failure(e: ClientError) -> Failure {
+    match e.class {
+        Class::Verification => Failure::verification(e),
+        Class::Malformed => Failure::malformed(e),
+        Class::Network => Failure::network(e),
+        Class::NotFound => Failure::not_found(e),
+        Class::TrustAnomaly => Failure::trust_anomaly(e),
+        Class::LocalIo => Failure::local_io(e),
+        Class::Usage => Failure::usage(e),
+    }
+}
+
+fn trust_failure(e: TrustError) -> Failure {
+    match e {
+        TrustError::ReadPolicy { .. } | TrustError::ReadKeys { .. } => Failure::local_io(e),
+        TrustError::BadPolicy { .. }
+        | TrustError::BadKeysLine { .. }
+        | TrustError::BadKeyFile { .. } => Failure::malformed(e),
+        _ => Failure::usage(e),
+    }
+}
+
+impl TrustArgs {
+    /// Loads the policy, the keys, the state directory and the HTTP client.
+    pub fn context(&self) -> Result<Context, Failure> {
+        let env = Env::from_process();
+        let policy = TrustPolicy::load(self.policy.as_deref(), &env, self.allow_http)
+            .map_err(trust_failure)?;
+        let keys = PublisherKeys::load(self.key.as_deref(), &env).map_err(trust_failure)?;
+        let state =
+            StateDir::open_default(self.state.as_deref(), &env).map_err(|e| failure(e.into()))?;
+        let mut config = Config::from_env();
+        config.ca_files.extend(self.cacert.iter().cloned());
+        config.allow_http = self.allow_http;
+        let fetch = Client::new(config).map_err(|e| failure(e.into()))?;
+        Ok(Context {
+            fetch,
+            policy,
+            keys,
+            state,
+        })
+    }
+}
+
+/// Turns a client error into a CLI failure (for `?`).
+pub fn client(e: ClientError) -> Failure {
+    failure(e)
+}
+
+/// A client error for a local I/O problem.
+pub fn local(message: impl std::fmt::Display) -> Failure {
+    failure(ClientError {
+        class: Class::LocalIo,
+        message: message.to_string(),
+    })
+}

@@ -1,0 +1,357 @@
+//! Everything `rget get`, `verify` and `cat` check before they hand a file over, in one place:
+//! the `SHA256SUMS` next to the file lists it; the record for that `SHA256SUMS` is in a trusted log
+//! (from `SHA256SUMS.tlog-proof`, or found with the log's lookup and proved from its tiles) under a
+//! checkpoint signed by the log, meeting the policy's quorum, and consistent with the last checkpoint
+//! this host saw of that log; and the minisign signature holds where a publisher key applies.
+//!
+//! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
+
+use super::state::{Observed, StateDir, StateError};
+use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
+use crate::core::digest::{Hash, sha256};
+use crate::core::merkle::{self, MerkleError};
+use crate::core::minisig::{self, Signature};
+use crate::core::policy::VerifiedCheckpoint;
+use crate::core::record;
+use crate::core::sums::{self, Sums};
+use crate::core::tile::TileHashSource;
+use crate::core::tlog_proof::TlogProof;
+use crate::core::verify::{self, VerifyError};
+use crate::fetch::{Client, FetchError, Kind, LogClient, limits};
+
+/// What kind of failure, so the CLI can give each its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// A digest, signature, proof or policy check did not hold.
+    Verification,
+    /// A file or server answer that does not parse.
+    Malformed,
+    Network,
+    NotFound,
+    /// A log rolled back or forked.
+    TrustAnomaly,
+    LocalIo,
+    Usage,
+}
+
+/// Why a file was not handed over: one line that names the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ClientError {
+    pub class: Class,
+    pub message: String,
+}
+
+impl ClientError {
+    fn new(class: Class, message: impl std::fmt::Display) -> ClientError {
+        ClientError {
+            class,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<FetchError> for ClientError {
+    fn from(e: FetchError) -> ClientError {
+        let class = match e.kind() {
+            Kind::Network | Kind::Http | Kind::TooManyRedirects => Class::Network,
+            Kind::NotFound => Class::NotFound,
+            // An answer larger than any honest one, or one that breaks the protocol.
+            Kind::TooLarge | Kind::BadResponse => Class::Malformed,
+            // A redirect from https to http is an attack on the transport, not a typo.
+            Kind::Insecure => Class::Verification,
+            Kind::BadUrl | Kind::Config => Class::Usage,
+            Kind::LocalIo => Class::LocalIo,
+        };
+        ClientError::new(class, e)
+    }
+}
+
+impl From<StateError> for ClientError {
+    fn from(e: StateError) -> ClientError {
+        let class = match &e {
+            StateError::Fork { .. } | StateError::Rollback { .. } => Class::TrustAnomaly,
+            StateError::Proof { .. } => Class::Network,
+            StateError::Corrupt { .. } => Class::Malformed,
+            StateError::NoStateDir => Class::Usage,
+            _ => Class::LocalIo,
+        };
+        ClientError::new(class, e)
+    }
+}
+
+fn verification(message: impl std::fmt::Display) -> ClientError {
+    ClientError::new(Class::Verification, message)
+}
+
+/// Where the inclusion proof came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofSource {
+    /// `SHA256SUMS.tlog-proof` published next to the `SHA256SUMS`.
+    ProofFile,
+    /// The log's lookup, proved from its tiles under its latest checkpoint.
+    LogLookup,
+}
+
+/// The publisher signature check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signed {
+    /// A key applied and its signature verified.
+    Yes {
+        key_id: String,
+        trusted_comment: String,
+        key_source: String,
+    },
+    /// No key applies to this URL: the output must say the sums were unsigned.
+    Unsigned,
+}
+
+/// A `SHA256SUMS` that passed every check, and what the file named in the URL must hash to.
+#[derive(Debug, Clone)]
+pub struct VerifiedSums {
+    /// The file's name, as listed.
+    pub name: String,
+    /// Its SHA-256, as listed.
+    pub expected: Hash,
+    /// The canonical URL of the `SHA256SUMS`.
+    pub sums_url: String,
+    pub sums_sha256: Hash,
+    pub sums: Sums,
+    pub index: u64,
+    pub checkpoint: VerifiedCheckpoint,
+    pub proof_source: ProofSource,
+    pub memory: Observed,
+    pub signed: Signed,
+}
+
+/// What the checks need: the HTTP client, the trust configuration and the checkpoint memory.
+pub struct Context {
+    pub fetch: Client,
+    pub policy: TrustPolicy,
+    pub keys: PublisherKeys,
+    pub state: StateDir,
+}
+
+/// The file name a URL names: its last path segment, percent-decoded (strictly), and a plain name by
+/// the `SHA256SUMS` rules (so `..` or an empty name can never be looked up or written).
+pub fn file_name(url: &str) -> Result<String, ClientError> {
+    let usage = |why: &str| ClientError::new(Class::Usage, format!("{url}: {why}"));
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let after_scheme = path
+        .split_once("://")
+        .map(|(_, r)| r)
+        .ok_or_else(|| usage("not an absolute URL"))?;
+    let (_, p) = after_scheme
+        .split_once('/')
+        .ok_or_else(|| usage("names no file"))?;
+    let last = p.rsplit('/').next().unwrap_or("");
+    let name = crate::core::percent::percent_decode(last)
+        .map_err(|e| usage(&format!("its file name: {e}")))?;
+    sums::check_name(&name).map_err(|e| {
+        usage(&format!(
+            "its file name cannot be listed in a SHA256SUMS: {e}"
+        ))
+    })?;
+    Ok(name)
+}
+
+/// The `SHA256SUMS` next to a file: the same directory URL.
+pub fn sums_url_for(url: &str) -> Result<String, ClientError> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let (dir, _) = path
+        .rsplit_once('/')
+        .ok_or_else(|| ClientError::new(Class::Usage, format!("{url}: names no file")))?;
+    Ok(format!("{dir}/SHA256SUMS"))
+}
+
+/// Runs every check on the `SHA256SUMS` that lists the file at `url` (or the one at `sums_url`).
+pub fn verify_sums(
+    ctx: &Context,
+    url: &str,
+    sums_url: Option<&str>,
+) -> Result<VerifiedSums, ClientError> {
+    let name = file_name(url)?;
+    let sums_url = match sums_url {
+        Some(s) => s.to_string(),
+        None => sums_url_for(url)?,
+    };
+    // Records exist only for canonical https URLs: that is the identity the log vouches for.
+    let sums_url =
+        record::canonical_url(&sums_url).map_err(|e| ClientError::new(Class::Usage, e))?;
+
+    let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
+    let sums = sums::parse(&sums_bytes)
+        .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}: {e}")))?;
+    let expected = *sums
+        .get(&name)
+        .ok_or_else(|| verification(format!("{name:?} is not listed in {sums_url}")))?;
+    let record =
+        record::build(&sums_url, &sums_bytes).map_err(|e| ClientError::new(Class::Malformed, e))?;
+
+    let (index, checkpoint, proof_source, memory) = match ctx
+        .fetch
+        .get_bytes(&format!("{sums_url}.tlog-proof"), limits::PROOF)
+    {
+        Ok(f) => prove_with_file(ctx, &record, &f.bytes, &sums_url)?,
+        Err(e) if e.kind() == Kind::NotFound => {
+            prove_with_lookup(ctx, &record, &sums_url, &sha256(&sums_bytes))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let signed = check_signature(ctx, &sums_url, &sums_bytes)?;
+    Ok(VerifiedSums {
+        name,
+        expected,
+        sums_sha256: sha256(&sums_bytes),
+        sums_url,
+        sums,
+        index,
+        checkpoint,
+        proof_source,
+        memory,
+        signed,
+    })
+}
+
+type Proved = (u64, VerifiedCheckpoint, ProofSource, Observed);
+
+fn trusted_log<'a>(
+    ctx: &'a Context,
+    vc: &VerifiedCheckpoint,
+) -> Result<TrustedLog<'a>, ClientError> {
+    ctx.policy
+        .log_for_origin(&vc.checkpoint.origin)
+        .ok_or_else(|| {
+            verification(format!(
+                "log {:?} is not in the policy",
+                vc.checkpoint.origin
+            ))
+        })
+}
+
+/// Consistency proofs between two sizes of a log, computed from its tiles at the larger size. A log
+/// serving wrong tiles only makes the proof fail to verify; it cannot make a wrong one pass.
+fn prover<'a>(
+    ctx: &'a Context,
+    log_url: &'a str,
+) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError> + 'a {
+    move |old, new| {
+        let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
+        merkle::consistency_proof(old, new, &mut src)
+    }
+}
+
+fn prove_with_file(
+    ctx: &Context,
+    record: &[u8],
+    proof_bytes: &[u8],
+    sums_url: &str,
+) -> Result<Proved, ClientError> {
+    let proof = TlogProof::parse(proof_bytes)
+        .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}.tlog-proof: {e}")))?;
+    let logged =
+        verify::verify_record(&ctx.policy.policy, record, &proof).map_err(|e| match e {
+            VerifyError::ProofFile(e) => ClientError::new(Class::Malformed, e),
+            e => verification(format!("{sums_url}: {e}")),
+        })?;
+    let log = trusted_log(ctx, &logged.checkpoint)?;
+    // A proof made under an older checkpoint is normal; it is tied to the newest one seen.
+    let memory = ctx
+        .state
+        .tie_to_newest(&logged.checkpoint, &mut prover(ctx, log.url))?;
+    Ok((
+        logged.index,
+        logged.checkpoint,
+        ProofSource::ProofFile,
+        memory,
+    ))
+}
+
+fn prove_with_lookup(
+    ctx: &Context,
+    record: &[u8],
+    sums_url: &str,
+    sums_sha256: &Hash,
+) -> Result<Proved, ClientError> {
+    let leaf = merkle::leaf_hash(record);
+    let mut tried = Vec::new();
+    for log in ctx.policy.logs() {
+        let lc = LogClient::new(log.url, &ctx.fetch);
+        // The lookup is a hint: only the proof below, from tiles, under a verified checkpoint, counts.
+        let hits = lc.lookup(sums_url)?;
+        let Some(&(index, _)) = hits.iter().find(|(_, h)| h == sums_sha256) else {
+            tried.push(log.origin.to_string());
+            continue;
+        };
+        let note = lc.checkpoint()?;
+        let vc = ctx
+            .policy
+            .policy
+            .verify_checkpoint(&note)
+            .map_err(|e| verification(format!("{}checkpoint: {e}", log.url)))?;
+        if vc.checkpoint.origin != log.origin {
+            return Err(verification(format!(
+                "{}checkpoint is for {:?}, not for {:?}",
+                log.url, vc.checkpoint.origin, log.origin
+            )));
+        }
+        let size = vc.checkpoint.size;
+        let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), size);
+        let proof = merkle::inclusion_proof(index, size, &mut src).map_err(|e| {
+            verification(format!(
+                "{sums_url}: no inclusion proof for index {index} from {}: {e}",
+                log.url
+            ))
+        })?;
+        merkle::verify_inclusion(index, size, &leaf, &proof, &vc.checkpoint.root).map_err(|e| {
+            verification(format!(
+                "{sums_url}: not in log {} at index {index}: {e}",
+                log.origin
+            ))
+        })?;
+        // This is the log's latest checkpoint: older than one seen before is a rollback.
+        let memory = ctx.state.observe_latest(&vc, &mut prover(ctx, log.url))?;
+        return Ok((index, vc, ProofSource::LogLookup, memory));
+    }
+    Err(verification(format!(
+        "{sums_url} (SHA-256 {sums_sha256}) is not recorded in any trusted log (no SHA256SUMS.tlog-proof next to it; looked up in {})",
+        if tried.is_empty() {
+            "no log".to_string()
+        } else {
+            tried.join(", ")
+        }
+    )))
+}
+
+fn check_signature(
+    ctx: &Context,
+    sums_url: &str,
+    sums_bytes: &[u8],
+) -> Result<Signed, ClientError> {
+    let Some(applied) = ctx.keys.lookup(sums_url) else {
+        return Ok(Signed::Unsigned);
+    };
+    let sig_url = format!("{sums_url}.minisig");
+    let sig_bytes = match ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE) {
+        Ok(f) => f.bytes,
+        Err(e) if e.kind() == Kind::NotFound => {
+            return Err(verification(format!(
+                "{sig_url} is missing, but a publisher key applies to this URL ({})",
+                ctx.keys.describe(sums_url)
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let text = String::from_utf8(sig_bytes)
+        .map_err(|_| ClientError::new(Class::Malformed, format!("{sig_url}: not UTF-8")))?;
+    let sig = Signature::parse(&text)
+        .map_err(|e| ClientError::new(Class::Malformed, format!("{sig_url}: {e}")))?;
+    let v = minisig::verify(applied.key, &sig, sums_bytes, false)
+        .map_err(|e| verification(format!("{sig_url}: {e}")))?;
+    Ok(Signed::Yes {
+        key_id: v.key_id,
+        trusted_comment: v.trusted_comment,
+        key_source: ctx.keys.describe(sums_url),
+    })
+}

@@ -1,0 +1,433 @@
+//! A small HTTPS (or plain HTTP) test server on 127.0.0.1 for end-to-end tests, with a test CA.
+//!
+//! ```ignore
+//! let ca = TestCa::new();                       // CA + server certificate for localhost/127.0.0.1
+//! let srv = TestServer::https(&ca);             // or TestServer::http()
+//! srv.route("/f", Reply::body(b"hello"));
+//! let url = srv.url("/f");                      // https://127.0.0.1:PORT/f
+//! // trust ca.pem_path() via --cacert / SSL_CERT_FILE; srv.count("/f") = requests seen
+//! ```
+//! Thread per connection, one request per connection (`Connection: close`). Routes match the path
+//! without the query; unknown paths get 404. Dropping the server stops it.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A test certificate authority and a server certificate it issued for `localhost` and
+/// `127.0.0.1`. The CA certificate is written to `ca.pem` in a temporary directory.
+pub struct TestCa {
+    dir: tempfile::TempDir,
+    config: Arc<rustls::ServerConfig>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "rget test CA");
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let key = KeyPair::generate().expect("server key");
+        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("server params");
+        let cert = params
+            .signed_by(&key, &ca_cert, &ca_key)
+            .expect("server certificate");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).expect("write ca.pem");
+        let chain = vec![cert.der().clone(), ca_cert.der().clone()];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server config");
+        TestCa {
+            dir,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The CA certificate (PEM), to pass as `--cacert` or `SSL_CERT_FILE`.
+    pub fn pem_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The CA certificate, DER.
+    pub fn cert_der(&self) -> CertificateDer<'static> {
+        let pem = std::fs::read(self.pem_path()).expect("read ca.pem");
+        rustls::pki_types::pem::PemObject::from_pem_slice(&pem).expect("CA PEM")
+    }
+}
+
+/// What the server does for one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A status, headers and body, with `Content-Length` if `content_length`, else close-delimited.
+    Fixed {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        content_length: bool,
+    },
+    /// Declares `declared` bytes, sends `body` (shorter), closes.
+    CutShort { declared: u64, body: Vec<u8> },
+    /// A close-delimited body that never ends.
+    Endless,
+    /// `body` with `Content-Length`, `chunk` bytes at a time with `delay` between them.
+    Slow {
+        body: Vec<u8>,
+        chunk: usize,
+        delay: Duration,
+    },
+    /// Reads the request, then never answers (holds the connection until the server stops).
+    Hang,
+    /// The i-th request gets the i-th reply; the last one repeats.
+    Sequence(Vec<Reply>),
+}
+
+impl Reply {
+    pub fn body(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Fixed {
+            status: 200,
+            headers: vec![],
+            body: b.as_ref().to_vec(),
+            content_length: true,
+        }
+    }
+    /// A body without `Content-Length` (ends when the connection closes).
+    pub fn body_unsized(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Fixed {
+            status: 200,
+            headers: vec![],
+            body: b.as_ref().to_vec(),
+            content_length: false,
+        }
+    }
+    pub fn status(status: u16) -> Reply {
+        Reply::Fixed {
+            status,
+            headers: vec![],
+            body: format!("status {status}\n").into_bytes(),
+            content_length: true,
+        }
+    }
+    /// A 302 to `location` (absolute or relative).
+    pub fn redirect(location: &str) -> Reply {
+        Reply::redirect_with(302, location)
+    }
+    pub fn redirect_with(status: u16, location: &str) -> Reply {
+        Reply::Fixed {
+            status,
+            headers: vec![("Location".into(), location.into())],
+            body: vec![],
+            content_length: true,
+        }
+    }
+}
+
+struct Route {
+    reply: Reply,
+    count: usize,
+}
+
+struct Shared {
+    routes: Mutex<HashMap<String, Route>>,
+    stop: AtomicBool,
+    connections: AtomicUsize,
+}
+
+/// A running test server. Stops (and releases hanging connections) on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    tls: bool,
+    shared: Arc<Shared>,
+}
+
+impl TestServer {
+    /// An HTTPS server with the certificate of `ca`.
+    pub fn https(ca: &TestCa) -> TestServer {
+        TestServer::start(Some(ca.config.clone()))
+    }
+
+    /// A plain HTTP server.
+    pub fn http() -> TestServer {
+        TestServer::start(None)
+    }
+
+    fn start(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared {
+            routes: Mutex::new(HashMap::new()),
+            stop: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+        });
+        let s = shared.clone();
+        let is_tls = tls.is_some();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(tcp) = conn else { continue };
+                s.connections.fetch_add(1, Ordering::SeqCst);
+                let (s, tls) = (s.clone(), tls.clone());
+                std::thread::spawn(move || serve(tcp, tls, &s));
+            }
+        });
+        TestServer {
+            addr,
+            tls: is_tls,
+            shared,
+        }
+    }
+
+    /// `https://127.0.0.1:PORT<path>` (or `http://`).
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// Sets what `path` answers (the request count stays).
+    pub fn route(&self, path: &str, reply: Reply) {
+        let mut routes = self.shared.routes.lock().unwrap();
+        let count = routes.get(path).map_or(0, |r| r.count);
+        routes.insert(path.to_owned(), Route { reply, count });
+    }
+
+    /// TCP connections accepted so far (including ones whose TLS handshake failed).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests seen for `path` (including unknown paths).
+    pub fn count(&self, path: &str) -> usize {
+        self.shared
+            .routes
+            .lock()
+            .unwrap()
+            .get(path)
+            .map_or(0, |r| r.count)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wake the accept loop
+    }
+}
+
+/// A listener that accepts connections and never reads or writes (not even a TLS handshake).
+pub struct SilentServer {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                held.extend(conn.ok());
+            }
+        });
+        SilentServer { addr, stop }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// A connection, TLS or not.
+enum Conn {
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    Plain(TcpStream),
+}
+
+impl Conn {
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Conn::Tls(t) => t.as_mut(),
+            Conn::Plain(p) => p,
+        }
+    }
+
+    /// Ends the connection properly (TLS `close_notify`), so a close-delimited body is complete.
+    fn finish(&mut self) {
+        if let Conn::Tls(t) = self {
+            t.conn.send_close_notify();
+            let _ = t.flush();
+        }
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+    let mut conn = match tls {
+        Some(cfg) => {
+            let Ok(c) = rustls::ServerConnection::new(cfg) else {
+                return;
+            };
+            Conn::Tls(Box::new(rustls::StreamOwned::new(c, tcp)))
+        }
+        None => Conn::Plain(tcp),
+    };
+    let Some(path) = read_request(conn.io()) else {
+        return;
+    };
+    let reply = {
+        let mut routes = s.routes.lock().unwrap();
+        let r = routes.entry(path).or_insert(Route {
+            reply: Reply::status(404),
+            count: 0,
+        });
+        r.count += 1;
+        match &r.reply {
+            Reply::Sequence(v) => v[(r.count - 1).min(v.len() - 1)].clone(),
+            other => other.clone(),
+        }
+    };
+    let complete = !matches!(reply, Reply::CutShort { .. });
+    if answer(conn.io(), reply, s).is_ok() && complete {
+        conn.finish();
+    }
+}
+
+/// Reads the request head (and a `Content-Length` body); returns the path without the query.
+fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if buf.len() > 64 * 1024 || stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let target = head.split(' ').nth(1)?.to_owned();
+    let len: u64 = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    std::io::copy(&mut stream.take(len), &mut std::io::sink()).ok()?;
+    Some(target.split('?').next().unwrap_or("").to_owned())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        404 => "Not Found",
+        410 => "Gone",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Whatever",
+    }
+}
+
+fn head(status: u16, length: Option<u64>, extra: &[(String, String)]) -> Vec<u8> {
+    let mut h = format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+        reason(status)
+    );
+    if let Some(n) = length {
+        h.push_str(&format!("Content-Length: {n}\r\n"));
+    }
+    for (k, v) in extra {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    h.into_bytes()
+}
+
+fn answer(stream: &mut dyn ReadWrite, reply: Reply, s: &Shared) -> std::io::Result<()> {
+    match reply {
+        Reply::Fixed {
+            status,
+            headers,
+            body,
+            content_length,
+        } => {
+            let len = content_length.then_some(body.len() as u64);
+            stream.write_all(&head(status, len, &headers))?;
+            stream.write_all(&body)?;
+        }
+        Reply::CutShort { declared, body } => {
+            stream.write_all(&head(200, Some(declared), &[]))?;
+            stream.write_all(&body)?;
+        }
+        Reply::Endless => {
+            stream.write_all(&head(200, None, &[]))?;
+            let chunk = vec![b'x'; 64 * 1024];
+            while !s.stop.load(Ordering::SeqCst) {
+                stream.write_all(&chunk)?;
+            }
+        }
+        Reply::Slow { body, chunk, delay } => {
+            stream.write_all(&head(200, Some(body.len() as u64), &[]))?;
+            for c in body.chunks(chunk.max(1)) {
+                stream.write_all(c)?;
+                stream.flush()?;
+                std::thread::sleep(delay);
+            }
+        }
+        Reply::Hang => {
+            let until = Instant::now() + Duration::from_secs(120);
+            while !s.stop.load(Ordering::SeqCst) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Reply::Sequence(_) => unreachable!("resolved by serve"),
+    }
+    stream.flush()
+}
+
+/// Files in `dir` whose names start with `prefix` (to check that no temporary file is left).
+pub fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
