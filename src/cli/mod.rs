@@ -4,9 +4,11 @@
 //! its own `about`, `long_about` and examples in `after_help`) and a `run(Args) -> CliResult`. Adding
 //! one takes three lines here: the `mod`, a variant of [`Command`], and an arm in [`run`].
 
+pub mod audit;
 pub mod exit;
 pub mod get;
 pub mod log;
+pub mod submit;
 pub mod sums;
 pub mod trust_args;
 
@@ -53,6 +55,8 @@ enum Command {
     Get(get::GetArgs),
     Verify(get::VerifyArgs),
     Cat(get::CatArgs),
+    Submit(submit::Args),
+    Audit(audit::Args),
     Sums(sums::Args),
     Log(log::Args),
 }
@@ -62,6 +66,8 @@ fn run(command: Command) -> CliResult {
         Command::Get(args) => get::get(args),
         Command::Verify(args) => get::verify(args),
         Command::Cat(args) => get::cat(args),
+        Command::Submit(args) => submit::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
     }

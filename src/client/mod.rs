@@ -7,6 +7,7 @@
 //! Nothing here reads the process environment behind the caller's back: paths come from a
 //! [`trust::Env`], which `Env::from_process()` fills from the real environment and tests fill by hand.
 
+pub mod audit;
 pub mod state;
 pub mod trust;
 pub mod verified;

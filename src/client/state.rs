@@ -388,6 +388,31 @@ impl StateDir {
         self.log_dir(origin).join("audit")
     }
 
+    /// The audit progress of `origin` for one URL prefix (each prefix is audited, and remembered,
+    /// on its own: a new prefix starts from the beginning of the log).
+    pub fn audit_prefix_path(&self, origin: &str, prefix: &str) -> PathBuf {
+        self.log_dir(origin)
+            .join(format!("audit-{}", sha256(prefix.as_bytes()).to_hex()))
+    }
+
+    /// The stored audit progress for (`origin`, `prefix`), verbatim; its format is `rget audit`'s.
+    pub fn read_audit(&self, origin: &str, prefix: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let _lock = self.lock(origin)?;
+        let path = self.audit_prefix_path(origin, prefix);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, "read the audit progress")(e)),
+        }
+    }
+
+    /// Replaces the audit progress for (`origin`, `prefix`) atomically and durably, under the log's lock.
+    pub fn write_audit(&self, origin: &str, prefix: &str, bytes: &[u8]) -> Result<(), StateError> {
+        let _lock = self.lock(origin)?;
+        let path = self.audit_prefix_path(origin, prefix);
+        write_atomic(&path, bytes).map_err(io_err(&path, "write the audit progress"))
+    }
+
     /// The directory where fork and rollback evidence is kept.
     pub fn evidence_dir(&self) -> PathBuf {
         self.root.join("evidence")

@@ -221,7 +221,7 @@ pub fn canonical_prefix(input: &str, allow_http: bool) -> Result<String, String>
 }
 
 /// Whether `prefix` covers `url`: equal, or `url` continues `prefix` at a path-segment boundary.
-fn prefix_matches(prefix: &str, url: &str) -> bool {
+pub fn prefix_matches(prefix: &str, url: &str) -> bool {
     match url.strip_prefix(prefix) {
         None => false,
         Some("") => true,

@@ -540,6 +540,69 @@ impl HashSource for MemoryTree {
     }
 }
 
+/// The right edge of a tree (a "compact range" over `[0, size)`): the roots of its complete subtrees,
+/// largest first. Enough to keep appending leaves and to compute the root, in O(log n) memory. An
+/// auditor starts it from a root it already verified, appends every new entry it downloaded, and
+/// compares the result with the new signed root: then every new entry is in the tree, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (level, hash) of each complete subtree, levels strictly decreasing.
+    nodes: Vec<(u8, Hash)>,
+}
+
+impl Frontier {
+    /// The empty tree.
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    /// The frontier of the first `size` leaves of `src` (one subtree request per set bit of `size`).
+    pub fn of(size: u64, src: &mut impl HashSource) -> Result<Frontier, MerkleError> {
+        let mut nodes = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u8).rev() {
+            if size >> level & 1 == 1 {
+                nodes.push((level, src.subtree(level, start >> level)?));
+                start += 1 << level;
+            }
+        }
+        Ok(Frontier { size, nodes })
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash.
+    pub fn append(&mut self, leaf: Hash) {
+        let mut node = (0u8, leaf);
+        // Two complete subtrees of the same height merge into one a level up (RFC 6962 section 2.1).
+        while let Some(&(level, left)) = self.nodes.last() {
+            if level != node.0 {
+                break;
+            }
+            self.nodes.pop();
+            node = (level + 1, node_hash(&left, &node.1));
+        }
+        self.nodes.push(node);
+        self.size += 1;
+    }
+
+    /// The RFC 6962 root: the subtrees folded from the right.
+    pub fn root(&self) -> Hash {
+        let mut it = self.nodes.iter().rev();
+        let Some(&(_, mut acc)) = it.next() else {
+            return empty_root();
+        };
+        for (_, left) in it {
+            acc = node_hash(left, &acc);
+        }
+        acc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -767,5 +830,21 @@ mod tests {
         let h = empty_root();
         assert!(verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &[h; 3]).is_err());
         assert!(verify_inclusion(u64::MAX - 1, u64::MAX, &h, &[h; 63], &h).is_err());
+    }
+
+    #[test]
+    fn frontier_matches_memory_tree() {
+        let mut tree = MemoryTree::new();
+        let mut f = Frontier::new();
+        assert_eq!(f.root(), empty_root());
+        for i in 0u32..600 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            tree.append(leaf);
+            f.append(leaf);
+            assert_eq!(f.root(), tree.root(), "size {}", i + 1);
+            assert_eq!(f.size(), u64::from(i) + 1);
+            // Starting from the tree's subtrees gives the same frontier.
+            assert_eq!(Frontier::of(f.size(), &mut tree.clone()).unwrap(), f);
+        }
     }
 }

@@ -1,0 +1,186 @@
+//! `rget audit`: follow every trusted log, check it is append-only and that every entry is in the
+//! tree, and report the records under the release team's URL prefix.
+
+use super::exit::{CliResult, Failure, io_reason};
+use super::get::json_string;
+use super::trust_args::{TrustArgs, client, local};
+use crate::client::audit::{self, LogReport, Rec};
+use crate::client::trust::canonical_prefix;
+use crate::core::digest::{Hash, sha256_reader};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Audit the trusted logs for records under your URL prefix",
+    long_about = "For each log of the policy: fetch its latest checkpoint (log signature, quorum, consistency \
+with the last checkpoint this host saw), download every entry added since the last audit of this \
+prefix, and check that all of them hash into the signed tree (the whole log is checked, not only your \
+records). Then report the records under --prefix: new ones, URLs whose content changed (more than one \
+SHA256SUMS digest), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
+fetches only what is new. Anomalies exit with code 6: run it from cron or CI and alert on it.",
+    after_help = "Examples:
+  rget audit --prefix https://example.org/releases/
+  rget audit --prefix https://example.org/releases/ --expect published-sums/ --json"
+)]
+pub struct Args {
+    /// The URL prefix of your published SHA256SUMS files
+    #[arg(long, value_name = "URL-PREFIX")]
+    pub prefix: String,
+    /// A SHA256SUMS you published, or a directory holding them (every file named SHA256SUMS below
+    /// it). Records under the prefix whose SHA256SUMS is not among them are anomalies
+    #[arg(long, value_name = "FILE-OR-DIR")]
+    pub expect: Vec<PathBuf>,
+    /// One JSON object on standard output instead of the text report
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+pub fn run(a: Args) -> CliResult {
+    let prefix = canonical_prefix(&a.prefix, a.trust.allow_http)
+        .map_err(|e| Failure::usage(format!("--prefix {:?} {e}", a.prefix)))?;
+    let expected = if a.expect.is_empty() {
+        None
+    } else {
+        Some(expected_digests(&a.expect)?)
+    };
+    let ctx = a.trust.context()?;
+    let reports = audit::audit(&ctx, &prefix, expected.as_ref()).map_err(client)?;
+    let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
+    let out = if a.json {
+        json(&prefix, &reports, anomalies)
+    } else {
+        text(&prefix, &reports, anomalies)
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    if anomalies > 0 {
+        return Err(Failure::trust_anomaly(format!(
+            "audit found {anomalies} anomal{} under {prefix}",
+            if anomalies == 1 { "y" } else { "ies" }
+        )));
+    }
+    Ok(())
+}
+
+/// The SHA-256 of every expected SHA256SUMS.
+fn expected_digests(paths: &[PathBuf]) -> Result<HashSet<Hash>, Failure> {
+    let mut out = HashSet::new();
+    for p in paths {
+        collect(p, true, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn collect(p: &Path, explicit: bool, out: &mut HashSet<Hash>) -> Result<(), Failure> {
+    let err = |e: std::io::Error| local(format!("{}: {}", p.display(), io_reason(&e)));
+    let meta = std::fs::metadata(p).map_err(err)?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(p)
+            .map_err(err)?
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let ft = e.file_type().map_err(err)?;
+            if ft.is_dir() || (ft.is_file() && e.file_name() == "SHA256SUMS") {
+                collect(&path, false, out)?;
+            }
+        }
+    } else if meta.is_file() && (explicit || p.file_name().is_some_and(|n| n == "SHA256SUMS")) {
+        let f = std::fs::File::open(p).map_err(err)?;
+        out.insert(sha256_reader(f).map_err(err)?.0);
+    }
+    Ok(())
+}
+
+fn rec_line(kind: &str, r: &Rec) -> String {
+    format!(
+        "  {kind:<10} {} {} (SHA256SUMS sha256 {})\n",
+        r.index, r.url, r.sums_sha256
+    )
+}
+
+fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
+    let mut s = String::new();
+    for r in reports {
+        s.push_str(&format!(
+            "log {}: verified entries {}..{} ({} new, {} bundles fetched); {}\n",
+            r.origin,
+            r.from,
+            r.to,
+            r.to - r.from,
+            r.bundles_fetched,
+            r.memory
+        ));
+        for x in &r.new {
+            s.push_str(&rec_line("new", x));
+        }
+        for (url, recs) in &r.changed {
+            let list: Vec<String> = recs
+                .iter()
+                .map(|x| format!("{} at {}", x.sums_sha256, x.index))
+                .collect();
+            s.push_str(&format!("  CHANGED    {url}: {}\n", list.join(", ")));
+        }
+        for x in &r.unexpected {
+            s.push_str(&rec_line("UNEXPECTED", x));
+        }
+        for (i, e) in &r.malformed {
+            s.push_str(&format!("  MALFORMED  entry {i}: {e}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "audit of {prefix}: {anomalies} anomal{}\n",
+        if anomalies == 1 { "y" } else { "ies" }
+    ));
+    s
+}
+
+fn json(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
+    let q = json_string;
+    let rec = |r: &Rec| {
+        format!(
+            "{{\"index\":{},\"url\":{},\"sums_sha256\":{}}}",
+            r.index,
+            q(&r.url),
+            q(&r.sums_sha256.to_hex())
+        )
+    };
+    let logs: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            let new: Vec<String> = r.new.iter().map(rec).collect();
+            let unexpected: Vec<String> = r.unexpected.iter().map(rec).collect();
+            let changed: Vec<String> = r
+                .changed
+                .iter()
+                .map(|(u, recs)| format!("{{\"url\":{},\"records\":[{}]}}", q(u), recs.iter().map(rec).collect::<Vec<_>>().join(",")))
+                .collect();
+            let malformed: Vec<String> = r.malformed.iter().map(|(i, e)| format!("{{\"index\":{i},\"error\":{}}}", q(e))).collect();
+            format!(
+                "{{\"origin\":{},\"from\":{},\"to\":{},\"bundles_fetched\":{},\"seen\":{},\"new\":[{}],\"changed\":[{}],\"unexpected\":[{}],\"malformed\":[{}]}}",
+                q(&r.origin),
+                r.from,
+                r.to,
+                r.bundles_fetched,
+                q(&r.memory.to_string()),
+                new.join(","),
+                changed.join(","),
+                unexpected.join(","),
+                malformed.join(",")
+            )
+        })
+        .collect();
+    format!(
+        "{{\"prefix\":{},\"anomalies\":{anomalies},\"logs\":[{}]}}\n",
+        q(prefix),
+        logs.join(",")
+    )
+}

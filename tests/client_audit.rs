@@ -1,0 +1,259 @@
+//! `rget audit` against a real log server holding thousands of records: the prefix's records, a
+//! changed URL and an unexpected record are reported; a second run fetches nothing already verified;
+//! a log whose bundles do not match its signed root is an anomaly.
+
+#[path = "common/log.rs"]
+mod logc;
+
+use logc::{Server, init_log};
+use rget::core::digest::sha256;
+use rget::core::record;
+use rget::log::sequencer::Log;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PREFIX: &str = "https://rel.example/proj/";
+
+fn sums(tag: &str) -> Vec<u8> {
+    format!("{}  proj-{tag}.tar.gz\n", sha256(tag.as_bytes())).into_bytes()
+}
+
+/// Appends records to the log directly (the server must not be running: the log is locked by it).
+fn append(dir: &Path, records: &[(String, Vec<u8>)]) {
+    let mut log = Log::open(dir).unwrap();
+    let recs: Vec<Vec<u8>> = records
+        .iter()
+        .map(|(u, s)| record::build(u, s).unwrap())
+        .collect();
+    for chunk in recs.chunks(700) {
+        log.sequence(chunk).unwrap();
+    }
+}
+
+fn audit(tmp: &Path, policy: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rget"))
+        .args([
+            "audit",
+            "--prefix",
+            PREFIX,
+            "--json",
+            "--allow-http",
+            "--policy",
+        ])
+        .arg(policy)
+        .arg("--state")
+        .arg(tmp.join("state"))
+        .args(extra)
+        .env("HOME", tmp)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("SSL_CERT_FILE")
+        .output()
+        .unwrap()
+}
+
+fn field(json: &str, key: &str) -> u64 {
+    let i = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + key.len()
+        + 3;
+    json[i..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (dir, vkey) = init_log(t, "audit.example/log");
+
+    // 3,000 records: most under other prefixes (including a look-alike "proj-x/"), 20 under ours.
+    let mut recs = Vec::new();
+    for i in 0..3000 {
+        let url = match i % 150 {
+            0 => format!("{PREFIX}v{}/SHA256SUMS", i / 150),
+            1 => format!("https://rel.example/proj-x/v{i}/SHA256SUMS"),
+            _ => format!("https://other{}.example/r{i}/SHA256SUMS", i % 7),
+        };
+        recs.push((url, sums(&format!("r{i}"))));
+    }
+    // A URL under the prefix whose content changes, and one nobody published.
+    recs.push((format!("{PREFIX}v5/SHA256SUMS"), sums("v5-replaced")));
+    recs.push((format!("{PREFIX}rogue/SHA256SUMS"), sums("rogue")));
+    append(&dir, &recs);
+
+    // What the release team published: the 20 good SHA256SUMS files, in a directory tree.
+    let expect = t.join("published");
+    for (i, (url, s)) in recs
+        .iter()
+        .enumerate()
+        .filter(|(_, (u, _))| u.starts_with(PREFIX))
+        .take(20)
+    {
+        let d = expect.join(format!("v{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("SHA256SUMS"), s).unwrap();
+        assert!(url.ends_with("/SHA256SUMS"));
+    }
+
+    let server = Server::start(&dir, &[]);
+    let policy = t.join("policy");
+    std::fs::write(
+        &policy,
+        format!("log {vkey} {}/\nquorum none\n", server.base),
+    )
+    .unwrap();
+    let expect_arg = expect.to_str().unwrap();
+
+    let out = audit(t, &policy, &["--expect", expect_arg]);
+    let json = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "anomalies exit 6: {json} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&json, "to"), 3002);
+    assert_eq!(field(&json, "from"), 0);
+    // 20 originals + the replacement + the rogue one are new; proj-x is not under the prefix.
+    let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
+    assert_eq!(new_part.matches("\"index\"").count(), 22, "{new_part}");
+    assert!(
+        !new_part.contains("proj-x"),
+        "segment boundary: proj-x is not under proj/"
+    );
+    let changed =
+        &json[json.find("\"changed\":[").unwrap()..json.find("\"unexpected\":[").unwrap()];
+    assert!(
+        changed.contains(&format!("{PREFIX}v5/SHA256SUMS")),
+        "{changed}"
+    );
+    assert_eq!(
+        changed.matches("\"url\":").count(),
+        3,
+        "one changed URL listing its two records: {changed}"
+    );
+    let unexpected =
+        &json[json.find("\"unexpected\":[").unwrap()..json.find("\"malformed\":[").unwrap()];
+    assert!(
+        unexpected.contains("rogue") && unexpected.contains("v5/SHA256SUMS"),
+        "{unexpected}"
+    );
+    assert_eq!(unexpected.matches("\"index\"").count(), 2);
+    assert_eq!(field(&json, "anomalies"), 3);
+    assert_eq!(
+        field(&json, "bundles_fetched"),
+        12,
+        "3002 entries = 12 bundles"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().count(),
+        1,
+        "one-line summary of the anomaly"
+    );
+
+    // Second run: nothing new, nothing fetched, nothing to report.
+    let out = audit(t, &policy, &["--expect", expect_arg]);
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(field(&json, "bundles_fetched"), 0);
+    assert_eq!(field(&json, "from"), 3002);
+    assert_eq!(field(&json, "anomalies"), 0);
+
+    // The log grows by 600 (one expected record under the prefix): only the new bundles are fetched.
+    drop(server);
+    let good = sums("v-new");
+    let v = expect.join("v-new");
+    std::fs::create_dir_all(&v).unwrap();
+    std::fs::write(v.join("SHA256SUMS"), &good).unwrap();
+    let mut more: Vec<(String, Vec<u8>)> = (0..599)
+        .map(|i| {
+            (
+                format!("https://other.example/m{i}/SHA256SUMS"),
+                sums(&format!("m{i}")),
+            )
+        })
+        .collect();
+    more.push((format!("{PREFIX}v-new/SHA256SUMS"), good));
+    append(&dir, &more);
+    let server = Server::start(&dir, &[]);
+    std::fs::write(
+        &policy,
+        format!("log {vkey} {}/\nquorum none\n", server.base),
+    )
+    .unwrap();
+    let out = audit(t, &policy, &["--expect", expect_arg]);
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!((field(&json, "from"), field(&json, "to")), (3002, 3602));
+    // Entries 3002..3602 live in bundles 11 (partial before, now full) through 14.
+    assert_eq!(field(&json, "bundles_fetched"), 4);
+    let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
+    assert_eq!(new_part.matches("\"index\"").count(), 1);
+    assert!(new_part.contains("v-new"));
+
+    // A log whose bundle does not match its signed root: an anomaly, and the progress is not advanced.
+    drop(server);
+    append(
+        &dir,
+        &[(
+            "https://other.example/late/SHA256SUMS".to_string(),
+            sums("late"),
+        )],
+    );
+    let bundle = dir.join("public/tile/entries/014.p/19");
+    let mut b = std::fs::read(&bundle).unwrap();
+    let last = b.len() - 3;
+    b[last] ^= 1;
+    std::fs::write(&bundle, &b).unwrap();
+    // `rget log serve` would refuse to start on it (it checks its bundles); a static web server or a
+    // CDN serves whatever is on disk.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let static_server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
+        .arg(dir.join("public"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _reaper = Reaper(static_server);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(&policy, format!("log {vkey} {base}/\nquorum none\n")).unwrap();
+    for _ in 0..2 {
+        let out = audit(t, &policy, &[]);
+        assert_eq!(out.status.code(), Some(6));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("do not hash to its signed root"), "{err}");
+    }
+}
+
+/// Kills and reaps a helper process however the test ends.
+struct Reaper(std::process::Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
