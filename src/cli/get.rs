@@ -89,6 +89,8 @@ pub fn get(a: GetArgs) -> CliResult {
     let ctx = a.common.trust.context()?;
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
     let dest = a.output.clone().unwrap_or_else(|| PathBuf::from(&v.name));
+    // Leftovers of a killed rget (kill -9 skips the cleanup) do not accumulate beside the files.
+    crate::fetch::sweep_stale(&dest);
     let mut bar = Progress::new();
     let dl = ctx
         .fetch

@@ -126,6 +126,38 @@ impl Drop for TempFile {
 }
 
 /// The directory a destination lives in (`.` for a bare file name).
+/// Temporary downloads older than this are leftovers of a killed process (a live download writes to its
+/// file continuously, and a read that stalls for longer has long timed out).
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes `.rget-*.part` files in `dest`'s directory that were last written more than `STALE_AFTER`
+/// ago: a `kill -9` or power loss skips the cleanup that dropping a [`Downloaded`] does. Returns how
+/// many were removed; errors are ignored (this is housekeeping, not a check).
+pub fn sweep_stale(dest: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dest_dir(dest)) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if old && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 fn dest_dir(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -171,5 +203,33 @@ impl Client {
             len,
             final_url,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_old_leftovers_are_swept() {
+        let t = tempfile::tempdir().unwrap();
+        let old = t.path().join(".rget-old.part");
+        let fresh = t.path().join(".rget-fresh.part");
+        let other = t.path().join("other.part");
+        for p in [&old, &fresh, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let long_ago =
+            std::time::SystemTime::now() - STALE_AFTER - std::time::Duration::from_secs(60);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        assert_eq!(sweep_stale(&t.path().join("dest")), 1);
+        assert!(!old.exists() && fresh.exists() && other.exists());
     }
 }
