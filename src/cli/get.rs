@@ -100,9 +100,9 @@ pub fn get(a: GetArgs) -> CliResult {
         .map_err(|e| client(e.into()))?;
     bar.finish();
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
-    let len = dl.len;
+    let (digest, len) = (dl.sha256, dl.len);
     dl.persist(&dest, 0o644).map_err(|e| client(e.into()))?;
-    report(&a.common, &v, &a.url, &dl_sha(&v), len, Some(&dest))
+    report(&a.common, &v, &a.url, &digest, len, Some(&dest))
 }
 
 /// `rget verify`.
@@ -142,10 +142,6 @@ pub fn cat(a: CatArgs) -> CliResult {
     };
     summary(&quiet, &v, &a.url, &dl.sha256, dl.len, None);
     Ok(())
-}
-
-fn dl_sha(v: &VerifiedSums) -> Hash {
-    v.expected
 }
 
 fn mismatch(e: VerifyError) -> Failure {
