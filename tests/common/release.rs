@@ -1,0 +1,344 @@
+//! A published, logged, signed release for end-to-end tests of `rget get|verify|cat|submit`.
+//!
+//! [`World::new`] builds, in a fresh temporary directory:
+//! - a real transparency log (`rget log init` + `rget log serve --batch-delay 10`) on plain http on
+//!   127.0.0.1, and the policy file `log <vkey> http://127.0.0.1:PORT/` + `quorum none`;
+//! - an HTTPS [`TestServer`] with a test CA;
+//! - a minisign key pair made by the real `minisign -G -W`;
+//! - the release `/rel/`: three files, `SHA256SUMS` written by `rget sums`, `SHA256SUMS.minisig` by
+//!   the real `minisign -S`, and `SHA256SUMS.tlog-proof` by `rget submit` to the log, all served
+//!   over HTTPS at `/rel/...`.
+//!
+//! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
+//! inside the temporary directory, so nothing reads or writes the real home.
+//!
+//! The including test crate must also include `common/https.rs` as `https` and `common/log.rs` as
+//! `logc` (see `tests/client_e2e.rs`).
+#![allow(dead_code)] // each test crate uses a different subset
+
+use crate::https::{Reply, TestCa, TestServer};
+use crate::logc::{Server, init_log};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
+/// The origin (and key name) of the test log.
+pub const ORIGIN: &str = "log.rget.test/e2e";
+
+/// Deterministic bytes that are not all alike; `seed` makes different files.
+pub fn data(n: usize, seed: u8) -> Vec<u8> {
+    (0..n as u32)
+        .map(|i| (i ^ (i >> 7) ^ (i >> 13)) as u8 ^ seed)
+        .collect()
+}
+
+/// One published release directory.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The URL path prefix, e.g. `/rel`.
+    pub prefix: String,
+    /// The local directory the release was made in.
+    pub dir: PathBuf,
+    /// `(name, bytes)` of each file.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub sums: Vec<u8>,
+    pub minisig: Vec<u8>,
+    /// Empty when the release was not submitted to the log.
+    pub proof: Vec<u8>,
+    /// `https://127.0.0.1:PORT<prefix>/SHA256SUMS`
+    pub sums_url: String,
+}
+
+impl Release {
+    pub fn file(&self, name: &str) -> &[u8] {
+        &self
+            .files
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no file {name} in {}", self.prefix))
+            .1
+    }
+
+    /// The URL path of one of its files (or of `SHA256SUMS...`).
+    pub fn path(&self, name: &str) -> String {
+        format!("{}/{name}", self.prefix)
+    }
+}
+
+/// Everything one test needs; dropping it stops the servers and removes the directory.
+pub struct World {
+    // Declaration order is drop order: servers first, the directory last.
+    pub srv: TestServer,
+    pub log: Server,
+    pub ca: TestCa,
+    /// `http://127.0.0.1:PORT/`, plain http: the log server speaks only http, and its answers are
+    /// authenticated by the checkpoint signatures and Merkle proofs, not by the transport. The
+    /// clients therefore run with `--allow-http`, which also proves that a redirect from https to
+    /// http is refused even then.
+    pub log_url: String,
+    pub log_dir: PathBuf,
+    pub vkey: String,
+    /// The policy file: this log, quorum none.
+    pub policy: PathBuf,
+    /// The release signing key (minisign).
+    pub key_pub: PathBuf,
+    pub key_sec: PathBuf,
+    /// The main release, at `/rel`.
+    pub rel: Release,
+    /// `TMPDIR` of the rget processes (where `rget cat` spools).
+    pub tmpdir: PathBuf,
+    pub root: PathBuf,
+    pub tmp: tempfile::TempDir,
+}
+
+fn check(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A minisign key pair made by the real tool, without a password: `DIR/NAME.pub`, `DIR/NAME.key`.
+pub fn minisign_keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).expect("key dir");
+    let (p, s) = (
+        dir.join(format!("{name}.pub")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("minisign")
+        .args(["-G", "-W", "-p"])
+        .arg(&p)
+        .arg("-s")
+        .arg(&s)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the `minisign` tool must be installed (apt-get install minisign)");
+    check(&out, "minisign -G");
+    (p, s)
+}
+
+impl World {
+    pub fn new() -> World {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().to_path_buf();
+        for d in ["home", "config", "state", "cache", "tmp", "pub"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        let ca = TestCa::new();
+        let srv = TestServer::https(&ca);
+        let (log_dir, vkey) = init_log(&root, ORIGIN);
+        let log = Server::start(&log_dir, &["--batch-delay", "10"]);
+        let log_url = format!("{}/", log.base);
+        let policy = root.join("policy");
+        std::fs::write(&policy, format!("log {vkey} {log_url}\nquorum none\n")).expect("policy");
+        let (key_pub, key_sec) = minisign_keypair(&root.join("keys"), "release");
+        let placeholder = Release {
+            prefix: String::new(),
+            dir: PathBuf::new(),
+            files: vec![],
+            sums: vec![],
+            minisig: vec![],
+            proof: vec![],
+            sums_url: String::new(),
+        };
+        let mut w = World {
+            srv,
+            log,
+            ca,
+            log_url,
+            log_dir,
+            vkey,
+            policy,
+            key_pub,
+            key_sec,
+            rel: placeholder,
+            tmpdir: root.join("tmp"),
+            root,
+            tmp,
+        };
+        w.rel = w.publish(
+            "/rel",
+            &[
+                ("app-1.0.tar.gz", data(300_000, 0)),
+                ("install.sh", b"#!/bin/sh\necho installed\n".to_vec()),
+                ("NOTES.txt", b"release notes\n".to_vec()),
+            ],
+            true,
+        );
+        w
+    }
+
+    /// A command running `rget` in `cwd` with the isolated environment.
+    pub fn command(&self, cwd: &Path) -> Command {
+        let mut c = Command::new(RGET);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.join("home"))
+            .env("XDG_CONFIG_HOME", self.root.join("config"))
+            .env("XDG_STATE_HOME", self.root.join("state"))
+            .env("XDG_CACHE_HOME", self.root.join("cache"))
+            .env("TMPDIR", &self.tmpdir)
+            .current_dir(cwd)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it with
+    /// `minisign -S`, submits it (if `submit`) with `rget submit`, and serves all of it at `prefix`.
+    pub fn publish(&self, prefix: &str, files: &[(&str, Vec<u8>)], submit: bool) -> Release {
+        let dir = self
+            .root
+            .join("pub")
+            .join(prefix.trim_matches('/').replace('/', "_"));
+        std::fs::create_dir_all(&dir).expect("release dir");
+        for (n, b) in files {
+            std::fs::write(dir.join(n), b).expect("write release file");
+        }
+        let sums_path = dir.join("SHA256SUMS");
+        let out = self
+            .command(&self.root)
+            .args(["sums", "-o"])
+            .arg(&sums_path)
+            .arg(&dir)
+            .output()
+            .expect("run rget sums");
+        check(&out, "rget sums");
+        let out = Command::new("minisign")
+            .arg("-S")
+            .arg("-s")
+            .arg(&self.key_sec)
+            .arg("-m")
+            .arg(&sums_path)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run minisign -S");
+        check(&out, "minisign -S");
+        let sums_url = self.srv.url(&format!("{prefix}/SHA256SUMS"));
+        let proof = if submit {
+            let out = self.submit(&sums_url, &sums_path, &self.root.join("publisher-state"));
+            check(&out, "rget submit");
+            std::fs::read(dir.join("SHA256SUMS.tlog-proof")).expect("proof written")
+        } else {
+            Vec::new()
+        };
+        let rel = Release {
+            prefix: prefix.to_owned(),
+            files: files
+                .iter()
+                .map(|(n, b)| (n.to_string(), b.clone()))
+                .collect(),
+            sums: std::fs::read(&sums_path).expect("read SHA256SUMS"),
+            minisig: std::fs::read(dir.join("SHA256SUMS.minisig")).expect("read minisig"),
+            proof,
+            sums_url,
+            dir,
+        };
+        self.serve(&rel);
+        rel
+    }
+
+    /// (Re)sets the routes of a release to its honest content.
+    pub fn serve(&self, rel: &Release) {
+        for (n, b) in &rel.files {
+            self.srv.route(&rel.path(n), Reply::body(b));
+        }
+        self.srv
+            .route(&rel.path("SHA256SUMS"), Reply::body(&rel.sums));
+        self.srv
+            .route(&rel.path("SHA256SUMS.minisig"), Reply::body(&rel.minisig));
+        let proof = if rel.proof.is_empty() {
+            Reply::status(404)
+        } else {
+            Reply::body(&rel.proof)
+        };
+        self.srv.route(&rel.path("SHA256SUMS.tlog-proof"), proof);
+    }
+
+    /// `rget submit URL --file SUMS --log <log> --policy <policy> --allow-http --state STATE`.
+    pub fn submit(&self, url: &str, sums: &Path, state: &Path) -> Output {
+        self.command(&self.root)
+            .args(["submit", url, "--file"])
+            .arg(sums)
+            .args(["--log", &self.log_url, "--policy"])
+            .arg(&self.policy)
+            .arg("--allow-http")
+            .arg("--state")
+            .arg(state)
+            .output()
+            .expect("run rget submit")
+    }
+
+    /// The HTTPS URL of a path on the file server.
+    pub fn url(&self, path: &str) -> String {
+        self.srv.url(path)
+    }
+
+    /// A new empty directory under the world's root.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let d = self.root.join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+
+    /// A client run: `rget ARGS... --policy --state --cacert --allow-http [--key]`, in `cwd`.
+    pub fn client<S: AsRef<std::ffi::OsStr>>(&self, state: &Path, args: &[S]) -> ClientRun<'_> {
+        ClientRun {
+            w: self,
+            args: args.iter().map(|a| a.as_ref().to_owned()).collect(),
+            cwd: self.root.clone(),
+            state: state.to_owned(),
+            policy: self.policy.clone(),
+            key: Some(self.key_pub.clone()),
+        }
+    }
+}
+
+/// One `rget` client invocation being set up.
+pub struct ClientRun<'a> {
+    w: &'a World,
+    args: Vec<OsString>,
+    cwd: PathBuf,
+    state: PathBuf,
+    policy: PathBuf,
+    key: Option<PathBuf>,
+}
+
+impl ClientRun<'_> {
+    pub fn cwd(mut self, cwd: &Path) -> Self {
+        self.cwd = cwd.to_owned();
+        self
+    }
+    pub fn policy(mut self, p: &Path) -> Self {
+        self.policy = p.to_owned();
+        self
+    }
+    /// `--key FILE` instead of the release key.
+    pub fn key(mut self, k: &Path) -> Self {
+        self.key = Some(k.to_owned());
+        self
+    }
+    /// No `--key`: no publisher key applies.
+    pub fn no_key(mut self) -> Self {
+        self.key = None;
+        self
+    }
+    pub fn run(self) -> Output {
+        let mut c = self.w.command(&self.cwd);
+        c.args(&self.args)
+            .arg("--policy")
+            .arg(&self.policy)
+            .arg("--state")
+            .arg(&self.state)
+            .arg("--cacert")
+            .arg(self.w.ca.pem_path())
+            .arg("--allow-http");
+        if let Some(k) = &self.key {
+            c.arg("--key").arg(k);
+        }
+        c.output().expect("run rget")
+    }
+}
