@@ -16,6 +16,9 @@ pub mod cli;
 #[cfg(feature = "log")]
 pub mod log;
 
+#[cfg(feature = "log")]
+pub mod witness;
+
 #[cfg(feature = "fetch")]
 pub mod fetch;
 

@@ -5,6 +5,7 @@ use crate::core::note::SignerKey;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{self, Level, Limits, event};
+use crate::log::witnessing::Witnesses;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -119,6 +120,12 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: SocketAddr,
 
+    /// A tlog-policy naming the witnesses (each 'witness' line with its URL) and the quorum every
+    /// checkpoint needs before it is published. Submissions are answered only after that; while the
+    /// quorum cannot be met, the last cosigned checkpoint stays published and the queue fills up
+    #[arg(long, value_name = "FILE")]
+    witnesses: Option<PathBuf>,
+
     /// Most records per batch [default: 256]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     batch_size: Option<u64>,
@@ -232,7 +239,18 @@ fn serve(a: ServeArgs) -> CliResult {
     };
     // Open (and repair) the log before listening, so a damaged or locked log fails before any
     // client can connect.
-    let log = Log::open(&a.dir).map_err(open_failure)?;
+    let witnesses = match &a.witnesses {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
+            Some(
+                Witnesses::parse(&text)
+                    .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+            )
+        }
+    };
+    let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
     let origin = log.verifier_key().name.clone();
     let listener = std::net::TcpListener::bind(a.listen)

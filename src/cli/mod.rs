@@ -11,6 +11,7 @@ pub mod log;
 pub mod submit;
 pub mod sums;
 pub mod trust_args;
+pub mod witness;
 
 use clap::{Parser, Subcommand};
 use exit::{CliResult, Failure};
@@ -59,6 +60,7 @@ enum Command {
     Audit(audit::Args),
     Sums(sums::Args),
     Log(log::Args),
+    Witness(witness::Args),
 }
 
 fn run(command: Command) -> CliResult {
@@ -70,6 +72,7 @@ fn run(command: Command) -> CliResult {
         Command::Audit(args) => audit::run(args),
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
+        Command::Witness(args) => witness::run(args),
     }
 }
 

@@ -56,6 +56,10 @@ pub struct Metrics {
     pub duplicates: AtomicU64,
     pub queue_depth: AtomicU64,
     pub commit_failures: AtomicU64,
+    /// 1 while the durable tree is ahead of the published checkpoint for want of witness quorum.
+    pub quorum_missing: AtomicU64,
+    /// Witness requests that did not yield a valid cosignature.
+    pub witness_failures: AtomicU64,
     rejected: [AtomicU64; 6],
     batch_buckets: [AtomicU64; 12],
     batch_count: AtomicU64,
@@ -123,6 +127,18 @@ impl Metrics {
             "Batches that could not be made durable.",
             "counter",
             self.commit_failures.load(Relaxed),
+        );
+        counter(
+            "rget_log_quorum_missing",
+            "1 while new entries wait for the witnesses' quorum (the last cosigned checkpoint stays published).",
+            "gauge",
+            self.quorum_missing.load(Relaxed),
+        );
+        counter(
+            "rget_log_witness_failures_total",
+            "Witness requests that did not yield a valid cosignature.",
+            "counter",
+            self.witness_failures.load(Relaxed),
         );
         let _ = writeln!(
             o,

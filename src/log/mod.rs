@@ -21,3 +21,4 @@ pub mod metrics;
 pub mod sequencer;
 pub mod server;
 pub mod state;
+pub mod witnessing;

@@ -15,8 +15,10 @@
 
 use super::dir::{self, LogDir};
 use super::index::Index;
+use super::logfmt::{Level, event};
 use super::metrics::Metrics;
 use super::state::TreeState;
+use super::witnessing::Witnesses;
 use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::Hash;
 use crate::core::merkle::{self, HashSource, MemoryTree, MerkleError};
@@ -145,6 +147,12 @@ pub struct Log {
     /// Set when a failed batch could not even be rolled back by reloading from disk: the log then
     /// refuses all further submissions rather than guess at its own state.
     broken: bool,
+    /// The witnesses whose quorum a checkpoint needs before it is published, if any.
+    witnesses: Option<Witnesses>,
+    /// The durable tree is ahead of the published checkpoint: the witnesses' quorum is still missing.
+    unpublished: bool,
+    /// Set on shutdown: waiting for witnesses gives up.
+    stop: Arc<AtomicBool>,
 }
 
 impl Log {
@@ -153,6 +161,13 @@ impl Log {
     /// rewrites missing right-edge tiles, and signs and publishes the checkpoint for the durable state
     /// if the published one is older.
     pub fn open(dir: &Path) -> Result<Log, OpenError> {
+        Self::open_with(dir, None)
+    }
+
+    /// [`Log::open`] for a log whose checkpoints need the cosignatures of `witnesses` (their policy's
+    /// quorum) before they are published. If the quorum cannot be had at open, the last published
+    /// checkpoint stays and the sequencer keeps trying before it takes new submissions.
+    pub fn open_with(dir: &Path, witnesses: Option<Witnesses>) -> Result<Log, OpenError> {
         let dir = LogDir::new(dir);
         let key_text = fs::read_to_string(dir.key()).map_err(io_err(&dir.key()))?;
         let key = SignerKey::parse(key_text.trim_end()).map_err(|e| OpenError::Key {
@@ -179,6 +194,9 @@ impl Log {
             edge,
             metrics: Arc::new(Metrics::default()),
             broken: false,
+            witnesses,
+            unpublished: false,
+            stop: Arc::new(AtomicBool::new(false)),
         };
         log.repair_right_edge()?;
         log.finish_checkpoint()?;
@@ -258,24 +276,81 @@ impl Log {
                 return Ok(());
             }
         }
-        self.publish_checkpoint().map_err(io_err(&path))
+        if !self.publish_checkpoint().map_err(io_err(&path))? {
+            self.unpublished = true;
+        }
+        Ok(())
     }
 
-    fn publish_checkpoint(&mut self) -> io::Result<()> {
+    /// Publishes the checkpoint for the durable state, cosigned as the witnesses' quorum requires.
+    /// Returns false (and publishes nothing) when the quorum was not met.
+    fn publish_checkpoint(&mut self) -> io::Result<bool> {
         let cp = Checkpoint {
             origin: self.key.name().to_string(),
             size: self.state.size,
             root: self.state.root,
             extensions: Vec::new(),
         };
-        let bytes =
+        let mut bytes =
             note::sign(&cp.format(), &[&self.key]).map_err(|e| io::Error::other(e.to_string()))?;
+        if let Some(w) = self.witnesses.as_mut() {
+            let shared = self.shared.clone();
+            let proof = move |old: u64, new: u64| {
+                merkle::consistency_proof(old, new, &mut TreeRef(&read(&shared).tree))
+            };
+            let cosigned = w.cosign(&bytes, &cp, &proof);
+            self.metrics
+                .witness_failures
+                .fetch_add(cosigned.failures.len() as u64, Relaxed);
+            if !cosigned.quorum_met {
+                self.metrics.quorum_missing.store(1, Relaxed);
+                let size = cp.size.to_string();
+                let cosigners = cosigned.cosigners.join(",");
+                let failures = cosigned.failures.join("; ");
+                let needs = w.describe_quorum();
+                event(
+                    Level::Warn,
+                    "witness quorum not met; the last cosigned checkpoint stays published",
+                    &[
+                        ("size", &size),
+                        ("cosigned_by", &cosigners),
+                        ("needs", &needs),
+                        ("failures", &failures),
+                    ],
+                );
+                return Ok(false);
+            }
+            bytes = cosigned.note;
+        }
         dir::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
         let mut s = write(&self.shared);
         s.published = cp.size;
         s.checkpoint = bytes;
         self.metrics.tree_size.store(cp.size, Relaxed);
-        Ok(())
+        self.metrics.quorum_missing.store(0, Relaxed);
+        self.unpublished = false;
+        Ok(true)
+    }
+
+    /// Retries publication (with backoff) until the witnesses' quorum is met, or shutdown.
+    fn publish_until_quorum(&mut self) -> io::Result<()> {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            if self.publish_checkpoint()? {
+                return Ok(());
+            }
+            self.unpublished = true;
+            let until = Instant::now() + pause;
+            while Instant::now() < until {
+                if self.stop.load(Relaxed) {
+                    return Err(io::Error::other(
+                        "shutting down before the witnesses' quorum was met",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
     }
 
     /// Sequences `records` as one batch and returns each one's index. Records already in the log (or
@@ -378,7 +453,9 @@ impl Log {
                 s.index.insert(old + k as u64, *leaf, r);
             }
         }
-        self.publish_checkpoint()?;
+        if !self.publish_checkpoint()? {
+            self.publish_until_quorum()?;
+        }
         self.metrics.entries.fetch_add(fresh.len() as u64, Relaxed);
         self.metrics.batches.fetch_add(1, Relaxed);
         Ok(())
@@ -406,7 +483,7 @@ impl Log {
             tx,
             shared: self.shared.clone(),
             metrics: self.metrics.clone(),
-            closed: Arc::new(AtomicBool::new(false)),
+            closed: self.stop.clone(),
             origin: self.key.name().to_string(),
         };
         let closed = handle.closed.clone();
@@ -601,6 +678,11 @@ fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<Atomic
     };
     let mut stopping = false;
     while !stopping {
+        // A durable tree not yet cosigned by the quorum comes first: nothing new is sequenced (and the
+        // queue fills up, so submitters get 503) until the witnesses answer.
+        if log.unpublished && log.publish_until_quorum().is_err() {
+            break;
+        }
         let mut batch = Vec::new();
         match rx.recv() {
             Ok(m) => stopping = take(m, &mut batch),

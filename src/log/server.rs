@@ -292,7 +292,7 @@ pub async fn serve(
 }
 
 /// A response with a one-line text body (an error or a short answer).
-fn line(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+pub(crate) fn line(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     let mut body = text.replace('\n', "\\n").replace('\r', "\\r");
     body.push('\n');
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -302,12 +302,12 @@ fn line(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     r
 }
 
-fn set(r: &mut Response<Full<Bytes>>, name: header::HeaderName, value: &'static str) {
+pub(crate) fn set(r: &mut Response<Full<Bytes>>, name: header::HeaderName, value: &'static str) {
     r.headers_mut()
         .insert(name, HeaderValue::from_static(value));
 }
 
-fn ok(
+pub(crate) fn ok(
     body: impl Into<Bytes>,
     content_type: &'static str,
     cache: &'static str,
@@ -318,7 +318,7 @@ fn ok(
     r
 }
 
-fn method_not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
     let mut r = line(
         StatusCode::METHOD_NOT_ALLOWED,
         &format!("method not allowed (allowed: {allow})"),
@@ -403,7 +403,7 @@ fn lookup(query: Option<&str>, st: &State) -> Response<Full<Bytes>> {
 }
 
 /// Why a body could not be read.
-enum BodyError {
+pub(crate) enum BodyError {
     TooLarge,
     Timeout,
     Read(hyper::Error),
@@ -412,7 +412,7 @@ enum BodyError {
 /// Reads at most `max` body bytes within `timeout`. An over-limit body is drained (discarded) up to
 /// [`DRAIN_BYTES`] more, for the reason given there; a declared length beyond that is refused without
 /// reading anything.
-async fn read_body(
+pub(crate) async fn read_body(
     req: Request<Incoming>,
     max: usize,
     timeout: Duration,
@@ -596,14 +596,14 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Response<F
 /// A TCP stream whose writes fail once blocked for longer than `timeout`. hyper has read timeouts for
 /// headers (and we time bodies), but nothing stops a client that sends a request and never reads the
 /// answer: its connection would sit on a full socket buffer forever, holding a connection slot.
-struct TimedIo {
+pub(crate) struct TimedIo {
     inner: TcpStream,
     timeout: Duration,
     blocked: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl TimedIo {
-    fn new(inner: TcpStream, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: TcpStream, timeout: Duration) -> Self {
         TimedIo {
             inner,
             timeout,

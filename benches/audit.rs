@@ -1,0 +1,198 @@
+//! `rget audit` of a large log (`cargo bench --bench audit`): a log of `RGET_BENCH_RECORDS` records
+//! (default 1,000,000, about 500 bytes each, a `SHA256SUMS` of 4 files) filled in process with
+//! `Log::sequence` in batches of 4,096, then served by the real `rget log serve` process on
+//! 127.0.0.1 (plain http, its defaults), and audited by the real `rget audit` process with a fresh
+//! state directory: every entry bundle is downloaded, every entry hashed into the tree and checked
+//! against the signed root, every record parsed. One record in 100 is under the audited prefix.
+//! Then a second run on the same state, with nothing new. Target: at least 500,000 records verified
+//! per second on the first run.
+//!
+//! `RGET_BENCH_DIR` (default `target/`) holds the log; `RGET_BENCH_RUNS` (default 3) runs of each.
+//! Peak RSS of each run comes from `/usr/bin/time -f %M`. `RGET_BENCH_PROFILE=FILE` adds one more
+//! first audit under `perf record -g` (FILE is its `perf.data`).
+
+use rget::core::digest::sha256;
+use rget::core::record;
+use rget::log::dir::{self, LogDir};
+use rget::log::sequencer::Log;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const PREFIX: &str = "https://releases.example/p7/";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn record(i: u64) -> Vec<u8> {
+    let sums: String = (0..4u8)
+        .map(|k| {
+            format!(
+                "{}  project-{i}-{k}.tar.gz\n",
+                sha256(&[(i % 251) as u8, (i / 251 % 251) as u8, k])
+            )
+        })
+        .collect();
+    record::build(
+        &format!("https://releases.example/p{}/v{i}/SHA256SUMS", i % 100),
+        sums.as_bytes(),
+    )
+    .unwrap()
+}
+
+/// One `rget audit` run under `/usr/bin/time`: (seconds, peak RSS in KiB, stdout).
+fn audit(policy: &Path, state: &Path) -> (f64, u64, String) {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_rget"))
+        .args(["audit", "--prefix", PREFIX, "--allow-http", "--policy"])
+        .arg(policy)
+        .arg("--state")
+        .arg(state)
+        .env("XDG_CONFIG_HOME", state.join("config"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "rget audit failed: {stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rss = stderr.trim().lines().last().unwrap().parse().unwrap();
+    (secs, rss, String::from_utf8(out.stdout).unwrap())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let total = env("RGET_BENCH_RECORDS", 1_000_000);
+    let runs = env("RGET_BENCH_RUNS", 3) as usize;
+    let base = std::env::var("RGET_BENCH_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    std::fs::create_dir_all(&base).unwrap();
+    let tmp = tempfile::tempdir_in(&base).unwrap();
+    let logdir = tmp.path().join("log");
+    let vkey = dir::init(&LogDir::new(&logdir), "bench.example/audit", None).unwrap();
+
+    let t = Instant::now();
+    let mut log = Log::open(&logdir).unwrap();
+    let mut bytes = 0usize;
+    let mut next = 0u64;
+    while next < total {
+        let batch: Vec<Vec<u8>> = (next..total.min(next + 4096)).map(record).collect();
+        bytes += batch.iter().map(Vec::len).sum::<usize>();
+        next += batch.len() as u64;
+        log.sequence(&batch).unwrap();
+    }
+    assert_eq!(log.state().size, total);
+    drop(log);
+    println!(
+        "log of {total} records of {} bytes on average filled in {:.1} s",
+        bytes as u64 / total,
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rget"))
+        .args(["log", "serve"])
+        .arg(&logdir)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base_url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("rget log serve did not start: {line:?}"))
+        .to_string();
+    println!(
+        "rget log serve listening on {base_url} after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let policy = tmp.path().join("policy");
+    std::fs::write(&policy, format!("log {vkey} {base_url}/\nquorum none\n")).unwrap();
+
+    let under = (0..total).filter(|i| i % 100 == 7).count();
+    let (mut first, mut second, mut rss1, mut rss2) = (vec![], vec![], 0, 0);
+    for run in 0..runs {
+        let state = tmp.path().join(format!("state-{run}"));
+        let (secs, rss, out) = audit(&policy, &state);
+        if run == 0 {
+            let lines: Vec<&str> = out.lines().collect();
+            println!(
+                "first run's report: {} / {} lines of new records / {}",
+                lines[0],
+                lines.len() - 2,
+                lines[lines.len() - 1]
+            );
+        }
+        let listed = out.lines().filter(|l| l.starts_with("  new ")).count();
+        assert_eq!(listed, under, "records reported under {PREFIX}");
+        first.push(secs);
+        rss1 = rss1.max(rss);
+        let (secs, rss, _) = audit(&policy, &state);
+        second.push(secs);
+        rss2 = rss2.max(rss);
+    }
+    // `RGET_BENCH_PROFILE=FILE`: one more first audit under `perf record -g`, written to FILE.
+    if let Ok(file) = std::env::var("RGET_BENCH_PROFILE") {
+        let state = tmp.path().join("state-profile");
+        let st = Command::new("perf")
+            .args([
+                "record",
+                "-g",
+                "--call-graph",
+                "dwarf",
+                "-F",
+                "999",
+                "-o",
+                &file,
+                "--",
+            ])
+            .arg(env!("CARGO_BIN_EXE_rget"))
+            .args(["audit", "--prefix", PREFIX, "--allow-http", "--policy"])
+            .arg(&policy)
+            .arg("--state")
+            .arg(&state)
+            .env("XDG_CONFIG_HOME", state.join("config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "perf record failed");
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    let _ = server.wait();
+
+    let f = median(first.clone());
+    println!(
+        "first audit (all {total} records, {under} under {PREFIX}): median {f:.3} s of {first:.3?} = {:.0} records/s, {:.0} MB/s of entries; peak RSS {} KiB",
+        total as f64 / f,
+        bytes as f64 / f / 1e6,
+        rss1
+    );
+    println!(
+        "second audit (nothing new): median {:.3} s of {second:.3?}; peak RSS {rss2} KiB",
+        median(second.clone())
+    );
+}

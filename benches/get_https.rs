@@ -1,0 +1,423 @@
+//! `rget get` over HTTPS on loopback against `curl` (`cargo bench --bench get_https`).
+//!
+//! Sets up, in this process and its children:
+//! - an HTTPS file server on 127.0.0.1 in threads of this process: rustls (ring) with a certificate
+//!   from a test CA made with rcgen, HTTP/1.1 with keep-alive, each file streamed from the page cache
+//!   in 256 KiB reads with `Content-Length`. The same server and the same bytes for every client;
+//! - a real transparency log (`rget log init`, `rget log serve` on plain http on 127.0.0.1, so the
+//!   clients run with `--allow-http` for the log), policy `log <vkey> http://127.0.0.1:PORT/` +
+//!   `quorum none`, and `SHA256SUMS` (listing the test files) recorded in it by `rget submit`, which
+//!   writes the `SHA256SUMS.tlog-proof` served next to the files;
+//! - the files: `big.bin` = `BENCH_FILE` (default `$TMPDIR/rget-bench-1GiB`, 1 GiB of random bytes,
+//!   shared with `bench/sha256.sh`), `small.bin` (1 KiB) and, unless `RGET_BENCH_HUGE=0`, `huge.bin`
+//!   (4 GiB, sparse but for 1 MiB of random bytes at each end).
+//!
+//! Then one hyperfine run (`RGET_BENCH_RUNS`, default 5, after 1 warm-up) of, on `big.bin`:
+//! `curl -o /dev/null` (the server's ceiling), `curl -o FILE`, `curl -o FILE && sha256sum FILE`,
+//! `curl -o FILE && sync FILE` (curl made as durable as rget, which fsyncs before its rename), and
+//! `rget get -o FILE`; every output file is removed before each run. Files are written to
+//! `RGET_BENCH_OUT` (default `target/`, i.e. the disk; `/dev/shm` shows the cost without the disk).
+//! Finally the peak RSS (`/usr/bin/time -f %M`) of `rget get` for each file size, and of curl.
+//! `RGET_BENCH_RGET=PATH` measures that rget binary instead of this build's.
+//! `RGET_BENCH_PROFILE=FILE` adds one more `rget get` under `perf record -g` (FILE is its perf.data).
+//! Targets: `rget get` at most 1.1 times `curl` alone; peak RSS under 16 MiB for any file size.
+
+use rget::core::digest::sha256_reader;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+const GIB: u64 = 1 << 30;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A test CA (written to `dir/ca.pem`) and a server configuration with a certificate it issued for
+/// 127.0.0.1.
+fn tls_config(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "rget bench CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, ca_cert.pem()).unwrap();
+    let chain = vec![cert.der().clone(), ca_cert.der().clone()];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    (pem, Arc::new(config))
+}
+
+/// Serves `files` (URL path -> file) over HTTPS on 127.0.0.1, a thread per connection.
+fn serve(files: HashMap<String, PathBuf>, config: Arc<rustls::ServerConfig>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let files = Arc::new(files);
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let (files, config) = (files.clone(), config.clone());
+            std::thread::spawn(move || {
+                let _ = connection(tcp, &files, config);
+            });
+        }
+    });
+    addr
+}
+
+fn connection(
+    tcp: TcpStream,
+    files: &HashMap<String, PathBuf>,
+    config: Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let tls = rustls::StreamOwned::new(
+        rustls::ServerConnection::new(config).map_err(std::io::Error::other)?,
+        tcp,
+    );
+    let mut conn = BufReader::new(tls);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        // Request head: `GET /path HTTP/1.1`, headers, empty line (GETs only, no body).
+        let mut line = String::new();
+        if conn.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+        let mut close = false;
+        loop {
+            let mut h = String::new();
+            if conn.read_line(&mut h)? == 0 {
+                return Ok(());
+            }
+            if h == "\r\n" {
+                break;
+            }
+            close |= h.to_ascii_lowercase().starts_with("connection: close");
+        }
+        let w = conn.get_mut();
+        match files.get(&path).map(std::fs::File::open) {
+            Some(Ok(mut f)) => {
+                let len = f.metadata()?.len();
+                write!(
+                    w,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )?;
+                loop {
+                    let n = f.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.write_all(&buf[..n])?;
+                }
+            }
+            _ => w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?,
+        }
+        w.flush()?;
+        if close {
+            w.conn.send_close_notify();
+            return w.flush();
+        }
+    }
+}
+
+fn check(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn random_file(path: &Path, len: u64) {
+    let out = Command::new("head")
+        .args(["-c", &len.to_string(), "/dev/urandom"])
+        .stdout(std::fs::File::create(path).unwrap())
+        .status()
+        .unwrap();
+    assert!(out.success());
+}
+
+/// 4 GiB, all holes but 1 MiB of random bytes at each end.
+fn huge_file(path: &Path) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::create(path).unwrap();
+    let mut r = vec![0u8; 1 << 20];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut r)
+        .unwrap();
+    f.write_all_at(&r, 0).unwrap();
+    f.write_all_at(&r, 4 * GIB - r.len() as u64).unwrap();
+}
+
+/// Peak RSS in KiB of `cmd` under `/usr/bin/time -f %M`.
+fn peak_rss(cmd: &[&str], envs: &[(&str, &Path)]) -> u64 {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .args(cmd)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    check(&out, &cmd.join(" "));
+    String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn main() {
+    // `RGET_BENCH_RGET=PATH`: measure another build of rget (e.g. a candidate change) in its place.
+    let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(env!("CARGO_BIN_EXE_rget").into());
+    let rget_bin: &str = &rget_bin;
+    let runs = env("RGET_BENCH_RUNS", 5);
+    let huge = env("RGET_BENCH_HUGE", 1) != 0;
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
+    let tmp = tempfile::tempdir_in(base).unwrap();
+    let root = tmp.path();
+    let out_dir =
+        tempfile::tempdir_in(std::env::var("RGET_BENCH_OUT").unwrap_or(base.into())).unwrap();
+    let out = out_dir.path();
+    let config_home = root.join("config"); // empty: no publisher keys file, so the sums are unsigned
+    std::fs::create_dir_all(&config_home).unwrap();
+
+    // The files.
+    let big = PathBuf::from(std::env::var("BENCH_FILE").unwrap_or_else(|_| {
+        std::env::temp_dir()
+            .join("rget-bench-1GiB")
+            .display()
+            .to_string()
+    }));
+    if std::fs::metadata(&big).map(|m| m.len()).ok() != Some(GIB) {
+        random_file(&big, GIB);
+    }
+    let small = root.join("small.bin");
+    random_file(&small, 1024);
+    let mut files = vec![("big.bin", big.clone()), ("small.bin", small)];
+    if huge {
+        let h = root.join("huge.bin");
+        huge_file(&h);
+        files.push(("huge.bin", h));
+    }
+    let mut sums = String::new();
+    for (name, path) in &files {
+        let (digest, _) = sha256_reader(std::fs::File::open(path).unwrap()).unwrap();
+        sums.push_str(&format!("{digest}  {name}\n"));
+    }
+    let rel = root.join("rel");
+    std::fs::create_dir_all(&rel).unwrap();
+    std::fs::write(rel.join("SHA256SUMS"), &sums).unwrap();
+
+    let (ca, config) = tls_config(root);
+    let mut routes: HashMap<String, PathBuf> = files
+        .iter()
+        .map(|(n, p)| (format!("/rel/{n}"), p.clone()))
+        .collect();
+    for n in ["SHA256SUMS", "SHA256SUMS.tlog-proof"] {
+        routes.insert(format!("/rel/{n}"), rel.join(n));
+    }
+    let addr = serve(routes, config);
+    let url = |name: &str| format!("https://{addr}/rel/{name}");
+
+    // The log, and SHA256SUMS recorded in it.
+    let logdir = root.join("log");
+    let o = Command::new(rget_bin)
+        .args(["log", "init", "--origin", "bench.example/get"])
+        .arg(&logdir)
+        .output()
+        .unwrap();
+    check(&o, "rget log init");
+    let vkey = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let mut log = Command::new(rget_bin)
+        .args(["log", "serve"])
+        .arg(&logdir)
+        .args(["--listen", "127.0.0.1:0", "--batch-delay", "10"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(log.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let log_url = format!("{}/", line.trim().strip_prefix("listening on ").unwrap());
+    let policy = root.join("policy");
+    std::fs::write(&policy, format!("log {vkey} {log_url}\nquorum none\n")).unwrap();
+    let state = root.join("state");
+    let o = Command::new(rget_bin)
+        .args(["submit", &url("SHA256SUMS"), "--file"])
+        .arg(rel.join("SHA256SUMS"))
+        .args(["--log", &log_url, "--allow-http", "--policy"])
+        .arg(&policy)
+        .arg("--state")
+        .arg(&state)
+        .env("XDG_CONFIG_HOME", &config_home)
+        .output()
+        .unwrap();
+    check(&o, "rget submit");
+
+    let s = |p: &Path| p.display().to_string();
+    let (ca_s, policy_s, state_s) = (s(&ca), s(&policy), s(&state));
+    let rget_get = |name: &str, dest: &Path| -> Vec<String> {
+        [
+            rget_bin,
+            "get",
+            &url(name),
+            "-o",
+            &s(dest),
+            "--max-size",
+            &(8 * GIB).to_string(),
+            "--policy",
+            &policy_s,
+            "--state",
+            &state_s,
+            "--cacert",
+            &ca_s,
+            "--allow-http",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let curl =
+        |name: &str, dest: &str| format!("curl -sS --fail --cacert {ca_s} -o {dest} {}", url(name));
+
+    // Once, checked: rget accepts the file and writes the same bytes.
+    let rget_out = out.join("rget.bin");
+    let curl_out = out.join("curl.bin");
+    let args = rget_get("big.bin", &rget_out);
+    let o = Command::new(&args[0])
+        .args(&args[1..])
+        .env("XDG_CONFIG_HOME", &config_home)
+        .output()
+        .unwrap();
+    check(&o, "rget get");
+    eprint!("{}", String::from_utf8_lossy(&o.stderr));
+    let (a, _) = sha256_reader(std::fs::File::open(&rget_out).unwrap()).unwrap();
+    let (b, _) = sha256_reader(std::fs::File::open(&big).unwrap()).unwrap();
+    assert_eq!(a, b, "rget wrote other bytes");
+
+    // One hyperfine run.
+    let csv = root.join("hyperfine.csv");
+    let (co, ro) = (s(&curl_out), s(&rget_out));
+    let commands = [
+        ("curl -o /dev/null", curl("big.bin", "/dev/null")),
+        ("curl", curl("big.bin", &co)),
+        (
+            "curl + sha256sum",
+            format!("{} && sha256sum {co}", curl("big.bin", &co)),
+        ),
+        (
+            "curl + sync",
+            format!("{} && sync {co}", curl("big.bin", &co)),
+        ),
+        ("rget get", rget_get("big.bin", &rget_out).join(" ")),
+    ];
+    let mut hf = Command::new("hyperfine");
+    hf.args(["--warmup", "1", "--runs", &runs.to_string()])
+        .args(["--prepare", &format!("rm -f {co} {ro}")])
+        .arg("--export-csv")
+        .arg(&csv)
+        .env("XDG_CONFIG_HOME", &config_home);
+    for (name, cmd) in &commands {
+        hf.args(["-n", name, cmd]);
+    }
+    assert!(hf.status().unwrap().success(), "hyperfine failed");
+    let _ = std::fs::remove_file(&curl_out);
+    let _ = std::fs::remove_file(&rget_out);
+
+    // command,mean,stddev,median,user,system,min,max
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<(String, f64, f64, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let p = |i: usize| f[i].parse::<f64>().unwrap();
+            (f[0].trim_matches('"').to_owned(), p(3), p(6), p(7))
+        })
+        .collect();
+    let median = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().1;
+    let curl_alone = median("curl");
+    println!(
+        "\n1 GiB over HTTPS on 127.0.0.1 (rustls server in the bench process), files written to {}:",
+        out.display()
+    );
+    for (name, med, min, max) in &rows {
+        println!(
+            "{name:>18}: median {med:.3} s (min {min:.3}, max {max:.3}) = {:>5.0} MB/s; {:.2} x curl alone",
+            GIB as f64 / med / 1e6,
+            med / curl_alone
+        );
+    }
+    println!(
+        "rget get / (curl + sha256sum) = {:.2}; rget get / (curl + sync) = {:.2}",
+        median("rget get") / median("curl + sha256sum"),
+        median("rget get") / median("curl + sync"),
+    );
+
+    // Peak RSS for each size.
+    let envs = [("XDG_CONFIG_HOME", config_home.as_path())];
+    for (name, path) in &files {
+        let len = std::fs::metadata(path).unwrap().len();
+        let args = rget_get(name, &rget_out);
+        let rss = peak_rss(&args.iter().map(String::as_str).collect::<Vec<_>>(), &envs);
+        println!("peak RSS of rget get, {name} ({len} bytes): {rss} KiB");
+        let _ = std::fs::remove_file(&rget_out);
+    }
+    let c = curl("big.bin", &co);
+    let rss = peak_rss(&c.split(' ').collect::<Vec<_>>(), &[]);
+    println!("peak RSS of curl, big.bin: {rss} KiB");
+    let _ = std::fs::remove_file(&curl_out);
+
+    // `RGET_BENCH_PROFILE=FILE`: one more `rget get` of big.bin under `perf record -g` (FILE is its
+    // `perf.data`).
+    if let Ok(file) = std::env::var("RGET_BENCH_PROFILE") {
+        let st = Command::new("perf")
+            .args(["record", "-g", "-F", "999", "-o", &file, "--"])
+            .args(rget_get("big.bin", &rget_out))
+            .env("XDG_CONFIG_HOME", &config_home)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "perf record failed");
+        let _ = std::fs::remove_file(&rget_out);
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(log.id().to_string())
+        .status();
+    let _ = log.wait();
+}

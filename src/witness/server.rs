@@ -1,0 +1,312 @@
+//! The witness's HTTP server (`rget witness serve`), on the log server's building blocks (limits,
+//! body reading, write timeouts; `crate::log::server`).
+//!
+//! Routes (submission and monitoring prefix `/`):
+//! - `POST /add-checkpoint`: C2SP tlog-witness. 200 with the `cosignature/v1` line; 400, 403, 404,
+//!   409 (body `<size>\n`, `Content-Type: text/x.tlog.size`), 422 as the spec says; 413 for a body
+//!   over the limit, 408 for one not received in time.
+//! - `GET|HEAD /<lowercase hex SHA-256(origin)>/checkpoint`: the latest checkpoint this witness
+//!   cosigned for that log, with the log's signature and this witness's cosignature; 404 if none.
+//!
+//! Anything else is 404; a known path with another method is 405 with `Allow`.
+
+use super::{Refusal, Witness};
+use crate::log::logfmt::{Level, event};
+use crate::log::server::{
+    BodyError, Limits, MAX_HEAD_BYTES, TimedIo, line, method_not_allowed, ok, read_body, set,
+};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+/// Largest `add-checkpoint` body by default: a checkpoint with a hundred signature lines and a full
+/// 63-line proof fits several times over.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// The content type of a 409's body.
+pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
+
+struct State {
+    witness: Arc<Witness>,
+    limits: Limits,
+    open: AtomicU64,
+}
+
+/// Serves the witness on `listener` until `shutdown` resolves (with the name of what asked), then
+/// stops accepting, lets in-flight requests finish (at most `limits.shutdown_grace`) and returns.
+/// A request whose state update has started always completes it: the update runs on a blocking
+/// thread that the runtime waits for.
+pub async fn serve(
+    listener: TcpListener,
+    witness: Arc<Witness>,
+    limits: Limits,
+    shutdown: impl Future<Output = &'static str>,
+) {
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let permits = Arc::new(Semaphore::new(max));
+    let state = Arc::new(State {
+        witness,
+        limits,
+        open: AtomicU64::new(0),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.limits.header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(64)
+        .keep_alive(true);
+    let http = Arc::new(http);
+
+    tokio::pin!(shutdown);
+    let why = loop {
+        // A permit before accepting: at the cap, connections wait in the kernel's backlog.
+        let permit = tokio::select! {
+            why = &mut shutdown => break why,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break "semaphore closed",
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            why = &mut shutdown => break why,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    event(Level::Error, "accept failed", &[("error", &e)]);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let http = http.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            state.open.fetch_add(1, Relaxed);
+            let io = TokioIo::new(TimedIo::new(stream, state.limits.write_timeout));
+            let svc_state = state.clone();
+            let svc = service_fn(move |req| {
+                let st = svc_state.clone();
+                async move { Ok::<_, Infallible>(route(req, &st, peer).await) }
+            });
+            let conn = http.serve_connection(io, svc);
+            tokio::pin!(conn);
+            let stopping = tokio::select! {
+                _ = conn.as_mut() => None,
+                r = stop.wait_for(|s| *s) => Some(r.is_ok()),
+            };
+            if let Some(stop) = stopping {
+                if stop {
+                    conn.as_mut().graceful_shutdown();
+                }
+                let _ = conn.await;
+            }
+            state.open.fetch_sub(1, Relaxed);
+            drop(permit);
+        });
+    };
+    drop(listener);
+    event(
+        Level::Info,
+        "shutting down",
+        &[
+            ("signal", &why),
+            ("open_connections", &state.open.load(Relaxed)),
+        ],
+    );
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    let drained =
+        tokio::time::timeout(state.limits.shutdown_grace, permits.acquire_many(all)).await;
+    if drained.is_err() {
+        event(
+            Level::Warn,
+            "connections still open after the shutdown grace period; dropping them",
+            &[("open_connections", &state.open.load(Relaxed))],
+        );
+    }
+}
+
+async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
+    match path.as_str() {
+        "/add-checkpoint" if *req.method() == Method::POST => add_checkpoint(req, st, peer).await,
+        "/add-checkpoint" => method_not_allowed("POST"),
+        p => match monitoring_hash(p) {
+            Some(hex) if read => match st.witness.latest(hex) {
+                Some(note) => ok(note, "text/plain; charset=utf-8", "no-cache"),
+                None => line(
+                    StatusCode::NOT_FOUND,
+                    "this witness has not cosigned a checkpoint of that log",
+                ),
+            },
+            Some(_) => method_not_allowed("GET, HEAD"),
+            None => line(StatusCode::NOT_FOUND, "not found"),
+        },
+    }
+}
+
+/// `<64 lowercase hex>` of `/<hex>/checkpoint`.
+fn monitoring_hash(path: &str) -> Option<&str> {
+    let hex = path.strip_prefix('/')?.strip_suffix("/checkpoint")?;
+    (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(hex)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn add_checkpoint(
+    req: Request<Incoming>,
+    st: &State,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, why) = match e {
+                BodyError::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "request body is larger than the limit of {} bytes",
+                        st.limits.max_body
+                    ),
+                ),
+                BodyError::Timeout => (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body not received in time".to_owned(),
+                ),
+                BodyError::Read(e) => (
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the request body: {e}"),
+                ),
+            };
+            event(
+                Level::Warn,
+                "add-checkpoint refused",
+                &[
+                    ("status", &status.as_u16()),
+                    ("peer", &peer),
+                    ("reason", &why),
+                ],
+            );
+            let mut r = line(status, &why);
+            if status != StatusCode::BAD_REQUEST {
+                set(&mut r, header::CONNECTION, "close");
+            }
+            return r;
+        }
+    };
+    // Signature checks and the fsync of the new state block: keep them off the async workers.
+    let w = st.witness.clone();
+    let evidence = body.clone();
+    let outcome = tokio::task::spawn_blocking(move || w.add_checkpoint(&body, now()))
+        .await
+        .unwrap_or_else(|e| Err(Refusal::Internal(format!("the request's task failed: {e}"))));
+    match outcome {
+        Ok(c) => {
+            event(
+                Level::Info,
+                "cosigned",
+                &[
+                    ("origin", &c.origin),
+                    ("old", &c.old),
+                    ("size", &c.size),
+                    ("peer", &peer),
+                ],
+            );
+            ok(c.lines, "text/plain; charset=utf-8", "no-store")
+        }
+        Err(Refusal::Conflict(size)) => {
+            let mut r = ok(format!("{size}\n"), SIZE_CONTENT_TYPE, "no-store");
+            *r.status_mut() = StatusCode::CONFLICT;
+            event(
+                Level::Info,
+                "add-checkpoint conflict",
+                &[("status", &409), ("latest_size", &size), ("peer", &peer)],
+            );
+            r
+        }
+        Err(refusal) => {
+            let status =
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let why = refusal.to_string();
+            match &refusal {
+                // A log signed something inconsistent with what we cosigned: keep the whole request
+                // as evidence of misbehaviour.
+                Refusal::Inconsistent(_) => event(
+                    Level::Warn,
+                    "inconsistent checkpoint refused (evidence of log misbehaviour)",
+                    &[
+                        ("status", &status.as_u16()),
+                        ("peer", &peer),
+                        ("reason", &why),
+                        ("request", &String::from_utf8_lossy(&evidence)),
+                    ],
+                ),
+                Refusal::Internal(_) => event(
+                    Level::Error,
+                    "add-checkpoint failed",
+                    &[("status", &status.as_u16()), ("error", &why)],
+                ),
+                _ => event(
+                    Level::Warn,
+                    "add-checkpoint refused",
+                    &[
+                        ("status", &status.as_u16()),
+                        ("peer", &peer),
+                        ("reason", &why),
+                    ],
+                ),
+            }
+            let mut r = line(status, &why);
+            if refusal.status() == 500 {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitoring_paths() {
+        let h = "a".repeat(64);
+        assert_eq!(
+            monitoring_hash(&format!("/{h}/checkpoint")),
+            Some(h.as_str())
+        );
+        assert_eq!(
+            monitoring_hash(&format!("/{}/checkpoint", "A".repeat(64))),
+            None
+        );
+        assert_eq!(
+            monitoring_hash(&format!("/{}/checkpoint", "a".repeat(63))),
+            None
+        );
+        assert_eq!(monitoring_hash(&format!("/{h}/checkpoint/")), None);
+        assert_eq!(monitoring_hash("/checkpoint"), None);
+    }
+}

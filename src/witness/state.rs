@@ -1,0 +1,164 @@
+//! Per-log durable state: `DIR/logs/<lowercase hex SHA-256(origin)>` holds the latest checkpoint this
+//! witness cosigned for that log, as a signed note: the checkpoint text, the log's verified
+//! signature(s) and this witness's `cosignature/v1` line. It is exactly what
+//! `GET /<hex>/checkpoint` serves.
+//!
+//! The file is replaced with `write_atomic` (temporary file, fsync, rename, fsync of the directory)
+//! before the witness answers a request, so after a crash the file holds the last checkpoint the
+//! witness answered with, or a newer one it cosigned but had not yet answered with; never an older
+//! one, never a torn one. No file means the witness never cosigned for the log (size 0).
+
+use crate::core::checkpoint::{Checkpoint, CheckpointError};
+use crate::core::digest::{Hash, sha256};
+use crate::core::merkle::empty_root;
+use crate::core::note::{self, NoteError, VerifierKey};
+use crate::log::dir::write_atomic;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The latest checkpoint cosigned for one log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogState {
+    pub size: u64,
+    pub root: Hash,
+    /// The cosigned checkpoint note as stored; `None` when nothing was ever cosigned.
+    pub note: Option<Vec<u8>>,
+}
+
+impl LogState {
+    /// The state of a log never cosigned: size 0, the empty tree's root.
+    pub fn empty() -> LogState {
+        LogState {
+            size: 0,
+            root: empty_root(),
+            note: None,
+        }
+    }
+}
+
+/// Why a state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}: not a signed note: {source}")]
+    Note { path: String, source: NoteError },
+    #[error("{path}: not a checkpoint: {source}")]
+    Checkpoint {
+        path: String,
+        source: CheckpointError,
+    },
+    #[error(
+        "{path}: holds a checkpoint of origin {origin:?}, which does not hash to its file name"
+    )]
+    WrongOrigin { path: String, origin: String },
+    #[error("{path}: no valid cosignature by this witness's key ({source})")]
+    NotCosigned { path: String, source: NoteError },
+}
+
+/// The file name of a log's state and its monitoring path: lowercase hex SHA-256 of the origin.
+pub fn origin_hash(origin: &str) -> String {
+    sha256(origin.as_bytes()).to_hex()
+}
+
+/// `DIR/logs`.
+pub fn logs_dir(dir: &Path) -> PathBuf {
+    dir.join("logs")
+}
+
+/// `DIR/logs/<hex SHA-256(origin)>`.
+pub fn path(dir: &Path, origin: &str) -> PathBuf {
+    logs_dir(dir).join(origin_hash(origin))
+}
+
+/// Reads the state of `origin`, checking that the file is a checkpoint of that origin cosigned by
+/// `cosigner` (this witness), so a damaged or misplaced file stops the witness instead of silently
+/// resetting or replacing what it vouched for.
+pub fn load(dir: &Path, origin: &str, cosigner: &VerifierKey) -> Result<LogState, StateError> {
+    let p = path(dir, origin);
+    let shown = || p.display().to_string();
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LogState::empty()),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: shown(),
+                source,
+            });
+        }
+    };
+    let parsed = note::parse(&bytes).map_err(|source| StateError::Note {
+        path: shown(),
+        source,
+    })?;
+    let cp = Checkpoint::parse(&parsed.text).map_err(|source| StateError::Checkpoint {
+        path: shown(),
+        source,
+    })?;
+    if cp.origin != origin {
+        return Err(StateError::WrongOrigin {
+            path: shown(),
+            origin: cp.origin,
+        });
+    }
+    note::verify_note(parsed, std::slice::from_ref(cosigner)).map_err(|source| {
+        StateError::NotCosigned {
+            path: shown(),
+            source,
+        }
+    })?;
+    Ok(LogState {
+        size: cp.size,
+        root: cp.root,
+        note: Some(bytes),
+    })
+}
+
+/// Replaces the state of `origin` with `note` atomically and durably.
+pub fn store(dir: &Path, origin: &str, note: &[u8]) -> io::Result<()> {
+    write_atomic(&path(dir, origin), note, 0o644)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::cosignature;
+    use crate::core::ed25519::Seed;
+    use crate::core::note::SignerKey;
+
+    #[test]
+    fn round_trip_and_checks() {
+        let t = tempfile::tempdir().unwrap();
+        let log = SignerKey::from_seed("log.example/a", Seed([1; 32])).unwrap();
+        let w = SignerKey::from_seed("witness.example/w", Seed([2; 32])).unwrap();
+        let cv = cosignature::verifier_key(&w);
+        assert_eq!(
+            load(t.path(), "log.example/a", &cv).unwrap(),
+            LogState::empty()
+        );
+        let text = format!("log.example/a\n3\n{}\n", sha256(b"x").to_base64());
+        let mut n = note::parse(&note::sign(&text, &[&log]).unwrap()).unwrap();
+        n.signatures.push(cosignature::sign(&w, &text, 17).unwrap());
+        store(t.path(), "log.example/a", &n.to_bytes()).unwrap();
+        let s = load(t.path(), "log.example/a", &cv).unwrap();
+        assert_eq!((s.size, s.root), (3, sha256(b"x")));
+        assert_eq!(s.note, Some(n.to_bytes()));
+        // Under another origin's name, or without our cosignature, it is refused.
+        std::fs::copy(path(t.path(), "log.example/a"), path(t.path(), "other")).unwrap();
+        assert!(matches!(
+            load(t.path(), "other", &cv),
+            Err(StateError::WrongOrigin { .. })
+        ));
+        n.signatures.pop();
+        store(t.path(), "log.example/a", &n.to_bytes()).unwrap();
+        assert!(matches!(
+            load(t.path(), "log.example/a", &cv),
+            Err(StateError::NotCosigned { .. })
+        ));
+        std::fs::write(path(t.path(), "log.example/a"), b"junk").unwrap();
+        assert!(matches!(
+            load(t.path(), "log.example/a", &cv),
+            Err(StateError::Note { .. })
+        ));
+    }
+}
