@@ -3,9 +3,12 @@
 //! stopped the log stops publishing (submissions wait, the last cosigned checkpoint stays published
 //! and still verifies); when a witness comes back, the waiting submission is answered.
 
+#[path = "common/https.rs"]
+mod https;
 #[path = "common/log.rs"]
 mod logc;
 
+use https::{Reply, TestCa, TestServer};
 use logc::{Server, agent, init_log, submit, sums};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::note;
@@ -138,9 +141,40 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
         );
         assert_eq!(v.index, i);
     }
+    // `rget get` accepts a release logged under these cosigned checkpoints (and names the witnesses).
+    let ca = TestCa::new();
+    let files = TestServer::https(&ca);
+    let artifact = b"#!/bin/sh\necho release\n".to_vec();
+    let release_sums = format!("{}  tool.sh\n", rget::core::digest::sha256(&artifact)).into_bytes();
+    let sums_url = files.url("/rel/SHA256SUMS");
+    let ans = submit(&a, &log.base, &sums_url, &release_sums);
+    assert_eq!(ans.status, 200, "{}", ans.text());
+    files.route("/rel/tool.sh", Reply::body(&artifact));
+    files.route("/rel/SHA256SUMS", Reply::body(&release_sums));
+    files.route("/rel/SHA256SUMS.tlog-proof", Reply::body(&ans.body));
+    let get_policy = t.join("get-policy");
+    std::fs::write(&get_policy, client_policy.replacen(&log_vkey, &format!("{log_vkey} {}/", log.base), 1)).unwrap();
+    let out = Command::new(RGET)
+        .args(["get", "--allow-http", "-o"])
+        .arg(t.join("tool.sh"))
+        .arg("--policy")
+        .arg(&get_policy)
+        .arg("--state")
+        .arg(t.join("get-state"))
+        .arg("--cacert")
+        .arg(ca.pem_path())
+        .arg(files.url("/rel/tool.sh"))
+        .env("HOME", t)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{summary}");
+    assert_eq!(std::fs::read(t.join("tool.sh")).unwrap(), artifact);
+    assert!(summary.contains("cosigned   by w0, w1, w2"), "{summary}");
+
     let before = published(&log.base);
     let cp = policy.verify_checkpoint(&before).unwrap();
-    assert_eq!(cp.checkpoint.size, 6);
+    assert_eq!(cp.checkpoint.size, 7);
     assert_eq!(cp.cosigners.len(), 3, "all three witnesses are up");
 
     // Two witnesses down: the log cannot publish; the submission waits; reads keep the old checkpoint.
@@ -202,7 +236,7 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
         &ans.body,
     )
     .unwrap();
-    assert_eq!(v.index, 6);
+    assert_eq!(v.index, 7);
     let names: Vec<&str> = v
         .checkpoint
         .cosigners
@@ -212,11 +246,11 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
     assert_eq!(names, ["w0", "w1"]);
     let real_note = published(&log.base);
     let after = Checkpoint::parse(&note::parse(&real_note).unwrap().text).unwrap();
-    assert_eq!(after.size, 7);
+    assert_eq!(after.size, 8);
     witnesses[2] = Some(witness_serve(&t.join("w2"), &witness_policy, "127.0.0.1:0"));
     drop(log);
 
-    // Split view: someone with the log's private key signs a size-7 checkpoint of another tree.
+    // Split view: someone with the log's private key signs a size-8 checkpoint of another tree.
     let key_text = std::fs::read_to_string(log_dir.join("log.key")).unwrap();
     let key = note::SignerKey::parse(key_text.trim_end()).unwrap();
     let fake = Checkpoint {
@@ -224,12 +258,12 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
         ..after.clone()
     };
     let fake_note = note::sign(&fake.format(), &[&key]).unwrap();
-    // Every witness refuses it: w0 and w1 hold size 7 (same size, other root: 422); w2 holds 6 and no
+    // Every witness refuses it: w0 and w1 hold size 8 (same size, other root: 422); w2 holds 7 and no
     // consistency proof from its tree to this one can exist (422 for a bad proof, or 409 if it wants
     // another old size — never 200).
     for (i, w) in witnesses.iter().enumerate() {
         let w = w.as_ref().unwrap();
-        for old in [6u64, 7] {
+        for old in [7u64, 8] {
             let mut body = format!("old {old}\n\n").into_bytes();
             body.extend_from_slice(&fake_note);
             let mut resp = a
