@@ -26,27 +26,58 @@ impl Drop for Proc {
 }
 
 fn spawn(args: &[&str]) -> Proc {
-    let mut child = Command::new(RGET).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(RGET)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     Proc(child, base)
 }
 
 fn last_line(args: &[&str]) -> String {
     let out = Command::new(RGET).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_string()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().new_agent()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
 }
 
 fn witness(dir: &Path, name: &str, policy: &Path) -> (String, Proc) {
     let d = dir.to_str().unwrap();
     let vkey = last_line(&["witness", "init", "--name", name, d]);
-    let p = spawn(&["witness", "serve", d, "--listen", "127.0.0.1:0", "--policy", policy.to_str().unwrap()]);
+    let p = spawn(&[
+        "witness",
+        "serve",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
     (vkey, p)
 }
 
@@ -61,16 +92,28 @@ fn drive(base: &str, key: &SignerKey, n: usize) -> Duration {
             tree.append(merkle::leaf_hash(format!("{i}/{k}").as_bytes()));
         }
         let size = tree.size();
-        let cp = Checkpoint { origin: key.name().into(), size, root: tree.root(), extensions: vec![] };
+        let cp = Checkpoint {
+            origin: key.name().into(),
+            size,
+            root: tree.root(),
+            extensions: vec![],
+        };
         let note = note::sign(&cp.format(), &[key]).unwrap();
-        let proof = if held == 0 { vec![] } else { merkle::consistency_proof(held, size, &mut tree.clone()).unwrap() };
+        let proof = if held == 0 {
+            vec![]
+        } else {
+            merkle::consistency_proof(held, size, &mut tree.clone()).unwrap()
+        };
         let mut body = format!("old {held}\n").into_bytes();
         for h in &proof {
             body.extend_from_slice(format!("{}\n", h.to_base64()).as_bytes());
         }
         body.push(b'\n');
         body.extend_from_slice(&note);
-        let mut resp = a.post(&format!("{base}/add-checkpoint")).send(&body[..]).unwrap();
+        let mut resp = a
+            .post(&format!("{base}/add-checkpoint"))
+            .send(&body[..])
+            .unwrap();
         let mut out = Vec::new();
         resp.body_mut().as_reader().read_to_end(&mut out).unwrap();
         assert_eq!(resp.status(), 200, "{}", String::from_utf8_lossy(&out));
@@ -86,7 +129,10 @@ fn latencies(base: &str, n: u64, tag: &str) -> (Duration, Duration) {
         let sums = format!("{}  f-{tag}-{i}\n", sha256(&i.to_be_bytes()));
         let url = format!("https%3A%2F%2Fr.example%2F{tag}{i}%2FSHA256SUMS");
         let t = Instant::now();
-        let resp = a.post(&format!("{base}/add?url={url}")).send(sums.as_bytes()).unwrap();
+        let resp = a
+            .post(&format!("{base}/add?url={url}"))
+            .send(sums.as_bytes())
+            .unwrap();
         assert_eq!(resp.status(), 200);
         lat.push(t.elapsed());
     }
@@ -99,7 +145,9 @@ fn main() {
     let t = tmp.path();
 
     // 1. add-checkpoint throughput.
-    let keys: Vec<SignerKey> = (0..4).map(|i| SignerKey::generate(&format!("bench{i}.example/log")).unwrap()).collect();
+    let keys: Vec<SignerKey> = (0..4)
+        .map(|i| SignerKey::generate(&format!("bench{i}.example/log")).unwrap())
+        .collect();
     let policy = t.join("wpolicy");
     let mut p = String::new();
     for k in &keys {
@@ -110,7 +158,11 @@ fn main() {
     let (_, w) = witness(&t.join("wbench"), "bench.example/witness", &policy);
     let n = 2000;
     let one = drive(&w.1, &keys[0], n);
-    println!("add-checkpoint, 1 log: {:.0} requests/s ({:.2} ms each)", n as f64 / one.as_secs_f64(), one.as_secs_f64() * 1e3 / n as f64);
+    println!(
+        "add-checkpoint, 1 log: {:.0} requests/s ({:.2} ms each)",
+        n as f64 / one.as_secs_f64(),
+        one.as_secs_f64() * 1e3 / n as f64
+    );
     let t4 = Instant::now();
     std::thread::scope(|s| {
         for k in &keys[1..4] {
@@ -119,20 +171,47 @@ fn main() {
         }
     });
     let e = t4.elapsed();
-    println!("add-checkpoint, 3 logs at once: {:.0} requests/s", (3 * n) as f64 / e.as_secs_f64());
+    println!(
+        "add-checkpoint, 3 logs at once: {:.0} requests/s",
+        (3 * n) as f64 / e.as_secs_f64()
+    );
     drop(w);
 
     // 2. Latency a submission pays for witnessing.
     let plain_dir = t.join("plain");
-    let vkey = last_line(&["log", "init", "--origin", "plain.example/log", plain_dir.to_str().unwrap()]);
+    let vkey = last_line(&[
+        "log",
+        "init",
+        "--origin",
+        "plain.example/log",
+        plain_dir.to_str().unwrap(),
+    ]);
     let _ = vkey;
-    let plain = spawn(&["log", "serve", plain_dir.to_str().unwrap(), "--listen", "127.0.0.1:0", "--batch-delay", "1"]);
+    let plain = spawn(&[
+        "log",
+        "serve",
+        plain_dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--batch-delay",
+        "1",
+    ]);
     let (p50, p99) = latencies(&plain.1, 400, "p");
-    println!("submission latency without witnesses: p50 {:.2} ms, p99 {:.2} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
+    println!(
+        "submission latency without witnesses: p50 {:.2} ms, p99 {:.2} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
     drop(plain);
 
     let wit_dir = t.join("witnessed");
-    let log_vkey = last_line(&["log", "init", "--origin", "witnessed.example/log", wit_dir.to_str().unwrap()]);
+    let log_vkey = last_line(&[
+        "log",
+        "init",
+        "--origin",
+        "witnessed.example/log",
+        wit_dir.to_str().unwrap(),
+    ]);
     let wp = t.join("wpolicy2");
     std::fs::write(&wp, format!("log {log_vkey}\nquorum none\n")).unwrap();
     let mut file = String::new();

@@ -153,7 +153,11 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
     files.route("/rel/SHA256SUMS", Reply::body(&release_sums));
     files.route("/rel/SHA256SUMS.tlog-proof", Reply::body(&ans.body));
     let get_policy = t.join("get-policy");
-    std::fs::write(&get_policy, client_policy.replacen(&log_vkey, &format!("{log_vkey} {}/", log.base), 1)).unwrap();
+    std::fs::write(
+        &get_policy,
+        client_policy.replacen(&log_vkey, &format!("{log_vkey} {}/", log.base), 1),
+    )
+    .unwrap();
     let out = Command::new(RGET)
         .args(["get", "--allow-http", "-o"])
         .arg(t.join("tool.sh"))
