@@ -144,8 +144,7 @@ pub fn covered(tile: &Tile, size: u64) -> bool {
 /// HTTP-level counters, rendered after the sequencer's in `/metrics`.
 #[derive(Default)]
 struct HttpStats {
-    connections: AtomicU64,
-    open: AtomicU64,
+    conns: Arc<Connections>,
     /// Responses by status class: 1xx..5xx.
     responses: [AtomicU64; 5],
 }
@@ -155,12 +154,12 @@ impl HttpStats {
         let _ = writeln!(
             out,
             "# HELP rget_http_connections_total Connections accepted.\n# TYPE rget_http_connections_total counter\nrget_http_connections_total {}",
-            self.connections.load(Relaxed)
+            self.conns.accepted.load(Relaxed)
         );
         let _ = writeln!(
             out,
             "# HELP rget_http_connections_open Connections open now.\n# TYPE rget_http_connections_open gauge\nrget_http_connections_open {}",
-            self.open.load(Relaxed)
+            self.conns.open.load(Relaxed)
         );
         let _ = writeln!(
             out,
@@ -195,18 +194,64 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = &'static str>,
 ) {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-    let permits = Arc::new(Semaphore::new(max));
     let state = Arc::new(State {
         handle,
         dir,
-        limits,
+        limits: limits.clone(),
         stats: HttpStats::default(),
     });
+    let st = state.clone();
+    let handler = Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
+        let st = st.clone();
+        async move { route(req, &st, peer).await }
+    });
+    // The sequencer finishes its batch and what is queued, so in-flight submissions get proofs.
+    // `shutdown` may block while the queue is full; keep it off the async workers.
+    let h = state.handle.clone();
+    let on_stop = async move {
+        let _ = tokio::task::spawn_blocking(move || h.shutdown()).await;
+    };
+    serve_connections(
+        listener,
+        &limits,
+        state.stats.conns.clone(),
+        shutdown,
+        on_stop,
+        handler,
+    )
+    .await;
+}
+
+/// Connection counts of a server run by [`serve_connections`].
+#[derive(Default)]
+pub(crate) struct Connections {
+    pub accepted: AtomicU64,
+    pub open: AtomicU64,
+}
+
+/// The HTTP/1.1 accept loop shared by the log and the witness: at most `limits.max_connections`
+/// connections (at the cap the server stops accepting, so the kernel backlog, not our memory, absorbs
+/// the excess), a header read timeout that also closes idle keep-alive connections, a bounded request
+/// head, a write timeout on every connection, and a graceful stop: when `shutdown` resolves it stops
+/// accepting, runs `on_stop`, lets requests in flight finish (at most `limits.shutdown_grace`) and
+/// returns.
+pub(crate) async fn serve_connections<H, Fut>(
+    listener: TcpListener,
+    limits: &Limits,
+    counts: Arc<Connections>,
+    shutdown: impl Future<Output = &'static str>,
+    on_stop: impl Future<Output = ()>,
+    handler: Arc<H>,
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(state.limits.header_timeout)
+        .header_read_timeout(limits.header_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(64)
         .keep_alive(true);
@@ -235,17 +280,16 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let http = http.clone();
+        let (http, counts, handler) = (http.clone(), counts.clone(), handler.clone());
+        let write_timeout = limits.write_timeout;
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            state.stats.connections.fetch_add(1, Relaxed);
-            state.stats.open.fetch_add(1, Relaxed);
-            let io = TokioIo::new(TimedIo::new(stream, state.limits.write_timeout));
-            let svc_state = state.clone();
+            counts.accepted.fetch_add(1, Relaxed);
+            counts.open.fetch_add(1, Relaxed);
+            let io = TokioIo::new(TimedIo::new(stream, write_timeout));
             let svc = service_fn(move |req| {
-                let st = svc_state.clone();
-                async move { Ok::<_, Infallible>(route(req, &st, peer).await) }
+                let answer = handler(req, peer);
+                async move { Ok::<_, Infallible>(answer.await) }
             });
             let conn = http.serve_connection(io, svc);
             tokio::pin!(conn);
@@ -261,7 +305,7 @@ pub async fn serve(
                 }
                 let _ = conn.await;
             }
-            state.stats.open.fetch_sub(1, Relaxed);
+            counts.open.fetch_sub(1, Relaxed);
             drop(permit);
         });
     };
@@ -271,22 +315,18 @@ pub async fn serve(
         "shutting down",
         &[
             ("signal", &why),
-            ("open_connections", &state.stats.open.load(Relaxed)),
+            ("open_connections", &counts.open.load(Relaxed)),
         ],
     );
-    // The sequencer finishes its batch and what is queued, so in-flight submissions get proofs.
-    // `shutdown` may block while the queue is full; keep it off the async workers.
-    let h = state.handle.clone();
-    let _ = tokio::task::spawn_blocking(move || h.shutdown()).await;
+    on_stop.await;
     let _ = stop_tx.send(true);
     let all = u32::try_from(max).unwrap_or(u32::MAX);
-    let drained =
-        tokio::time::timeout(state.limits.shutdown_grace, permits.acquire_many(all)).await;
+    let drained = tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all)).await;
     if drained.is_err() {
         event(
             Level::Warn,
             "connections still open after the shutdown grace period; dropping them",
-            &[("open_connections", &state.stats.open.load(Relaxed))],
+            &[("open_connections", &counts.open.load(Relaxed))],
         );
     }
 }

@@ -13,24 +13,18 @@
 use super::{Refusal, Witness};
 use crate::log::logfmt::{Level, event};
 use crate::log::server::{
-    BodyError, Limits, MAX_HEAD_BYTES, TimedIo, line, method_not_allowed, ok, read_body, set,
+    BodyError, Connections, Limits, line, method_not_allowed, ok, read_body, serve_connections, set,
 };
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
 
 /// Largest `add-checkpoint` body by default: a checkpoint with a hundred signature lines and a full
 /// 63-line proof fits several times over.
@@ -42,7 +36,6 @@ pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
 struct State {
     witness: Arc<Witness>,
     limits: Limits,
-    open: AtomicU64,
 }
 
 /// Serves the witness on `listener` until `shutdown` resolves (with the name of what asked), then
@@ -55,91 +48,17 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = &'static str>,
 ) {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-    let permits = Arc::new(Semaphore::new(max));
     let state = Arc::new(State {
         witness,
-        limits,
-        open: AtomicU64::new(0),
+        limits: limits.clone(),
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(state.limits.header_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .max_headers(64)
-        .keep_alive(true);
-    let http = Arc::new(http);
-
-    tokio::pin!(shutdown);
-    let why = loop {
-        // A permit before accepting: at the cap, connections wait in the kernel's backlog.
-        let permit = tokio::select! {
-            why = &mut shutdown => break why,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break "semaphore closed",
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            why = &mut shutdown => break why,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    event(Level::Error, "accept failed", &[("error", &e)]);
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let http = http.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            state.open.fetch_add(1, Relaxed);
-            let io = TokioIo::new(TimedIo::new(stream, state.limits.write_timeout));
-            let svc_state = state.clone();
-            let svc = service_fn(move |req| {
-                let st = svc_state.clone();
-                async move { Ok::<_, Infallible>(route(req, &st, peer).await) }
-            });
-            let conn = http.serve_connection(io, svc);
-            tokio::pin!(conn);
-            let stopping = tokio::select! {
-                _ = conn.as_mut() => None,
-                r = stop.wait_for(|s| *s) => Some(r.is_ok()),
-            };
-            if let Some(stop) = stopping {
-                if stop {
-                    conn.as_mut().graceful_shutdown();
-                }
-                let _ = conn.await;
-            }
-            state.open.fetch_sub(1, Relaxed);
-            drop(permit);
-        });
-    };
-    drop(listener);
-    event(
-        Level::Info,
-        "shutting down",
-        &[
-            ("signal", &why),
-            ("open_connections", &state.open.load(Relaxed)),
-        ],
-    );
-    let _ = stop_tx.send(true);
-    let all = u32::try_from(max).unwrap_or(u32::MAX);
-    let drained =
-        tokio::time::timeout(state.limits.shutdown_grace, permits.acquire_many(all)).await;
-    if drained.is_err() {
-        event(
-            Level::Warn,
-            "connections still open after the shutdown grace period; dropping them",
-            &[("open_connections", &state.open.load(Relaxed))],
-        );
-    }
+    let st = state.clone();
+    let handler = Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
+        let st = st.clone();
+        async move { route(req, &st, peer).await }
+    });
+    let counts = Arc::new(Connections::default());
+    serve_connections(listener, &limits, counts, shutdown, async {}, handler).await;
 }
 
 async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Response<Full<Bytes>> {
