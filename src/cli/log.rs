@@ -1,6 +1,7 @@
 //! `rget log init` and `rget log serve`: create a transparency log and run its HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::server_args::ServerArgs;
 use crate::core::note::SignerKey;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
@@ -138,29 +139,12 @@ struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     queue_size: Option<u64>,
 
-    /// Concurrent connections; at the cap new ones wait in the kernel backlog
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    max_connections: u64,
-
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
     max_body: Option<u64>,
 
-    /// Time a client has to send a request's headers; also the idle keep-alive timeout (ms)
-    #[arg(long, value_name = "MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    header_timeout: u64,
-
-    /// Time a client has to send a request body; also the limit on a blocked write (ms)
-    #[arg(long, value_name = "MS", default_value_t = 30_000,
-          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    body_timeout: u64,
-
-    /// On shutdown, how long in-flight requests get to finish (ms)
-    #[arg(long, value_name = "MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
-    shutdown_timeout: u64,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Runs `rget log`.
@@ -229,14 +213,9 @@ fn serve(a: ServeArgs) -> CliResult {
             .map_or(defaults.batch_delay, Duration::from_millis),
         queue_size: a.queue_size.map_or(defaults.queue_size, as_usize),
     };
-    let limits = Limits {
-        max_connections: as_usize(a.max_connections),
-        max_body: a.max_body.map_or(Limits::default().max_body, as_usize),
-        header_timeout: Duration::from_millis(a.header_timeout),
-        body_timeout: Duration::from_millis(a.body_timeout),
-        write_timeout: Duration::from_millis(a.body_timeout),
-        shutdown_grace: Duration::from_millis(a.shutdown_timeout),
-    };
+    let limits = a
+        .server
+        .limits(a.max_body.map_or(Limits::default().max_body, as_usize));
     // Open (and repair) the log before listening, so a damaged or locked log fails before any
     // client can connect.
     let witnesses = match &a.witnesses {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod exit;
 pub mod get;
 pub mod log;
+pub mod server_args;
 pub mod submit;
 pub mod sums;
 pub mod trust_args;

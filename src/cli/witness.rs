@@ -2,15 +2,15 @@
 //! HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::server_args::ServerArgs;
 use crate::core::policy::Policy;
-use crate::log::server::{self as log_server, Level, Limits, event};
+use crate::log::server::{self as log_server, Level, event};
 use crate::witness::server::{self, DEFAULT_MAX_BODY};
 use crate::witness::{self as witness, InitError, OpenError, Witness};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 const LONG_ABOUT: &str = "\
 Run a transparency-log witness (C2SP tlog-witness): it cosigns a log's checkpoint only when it is \
@@ -118,29 +118,12 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
 
-    /// Concurrent connections; at the cap new ones wait in the kernel backlog
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    max_connections: u64,
-
     /// Largest accepted add-checkpoint body, in bytes [default: 65536]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     max_body: Option<u64>,
 
-    /// Time a client has to send a request's headers; also the idle keep-alive timeout (ms)
-    #[arg(long, value_name = "MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    header_timeout: u64,
-
-    /// Time a client has to send a request body; also the limit on a blocked write (ms)
-    #[arg(long, value_name = "MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    body_timeout: u64,
-
-    /// On shutdown, how long in-flight requests get to finish (ms)
-    #[arg(long, value_name = "MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
-    shutdown_timeout: u64,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Runs `rget witness`.
@@ -181,14 +164,9 @@ fn open_failure(e: OpenError) -> Failure {
 
 fn serve(a: ServeArgs) -> CliResult {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    let limits = Limits {
-        max_connections: as_usize(a.max_connections),
-        max_body: a.max_body.map_or(DEFAULT_MAX_BODY, as_usize),
-        header_timeout: Duration::from_millis(a.header_timeout),
-        body_timeout: Duration::from_millis(a.body_timeout),
-        write_timeout: Duration::from_millis(a.body_timeout),
-        shutdown_grace: Duration::from_millis(a.shutdown_timeout),
-    };
+    let limits = a
+        .server
+        .limits(a.max_body.map_or(DEFAULT_MAX_BODY, as_usize));
     let text = std::fs::read(&a.policy)
         .map_err(|e| Failure::local_io(format!("{}: {}", a.policy.display(), io_reason(&e))))?;
     let text = String::from_utf8(text)
