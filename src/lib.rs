@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod core;
+pub mod durable;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -2,7 +2,7 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
-use crate::client::verified::{Class, ClientError};
+use crate::client::verified::ClientError;
 use crate::core::merkle;
 use crate::core::record;
 use crate::core::tile::TileHashSource;
@@ -95,7 +95,9 @@ pub fn run(a: Args) -> CliResult {
         (None, Some(f)) => f.with_file_name("SHA256SUMS.tlog-proof"),
         (None, None) => PathBuf::from("SHA256SUMS.tlog-proof"),
     };
-    write_atomic(&out, &proof)?;
+    // Temporary file, fsync, rename: an interrupted run never leaves half a proof.
+    crate::durable::write_atomic(&out, &proof, 0o644)
+        .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
     let _ = writeln!(
         std::io::stderr(),
         "rget: {url} is in {} at index {} (checkpoint size {}; {memory})\n  proof written to {}",
@@ -105,39 +107,4 @@ pub fn run(a: Args) -> CliResult {
         out.display()
     );
     Ok(())
-}
-
-/// Temporary file beside `path`, fsync, rename: an interrupted run never leaves half a proof.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> CliResult {
-    let err = |e: std::io::Error| {
-        client(ClientError {
-            class: Class::LocalIo,
-            message: format!("{}: {}", path.display(), io_reason(&e)),
-        })
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let r = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r.map_err(err)
 }

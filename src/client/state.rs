@@ -33,20 +33,18 @@ use crate::core::digest::{Hash, sha256};
 use crate::core::merkle::{self, HashSource, MerkleError};
 use crate::core::note::{self, MAX_NOTE_SIZE};
 use crate::core::policy::VerifiedCheckpoint;
+use crate::durable::{self, sync_dir};
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 /// Largest audit record read (an origin line, a size and a root).
 const MAX_AUDIT_FILE: usize = 64 * 1024;
-/// Marker in temporary file names, so leftovers of a killed process can be recognised and removed.
-const TMP_MARK: &str = ".tmp-";
 
 /// Where the evidence of a fork or rollback was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,8 +214,6 @@ pub struct StateDir {
     root: PathBuf,
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 fn show(p: &Path) -> String {
     p.display().to_string()
 }
@@ -227,77 +223,19 @@ fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> StateError
     move |err| StateError::Io { path, op, err }
 }
 
-/// fsync a directory, so that new entries and renames in it survive a crash.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Creates `dir` and its missing parents with mode 0700, fsyncing the parent of each new directory.
+/// The client's state is private to its user: directories 0700, files 0600.
 fn create_dirs(dir: &Path) -> io::Result<()> {
-    let mut missing = Vec::new();
-    let mut d = dir;
-    while !d.as_os_str().is_empty() && !d.exists() {
-        missing.push(d.to_path_buf());
-        match d.parent() {
-            Some(p) => d = p,
-            None => break,
-        }
-    }
-    for m in missing.iter().rev() {
-        match DirBuilder::new().mode(0o700).create(m) {
-            Ok(()) => {}
-            // Another process made it between our check and now: fine.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-        if let Some(parent) = m.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
-    }
-    Ok(())
+    durable::create_dirs(dir, 0o700)
 }
 
-/// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory, fsync,
-/// rename over `path`, fsync of the directory. On error no temporary file is left.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = TEMP_COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
-    // pid + counter: unique across processes and threads, so create_new never collides.
-    let tmp = dir.join(format!(".{name}{TMP_MARK}{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(dir)
+    durable::write_atomic(path, bytes, 0o600)
 }
 
 /// Removes temporaries a killed process left in `dir`. Only called with the log's lock held, so no
 /// live writer's temporary can be removed.
 fn sweep_temporaries(dir: &Path) {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(TMP_MARK) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
+    let _ = durable::sweep_temporaries(dir, false);
 }
 
 /// Reads `path` if it exists, at most `max` bytes.

@@ -2,12 +2,13 @@
 
 use crate::core::note::{SignerKey, VerifierKey};
 use crate::core::tile::Tile;
+use crate::durable::{create_dirs, parent_of, write_temp};
+pub use crate::durable::{sync_dir, write_atomic};
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Paths inside a log directory (see the module documentation of `rget::log`).
 #[derive(Clone, Debug)]
@@ -70,80 +71,9 @@ impl LogDir {
     }
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
-}
-
-/// fsync a directory, so that renames and new entries in it survive a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Creates `dir` and its missing parents, fsyncing the parent of every directory it creates so that
-/// the new entries are durable too. Returns nothing to sync when everything existed.
+/// Creates a directory of the log and its missing parents, durably.
 fn create_dirs_durably(dir: &Path) -> io::Result<()> {
-    let mut missing = Vec::new();
-    let mut d = dir;
-    while !d.as_os_str().is_empty() && !d.exists() {
-        missing.push(d.to_path_buf());
-        match d.parent() {
-            Some(p) => d = p,
-            None => break,
-        }
-    }
-    for m in missing.iter().rev() {
-        match fs::create_dir(m) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        sync_dir(parent_of(m))?;
-    }
-    Ok(())
-}
-
-/// The directory holding `path`; a bare relative name (whose parent is the empty path) is in the
-/// current directory.
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Writes `bytes` to a new temporary file beside `path` (not yet durable).
-fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
-    let tmp = temp_path(path);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)?;
-    if let Err(e) = f.write_all(bytes) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok((tmp, f))
-}
-
-/// Writes one file atomically and durably: temporary file in the same directory, fsync, rename,
-/// fsync of the directory. Readers see the old or the new content, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let parent = parent_of(path);
-    create_dirs_durably(parent)?;
-    let (tmp, f) = write_temp(path, bytes, mode)?;
-    if let Err(e) = f.sync_data().and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(parent)
+    create_dirs(dir, 0o755)
 }
 
 /// Writes several files so that, when this returns, all of them are durable under their final names,
@@ -184,26 +114,10 @@ pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes temporary files left by a process that was killed mid-write (they have our `.tmp-`
-/// marker). Only called while holding the log lock.
+/// Removes temporary files left by a process that was killed mid-write, anywhere in the log
+/// directory. Only called while holding the log lock.
 pub fn sweep_temporaries(dir: &Path) -> io::Result<usize> {
-    let mut removed = 0;
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    for e in rd {
-        let e = e?;
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            removed += sweep_temporaries(&e.path())?;
-        } else if e.file_name().to_string_lossy().starts_with('.')
-            && e.file_name().to_string_lossy().contains(".tmp-")
-        {
-            fs::remove_file(e.path())?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
+    crate::durable::sweep_temporaries(dir, true)
 }
 
 /// Why `rget log init` could not create a log.
@@ -312,13 +226,6 @@ mod tests {
             init(&d2, "log.example/x", Some(k)),
             Err(InitError::KeyNameMismatch { .. })
         ));
-    }
-
-    #[test]
-    fn bare_relative_names_live_in_the_current_directory() {
-        assert_eq!(parent_of(Path::new("lt")), Path::new("."));
-        assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
-        assert_eq!(parent_of(Path::new("/x")), Path::new("/"));
     }
 
     #[test]
