@@ -1,18 +1,438 @@
-//! rget-bootstrap: installs only a verified rget. For now it prints its version; the fetch, verify,
-//! install and exec steps come with the bootstrap issue.
-#![forbid(unsafe_code)]
+//! rget-bootstrap: installs only a verified rget, then runs exactly the bytes it verified.
+//!
+//! ```text
+//! rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]
+//! ```
+//! 1. Picks the newest release pinned for this target (or V, which must be pinned).
+//! 2. Downloads `rget-<V>-<target>`, `SHA256SUMS`, `SHA256SUMS.minisig` and `SHA256SUMS.tlog-proof`
+//!    from the first `--mirror` that serves all four, else from the pinned source.
+//! 3. Accepts the binary only if: its SHA-256 is the pinned digest; `SHA256SUMS` lists that digest
+//!    for that name; a pinned release key signed `SHA256SUMS` and the trusted comment names it; and
+//!    the record of `SHA256SUMS` at its canonical URL under the pinned source (never the mirror's) is
+//!    in a pinned log, cosigned as the pinned policy requires. Each check prints one line (stderr).
+//! 4. Copies the verified bytes into a sealed memfd and re-hashes them there.
+//! 5. Installs atomically as `DIR/rget` (previous kept as `rget.previous`); `--dry-run` stops here,
+//!    before installing.
+//! 6. Executes the sealed memfd with ARGS (or the installed file, saying so, where memfd execution is
+//!    refused).
+//!
+//! Exit codes are rget's (README.md): 1 verification failed, 2 usage or unpinned version, 4 download
+//! failed, 7 install or exec failed (local). On any failure `DIR/rget` is untouched.
+#![deny(unsafe_code)]
+
+mod install;
+mod pins;
+mod sys;
+
+use pins::{Pinned, Pins};
+use rget::core::digest::Hash;
+use rget::core::minisig::{self, Signature};
+use rget::core::sums;
+use rget::core::verify::{check_listed, verify_logged_sums};
+use rget::fetch::{Client, Config, Downloaded, FetchError, limits};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const TARGET: &str = env!("RGET_BOOTSTRAP_TARGET");
+const PIN_SUMS: &str = include_str!(concat!(env!("OUT_DIR"), "/SHA256SUMS"));
+const PIN_KEYS: &str = include_str!(concat!(env!("OUT_DIR"), "/release.pub"));
+const PIN_POLICY: &str = include_str!(concat!(env!("OUT_DIR"), "/policy"));
+const PIN_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/source"));
+
+/// Largest release binary accepted: far above any real rget, and bounded (trust rule 6).
+const MAX_BINARY: u64 = 256 * 1024 * 1024;
+
+// The same numbers as rget's (src/cli/exit.rs), so scripts handle both alike.
+const EXIT_VERIFY: i32 = 1;
+const EXIT_USAGE: i32 = 2;
+const EXIT_DOWNLOAD: i32 = 4;
+const EXIT_INSTALL: i32 = 7;
+const EXIT_EXEC: i32 = 7;
+
+const USAGE: &str = "usage: rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]";
+
+#[derive(Default)]
+struct Args {
+    version: Option<String>,
+    prefix: Option<PathBuf>,
+    mirrors: Vec<String>,
+    cacerts: Vec<PathBuf>,
+    dry_run: bool,
+    rest: Option<Vec<std::ffi::OsString>>,
+}
+
+/// A one-line error and its exit code.
+struct Fail(i32, String);
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        None | Some("--version") | Some("-V") => {
-            println!("rget-bootstrap {}", env!("CARGO_PKG_VERSION"));
-        }
-        Some(other) => {
-            eprintln!(
-                "rget-bootstrap: unknown argument {other:?} (this build only supports --version)"
-            );
-            std::process::exit(2);
+    // First, before any thread or lookup exists (see sys::pin_nss_hosts).
+    sys::pin_nss_hosts();
+    match run() {
+        Ok(()) => {}
+        Err(Fail(code, msg)) => {
+            eprintln!("rget-bootstrap: {msg}");
+            std::process::exit(code);
         }
     }
+}
+
+fn parse_args() -> Result<Option<Args>, Fail> {
+    let usage = |m: String| Fail(EXIT_USAGE, format!("{m} (see --help)"));
+    let mut a = Args::default();
+    let mut it = std::env::args_os().skip(1).peekable();
+    while let Some(arg) = it.next() {
+        let Some(s) = arg.to_str() else {
+            return Err(usage(format!("argument {arg:?} is not UTF-8")));
+        };
+        let value = |it: &mut std::iter::Peekable<_>, name: &str| -> Result<String, Fail> {
+            Iterator::next(it)
+                .and_then(|v: std::ffi::OsString| v.into_string().ok())
+                .ok_or_else(|| usage(format!("{name} needs a (UTF-8) value")))
+        };
+        match s {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" => {
+                println!("rget-bootstrap {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            // `--version` alone prints the bootstrap's own version, as most tools do.
+            "--version" if a.version.is_none() && a.rest.is_none() && it.peek().is_none() => {
+                println!("rget-bootstrap {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--version" => a.version = Some(value(&mut it, "--version")?),
+            "--prefix" => a.prefix = Some(PathBuf::from(value(&mut it, "--prefix")?)),
+            "--mirror" => a.mirrors.push(value(&mut it, "--mirror")?),
+            "--cacert" => a.cacerts.push(PathBuf::from(value(&mut it, "--cacert")?)),
+            "--dry-run" => a.dry_run = true,
+            "--" => {
+                a.rest = Some(it.by_ref().collect());
+            }
+            _ => return Err(usage(format!("unknown argument {s:?}"))),
+        }
+    }
+    Ok(Some(a))
+}
+
+fn run() -> Result<(), Fail> {
+    let Some(args) = parse_args()? else {
+        return Ok(());
+    };
+    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE)
+        .map_err(|e| Fail(EXIT_VERIFY, format!("the embedded pin set is invalid: {e}")))?;
+    let releases = pins.releases_for(TARGET);
+    let pinned: Pinned = match &args.version {
+        None => releases.first().cloned().ok_or_else(|| {
+            Fail(
+                EXIT_USAGE,
+                format!("this bootstrap has no pinned release for {TARGET}"),
+            )
+        })?,
+        Some(v) => releases
+            .iter()
+            .find(|p| &p.version.text == v)
+            .cloned()
+            .ok_or_else(|| {
+                let list: Vec<&str> = releases.iter().map(|p| p.version.text.as_str()).collect();
+                Fail(
+                    EXIT_USAGE,
+                    format!(
+                        "version {v:?} is not pinned for {TARGET} (pinned: {})",
+                        if list.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            list.join(", ")
+                        }
+                    ),
+                )
+            })?,
+    };
+    let version = pinned.version.text.clone();
+    eprintln!(
+        "rget-bootstrap {}: installing rget {version} for {TARGET}",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let dir = match &args.prefix {
+        Some(p) => p.clone(),
+        None => install::default_dir().map_err(|e| Fail(EXIT_USAGE, e))?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Fail(
+            EXIT_INSTALL,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    rget::fetch::sweep_stale(&dir.join("rget"));
+
+    let mut config = Config::from_env();
+    config.ca_files.extend(args.cacerts.iter().cloned());
+    let client = Client::new(config).map_err(|e| Fail(EXIT_DOWNLOAD, e.to_string()))?;
+
+    // Where to download from: the mirrors in order, then the pinned source.
+    let canonical_dir = pins.source_dir(&version);
+    let mut locations: Vec<String> = args
+        .mirrors
+        .iter()
+        .map(|m| {
+            let m = m.replace(pins::VERSION_PLACEHOLDER, &version);
+            if m.ends_with('/') { m } else { format!("{m}/") }
+        })
+        .collect();
+    locations.push(canonical_dir.clone());
+    let mut failures = Vec::new();
+    let mut got = None;
+    for loc in &locations {
+        match fetch_all(&client, loc, &pinned.name, &dir) {
+            Ok(g) => {
+                eprintln!("downloaded: from {loc}");
+                got = Some(g);
+                break;
+            }
+            Err(e) => {
+                eprintln!("download failed: {e}");
+                failures.push(e.to_string());
+            }
+        }
+    }
+    let Some(got) = got else {
+        return Err(Fail(
+            EXIT_DOWNLOAD,
+            format!("no location served the release: {}", failures.join("; ")),
+        ));
+    };
+
+    verify(&pins, &pinned, &canonical_dir, &got).map_err(|e| Fail(EXIT_VERIFY, e))?;
+
+    // Exactly the verified bytes, sealed: what runs cannot change after the check.
+    let memfd = match sealed_copy(&got.binary, &pinned.digest) {
+        Ok(f) => {
+            eprintln!("ok: the verified bytes are in a sealed memfd (SHA-256 re-checked there)");
+            Some(f)
+        }
+        Err(SealError::Refused(e)) => {
+            eprintln!("note: memfd execution is not available here ({e})");
+            None
+        }
+        Err(SealError::Other(e)) => return Err(Fail(EXIT_VERIFY, e)),
+    };
+
+    let dest = dir.join("rget");
+    if args.dry_run {
+        eprintln!(
+            "dry run: all checks passed; {} was not installed",
+            dest.display()
+        );
+        return Ok(());
+    }
+    install::install(got.binary, &dir).map_err(|e| Fail(EXIT_INSTALL, e))?;
+    eprintln!(
+        "installed: {} (previous kept as rget.previous)",
+        dest.display()
+    );
+
+    // Until `rget self verify` exists, the default ARGS are `--version`: it proves the installed
+    // program runs. Whatever ARGS follow `--` are passed through.
+    let rest = args
+        .rest
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| vec!["--version".into()]);
+    exec(memfd, &dest, &rest)
+}
+
+/// The four files of a release, as downloaded from one location.
+struct Got {
+    binary: Downloaded,
+    sums: Vec<u8>,
+    minisig: Vec<u8>,
+    proof: Vec<u8>,
+}
+
+fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, FetchError> {
+    let sums = client
+        .get_bytes(&format!("{loc}SHA256SUMS"), limits::SUMS)?
+        .bytes;
+    let minisig = client
+        .get_bytes(&format!("{loc}SHA256SUMS.minisig"), limits::SIGNATURE)?
+        .bytes;
+    let proof = client
+        .get_bytes(&format!("{loc}SHA256SUMS.tlog-proof"), limits::PROOF)?
+        .bytes;
+    let binary = client.download(
+        &format!("{loc}{name}"),
+        &dir.join("rget"),
+        MAX_BINARY,
+        &mut |_, _| {},
+    )?;
+    Ok(Got {
+        binary,
+        sums,
+        minisig,
+        proof,
+    })
+}
+
+/// The four checks, each printed as it passes.
+fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Result<(), String> {
+    let name = &pinned.name;
+    if got.binary.sha256 != pinned.digest {
+        return Err(format!(
+            "{name} has SHA-256 {}, but this bootstrap pins {}",
+            got.binary.sha256.to_hex(),
+            pinned.digest.to_hex()
+        ));
+    }
+    eprintln!(
+        "ok: {name} has the pinned SHA-256 {}",
+        pinned.digest.to_hex()
+    );
+
+    let sums = sums::parse(&got.sums).map_err(|e| format!("SHA256SUMS: {e}"))?;
+    check_listed(&sums, name, &pinned.digest).map_err(|e| format!("SHA256SUMS: {e}"))?;
+    eprintln!("ok: SHA256SUMS lists the same digest for {name}");
+
+    let text = std::str::from_utf8(&got.minisig)
+        .map_err(|_| "SHA256SUMS.minisig is not UTF-8".to_owned())?;
+    let sig = Signature::parse(text).map_err(|e| format!("SHA256SUMS.minisig: {e}"))?;
+    let key = pins
+        .keys
+        .iter()
+        .find(|k| k.key_id() == sig.key_id())
+        .ok_or_else(|| {
+            let ids: Vec<String> = pins.keys.iter().map(|k| k.key_id()).collect();
+            format!(
+                "SHA256SUMS is signed by key {}, which is not a pinned release key (pinned: {})",
+                sig.key_id(),
+                ids.join(", ")
+            )
+        })?;
+    let v = minisig::verify(key, &sig, &got.sums, false)
+        .map_err(|e| format!("SHA256SUMS.minisig: {e}"))?;
+    if minisig::trusted_comment_file(&v.trusted_comment) != Some("SHA256SUMS") {
+        return Err(format!(
+            "the signature's trusted comment {:?} does not name the file SHA256SUMS",
+            v.trusted_comment
+        ));
+    }
+    eprintln!(
+        "ok: SHA256SUMS is signed by pinned release key {} (trusted comment names SHA256SUMS)",
+        v.key_id
+    );
+
+    let url = format!("{canonical_dir}SHA256SUMS");
+    let logged = verify_logged_sums(&pins.policy, &url, &got.sums, &got.proof)
+        .map_err(|e| format!("SHA256SUMS.tlog-proof: {e}"))?;
+    let cp = &logged.checkpoint.checkpoint;
+    eprintln!(
+        "ok: {url} is in log {} at index {} under a checkpoint of size {} (quorum: {})",
+        cp.origin,
+        logged.index,
+        cp.size,
+        pins.policy.describe_quorum()
+    );
+    Ok(())
+}
+
+enum SealError {
+    /// memfd execution is refused by policy (`vm.memfd_noexec=2`, a sandbox): fall back.
+    Refused(std::io::Error),
+    Other(String),
+}
+
+/// Copies the downloaded bytes into a new memfd, seals it, and re-hashes the sealed memfd.
+fn sealed_copy(dl: &Downloaded, digest: &Hash) -> Result<std::fs::File, SealError> {
+    let other = |what: &str, e: std::io::Error| SealError::Other(format!("{what}: {e}"));
+    let mut memfd = match sys::memfd_exec(c"rget") {
+        Ok(f) => f,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+            return Err(SealError::Refused(e));
+        }
+        Err(e) => return Err(other("cannot create a memfd", e)),
+    };
+    let mut src = dl
+        .reader()
+        .map_err(|e| other("cannot reopen the download", e))?;
+    std::io::copy(&mut src, &mut memfd).map_err(|e| other("cannot fill the memfd", e))?;
+    sys::seal_all(&memfd).map_err(|e| other("cannot seal the memfd", e))?;
+    let mut h = rget::core::digest::Sha256::new();
+    let mut buf = vec![0u8; rget::core::digest::STREAM_BUFFER];
+    let mut off = 0u64;
+    loop {
+        let n = memfd
+            .read_at(&mut buf, off)
+            .map_err(|e| other("cannot read the memfd", e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        off += n as u64;
+    }
+    let actual = h.finalize();
+    if actual != *digest {
+        return Err(SealError::Other(format!(
+            "the sealed memfd has SHA-256 {}, not the verified {}",
+            actual.to_hex(),
+            digest.to_hex()
+        )));
+    }
+    Ok(memfd)
+}
+
+/// Runs the sealed memfd (or, where that is refused, the installed file) with `args`.
+fn exec(
+    memfd: Option<std::fs::File>,
+    installed: &Path,
+    args: &[std::ffi::OsString],
+) -> Result<(), Fail> {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    if let Some(fd) = memfd {
+        let cstr = |b: &[u8]| {
+            CString::new(b).map_err(|_| {
+                Fail(
+                    EXIT_EXEC,
+                    "an argument or environment variable holds a NUL byte".into(),
+                )
+            })
+        };
+        let mut argv = vec![CString::from(c"rget")];
+        for a in args {
+            argv.push(cstr(a.as_bytes())?);
+        }
+        let mut envp = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            envp.push(cstr(&kv)?);
+        }
+        eprintln!("running the verified bytes from the sealed memfd");
+        let e = sys::fexecve(&fd, &argv, &envp);
+        if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
+            return Err(Fail(
+                EXIT_EXEC,
+                format!("cannot execute the sealed memfd: {e}"),
+            ));
+        }
+        eprintln!("note: executing the memfd was refused ({e})");
+    }
+    eprintln!(
+        "running the installed file {} instead of a sealed memfd",
+        installed.display()
+    );
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new(installed)
+        .arg0("rget")
+        .args(args)
+        .exec();
+    Err(Fail(
+        EXIT_EXEC,
+        format!("cannot execute {}: {e}", installed.display()),
+    ))
 }

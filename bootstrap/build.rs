@@ -1,0 +1,60 @@
+//! Embeds the pin set: reads `pinned/` (or `$RGET_PINNED_DIR`), validates the four files with the
+//! core's own parsers (the same `src/pins.rs` the binary uses at run time), and copies them into
+//! `OUT_DIR`, where `main.rs` includes them. A malformed pin set fails the build with a message that
+//! names the file and the problem.
+
+#[allow(dead_code)] // the run-time helpers of this module are not used here
+#[path = "src/pins.rs"]
+mod pins;
+
+use std::path::{Path, PathBuf};
+
+const FILES: [&str; 4] = ["SHA256SUMS", "release.pub", "policy", "source"];
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=RGET_PINNED_DIR");
+    println!("cargo:rerun-if-changed=src/pins.rs");
+    let dir = match std::env::var_os("RGET_PINNED_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("pinned"),
+    };
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut texts = Vec::new();
+    for f in FILES {
+        let p = dir.join(f);
+        println!("cargo:rerun-if-changed={}", p.display());
+        match std::fs::read_to_string(&p) {
+            Ok(t) => texts.push(t),
+            Err(e) => fail(&format!(
+                "cannot read the pin file {}: {e} (set RGET_PINNED_DIR to a directory with {})",
+                p.display(),
+                FILES.join(", ")
+            )),
+        }
+    }
+    let target = std::env::var("TARGET").expect("TARGET");
+    match pins::Pins::parse(&texts[0], &texts[1], &texts[2], &texts[3]) {
+        Ok(p) => {
+            if p.releases_for(&target).is_empty() {
+                println!(
+                    "cargo:warning=the pin set in {} has no release for {target}: this bootstrap will refuse to run",
+                    dir.display()
+                );
+            }
+        }
+        Err(e) => fail(&format!("malformed pin set in {}: {e}", dir.display())),
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    for (f, t) in FILES.iter().zip(&texts) {
+        std::fs::write(out.join(f), t).expect("write the pin copy in OUT_DIR");
+    }
+    println!("cargo:rustc-env=RGET_BOOTSTRAP_TARGET={target}");
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    println!("cargo:warning={msg}");
+    std::process::exit(1);
+}

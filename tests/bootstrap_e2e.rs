@@ -1,0 +1,399 @@
+//! End-to-end tests of `rget-bootstrap`: a real release of the `rget` binary Cargo built for these
+//! tests, its `SHA256SUMS` signed with the real `minisign`, recorded in a real `rget log serve`,
+//! served over HTTPS with a test CA; a bootstrap built with those pins (`RGET_PINNED_DIR`), run with
+//! `--cacert` and `--prefix`. Then the refusals, each ending non-zero with the destination untouched.
+//!
+//! The bootstrap is built (debug, `cargo build -p rget-bootstrap`, in `<target>/bootstrap-e2e`) once
+//! per pin set and test binary: the shared world below has one release, so the pins are the same
+//! for every test but the quorum one.
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
+
+#[path = "common/https.rs"]
+mod https;
+#[path = "common/log.rs"]
+mod logc;
+#[path = "common/release.rs"]
+mod release;
+
+use release::{Release, World, minisign_keypair};
+use rget::core::note::SignerKey;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn target() -> String {
+    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
+}
+
+fn name() -> String {
+    format!("rget-{VERSION}-{}", target())
+}
+
+/// The shared world: one log, one HTTPS server, one signed and logged release of rget.
+struct Shared {
+    w: World,
+    /// The release of the real rget binary at `/rel/v<VERSION>/`.
+    rel: Release,
+    /// The bootstrap built with the honest pins.
+    boot: PathBuf,
+}
+
+// Shared by all tests of this binary: the servers are used through `&self` (routes behind a mutex).
+static SHARED: OnceLock<Shared> = OnceLock::new();
+static QUORUM_BOOT: OnceLock<PathBuf> = OnceLock::new();
+/// One nested cargo build at a time: the builds share a target directory and its output path.
+static BUILD: Mutex<()> = Mutex::new(());
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        let w = World::new();
+        let bytes = std::fs::read(release::RGET).expect("read the rget binary");
+        let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name(), bytes)], true);
+        let pins = write_pins(
+            &w,
+            "pins",
+            &std::fs::read_to_string(&w.policy).unwrap(),
+            &rel,
+        );
+        let boot = build_bootstrap(&pins, &w.root.join("boot-honest"));
+        Shared { w, rel, boot }
+    })
+}
+
+/// A pin directory: the release's SHA256SUMS, the release key, `policy`, and the source template.
+fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
+    let d = w.dir(dir);
+    std::fs::write(d.join("SHA256SUMS"), &rel.sums).unwrap();
+    std::fs::copy(&w.key_pub, d.join("release.pub")).unwrap();
+    std::fs::write(d.join("policy"), policy).unwrap();
+    std::fs::write(d.join("source"), format!("{}\n", w.url("/rel/v{version}/"))).unwrap();
+    d
+}
+
+/// `cargo build -p rget-bootstrap` with `RGET_PINNED_DIR=pins`; the binary is copied to `out`.
+fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // <target>/debug/rget → <target>/bootstrap-e2e: persistent, so later runs are incremental.
+    let target_dir = Path::new(release::RGET)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("bootstrap-e2e");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out_build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args([
+            "build",
+            "--offline",
+            "-p",
+            "rget-bootstrap",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RGET_PINNED_DIR", pins)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo build");
+    assert!(
+        out_build.status.success(),
+        "building the bootstrap failed:\n{}",
+        String::from_utf8_lossy(&out_build.stderr)
+    );
+    std::fs::copy(target_dir.join("debug").join("rget-bootstrap"), out).expect("copy bootstrap");
+    out.to_owned()
+}
+
+/// Runs a bootstrap with the world's isolated environment and the test CA.
+fn bootstrap(boot: &Path, w: &World, args: &[&str]) -> Output {
+    Command::new(boot)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.root.join("home"))
+        .arg("--cacert")
+        .arg(w.ca.pem_path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rget-bootstrap")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fresh install directory holding an "old rget".
+fn old_install(w: &World, tag: &str) -> PathBuf {
+    let d = w.dir(&format!("install-{tag}"));
+    std::fs::write(d.join("rget"), b"old rget\n").unwrap();
+    d
+}
+
+/// The run failed with `code`, its error mentions `needle`, and the install directory holds only the
+/// untouched old rget (no temporary file, no rget.previous).
+#[track_caller]
+fn assert_refused(out: &Output, code: i32, needle: &str, dir: &Path) {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{err}",
+        text(&out.stdout)
+    );
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    assert_eq!(std::fs::read(dir.join("rget")).unwrap(), b"old rget\n");
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["rget"], "the install directory changed");
+}
+
+/// Serves a mirror of the honest release at `prefix`; returns its URL (ending in `/`).
+fn mirror(s: &Shared, prefix: &str) -> String {
+    let mut m = s.rel.clone();
+    m.prefix = prefix.to_owned();
+    s.w.serve(&m);
+    format!("{}/", s.w.url(prefix))
+}
+
+#[test]
+fn installs_and_runs_exactly_the_logged_release() {
+    let s = shared();
+    let dir = old_install(&s.w, "ok");
+    let out = bootstrap(&s.boot, &s.w, &["--prefix", dir.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "stderr:\n{err}");
+    // Each check printed as it passed.
+    for line in [
+        "ok: ".to_owned() + &name() + " has the pinned SHA-256",
+        "ok: SHA256SUMS lists the same digest".to_owned(),
+        "ok: SHA256SUMS is signed by pinned release key".to_owned(),
+        format!("ok: {} is in log", s.rel.sums_url),
+        "sealed memfd".to_owned(),
+    ] {
+        assert!(err.contains(&line), "{line:?} not in:\n{err}");
+    }
+    // The executed program is rget (default ARGS: --version) and the installed file is the release.
+    assert!(
+        text(&out.stdout).contains(VERSION),
+        "stdout: {}",
+        text(&out.stdout)
+    );
+    let installed = std::fs::read(dir.join("rget")).unwrap();
+    assert!(installed == s.rel.file(&name()), "installed bytes differ");
+    assert_eq!(
+        std::fs::read(dir.join("rget.previous")).unwrap(),
+        b"old rget\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("rget"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+
+    // ARGS after `--` go to the executed rget; the installed one becomes the previous one.
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--", "sums", "--help"],
+    );
+    assert!(out.status.success(), "stderr:\n{}", text(&out.stderr));
+    assert!(text(&out.stdout).to_lowercase().contains("usage"));
+    assert!(std::fs::read(dir.join("rget.previous")).unwrap() == installed);
+}
+
+#[test]
+fn dry_run_verifies_without_installing() {
+    let s = shared();
+    let dir = old_install(&s.w, "dry");
+    let m = mirror(s, &format!("/mirror-dry/v{VERSION}"));
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &[
+            "--prefix",
+            dir.to_str().unwrap(),
+            "--dry-run",
+            "--mirror",
+            &m,
+        ],
+    );
+    assert!(out.status.success(), "stderr:\n{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    // The record is checked at the canonical URL, not the mirror's.
+    assert!(
+        err.contains(&format!("ok: {} is in log", s.rel.sums_url)),
+        "{err}"
+    );
+    assert!(err.contains(&format!("downloaded: from {m}")), "{err}");
+    assert_eq!(std::fs::read(dir.join("rget")).unwrap(), b"old rget\n");
+}
+
+#[test]
+fn refuses_a_binary_swapped_on_the_mirror() {
+    let s = shared();
+    let dir = old_install(&s.w, "swap");
+    let prefix = format!("/mirror-swap/v{VERSION}");
+    let m = mirror(s, &prefix);
+    s.w.srv.route(
+        &format!("{prefix}/{}", name()),
+        https::Reply::body(b"#!/bin/sh\necho evil\n"),
+    );
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
+    );
+    assert_refused(&out, 1, "but this bootstrap pins", &dir);
+}
+
+#[test]
+fn refuses_sums_swapped_for_an_unlogged_one() {
+    let s = shared();
+    let dir = old_install(&s.w, "unlogged");
+    // Same binary, SHA256SUMS with one more file, signed by the release key, never logged.
+    let prefix = format!("/mirror-unlogged/v{VERSION}");
+    let other = s.w.publish(
+        &prefix,
+        &[
+            (&name(), s.rel.file(&name()).to_vec()),
+            ("extra.txt", b"extra\n".to_vec()),
+        ],
+        false,
+    );
+    s.w.srv.route(
+        &other.path("SHA256SUMS.tlog-proof"),
+        https::Reply::body(&s.rel.proof),
+    );
+    let m = format!("{}/", s.w.url(&prefix));
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
+    );
+    assert_refused(&out, 1, "is not in the log", &dir);
+}
+
+#[test]
+fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
+    let s = shared();
+    let dir = old_install(&s.w, "disagree");
+    // A signed SHA256SUMS listing another digest for the name, logged at the canonical URL.
+    let prefix = format!("/mirror-disagree/v{VERSION}");
+    let mut other =
+        s.w.publish(&prefix, &[(&name(), b"another build\n".to_vec())], false);
+    let out = s.w.submit(
+        &s.rel.sums_url,
+        &other.dir.join("SHA256SUMS"),
+        &s.w.root.join("publisher-state-disagree"),
+    );
+    assert!(out.status.success(), "submit: {}", text(&out.stderr));
+    other.proof = std::fs::read(other.dir.join("SHA256SUMS.tlog-proof")).unwrap();
+    // The mirror serves the pinned binary with those logged sums.
+    other.files = vec![(name(), s.rel.file(&name()).to_vec())];
+    s.w.serve(&other);
+    let m = format!("{}/", s.w.url(&prefix));
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
+    );
+    assert_refused(&out, 1, "but SHA256SUMS lists", &dir);
+}
+
+#[test]
+fn refuses_a_signature_by_another_key() {
+    let s = shared();
+    let dir = old_install(&s.w, "key");
+    let (_, sec) = minisign_keypair(&s.w.root.join("other-keys"), "other");
+    let signed = s.w.dir("other-signed");
+    std::fs::write(signed.join("SHA256SUMS"), &s.rel.sums).unwrap();
+    let st = Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(&sec)
+        .arg("-m")
+        .arg(signed.join("SHA256SUMS"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let prefix = format!("/mirror-key/v{VERSION}");
+    let m = mirror(s, &prefix);
+    s.w.srv.route(
+        &format!("{prefix}/SHA256SUMS.minisig"),
+        https::Reply::body(std::fs::read(signed.join("SHA256SUMS.minisig")).unwrap()),
+    );
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
+    );
+    assert_refused(&out, 1, "which is not a pinned release key", &dir);
+}
+
+#[test]
+fn refuses_when_the_quorum_is_not_met() {
+    let s = shared();
+    let boot = QUORUM_BOOT.get_or_init(|| {
+        let witness = SignerKey::generate("w1").unwrap();
+        let wkey = rget::core::cosignature::verifier_key(&witness);
+        let policy = format!(
+            "log {} {}\nwitness w1 {wkey}\nquorum w1\n",
+            s.w.vkey, s.w.log_url
+        );
+        let pins = write_pins(&s.w, "pins-quorum", &policy, &s.rel);
+        build_bootstrap(&pins, &s.w.root.join("boot-quorum"))
+    });
+    let dir = old_install(&s.w, "quorum");
+    let out = bootstrap(boot, &s.w, &["--prefix", dir.to_str().unwrap()]);
+    assert_refused(&out, 1, "quorum", &dir);
+}
+
+#[test]
+fn refuses_an_unpinned_version() {
+    let s = shared();
+    let dir = old_install(&s.w, "unpinned");
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--version", "9.9.9"],
+    );
+    assert_refused(&out, 2, "is not pinned", &dir);
+    assert_eq!(text(&out.stderr).lines().count(), 1, "one-line error");
+}
+
+#[test]
+fn the_build_refuses_a_malformed_pin_set() {
+    let s = shared();
+    let pins = write_pins(&s.w, "pins-bad", "quorum none\n", &s.rel);
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let target_dir = Path::new(release::RGET)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("bootstrap-e2e");
+    let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args([
+            "build",
+            "--offline",
+            "-p",
+            "rget-bootstrap",
+            "--manifest-path",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RGET_PINNED_DIR", &pins)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo build");
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a policy without a log was accepted");
+    assert!(
+        err.contains("malformed pin set") && err.contains("policy: no `log` line"),
+        "{err}"
+    );
+}
