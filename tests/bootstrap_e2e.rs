@@ -397,3 +397,153 @@ fn the_build_refuses_a_malformed_pin_set() {
         "{err}"
     );
 }
+
+/// What runs is the sealed memfd holding the verified bytes, not the installed file: the process's
+/// executable is a memfd, and replacing the installed file while it runs changes nothing about it.
+#[test]
+fn the_executed_program_is_the_sealed_memfd_not_the_installed_file() {
+    use std::io::{BufRead, BufReader};
+    let s = shared();
+    let dir = old_install(&s.w, "memfd");
+    let log_dir = s.w.root.join("memfd-log");
+    let init = Command::new(env!("CARGO_BIN_EXE_rget"))
+        .args(["log", "init", "--origin", "memfd.example/log"])
+        .arg(&log_dir)
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    // ARGS: a long-running rget (a log server), so its process can be inspected while it runs.
+    let mut child = Command::new(&s.boot)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.w.root.join("home"))
+        .arg("--cacert")
+        .arg(s.w.ca.pem_path())
+        .args(["--prefix", dir.to_str().unwrap(), "--", "log", "serve"])
+        .arg(&log_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let child = Kill(child);
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    // exec replaced the bootstrap in the same process: its executable is now the memfd.
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.0.id())).unwrap();
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:"),
+        "executable is {exe:?}"
+    );
+    // Swap the installed file: the running program does not change.
+    std::fs::write(dir.join("rget"), b"#!/bin/sh\necho tampered\n").unwrap();
+    let body = ureq::get(&format!("{base}/checkpoint"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(body.starts_with("memfd.example/log\n0\n"), "{body}");
+    let exe_bytes = std::fs::read(format!("/proc/{}/exe", child.0.id())).unwrap();
+    assert!(
+        exe_bytes == s.rel.file(&name()),
+        "the running image is the verified release"
+    );
+}
+
+/// kill -9 at random moments of a bootstrap run (20 times) never leaves a partial `rget`: what is
+/// installed is always the old program or the complete new release, and it runs.
+#[test]
+fn kill_9_never_leaves_a_partial_rget() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = shared();
+    let dir = s.w.dir("install-kill");
+    let old = b"#!/bin/sh\necho old rget\n";
+    std::fs::write(dir.join("rget"), old).unwrap();
+    std::fs::set_permissions(dir.join("rget"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill schedule seed {seed}");
+    let mut x = seed;
+    // Spread the kills over a whole run (download, checks, install, exec), and a little past it.
+    let t = std::time::Instant::now();
+    let probe = bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", s.w.dir("install-probe").to_str().unwrap()],
+    );
+    assert!(probe.status.success());
+    let span = (t.elapsed().as_millis() as u64 * 6 / 5).max(10);
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for round in 0..20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut child = Command::new(&s.boot)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", s.w.root.join("home"))
+            .arg("--cacert")
+            .arg(s.w.ca.pem_path())
+            .args(
+                ["--prefix", dir.to_str().unwrap(), "--dry-run"]
+                    [..if round % 5 == 4 { 3 } else { 2 }]
+                    .iter(),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(x % span));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read(dir.join("rget")).unwrap();
+        let run = Command::new(dir.join("rget"))
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "round {round}: the installed rget does not run"
+        );
+        if now == old {
+            saw_old += 1;
+            assert_eq!(text(&run.stdout), "old rget\n");
+        } else {
+            assert!(
+                now == s.rel.file(&name()),
+                "round {round}: a partial or foreign rget is installed"
+            );
+            assert!(text(&run.stdout).contains(VERSION));
+            saw_new += 1;
+            // Put the old one back so every round can catch the swap.
+            std::fs::write(dir.join("rget.tmp-restore"), old).unwrap();
+            std::fs::set_permissions(
+                dir.join("rget.tmp-restore"),
+                std::fs::Permissions::from_mode(0o755),
+            )
+            .unwrap();
+            std::fs::rename(dir.join("rget.tmp-restore"), dir.join("rget")).unwrap();
+        }
+    }
+    eprintln!("run takes ~{span} ms; old kept {saw_old} times, new installed {saw_new} times");
+}
