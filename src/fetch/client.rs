@@ -210,7 +210,9 @@ impl Client {
     ) -> Result<T, FetchError> {
         let attempts = self.config.attempts.max(1);
         let mut pause = self.config.retry_backoff;
-        for n in 1.. {
+        let mut n = 0;
+        loop {
+            n += 1;
             match attempt() {
                 Ok(t) => return Ok(t),
                 Err(f) => {
@@ -227,7 +229,6 @@ impl Client {
                 }
             }
         }
-        unreachable!("the loop returns")
     }
 
     /// Sends one request and follows redirects (GET only) until a 2xx answer, under the policy:
