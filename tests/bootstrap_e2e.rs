@@ -36,6 +36,8 @@ struct Shared {
     w: World,
     /// The release of the real rget binary at `/rel/v<VERSION>/`.
     rel: Release,
+    /// A signed SHA256SUMS listing another digest for the same name, logged at the canonical URL.
+    disagree: Release,
     /// The bootstrap built with the honest pins.
     boot: PathBuf,
 }
@@ -58,7 +60,18 @@ fn shared() -> &'static Shared {
             &rel,
         );
         let boot = build_bootstrap(&pins, &w.root.join("boot-honest"));
-        Shared { w, rel, boot }
+        let disagree = logged_disagreeing_sums(&w, &rel);
+        // Everything that needs the log is done (the bootstrap verifies offline, from the proof
+        // files); a static is never dropped, so its server would outlive the test process: stop it.
+        let _ = std::process::Command::new("kill")
+            .arg(w.log.pid().to_string())
+            .status();
+        Shared {
+            w,
+            rel,
+            disagree,
+            boot,
+        }
     })
 }
 
@@ -277,25 +290,28 @@ fn refuses_sums_swapped_for_an_unlogged_one() {
     assert_refused(&out, 1, "is not in the log", &dir);
 }
 
+/// A signed SHA256SUMS listing another digest for the release's name, logged at the canonical URL,
+/// served with the pinned binary by a mirror.
+fn logged_disagreeing_sums(w: &World, rel: &Release) -> Release {
+    let prefix = format!("/mirror-disagree/v{VERSION}");
+    let mut other = w.publish(&prefix, &[(&name(), b"another build\n".to_vec())], false);
+    let out = w.submit(
+        &rel.sums_url,
+        &other.dir.join("SHA256SUMS"),
+        &w.root.join("publisher-state-disagree"),
+    );
+    assert!(out.status.success(), "submit: {}", text(&out.stderr));
+    other.proof = std::fs::read(other.dir.join("SHA256SUMS.tlog-proof")).unwrap();
+    other.files = vec![(name(), rel.file(&name()).to_vec())];
+    other
+}
+
 #[test]
 fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
     let s = shared();
     let dir = old_install(&s.w, "disagree");
-    // A signed SHA256SUMS listing another digest for the name, logged at the canonical URL.
-    let prefix = format!("/mirror-disagree/v{VERSION}");
-    let mut other =
-        s.w.publish(&prefix, &[(&name(), b"another build\n".to_vec())], false);
-    let out = s.w.submit(
-        &s.rel.sums_url,
-        &other.dir.join("SHA256SUMS"),
-        &s.w.root.join("publisher-state-disagree"),
-    );
-    assert!(out.status.success(), "submit: {}", text(&out.stderr));
-    other.proof = std::fs::read(other.dir.join("SHA256SUMS.tlog-proof")).unwrap();
-    // The mirror serves the pinned binary with those logged sums.
-    other.files = vec![(name(), s.rel.file(&name()).to_vec())];
-    s.w.serve(&other);
-    let m = format!("{}/", s.w.url(&prefix));
+    s.w.serve(&s.disagree);
+    let m = format!("{}/", s.w.url(&format!("/mirror-disagree/v{VERSION}")));
     let out = bootstrap(
         &s.boot,
         &s.w,
