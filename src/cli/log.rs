@@ -1,7 +1,7 @@
 //! `rget log init` and `rget log serve`: create a transparency log and run its HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
-use crate::cli::server_args::ServerArgs;
+use crate::cli::server_args::{self, ServerArgs};
 use crate::core::note::SignerKey;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
@@ -232,34 +232,13 @@ fn serve(a: ServeArgs) -> CliResult {
     let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
     let origin = log.verifier_key().name.clone();
-    let listener = std::net::TcpListener::bind(a.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| {
-            Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
-        })?;
-    let addr = listener.local_addr().map_err(|e| {
-        Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
-    })?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::local_io(format!("cannot start the runtime: {}", io_reason(&e))))?;
+    let (listener, addr) = server_args::bind(a.listen)?;
+    let rt = server_args::runtime()?;
     let (handle, sequencer) = log
         .start(config.clone())
         .map_err(|e| Failure::local_io(format!("cannot start the sequencer: {}", io_reason(&e))))?;
     let served = rt.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Failure::network(format!("cannot listen on {addr}: {}", io_reason(&e))))?;
-        // Handlers first, then the announcement: a SIGTERM sent right after the line is read
-        // already finds them installed.
-        let signals = server::shutdown_signals().map_err(|e| {
-            Failure::local_io(format!("cannot install signal handlers: {}", io_reason(&e)))
-        })?;
-        let mut out = io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")
-            .and_then(|()| out.flush())
-            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))?;
-        drop(out);
+        let (listener, signals) = server_args::announce(listener, addr)?;
         event(
             Level::Info,
             "serving",

@@ -1,6 +1,10 @@
 //! The connection limits every server command takes (`rget log serve`, `rget witness serve`).
 
-use crate::log::server::Limits;
+use crate::cli::exit::{Failure, io_reason};
+use crate::log::server::{Limits, shutdown_signals};
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -38,4 +42,43 @@ impl ServerArgs {
             shutdown_grace: Duration::from_millis(self.shutdown_timeout),
         }
     }
+}
+
+/// Binds `listen` before anything is served, so a busy port fails the command at once (exit 4).
+pub fn bind(listen: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), Failure> {
+    let failed = |e: std::io::Error| {
+        Failure::network(format!("cannot listen on {listen}: {}", io_reason(&e)))
+    };
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    Ok((listener, addr))
+}
+
+/// The tokio runtime a server command runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::local_io(format!("cannot start the runtime: {}", io_reason(&e))))
+}
+
+/// Inside the runtime: takes over the bound listener, installs the SIGTERM/SIGINT handlers, and only
+/// then prints `listening on http://ADDR` as the first line of standard output (so a signal sent right
+/// after the line is read already finds the handlers installed, and port 0 can be discovered).
+pub fn announce(
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<(tokio::net::TcpListener, impl Future<Output = &'static str>), Failure> {
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| Failure::network(format!("cannot listen on {addr}: {}", io_reason(&e))))?;
+    let signals = shutdown_signals().map_err(|e| {
+        Failure::local_io(format!("cannot install signal handlers: {}", io_reason(&e)))
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on http://{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))?;
+    Ok((listener, signals))
 }

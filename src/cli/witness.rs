@@ -2,9 +2,9 @@
 //! HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
-use crate::cli::server_args::ServerArgs;
+use crate::cli::server_args::{self, ServerArgs};
 use crate::core::policy::Policy;
-use crate::log::server::{self as log_server, Level, event};
+use crate::log::server::{Level, event};
 use crate::witness::server::{self, DEFAULT_MAX_BODY};
 use crate::witness::{self as witness, InitError, OpenError, Witness};
 use std::io::{self, Write};
@@ -176,31 +176,10 @@ fn serve(a: ServeArgs) -> CliResult {
     // Open (lock, load every log's state) before listening, so a locked or damaged witness fails
     // before any log can connect.
     let w = Arc::new(Witness::open(&a.dir, &policy).map_err(open_failure)?);
-    let listener = std::net::TcpListener::bind(a.listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| {
-            Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
-        })?;
-    let addr = listener.local_addr().map_err(|e| {
-        Failure::network(format!("cannot listen on {}: {}", a.listen, io_reason(&e)))
-    })?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::local_io(format!("cannot start the runtime: {}", io_reason(&e))))?;
+    let (listener, addr) = server_args::bind(a.listen)?;
+    let rt = server_args::runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Failure::network(format!("cannot listen on {addr}: {}", io_reason(&e))))?;
-        // Handlers first, then the announcement: a SIGTERM sent right after the line is read
-        // already finds them installed.
-        let signals = log_server::shutdown_signals().map_err(|e| {
-            Failure::local_io(format!("cannot install signal handlers: {}", io_reason(&e)))
-        })?;
-        let mut out = io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")
-            .and_then(|()| out.flush())
-            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))?;
-        drop(out);
+        let (listener, signals) = server_args::announce(listener, addr)?;
         let logs: Vec<String> = w.sizes().iter().map(|(o, n)| format!("{o}@{n}")).collect();
         event(
             Level::Info,
