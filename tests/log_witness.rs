@@ -14,25 +14,12 @@ use rget::core::checkpoint::Checkpoint;
 use rget::core::note;
 use rget::core::policy::Policy;
 use rget::core::verify::verify_logged_sums;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RGET: &str = env!("CARGO_BIN_EXE_rget");
-
-/// A running `rget witness serve`, killed on drop.
-struct Witness {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn witness_init(dir: &Path, name: &str) -> String {
     let out = Command::new(RGET)
@@ -53,26 +40,17 @@ fn witness_init(dir: &Path, name: &str) -> String {
         .to_string()
 }
 
-fn witness_serve(dir: &Path, policy: &Path, listen: &str) -> Witness {
-    let mut child = Command::new(RGET)
-        .args(["witness", "serve"])
-        .arg(dir)
-        .args(["--listen", listen, "--policy"])
-        .arg(policy)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_string();
-    Witness { child, base }
+fn witness_serve(dir: &Path, policy: &Path, listen: &str) -> Server {
+    let args: [&std::ffi::OsStr; 7] = [
+        "witness".as_ref(),
+        "serve".as_ref(),
+        dir.as_os_str(),
+        "--listen".as_ref(),
+        listen.as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+    ];
+    Server::spawn(&args)
 }
 
 fn published(base: &str) -> Vec<u8> {

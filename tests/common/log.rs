@@ -45,16 +45,23 @@ pub struct Server {
 impl Server {
     /// Starts `rget log serve DIR --listen 127.0.0.1:0 ARGS...` and waits for its `listening on` line.
     pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut all: Vec<&std::ffi::OsStr> =
+            vec!["log".as_ref(), "serve".as_ref(), dir.as_os_str()];
+        all.extend(["--listen", "127.0.0.1:0"].map(std::ffi::OsStr::new));
+        all.extend(args.iter().copied().map(std::ffi::OsStr::new));
+        Server::spawn(&all)
+    }
+
+    /// Starts `rget ARGS...` (any serving command: it must print `listening on http://ADDR` first)
+    /// and waits for that line.
+    pub fn spawn(args: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(RGET)
-            .args(["log", "serve"])
-            .arg(dir)
-            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn rget log serve");
+            .expect("spawn rget");
         // Drain stderr all along: a chatty server must never block on a full pipe.
         let mut err = child.stderr.take().expect("stderr piped");
         let stderr = std::thread::spawn(move || {
