@@ -1,19 +1,15 @@
 //! Embeds the pin set: reads `pinned/` (or `$RGET_PINNED_DIR`), validates the four files with the
-//! core's own parsers (the same `src/pins.rs` the binary uses at run time), and copies them into
+//! core's own parsers (`rget::core::pins`, the same code the binary runs), and copies them into
 //! `OUT_DIR`, where `main.rs` includes them. A malformed pin set fails the build with a message that
 //! names the file and the problem.
 
-#[allow(dead_code)] // the run-time helpers of this module are not used here
-#[path = "src/pins.rs"]
-mod pins;
-
+use rget::core::pins;
 use std::path::{Path, PathBuf};
 
 const FILES: [&str; 4] = ["SHA256SUMS", "release.pub", "policy", "source"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=RGET_PINNED_DIR");
-    println!("cargo:rerun-if-changed=src/pins.rs");
     let dir = match std::env::var_os("RGET_PINNED_DIR").filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d),
         None => Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))

@@ -25,3 +25,6 @@ pub mod fetch;
 
 #[cfg(feature = "fetch")]
 pub mod client;
+
+#[cfg(feature = "fetch")]
+pub mod install;

@@ -40,6 +40,8 @@ struct Shared {
     disagree: Release,
     /// The bootstrap built with the honest pins.
     boot: PathBuf,
+    /// Those pins.
+    pins: PathBuf,
 }
 
 // Shared by all tests of this binary: the servers are used through `&self` (routes behind a mutex).
@@ -71,6 +73,7 @@ fn shared() -> &'static Shared {
             rel,
             disagree,
             boot,
+            pins,
         }
     })
 }
@@ -175,7 +178,29 @@ fn mirror(s: &Shared, prefix: &str) -> String {
 fn installs_and_runs_exactly_the_logged_release() {
     let s = shared();
     let dir = old_install(&s.w, "ok");
-    let out = bootstrap(&s.boot, &s.w, &["--prefix", dir.to_str().unwrap()]);
+    // ARGS: the executed rget verifies itself (the bootstrap's default ARGS are `self verify`, with
+    // the pins compiled into rget; these tests' rget carries the placeholder pins, so the test's pins
+    // are passed explicitly).
+    let state = s.w.dir("self-verify-state");
+    let pem = s.w.ca.pem_path();
+    let out = bootstrap(
+        &s.boot,
+        &s.w,
+        &[
+            "--prefix",
+            dir.to_str().unwrap(),
+            "--",
+            "self",
+            "verify",
+            "--pins",
+            s.pins.to_str().unwrap(),
+            "--cacert",
+            pem.to_str().unwrap(),
+            "--allow-http",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    );
     let err = text(&out.stderr);
     assert!(out.status.success(), "stderr:\n{err}");
     // Each check printed as it passed.
@@ -188,12 +213,15 @@ fn installs_and_runs_exactly_the_logged_release() {
     ] {
         assert!(err.contains(&line), "{line:?} not in:\n{err}");
     }
-    // The executed program is rget (default ARGS: --version) and the installed file is the release.
+    // The executed program is rget, and what it hashed as itself (/proc/self/exe: the sealed memfd)
+    // is the release: `self verify` prints that digest and the log index of the release's record.
+    let stdout = text(&out.stdout);
+    let digest = rget::core::digest::sha256(s.rel.file(&name())).to_hex();
     assert!(
-        text(&out.stdout).contains(VERSION),
-        "stdout: {}",
-        text(&out.stdout)
+        stdout.contains(&format!("rget {VERSION}")) && stdout.contains(&digest),
+        "stdout: {stdout}"
     );
+    assert!(stdout.contains("index "), "stdout: {stdout}");
     let installed = std::fs::read(dir.join("rget")).unwrap();
     assert!(installed == s.rel.file(&name()), "installed bytes differ");
     assert_eq!(
@@ -504,9 +532,14 @@ fn kill_9_never_leaves_a_partial_rget() {
     let probe = bootstrap(
         &s.boot,
         &s.w,
-        &["--prefix", s.w.dir("install-probe").to_str().unwrap()],
+        &[
+            "--prefix",
+            s.w.dir("install-probe").to_str().unwrap(),
+            "--",
+            "--version",
+        ],
     );
-    assert!(probe.status.success());
+    assert!(probe.status.success(), "{}", text(&probe.stderr));
     let span = (t.elapsed().as_millis() as u64 * 6 / 5).max(10);
     let (mut saw_old, mut saw_new) = (0, 0);
     for round in 0..20 {
@@ -519,11 +552,14 @@ fn kill_9_never_leaves_a_partial_rget() {
             .env("HOME", s.w.root.join("home"))
             .arg("--cacert")
             .arg(s.w.ca.pem_path())
-            .args(
-                ["--prefix", dir.to_str().unwrap(), "--dry-run"]
-                    [..if round % 5 == 4 { 3 } else { 2 }]
-                    .iter(),
-            )
+            .args(["--prefix", dir.to_str().unwrap()])
+            .args(if round % 5 == 4 {
+                &["--dry-run"][..]
+            } else {
+                &[][..]
+            })
+            // The executed rget only prints its version: nothing here may reach the network.
+            .args(["--", "--version"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -562,4 +598,36 @@ fn kill_9_never_leaves_a_partial_rget() {
         }
     }
     eprintln!("run takes ~{span} ms; old kept {saw_old} times, new installed {saw_new} times");
+}
+
+#[test]
+fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
+    let s = shared();
+    let dir = old_install(&s.w, "default-args");
+    // No `--`: the executed rget runs `self verify` with the pins compiled into it (the committed
+    // placeholders, whose source is example.org). So that nothing leaves this machine, every https
+    // request but those to 127.0.0.1 goes to a proxy that refuses connections.
+    let out = Command::new(&s.boot)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.w.root.join("home"))
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .env("NO_PROXY", "127.0.0.1")
+        .env("XDG_STATE_HOME", s.w.root.join("default-args-state"))
+        .arg("--cacert")
+        .arg(s.w.ca.pem_path())
+        .args(["--prefix", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rget-bootstrap");
+    let err = text(&out.stderr);
+    // The bootstrap installed the verified rget, which then failed to reach the placeholder source:
+    // rget's exit code (4, network), and its message naming the compiled-in source.
+    assert!(err.contains("installed: "), "stderr:\n{err}");
+    assert_eq!(out.status.code(), Some(4), "stderr:\n{err}");
+    assert!(
+        err.contains("rget: https://example.org/rget/releases/download/v"),
+        "stderr:\n{err}"
+    );
+    assert!(std::fs::read(dir.join("rget")).unwrap() == s.rel.file(&name()));
 }

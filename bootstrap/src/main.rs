@@ -13,22 +13,18 @@
 //! 4. Copies the verified bytes into a sealed memfd and re-hashes them there.
 //! 5. Installs atomically as `DIR/rget` (previous kept as `rget.previous`); `--dry-run` stops here,
 //!    before installing.
-//! 6. Executes the sealed memfd with ARGS (or the installed file, saying so, where memfd execution is
+//! 6. Executes the sealed memfd with ARGS (default `self verify`; or the installed file, saying so, where memfd execution is
 //!    refused).
 //!
 //! Exit codes are rget's (README.md): 1 verification failed, 2 usage or unpinned version, 4 download
 //! failed, 7 install or exec failed (local). On any failure `DIR/rget` is untouched.
 #![deny(unsafe_code)]
 
-mod install;
-mod pins;
 mod sys;
 
-use pins::{Pinned, Pins};
 use rget::core::digest::Hash;
-use rget::core::minisig::{self, Signature};
-use rget::core::sums;
-use rget::core::verify::{check_listed, verify_logged_sums};
+use rget::core::pins::{self, Pinned, Pins};
+use rget::core::release::{ReleaseFiles, verify_release};
 use rget::fetch::{Client, Config, Downloaded, FetchError, limits};
 use std::ffi::CString;
 use std::io::Write;
@@ -161,7 +157,7 @@ fn run() -> Result<(), Fail> {
 
     let dir = match &args.prefix {
         Some(p) => p.clone(),
-        None => install::default_dir().map_err(|e| Fail(EXIT_USAGE, e))?,
+        None => default_dir().map_err(|e| Fail(EXIT_USAGE, e))?,
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
         Fail(
@@ -176,7 +172,7 @@ fn run() -> Result<(), Fail> {
     let client = Client::new(config).map_err(|e| Fail(EXIT_DOWNLOAD, e.to_string()))?;
 
     // Where to download from: the mirrors in order, then the pinned source.
-    let canonical_dir = pins.source_dir(&version);
+    let canonical_dir = pins.trust.source_dir(&version);
     let mut locations: Vec<String> = args
         .mirrors
         .iter()
@@ -231,19 +227,30 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    install::install(got.binary, &dir).map_err(|e| Fail(EXIT_INSTALL, e))?;
+    rget::install::install(got.binary, &dest).map_err(|e| Fail(EXIT_INSTALL, e))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()
     );
 
-    // Until `rget self verify` exists, the default ARGS are `--version`: it proves the installed
-    // program runs. Whatever ARGS follow `--` are passed through.
+    // The default ARGS: the installed rget checks itself once more, under its own compiled-in pins,
+    // and reports its log index and checkpoint. Whatever ARGS follow `--` are passed through.
     let rest = args
         .rest
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| vec!["--version".into()]);
+        .unwrap_or_else(|| vec!["self".into(), "verify".into()]);
     exec(memfd, &dest, &rest)
+}
+
+/// `~/.local/bin`, or `/usr/local/bin` for root.
+fn default_dir() -> Result<PathBuf, String> {
+    if sys::is_root() {
+        return Ok(PathBuf::from("/usr/local/bin"));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => Ok(Path::new(&h).join(".local").join("bin")),
+        None => Err("HOME is not set: give the install directory with --prefix DIR".into()),
+    }
 }
 
 /// The four files of a release, as downloaded from one location.
@@ -278,7 +285,8 @@ fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, 
     })
 }
 
-/// The four checks, each printed as it passes.
+/// The four checks, each printed as it passes: the pinned digest here, the other three in the core's
+/// [`verify_release`] (the same routine `rget self` runs).
 fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Result<(), String> {
     let name = &pinned.name;
     if got.binary.sha256 != pinned.digest {
@@ -292,51 +300,21 @@ fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Resul
         "ok: {name} has the pinned SHA-256 {}",
         pinned.digest.to_hex()
     );
-
-    let sums = sums::parse(&got.sums).map_err(|e| format!("SHA256SUMS: {e}"))?;
-    check_listed(&sums, name, &pinned.digest).map_err(|e| format!("SHA256SUMS: {e}"))?;
-    eprintln!("ok: SHA256SUMS lists the same digest for {name}");
-
-    let text = std::str::from_utf8(&got.minisig)
-        .map_err(|_| "SHA256SUMS.minisig is not UTF-8".to_owned())?;
-    let sig = Signature::parse(text).map_err(|e| format!("SHA256SUMS.minisig: {e}"))?;
-    let key = pins
-        .keys
-        .iter()
-        .find(|k| k.key_id() == sig.key_id())
-        .ok_or_else(|| {
-            let ids: Vec<String> = pins.keys.iter().map(|k| k.key_id()).collect();
-            format!(
-                "SHA256SUMS is signed by key {}, which is not a pinned release key (pinned: {})",
-                sig.key_id(),
-                ids.join(", ")
-            )
-        })?;
-    let v = minisig::verify(key, &sig, &got.sums, false)
-        .map_err(|e| format!("SHA256SUMS.minisig: {e}"))?;
-    if minisig::trusted_comment_file(&v.trusted_comment) != Some("SHA256SUMS") {
-        return Err(format!(
-            "the signature's trusted comment {:?} does not name the file SHA256SUMS",
-            v.trusted_comment
-        ));
-    }
-    eprintln!(
-        "ok: SHA256SUMS is signed by pinned release key {} (trusted comment names SHA256SUMS)",
-        v.key_id
-    );
-
-    let url = format!("{canonical_dir}SHA256SUMS");
-    let logged = verify_logged_sums(&pins.policy, &url, &got.sums, &got.proof)
-        .map_err(|e| format!("SHA256SUMS.tlog-proof: {e}"))?;
-    let cp = &logged.checkpoint.checkpoint;
-    eprintln!(
-        "ok: {url} is in log {} at index {} under a checkpoint of size {} (quorum: {})",
-        cp.origin,
-        logged.index,
-        cp.size,
-        pins.policy.describe_quorum()
-    );
-    Ok(())
+    let files = ReleaseFiles {
+        sums: &got.sums,
+        minisig: &got.minisig,
+        proof: &got.proof,
+    };
+    verify_release(
+        &pins.trust,
+        canonical_dir,
+        name,
+        &pinned.digest,
+        &files,
+        &mut |line| eprintln!("ok: {line}"),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 enum SealError {

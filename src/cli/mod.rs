@@ -8,6 +8,7 @@ pub mod audit;
 pub mod exit;
 pub mod get;
 pub mod log;
+pub mod self_cmd;
 pub mod server_args;
 pub mod submit;
 pub mod sums;
@@ -62,6 +63,8 @@ enum Command {
     Sums(sums::Args),
     Log(log::Args),
     Witness(witness::Args),
+    #[command(name = "self")]
+    SelfCmd(self_cmd::Args),
 }
 
 fn run(command: Command) -> CliResult {
@@ -74,6 +77,7 @@ fn run(command: Command) -> CliResult {
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
+        Command::SelfCmd(args) => self_cmd::run(args),
     }
 }
 

@@ -43,7 +43,7 @@ pub struct ClientError {
 }
 
 impl ClientError {
-    fn new(class: Class, message: impl std::fmt::Display) -> ClientError {
+    pub(crate) fn new(class: Class, message: impl std::fmt::Display) -> ClientError {
         ClientError {
             class,
             message: message.to_string(),
@@ -220,7 +220,7 @@ pub fn verify_sums(
 
 type Proved = (u64, VerifiedCheckpoint, ProofSource, Observed);
 
-fn trusted_log<'a>(
+pub(crate) fn trusted_log<'a>(
     ctx: &'a Context,
     vc: &VerifiedCheckpoint,
 ) -> Result<TrustedLog<'a>, ClientError> {
@@ -236,7 +236,7 @@ fn trusted_log<'a>(
 
 /// Consistency proofs between two sizes of a log, computed from its tiles at the larger size. A log
 /// serving wrong tiles only makes the proof fail to verify; it cannot make a wrong one pass.
-fn prover<'a>(
+pub(crate) fn prover<'a>(
     ctx: &'a Context,
     log_url: &'a str,
 ) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError> + 'a {

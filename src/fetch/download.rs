@@ -165,6 +165,39 @@ fn dest_dir(dest: &Path) -> PathBuf {
     }
 }
 
+impl Downloaded {
+    /// Copies `src` (at most `limit` bytes) into a temporary file beside `dest`, hashing on the way,
+    /// as a download would: what is verified and later persisted is this private copy, never a path
+    /// someone else can still write to (`rget self rollback` re-verifies `rget.previous` this way).
+    pub fn stage_copy(
+        src: &mut dyn std::io::Read,
+        dest: &Path,
+        limit: u64,
+    ) -> Result<Downloaded, FetchError> {
+        let temp = TempFile::create_in(&dest_dir(dest))?;
+        let mut w = HashingWriter::new(&temp.file);
+        let copied = std::io::copy(
+            &mut std::io::Read::take(src, limit.saturating_add(1)),
+            &mut w,
+        )
+        .map_err(|e| FetchError::local(dest, "cannot copy the file", e))?;
+        if copied > limit {
+            return Err(FetchError::local(
+                dest,
+                "cannot copy the file",
+                std::io::Error::other(format!("it is larger than {limit} bytes")),
+            ));
+        }
+        let (sha256, _) = w.finish();
+        Ok(Downloaded {
+            temp,
+            sha256,
+            len: copied,
+            final_url: String::new(),
+        })
+    }
+}
+
 impl Client {
     /// GETs `url` into a temporary file beside `dest`, hashing while streaming, at most `limit`
     /// bytes. `progress(received, total)` is called after every chunk (`total` is the declared

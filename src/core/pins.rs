@@ -1,24 +1,34 @@
-//! The pin set (`pinned/`): parsed and validated with the core's own parsers. `build.rs` includes this
-//! same file to reject a malformed pin set at build time, and `main.rs` parses the embedded copies at
-//! run time, so the two can never disagree about what a valid pin set is.
+//! The pin set (`pinned/`, DESIGN.md): the digests of rget's own releases, the release keys, the
+//! tlog-policy they are logged under and the release source. `bootstrap/build.rs` validates a pin set
+//! with this module at build time and the bootstrap parses its embedded copy with it at run time, so
+//! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
+//! policy and source with it too (rget cannot pin its own digest: that would be circular).
 
-use rget::core::digest::Hash;
-use rget::core::minisig::PublicKey;
-use rget::core::policy::Policy;
-use rget::core::record;
-use rget::core::sums::{self, Sums};
+use crate::core::digest::Hash;
+use crate::core::minisig::PublicKey;
+use crate::core::policy::Policy;
+use crate::core::record;
+use crate::core::sums::{self, Sums};
 use std::cmp::Ordering;
 
 /// The placeholder in `source` that stands for the version.
 pub const VERSION_PLACEHOLDER: &str = "{version}";
 
-/// A parsed, valid pin set.
-pub struct Pins {
-    pub sums: Sums,
+/// What both the bootstrap and `rget self` trust about rget's releases: who signs them, which logs
+/// and witnesses record them, and where they are published.
+#[derive(Debug, Clone)]
+pub struct ReleaseTrust {
     pub keys: Vec<PublicKey>,
     pub policy: Policy,
     /// The URL template of the release directory, with `{version}`, ending in `/`.
     pub source: String,
+}
+
+/// A parsed, valid pin set: the release trust and the pinned digests (the bootstrap's).
+#[derive(Debug, Clone)]
+pub struct Pins {
+    pub sums: Sums,
+    pub trust: ReleaseTrust,
 }
 
 /// One pinned release binary for one target.
@@ -28,6 +38,47 @@ pub struct Pinned {
     /// `rget-<version>-<target>`
     pub name: String,
     pub digest: Hash,
+}
+
+impl ReleaseTrust {
+    /// Parses `release.pub`, `policy` and `source`; the error names the file and the problem.
+    pub fn parse(keys: &str, policy: &str, source: &str) -> Result<ReleaseTrust, String> {
+        let keys = parse_keys(keys).map_err(|e| format!("release.pub: {e}"))?;
+        let policy = Policy::parse(policy).map_err(|e| format!("policy: {e}"))?;
+        if policy.logs.is_empty() {
+            return Err("policy: no `log` line: at least one log must be trusted".into());
+        }
+        let source = parse_source(source).map_err(|e| format!("source: {e}"))?;
+        Ok(ReleaseTrust {
+            keys,
+            policy,
+            source,
+        })
+    }
+
+    /// The release directory of `version` under the pinned source (ends in `/`).
+    pub fn source_dir(&self, version: &str) -> String {
+        self.source.replace(VERSION_PLACEHOLDER, version)
+    }
+
+    /// Where the (untrusted) hint naming the newest version is published: `LATEST` in the directory
+    /// that holds the per-version directories, i.e. the source template cut before the path segment
+    /// that holds `{version}` (`https://e.org/rget/v{version}/` gives `https://e.org/rget/LATEST`).
+    pub fn latest_url(&self) -> String {
+        latest_url_of(&self.source)
+    }
+}
+
+/// [`ReleaseTrust::latest_url`] for any template (a mirror's too).
+pub fn latest_url_of(template: &str) -> String {
+    let at = template.find(VERSION_PLACEHOLDER).unwrap_or(template.len());
+    let cut = template[..at].rfind('/').map_or(0, |i| i + 1);
+    format!("{}LATEST", &template[..cut])
+}
+
+/// The release file name of rget `version` for `target`.
+pub fn binary_name(version: &str, target: &str) -> String {
+    format!("rget-{version}-{target}")
 }
 
 impl Pins {
@@ -42,17 +93,9 @@ impl Pins {
                 ));
             }
         }
-        let keys = parse_keys(keys).map_err(|e| format!("release.pub: {e}"))?;
-        let policy = Policy::parse(policy).map_err(|e| format!("policy: {e}"))?;
-        if policy.logs.is_empty() {
-            return Err("policy: no `log` line: at least one log must be trusted".into());
-        }
-        let source = parse_source(source).map_err(|e| format!("source: {e}"))?;
         Ok(Pins {
             sums: parsed,
-            keys,
-            policy,
-            source,
+            trust: ReleaseTrust::parse(keys, policy, source)?,
         })
     }
 
@@ -74,11 +117,6 @@ impl Pins {
             .collect();
         out.sort_by(|a, b| b.version.cmp(&a.version));
         out
-    }
-
-    /// The release directory of `version` under the pinned source (ends in `/`).
-    pub fn source_dir(&self, version: &str) -> String {
-        self.source.replace(VERSION_PLACEHOLDER, version)
     }
 }
 
@@ -258,6 +296,14 @@ mod tests {
         assert!(split_name("rget-1.2.3").is_none());
         assert!(split_name("other-1.2.3-x86_64-unknown-linux-gnu").is_none());
         assert!(parse_source("https://e.org/v{version}/\n").is_ok());
+        assert_eq!(
+            latest_url_of("https://e.org/r/v{version}/"),
+            "https://e.org/r/LATEST"
+        );
+        assert_eq!(
+            latest_url_of("https://e.org/{version}/bin/"),
+            "https://e.org/LATEST"
+        );
         for bad in [
             "http://e.org/v{version}/",
             "https://e.org/v/",

@@ -1,0 +1,480 @@
+//! `rget self verify | upgrade | rollback`: rget checks, upgrades and rolls back its own binary under
+//! the release trust compiled into it (the same `pinned/` keys, policy and source as the bootstrap).
+
+use super::exit::{CliResult, Failure};
+use super::get::json_string;
+use super::trust_args::{client, local};
+use crate::client::own_release::{
+    self, Checked, Fetched, MAX_BINARY, OwnTrust, RELEASE_MARKER, TARGET, VERSION,
+};
+use crate::client::state::StateDir;
+use crate::client::trust::{Env, PublisherKeys};
+use crate::client::verified::{Class, ClientError, Context};
+use crate::core::digest::Hash;
+use crate::core::pins::{Version, binary_name};
+use crate::fetch::{Client, Config, Downloaded};
+use crate::install::{install, previous_of};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Verify, upgrade or roll back this rget under the release trust compiled into it",
+    long_about = "rget checks its own binary the way the bootstrap checked it: the release's SHA256SUMS \
+must list the binary's SHA-256 under its name rget-<version>-<target>, be signed by a pinned release key, \
+and be recorded in a pinned log under a checkpoint cosigned as the pinned policy requires (and consistent \
+with the last checkpoint this host saw of that log). The pins (release.pub, policy, source) are compiled \
+into rget from pinned/; rget cannot pin its own digest, which is what the log and the signature are for."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: SelfCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SelfCommand {
+    Verify(VerifyArgs),
+    Upgrade(UpgradeArgs),
+    Rollback(RollbackArgs),
+}
+
+/// What every `self` command trusts and how it reaches the release source.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Trust the pins in DIR (release.pub, policy, source) instead of those compiled into rget:
+    /// a private release channel, or a test
+    #[arg(long, value_name = "DIR")]
+    pub pins: Option<PathBuf>,
+    /// Download the release files from this mirror first ({version} is replaced by the version);
+    /// every byte is still checked, and the log record is the one at the pinned source
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+    /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file (SSL_CERT_FILE is honoured too)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// Allow plain http for the log named in the pins (its answers are checked by signatures and
+    /// Merkle proofs); the release source itself must be https
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Longest wait, in seconds, for any single read from a server
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// Print the result as one JSON object on standard output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Check that this running rget is a logged, signed release",
+    long_about = "Hash the running binary (the very bytes that run, also from a memfd) and check it against \
+the logged, signed SHA256SUMS of its own version, under the pins compiled into rget. Reports the digest, \
+the signing key, the log index and the checkpoint.",
+    after_help = "Examples:
+  rget self verify
+  rget self verify --json | jq .log.index"
+)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Install the newest (or a given) release of rget, verified like the bootstrap does",
+    long_about = "Learn the newest version from the release source's LATEST file (an untrusted hint), or \
+take --to V; download rget-<V>-<target>, verify it by signature, log and policy exactly as the bootstrap \
+does, refuse anything older than this rget unless --allow-downgrade, then swap it in atomically, keeping \
+the current binary as rget.previous. LATEST sits in the directory that holds the version directories \
+(the source template cut before the segment with {version}).",
+    after_help = "Examples:
+  rget self upgrade
+  rget self upgrade --to 0.3.0
+  rget self upgrade --to 0.1.0 --allow-downgrade"
+)]
+pub struct UpgradeArgs {
+    /// The version to install instead of the one LATEST names
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Allow a version older than this rget (trust rule 5: no silent downgrade)
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// The directory rget is installed in (DIR/rget). Default: where this rget runs from
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Return to the kept rget.previous, after verifying it again",
+    long_about = "Copy rget.previous into a private temporary file while hashing it, verify that copy as a \
+release of the version it carries (signature, log, policy), and swap it in atomically; the binary it \
+replaces becomes rget.previous, so a second rollback undoes the first.",
+    after_help = "Examples:
+  rget self rollback
+  rget self rollback --prefix ~/.local/bin"
+)]
+pub struct RollbackArgs {
+    /// The directory rget is installed in (DIR/rget, DIR/rget.previous). Default: where this rget
+    /// runs from
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub fn run(a: Args) -> CliResult {
+    match a.command {
+        SelfCommand::Verify(a) => verify(a),
+        SelfCommand::Upgrade(a) => upgrade(a),
+        SelfCommand::Rollback(a) => rollback(a),
+    }
+}
+
+/// The pins in force and the client context built from them.
+struct Setup {
+    own: OwnTrust,
+    ctx: Context,
+}
+
+fn setup(c: &Common) -> CliResult<Setup> {
+    let own = match &c.pins {
+        Some(dir) => OwnTrust::from_dir(dir, c.allow_http),
+        None => OwnTrust::embedded(c.allow_http),
+    }
+    .map_err(client)?;
+    let env = Env::from_process();
+    let state = StateDir::open_default(c.state.as_deref(), &env).map_err(|e| client(e.into()))?;
+    let mut config = Config::from_env();
+    config.ca_files.extend(c.cacert.iter().cloned());
+    config.allow_http = c.allow_http;
+    config.read_timeout = std::time::Duration::from_secs(c.timeout);
+    let fetch = Client::new(config).map_err(|e| client(e.into()))?;
+    let ctx = Context {
+        fetch,
+        policy: own.policy.clone(),
+        keys: PublisherKeys::none(),
+        state,
+    };
+    Ok(Setup { own, ctx })
+}
+
+fn this_version() -> CliResult<Version> {
+    Version::parse(VERSION)
+        .ok_or_else(|| Failure::malformed(format!("this rget's version {VERSION:?} is not semver")))
+}
+
+fn verify(a: VerifyArgs) -> CliResult {
+    let s = setup(&a.common)?;
+    // /proc/self/exe is the running program itself, a memfd included, whatever its path shows.
+    let exe = Path::new("/proc/self/exe");
+    let mut f = std::fs::File::open(exe).map_err(|e| {
+        local(format!(
+            "cannot open the running binary {}: {e}",
+            exe.display()
+        ))
+    })?;
+    let (digest, len, _) = own_release::scan(&mut f)
+        .map_err(|e| local(format!("cannot read the running binary: {e}")))?;
+    let name = binary_name(VERSION, TARGET);
+    let files = fetch(&s, &a.common, VERSION)?;
+    let checked = own_release::check(
+        &s.ctx,
+        &s.own.trust,
+        VERSION,
+        &name,
+        &digest,
+        &files,
+        &mut |_| {},
+    )
+    .map_err(client)?;
+    let what = format!("rget {VERSION} ({TARGET}) is the released binary {name}");
+    print_report(
+        &a.common, &s, "verified", &what, &name, &digest, len, &files, &checked, None,
+    )
+}
+
+fn fetch(s: &Setup, c: &Common, version: &str) -> CliResult<Fetched> {
+    let locations = own_release::locations(&s.own.trust, &c.mirror, version);
+    own_release::fetch_files(&s.ctx.fetch, &locations).map_err(client)
+}
+
+fn upgrade(a: UpgradeArgs) -> CliResult {
+    let s = setup(&a.common)?;
+    let current = this_version()?;
+    let (target, hint) = match &a.to {
+        Some(v) => (
+            Version::parse(v).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--to {v:?} is not a version (MAJOR.MINOR.PATCH[-PRERELEASE])"
+                ))
+            })?,
+            None,
+        ),
+        None => {
+            let (v, url) = own_release::latest(&s.ctx.fetch, &s.own.trust, &a.common.mirror)
+                .map_err(client)?;
+            (v, Some(url))
+        }
+    };
+    if target == current {
+        let msg = format!("rget {VERSION} is already installed: nothing to do");
+        return say(
+            &a.common,
+            &format!(
+                "{{\"upgraded\":false,\"version\":{}}}",
+                json_string(VERSION)
+            ),
+            &msg,
+        );
+    }
+    if target < current && !a.allow_downgrade {
+        return Err(match hint {
+            // The release source says "newest" about an older version: a rollback attempt.
+            Some(url) => Failure::trust_anomaly(format!(
+                "{url} names {}, older than this rget {VERSION}: refusing a downgrade (add --allow-downgrade to accept it)",
+                target.text
+            )),
+            None => Failure::usage(format!(
+                "{} is older than this rget {VERSION}: add --allow-downgrade to install it",
+                target.text
+            )),
+        });
+    }
+    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    let name = binary_name(&target.text, TARGET);
+    let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
+    let checked = own_release::check(
+        &s.ctx,
+        &s.own.trust,
+        &target.text,
+        &name,
+        &dl.sha256,
+        &files,
+        &mut |_| {},
+    )
+    .map_err(client)?;
+    let (digest, len) = (dl.sha256, dl.len);
+    install(dl, &dest).map_err(local)?;
+    let what = format!(
+        "upgraded {} from rget {VERSION} to rget {} (previous kept as {})",
+        dest.display(),
+        target.text,
+        previous_of(&dest).display()
+    );
+    print_report(
+        &a.common,
+        &s,
+        "upgraded",
+        &what,
+        &name,
+        &digest,
+        len,
+        &files,
+        &checked,
+        Some(&dest),
+    )
+}
+
+/// Downloads the binary and its three release files from the first location serving all four.
+fn download(
+    s: &Setup,
+    c: &Common,
+    version: &str,
+    name: &str,
+    dest: &Path,
+) -> CliResult<(Downloaded, Fetched)> {
+    let mut failures: Vec<ClientError> = Vec::new();
+    for loc in own_release::locations(&s.own.trust, &c.mirror, version) {
+        let files = match own_release::fetch_files(&s.ctx.fetch, std::slice::from_ref(&loc)) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        match s
+            .ctx
+            .fetch
+            .download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})
+        {
+            Ok(dl) => return Ok((dl, files)),
+            Err(e) => failures.push(e.into()),
+        }
+    }
+    if failures.len() == 1 {
+        return Err(client(failures.remove(0)));
+    }
+    let all: Vec<String> = failures.into_iter().map(|e| e.message).collect();
+    Err(client(ClientError::new(
+        Class::Network,
+        format!("no location served {name}: {}", all.join("; ")),
+    )))
+}
+
+fn rollback(a: RollbackArgs) -> CliResult {
+    let s = setup(&a.common)?;
+    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    let previous = previous_of(&dest);
+    let mut src = std::fs::File::open(&previous).map_err(|e| {
+        let f = format!("cannot open {}: {e}", previous.display());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Failure::not_found(format!("{f} (no previous rget was kept)"))
+        } else {
+            local(f)
+        }
+    })?;
+    // Our own copy: what is verified is exactly what gets installed, whatever happens to the path.
+    let dl = Downloaded::stage_copy(&mut src, &dest, MAX_BINARY).map_err(|e| client(e.into()))?;
+    let mut reader = dl
+        .reader()
+        .map_err(|e| local(format!("cannot reread the copy: {e}")))?;
+    let (_, _, markers) =
+        own_release::scan(&mut reader).map_err(|e| local(format!("cannot read the copy: {e}")))?;
+    let mut versions: Vec<Version> = markers
+        .iter()
+        .filter(|(_, t)| t == TARGET)
+        .filter_map(|(v, _)| Version::parse(v))
+        .collect();
+    versions.sort_by(|a, b| b.cmp(a));
+    if versions.is_empty() {
+        return Err(Failure::verification(format!(
+            "{} carries no rget release marker for {TARGET}: it is not an rget release",
+            previous.display()
+        )));
+    }
+    // Each version the binary claims to be is only a hint: the one whose signed, logged SHA256SUMS
+    // lists this digest under its name wins.
+    let mut failures = Vec::new();
+    for v in &versions {
+        let name = binary_name(&v.text, TARGET);
+        let attempt = fetch(&s, &a.common, &v.text).and_then(|files| {
+            own_release::check(
+                &s.ctx,
+                &s.own.trust,
+                &v.text,
+                &name,
+                &dl.sha256,
+                &files,
+                &mut |_| {},
+            )
+            .map(|c| (files, c))
+            .map_err(client)
+        });
+        match attempt {
+            Ok((files, checked)) => {
+                let (digest, len) = (dl.sha256, dl.len);
+                install(dl, &dest).map_err(local)?;
+                let what = format!(
+                    "rolled {} back to rget {} (the replaced one kept as {})",
+                    dest.display(),
+                    v.text,
+                    previous.display()
+                );
+                return print_report(
+                    &a.common,
+                    &s,
+                    "rolled-back",
+                    &what,
+                    &name,
+                    &digest,
+                    len,
+                    &files,
+                    &checked,
+                    Some(&dest),
+                );
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    let first = failures.remove(0);
+    if failures.is_empty() {
+        return Err(Failure::new(
+            first.code(),
+            format!("{}: {first}", previous.display()),
+        ));
+    }
+    Err(Failure::verification(format!(
+        "{} does not verify as any release it claims to be: {first}",
+        previous.display()
+    )))
+}
+
+/// A one-line outcome that needs no report.
+fn say(c: &Common, json: &str, human: &str) -> CliResult {
+    if c.json {
+        println!("{json}");
+    } else {
+        println!("rget: {human}");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_report(
+    c: &Common,
+    s: &Setup,
+    outcome: &str,
+    what: &str,
+    name: &str,
+    digest: &Hash,
+    len: u64,
+    files: &Fetched,
+    checked: &Checked,
+    installed: Option<&Path>,
+) -> CliResult {
+    let r = &checked.release;
+    let cp = &r.logged.checkpoint;
+    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
+    let out = if c.json {
+        let q = json_string;
+        let names: Vec<String> = cosigners.iter().map(|n| q(n)).collect();
+        format!(
+            "{{\"outcome\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"built_as\":{},\"sums_url\":{},\"downloaded_from\":{},\"key_id\":{},\"pins\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}}}}",
+            q(outcome),
+            q(name),
+            q(&digest.to_hex()),
+            installed.map_or("null".into(), |p| q(&p.display().to_string())),
+            q(RELEASE_MARKER.trim_matches('\0')),
+            q(&r.sums_url),
+            q(&files.location),
+            q(&r.key_id),
+            q(&s.own.origin),
+            q(&cp.checkpoint.origin),
+            r.logged.index,
+            cp.checkpoint.size,
+            q(&cp.checkpoint.root.to_base64()),
+            names.join(","),
+            q(&checked.memory.to_string()),
+        )
+    } else {
+        let mut o = format!("rget: {what}\n");
+        o.push_str(&format!("  sha256     {digest} ({len} bytes)\n"));
+        o.push_str(&format!("  listed in  {}\n", r.sums_url));
+        o.push_str(&format!(
+            "  signed by  release key {} (pins: {})\n",
+            r.key_id, s.own.origin
+        ));
+        o.push_str(&format!(
+            "  logged     {} index {} under checkpoint size {}\n",
+            cp.checkpoint.origin, r.logged.index, cp.checkpoint.size
+        ));
+        o.push_str(&format!(
+            "  cosigned   {}\n",
+            if cosigners.is_empty() {
+                "by no witness (the pinned quorum is none)".to_string()
+            } else {
+                format!("by {}", cosigners.join(", "))
+            }
+        ));
+        o.push_str(&format!("  seen       {}", checked.memory));
+        o
+    };
+    println!("{out}");
+    Ok(())
+}

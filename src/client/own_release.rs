@@ -1,0 +1,346 @@
+//! rget's own releases, for `rget self verify | upgrade | rollback`: the release trust compiled into
+//! this binary (`pinned/release.pub`, `policy`, `source`, embedded by `build.rs`), fetching a
+//! release's `SHA256SUMS`, `.minisig` and `.tlog-proof`, and verifying a binary with the core's
+//! [`verify_release`] (the bootstrap's routine) plus this host's checkpoint memory.
+//!
+//! rget carries no digest of itself (that would be circular); what it checks its own bytes against is
+//! a `SHA256SUMS` signed by a pinned release key and recorded in a pinned log under the pinned quorum.
+
+use super::state::Observed;
+use super::trust::{PolicySource, TrustPolicy};
+use super::verified::{Class, ClientError, Context, prover, trusted_log};
+use crate::core::digest::{Hash, STREAM_BUFFER, Sha256};
+use crate::core::pins::{self, ReleaseTrust, Version};
+use crate::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use crate::fetch::{Client, FetchError, limits};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// This rget's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The target this rget was built for: its release file is `rget-<VERSION>-<TARGET>`.
+pub const TARGET: &str = env!("RGET_TARGET");
+
+const EMBEDDED_KEYS: &str = include_str!(concat!(env!("OUT_DIR"), "/release.pub"));
+const EMBEDDED_POLICY: &str = include_str!(concat!(env!("OUT_DIR"), "/policy"));
+const EMBEDDED_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/source"));
+
+/// Marks the version and target inside every rget binary, so that `rget self rollback` can tell which
+/// release `rget.previous` claims to be without running it. Only a hint: the claim is then verified
+/// like any release (a wrong claim finds no matching digest in that version's signed, logged sums).
+pub static RELEASE_MARKER: &str = concat!(
+    "\0rget-release ",
+    env!("CARGO_PKG_VERSION"),
+    " ",
+    env!("RGET_TARGET"),
+    "\0"
+);
+const MARKER_PREFIX: &[u8] = b"\0rget-release ";
+const MARKER_MAX: usize = 160;
+
+/// Largest binary `rget self` downloads or reads: far above any real rget, and bounded (trust rule 6).
+pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
+/// Largest `LATEST` hint.
+const MAX_LATEST: u64 = 256;
+
+/// The release trust in force, and where it came from (for the report).
+pub struct OwnTrust {
+    pub trust: ReleaseTrust,
+    /// The same policy as the client uses it (log URLs for consistency proofs).
+    pub policy: TrustPolicy,
+    /// `compiled in` or the `--pins` directory.
+    pub origin: String,
+}
+
+impl OwnTrust {
+    /// The trust compiled into this binary.
+    pub fn embedded(allow_http: bool) -> Result<OwnTrust, ClientError> {
+        Self::from_texts(
+            EMBEDDED_KEYS,
+            EMBEDDED_POLICY,
+            EMBEDDED_SOURCE,
+            Path::new("<compiled-in pinned/policy>"),
+            allow_http,
+            "compiled in".into(),
+        )
+    }
+
+    /// The trust of a pin directory (`release.pub`, `policy`, `source`; a `SHA256SUMS` there is
+    /// ignored): for a private release channel, and for tests and the demo, whose keys cannot be the
+    /// ones compiled in.
+    pub fn from_dir(dir: &Path, allow_http: bool) -> Result<OwnTrust, ClientError> {
+        let read = |f: &str| {
+            let p = dir.join(f);
+            std::fs::read_to_string(&p).map_err(|e| {
+                ClientError::new(
+                    Class::LocalIo,
+                    format!("cannot read the pin file {}: {e}", p.display()),
+                )
+            })
+        };
+        Self::from_texts(
+            &read("release.pub")?,
+            &read("policy")?,
+            &read("source")?,
+            &dir.join("policy"),
+            allow_http,
+            dir.display().to_string(),
+        )
+    }
+
+    fn from_texts(
+        keys: &str,
+        policy: &str,
+        source: &str,
+        policy_path: &Path,
+        allow_http: bool,
+        origin: String,
+    ) -> Result<OwnTrust, ClientError> {
+        let malformed =
+            |e: String| ClientError::new(Class::Malformed, format!("pins ({origin}): {e}"));
+        let trust = ReleaseTrust::parse(keys, policy, source).map_err(malformed)?;
+        let policy = TrustPolicy::from_text(policy_path, PolicySource::Flag, policy, allow_http)
+            .map_err(|e| malformed(e.to_string()))?;
+        Ok(OwnTrust {
+            trust,
+            policy,
+            origin,
+        })
+    }
+}
+
+/// The three files that vouch for a release, as downloaded from one location.
+pub struct Fetched {
+    pub location: String,
+    pub sums: Vec<u8>,
+    pub minisig: Vec<u8>,
+    pub proof: Vec<u8>,
+}
+
+/// The release directories of `version` to try, in order: each `--mirror` (with `{version}` filled
+/// in, `/` appended), then the pinned source.
+pub fn locations(trust: &ReleaseTrust, mirrors: &[String], version: &str) -> Vec<String> {
+    let mut out: Vec<String> = mirrors
+        .iter()
+        .map(|m| {
+            let m = m.replace(pins::VERSION_PLACEHOLDER, version);
+            if m.ends_with('/') { m } else { format!("{m}/") }
+        })
+        .collect();
+    out.push(trust.source_dir(version));
+    out
+}
+
+/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from the first location serving all three.
+pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
+    let mut failures = Vec::new();
+    for loc in locations {
+        let get = |f: &str, limit| {
+            client
+                .get_bytes(&format!("{loc}{f}"), limit)
+                .map(|r| r.bytes)
+        };
+        let got = (|| -> Result<Fetched, FetchError> {
+            Ok(Fetched {
+                location: loc.clone(),
+                sums: get("SHA256SUMS", limits::SUMS)?,
+                minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
+                proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
+            })
+        })();
+        match got {
+            Ok(f) => return Ok(f),
+            Err(e) => failures.push(ClientError::from(e)),
+        }
+    }
+    // One location: its own error (and exit code). Several: all of them, as a network failure.
+    if failures.len() == 1 {
+        return Err(failures.remove(0));
+    }
+    let joined: Vec<String> = failures.iter().map(|e| e.message.clone()).collect();
+    Err(ClientError::new(
+        Class::Network,
+        format!("no location served the release: {}", joined.join("; ")),
+    ))
+}
+
+/// A release binary that passed every check, tied to this host's memory of the log.
+pub struct Checked {
+    pub release: VerifiedRelease,
+    pub memory: Observed,
+}
+
+/// Verifies the binary `name` whose SHA-256 is `digest` against the release files of `version`, then
+/// ties the checkpoint to the newest one this host has seen of that log (a fork or rollback is an
+/// error, as for every download).
+pub fn check(
+    ctx: &Context,
+    trust: &ReleaseTrust,
+    version: &str,
+    name: &str,
+    digest: &Hash,
+    files: &Fetched,
+    passed: &mut dyn FnMut(String),
+) -> Result<Checked, ClientError> {
+    let canonical_dir = trust.source_dir(version);
+    let release = verify_release(
+        trust,
+        &canonical_dir,
+        name,
+        digest,
+        &ReleaseFiles {
+            sums: &files.sums,
+            minisig: &files.minisig,
+            proof: &files.proof,
+        },
+        passed,
+    )
+    .map_err(|e| match e {
+        ReleaseError::Malformed(m) => ClientError::new(Class::Malformed, m),
+        ReleaseError::Refused(m) => ClientError::new(Class::Verification, m),
+    })?;
+    let vc = &release.logged.checkpoint;
+    let log = trusted_log(ctx, vc)?;
+    let memory = ctx.state.tie_to_newest(vc, &mut prover(ctx, log.url))?;
+    Ok(Checked { release, memory })
+}
+
+/// The newest version, from the untrusted `LATEST` hint beside the release directories (mirrors
+/// first). Untrusted because whatever it names is then verified by signature, log and policy, and
+/// `self upgrade` refuses anything older than itself.
+pub fn latest(
+    client: &Client,
+    trust: &ReleaseTrust,
+    mirrors: &[String],
+) -> Result<(Version, String), ClientError> {
+    let mut urls: Vec<String> = mirrors.iter().map(|m| pins::latest_url_of(m)).collect();
+    urls.push(trust.latest_url());
+    let mut last = None;
+    for url in urls {
+        match client.get_bytes(&url, MAX_LATEST) {
+            Ok(r) => {
+                let text = String::from_utf8_lossy(&r.bytes);
+                let v = text.trim();
+                return Version::parse(v).map(|v| (v, url.clone())).ok_or_else(|| {
+                    ClientError::new(
+                        Class::Malformed,
+                        format!("{url}: {v:?} is not a version (MAJOR.MINOR.PATCH[-PRERELEASE])"),
+                    )
+                });
+            }
+            Err(e) => last = Some(ClientError::from(e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| ClientError::new(Class::Usage, "no LATEST location")))
+}
+
+/// A release marker: (version, target).
+pub type Marker = (String, String);
+
+/// One pass over a binary: its SHA-256, its length and the release markers it carries.
+pub fn scan(r: &mut dyn Read) -> std::io::Result<(Hash, u64, Vec<Marker>)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; STREAM_BUFFER];
+    // The last bytes of the previous chunk, so a marker split across two reads is still found.
+    let keep = MARKER_PREFIX.len() + MARKER_MAX;
+    let mut window: Vec<u8> = Vec::with_capacity(keep + buf.len());
+    let mut found = Vec::new();
+    let mut len = 0u64;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        len += n as u64;
+        window.extend_from_slice(&buf[..n]);
+        collect_markers(&window, &mut found);
+        let drop = window.len().saturating_sub(keep);
+        window.drain(..drop);
+    }
+    found.sort();
+    found.dedup();
+    Ok((h.finalize(), len, found))
+}
+
+/// Markers fully inside `w`: `\0rget-release <semver> <target>\0`.
+fn collect_markers(w: &[u8], found: &mut Vec<Marker>) {
+    let mut i = 0;
+    while let Some(at) = find(&w[i..], MARKER_PREFIX) {
+        let start = i + at + MARKER_PREFIX.len();
+        i = start;
+        let rest = &w[start..w.len().min(start + MARKER_MAX)];
+        let Some(end) = rest.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(&rest[..end]) else {
+            continue;
+        };
+        if let Some((v, t)) = text.split_once(' ')
+            && Version::parse(v).is_some()
+            && !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            found.push((v.to_owned(), t.to_owned()));
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Where the running binary is installed: `--prefix DIR` gives `DIR/rget`; otherwise the running
+/// file itself, unless it runs from a memfd (as right after the bootstrap), which has no path.
+pub fn installed_path(prefix: Option<&Path>) -> Result<PathBuf, ClientError> {
+    if let Some(dir) = prefix {
+        return Ok(dir.join("rget"));
+    }
+    let exe = std::env::current_exe().map_err(|e| {
+        ClientError::new(
+            Class::Usage,
+            format!("cannot tell where this rget is installed ({e}): give --prefix DIR"),
+        )
+    })?;
+    let s = exe.to_string_lossy();
+    if s.starts_with("/memfd:") || s.ends_with(" (deleted)") {
+        return Err(ClientError::new(
+            Class::Usage,
+            format!("this rget runs from {s}, not from an installed file: give --prefix DIR"),
+        ));
+    }
+    Ok(exe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_found_across_reads_and_garbage_is_ignored() {
+        let mut bin = vec![7u8; 100_000];
+        bin.extend_from_slice(b"\0rget-release \xff\0"); // not UTF-8
+        bin.extend_from_slice(b"\0rget-release 1.2 x\0"); // not a version
+        bin.extend_from_slice(b"\0rget-release "); // the search needle itself
+        bin.extend(vec![1u8; STREAM_BUFFER - 7 - bin.len() % STREAM_BUFFER]);
+        // Straddles a read boundary.
+        bin.extend_from_slice(b"\0rget-release 0.3.0-rc.1 x86_64-unknown-linux-gnu\0tail");
+        let (h, len, found) = scan(&mut &bin[..]).unwrap();
+        assert_eq!(len, bin.len() as u64);
+        assert_eq!(h, crate::core::digest::sha256(&bin));
+        assert_eq!(
+            found,
+            vec![(
+                "0.3.0-rc.1".to_owned(),
+                "x86_64-unknown-linux-gnu".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn this_binary_carries_its_marker() {
+        let (_, _, found) = scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
+        assert_eq!(found, vec![(VERSION.to_owned(), TARGET.to_owned())]);
+    }
+}

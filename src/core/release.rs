@@ -1,0 +1,121 @@
+//! Verifying one of rget's own releases: the checks the bootstrap makes before it installs rget, and
+//! that `rget self verify | upgrade | rollback` make before they trust a binary, in one routine so the
+//! two can never drift apart.
+//!
+//! Given the release binary's SHA-256 (computed by the caller while the bytes streamed), and the
+//! release's `SHA256SUMS`, `SHA256SUMS.minisig` and `SHA256SUMS.tlog-proof`:
+//! 1. `SHA256SUMS` lists that same digest for `rget-<version>-<target>`;
+//! 2. a release key of the [`ReleaseTrust`] signed `SHA256SUMS` (prehashed, as minisign does by
+//!    default) and the trusted comment names the file, so a signature over some other file cannot
+//!    be replayed here;
+//! 3. the record of `SHA256SUMS` at its canonical URL under the *pinned* source (never a mirror's URL:
+//!    the log vouches for what was published at the release source) is included under a checkpoint
+//!    signed by a pinned log and cosigned as the pinned policy requires ([`verify_logged_sums`]).
+//!
+//! The pinned-digest check (the bootstrap's first) is the caller's: `rget self upgrade` installs
+//! versions newer than any pin, which is exactly why checks 2 and 3 exist.
+
+use crate::core::digest::Hash;
+use crate::core::minisig::{self, Signature};
+use crate::core::pins::ReleaseTrust;
+use crate::core::sums;
+use crate::core::verify::{LoggedSums, VerifyError, check_listed, verify_logged_sums};
+
+/// The three published files that vouch for a release binary.
+pub struct ReleaseFiles<'a> {
+    pub sums: &'a [u8],
+    pub minisig: &'a [u8],
+    pub proof: &'a [u8],
+}
+
+/// A release binary that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedRelease {
+    /// The key id (as minisign prints it) of the release key that signed `SHA256SUMS`.
+    pub key_id: String,
+    /// The canonical URL of the `SHA256SUMS` whose record the log holds.
+    pub sums_url: String,
+    pub logged: LoggedSums,
+}
+
+/// Why a release did not verify. `Malformed` is a file that does not parse; every other failure is a
+/// check that did not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Runs checks 1–3 on the release binary `name` whose SHA-256 is `digest`, published in the
+/// release directory `canonical_dir` (the pinned source's, ending in `/`). `passed` is called with
+/// one line per check as it passes (the bootstrap prints them).
+pub fn verify_release(
+    trust: &ReleaseTrust,
+    canonical_dir: &str,
+    name: &str,
+    digest: &Hash,
+    files: &ReleaseFiles,
+    passed: &mut dyn FnMut(String),
+) -> Result<VerifiedRelease, ReleaseError> {
+    let malformed =
+        |what: &str, e: &dyn std::fmt::Display| ReleaseError::Malformed(format!("{what}: {e}"));
+    let refused =
+        |what: &str, e: &dyn std::fmt::Display| ReleaseError::Refused(format!("{what}: {e}"));
+
+    let listed = sums::parse(files.sums).map_err(|e| malformed("SHA256SUMS", &e))?;
+    check_listed(&listed, name, digest).map_err(|e| refused("SHA256SUMS", &e))?;
+    passed(format!("SHA256SUMS lists the same digest for {name}"));
+
+    let text = std::str::from_utf8(files.minisig)
+        .map_err(|_| ReleaseError::Malformed("SHA256SUMS.minisig is not UTF-8".into()))?;
+    let sig = Signature::parse(text).map_err(|e| malformed("SHA256SUMS.minisig", &e))?;
+    let key = trust
+        .keys
+        .iter()
+        .find(|k| k.key_id() == sig.key_id())
+        .ok_or_else(|| {
+            let ids: Vec<String> = trust.keys.iter().map(|k| k.key_id()).collect();
+            ReleaseError::Refused(format!(
+                "SHA256SUMS is signed by key {}, which is not a pinned release key (pinned: {})",
+                sig.key_id(),
+                ids.join(", ")
+            ))
+        })?;
+    // `false`: legacy (non-prehashed) signatures are refused for releases; minisign has made
+    // prehashed ones by default since 0.11.
+    let v = minisig::verify(key, &sig, files.sums, false)
+        .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
+    if minisig::trusted_comment_file(&v.trusted_comment) != Some("SHA256SUMS") {
+        return Err(ReleaseError::Refused(format!(
+            "the signature's trusted comment {:?} does not name the file SHA256SUMS",
+            v.trusted_comment
+        )));
+    }
+    passed(format!(
+        "SHA256SUMS is signed by pinned release key {} (trusted comment names SHA256SUMS)",
+        v.key_id
+    ));
+
+    let sums_url = format!("{canonical_dir}SHA256SUMS");
+    let logged = verify_logged_sums(&trust.policy, &sums_url, files.sums, files.proof).map_err(
+        |e| match e {
+            VerifyError::ProofFile(e) => malformed("SHA256SUMS.tlog-proof", &e),
+            e => refused("SHA256SUMS.tlog-proof", &e),
+        },
+    )?;
+    let cp = &logged.checkpoint.checkpoint;
+    passed(format!(
+        "{sums_url} is in log {} at index {} under a checkpoint of size {} (quorum: {})",
+        cp.origin,
+        logged.index,
+        cp.size,
+        trust.policy.describe_quorum()
+    ));
+    Ok(VerifiedRelease {
+        key_id: v.key_id,
+        sums_url,
+        logged,
+    })
+}
