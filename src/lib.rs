@@ -14,6 +14,9 @@ pub mod durable;
 #[cfg(feature = "cli")]
 pub mod cli;
 
+#[cfg(feature = "cli")]
+pub mod demo;
+
 #[cfg(feature = "log")]
 pub mod log;
 

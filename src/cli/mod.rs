@@ -5,6 +5,7 @@
 //! one takes three lines here: the `mod`, a variant of [`Command`], and an arm in [`run`].
 
 pub mod audit;
+pub mod demo;
 pub mod exit;
 pub mod get;
 pub mod log;
@@ -63,6 +64,7 @@ enum Command {
     Sums(sums::Args),
     Log(log::Args),
     Witness(witness::Args),
+    Demo(demo::Args),
     #[command(name = "self")]
     SelfCmd(self_cmd::Args),
 }
@@ -78,6 +80,7 @@ fn run(command: Command) -> CliResult {
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
 

