@@ -7,7 +7,9 @@
 pub mod audit;
 pub mod exit;
 pub mod get;
+pub mod keygen;
 pub mod log;
+pub mod release;
 pub mod server_args;
 pub mod submit;
 pub mod sums;
@@ -62,6 +64,8 @@ enum Command {
     Sums(sums::Args),
     Log(log::Args),
     Witness(witness::Args),
+    Keygen(keygen::Args),
+    Release(release::Args),
 }
 
 fn run(command: Command) -> CliResult {
@@ -74,6 +78,8 @@ fn run(command: Command) -> CliResult {
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Release(args) => release::run(args),
     }
 }
 
