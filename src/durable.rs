@@ -89,14 +89,52 @@ pub fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, 
 /// Writes one file atomically and durably: temporary file in the same directory, fsync, rename,
 /// fsync of the directory. On error no temporary file is left.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let parent = parent_of(path);
-    create_dirs(parent, 0o755)?;
+    write_atomic_all(&[(path, bytes, mode)])
+}
+
+/// Writes several files that belong together (a `SHA256SUMS` with its signature and proof, a key
+/// pair) as nearly all-or-nothing as POSIX allows: every temporary is written and fsynced before
+/// the first rename, so a failure while writing (disk full, permissions) leaves every target as it
+/// was and no temporary behind; the renames follow back to back, then each directory is fsynced.
+pub fn write_atomic_all(files: &[(&Path, &[u8], u32)]) -> io::Result<()> {
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    for (path, bytes, mode) in files {
+        match durable_temp(path, bytes, *mode) {
+            Ok(tmp) => temps.push(tmp),
+            Err(e) => {
+                remove_all(&temps);
+                return Err(e);
+            }
+        }
+    }
+    for (i, ((path, _, _), tmp)) in files.iter().zip(&temps).enumerate() {
+        if let Err(e) = fs::rename(tmp, path) {
+            remove_all(temps.get(i..).unwrap_or_default());
+            return Err(e);
+        }
+    }
+    for (path, _, _) in files {
+        sync_dir(parent_of(path))?;
+    }
+    Ok(())
+}
+
+/// A fsynced temporary beside `path` holding `bytes`; none is left on error.
+fn durable_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
+    create_dirs(parent_of(path), 0o755)?;
     let (tmp, f) = write_temp(path, bytes, mode)?;
-    if let Err(e) = f.sync_data().and_then(|()| fs::rename(&tmp, path)) {
+    if let Err(e) = f.sync_data() {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(parent)
+    Ok(tmp)
+}
+
+/// Best-effort cleanup of temporaries after a failure; the failure itself is what gets reported.
+fn remove_all(temps: &[PathBuf]) {
+    for t in temps {
+        let _ = fs::remove_file(t);
+    }
 }
 
 /// Removes temporary files a killed process left in `dir` (and below it, if `recursive`). Call it
@@ -156,6 +194,21 @@ mod tests {
             0o700
         );
         assert_eq!(parent_of(Path::new("lt")), Path::new("."));
+        let (a, b) = (t.path().join("g/a"), t.path().join("g/b"));
+        write_atomic_all(&[(&a, b"A", 0o644), (&b, b"B", 0o600)]).unwrap();
+        assert_eq!(
+            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
+            (b"A".to_vec(), b"B".to_vec())
+        );
+        // The second target cannot be written (its parent is a file): the first stays as it was.
+        let bad = t.path().join("g/a/x");
+        assert!(write_atomic_all(&[(&b, b"new", 0o600), (&bad, b"x", 0o644)]).is_err());
+        assert_eq!(fs::read(&b).unwrap(), b"B");
+        assert_eq!(
+            sweep_temporaries(t.path(), true).unwrap(),
+            0,
+            "no temporary left"
+        );
         assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
     }
 }

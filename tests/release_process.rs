@@ -35,7 +35,11 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     std::fs::write(pins.join("SHA256SUMS"), &old_line).unwrap();
     std::fs::copy(&w.key_pub, pins.join("release.pub")).unwrap();
     std::fs::copy(&w.policy, pins.join("policy")).unwrap();
-    std::fs::write(pins.join("source"), format!("{}\n", w.url("/rget/v{version}/"))).unwrap();
+    std::fs::write(
+        pins.join("source"),
+        format!("{}\n", w.url("/rget/v{version}/")),
+    )
+    .unwrap();
     let out = w.dir("out");
 
     let target_dir = Path::new(release::RGET)
@@ -99,7 +103,8 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     for f in std::fs::read_dir(&out).unwrap() {
         let f = f.unwrap();
         let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
-        w.srv.route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
+        w.srv
+            .route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
     }
 
     // The bootstrap it built installs the rget it built; that rget verifies itself under the pins

@@ -60,7 +60,8 @@ pub fn run(a: Args) -> CliResult {
             println!("{line}");
         }
     };
-    let account = demo::run(&opts, &mut say).map_err(|e| Failure::new(super::exit::LOCAL_IO, format!("demo: {e}")))?;
+    let account = demo::run(&opts, &mut say)
+        .map_err(|e| Failure::new(super::exit::LOCAL_IO, format!("demo: {e}")))?;
     if json {
         println!("{}", to_json(&account));
     } else {
@@ -103,7 +104,11 @@ released {}{}.\n",
             x.name,
             if x.refused { "refused" } else { "NOT refused" },
             x.stopped_by,
-            if x.destination_untouched { "untouched" } else { "CHANGED" }
+            if x.destination_untouched {
+                "untouched"
+            } else {
+                "CHANGED"
+            }
         ));
     }
     s.push_str(&format!(
@@ -122,7 +127,8 @@ released {}{}.\n",
 }
 
 fn short(hex: &str) -> String {
-    hex.get(..16).map_or_else(|| hex.to_owned(), |h| format!("{h}…"))
+    hex.get(..16)
+        .map_or_else(|| hex.to_owned(), |h| format!("{h}…"))
 }
 
 fn to_json(a: &Account) -> String {

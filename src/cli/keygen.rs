@@ -1,0 +1,422 @@
+//! `rget keygen`: make a minisign key pair, and read minisign secret keys (for `rget release`).
+//!
+//! The files are byte-for-byte in the formats of the `minisign` tool (`minisign -G`), so a key made
+//! here signs with `minisign -S` and a key made there signs with `rget release`. Keys and signatures
+//! come from the `minisign` crate (the tool's author's Rust implementation); the comment lines are
+//! written as the tool writes them.
+
+use super::exit::{CliResult, Failure, io_reason};
+use crate::core::b64;
+use crate::core::minisig;
+use minisign::{KeyPair, PublicKey, SecretKey, SecretKeyBox};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+const LONG_ABOUT: &str = "\
+Make a minisign key pair, exactly as `minisign -G` does: the public key (publish it, and give it to \
+rget's users as --key or in their keys file) and the secret key (keep it secret; `rget release` and \
+`minisign -S` sign with it). The files are in minisign's own formats, so either tool can use a key \
+made by the other.
+
+The secret key is encrypted with a password (scrypt) unless -W is given. The password is read from \
+--password-file FILE (its first line), else from $RGET_PASSWORD, else asked for twice on the \
+terminal. Both files are written atomically (temporary file, fsync, rename); the secret key with mode \
+0600, in a directory created with mode 0700 if missing. An existing file is never replaced unless -f \
+is given.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget keygen                                   password asked; writes minisign.pub and
+                                                ~/.minisign/minisign.key
+  rget keygen -W -p release.pub -s release.key  no password
+  rget keygen --password-file pw -s ci.key      password from a file, for scripts
+
+Standard output: the public key line (base64), for scripts; the rest goes to standard error.
+
+Exit codes: 0 ok, 2 usage (a file exists and -f was not given, no password source), 7 local I/O.";
+
+/// Arguments of `rget keygen` (minisign's flags where minisign has one).
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Make a minisign key pair (as `minisign -G`) for signing releases",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Where to write the public key
+    #[arg(short = 'p', value_name = "PUB", default_value = "minisign.pub")]
+    pub public: PathBuf,
+    /// Where to write the secret key. Default: $MINISIGN_CONFIG_DIR/minisign.key, else
+    /// ~/.minisign/minisign.key (as minisign)
+    #[arg(short = 's', value_name = "SEC")]
+    pub secret: Option<PathBuf>,
+    /// Do not encrypt the secret key with a password
+    #[arg(short = 'W', conflicts_with = "password_file")]
+    pub no_password: bool,
+    /// Replace existing key files
+    #[arg(short = 'f')]
+    pub force: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Where a secret key's password comes from, for `rget keygen` and `rget release`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PasswordArgs {
+    /// Read the secret key's password from the first line of FILE. Default: $RGET_PASSWORD, else
+    /// asked on the terminal
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// The environment variable holding a password, for scripts that cannot use a file.
+pub const PASSWORD_ENV: &str = "RGET_PASSWORD";
+
+/// minisign refuses longer passwords; so do we, with a message instead of a truncation.
+const MAX_PASSWORD: usize = 1024;
+
+/// The largest secret key file we read: the real ones are about 350 bytes.
+const MAX_KEY_FILE: u64 = 16 * 1024;
+
+/// The binary secret key: algorithm (2), KDF (2), checksum algorithm (2), salt (32), opslimit (8),
+/// memlimit (8), key ID (8), Ed25519 secret key (64), checksum (32).
+const SECRET_KEY_BYTES: usize = 158;
+const KDF_NONE: [u8; 2] = [0, 0];
+const KDF_SCRYPT: [u8; 2] = *b"Sc";
+
+/// What the `minisign` tool writes as the untrusted comment of every secret key, encrypted or not.
+const SECRET_KEY_COMMENT: &str = "minisign encrypted secret key";
+
+/// Runs `rget keygen`.
+pub fn run(a: Args) -> CliResult {
+    let secret = match &a.secret {
+        Some(s) => s.clone(),
+        None => default_secret_path()?,
+    };
+    if !a.force {
+        refuse_existing(&[&a.public, &secret])?;
+    }
+    let pair = if a.no_password {
+        KeyPair::generate_unencrypted_keypair()
+    } else {
+        let password = a.password.read(Confirm::Twice)?;
+        KeyPair::generate_encrypted_keypair(Some(password))
+    }
+    .map_err(|e| Failure::local_io(format!("cannot make a key pair: {e}")))?;
+    let (pub_text, sec_text) = key_files(&pair)?;
+    // The secret key's directory is private like minisign's ~/.minisign; write_atomic_all creates
+    // only what is still missing, with 0755, for the public key.
+    crate::durable::create_dirs(crate::durable::parent_of(&secret), 0o700)
+        .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
+    crate::durable::write_atomic_all(&[
+        (&secret, sec_text.as_bytes(), 0o600),
+        (&a.public, pub_text.as_bytes(), 0o644),
+    ])
+    .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
+    let key = public_key_line(&pair.pk);
+    let _ = writeln!(
+        std::io::stderr(),
+        "rget: secret key written to {} ({}) - keep it secret\n  public key written to {} (key ID {})\n  verify with: rget get --key {} URL, or minisign -Vm FILE -P {key}",
+        secret.display(),
+        if a.no_password {
+            "NOT encrypted"
+        } else {
+            "encrypted"
+        },
+        a.public.display(),
+        key_id(&pair.pk),
+        a.public.display(),
+    );
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{key}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
+
+/// minisign's default: `$MINISIGN_CONFIG_DIR/minisign.key`, else `~/.minisign/minisign.key`.
+fn default_secret_path() -> CliResult<PathBuf> {
+    if let Some(dir) = std::env::var_os("MINISIGN_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("minisign.key"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Failure::usage("HOME is not set; name the secret key file with -s"))?;
+    Ok(PathBuf::from(home).join(".minisign").join("minisign.key"))
+}
+
+/// Refuses to go on if any of `paths` exists (also as a dangling symbolic link), as minisign does
+/// without -f: a key pair is never replaced by accident.
+fn refuse_existing(paths: &[&Path]) -> CliResult {
+    for p in paths {
+        if std::fs::symlink_metadata(p).is_ok() {
+            return Err(Failure::usage(format!(
+                "{} already exists; use -f to replace it",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The public and secret key files, as `minisign -G` writes them.
+fn key_files(pair: &KeyPair) -> CliResult<(String, String)> {
+    let sec = pair
+        .sk
+        .to_box(Some(SECRET_KEY_COMMENT))
+        .map_err(|e| Failure::local_io(format!("cannot encode the secret key: {e}")))?
+        .into_string();
+    let pub_text = format!(
+        "untrusted comment: minisign public key {}\n{}\n",
+        key_id(&pair.pk),
+        public_key_line(&pair.pk)
+    );
+    Ok((pub_text, sec))
+}
+
+/// The base64 line of a public key, as `minisign -P` takes it.
+pub fn public_key_line(pk: &PublicKey) -> String {
+    pk.to_base64()
+}
+
+/// The key ID as the `minisign` tool writes it in a `.pub` comment: 16 uppercase hex digits of the
+/// little-endian number.
+fn key_id(pk: &PublicKey) -> String {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(pk.keynum());
+    format!("{:016X}", u64::from_le_bytes(id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passwords
+
+/// Whether a password typed on the terminal is asked for a second time (a new key) or once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Once,
+    Twice,
+}
+
+impl PasswordArgs {
+    /// The password: from --password-file, else $RGET_PASSWORD, else asked on the terminal. Never
+    /// asked when standard input is not a terminal, so a script without a password fails at once
+    /// instead of waiting for one.
+    pub fn read(&self, confirm: Confirm) -> CliResult<String> {
+        let password = if let Some(f) = &self.password_file {
+            read_password_file(f)?
+        } else if let Some(p) = std::env::var_os(PASSWORD_ENV) {
+            p.into_string()
+                .map_err(|_| Failure::usage(format!("{PASSWORD_ENV} is not valid UTF-8")))?
+        } else if std::io::stdin().is_terminal() {
+            prompt(confirm)?
+        } else {
+            let or_none = match confirm {
+                Confirm::Twice => ", or -W for none",
+                Confirm::Once => "",
+            };
+            return Err(Failure::usage(format!(
+                "no password: use --password-file FILE or {PASSWORD_ENV}{or_none} (no terminal to ask on)"
+            )));
+        };
+        if password.len() > MAX_PASSWORD {
+            return Err(Failure::usage(format!(
+                "the password is longer than {MAX_PASSWORD} bytes"
+            )));
+        }
+        if password.is_empty() && confirm == Confirm::Twice {
+            return Err(Failure::usage(
+                "empty password; use -W for a secret key without one",
+            ));
+        }
+        Ok(password)
+    }
+}
+
+/// The first line of `path`, without its line ending.
+fn read_password_file(path: &Path) -> CliResult<String> {
+    let io_err =
+        |e: std::io::Error| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io_err)?
+        .take(MAX_PASSWORD as u64 + 2)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::malformed(format!("{}: not valid UTF-8", path.display())))?;
+    let line = text.split('\n').next().unwrap_or_default();
+    Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
+}
+
+/// Asks on the terminal (without echo).
+fn prompt(confirm: Confirm) -> CliResult<String> {
+    let ask = |p: &str| {
+        rpassword::prompt_password(p)
+            .map_err(|e| Failure::local_io(format!("reading the password: {}", io_reason(&e))))
+    };
+    let first = ask("Password: ")?;
+    if confirm == Confirm::Twice && ask("Password (one more time): ")? != first {
+        return Err(Failure::usage("the passwords do not match"));
+    }
+    Ok(first)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a secret key
+
+/// A secret key ready to sign, and its public key.
+pub struct SigningKey {
+    pub sk: SecretKey,
+    pub pk: PublicKey,
+    /// The public key as the verification core reads it, to check what was signed.
+    pub core_pk: minisig::PublicKey,
+}
+
+/// Reads a minisign secret key file (made by `minisign -G` or `rget keygen`), decrypting it with a
+/// password from `password` when it is encrypted.
+pub fn load_secret_key(path: &Path, password: &PasswordArgs) -> CliResult<SigningKey> {
+    let text = read_key_file(path)?;
+    let bad = |why: &str| {
+        Failure::malformed(format!(
+            "{}: not a minisign secret key: {why}",
+            path.display()
+        ))
+    };
+    let line = text
+        .lines()
+        .nth(1)
+        .ok_or_else(|| bad("no key line after the comment"))?;
+    let bytes = b64::decode(line.trim_end_matches('\r'))
+        .filter(|b| b.len() == SECRET_KEY_BYTES && b.starts_with(b"Ed"))
+        .ok_or_else(|| bad("the key line is not a base64 Ed25519 secret key"))?;
+    let kdf = [bytes[2], bytes[3]];
+    let sk = if kdf == KDF_NONE {
+        unencrypted(path, &text, &bytes)?
+    } else if kdf == KDF_SCRYPT {
+        let pw = password.read(Confirm::Once)?;
+        SecretKeyBox::from_string(&text)
+            .and_then(|b| b.into_secret_key(Some(pw)))
+            .map_err(|e| decrypt_failure(path, &e))?
+    } else {
+        return Err(bad("unknown encryption algorithm"));
+    };
+    let pk = PublicKey::from_secret_key(&sk).map_err(|e| bad(&e.to_string()))?;
+    let core_pk =
+        minisig::PublicKey::parse(&public_key_line(&pk)).map_err(|e| bad(&e.to_string()))?;
+    Ok(SigningKey { sk, pk, core_pk })
+}
+
+/// An unencrypted key. minisign 0.11 writes those (`-G -W`) with an all-zero checksum, which the
+/// crate's loader rejects as corrupted, so such a key is taken as it is: a damaged one is still
+/// caught, because every signature is verified with the public key inside the secret key before
+/// anything is written. A key with a checksum has it checked.
+fn unencrypted(path: &Path, text: &str, bytes: &[u8]) -> CliResult<SecretKey> {
+    let checksum = bytes.get(SECRET_KEY_BYTES - 32..).unwrap_or_default();
+    let loaded = if checksum.iter().all(|b| *b == 0) {
+        SecretKey::from_bytes(bytes)
+    } else {
+        SecretKeyBox::from_string(text).and_then(SecretKeyBox::into_unencrypted_secret_key)
+    };
+    loaded.map_err(|e| {
+        Failure::malformed(format!(
+            "{}: not a usable minisign secret key: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// A wrong password is a failed check (exit 1); anything else means the file is damaged.
+fn decrypt_failure(path: &Path, e: &minisign::PError) -> Failure {
+    match e.kind() {
+        minisign::ErrorKind::Verify => Failure::verification(format!(
+            "{}: wrong password for this secret key",
+            path.display()
+        )),
+        _ => Failure::malformed(format!(
+            "{}: cannot decrypt the secret key: {e}",
+            path.display()
+        )),
+    }
+}
+
+fn read_key_file(path: &Path) -> CliResult<String> {
+    let io_err =
+        |e: std::io::Error| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io_err)?
+        .take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(Failure::malformed(format!(
+            "{}: larger than {MAX_KEY_FILE} bytes, not a minisign secret key",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::malformed(format!(
+            "{}: not a minisign secret key (not UTF-8 text)",
+            path.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_password() -> PasswordArgs {
+        PasswordArgs {
+            password_file: None,
+        }
+    }
+
+    #[test]
+    fn generated_files_load_back_and_match_the_tool_layout() {
+        let t = tempfile::tempdir().unwrap();
+        let pair = KeyPair::generate_unencrypted_keypair().unwrap();
+        let (pub_text, sec_text) = key_files(&pair).unwrap();
+        assert!(pub_text.starts_with("untrusted comment: minisign public key "));
+        assert_eq!(pub_text.lines().count(), 2);
+        assert!(sec_text.starts_with("untrusted comment: minisign encrypted secret key\n"));
+        let core = minisig::PublicKey::parse(&pub_text).unwrap();
+        assert_eq!(format!("{:0>16}", core.key_id()), key_id(&pair.pk));
+        let path = t.path().join("k");
+        std::fs::write(&path, &sec_text).unwrap();
+        let loaded = load_secret_key(&path, &no_password()).unwrap();
+        assert_eq!(public_key_line(&loaded.pk), public_key_line(&pair.pk));
+    }
+
+    #[test]
+    fn password_file_gives_its_first_line() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("pw");
+        std::fs::write(&f, "secret words\r\nignored\n").unwrap();
+        let args = PasswordArgs {
+            password_file: Some(f.clone()),
+        };
+        assert_eq!(args.read(Confirm::Once).unwrap(), "secret words");
+        std::fs::write(&f, "\n").unwrap();
+        assert_eq!(args.read(Confirm::Twice).unwrap_err().code(), 2);
+        std::fs::write(&f, "x".repeat(MAX_PASSWORD + 1)).unwrap();
+        assert_eq!(args.read(Confirm::Once).unwrap_err().code(), 2);
+    }
+
+    #[test]
+    fn garbage_keys_are_malformed_not_panics() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("k");
+        for text in [
+            "",
+            "untrusted comment: x\n",
+            "untrusted comment: x\nRWQ=\n",
+            "untrusted comment: x\n!!!\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = load_secret_key(&path, &no_password())
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(e.code(), 3, "{text:?}: {e}");
+        }
+    }
+}

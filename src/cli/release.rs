@@ -1,0 +1,356 @@
+//! `rget release`: the publisher's one step. List the files of a directory in `SHA256SUMS`, sign it
+//! with minisign, record it in a transparency log, verify everything as a client would, and only
+//! then write `SHA256SUMS`, `SHA256SUMS.minisig` and `SHA256SUMS.tlog-proof` into the directory.
+//!
+//! It runs the same code as the separate steps (`rget sums`, `minisign -S`, `rget submit`): the
+//! listing of `rget sums`, the signature format of the `minisign` tool, and `rget submit`'s
+//! submission and proof checks.
+
+use super::exit::{CliResult, Failure, io_reason};
+use super::get::json_string;
+use super::keygen::{PasswordArgs, SigningKey, load_secret_key};
+use super::submit::{Submitted, submit_verified};
+use super::sums::{DirRules, listing};
+use super::trust_args::LogTrustArgs;
+use crate::core::digest::sha256;
+use crate::core::minisig;
+use crate::core::record;
+use crate::core::sums::Entry;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const LONG_ABOUT: &str = "\
+The publisher's one step. For the regular files directly in DIR: write their SHA-256 in a \
+SHA256SUMS (as `rget sums` does), sign it with the minisign secret key --key (prehashed, with the \
+trusted comment 'timestamp:<t>\\tfile:SHA256SUMS\\thashed', as `minisign -S` does), check that \
+signature with the verifier rget's clients use, record the SHA256SUMS in the transparency log as \
+published at BASE-URL/SHA256SUMS (as `rget submit` does), and verify the log's answer under the trust \
+policy: the log's signature, the policy's witness quorum, the inclusion of exactly this record, and \
+consistency with the last checkpoint this host saw of the log. Only when all of that held are \
+SHA256SUMS, SHA256SUMS.minisig and SHA256SUMS.tlog-proof written into DIR, each atomically and all \
+three after one another; on any failure DIR is left as it was. Then upload all of DIR to BASE-URL.
+
+What is listed: the regular files directly in DIR, sorted by name, except SHA256SUMS, \
+SHA256SUMS.minisig and SHA256SUMS.tlog-proof (replaced by this run). Hidden files (names starting \
+with '.') are never listed. A subdirectory, symbolic link or other special file is refused, so \
+that what is published is exactly what was listed: move it out of DIR first.
+
+Witnesses: the log gathers its witnesses' cosignatures itself (`rget log serve --witnesses`); which \
+witnesses must have cosigned, and how many, is what the trust policy's witness, group and quorum \
+lines say (--policy), the same policy rget's users check the proof against. A proof that would not \
+satisfy them is refused here, before anything is written.
+
+The secret key is read from --key (made by `rget keygen` or `minisign -G`). If it is encrypted, its \
+password comes from --password-file FILE (first line), else $RGET_PASSWORD, else is asked on the \
+terminal.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget release dist/ --key ~/.minisign/minisign.key --url https://example.org/rel/v1.2/
+  RGET_PASSWORD=... rget release dist/ -s release.key --url https://example.org/rel/v1.2 --json
+  rget release dist/ -s release.key --url https://example.org/rel/v1.2/ --policy publisher.policy
+
+Exit codes: 0 released, 1 a check failed (wrong password, the log's proof does not verify under the
+policy), 2 usage (bad URL or DIR, a subdirectory or link in DIR, nothing to release, no password),
+3 malformed (the secret key, the log's answer), 4 network (the log is unreachable), 6 the log rolled
+back or forked, 7 local I/O.";
+
+/// Arguments of `rget release`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Publish a directory: SHA256SUMS, its minisign signature and its log proof, all verified",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    /// The directory holding the release files
+    pub dir: PathBuf,
+    /// The minisign secret key to sign with (from `rget keygen` or `minisign -G`)
+    #[arg(short = 's', long, value_name = "SECRET-KEY")]
+    pub key: PathBuf,
+    /// Where DIR's files will be published (https; a missing final '/' is added). The log records
+    /// the SHA256SUMS as published at BASE-URL/SHA256SUMS
+    #[arg(long, value_name = "BASE-URL")]
+    pub url: String,
+    /// The log's URL prefix. Default: the first log of the policy
+    #[arg(long, value_name = "URL")]
+    pub log: Option<String>,
+    /// Print what was released as one JSON object on standard output
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub trust: LogTrustArgs,
+}
+
+/// The three files a release writes, in the order they are renamed into place: the list last, so
+/// that a client that reads during the renames finds its signature and proof already there.
+const SIG_FILE: &str = "SHA256SUMS.minisig";
+const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
+const SUMS_FILE: &str = "SHA256SUMS";
+
+/// What `minisign -S` writes as a signature's untrusted comment.
+const UNTRUSTED_COMMENT: &str = "signature from minisign secret key";
+
+/// Everything a release produced, for the report.
+struct Released {
+    sums_url: String,
+    entries: Vec<Entry>,
+    sums: String,
+    signed: minisig::Verified,
+    submitted: Submitted,
+    written: Vec<PathBuf>,
+}
+
+/// Runs `rget release`.
+pub fn run(a: Args) -> CliResult {
+    let sums_url = sums_url(&a.url)?;
+    require_dir(&a.dir)?;
+    // Everything local is checked before the password is asked for and the log is contacted.
+    let ctx = a.trust.context()?;
+    let key = load_secret_key(&a.key, &a.password)?;
+    let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
+    let signature = sign(&key, &sums)?;
+    let signed = verify_own(&key, &sums, &signature)?;
+    let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
+    let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
+    let released = Released {
+        sums_url,
+        entries,
+        sums,
+        signed,
+        submitted,
+        written,
+    };
+    if a.json {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", json(&a, &released))
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    } else {
+        summary(&a, &released);
+        Ok(())
+    }
+}
+
+/// `BASE-URL/SHA256SUMS`, canonical. A base without a final `/` gets one: `…/v1.2` means the
+/// directory `v1.2`, never a file of that name, and the log needs one exact URL.
+fn sums_url(base: &str) -> CliResult<String> {
+    let base = if base.ends_with('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/")
+    };
+    let usage = |e: record::RecordError| Failure::usage(format!("--url: {e}"));
+    let base = record::canonical_url(&base).map_err(usage)?;
+    record::canonical_url(&format!("{base}{SUMS_FILE}")).map_err(usage)
+}
+
+fn require_dir(dir: &Path) -> CliResult {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| Failure::local_io(format!("{}: {}", dir.display(), io_reason(&e))))?;
+    if meta.is_dir() {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!(
+            "{} is not a directory",
+            dir.display()
+        )))
+    }
+}
+
+/// Signs `sums` (as `rget release` would) with the unencrypted secret key at `key_path`: what the
+/// demo's "stolen release key" attack does.
+pub fn sign_sums(key_path: &Path, sums: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(sums).map_err(|_| "SHA256SUMS is not UTF-8".to_owned())?;
+    let key = load_secret_key(key_path, &PasswordArgs::default()).map_err(|f| f.to_string())?;
+    sign(&key, text)
+        .map(String::into_bytes)
+        .map_err(|f| f.to_string())
+}
+
+/// Signs `sums` as `minisign -S` does: prehashed (BLAKE2b-512), trusted comment with the time and
+/// the file name, which verifiers such as `rget-bootstrap` require to be `SHA256SUMS`.
+fn sign(key: &SigningKey, sums: &str) -> CliResult<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let trusted = format!("timestamp:{now}\tfile:{SUMS_FILE}\thashed");
+    let sig = minisign::sign(
+        Some(&key.pk),
+        &key.sk,
+        sums.as_bytes(),
+        Some(&trusted),
+        Some(UNTRUSTED_COMMENT),
+    )
+    .map_err(|e| Failure::verification(format!("signing failed: {e}")))?;
+    Ok(sig.into_string())
+}
+
+/// Checks the new signature with the verifier rget's clients and the bootstrap use, so a release
+/// never goes out with a signature they would refuse (a damaged key, a format difference).
+fn verify_own(key: &SigningKey, sums: &str, signature: &str) -> CliResult<minisig::Verified> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Failure::verification(format!("the new signature does not verify: {e}"))
+    };
+    let sig = minisig::Signature::parse(signature).map_err(|e| failed(&e))?;
+    let verified =
+        minisig::verify(&key.core_pk, &sig, sums.as_bytes(), false).map_err(|e| failed(&e))?;
+    if minisig::trusted_comment_file(&verified.trusted_comment) != Some(SUMS_FILE) {
+        return Err(failed(&"its trusted comment does not name SHA256SUMS"));
+    }
+    Ok(verified)
+}
+
+/// Writes the three files into `dir`: all temporaries fsynced before the first rename, so a
+/// failure leaves `dir` as it was.
+fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<Vec<PathBuf>> {
+    let paths = [SIG_FILE, PROOF_FILE, SUMS_FILE].map(|n| dir.join(n));
+    let [sig_path, proof_path, sums_path] = &paths;
+    crate::durable::write_atomic_all(&[
+        (sig_path, sig.as_bytes(), 0o644),
+        (proof_path, proof, 0o644),
+        (sums_path, sums.as_bytes(), 0o644),
+    ])
+    .map_err(|e| Failure::local_io(format!("writing into {}: {}", dir.display(), io_reason(&e))))?;
+    Ok(vec![
+        sums_path.clone(),
+        sig_path.clone(),
+        proof_path.clone(),
+    ])
+}
+
+/// The human summary, on standard error.
+fn summary(a: &Args, r: &Released) {
+    let cp = &r.submitted.logged.checkpoint;
+    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
+    let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
+    let base = r.sums_url.strip_suffix(SUMS_FILE).unwrap_or(&r.sums_url);
+    let mut s = format!(
+        "rget: released {} files from {} as {}\n",
+        r.entries.len(),
+        a.dir.display(),
+        r.sums_url
+    );
+    s.push_str(&format!(
+        "  signed     by key ID {} ({})\n",
+        r.signed.key_id,
+        r.signed.trusted_comment.replace('\t', " ")
+    ));
+    s.push_str(&format!(
+        "  logged     {} index {} under checkpoint size {}\n",
+        cp.checkpoint.origin, r.submitted.logged.index, cp.checkpoint.size
+    ));
+    s.push_str(&format!(
+        "  cosigned   {}\n",
+        if cosigners.is_empty() {
+            "by no witness (the policy's quorum is none)".to_owned()
+        } else {
+            format!("by {}", cosigners.join(", "))
+        }
+    ));
+    s.push_str(&format!("  seen       {}\n", r.submitted.memory));
+    s.push_str(&format!("  wrote      {}\n", written.join(", ")));
+    s.push_str(&format!(
+        "  next       upload everything in {} to {base}\n",
+        a.dir.display()
+    ));
+    let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+/// The `--json` report: one object, in the style of `rget get --json`.
+fn json(a: &Args, r: &Released) -> String {
+    let q = json_string;
+    let cp = &r.submitted.logged.checkpoint;
+    let files: Vec<String> = r
+        .entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{{\"name\":{},\"sha256\":{}}}",
+                q(&e.name),
+                q(&e.digest.to_hex())
+            )
+        })
+        .collect();
+    let cosigners: Vec<String> = cp
+        .cosigners
+        .iter()
+        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
+        .collect();
+    let written: Vec<String> = r
+        .written
+        .iter()
+        .map(|p| q(&p.display().to_string()))
+        .collect();
+    format!(
+        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{{\"key_id\":{},\"trusted_comment\":{}}},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"written\":[{}]}}",
+        q(&a.dir.display().to_string()),
+        q(&r.sums_url),
+        q(&sha256(r.sums.as_bytes()).to_hex()),
+        files.join(","),
+        q(&r.signed.key_id),
+        q(&r.signed.trusted_comment),
+        q(&cp.checkpoint.origin),
+        r.submitted.logged.index,
+        cp.checkpoint.size,
+        q(&cp.checkpoint.root.to_base64()),
+        cosigners.join(","),
+        q(&r.submitted.memory.to_string()),
+        written.join(","),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_get_one_final_slash_and_must_be_https() {
+        assert_eq!(
+            sums_url("https://example.org/rel/v1.2").unwrap(),
+            "https://example.org/rel/v1.2/SHA256SUMS"
+        );
+        assert_eq!(
+            sums_url("https://example.org/rel/v1.2/").unwrap(),
+            "https://example.org/rel/v1.2/SHA256SUMS"
+        );
+        for bad in [
+            "http://example.org/rel/",
+            "https://example.org/rel/?x=1",
+            "example.org/rel/",
+            "https://example.org/rel/#f",
+        ] {
+            let e = sums_url(bad).unwrap_err();
+            assert_eq!(e.code(), 2, "{bad}: {e}");
+            assert!(e.message().starts_with("--url: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn signatures_verify_and_name_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let pair = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        let path = t.path().join("k");
+        std::fs::write(&path, pair.sk.to_box(None).unwrap().into_string()).unwrap();
+        let key = load_secret_key(
+            &path,
+            &PasswordArgs {
+                password_file: None,
+            },
+        )
+        .unwrap();
+        let sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a\n";
+        let sig = sign(&key, sums).unwrap();
+        assert!(sig.starts_with("untrusted comment: signature from minisign secret key\n"));
+        let v = verify_own(&key, sums, &sig).unwrap();
+        assert!(
+            v.trusted_comment.ends_with("\tfile:SHA256SUMS\thashed"),
+            "{v:?}"
+        );
+        assert!(!v.legacy);
+        assert_eq!(verify_own(&key, "other", &sig).unwrap_err().code(), 1);
+    }
+}
