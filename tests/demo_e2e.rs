@@ -1,0 +1,177 @@
+//! `rget demo` run as a newcomer would, checked from the outside: its JSON account (the install, the
+//! executed binary's digest, the three attacks refused for the right reasons), and that no process
+//! or file is left behind, also when it is interrupted with Ctrl-C (SIGINT to its process group, as
+//! a terminal sends it).
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+const RGET: &str = env!("CARGO_BIN_EXE_rget");
+
+/// The demos share one cargo target directory for their bootstrap builds: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn target_dir() -> PathBuf {
+    Path::new(RGET)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("demo-e2e")
+}
+
+fn demo(tmp: &Path) -> Command {
+    let mut c = Command::new(RGET);
+    c.arg("demo")
+        .arg("--target-dir")
+        .arg(target_dir())
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::null());
+    c
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `"key":<value>` from the flat rendering (string content or the raw token).
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let at = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + key.len()
+        + 3;
+    let rest = &json[at..];
+    match rest.strip_prefix('"') {
+        Some(s) => &s[..s.find('"').unwrap()],
+        None => &rest[..rest.find([',', '}', ']']).unwrap()],
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+fn leftovers(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let out: Output = demo(tmp.path()).arg("--json").output().unwrap();
+    let (json, steps) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{json}\nstderr:\n{steps}");
+
+    assert_eq!(field(&json, "installed"), "true", "{json}");
+    let released = field(&json, "released_sha256");
+    assert_eq!(released.len(), 64);
+    // The released binary is this rget, and the executed one hashed itself to the same digest.
+    assert_eq!(
+        released,
+        rget::core::digest::sha256(&std::fs::read(RGET).unwrap()).to_hex()
+    );
+    assert_eq!(field(&json, "executed_sha256"), released, "{json}");
+    assert_eq!(field(&json, "log_index"), "0");
+
+    // The three attacks, each refused by the check that should stop it, with exit code 1 and the
+    // installed rget untouched.
+    let attacks = &json[json.find("\"attacks\":[").unwrap()..];
+    let expected = [
+        (
+            "a binary swapped on the release server",
+            "but this bootstrap pins",
+        ),
+        (
+            "an unlogged SHA256SUMS signed with a stolen release key",
+            "SHA256SUMS is not in the log",
+        ),
+        (
+            "a forked checkpoint signed by the log's own key",
+            "quorum not met: cosigned by 0 of 2",
+        ),
+    ];
+    for (name, reason) in expected {
+        let a = &attacks[attacks
+            .find(name)
+            .unwrap_or_else(|| panic!("{name}: {json}"))..];
+        let a = &a[..a.find('}').unwrap()];
+        assert!(a.contains("\"refused\":true"), "{a}");
+        assert!(a.contains("\"exit_code\":1"), "{a}");
+        assert!(a.contains("\"destination_untouched\":true"), "{a}");
+        assert!(a.contains(reason), "{name}: {reason:?} not in {a}");
+    }
+
+    // Nothing left behind: every server stopped, the workspace removed.
+    assert_eq!(field(&json, "cleaned_up"), "true");
+    let list = &json[json.find("\"server_pids\":[").unwrap() + 15..];
+    let pids: Vec<u32> = list[..list.find(']').unwrap()]
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 3, "a log and two witnesses: {json}");
+    for pid in pids {
+        assert!(!alive(pid), "server {pid} is still running");
+    }
+    assert!(!Path::new(field(&json, "workspace")).exists());
+    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_stops_every_process_and_removes_every_file() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = demo(tmp.path())
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pgid = child.id();
+    // Wait until the log and both witnesses run, then press Ctrl-C.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut pids = Vec::new();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(p) = line.split("(pid ").nth(1) {
+            pids.push(p[..p.find(')').unwrap()].parse::<u32>().unwrap());
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("4. release server") {
+            break;
+        }
+    }
+    assert!(pids.len() >= 4, "the demo and its three servers: {seen}");
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    let stderr = text(&{
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut child.stderr.take().unwrap(), &mut b).unwrap();
+        b
+    });
+    assert_eq!(status.code(), Some(130), "{seen}\n{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived the demo:\n{seen}");
+    }
+    assert_eq!(
+        leftovers(tmp.path()),
+        Vec::<String>::new(),
+        "files left behind"
+    );
+}
