@@ -2,7 +2,7 @@
 # Checks the static, size, start-up and reproducibility properties of rget-bootstrap.
 #
 #   bootstrap/check.sh                   # two clean checkouts of HEAD, two fresh target dirs (slow)
-#   bootstrap/check.sh --cache DIR       # keep the two target dirs in DIR/a, DIR/b between runs
+#   bootstrap/check.sh --cache DIR       # build under DIR and keep the target dirs between runs
 #   bootstrap/check.sh --runs N          # start-up: median of N runs of `--version` (default 200)
 #   bootstrap/check.sh --same-cargo-home # the second build uses $CARGO_HOME too (see 2.)
 #
@@ -45,20 +45,22 @@ cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Two checkouts whose paths differ in length (and in every component under $work).
-src_a=$work/a
-src_b=$work/second-checkout/of/rget-bootstrap
+# Two checkouts whose paths differ in length (and in every component under $base). With --cache the
+# checkouts (re-cloned every run), target dirs and second CARGO_HOME live at fixed paths under DIR, so
+# that RUSTFLAGS (which name the paths to remap) stay the same and only the workspace crates rebuild.
+base=$work
 if [ -n "$cache" ]; then
-  mkdir -p "$cache/a" "$cache/b"
-  cache=$(cd "$cache" && pwd)
-  tgt_a=$cache/a
-  tgt_b=$cache/b
-else
-  tgt_a=$work/target-a
-  tgt_b=$work/target-of-the-second-build
+  mkdir -p "$cache"
+  base=$(cd "$cache" && pwd)
+  rm -rf "$base/a" "$base/second-checkout"
+  cleanup() { rm -rf "$work" "$base/a" "$base/second-checkout"; }
 fi
-
+src_a=$base/a
+src_b=$base/second-checkout/of/rget-bootstrap
+tgt_a=$base/target-a
+tgt_b=$base/target-of-the-second-build
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
+
 build() { # build SRC TARGET_DIR LOG CARGO_HOME
   git clone --quiet --no-checkout "$repo" "$1"
   git -C "$1" checkout --quiet --detach "$commit"
@@ -78,7 +80,7 @@ build "$src_a" "$tgt_a" "$work/build-a.log" "$cargo_home"
 sleep 2
 home_b=$cargo_home
 if [ -z "$same_home" ]; then
-  home_b=$work/another/cargo-home
+  home_b=$base/another/cargo-home
   mkdir -p "$home_b/registry"
   for d in index cache; do
     [ -d "$cargo_home/registry/$d" ] && cp -R "$cargo_home/registry/$d" "$home_b/registry/"
