@@ -52,7 +52,15 @@ static BUILD: Mutex<()> = Mutex::new(());
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
-        let w = World::new();
+        // A static is never dropped: its directory lives under the target directory and the next
+        // run removes it.
+        let w = World::in_swept_dir(
+            &Path::new(release::RGET)
+                .parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .join("bootstrap-e2e-worlds"),
+        );
         let bytes = std::fs::read(release::RGET).expect("read the rget binary");
         let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name(), bytes)], true);
         let pins = write_pins(
@@ -630,4 +638,45 @@ fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
         "stderr:\n{err}"
     );
     assert!(std::fs::read(dir.join("rget")).unwrap() == s.rel.file(&name()));
+}
+
+/// Where memfd execution is refused (`vm.memfd_noexec=2`, set here in a new pid namespace so the host
+/// is unaffected: the sysctl is per pid namespace), the bootstrap still installs the verified rget,
+/// says that it runs the installed file instead, and runs it. Needs root for `unshare` (CI runs as
+/// root on this machine).
+#[test]
+fn where_memfd_execution_is_refused_it_runs_the_installed_file_and_says_so() {
+    let s = shared();
+    let dir = old_install(&s.w, "noexec");
+    let script = format!(
+        "echo 2 > /proc/sys/vm/memfd_noexec && exec {} --cacert {} --prefix {} -- --version",
+        s.boot.display(),
+        s.w.ca.pem_path().display(),
+        dir.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.w.root.join("home"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare");
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "stderr:\n{err}");
+    assert!(
+        err.contains("note: memfd execution is not available here"),
+        "{err}"
+    );
+    assert!(err.contains("running the installed file"), "{err}");
+    assert!(
+        !err.contains("sealed memfd (SHA-256 re-checked there)"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains(VERSION), "{}", text(&out.stdout));
+    assert!(std::fs::read(dir.join("rget")).unwrap() == s.rel.file(&name()));
+    // The host's setting is untouched.
+    if let Ok(v) = std::fs::read_to_string("/proc/sys/vm/memfd_noexec") {
+        assert_ne!(v.trim(), "2", "the test changed the host's vm.memfd_noexec");
+    }
 }

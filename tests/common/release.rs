@@ -123,7 +123,32 @@ pub fn minisign_keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 
 impl World {
     pub fn new() -> World {
-        let tmp = tempfile::tempdir().expect("temp dir");
+        Self::with_dir(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// A world whose directory is `<parent>/<pid>-<random>`, for a world kept in a `static` (never
+    /// dropped): directories there whose process is gone are removed first, so each run cleans up
+    /// after the previous one.
+    pub fn in_swept_dir(parent: &Path) -> World {
+        std::fs::create_dir_all(parent).expect("world parent");
+        for e in std::fs::read_dir(parent)
+            .expect("read world parent")
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.split('-').next().unwrap_or("");
+            if !Path::new("/proc").join(pid).exists() || pid.is_empty() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("{}-", std::process::id()))
+            .tempdir_in(parent)
+            .expect("temp dir");
+        Self::with_dir(tmp)
+    }
+
+    fn with_dir(tmp: tempfile::TempDir) -> World {
         let root = tmp.path().to_path_buf();
         for d in ["home", "config", "state", "cache", "tmp", "pub"] {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
