@@ -12,6 +12,7 @@ use crate::client::trust::{Env, PublisherKeys};
 use crate::client::verified::{Class, ClientError, Context};
 use crate::core::digest::Hash;
 use crate::core::pins::{Version, binary_name};
+use crate::core::release;
 use crate::fetch::{Client, Config, Downloaded};
 use crate::install::{install, previous_of};
 use std::path::{Path, PathBuf};
@@ -183,8 +184,8 @@ fn verify(a: VerifyArgs) -> CliResult {
             exe.display()
         ))
     })?;
-    let (digest, len, _) = own_release::scan(&mut f)
-        .map_err(|e| local(format!("cannot read the running binary: {e}")))?;
+    let (digest, len, _) =
+        release::scan(&mut f).map_err(|e| local(format!("cannot read the running binary: {e}")))?;
     let name = binary_name(VERSION, TARGET);
     let files = fetch(&s, &a.common, VERSION)?;
     let checked = own_release::check(
@@ -339,7 +340,7 @@ fn rollback(a: RollbackArgs) -> CliResult {
         .reader()
         .map_err(|e| local(format!("cannot reread the copy: {e}")))?;
     let (_, _, markers) =
-        own_release::scan(&mut reader).map_err(|e| local(format!("cannot read the copy: {e}")))?;
+        release::scan(&mut reader).map_err(|e| local(format!("cannot read the copy: {e}")))?;
     let mut versions: Vec<Version> = markers
         .iter()
         .filter(|(_, t)| t == TARGET)

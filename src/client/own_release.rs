@@ -9,11 +9,10 @@
 use super::state::Observed;
 use super::trust::{PolicySource, TrustPolicy};
 use super::verified::{Class, ClientError, Context, prover, trusted_log};
-use crate::core::digest::{Hash, STREAM_BUFFER, Sha256};
+use crate::core::digest::Hash;
 use crate::core::pins::{self, ReleaseTrust, Version};
 use crate::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
 use crate::fetch::{Client, FetchError, limits};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// This rget's version.
@@ -35,8 +34,6 @@ pub static RELEASE_MARKER: &str = concat!(
     env!("RGET_TARGET"),
     "\0"
 );
-const MARKER_PREFIX: &[u8] = b"\0rget-release ";
-const MARKER_MAX: usize = 160;
 
 /// Largest binary `rget self` downloads or reads: far above any real rget, and bounded (trust rule 6).
 pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
@@ -234,63 +231,6 @@ pub fn latest(
     Err(last.unwrap_or_else(|| ClientError::new(Class::Usage, "no LATEST location")))
 }
 
-/// A release marker: (version, target).
-pub type Marker = (String, String);
-
-/// One pass over a binary: its SHA-256, its length and the release markers it carries.
-pub fn scan(r: &mut dyn Read) -> std::io::Result<(Hash, u64, Vec<Marker>)> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; STREAM_BUFFER];
-    // The last bytes of the previous chunk, so a marker split across two reads is still found.
-    let keep = MARKER_PREFIX.len() + MARKER_MAX;
-    let mut window: Vec<u8> = Vec::with_capacity(keep + buf.len());
-    let mut found = Vec::new();
-    let mut len = 0u64;
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        len += n as u64;
-        window.extend_from_slice(&buf[..n]);
-        collect_markers(&window, &mut found);
-        let drop = window.len().saturating_sub(keep);
-        window.drain(..drop);
-    }
-    found.sort();
-    found.dedup();
-    Ok((h.finalize(), len, found))
-}
-
-/// Markers fully inside `w`: `\0rget-release <semver> <target>\0`.
-fn collect_markers(w: &[u8], found: &mut Vec<Marker>) {
-    let mut i = 0;
-    while let Some(at) = find(&w[i..], MARKER_PREFIX) {
-        let start = i + at + MARKER_PREFIX.len();
-        i = start;
-        let rest = &w[start..w.len().min(start + MARKER_MAX)];
-        let Some(end) = rest.iter().position(|&b| b == 0) else {
-            continue;
-        };
-        let Ok(text) = std::str::from_utf8(&rest[..end]) else {
-            continue;
-        };
-        if let Some((v, t)) = text.split_once(' ')
-            && Version::parse(v).is_some()
-            && !t.is_empty()
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        {
-            found.push((v.to_owned(), t.to_owned()));
-        }
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 /// Where the running binary is installed: `--prefix DIR` gives `DIR/rget`; otherwise the running
 /// file itself, unless it runs from a memfd (as right after the bootstrap), which has no path.
 pub fn installed_path(prefix: Option<&Path>) -> Result<PathBuf, ClientError> {
@@ -318,29 +258,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markers_are_found_across_reads_and_garbage_is_ignored() {
-        let mut bin = vec![7u8; 100_000];
-        bin.extend_from_slice(b"\0rget-release \xff\0"); // not UTF-8
-        bin.extend_from_slice(b"\0rget-release 1.2 x\0"); // not a version
-        bin.extend_from_slice(b"\0rget-release "); // the search needle itself
-        bin.extend(vec![1u8; STREAM_BUFFER - 7 - bin.len() % STREAM_BUFFER]);
-        // Straddles a read boundary.
-        bin.extend_from_slice(b"\0rget-release 0.3.0-rc.1 x86_64-unknown-linux-gnu\0tail");
-        let (h, len, found) = scan(&mut &bin[..]).unwrap();
-        assert_eq!(len, bin.len() as u64);
-        assert_eq!(h, crate::core::digest::sha256(&bin));
-        assert_eq!(
-            found,
-            vec![(
-                "0.3.0-rc.1".to_owned(),
-                "x86_64-unknown-linux-gnu".to_owned()
-            )]
-        );
-    }
-
-    #[test]
     fn this_binary_carries_its_marker() {
-        let (_, _, found) = scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
+        let (_, _, found) = crate::core::release::scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
         assert_eq!(found, vec![(VERSION.to_owned(), TARGET.to_owned())]);
     }
 }

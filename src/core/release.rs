@@ -15,11 +15,13 @@
 //! The pinned-digest check (the bootstrap's first) is the caller's: `rget self upgrade` installs
 //! versions newer than any pin, which is exactly why checks 2 and 3 exist.
 
-use crate::core::digest::Hash;
+use crate::core::digest::{Hash, STREAM_BUFFER, Sha256};
 use crate::core::minisig::{self, Signature};
 use crate::core::pins::ReleaseTrust;
+use crate::core::pins::Version;
 use crate::core::sums;
 use crate::core::verify::{LoggedSums, VerifyError, check_listed, verify_logged_sums};
+use std::io::Read;
 
 /// The three published files that vouch for a release binary.
 pub struct ReleaseFiles<'a> {
@@ -118,4 +120,93 @@ pub fn verify_release(
         sums_url,
         logged,
     })
+}
+
+/// Every rget binary carries `\0rget-release <version> <target>\0` (`client::own_release`), so that
+/// `rget self rollback` can tell which release a kept binary claims to be without running it. A claim
+/// is only a hint: it is verified like any release.
+const MARKER_PREFIX: &[u8] = b"\0rget-release ";
+const MARKER_MAX: usize = 160;
+
+/// A release marker: (version, target).
+pub type Marker = (String, String);
+
+/// One pass over a binary: its SHA-256, its length and the release markers it carries.
+pub fn scan(r: &mut dyn Read) -> std::io::Result<(Hash, u64, Vec<Marker>)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; STREAM_BUFFER];
+    // The last bytes of the previous chunk, so a marker split across two reads is still found.
+    let keep = MARKER_PREFIX.len() + MARKER_MAX;
+    let mut window: Vec<u8> = Vec::with_capacity(keep + buf.len());
+    let mut found = Vec::new();
+    let mut len = 0u64;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        len += n as u64;
+        window.extend_from_slice(&buf[..n]);
+        collect_markers(&window, &mut found);
+        let drop = window.len().saturating_sub(keep);
+        window.drain(..drop);
+    }
+    found.sort();
+    found.dedup();
+    Ok((h.finalize(), len, found))
+}
+
+/// Markers fully inside `w`: `\0rget-release <semver> <target>\0`.
+fn collect_markers(w: &[u8], found: &mut Vec<Marker>) {
+    let mut i = 0;
+    while let Some(at) = find(&w[i..], MARKER_PREFIX) {
+        let start = i + at + MARKER_PREFIX.len();
+        i = start;
+        let rest = &w[start..w.len().min(start + MARKER_MAX)];
+        let Some(end) = rest.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(&rest[..end]) else {
+            continue;
+        };
+        if let Some((v, t)) = text.split_once(' ')
+            && Version::parse(v).is_some()
+            && !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            found.push((v.to_owned(), t.to_owned()));
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_found_across_reads_and_garbage_is_ignored() {
+        let mut bin = vec![7u8; 100_000];
+        bin.extend_from_slice(b"\0rget-release \xff\0"); // not UTF-8
+        bin.extend_from_slice(b"\0rget-release 1.2 x\0"); // not a version
+        bin.extend_from_slice(b"\0rget-release "); // the search needle itself
+        bin.extend(vec![1u8; STREAM_BUFFER - 7 - bin.len() % STREAM_BUFFER]);
+        // Straddles a read boundary.
+        bin.extend_from_slice(b"\0rget-release 0.3.0-rc.1 x86_64-unknown-linux-gnu\0tail");
+        let (h, len, found) = scan(&mut &bin[..]).unwrap();
+        assert_eq!(len, bin.len() as u64);
+        assert_eq!(h, crate::core::digest::sha256(&bin));
+        assert_eq!(
+            found,
+            vec![(
+                "0.3.0-rc.1".to_owned(),
+                "x86_64-unknown-linux-gnu".to_owned()
+            )]
+        );
+    }
 }
