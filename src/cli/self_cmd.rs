@@ -144,12 +144,9 @@ struct Setup {
 }
 
 fn setup(c: &Common) -> CliResult<Setup> {
-    // The pinned policy's log URLs are the release team's own configuration, compiled in (or named
-    // with --pins): a plain-http log is their choice, and harmless, since everything a log serves is
-    // checked by signatures and Merkle proofs. The release source itself is always https.
     let own = match &c.pins {
-        Some(dir) => OwnTrust::from_dir(dir, true),
-        None => OwnTrust::embedded(true),
+        Some(dir) => OwnTrust::from_dir(dir),
+        None => OwnTrust::embedded(),
     }
     .map_err(client)?;
     let http_log = own.policy.logs().any(|l| l.url.starts_with("http://"));

@@ -51,13 +51,12 @@ pub struct OwnTrust {
 
 impl OwnTrust {
     /// The trust compiled into this binary.
-    pub fn embedded(allow_http: bool) -> Result<OwnTrust, ClientError> {
+    pub fn embedded() -> Result<OwnTrust, ClientError> {
         Self::from_texts(
             EMBEDDED_KEYS,
             EMBEDDED_POLICY,
             EMBEDDED_SOURCE,
             Path::new("<compiled-in pinned/policy>"),
-            allow_http,
             "compiled in".into(),
         )
     }
@@ -65,7 +64,7 @@ impl OwnTrust {
     /// The trust of a pin directory (`release.pub`, `policy`, `source`; a `SHA256SUMS` there is
     /// ignored): for a private release channel, and for tests and the demo, whose keys cannot be the
     /// ones compiled in.
-    pub fn from_dir(dir: &Path, allow_http: bool) -> Result<OwnTrust, ClientError> {
+    pub fn from_dir(dir: &Path) -> Result<OwnTrust, ClientError> {
         let read = |f: &str| {
             let p = dir.join(f);
             std::fs::read_to_string(&p).map_err(|e| {
@@ -80,7 +79,6 @@ impl OwnTrust {
             &read("policy")?,
             &read("source")?,
             &dir.join("policy"),
-            allow_http,
             dir.display().to_string(),
         )
     }
@@ -90,13 +88,15 @@ impl OwnTrust {
         policy: &str,
         source: &str,
         policy_path: &Path,
-        allow_http: bool,
         origin: String,
     ) -> Result<OwnTrust, ClientError> {
         let malformed =
             |e: String| ClientError::new(Class::Malformed, format!("pins ({origin}): {e}"));
         let trust = ReleaseTrust::parse(keys, policy, source).map_err(malformed)?;
-        let policy = TrustPolicy::from_text(policy_path, PolicySource::Flag, policy, allow_http)
+        // The pinned policy's log URLs are the release team's own configuration: a plain-http log is
+        // their choice, and harmless, since everything a log serves is checked by signatures and
+        // Merkle proofs. (The release source itself must be https: `ReleaseTrust::parse`.)
+        let policy = TrustPolicy::from_text(policy_path, PolicySource::Flag, policy, true)
             .map_err(|e| malformed(e.to_string()))?;
         Ok(OwnTrust {
             trust,
