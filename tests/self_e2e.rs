@@ -73,7 +73,10 @@ impl Fixture {
         )
         .unwrap();
         let install = w.dir("bin");
-        std::fs::copy(release::RGET, install.join("rget")).unwrap();
+        put_executable(
+            &install.join("rget"),
+            &std::fs::read(release::RGET).unwrap(),
+        );
         let state = w.dir("self-state");
         Fixture {
             w,
@@ -105,7 +108,9 @@ impl Fixture {
     }
 
     fn run(&self, program: &Path, args: &[&str]) -> Output {
-        self.command(program, args).output().expect("run rget self")
+        let mut c = self.command(program, args);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        spawn(&mut c).wait_with_output().expect("run rget self")
     }
 
     fn installed(&self) -> PathBuf {
@@ -135,6 +140,41 @@ impl Fixture {
         n.sort();
         n
     }
+}
+
+/// Spawns, retrying while the kernel says the file is busy: an executable this (multi-threaded) test
+/// process just wrote may still be open for writing in a child that another test forked and has not
+/// yet exec'd (the descriptor is close-on-exec, but only from exec on), and exec fails with ETXTBSY
+/// for that instant.
+fn spawn(c: &mut Command) -> std::process::Child {
+    for _ in 0..50 {
+        match c.spawn() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r.expect("spawn"),
+        }
+    }
+    panic!("the executable stayed busy (ETXTBSY)");
+}
+
+/// `PROGRAM --version`.
+fn run_version(program: &Path) -> Output {
+    let mut c = Command::new(program);
+    c.arg("--version")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    spawn(&mut c).wait_with_output().unwrap()
+}
+
+/// Writes an executable through a temporary name and a rename, so the path never names a file that
+/// is half-written.
+fn put_executable(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = path.with_extension("put-tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn publish(w: &World, version: &str, bytes: Vec<u8>) -> Release {
@@ -227,12 +267,7 @@ fn self_verify_reports_the_running_binary_its_key_and_log_index() {
 
     // A modified rget is not the released one, whatever it says about itself.
     let tampered = f.w.root.join("rget-tampered");
-    std::fs::write(&tampered, binary(VERSION, b"\npatched")).unwrap();
-    std::fs::set_permissions(
-        &tampered,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    put_executable(&tampered, &binary(VERSION, b"\npatched"));
     assert_fails(&f.run(&tampered, &["verify"]), 1, "but SHA256SUMS lists");
 }
 
@@ -282,12 +317,7 @@ fn upgrade_then_rollback_and_back_again() {
     assert!(std::fs::read(f.install.join("rget.previous")).unwrap() == v1);
     assert_eq!(f.listing(), ["rget", "rget.previous"]);
     // The new binary runs.
-    assert_ok(
-        &Command::new(f.installed())
-            .arg("--version")
-            .output()
-            .unwrap(),
-    );
+    assert_ok(&run_version(&f.installed()));
 
     let out = f.run_installed(&["rollback", "--json"]);
     let json = assert_ok(&out);
@@ -384,17 +414,13 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
     let whole = t.elapsed().as_millis() as u64;
     let (mut seen_old, mut seen_new) = (0, 0);
     for i in 0..20u64 {
-        std::fs::write(f.installed(), &v1).unwrap();
+        put_executable(&f.installed(), &v1);
         let _ = std::fs::remove_file(f.install.join("rget.previous"));
         let mut c = f.command(
             &f.installed(),
             &["upgrade", "--prefix", f.install.to_str().unwrap()],
         );
-        let mut child = c
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(c.stdout(Stdio::null()).stderr(Stdio::null()));
         // Deterministic spread over the whole run, a little past its end.
         std::thread::sleep(std::time::Duration::from_millis(
             i * (whole + whole / 4) / 20,
@@ -408,10 +434,7 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
         );
         seen_new += usize::from(now == v2);
         seen_old += usize::from(now == v1);
-        let ran = Command::new(f.installed())
-            .arg("--version")
-            .output()
-            .unwrap();
+        let ran = run_version(&f.installed());
         assert!(ran.status.success(), "kill {i}: rget does not run");
         // Whatever was kept as previous is complete too.
         if let Ok(p) = std::fs::read(f.install.join("rget.previous")) {
