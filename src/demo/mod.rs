@@ -70,6 +70,14 @@ pub struct Account {
 /// Runs the demo; `say` gets one line per step as it happens.
 pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Account, String> {
     let started = Instant::now();
+    // Checked first: the bootstrap is built from source near the end, and nothing should start
+    // before we know it can.
+    if !opts.source.join("bootstrap").join("build.rs").is_file() {
+        return Err(format!(
+            "{} is not the rget source tree (no bootstrap/build.rs): give --source DIR",
+            opts.source.display()
+        ));
+    }
     let ws = make_workspace(&opts.tmp)?;
     let kids = Children::new(&ws, opts.keep);
     kids.exit_on_signals()?;
@@ -463,12 +471,6 @@ fn build_bootstrap(
     kids: &Children,
 ) -> Result<PathBuf, String> {
     let manifest = opts.source.join("Cargo.toml");
-    if !opts.source.join("bootstrap").join("build.rs").is_file() {
-        return Err(format!(
-            "{} is not the rget source tree (no bootstrap/build.rs): give --source DIR",
-            opts.source.display()
-        ));
-    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = kids.run(
         Command::new(cargo)
