@@ -34,8 +34,11 @@ hosts use it to fetch and check what they run.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget sums dist > dist/SHA256SUMS     list every file of dist/ with its SHA-256
-  rget sums --check SHA256SUMS         check the listed files, like sha256sum -c
+  rget demo                                     see all of it work on this machine, offline
+  rget get https://example.org/rel/v1.2/tool    download tool, verified against its logged SHA256SUMS
+  rget release dist/ --key KEY --url URL        publish dist/: SHA256SUMS, signature, log proof
+  rget self verify                              check this rget against its own logged release
+  rget sums dist > dist/SHA256SUMS              list every file of dist/ with its SHA-256
 
 Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network, 5 not found,
 6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.
