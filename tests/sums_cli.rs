@@ -410,8 +410,9 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert_code(&top, 0);
     let text = stdout(&top);
     assert!(text.contains("transparency log"), "{text}");
+    assert!(text.contains("Examples:\n  rget demo"), "{text}");
     assert!(
-        text.contains("Examples:\n  rget sums dist > dist/SHA256SUMS"),
+        text.contains("  rget sums dist > dist/SHA256SUMS"),
         "{text}"
     );
 
