@@ -50,6 +50,25 @@ const EXIT_EXEC: i32 = 7;
 
 const USAGE: &str = "usage: rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]";
 
+const HELP: &str = "\
+Installs rget only after checking it, then runs exactly the bytes it checked. The release is
+accepted only if: its SHA-256 is the digest pinned in this bootstrap; the release's SHA256SUMS lists
+that digest; a pinned release key signed SHA256SUMS; and SHA256SUMS is recorded in a pinned
+transparency log, cosigned as the pinned policy requires. Each check prints a line as it passes.
+
+Options:
+  --version V     install version V (it must be pinned); default: the newest pinned for this target
+  --prefix DIR    install as DIR/rget (the previous one is kept as DIR/rget.previous);
+                  default: ~/.local/bin, /usr/local/bin for root
+  --mirror URL    download from this mirror first ({version} is replaced); every byte is still checked
+  --cacert FILE   also trust these CA certificates (SSL_CERT_FILE is honoured too)
+  --dry-run       check everything, install nothing
+  -- ARGS...      run the verified rget with ARGS; default: self verify
+  -V, --version   print this bootstrap's version
+
+Exit codes: 0 ok (or the executed rget's), 1 verification failed, 2 usage or unpinned version,
+4 download failed, 7 install or exec failed. On any failure DIR/rget is untouched.";
+
 #[derive(Default)]
 struct Args {
     version: Option<String>,
@@ -90,7 +109,7 @@ fn parse_args() -> Result<Option<Args>, Fail> {
         };
         match s {
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n\n{HELP}");
                 return Ok(None);
             }
             "-V" => {

@@ -19,3 +19,23 @@ fn prints_its_version_and_refuses_unknown_arguments() {
         "one-line error"
     );
 }
+
+#[test]
+fn help_says_what_is_checked_the_options_and_the_exit_codes() {
+    let exe = env!("CARGO_BIN_EXE_rget-bootstrap");
+    let out = Command::new(exe).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "usage: rget-bootstrap",
+        "pinned",
+        "transparency log",
+        "--prefix DIR",
+        "--mirror URL",
+        "--dry-run",
+        "default: self verify",
+        "Exit codes:",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+}
