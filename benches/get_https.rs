@@ -18,7 +18,11 @@
 //! `rget get -o FILE`; every output file is removed before each run. Files are written to
 //! `RGET_BENCH_OUT` (default `target/`, i.e. the disk; `/dev/shm` shows the cost without the disk).
 //! Finally the peak RSS (`/usr/bin/time -f %M`) of `rget get` for each file size, and of curl.
-//! `RGET_BENCH_RGET=PATH` measures that rget binary instead of this build's.
+//! `RGET_BENCH_RGET=PATH` measures that rget binary instead of this build's;
+//! `RGET_BENCH_BASELINE=PATH` measures that one as well, as one more command.
+//! `RGET_BENCH_ROUNDS=N` first runs N interleaved rounds of the same commands (each once per round)
+//! and reports per-round ratios to `curl`: steadier than hyperfine's one command after the other
+//! when other work shares the machine. `RGET_BENCH_RUNS=0` skips hyperfine.
 //! `RGET_BENCH_PROFILE=FILE` adds one more `rget get` under `perf record -g` (FILE is its perf.data).
 //! Targets: `rget get` at most 1.1 times `curl` alone; peak RSS under 16 MiB for any file size.
 
@@ -290,9 +294,9 @@ fn main() {
 
     let s = |p: &Path| p.display().to_string();
     let (ca_s, policy_s, state_s) = (s(&ca), s(&policy), s(&state));
-    let rget_get = |name: &str, dest: &Path| -> Vec<String> {
+    let rget_get_with = |bin: &str, name: &str, dest: &Path| -> Vec<String> {
         [
-            rget_bin,
+            bin,
             "get",
             &url(name),
             "-o",
@@ -310,6 +314,7 @@ fn main() {
         .map(String::from)
         .to_vec()
     };
+    let rget_get = |name: &str, dest: &Path| rget_get_with(rget_bin, name, dest);
     let curl =
         |name: &str, dest: &str| format!("curl -sS --fail --cacert {ca_s} -o {dest} {}", url(name));
 
@@ -344,48 +349,104 @@ fn main() {
         ),
         ("rget get", rget_get("big.bin", &rget_out).join(" ")),
     ];
-    let mut hf = Command::new("hyperfine");
-    hf.args(["--warmup", "1", "--runs", &runs.to_string()])
-        .args(["--prepare", &format!("rm -f {co} {ro}")])
-        .arg("--export-csv")
-        .arg(&csv)
-        .env("XDG_CONFIG_HOME", &config_home);
-    for (name, cmd) in &commands {
-        hf.args(["-n", name, cmd]);
+    // `RGET_BENCH_BASELINE=PATH`: that build of rget too, as "rget get (baseline)" (an A/B in one run).
+    let mut commands: Vec<(&str, String)> = commands.into();
+    if let Ok(bin) = std::env::var("RGET_BENCH_BASELINE") {
+        let cmd = rget_get_with(&bin, "big.bin", &rget_out).join(" ");
+        commands.push(("rget get (baseline)", cmd));
     }
-    assert!(hf.status().unwrap().success(), "hyperfine failed");
-    let _ = std::fs::remove_file(&curl_out);
-    let _ = std::fs::remove_file(&rget_out);
-
-    // command,mean,stddev,median,user,system,min,max
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let rows: Vec<(String, f64, f64, f64)> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let p = |i: usize| f[i].parse::<f64>().unwrap();
-            (f[0].trim_matches('"').to_owned(), p(3), p(6), p(7))
-        })
-        .collect();
-    let median = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().1;
-    let curl_alone = median("curl");
-    println!(
-        "\n1 GiB over HTTPS on 127.0.0.1 (rustls server in the bench process), files written to {}:",
-        out.display()
-    );
-    for (name, med, min, max) in &rows {
+    // `RGET_BENCH_ROUNDS=N`: N interleaved rounds (every command once per round, in order, after one
+    // round of warm-up), so that load from elsewhere on the machine hits every command alike; the
+    // ratio to `curl` is taken per round. Then the hyperfine run, unless `RGET_BENCH_RUNS=0`.
+    let rounds = env("RGET_BENCH_ROUNDS", 0);
+    if rounds > 0 {
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
+        for _ in 0..=rounds {
+            for (i, (_, cmd)) in commands.iter().enumerate() {
+                let _ = std::fs::remove_file(&curl_out);
+                let _ = std::fs::remove_file(&rget_out);
+                let t = std::time::Instant::now();
+                let st = Command::new("sh")
+                    .args(["-c", cmd])
+                    .env("XDG_CONFIG_HOME", &config_home)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "{cmd} failed");
+                times[i].push(t.elapsed().as_secs_f64());
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let curl_i = commands.iter().position(|c| c.0 == "curl").unwrap();
+        // The first round is a warm-up.
+        let times: Vec<Vec<f64>> = times.into_iter().map(|v| v[1..].to_vec()).collect();
         println!(
-            "{name:>18}: median {med:.3} s (min {min:.3}, max {max:.3}) = {:>5.0} MB/s; {:.2} x curl alone",
-            GIB as f64 / med / 1e6,
-            med / curl_alone
+            "\n{rounds} interleaved rounds (medians; per-round ratio to curl: median, min-max):"
+        );
+        for (i, (name, _)) in commands.iter().enumerate() {
+            let mut ratios: Vec<f64> = times[i]
+                .iter()
+                .zip(&times[curl_i])
+                .map(|(a, b)| a / b)
+                .collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+            println!(
+                "{name:>18}: median {:.3} s; {:.2} x curl ({lo:.2}-{hi:.2})",
+                median(&mut times[i].clone()),
+                median(&mut ratios)
+            );
+        }
+    }
+    if runs > 0 {
+        let mut hf = Command::new("hyperfine");
+        hf.args(["--warmup", "1", "--runs", &runs.to_string()])
+            .args(["--prepare", &format!("rm -f {co} {ro}")])
+            .arg("--export-csv")
+            .arg(&csv)
+            .env("XDG_CONFIG_HOME", &config_home);
+        for (name, cmd) in &commands {
+            hf.args(["-n", name, cmd]);
+        }
+        assert!(hf.status().unwrap().success(), "hyperfine failed");
+        let _ = std::fs::remove_file(&curl_out);
+        let _ = std::fs::remove_file(&rget_out);
+
+        // command,mean,stddev,median,user,system,min,max
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let rows: Vec<(String, f64, f64, f64)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                let p = |i: usize| f[i].parse::<f64>().unwrap();
+                (f[0].trim_matches('"').to_owned(), p(3), p(6), p(7))
+            })
+            .collect();
+        let median = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().1;
+        let curl_alone = median("curl");
+        println!(
+            "\n1 GiB over HTTPS on 127.0.0.1 (rustls server in the bench process), files written to {}:",
+            out.display()
+        );
+        for (name, med, min, max) in &rows {
+            println!(
+                "{name:>18}: median {med:.3} s (min {min:.3}, max {max:.3}) = {:>5.0} MB/s; {:.2} x curl alone",
+                GIB as f64 / med / 1e6,
+                med / curl_alone
+            );
+        }
+        println!(
+            "rget get / (curl + sha256sum) = {:.2}; rget get / (curl + sync) = {:.2}",
+            median("rget get") / median("curl + sha256sum"),
+            median("rget get") / median("curl + sync"),
         );
     }
-    println!(
-        "rget get / (curl + sha256sum) = {:.2}; rget get / (curl + sync) = {:.2}",
-        median("rget get") / median("curl + sha256sum"),
-        median("rget get") / median("curl + sync"),
-    );
 
     // Peak RSS for each size.
     let envs = [("XDG_CONFIG_HOME", config_home.as_path())];

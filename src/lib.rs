@@ -6,7 +6,9 @@
 //!   `Read`/`Write` and depends on no network, async runtime or CLI crate. The bootstrap uses it with
 //!   default features off.
 //! - `cli` (feature `cli`) is the `rget` command line.
-#![forbid(unsafe_code)]
+//!
+//! No `unsafe` outside `sys`, the one module of system-call wrappers.
+#![deny(unsafe_code)]
 
 pub mod core;
 pub mod durable;
@@ -25,6 +27,9 @@ pub mod witness;
 
 #[cfg(feature = "fetch")]
 pub mod fetch;
+
+#[cfg(feature = "fetch")]
+mod sys;
 
 #[cfg(feature = "fetch")]
 pub mod client;

@@ -569,6 +569,24 @@ fn download_hashes_while_streaming_and_persist_moves_it_into_place() {
 }
 
 #[test]
+fn a_download_past_the_write_behind_mark_is_whole() {
+    // More than twice the 16 MiB after which writeback starts, in buffers that make the round trip
+    // to the hashing thread many times over.
+    let ca = TestCa::new();
+    let srv = TestServer::https(&ca);
+    let body = data((33 << 20) + 5);
+    srv.route("/big", Reply::body(&body));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("big.bin");
+    let d = client(&ca)
+        .download(&srv.url("/big"), &dest, 1 << 30, &mut no_progress())
+        .unwrap();
+    assert_eq!((d.sha256, d.len), (sha256(&body), body.len() as u64));
+    d.persist(&dest, 0o644).unwrap();
+    assert!(std::fs::read(&dest).unwrap() == body);
+}
+
+#[test]
 fn a_dropped_download_leaves_no_file() {
     let ca = TestCa::new();
     let srv = TestServer::https(&ca);

@@ -345,12 +345,30 @@ fn error_detail(body: &mut ureq::Body) -> String {
         .collect()
 }
 
+/// How long a chunk of a body may wait for more bytes before it is handed on anyway.
+const FILL_FOR: Duration = Duration::from_millis(100);
+
 /// Reads the body of `open`, handing every chunk to `sink`, checking it against `limit` (reading
 /// at most `limit + 1` bytes) and against the declared `Content-Length`. Returns the length.
 pub(crate) fn read_body(
     open: &mut Open,
     limit: u64,
     mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
+) -> Result<u64, Failure> {
+    read_body_into(open, limit, |buf, n| sink(&buf[..n]))
+}
+
+/// [`read_body`], handing `sink` the whole buffer with the chunk in its first `n` bytes. The sink
+/// may swap in another buffer of the same length, to pass the chunk on to another thread uncopied.
+///
+/// A chunk is handed on when it fills the buffer (`STREAM_BUFFER`), at the end of the body, or when
+/// it has been filling for `FILL_FOR` (so a slow body still reports progress). The body reader
+/// yields one TLS record (at most 16 KiB) per read, and handing on every record cost a write system
+/// call each (65,536 per GiB).
+pub(crate) fn read_body_into(
+    open: &mut Open,
+    limit: u64,
+    mut sink: impl FnMut(&mut Vec<u8>, usize) -> Result<(), FetchError>,
 ) -> Result<u64, Failure> {
     let url = &open.final_url;
     let too_large = |declared| {
@@ -377,20 +395,37 @@ pub(crate) fn read_body(
     let mut buf = vec![0u8; STREAM_BUFFER.min(cap)];
     let mut reader = open.body.as_reader();
     let mut total = 0u64;
-    loop {
+    let mut end = false;
+    while !end {
         let room = limit.saturating_add(1) - total;
         let want = usize::try_from(room).map_or(buf.len(), |r| r.min(buf.len()));
-        match reader.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => {
-                total += n as u64;
-                if total > limit {
-                    return Err(too_large(None));
+        let mut n = 0;
+        let filling = std::time::Instant::now();
+        while n < want {
+            match reader.read(&mut buf[n..want]) {
+                Ok(0) => {
+                    end = true;
+                    break;
                 }
-                sink(&buf[..n]).map_err(Failure::final_)?;
+                Ok(k) => {
+                    n += k;
+                    if filling.elapsed() >= FILL_FOR {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let got = total + n as u64;
+                    return Err(cut_short(got, &describe(&ureq::Error::from(e))));
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(cut_short(total, &describe(&ureq::Error::from(e)))),
+        }
+        if n > 0 {
+            total += n as u64;
+            if total > limit {
+                return Err(too_large(None));
+            }
+            sink(&mut buf, n).map_err(Failure::final_)?;
         }
     }
     if let Some(m) = open.declared

@@ -1,15 +1,21 @@
 //! Streaming a body into a temporary file in the destination's directory, hashing it on the way:
 //! one pass, constant memory. Nothing reaches the destination until [`Downloaded::persist`]; a
 //! [`Downloaded`] that is dropped, or a download that fails, leaves no file behind.
+//!
+//! Two things keep a large download close to the speed of one that neither hashes nor syncs
+//! (BENCHMARKS.md, `rget get`): the SHA-256 runs on a second thread, fed the very buffers that were
+//! written, in order; and writeback of the file starts every `WRITE_BEHIND` bytes, so the fsync
+//! before the rename finds little left to write.
 
-use super::client::{Client, Failure, Method, Open, read_body};
+use super::client::{Client, Failure, Method, Open, read_body_into};
 use super::error::FetchError;
 use super::url::Url;
-use crate::core::digest::{Hash, HashingWriter};
+use crate::core::digest::{Hash, HashingWriter, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 /// Temporary files are `.rget-<16 hex>.part` in the destination's directory.
 pub const TEMP_PREFIX: &str = ".rget-";
@@ -219,15 +225,10 @@ impl Client {
             let mut open: Open = self.open(&start, Method::Get)?;
             let total = open.declared;
             progress(0, total);
-            let path = temp.path.clone();
-            let mut w = HashingWriter::new(&temp.file);
-            let len = read_body(&mut open, limit, |chunk| {
-                w.write_all(chunk)
-                    .map_err(|e| FetchError::local(&path, "cannot write the temporary file", e))?;
-                progress(w.written(), total);
-                Ok(())
-            })?;
-            let (digest, _) = w.finish();
+            let (digest, len) =
+                stream_to_file(&mut open, limit, &temp.file, &temp.path, &mut |n| {
+                    progress(n, total)
+                })?;
             Ok::<_, Failure>((digest, len, open.final_url.as_string()))
         })?;
         Ok(Downloaded {
@@ -236,6 +237,129 @@ impl Client {
             len,
             final_url,
         })
+    }
+}
+
+/// Writeback of a download starts after every this many bytes written.
+const WRITE_BEHIND: u64 = 16 << 20;
+
+/// The largest single write to the file. The kernel sizes page-cache folios by the write, and on the
+/// benchmark VM (BENCHMARKS.md) 256 KiB writes cost from 0.25 s to 2 s of system time per GiB
+/// depending on the state of its memory, 64 KiB writes a steady 0.27–0.32 s, and 16 KiB writes
+/// (one TLS record each) 0.4 s.
+const WRITE_PIECE: usize = 64 << 10;
+
+/// Buffers (of `STREAM_BUFFER` bytes) on their way to the hashing thread or back, besides the one
+/// being filled.
+const HASH_BUFFERS: usize = 3;
+
+/// Writes the body of `open` to `file` (at most `limit` bytes) and hashes it. Returns the digest and
+/// the length. `written(n)` is called after every chunk with the bytes written so far.
+///
+/// The hashing runs on a second thread (or on this one, if no thread can be started): each buffer is
+/// written whole to the file first, then moved to the hasher through a FIFO channel, and the hasher
+/// hands it back when done, so the digest covers exactly the bytes written, in their order, and no
+/// byte is copied twice.
+fn stream_to_file(
+    open: &mut Open,
+    limit: u64,
+    file: &File,
+    path: &Path,
+    written: &mut dyn FnMut(u64),
+) -> Result<(Hash, u64), Failure> {
+    let write_error = |e| FetchError::local(path, "cannot write the temporary file", e);
+    let mut out = WriteBehind::new(file);
+    std::thread::scope(|s| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(HASH_BUFFERS);
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+        let hasher = std::thread::Builder::new()
+            .name("rget-sha256".into())
+            .spawn_scoped(s, move || {
+                let mut h = Sha256::new();
+                for (buf, n) in full_rx {
+                    h.update(&buf[..n]);
+                    // The reader may be gone (it failed): then the buffer is simply dropped.
+                    let _ = free_tx.send(buf);
+                }
+                h.finalize()
+            });
+        let Ok(hasher) = hasher else {
+            // No second thread: hash here, as the bytes are written.
+            let mut w = HashingWriter::new(&mut out);
+            let len = read_body_into(open, limit, |buf, n| {
+                w.write_all(&buf[..n]).map_err(write_error)?;
+                written(w.written());
+                Ok(())
+            })?;
+            return Ok((w.finish().0, len));
+        };
+        // Only a panic stops the hasher early, and `join` below passes that panic on.
+        let hasher_gone = || FetchError::local(path, "hashing", std::io::Error::other("panicked"));
+        let mut unmade = HASH_BUFFERS;
+        // The sink owns the sending end: when `read_body_into` returns, in success or failure, the
+        // sink is dropped, the channel closes, and the hasher finishes.
+        let len = read_body_into(open, limit, move |buf, n| {
+            out.write_all(&buf[..n]).map_err(write_error)?;
+            let next = match free_rx.try_recv() {
+                Ok(b) => b,
+                Err(_) if unmade > 0 => {
+                    unmade -= 1;
+                    vec![0u8; buf.len()]
+                }
+                Err(_) => free_rx.recv().map_err(|_| hasher_gone())?,
+            };
+            let full = std::mem::replace(buf, next);
+            full_tx.send((full, n)).map_err(|_| hasher_gone())?;
+            written(out.written);
+            Ok(())
+        });
+        let digest = hasher
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        len.map(|len| (digest, len))
+    })
+}
+
+/// Writes to a file, at most `WRITE_PIECE` bytes at a time, starting its writeback every
+/// [`WRITE_BEHIND`] bytes (Linux
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: asynchronous, no waiting). Without it the kernel holds
+/// a whole download in dirty pages (background writeback starts only at 10% of memory dirty) and
+/// the fsync before the rename writes all of it while rget waits; with it the disk works during the
+/// download. Durability still rests on that fsync alone.
+struct WriteBehind<'a> {
+    file: &'a File,
+    written: u64,
+    started: u64,
+}
+
+impl<'a> WriteBehind<'a> {
+    fn new(file: &'a File) -> Self {
+        WriteBehind {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+}
+
+impl Write for WriteBehind<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut file = self.file;
+        let n = file.write(&buf[..buf.len().min(WRITE_PIECE)])?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITE_BEHIND {
+            // Best effort, so an error is ignored: it only starts I/O and consumes no writeback
+            // error (no wait flag), so any failure to write these pages is still reported by the
+            // fsync in `persist`.
+            let _ =
+                crate::sys::start_writeback(self.file, self.started, self.written - self.started);
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
