@@ -156,15 +156,7 @@ fn main() {
     let release_bin = std::env::var("RGET_BENCH_RELEASE").unwrap_or(release::RGET.into());
     let bytes = std::fs::read(&release_bin).expect("read the release binary");
     let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name, bytes)], true);
-    let pins = w.dir("pins");
-    std::fs::write(pins.join("SHA256SUMS"), &rel.sums).unwrap();
-    std::fs::copy(&w.key_pub, pins.join("release.pub")).unwrap();
-    std::fs::copy(&w.policy, pins.join("policy")).unwrap();
-    std::fs::write(
-        pins.join("source"),
-        format!("{}\n", w.url("/rel/v{version}/")),
-    )
-    .unwrap();
+    let pins = w.write_pins("pins", &rel.sums, &w.policy_text(), "/rel/v{version}/");
     let boot = w.root.join("rget-bootstrap");
     std::fs::copy(build_bootstrap(&pins), &boot).expect("copy the bootstrap");
     // The bootstrap verifies offline (from the proof file): the log is no longer needed.

@@ -63,12 +63,7 @@ fn shared() -> &'static Shared {
         );
         let bytes = std::fs::read(release::RGET).expect("read the rget binary");
         let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name(), bytes)], true);
-        let pins = write_pins(
-            &w,
-            "pins",
-            &std::fs::read_to_string(&w.policy).unwrap(),
-            &rel,
-        );
+        let pins = write_pins(&w, "pins", &w.policy_text(), &rel);
         let boot = build_bootstrap(&pins, &w.root.join("boot-honest"));
         let disagree = logged_disagreeing_sums(&w, &rel);
         // Everything that needs the log is done (the bootstrap verifies offline, from the proof
@@ -86,14 +81,9 @@ fn shared() -> &'static Shared {
     })
 }
 
-/// A pin directory: the release's SHA256SUMS, the release key, `policy`, and the source template.
+/// A pin directory for `rel`: its SHA256SUMS, the release key, `policy`, the `/rel/v{version}/` source.
 fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
-    let d = w.dir(dir);
-    std::fs::write(d.join("SHA256SUMS"), &rel.sums).unwrap();
-    std::fs::copy(&w.key_pub, d.join("release.pub")).unwrap();
-    std::fs::write(d.join("policy"), policy).unwrap();
-    std::fs::write(d.join("source"), format!("{}\n", w.url("/rel/v{version}/"))).unwrap();
-    d
+    w.write_pins(dir, &rel.sums, policy, "/rel/v{version}/")
 }
 
 /// `cargo build -p rget-bootstrap` with `RGET_PINNED_DIR=pins`; the binary is copied to `out`.

@@ -29,17 +29,14 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn the_release_process_publishes_what_its_bootstrap_installs() {
     let w = World::new();
-    let pins = w.dir("pinned");
     // An older release already pinned: it must stay exactly as it is (append only).
     let old_line = format!("{}  rget-0.0.1-{TARGET}\n", "ab".repeat(32));
-    std::fs::write(pins.join("SHA256SUMS"), &old_line).unwrap();
-    std::fs::copy(&w.key_pub, pins.join("release.pub")).unwrap();
-    std::fs::copy(&w.policy, pins.join("policy")).unwrap();
-    std::fs::write(
-        pins.join("source"),
-        format!("{}\n", w.url("/rget/v{version}/")),
-    )
-    .unwrap();
+    let pins = w.write_pins(
+        "pinned",
+        old_line.as_bytes(),
+        &w.policy_text(),
+        "/rget/v{version}/",
+    );
     let out = w.dir("out");
 
     let target_dir = Path::new(release::RGET)

@@ -22,10 +22,11 @@
 
 mod sys;
 
+use rget::client::own_release::{self, Fetched};
 use rget::core::digest::Hash;
-use rget::core::pins::{self, Pinned, Pins};
+use rget::core::pins::{Pinned, Pins};
 use rget::core::release::{ReleaseFiles, verify_release};
-use rget::fetch::{Client, Config, Downloaded, FetchError, limits};
+use rget::fetch::{Client, Config, Downloaded, FetchError};
 use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -192,15 +193,7 @@ fn run() -> Result<(), Fail> {
 
     // Where to download from: the mirrors in order, then the pinned source.
     let canonical_dir = pins.trust.source_dir(&version);
-    let mut locations: Vec<String> = args
-        .mirrors
-        .iter()
-        .map(|m| {
-            let m = m.replace(pins::VERSION_PLACEHOLDER, &version);
-            if m.ends_with('/') { m } else { format!("{m}/") }
-        })
-        .collect();
-    locations.push(canonical_dir.clone());
+    let locations = pins.trust.locations(&args.mirrors, &version);
     let mut failures = Vec::new();
     let mut got = None;
     for loc in &locations {
@@ -275,33 +268,18 @@ fn default_dir() -> Result<PathBuf, String> {
 /// The four files of a release, as downloaded from one location.
 struct Got {
     binary: Downloaded,
-    sums: Vec<u8>,
-    minisig: Vec<u8>,
-    proof: Vec<u8>,
+    files: Fetched,
 }
 
 fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, FetchError> {
-    let sums = client
-        .get_bytes(&format!("{loc}SHA256SUMS"), limits::SUMS)?
-        .bytes;
-    let minisig = client
-        .get_bytes(&format!("{loc}SHA256SUMS.minisig"), limits::SIGNATURE)?
-        .bytes;
-    let proof = client
-        .get_bytes(&format!("{loc}SHA256SUMS.tlog-proof"), limits::PROOF)?
-        .bytes;
+    let files = own_release::fetch_at(client, loc)?;
     let binary = client.download(
         &format!("{loc}{name}"),
         &dir.join("rget"),
         MAX_BINARY,
         &mut |_, _| {},
     )?;
-    Ok(Got {
-        binary,
-        sums,
-        minisig,
-        proof,
-    })
+    Ok(Got { binary, files })
 }
 
 /// The four checks, each printed as it passes: the pinned digest here, the other three in the core's
@@ -320,9 +298,9 @@ fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Resul
         pinned.digest.to_hex()
     );
     let files = ReleaseFiles {
-        sums: &got.sums,
-        minisig: &got.minisig,
-        proof: &got.proof,
+        sums: &got.files.sums,
+        minisig: &got.files.minisig,
+        proof: &got.files.proof,
     };
     verify_release(
         &pins.trust,

@@ -3,17 +3,16 @@
 
 use super::exit::{CliResult, Failure};
 use super::get::json_string;
-use super::trust_args::{client, local};
+use super::trust_args::{Network, client, local};
 use crate::client::own_release::{
     self, Checked, Fetched, MAX_BINARY, OwnTrust, RELEASE_MARKER, TARGET, VERSION,
 };
-use crate::client::state::StateDir;
 use crate::client::trust::{Env, PublisherKeys};
-use crate::client::verified::{Class, ClientError, Context};
+use crate::client::verified::Context;
 use crate::core::digest::Hash;
 use crate::core::pins::{Version, binary_name};
 use crate::core::release;
-use crate::fetch::{Client, Config, Downloaded};
+use crate::fetch::Downloaded;
 use crate::install::{install, previous_of};
 use std::path::{Path, PathBuf};
 
@@ -150,19 +149,17 @@ fn setup(c: &Common) -> CliResult<Setup> {
     }
     .map_err(client)?;
     let http_log = own.policy.logs().any(|l| l.url.starts_with("http://"));
-    let env = Env::from_process();
-    let state = StateDir::open_default(c.state.as_deref(), &env).map_err(|e| client(e.into()))?;
-    let mut config = Config::from_env();
-    config.ca_files.extend(c.cacert.iter().cloned());
-    config.allow_http = c.allow_http || http_log;
-    config.read_timeout = std::time::Duration::from_secs(c.timeout);
-    let fetch = Client::new(config).map_err(|e| client(e.into()))?;
-    let ctx = Context {
-        fetch,
-        policy: own.policy.clone(),
-        keys: PublisherKeys::none(),
-        state,
+    let net = Network {
+        state: c.state.as_deref(),
+        cacert: &c.cacert,
+        allow_http: c.allow_http || http_log,
+        timeout: c.timeout,
     };
+    let ctx = net.context(
+        own.policy.clone(),
+        PublisherKeys::none(),
+        &Env::from_process(),
+    )?;
     Ok(Setup { own, ctx })
 }
 
@@ -183,26 +180,54 @@ fn verify(a: VerifyArgs) -> CliResult {
     })?;
     let (digest, len, _) =
         release::scan(&mut f).map_err(|e| local(format!("cannot read the running binary: {e}")))?;
-    let name = binary_name(VERSION, TARGET);
     let files = fetch(&s, &a.common, VERSION)?;
-    let checked = own_release::check(
-        &s.ctx,
-        &s.own.trust,
-        VERSION,
-        &name,
-        &digest,
-        &files,
-        &mut |_| {},
-    )
-    .map_err(client)?;
-    let what = format!("rget {VERSION} ({TARGET}) is the released binary {name}");
-    print_report(
-        &a.common, &s, "verified", &what, &name, &digest, len, &files, &checked, None,
-    )
+    let v = check(&s, VERSION, digest, len, files)?;
+    let what = format!(
+        "rget {VERSION} ({TARGET}) is the released binary {}",
+        v.name
+    );
+    print_report(&a.common, &s, "verified", &what, &v, None)
+}
+
+/// A binary that passed every check, and what the report says about it.
+struct Verified {
+    name: String,
+    digest: Hash,
+    len: u64,
+    files: Fetched,
+    checked: Checked,
+}
+
+/// Checks the binary of `version` whose SHA-256 is `digest` against its release `files`.
+fn check(s: &Setup, version: &str, digest: Hash, len: u64, files: Fetched) -> CliResult<Verified> {
+    let name = binary_name(version, TARGET);
+    let checked = own_release::check(&s.ctx, &s.own.trust, version, &name, &digest, &files)
+        .map_err(client)?;
+    Ok(Verified {
+        name,
+        digest,
+        len,
+        files,
+        checked,
+    })
+}
+
+/// Swaps the verified `staged` copy in as `dest` (keeping `dest.previous`) and reports it.
+fn install_and_report(
+    c: &Common,
+    s: &Setup,
+    outcome: &str,
+    what: &str,
+    v: &Verified,
+    staged: Downloaded,
+    dest: &Path,
+) -> CliResult {
+    install(staged, dest).map_err(local)?;
+    print_report(c, s, outcome, what, v, Some(dest))
 }
 
 fn fetch(s: &Setup, c: &Common, version: &str) -> CliResult<Fetched> {
-    let locations = own_release::locations(&s.own.trust, &c.mirror, version);
+    let locations = s.own.trust.locations(&c.mirror, version);
     own_release::fetch_files(&s.ctx.fetch, &locations).map_err(client)
 }
 
@@ -251,36 +276,14 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
     let name = binary_name(&target.text, TARGET);
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
-    let checked = own_release::check(
-        &s.ctx,
-        &s.own.trust,
-        &target.text,
-        &name,
-        &dl.sha256,
-        &files,
-        &mut |_| {},
-    )
-    .map_err(client)?;
-    let (digest, len) = (dl.sha256, dl.len);
-    install(dl, &dest).map_err(local)?;
+    let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
     let what = format!(
         "upgraded {} from rget {VERSION} to rget {} (previous kept as {})",
         dest.display(),
         target.text,
         previous_of(&dest).display()
     );
-    print_report(
-        &a.common,
-        &s,
-        "upgraded",
-        &what,
-        &name,
-        &digest,
-        len,
-        &files,
-        &checked,
-        Some(&dest),
-    )
+    install_and_report(&a.common, &s, "upgraded", &what, &v, dl, &dest)
 }
 
 /// Downloads the binary and its three release files from the first location serving all four.
@@ -291,32 +294,16 @@ fn download(
     name: &str,
     dest: &Path,
 ) -> CliResult<(Downloaded, Fetched)> {
-    let mut failures: Vec<ClientError> = Vec::new();
-    for loc in own_release::locations(&s.own.trust, &c.mirror, version) {
-        let files = match own_release::fetch_files(&s.ctx.fetch, std::slice::from_ref(&loc)) {
-            Ok(f) => f,
-            Err(e) => {
-                failures.push(e);
-                continue;
-            }
-        };
-        match s
+    let locations = s.own.trust.locations(&c.mirror, version);
+    own_release::first_location(&locations, name, |loc| {
+        let files = own_release::fetch_at(&s.ctx.fetch, loc)?;
+        let dl = s
             .ctx
             .fetch
-            .download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})
-        {
-            Ok(dl) => return Ok((dl, files)),
-            Err(e) => failures.push(e.into()),
-        }
-    }
-    if failures.len() == 1 {
-        return Err(client(failures.remove(0)));
-    }
-    let all: Vec<String> = failures.into_iter().map(|e| e.message).collect();
-    Err(client(ClientError::new(
-        Class::Network,
-        format!("no location served {name}: {}", all.join("; ")),
-    )))
+            .download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})?;
+        Ok((dl, files))
+    })
+    .map_err(client)
 }
 
 fn rollback(a: RollbackArgs) -> CliResult {
@@ -353,43 +340,18 @@ fn rollback(a: RollbackArgs) -> CliResult {
     // Each version the binary claims to be is only a hint: the one whose signed, logged SHA256SUMS
     // lists this digest under its name wins.
     let mut failures = Vec::new();
-    for v in &versions {
-        let name = binary_name(&v.text, TARGET);
-        let attempt = fetch(&s, &a.common, &v.text).and_then(|files| {
-            own_release::check(
-                &s.ctx,
-                &s.own.trust,
-                &v.text,
-                &name,
-                &dl.sha256,
-                &files,
-                &mut |_| {},
-            )
-            .map(|c| (files, c))
-            .map_err(client)
-        });
+    for version in &versions {
+        let attempt = fetch(&s, &a.common, &version.text)
+            .and_then(|files| check(&s, &version.text, dl.sha256, dl.len, files));
         match attempt {
-            Ok((files, checked)) => {
-                let (digest, len) = (dl.sha256, dl.len);
-                install(dl, &dest).map_err(local)?;
+            Ok(v) => {
                 let what = format!(
                     "rolled {} back to rget {} (the replaced one kept as {})",
                     dest.display(),
-                    v.text,
+                    version.text,
                     previous.display()
                 );
-                return print_report(
-                    &a.common,
-                    &s,
-                    "rolled-back",
-                    &what,
-                    &name,
-                    &digest,
-                    len,
-                    &files,
-                    &checked,
-                    Some(&dest),
-                );
+                return install_and_report(&a.common, &s, "rolled-back", &what, &v, dl, &dest);
             }
             Err(e) => failures.push(e),
         }
@@ -417,19 +379,15 @@ fn say(c: &Common, json: &str, human: &str) -> CliResult {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn print_report(
     c: &Common,
     s: &Setup,
     outcome: &str,
     what: &str,
-    name: &str,
-    digest: &Hash,
-    len: u64,
-    files: &Fetched,
-    checked: &Checked,
+    v: &Verified,
     installed: Option<&Path>,
 ) -> CliResult {
+    let (name, digest, len, files, checked) = (&v.name, &v.digest, v.len, &v.files, &v.checked);
     let r = &checked.release;
     let cp = &r.logged.checkpoint;
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();

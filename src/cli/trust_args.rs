@@ -106,8 +106,35 @@ impl LogTrustArgs {
         keys: PublisherKeys,
         env: &Env,
     ) -> Result<Context, Failure> {
-        let state =
-            StateDir::open_default(self.state.as_deref(), env).map_err(|e| failure(e.into()))?;
+        let net = Network {
+            state: self.state.as_deref(),
+            cacert: &self.cacert,
+            allow_http: self.allow_http,
+            timeout: self.timeout,
+        };
+        net.context(policy, keys, env)
+    }
+}
+
+/// The checkpoint memory and HTTP settings every verifying command turns into a [`Context`] (the
+/// log-trust commands from [`LogTrustArgs`], `rget self` from its own options).
+pub struct Network<'a> {
+    pub state: Option<&'a std::path::Path>,
+    pub cacert: &'a [PathBuf],
+    pub allow_http: bool,
+    /// Seconds.
+    pub timeout: u64,
+}
+
+impl Network<'_> {
+    /// Opens the state directory and builds the HTTP client around `policy` and `keys`.
+    pub fn context(
+        &self,
+        policy: TrustPolicy,
+        keys: PublisherKeys,
+        env: &Env,
+    ) -> Result<Context, Failure> {
+        let state = StateDir::open_default(self.state, env).map_err(|e| failure(e.into()))?;
         let mut config = Config::from_env();
         config.ca_files.extend(self.cacert.iter().cloned());
         config.allow_http = self.allow_http;

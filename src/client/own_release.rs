@@ -114,51 +114,49 @@ pub struct Fetched {
     pub proof: Vec<u8>,
 }
 
-/// The release directories of `version` to try, in order: each `--mirror` (with `{version}` filled
-/// in, `/` appended), then the pinned source.
-pub fn locations(trust: &ReleaseTrust, mirrors: &[String], version: &str) -> Vec<String> {
-    let mut out: Vec<String> = mirrors
-        .iter()
-        .map(|m| {
-            let m = m.replace(pins::VERSION_PLACEHOLDER, version);
-            if m.ends_with('/') { m } else { format!("{m}/") }
-        })
-        .collect();
-    out.push(trust.source_dir(version));
-    out
+/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from one release directory `loc` (ending in
+/// `/`). The bootstrap uses this too.
+pub fn fetch_at(client: &Client, loc: &str) -> Result<Fetched, FetchError> {
+    let get = |f: &str, limit| {
+        client
+            .get_bytes(&format!("{loc}{f}"), limit)
+            .map(|r| r.bytes)
+    };
+    Ok(Fetched {
+        location: loc.to_owned(),
+        sums: get("SHA256SUMS", limits::SUMS)?,
+        minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
+        proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
+    })
 }
 
-/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from the first location serving all three.
-pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
+/// The first of `locations` for which `attempt` succeeds. One location: its own error (and exit
+/// code). Several: all of their errors, as a network failure saying `what` no location served.
+pub fn first_location<T>(
+    locations: &[String],
+    what: &str,
+    mut attempt: impl FnMut(&str) -> Result<T, ClientError>,
+) -> Result<T, ClientError> {
     let mut failures = Vec::new();
     for loc in locations {
-        let get = |f: &str, limit| {
-            client
-                .get_bytes(&format!("{loc}{f}"), limit)
-                .map(|r| r.bytes)
-        };
-        let got = (|| -> Result<Fetched, FetchError> {
-            Ok(Fetched {
-                location: loc.clone(),
-                sums: get("SHA256SUMS", limits::SUMS)?,
-                minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
-                proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
-            })
-        })();
-        match got {
-            Ok(f) => return Ok(f),
-            Err(e) => failures.push(ClientError::from(e)),
+        match attempt(loc) {
+            Ok(t) => return Ok(t),
+            Err(e) => failures.push(e),
         }
     }
-    // One location: its own error (and exit code). Several: all of them, as a network failure.
     if failures.len() == 1 {
         return Err(failures.remove(0));
     }
-    let joined: Vec<String> = failures.iter().map(|e| e.message.clone()).collect();
+    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
     Err(ClientError::new(
         Class::Network,
-        format!("no location served the release: {}", joined.join("; ")),
+        format!("no location served {what}: {}", joined.join("; ")),
     ))
+}
+
+/// Downloads the three release files from the first location serving all three.
+pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
+    first_location(locations, "the release", |loc| Ok(fetch_at(client, loc)?))
 }
 
 /// A release binary that passed every check, tied to this host's memory of the log.
@@ -177,7 +175,6 @@ pub fn check(
     name: &str,
     digest: &Hash,
     files: &Fetched,
-    passed: &mut dyn FnMut(String),
 ) -> Result<Checked, ClientError> {
     let canonical_dir = trust.source_dir(version);
     let release = verify_release(
@@ -190,7 +187,7 @@ pub fn check(
             minisig: &files.minisig,
             proof: &files.proof,
         },
-        passed,
+        &mut |_| {},
     )
     .map_err(|e| match e {
         ReleaseError::Malformed(m) => ClientError::new(Class::Malformed, m),

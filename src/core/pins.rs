@@ -61,6 +61,22 @@ impl ReleaseTrust {
         self.source.replace(VERSION_PLACEHOLDER, version)
     }
 
+    /// The release directories of `version` to download from, in order: each mirror (a URL or
+    /// template given at run time, with `{version}` filled in and `/` appended), then the pinned
+    /// source. Mirrors need no trust: every byte is checked, and the log record is always the one at
+    /// the pinned source.
+    pub fn locations(&self, mirrors: &[String], version: &str) -> Vec<String> {
+        let mut out: Vec<String> = mirrors
+            .iter()
+            .map(|m| {
+                let m = m.replace(VERSION_PLACEHOLDER, version);
+                if m.ends_with('/') { m } else { format!("{m}/") }
+            })
+            .collect();
+        out.push(self.source_dir(version));
+        out
+    }
+
     /// Where the (untrusted) hint naming the newest version is published: `LATEST` in the directory
     /// that holds the per-version directories, i.e. the source template cut before the path segment
     /// that holds `{version}` (`https://e.org/rget/v{version}/` gives `https://e.org/rget/LATEST`).

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How long a server may take to announce its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The registry behind a [`Children`]: live processes by pid, and the workspace to remove.
 #[derive(Default)]
 struct Registry {
@@ -70,13 +73,17 @@ impl Children {
         let pid = child.id();
         let stdout = child.stdout.take();
         self.lock().live.insert(pid, child);
-        let mut first = String::new();
         let mut out = BufReader::new(stdout.ok_or("no stdout")?);
-        let _ = out.read_line(&mut first);
-        // Keep draining, so a chatty server never blocks on a full pipe.
+        // The first line on a thread, so a server that neither announces itself nor exits cannot
+        // hang the demo; then keep draining, so a chatty server never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut first = String::new();
+            let _ = out.read_line(&mut first);
+            let _ = tx.send(first);
             let _ = std::io::copy(&mut out, &mut std::io::sink());
         });
+        let first = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
         match first.trim_end().strip_prefix("listening on ") {
             Some(base) => Ok(Started {
                 pid,

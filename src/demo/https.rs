@@ -77,7 +77,8 @@ fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, root: &Path) {
     let mut tls = rustls::StreamOwned::new(conn, tcp);
     let mut line = String::new();
     {
-        let mut r = BufReader::new(&mut tls);
+        // A request head larger than any our clients send is cut off (and then answered 404).
+        let mut r = BufReader::new(std::io::Read::take(&mut tls, 16 * 1024));
         if r.read_line(&mut line).is_err() {
             return;
         }

@@ -302,6 +302,24 @@ impl World {
         self.srv.url(path)
     }
 
+    /// A pin directory `dir` (the format of `pinned/`): `SHA256SUMS` with `sums`, the world's
+    /// release key, `policy`, and the source template `https://127.0.0.1:PORT<source_path>`
+    /// (which holds `{version}`).
+    pub fn write_pins(&self, dir: &str, sums: &[u8], policy: &str, source_path: &str) -> PathBuf {
+        let d = self.dir(dir);
+        std::fs::write(d.join("SHA256SUMS"), sums).expect("pins SHA256SUMS");
+        std::fs::copy(&self.key_pub, d.join("release.pub")).expect("pins release.pub");
+        std::fs::write(d.join("policy"), policy).expect("pins policy");
+        std::fs::write(d.join("source"), format!("{}\n", self.url(source_path)))
+            .expect("pins source");
+        d
+    }
+
+    /// The world's policy file's text.
+    pub fn policy_text(&self) -> String {
+        std::fs::read_to_string(&self.policy).expect("read the policy")
+    }
+
     /// A new empty directory under the world's root.
     pub fn dir(&self, name: &str) -> PathBuf {
         let d = self.root.join(name);
