@@ -518,13 +518,7 @@ fn kill_9_never_leaves_a_partial_rget() {
     let old = b"#!/bin/sh\necho old rget\n";
     std::fs::write(dir.join("rget"), old).unwrap();
     std::fs::set_permissions(dir.join("rget"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill schedule seed {seed}");
-    let mut x = seed;
+    let mut x = logc::crash_seed();
     // Spread the kills over a whole run (download, checks, install, exec), and a little past it.
     let t = std::time::Instant::now();
     let probe = bootstrap(

@@ -118,17 +118,7 @@ fn check_log(dir: &Path, vkey: &VerifierKey) -> (Checkpoint, Vec<Vec<u8>>) {
 
 #[test]
 fn kill_9_under_load_never_loses_an_acknowledged_record() {
-    let seed = std::env::var("RGET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash schedule seed: {seed} (replay with RGET_CRASH_SEED={seed})");
+    let seed = logc::crash_seed();
     let mut rng = Rng(seed);
 
     let tmp = tempfile::tempdir().unwrap();

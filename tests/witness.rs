@@ -8,6 +8,8 @@
 
 #[path = "common/go.rs"]
 mod go;
+#[path = "common/log.rs"]
+mod logc;
 
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::{Hash, sha256};
@@ -17,14 +19,13 @@ use rget::core::merkle::{
 use rget::core::note::{self, SignerKey, VerifierKey};
 use rget::core::tile::{Tile, TileError, TileHashSource, TileReader};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const RGET: &str = env!("CARGO_BIN_EXE_rget");
@@ -67,101 +68,25 @@ fn write_policy(parent: &Path, vkeys: &[&VerifierKey]) -> PathBuf {
     p
 }
 
-/// A running `rget witness serve`; SIGKILLed on drop.
-struct Witness {
-    child: Option<Child>,
-    base: String,
-    stderr: Option<JoinHandle<String>>,
+/// A running `rget witness serve` (the tests' common serving-process helper); SIGKILLed on drop.
+type Witness = logc::Server;
+
+fn try_start_witness(
+    dir: &Path,
+    policy: &Path,
+    args: &[&str],
+) -> Result<Witness, (ExitStatus, String)> {
+    let mut all: Vec<&std::ffi::OsStr> =
+        vec!["witness".as_ref(), "serve".as_ref(), dir.as_os_str()];
+    all.extend(["--listen", "127.0.0.1:0", "--policy"].map(std::ffi::OsStr::new));
+    all.push(policy.as_os_str());
+    all.extend(args.iter().copied().map(std::ffi::OsStr::new));
+    logc::Server::try_spawn(&all)
 }
 
-impl Witness {
-    fn try_start(dir: &Path, policy: &Path) -> Result<Witness, (ExitStatus, String)> {
-        Witness::try_start_with(dir, policy, &[])
-    }
-
-    fn try_start_with(
-        dir: &Path,
-        policy: &Path,
-        args: &[&str],
-    ) -> Result<Witness, (ExitStatus, String)> {
-        let mut child = Command::new(RGET)
-            .args(["witness", "serve"])
-            .arg(dir)
-            .args(["--listen", "127.0.0.1:0", "--policy"])
-            .arg(policy)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rget witness serve");
-        let mut err = child.stderr.take().expect("stderr piped");
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
-        let mut first = String::new();
-        let mut out = BufReader::new(child.stdout.take().expect("stdout piped"));
-        let _ = out.read_line(&mut first);
-        match first.trim_end().strip_prefix("listening on ") {
-            Some(base) => Ok(Witness {
-                child: Some(child),
-                base: base.to_owned(),
-                stderr: Some(stderr),
-            }),
-            None => {
-                let status = child.wait().expect("wait");
-                Err((status, stderr.join().unwrap_or_default()))
-            }
-        }
-    }
-
-    fn start(dir: &Path, policy: &Path) -> Witness {
-        Witness::try_start(dir, policy)
-            .unwrap_or_else(|(st, err)| panic!("witness did not start ({st}): {err}"))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGTERM and wait: exit status and stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
-        let mut child = self.child.take().expect("running");
-        let st = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(st.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("try_wait") {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "witness did not exit on SIGTERM");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let err = self.stderr.take().map(|h| h.join().unwrap_or_default());
-        (status, err.unwrap_or_default())
-    }
-
-    /// kill -9 and reap.
-    fn kill9(mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+fn start_witness(dir: &Path, policy: &Path) -> Witness {
+    try_start_witness(dir, policy, &[])
+        .unwrap_or_else(|(st, err)| panic!("witness did not start ({st}): {err}"))
 }
 
 // ---- HTTP -----------------------------------------------------------------------------------------
@@ -411,8 +336,8 @@ fn init_refuses_an_existing_witness_and_serve_one_process() {
     // SIGTERM exits 0.
     let log = SignerKey::generate(ORIGIN).unwrap();
     let policy = write_policy(t.path(), &[&log.verifier_key()]);
-    let w = Witness::start(&dir, &policy);
-    let (st, err) = Witness::try_start(&dir, &policy)
+    let w = start_witness(&dir, &policy);
+    let (st, err) = try_start_witness(&dir, &policy, &[])
         .err()
         .expect("second process refused");
     assert_eq!(st.code(), Some(7), "{err}");
@@ -425,9 +350,9 @@ fn init_refuses_an_existing_witness_and_serve_one_process() {
     // A policy without logs, a directory without a witness: usage errors.
     let empty = t.path().join("empty.policy");
     std::fs::write(&empty, "quorum none\n").unwrap();
-    let (st, _) = Witness::try_start(&dir, &empty).err().expect("no logs");
+    let (st, _) = try_start_witness(&dir, &empty, &[]).err().expect("no logs");
     assert_eq!(st.code(), Some(2));
-    let (st, _) = Witness::try_start(&t.path().join("none"), &policy)
+    let (st, _) = try_start_witness(&t.path().join("none"), &policy, &[])
         .err()
         .expect("no witness");
     assert_eq!(st.code(), Some(2));
@@ -441,7 +366,7 @@ fn every_status_code_and_state_across_restarts() {
     let lv = log.verifier_key();
     let other = SignerKey::generate("other.test/log").unwrap();
     let policy = write_policy(t.path(), &[&lv, &other.verifier_key()]);
-    let mut w = Witness::start(&dir, &policy);
+    let mut w = start_witness(&dir, &policy);
     let a = agent(Duration::from_secs(10));
     let mut h = History::honest(20);
 
@@ -546,7 +471,7 @@ fn every_status_code_and_state_across_restarts() {
         err.contains("evidence"),
         "422s are logged as evidence: {err}"
     );
-    w = Witness::start(&dir, &policy);
+    w = start_witness(&dir, &policy);
     assert_conflict(&add(&a, &w.base, &body(5, &h.proof(5, 8), &cp8)), 8);
     assert_conflict(&add(&a, &w.base, &body(0, &[], &o3)), 3);
     assert_eq!(get(&a, &w.url(&monitor_path(ORIGIN))).body, m.body);
@@ -583,7 +508,7 @@ fn request_time_limits_and_connection_cap() {
     let (dir, _) = init_witness(t.path(), "witness.test/limits");
     let log = SignerKey::generate(ORIGIN).unwrap();
     let policy = write_policy(t.path(), &[&log.verifier_key()]);
-    let w = Witness::try_start_with(
+    let w = try_start_witness(
         &dir,
         &policy,
         &[
@@ -639,7 +564,7 @@ fn split_view_is_refused() {
     let log = SignerKey::generate(ORIGIN).unwrap();
     let lv = log.verifier_key();
     let policy = write_policy(t.path(), &[&lv]);
-    let w = Witness::start(&dir, &policy);
+    let w = start_witness(&dir, &policy);
     let a = agent(Duration::from_secs(10));
     let mut honest = History::honest(9);
     let cp5 = honest.checkpoint(&log, 5);
@@ -688,7 +613,7 @@ fn concurrent_inconsistent_histories_one_is_cosigned() {
     let log = Arc::new(SignerKey::generate(ORIGIN).unwrap());
     let lv = log.verifier_key();
     let policy = write_policy(t.path(), &[&lv]);
-    let w = Witness::start(&dir, &policy);
+    let w = start_witness(&dir, &policy);
     let a = agent(Duration::from_secs(10));
     let mut base = History::honest(5);
     let cp5 = base.checkpoint(&log, 5);
@@ -815,7 +740,7 @@ fn witnesses_a_log_written_by_go() {
     }
     let (dir, wkey) = init_witness(t.path(), "witness.test/go");
     let policy = write_policy(t.path(), &[&lv]);
-    let w = Witness::start(&dir, &policy);
+    let w = start_witness(&dir, &policy);
     let a = agent(Duration::from_secs(10));
     let cp300 = std::fs::read(logs[0].join("checkpoint")).unwrap();
     let cp1000 = std::fs::read(logs[1].join("checkpoint")).unwrap();
@@ -875,17 +800,7 @@ struct Cosigned {
 
 #[test]
 fn kill_9_under_load_never_forks_or_loses_state() {
-    let seed = std::env::var("RGET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("kill -9 schedule seed {seed} (replay with RGET_CRASH_SEED={seed})");
+    let seed = logc::crash_seed();
     let t = tempdir();
     let (dir, wkey) = init_witness(t.path(), "witness.test/crash");
     let log = Arc::new(SignerKey::generate(ORIGIN).unwrap());
@@ -899,7 +814,7 @@ fn kill_9_under_load_never_forks_or_loses_state() {
     let base = Arc::new(Mutex::new(String::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let (refused, conflicts) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let mut w = Witness::start(&dir, &policy);
+    let mut w = start_witness(&dir, &policy);
     *base.lock().unwrap() = w.base.clone();
 
     let loaders: Vec<_> = (0..4u64)
@@ -1038,7 +953,7 @@ fn kill_9_under_load_never_forks_or_loses_state() {
                 "kill {kill}: answered but no state stored"
             );
         }
-        w = Witness::start(&dir, &policy);
+        w = start_witness(&dir, &policy);
         // The restarted witness serves what was stored (checked before the load finds it).
         if let Ok(stored) = std::fs::read(&state_file) {
             assert!(get(&a, &w.url(&monitor_path(ORIGIN))).body == stored);

@@ -32,6 +32,23 @@ pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
     (dir, vkey)
 }
 
+/// The seed of a randomised kill -9 schedule: `RGET_CRASH_SEED` to replay one, else the clock. It is
+/// printed, so a failing schedule can be replayed.
+pub fn crash_seed() -> u64 {
+    let seed = std::env::var("RGET_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("kill -9 schedule seed: {seed} (replay with RGET_CRASH_SEED={seed})");
+    seed
+}
+
 /// A running `rget log serve`. Killed (SIGKILL) on drop if the test did not stop it.
 pub struct Server {
     child: Option<Child>,
@@ -55,6 +72,13 @@ impl Server {
     /// Starts `rget ARGS...` (any serving command: it must print `listening on http://ADDR` first)
     /// and waits for that line.
     pub fn spawn(args: &[&std::ffi::OsStr]) -> Server {
+        Server::try_spawn(args)
+            .unwrap_or_else(|(status, stderr)| panic!("server did not start ({status}): {stderr}"))
+    }
+
+    /// [`Server::spawn`], or, when the command exits without announcing an address, its exit
+    /// status and stderr (for tests of refusals to start).
+    pub fn try_spawn(args: &[&std::ffi::OsStr]) -> Result<Server, (ExitStatus, String)> {
         let mut child = Command::new(RGET)
             .args(args)
             .stdin(Stdio::null())
@@ -73,24 +97,26 @@ impl Server {
         let mut out = BufReader::new(child.stdout.take().expect("stdout piped"));
         let _ = out.read_line(&mut first);
         let Some(base) = first.trim_end().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "server did not start: stdout {first:?}, stderr {}",
-                stderr.join().unwrap_or_default()
-            );
+            // EOF on stdout: the command is exiting by itself, and its own status is the answer.
+            // Anything else: it is stuck, so stop it.
+            if !first.is_empty() {
+                let _ = child.kill();
+            }
+            let status = child.wait().expect("wait");
+            let err = stderr.join().unwrap_or_default();
+            return Err((status, format!("stdout {first:?}, stderr {err}")));
         };
         let base = base.to_owned();
         let addr = base
             .strip_prefix("http://")
             .expect("http:// address")
             .to_owned();
-        Server {
+        Ok(Server {
             child: Some(child),
             base,
             addr,
             stderr: Some(stderr),
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -132,6 +158,14 @@ impl Server {
             .map(|h| h.join().unwrap_or_default())
             .unwrap_or_default();
         (status, err)
+    }
+
+    /// kill -9 and reap.
+    pub fn kill9(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// SIGTERM, then wait for the exit: returns status and stderr.
