@@ -25,8 +25,9 @@ download (Ctrl-C, SIGTERM, SIGHUP: exit 130, 143, 129) leaves no temporary file;
 left (kill -9) is removed by the next run in that directory.
 
 Without -o, the file is saved in the current directory under the URL's last path segment, \
-percent-decoded, only if that is a plain file name: one that is empty, '.' or '..', or holds '/', '\\', \
-NUL or a control character, or starts with '.', '-' or '~', is refused (exit 2): give -o PATH.
+percent-decoded, only if that is a plain file name: one that is empty, '.' or '..', holds '/', '\\', \
+NUL, a control or a bidirectional-text character, starts with '.', '-' or '~', or starts or ends \
+with white space is refused before anything is fetched (exit 2): give -o PATH.
 
 The destination (-o, or the derived name) decides how it is written: absent or a regular file, it is \
 replaced atomically; a character device or a FIFO is written through, only after the whole file \
