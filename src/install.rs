@@ -47,12 +47,15 @@ fn keep_previous(dest: &Path, previous: &Path) -> io::Result<()> {
     let dir = crate::durable::parent_of(dest);
     let tmp = dir.join(format!(".rget.previous-{}.part", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
+    // A signal while the link exists removes it (it is a second name of the old binary, nothing
+    // more, but nothing of an interrupted run may stay).
+    let registered = crate::interrupt::Registered::new(&tmp);
     if std::fs::hard_link(dest, &tmp).is_err() {
         // A file system without hard links: a durable copy instead.
         std::fs::copy(dest, &tmp)?;
         File::open(&tmp)?.sync_all()?;
     }
-    let r = std::fs::rename(&tmp, previous);
+    let r = registered.settle(|| std::fs::rename(&tmp, previous));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -36,3 +36,6 @@ pub mod client;
 
 #[cfg(feature = "fetch")]
 pub mod install;
+
+#[cfg(feature = "fetch")]
+pub mod interrupt;

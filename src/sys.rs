@@ -1,5 +1,7 @@
 //! Every `unsafe` block of the library: thin wrappers, each with a safe signature, around system
-//! calls that neither `std` nor a safe crate offers. The rest of the crate denies `unsafe_code`.
+//! calls that neither `std` nor a safe crate offers: sync_file_range(2), and the signal mask with
+//! sigwait(3) (how an interrupted download removes its temporary file). The rest of the crate
+//! denies `unsafe_code`.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -31,6 +33,100 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub fn start_writeback(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
     Ok(())
+}
+
+/// The signals that end a command from a terminal or a service manager: SIGINT (Ctrl-C), SIGTERM
+/// (`kill`, a service stop) and SIGHUP (the terminal went away).
+pub const EXIT_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The conventional name of a signal among [`EXIT_SIGNALS`], for messages.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
+}
+
+/// A set of signals that the calling thread (and every thread it starts afterwards) blocks, so that
+/// they stay pending until one thread takes them with [`SignalSet::wait`]: the handling then runs as
+/// ordinary code on that thread, not in a signal handler, and may lock, allocate and remove files.
+#[derive(Clone, Copy)]
+pub struct SignalSet {
+    set: libc::sigset_t,
+    empty: bool,
+}
+
+impl SignalSet {
+    /// Blocks those of `signals` that are not ignored. A signal the parent set to "ignore" stays
+    /// ignored (`nohup` ignores SIGHUP, a shell ignores SIGINT for a background job): blocking it
+    /// would make Linux queue it for [`wait`](SignalSet::wait) after all.
+    pub fn block_unless_ignored(signals: &[i32]) -> io::Result<SignalSet> {
+        // SAFETY: `sigset_t` is plain data, and `sigemptyset` initialises all of it before any use.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a valid, writable sigset_t for the duration of the call.
+        if unsafe { libc::sigemptyset(&mut set) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut empty = true;
+        for &sig in signals {
+            // SAFETY: `sigaction` is plain data (integers, a mask, a function address): all zeros is a
+            // valid value, and it is only read after the call below fills it.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: `old` is writable and outlives the call; a null new action makes sigaction
+            // only read the current disposition of `sig` (an invalid `sig` is EINVAL).
+            if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if old.sa_sigaction == libc::SIG_IGN {
+                continue;
+            }
+            // SAFETY: `set` was initialised by sigemptyset; `sig` is checked by the call (EINVAL).
+            if unsafe { libc::sigaddset(&mut set, sig) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            empty = false;
+        }
+        // SAFETY: `set` is an initialised sigset_t; a null old-set pointer is allowed. Only the
+        // calling thread's mask changes.
+        let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        Ok(SignalSet { set, empty })
+    }
+
+    /// Whether every signal asked for was ignored (then [`wait`](SignalSet::wait) would never
+    /// return).
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// Waits until one of the blocked signals is pending and takes it; returns its number.
+    pub fn wait(&self) -> io::Result<i32> {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `self.set` is an initialised sigset_t and `sig` a writable int, both alive for the
+        // whole call.
+        let r = unsafe { libc::sigwait(&self.set, &mut sig) };
+        if r == 0 {
+            Ok(sig)
+        } else {
+            Err(io::Error::from_raw_os_error(r))
+        }
+    }
+
+    /// Unblocks the set in the calling thread: before `exec`, whose new program inherits the mask.
+    pub fn unblock(&self) -> io::Result<()> {
+        // SAFETY: as in `block_unless_ignored`.
+        let r =
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &self.set, std::ptr::null_mut()) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::from_raw_os_error(r))
+        }
+    }
 }
 
 #[cfg(test)]

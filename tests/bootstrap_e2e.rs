@@ -15,11 +15,11 @@ mod logc;
 #[path = "common/release.rs"]
 mod release;
 
-use release::{Release, World, minisign_keypair};
+use release::{Release, World, build_bootstrap, minisign_keypair};
 use rget::core::note::SignerKey;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -47,8 +47,6 @@ struct Shared {
 // Shared by all tests of this binary: the servers are used through `&self` (routes behind a mutex).
 static SHARED: OnceLock<Shared> = OnceLock::new();
 static QUORUM_BOOT: OnceLock<PathBuf> = OnceLock::new();
-/// One nested cargo build at a time: the builds share a target directory and its output path.
-static BUILD: Mutex<()> = Mutex::new(());
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
@@ -84,39 +82,6 @@ fn shared() -> &'static Shared {
 /// A pin directory for `rel`: its SHA256SUMS, the release key, `policy`, the `/rel/v{version}/` source.
 fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
     w.write_pins(dir, &rel.sums, policy, "/rel/v{version}/")
-}
-
-/// `cargo build -p rget-bootstrap` with `RGET_PINNED_DIR=pins`; the binary is copied to `out`.
-fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // <target>/debug/rget → <target>/bootstrap-e2e: persistent, so later runs are incremental.
-    let target_dir = Path::new(release::RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("bootstrap-e2e");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let out_build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-        .args([
-            "build",
-            "--offline",
-            "-p",
-            "rget-bootstrap",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RGET_PINNED_DIR", pins)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out_build.status.success(),
-        "building the bootstrap failed:\n{}",
-        String::from_utf8_lossy(&out_build.stderr)
-    );
-    std::fs::copy(target_dir.join("debug").join("rget-bootstrap"), out).expect("copy bootstrap");
-    out.to_owned()
 }
 
 /// Runs a bootstrap with the world's isolated environment and the test CA.
@@ -412,7 +377,9 @@ fn refuses_an_unpinned_version() {
 fn the_build_refuses_a_malformed_pin_set() {
     let s = shared();
     let pins = write_pins(&s.w, "pins-bad", "quorum none\n", &s.rel);
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = release::BOOTSTRAP_BUILD
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let target_dir = Path::new(release::RGET)
         .parent()
         .and_then(Path::parent)

@@ -17,7 +17,8 @@
 //!    refused).
 //!
 //! Exit codes are rget's (README.md): 1 verification failed, 2 usage or unpinned version, 4 download
-//! failed, 7 install or exec failed (local). On any failure `DIR/rget` is untouched.
+//! failed, 7 install or exec failed (local); 130, 143, 129 when SIGINT, SIGTERM or SIGHUP stopped it.
+//! On any failure `DIR/rget` is untouched, and no temporary file is left.
 #![deny(unsafe_code)]
 
 mod sys;
@@ -68,7 +69,9 @@ Options:
   -V, --version   print this bootstrap's version
 
 Exit codes: 0 ok (or the executed rget's), 1 verification failed, 2 usage or unpinned version,
-4 download failed, 7 install or exec failed. On any failure DIR/rget is untouched.";
+4 download failed, 7 install or exec failed, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
+On any failure DIR/rget is untouched and no temporary file is left (a run killed with kill -9
+leaves one, which the next run removes).";
 
 #[derive(Default)]
 struct Args {
@@ -86,6 +89,12 @@ struct Fail(i32, String);
 fn main() {
     // First, before any thread or lookup exists (see sys::pin_nss_hosts).
     sys::pin_nss_hosts();
+    // Before any thread too (the signals are blocked in the threads started afterwards): Ctrl-C,
+    // SIGTERM and SIGHUP remove the partial download and exit 130, 143, 129.
+    if let Err(e) = rget::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
+        eprintln!("rget-bootstrap: cannot set up the removal of temporary files on signals: {e}");
+        std::process::exit(EXIT_INSTALL);
+    }
     match run() {
         Ok(()) => {}
         Err(Fail(code, msg)) => {
@@ -185,7 +194,9 @@ fn run() -> Result<(), Fail> {
             format!("cannot create {}: {e}", dir.display()),
         )
     })?;
-    rget::fetch::sweep_stale(&dir.join("rget"));
+    // What a killed run left here (kill -9 skips every cleanup) goes at once; a live run's file is
+    // locked and stays.
+    rget::fetch::sweep_abandoned(&dir.join("rget"));
 
     let mut config = Config::from_env();
     config.ca_files.extend(args.cacerts.iter().cloned());
@@ -367,6 +378,8 @@ fn exec(
 ) -> Result<(), Fail> {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+    // The signal mask survives exec: the program run next starts with the usual one.
+    rget::interrupt::unblock_before_exec();
     if let Some(fd) = memfd {
         let cstr = |b: &[u8]| {
             CString::new(b).map_err(|_| {

@@ -3,6 +3,7 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
+use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use crate::core::digest::{Hash, sha256_reader};
 use crate::core::verify::{VerifyError, check_listed};
@@ -19,16 +20,32 @@ SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from
 checkpoint signed by the log, cosigned as the policy's quorum requires, and consistent with the last \
 checkpoint this host saw of that log; and its minisign signature holds where a publisher key applies. \
 The body is hashed while it streams into a temporary file beside the destination, which is renamed \
-into place only after every check: on any failure the destination is untouched.",
+into place only after every check: on any failure the destination is untouched, and an interrupted \
+download (Ctrl-C, SIGTERM, SIGHUP: exit 130, 143, 129) leaves no temporary file; what a killed rget \
+left (kill -9) is removed by the next run in that directory.
+
+Without -o, the file is saved in the current directory under the URL's last path segment, \
+percent-decoded, only if that is a plain file name: one that is empty, '.' or '..', holds '/', '\\', \
+NUL, a control or a bidirectional-text character, starts with '.', '-' or '~', or starts or ends \
+with white space is refused before anything is fetched (exit 2): give -o PATH.
+
+The destination (-o, or the derived name) decides how it is written: absent or a regular file, it is \
+replaced atomically; a character device or a FIFO is written through, only after the whole file \
+verified, from a private spool file in $TMPDIR (the node itself stays); a directory, a socket or a \
+block device is refused before anything is downloaded (exit 2). A symbolic link is followed to its \
+target, as curl -o does, and the target's kind decides.",
     after_help = "Examples:
   rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz            saves tool-1.2-linux.tar.gz
   rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool       saves to that path
+  rget get -o /dev/stdout https://example.org/rel/v1.2/tool | tar x       through a pipe, once verified
   rget get --json https://example.org/rel/v1.2/tool | jq .sha256"
 )]
 pub struct GetArgs {
     /// The file to download (https)
     pub url: String,
-    /// Where to save it. Default: its file name, in the current directory (-O)
+    /// Where to save it: a file (replaced once verified), a character device or a FIFO (written
+    /// through once verified), or a link to one. Default: its file name, in the current directory
+    /// (-O)
     #[arg(short = 'o', long, value_name = "PATH", conflicts_with = "remote_name")]
     pub output: Option<PathBuf>,
     /// Save under the URL's file name in the current directory (the default)
@@ -86,23 +103,85 @@ pub struct Common {
 
 /// `rget get`.
 pub fn get(a: GetArgs) -> CliResult {
+    interruptible()?;
+    // Where it goes is settled before anything is fetched: a name or destination that cannot be
+    // written is a usage error, with nothing downloaded and nothing written.
+    // Without -o, the name saved is the name looked up in SHA256SUMS (`v.name` below): both are
+    // the URL's decoded last segment, which must here also be a plain file name.
+    let named = match &a.output {
+        Some(p) => p.clone(),
+        None => PathBuf::from(output_name(&a.url)?),
+    };
+    let dest = destination::resolve(&named).map_err(client)?;
     let ctx = a.common.trust.context()?;
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
-    let dest = a.output.clone().unwrap_or_else(|| PathBuf::from(&v.name));
-    // Leftovers of a killed rget (kill -9 skips the cleanup) do not accumulate beside the files.
-    crate::fetch::sweep_stale(&dest);
+    // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
+    let beside = match &dest {
+        Destination::Replace(p) => p.clone(),
+        Destination::WriteThrough(_) => spool(),
+    };
+    // What a killed rget left there (kill -9 skips every cleanup) goes at once; a live run's file
+    // is locked and stays.
+    crate::fetch::sweep_abandoned(&beside);
     let mut bar = Progress::new();
     let dl = ctx
         .fetch
-        .download(&a.url, &dest, a.common.max_size, &mut |got, total| {
+        .download(&a.url, &beside, a.common.max_size, &mut |got, total| {
             bar.update(got, total)
         })
         .map_err(|e| client(e.into()))?;
     bar.finish();
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     let (digest, len) = (dl.sha256, dl.len);
-    dl.persist(&dest, 0o644).map_err(|e| client(e.into()))?;
-    report(&a.common, &v, &a.url, &digest, len, Some(&dest))
+    // The destination may have changed kind during a long download: decide again.
+    if destination::resolve(&named).map_err(client)? != dest {
+        return Err(local(format!(
+            "{}: changed while it was being downloaded (it is no longer the same kind of file): nothing was written",
+            named.display()
+        )));
+    }
+    match &dest {
+        Destination::Replace(p) => dl.persist(p, 0o644).map_err(|e| client(e.into()))?,
+        Destination::WriteThrough(p) => {
+            let mut out = destination::open_write_through(p).map_err(client)?;
+            // The same open file that was hashed: nothing can swap the bytes in between.
+            let mut r = dl
+                .reader()
+                .map_err(|e| local(format!("{}: {}", dl.temp_path().display(), io_reason(&e))))?;
+            std::io::copy(&mut r, &mut out)
+                .map_err(|e| local(format!("writing {}: {}", p.display(), io_reason(&e))))?;
+        }
+    }
+    report(&a.common, &v, &a.url, &digest, len, Some(&named))
+}
+
+/// The file name `rget get URL` saves to without `-o`, or a usage error that says to use `-o`.
+fn output_name(url: &str) -> CliResult<String> {
+    crate::core::output_name::output_name(url).map_err(|e| {
+        if e.output_path_helps() {
+            Failure::usage(format!(
+                "{url}: {e}: not saved under that name; give the destination with -o PATH"
+            ))
+        } else {
+            Failure::usage(format!("{url}: {e}"))
+        }
+    })
+}
+
+/// Where `rget cat` and a write-through `get` spool the download: a private temporary file in
+/// $TMPDIR (only this path's directory is used), never beside a device or a FIFO.
+fn spool() -> PathBuf {
+    std::env::temp_dir().join("rget-spool")
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP remove the temporary file and exit 130, 143 or 129.
+pub(crate) fn interruptible() -> CliResult {
+    crate::interrupt::remove_temporaries_on_signals("rget").map_err(|e| {
+        local(format!(
+            "cannot set up the removal of temporary files on signals: {}",
+            io_reason(&e)
+        ))
+    })
 }
 
 /// `rget verify`.
@@ -119,9 +198,11 @@ pub fn verify(a: VerifyArgs) -> CliResult {
 
 /// `rget cat`.
 pub fn cat(a: CatArgs) -> CliResult {
+    interruptible()?;
     let ctx = a.common.trust.context()?;
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
-    let spool = std::env::temp_dir().join(&v.name);
+    let spool = spool();
+    crate::fetch::sweep_abandoned(&spool);
     let dl = ctx
         .fetch
         .download(&a.url, &spool, a.common.max_size, &mut |_, _| {})

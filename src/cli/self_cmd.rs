@@ -232,6 +232,7 @@ fn fetch(s: &Setup, c: &Common, version: &str) -> CliResult<Fetched> {
 }
 
 fn upgrade(a: UpgradeArgs) -> CliResult {
+    super::get::interruptible()?;
     let s = setup(&a.common)?;
     let current = this_version()?;
     let (target, hint) = match &a.to {
@@ -274,6 +275,8 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
         });
     }
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    // What a killed upgrade left beside rget goes at once; a live one's file is locked and stays.
+    crate::fetch::sweep_abandoned(&dest);
     let name = binary_name(&target.text, TARGET);
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
@@ -307,8 +310,10 @@ fn download(
 }
 
 fn rollback(a: RollbackArgs) -> CliResult {
+    super::get::interruptible()?;
     let s = setup(&a.common)?;
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    crate::fetch::sweep_abandoned(&dest);
     let previous = previous_of(&dest);
     let mut src = std::fs::File::open(&previous).map_err(|e| {
         let f = format!("cannot open {}: {e}", previous.display());

@@ -4,12 +4,14 @@
 //! - [`state`]: the last verified checkpoint of every log (trust rule 4: no rollback, no fork), and
 //!   per-log audit progress.
 //! - [`verified`]: every check `get`, `verify` and `cat` make.
+//! - [`destination`]: where `get` may write, by the kind of file the destination is.
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.
 //!
 //! Nothing here reads the process environment behind the caller's back: paths come from a
 //! [`trust::Env`], which `Env::from_process()` fills from the real environment and tests fill by hand.
 
 pub mod audit;
+pub mod destination;
 pub mod own_release;
 pub mod state;
 pub mod trust;

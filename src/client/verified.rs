@@ -133,22 +133,14 @@ pub struct Context {
 }
 
 /// The file name a URL names: its last path segment, percent-decoded (strictly), and a plain name by
-/// the `SHA256SUMS` rules (so `..` or an empty name can never be looked up or written).
+/// the `SHA256SUMS` rules (so `..` or an empty name can never be looked up). `rget get` without `-o`
+/// saves under this same name, only if `core::output_name` also finds it fit for the current
+/// directory.
 pub fn file_name(url: &str) -> Result<String, ClientError> {
-    let usage = |why: &str| ClientError::new(Class::Usage, format!("{url}: {why}"));
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let after_scheme = path
-        .split_once("://")
-        .map(|(_, r)| r)
-        .ok_or_else(|| usage("not an absolute URL"))?;
-    let (_, p) = after_scheme
-        .split_once('/')
-        .ok_or_else(|| usage("names no file"))?;
-    let last = p.rsplit('/').next().unwrap_or("");
-    let name = crate::core::percent::percent_decode(last)
-        .map_err(|e| usage(&format!("its file name: {e}")))?;
+    let usage = |why: String| ClientError::new(Class::Usage, format!("{url}: {why}"));
+    let name = crate::core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
     sums::check_name(&name).map_err(|e| {
-        usage(&format!(
+        usage(format!(
             "its file name cannot be listed in a SHA256SUMS: {e}"
         ))
     })?;

@@ -9,6 +9,7 @@ pub mod ed25519;
 pub mod merkle;
 pub mod minisig;
 pub mod note;
+pub mod output_name;
 pub mod percent;
 pub mod pins;
 pub mod policy;

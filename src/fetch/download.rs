@@ -1,6 +1,10 @@
 //! Streaming a body into a temporary file in the destination's directory, hashing it on the way:
 //! one pass, constant memory. Nothing reaches the destination until [`Downloaded::persist`]; a
-//! [`Downloaded`] that is dropped, or a download that fails, leaves no file behind.
+//! [`Downloaded`] that is dropped, or a download that fails, leaves no file behind, and neither
+//! does a signal (the file is registered with [`crate::interrupt`]). Each temporary file holds an
+//! exclusive `flock` for its whole life, so that after a `kill -9` the next run's
+//! [`sweep_abandoned`] removes it at once (nobody holds its lock) and never removes a file that a
+//! live download is writing (its lock is held).
 //!
 //! Two things keep a large download close to the speed of one that neither hashes nor syncs
 //! (BENCHMARKS.md, `rget get`): the SHA-256 runs on a second thread, fed the very buffers that were
@@ -58,9 +62,12 @@ impl Downloaded {
         t.file
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| io("cannot set the mode of the downloaded file", e))?;
-        std::fs::rename(&t.path, dest).map_err(|e| {
-            FetchError::local(dest, "cannot move the downloaded file into place", e)
-        })?;
+        // Under the interruption registry's lock: a signal sees it temporary or in place.
+        t.registered
+            .settle(|| std::fs::rename(&t.path, dest))
+            .map_err(|e| {
+                FetchError::local(dest, "cannot move the downloaded file into place", e)
+            })?;
         self.temp.persisted = true;
         File::open(&self.temp.dir)
             .and_then(|d| d.sync_all())
@@ -68,13 +75,15 @@ impl Downloaded {
     }
 }
 
-/// A file created with `O_EXCL` and removed on drop unless persisted.
+/// A file created with `O_EXCL`, locked (`flock`, exclusive) while it is open, registered for
+/// removal on a signal, and removed on drop unless persisted.
 #[derive(Debug)]
 struct TempFile {
     file: File,
     path: PathBuf,
     dir: PathBuf,
     persisted: bool,
+    registered: crate::interrupt::Registered,
 }
 
 impl TempFile {
@@ -90,24 +99,35 @@ impl TempFile {
                 )
             })?;
             let path = dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", hex::encode(r)));
-            match OpenOptions::new()
+            let file = match OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(&path)
             {
-                Ok(file) => {
-                    return Ok(TempFile {
-                        file,
-                        path,
-                        dir: dir.to_owned(),
-                        persisted: false,
-                    });
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last = Some(e);
+                    continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(FetchError::local(dir, "cannot create a temporary file", e)),
+            };
+            // Registered at once, so a signal from here on removes it.
+            let registered = crate::interrupt::Registered::new(&path);
+            // Between the creation and the lock, another run's sweep may take this unlocked file
+            // for a dead run's and remove it: then the lock is refused (that sweep holds it) or the
+            // name no longer leads to this file. Either way, try another name.
+            if !lock_if_still_named(&file, &path) {
+                continue;
             }
+            return Ok(TempFile {
+                file,
+                path,
+                dir: dir.to_owned(),
+                persisted: false,
+                registered,
+            });
         }
         Err(FetchError::local(
             dir,
@@ -131,15 +151,33 @@ impl Drop for TempFile {
     }
 }
 
-/// The directory a destination lives in (`.` for a bare file name).
-/// Temporary downloads older than this are leftovers of a killed process (a live download writes to its
-/// file continuously, and a read that stalls for longer has long timed out).
-pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// Takes `file`'s exclusive lock without waiting, and checks that `path` still names it. False if
+/// another process holds the lock or the path now leads elsewhere (or nowhere). A file system
+/// without `flock` gives no lock to anyone: the download goes on unlocked, and sweeps there remove
+/// nothing (they cannot take the lock either).
+fn lock_if_still_named(file: &File, path: &Path) -> bool {
+    match file.try_lock() {
+        Ok(()) | Err(std::fs::TryLockError::Error(_)) => same_file(file, path),
+        Err(std::fs::TryLockError::WouldBlock) => false,
+    }
+}
 
-/// Removes `.rget-*.part` files in `dest`'s directory that were last written more than `STALE_AFTER`
-/// ago: a `kill -9` or power loss skips the cleanup that dropping a [`Downloaded`] does. Returns how
-/// many were removed; errors are ignored (this is housekeeping, not a check).
-pub fn sweep_stale(dest: &Path) -> usize {
+/// Whether `path` (not followed if a symbolic link) is the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Removes the `.rget-*.part` files in `dest`'s directory that no live process is writing: what a
+/// `kill -9`, a crash or a power cut left (they skip the cleanup that dropping a [`Downloaded`] or a
+/// signal does). A live download holds its file's lock for the file's whole life, so a file whose
+/// lock can be taken has no writer. Only regular files are considered, opened without following
+/// links or blocking. Returns how many were removed; errors are ignored (this is housekeeping, not
+/// a check).
+pub fn sweep_abandoned(dest: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dest_dir(dest)) else {
         return 0;
     };
@@ -150,20 +188,30 @@ pub fn sweep_stale(dest: &Path) -> usize {
         if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
             continue;
         }
-        let old = e
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE_AFTER);
-        if old && std::fs::remove_file(e.path()).is_ok() {
+        let path = e.path();
+        let Ok(f) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+        else {
+            continue;
+        };
+        let regular = f.metadata().is_ok_and(|m| m.is_file());
+        // While this lock is held, no new writer can be using the file: a writer that created it
+        // after our listing fails to take the lock and moves to another name. Check again that the
+        // name is this file, then remove it; the lock goes with `f`.
+        if regular
+            && f.try_lock().is_ok()
+            && same_file(&f, &path)
+            && std::fs::remove_file(&path).is_ok()
+        {
             removed += 1;
         }
     }
     removed
 }
 
+/// The directory a destination lives in (`.` for a bare file name).
 fn dest_dir(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -368,25 +416,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_old_leftovers_are_swept() {
+    fn only_abandoned_temporaries_are_swept() {
         let t = tempfile::tempdir().unwrap();
-        let old = t.path().join(".rget-old.part");
-        let fresh = t.path().join(".rget-fresh.part");
+        let dest = t.path().join("dest");
+        // A dead run's leftover: nobody holds its lock.
+        let dead = t.path().join(".rget-0000000000000000.part");
+        std::fs::write(&dead, b"x").unwrap();
+        // A live download's file, locked for its whole life.
+        let live = TempFile::create_in(t.path()).unwrap();
+        // Not ours, or not a regular file: never touched.
         let other = t.path().join("other.part");
-        for p in [&old, &fresh, &other] {
-            std::fs::write(p, b"x").unwrap();
-        }
-        let long_ago =
-            std::time::SystemTime::now() - STALE_AFTER - std::time::Duration::from_secs(60);
-        for p in [&old, &other] {
-            std::fs::File::options()
-                .write(true)
-                .open(p)
-                .unwrap()
-                .set_modified(long_ago)
-                .unwrap();
-        }
-        assert_eq!(sweep_stale(&t.path().join("dest")), 1);
-        assert!(!old.exists() && fresh.exists() && other.exists());
+        std::fs::write(&other, b"x").unwrap();
+        let dir = t.path().join(".rget-dir.part");
+        std::fs::create_dir(&dir).unwrap();
+        let target = t.path().join("target");
+        std::fs::write(&target, b"kept").unwrap();
+        let link = t.path().join(".rget-link.part");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        assert_eq!(sweep_abandoned(&dest), 1);
+        assert!(!dead.exists());
+        assert!(live.path.exists() && other.exists() && dir.exists());
+        assert!(std::fs::symlink_metadata(&link).is_ok());
+        assert_eq!(std::fs::read(&target).unwrap(), b"kept");
+        // Once its writer is gone (dropped without persisting, it removes itself anyway), nothing
+        // else is left to sweep.
+        let path = live.path.clone();
+        drop(live);
+        assert!(!path.exists());
+        assert_eq!(sweep_abandoned(&dest), 0);
+    }
+
+    #[test]
+    fn a_temporary_file_is_locked_for_its_whole_life() {
+        let t = tempfile::tempdir().unwrap();
+        let live = TempFile::create_in(t.path()).unwrap();
+        let other = File::open(&live.path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        // A reader of the download (rget cat) shares the open file, and so the lock.
+        let d = Downloaded {
+            temp: live,
+            sha256: crate::core::digest::sha256(b""),
+            len: 0,
+            final_url: String::new(),
+        };
+        let r = d.reader().unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        let dest = t.path().join("dest");
+        d.persist(&dest, 0o644).unwrap();
+        // Persisted: the lock lives on with the reader's descriptor only.
+        drop(r);
+        other.try_lock().unwrap();
+        assert!(dest.exists());
     }
 }

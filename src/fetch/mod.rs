@@ -22,7 +22,7 @@ mod roots;
 mod url;
 
 pub use client::{Client, Config, Fetched};
-pub use download::{Downloaded, STALE_AFTER, TEMP_PREFIX, TEMP_SUFFIX, sweep_stale};
+pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;

@@ -370,6 +370,11 @@ impl ClientRun<'_> {
         self
     }
     pub fn run(self) -> Output {
+        self.command().output().expect("run rget")
+    }
+
+    /// The configured command, to spawn (and signal) instead of running it to its end.
+    pub fn command(self) -> Command {
         let mut c = self.w.command(&self.cwd);
         c.args(&self.args)
             .arg("--policy")
@@ -382,6 +387,44 @@ impl ClientRun<'_> {
         if let Some(k) = &self.key {
             c.arg("--key").arg(k);
         }
-        c.output().expect("run rget")
+        c
     }
+}
+
+/// One nested cargo build of the bootstrap at a time: the builds share a target directory and its
+/// output path.
+pub static BOOTSTRAP_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `cargo build -p rget-bootstrap` (debug) with `RGET_PINNED_DIR=pins`, in `<target>/bootstrap-e2e`
+/// (persistent, so later runs are incremental); the binary is copied to `out`.
+pub fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
+    let _guard = BOOTSTRAP_BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // <target>/debug/rget → <target>/bootstrap-e2e.
+    let target_dir = Path::new(RGET)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("bootstrap-e2e");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out_build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args([
+            "build",
+            "--offline",
+            "-p",
+            "rget-bootstrap",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RGET_PINNED_DIR", pins)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo build");
+    assert!(
+        out_build.status.success(),
+        "building the bootstrap failed:\n{}",
+        String::from_utf8_lossy(&out_build.stderr)
+    );
+    std::fs::copy(target_dir.join("debug").join("rget-bootstrap"), out).expect("copy bootstrap");
+    out.to_owned()
 }
