@@ -370,6 +370,10 @@ impl ClientRun<'_> {
         self
     }
     pub fn run(self) -> Output {
+        self.command().output().expect("run rget")
+    }
+    /// The command `run` would run, for a test that spawns it (to time it or bound it).
+    pub fn command(self) -> Command {
         let mut c = self.w.command(&self.cwd);
         c.args(&self.args)
             .arg("--policy")
@@ -382,6 +386,6 @@ impl ClientRun<'_> {
         if let Some(k) = &self.key {
             c.arg("--key").arg(k);
         }
-        c.output().expect("run rget")
+        c
     }
 }
