@@ -53,7 +53,10 @@ pub fn run(a: Args) -> CliResult {
     let out = if a.json {
         json(&prefix, &reports, anomalies)
     } else {
-        text(&prefix, &reports, anomalies)
+        // Records carry URLs anyone could log (canonical, so never a line break): spelled out,
+        // never acted on by a terminal.
+        let text = text(&prefix, &reports, anomalies);
+        crate::core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
     };
     std::io::stdout()
         .lock()

@@ -32,13 +32,12 @@ pub struct Failure {
 pub type CliResult<T = ()> = Result<T, Failure>;
 
 impl Failure {
-    /// A failure with `code`. Line breaks in `message` (from a file name, say) are escaped, so the
-    /// message stays one line whatever it quotes.
+    /// A failure with `code`. Line breaks, escape sequences and every other character a terminal
+    /// would act on (from a URL or a file name, say) are spelled out
+    /// ([`crate::core::escape::for_terminal`]), so the message stays one line whatever it quotes,
+    /// and shows what it quotes.
     pub fn new(code: i32, message: impl fmt::Display) -> Failure {
-        let message = message
-            .to_string()
-            .replace('\n', "\\n")
-            .replace('\r', "\\r");
+        let message = crate::core::escape::for_terminal(&message.to_string()).into_owned();
         Failure { code, message }
     }
     /// Exit code [`VERIFICATION_FAILED`].
@@ -135,6 +134,18 @@ mod tests {
         let f = Failure::malformed("bad name a\nb\rc");
         assert_eq!(f.to_string(), "bad name a\\nb\\rc");
         assert_eq!(f.message(), "bad name a\\nb\\rc");
+    }
+
+    #[test]
+    fn messages_carry_no_terminal_controls() {
+        let f = Failure::not_found(
+            "\"\x1b[2J\x1b]0;owned\x07x\" is not listed in https://a/\u{202e}txt",
+        );
+        assert_eq!(
+            f.message(),
+            "\"\\x1b[2J\\x1b]0;owned\\x07x\" is not listed in https://a/\\u{202e}txt"
+        );
+        assert!(!f.message().chars().any(char::is_control));
     }
 
     #[test]

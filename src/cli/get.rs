@@ -8,7 +8,7 @@ use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use crate::core::digest::{Hash, sha256_reader};
 use crate::core::verify::{VerifyError, check_listed};
 use crate::fetch::limits;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -94,7 +94,8 @@ pub struct Common {
     /// Largest file accepted, in bytes (a digest only speaks at the end of the stream)
     #[arg(long, value_name = "BYTES", default_value_t = limits::DEFAULT_MAX_ARTIFACT)]
     pub max_size: u64,
-    /// Print what was verified as one JSON object on standard output
+    /// Print what was verified as one JSON object on standard output (for `cat`, whose standard
+    /// output carries the file, on standard error)
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -190,8 +191,16 @@ pub fn verify(a: VerifyArgs) -> CliResult {
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
     let f = std::fs::File::open(&a.file)
         .map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
-    let (digest, len) =
-        sha256_reader(f).map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
+    // --max-size holds here too: at most one byte more is read (`/dev/zero` ends, exit code 3).
+    let max = a.common.max_size;
+    let (digest, len) = sha256_reader(f.take(max.saturating_add(1)))
+        .map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
+    if len > max {
+        return Err(Failure::malformed(format!(
+            "{}: larger than the limit of {max} bytes (--max-size)",
+            a.file.display()
+        )));
+    }
     check_listed(&v.sums, &v.name, &digest).map_err(mismatch)?;
     report(&a.common, &v, &a.url, &digest, len, Some(&a.file))
 }
@@ -217,11 +226,16 @@ pub fn cat(a: CatArgs) -> CliResult {
     std::io::copy(&mut r, &mut out)
         .and_then(|_| out.flush())
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
-    let quiet = Common {
-        json: false,
-        ..a.common
-    };
-    summary(&quiet, &v, &a.url, &dl.sha256, dl.len, None);
+    // Standard output carries the file, so the report, JSON or not, goes to standard error.
+    if a.common.json {
+        let line = format!(
+            "{}\n",
+            json(&a.common, &v, &a.url, &dl.sha256, dl.len, None)
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    } else {
+        summary(&a.common, &v, &a.url, &dl.sha256, dl.len, None);
+    }
     Ok(())
 }
 
@@ -251,15 +265,15 @@ fn report(
 fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: Option<&Path>) {
     let cp = &v.checkpoint;
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
-    let mut s = String::new();
-    s.push_str(&format!("rget: verified {} ({len} bytes)\n", v.name));
-    s.push_str(&format!("  sha256     {sha}\n"));
-    s.push_str(&format!(
-        "  listed in  {} (sha256 {})\n",
+    let mut l: Vec<String> = Vec::new();
+    l.push(format!("rget: verified {} ({len} bytes)", v.name));
+    l.push(format!("  sha256     {sha}"));
+    l.push(format!(
+        "  listed in  {} (sha256 {})",
         v.sums_url, v.sums_sha256
     ));
-    s.push_str(&format!(
-        "  logged     {} index {} under checkpoint size {} ({})\n",
+    l.push(format!(
+        "  logged     {} index {} under checkpoint size {} ({})",
         cp.checkpoint.origin,
         v.index,
         cp.checkpoint.size,
@@ -268,27 +282,30 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
             ProofSource::LogLookup => "log lookup, proved from tiles",
         }
     ));
-    s.push_str(&format!(
-        "  cosigned   {}\n",
+    l.push(format!(
+        "  cosigned   {}",
         if cosigners.is_empty() {
             "by no witness (the policy's quorum is none)".to_string()
         } else {
             format!("by {}", cosigners.join(", "))
         }
     ));
-    s.push_str(&format!("  seen       {}\n", v.memory));
+    l.push(format!("  seen       {}", v.memory));
     match &v.signed {
-        Signed::Yes { key_source, .. } => s.push_str(&format!("  signature  {key_source}\n")),
+        Signed::Yes { key_source, .. } => l.push(format!("  signature  {key_source}")),
         Signed::Unsigned => {
-            s.push_str("  signature  UNSIGNED: no publisher key applies to this URL\n")
+            l.push("  signature  UNSIGNED: no publisher key applies to this URL".to_owned())
         }
     }
     if c.trust.allow_http && (url.starts_with("http://") || v.sums_url.starts_with("http://")) {
-        s.push_str("  transport  plain http: NOT authenticated (--allow-http)\n");
+        l.push("  transport  plain http: NOT authenticated (--allow-http)".to_owned());
     }
     if let Some(p) = path {
-        s.push_str(&format!("  file       {}\n", p.display()));
+        l.push(format!("  file       {}", p.display()));
     }
+    // Names, URLs and origins come from whoever published them: spelled out, never acted on, and
+    // a newline in a name cannot start a line of its own.
+    let s = crate::core::escape::lines_for_terminal(&l);
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
@@ -355,7 +372,8 @@ pub fn json_string(s: &str) -> String {
             '\n' => o.push_str("\\n"),
             '\r' => o.push_str("\\r"),
             '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            // Every control character (C0, DEL, C1), so the JSON is safe on a terminal too.
+            c if c.is_control() => o.push_str(&format!("\\u{:04x}", c as u32)),
             c => o.push(c),
         }
     }

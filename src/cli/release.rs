@@ -257,6 +257,8 @@ fn summary(a: &Args, r: &Released) {
         "  next       upload everything in {} to {base}\n",
         a.dir.display()
     ));
+    // Spelled out for the terminal, line by line (the URL is canonical, the rest is this host's).
+    let s = crate::core::escape::lines_for_terminal(&s.lines().collect::<Vec<_>>());
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 

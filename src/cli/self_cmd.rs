@@ -3,7 +3,7 @@
 
 use super::exit::{CliResult, Failure};
 use super::get::json_string;
-use super::trust_args::{Network, client, local};
+use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
 use crate::client::own_release::{
     self, Checked, Fetched, MAX_BINARY, OwnTrust, RELEASE_MARKER, TARGET, VERSION,
 };
@@ -62,6 +62,11 @@ pub struct Common {
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// Longest time, in seconds, the whole command may take (every connect, read, retry and the
+    /// whole download; exit code 4 when it runs out)
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_TIME,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_MAX_TIME))]
+    pub max_time: u64,
     /// Print the result as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
@@ -154,6 +159,7 @@ fn setup(c: &Common) -> CliResult<Setup> {
         cacert: &c.cacert,
         allow_http: c.allow_http || http_log,
         timeout: c.timeout,
+        max_time: c.max_time,
     };
     let ctx = net.context(
         own.policy.clone(),
@@ -379,7 +385,7 @@ fn say(c: &Common, json: &str, human: &str) -> CliResult {
     if c.json {
         println!("{json}");
     } else {
-        println!("rget: {human}");
+        println!("rget: {}", crate::core::escape::for_terminal(human));
     }
     Ok(())
 }
@@ -438,7 +444,9 @@ fn print_report(
             }
         ));
         o.push_str(&format!("  seen       {}", checked.memory));
-        o
+        // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
+        let o = crate::core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
+        o.trim_end().to_owned()
     };
     println!("{out}");
     Ok(())

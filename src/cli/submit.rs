@@ -2,11 +2,10 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
-use crate::client::state::Observed;
-use crate::client::verified::{ClientError, Context};
-use crate::core::merkle;
+use crate::client::state::{Observed, Seen};
+use crate::client::verified::{Context, remember, settle};
 use crate::core::record;
-use crate::core::tile::TileHashSource;
+use crate::core::tlog_proof::TlogProof;
 use crate::core::verify::{LoggedSums, verify_logged_sums};
 use crate::fetch::{LogClient, limits};
 use std::io::Write;
@@ -65,15 +64,15 @@ pub fn submit_verified(
     let log_url = log_prefix(ctx, log)?;
     let lc = LogClient::new(&log_url, &ctx.fetch);
     let proof = lc.submit(url, sums).map_err(|e| client(e.into()))?;
+    // The answer's checkpoint is compared with the memory as soon as the log's signature holds, so
+    // a fork is reported as one whatever else fails (a malformed answer is left to the full check).
+    let pending = match TlogProof::parse(&proof) {
+        Ok(p) => remember(ctx, &p.checkpoint, Seen::FromProof, None).map_err(client)?,
+        Err(_) => None,
+    };
     let logged = verify_logged_sums(&ctx.policy.policy, url, sums, &proof)
         .map_err(|e| Failure::verification(format!("the log's answer does not verify: {e}")))?;
-    let memory = ctx
-        .state
-        .tie_to_newest(&logged.checkpoint, &mut |old, new| {
-            let mut src = TileHashSource::new(LogClient::new(&log_url, &ctx.fetch), new);
-            merkle::consistency_proof(old, new, &mut src)
-        })
-        .map_err(|e| client(ClientError::from(e)))?;
+    let memory = settle(ctx, pending, &logged.checkpoint, Seen::FromProof).map_err(client)?;
     Ok(Submitted {
         proof,
         logged,
@@ -136,13 +135,14 @@ pub fn run(a: Args) -> CliResult {
     // Temporary file, fsync, rename: an interrupted run never leaves half a proof.
     crate::durable::write_atomic(&out, &proof, 0o644)
         .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
-    let _ = writeln!(
-        std::io::stderr(),
-        "rget: {url} is in {} at index {} (checkpoint size {}; {memory})\n  proof written to {}",
-        logged.checkpoint.checkpoint.origin,
-        logged.index,
-        logged.checkpoint.checkpoint.size,
-        out.display()
-    );
+    let report = [
+        format!(
+            "rget: {url} is in {} at index {} (checkpoint size {}; {memory})",
+            logged.checkpoint.checkpoint.origin, logged.index, logged.checkpoint.checkpoint.size,
+        ),
+        format!("  proof written to {}", out.display()),
+    ];
+    let report = crate::core::escape::lines_for_terminal(&report);
+    let _ = std::io::stderr().write_all(report.as_bytes());
     Ok(())
 }

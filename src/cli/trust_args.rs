@@ -5,7 +5,7 @@ use super::exit::Failure;
 use crate::client::state::StateDir;
 use crate::client::trust::{Env, PublisherKeys, TrustError, TrustPolicy};
 use crate::client::verified::{Class, ClientError, Context};
-use crate::fetch::{Client, Config};
+use crate::fetch::{Client, Config, Deadline};
 use std::path::PathBuf;
 
 /// The options of every command that checks log proofs: policy, checkpoint memory, network.
@@ -33,7 +33,21 @@ pub struct LogTrustArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// Longest time, in seconds, the whole command may take: every connect, read, retry, pause,
+    /// lock wait and the whole body fit in it, so a server that trickles or stalls cannot hold a
+    /// build for longer (exit code 4 when it runs out)
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_TIME,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_MAX_TIME))]
+    pub max_time: u64,
 }
+
+/// `--max-time` when none is given: 15 minutes. A build step that fetches a release should either
+/// finish or fail well inside a CI job's own limit (commonly an hour), and 15 minutes still moves a
+/// multi-gigabyte file at a few MB/s; a larger file or a slower link needs a larger `--max-time`.
+pub const DEFAULT_MAX_TIME: u64 = 15 * 60;
+
+/// The largest `--max-time` accepted: a week.
+pub const MAX_MAX_TIME: u64 = 7 * 24 * 3600;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrustArgs {
@@ -111,6 +125,7 @@ impl LogTrustArgs {
             cacert: &self.cacert,
             allow_http: self.allow_http,
             timeout: self.timeout,
+            max_time: self.max_time,
         };
         net.context(policy, keys, env)
     }
@@ -124,6 +139,8 @@ pub struct Network<'a> {
     pub allow_http: bool,
     /// Seconds.
     pub timeout: u64,
+    /// Seconds, for the whole command (`--max-time`), counted from when the context is made.
+    pub max_time: u64,
 }
 
 impl Network<'_> {
@@ -134,11 +151,15 @@ impl Network<'_> {
         keys: PublisherKeys,
         env: &Env,
     ) -> Result<Context, Failure> {
-        let state = StateDir::open_default(self.state, env).map_err(|e| failure(e.into()))?;
+        let deadline = Deadline::after(std::time::Duration::from_secs(self.max_time));
+        let state = StateDir::open_default(self.state, env)
+            .map_err(|e| failure(e.into()))?
+            .with_deadline(Some(deadline));
         let mut config = Config::from_env();
         config.ca_files.extend(self.cacert.iter().cloned());
         config.allow_http = self.allow_http;
         config.read_timeout = std::time::Duration::from_secs(self.timeout);
+        config.deadline = Some(deadline);
         let fetch = Client::new(config).map_err(|e| failure(e.into()))?;
         Ok(Context {
             fetch,

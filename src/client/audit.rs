@@ -10,8 +10,8 @@
 //!
 //! Progress is kept per (log, prefix) in the state directory, so a second run fetches only what is new.
 
-use super::state::Observed;
-use super::verified::{Class, ClientError, Context};
+use super::state::{Observed, Seen};
+use super::verified::{Class, ClientError, Context, remember, settle};
 use crate::core::digest::Hash;
 use crate::core::merkle::{self, Frontier};
 use crate::core::record;
@@ -146,6 +146,8 @@ fn audit_log(
 ) -> Result<LogReport, ClientError> {
     let lc = LogClient::new(log_url, &ctx.fetch);
     let note = lc.checkpoint()?;
+    // Compared with the memory as soon as the log's signature holds: a fork is a fork whatever else.
+    let pending = remember(ctx, &note, Seen::Latest, Some(origin))?;
     let vc = ctx
         .policy
         .policy
@@ -163,10 +165,7 @@ fn audit_log(
             ),
         });
     }
-    let memory = ctx.state.observe_latest(&vc, &mut |old, new| {
-        let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
-        merkle::consistency_proof(old, new, &mut src)
-    })?;
+    let memory = settle(ctx, pending, &vc, Seen::Latest)?;
     let size = vc.checkpoint.size;
     let progress = match ctx.state.read_audit(origin, prefix)? {
         None => Progress::default(),

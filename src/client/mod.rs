@@ -1,8 +1,8 @@
 //! The client side of rget: what a build host or a release team trusts, and what it remembers.
 //!
 //! - [`trust`]: which logs and witnesses (the tlog-policy file) and which publisher keys apply.
-//! - [`state`]: the last verified checkpoint of every log (trust rule 4: no rollback, no fork), and
-//!   per-log audit progress.
+//! - [`state`]: the last verified checkpoint of every log (no rollback, no fork; private to its
+//!   user, re-verified when read), and per-log audit progress.
 //! - [`verified`]: every check `get`, `verify` and `cat` make.
 //! - [`destination`]: where `get` may write, by the kind of file the destination is.
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.

@@ -6,12 +6,13 @@
 //! rget carries no digest of itself (that would be circular); what it checks its own bytes against is
 //! a `SHA256SUMS` signed by a pinned release key and recorded in a pinned log under the pinned quorum.
 
-use super::state::Observed;
+use super::state::{Observed, Seen};
 use super::trust::{PolicySource, TrustPolicy};
-use super::verified::{Class, ClientError, Context, prover, trusted_log};
+use super::verified::{Class, ClientError, Context, remember, settle};
 use crate::core::digest::Hash;
 use crate::core::pins::{self, ReleaseTrust, Version};
 use crate::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use crate::core::tlog_proof::TlogProof;
 use crate::fetch::{Client, FetchError, limits};
 use std::path::{Path, PathBuf};
 
@@ -177,6 +178,12 @@ pub fn check(
     files: &Fetched,
 ) -> Result<Checked, ClientError> {
     let canonical_dir = trust.source_dir(version);
+    // A proof checkpoint the log signed is compared with the memory before anything else decides,
+    // so a fork is reported as one whatever else fails (a malformed proof is left to verify_release).
+    let pending = match TlogProof::parse(&files.proof) {
+        Ok(p) => remember(ctx, &p.checkpoint, Seen::FromProof, None)?,
+        Err(_) => None,
+    };
     let release = verify_release(
         trust,
         &canonical_dir,
@@ -193,9 +200,7 @@ pub fn check(
         ReleaseError::Malformed(m) => ClientError::new(Class::Malformed, m),
         ReleaseError::Refused(m) => ClientError::new(Class::Verification, m),
     })?;
-    let vc = &release.logged.checkpoint;
-    let log = trusted_log(ctx, vc)?;
-    let memory = ctx.state.tie_to_newest(vc, &mut prover(ctx, log.url))?;
+    let memory = settle(ctx, pending, &release.logged.checkpoint, Seen::FromProof)?;
     Ok(Checked { release, memory })
 }
 

@@ -1,5 +1,5 @@
-//! Checkpoint memory (trust rule 4): the last verified checkpoint of every log this host has seen, so
-//! that a log cannot roll back or fork without the client noticing.
+//! Checkpoint memory: the last verified checkpoint of every log this host has seen, so that a log
+//! cannot roll back or fork without the client noticing.
 //!
 //! Layout of the state directory (`--state DIR`, else `$XDG_STATE_HOME/rget`, default
 //! `~/.local/state/rget`; every directory mode 0700):
@@ -9,44 +9,74 @@
 //!                                          line is the origin, so the file says which log it is
 //! logs/<hex sha256 of origin>/audit        `rget audit` progress: "<origin>\n<size>\n<root base64>\n"
 //! logs/<hex sha256 of origin>/lock         flock(2) target serialising read-check-update
-//! evidence/<hex>-<unix time>-<fork|rollback>[-n]/stored.checkpoint, new.checkpoint
+//! evidence/<hex>-<unix time>-<fork|rollback|unserved>[-n]/stored.checkpoint, new.checkpoint
+//!                                          (no stored.checkpoint when nothing was stored yet)
 //! ```
 //!
 //! The directory name is a hash because origins are arbitrary strings (slashes, dots, case) that must
 //! not become paths; the note inside keeps the readable origin, and reads check that it matches.
+//!
+//! Private state: the state directory, every directory rget uses in it and every file it reads there
+//! must belong to the user running rget (or root) and be writable by no one else (group or world),
+//! as ssh's `StrictModes` requires of `~/.ssh`; otherwise anyone who can write there could plant
+//! the checkpoint this host trusts, or hang every run on a FIFO. rget refuses such a directory or
+//! file with one line that says how to fix it (`chmod go-w DIR`), exit code 7. Files are opened
+//! without following links and without blocking (`O_NOFOLLOW | O_NONBLOCK`), then checked to be
+//! regular files: a FIFO, socket, device or link where rget keeps a file is refused at once.
 //!
 //! Concurrency: every update holds an exclusive `flock` on the log's `lock` file from reading the
 //! stored checkpoint to replacing it, so two rget processes cannot both accept checkpoints on the
 //! strength of the same stored one and then overwrite each other (which could move the state back,
 //! or store two checkpoints never compared with each other). Writes are atomic and durable (temporary
 //! file in the same directory, fsync, rename, fsync of the directory), so a reader without the lock
-//! sees the old or the new checkpoint, never a mix. The consistency proof is fetched while the lock is
-//! held: the caller's network timeouts bound how long another process waits.
+//! sees the old or the new checkpoint, never a mix. The consistency proof (and, for `rget get`, the
+//! inclusion proof) is fetched while the lock is held; another process waits for the lock no longer
+//! than its own deadline (`--max-time`), and then fails naming it.
 //!
-//! The stored checkpoint is local, already verified state: it is parsed strictly but not re-verified
-//! against today's policy (a key rotation in the policy must not make the client forget what it saw).
-//! A stored file that does not parse is an error, never a silent "first use" again.
+//! Comparing first, accepting later: [`StateDir::compare`] takes a checkpoint whose *log signature*
+//! verified ([`LogSigned`]) and compares it with the stored one before the quorum, the inclusion
+//! proof or anything else is judged; [`Pending::commit`] stores it only once it passed the whole
+//! policy ([`VerifiedCheckpoint`]). Two checkpoints signed by one log key that are not consistent
+//! prove a fork whatever else is wrong with the new one, so the fork (or rollback) is what is
+//! reported, with both checkpoints kept as evidence. A log that cannot serve the tiles of a tree
+//! size it signed (missing or malformed tiles) is a trust anomaly too, never a network error.
+//!
+//! A stored checkpoint is re-verified whenever it is compared: its origin must be the log's and the
+//! log's signature under the policy's key for that origin must verify. One that fails is local
+//! corruption or tampering ([`StateError::Corrupt`], exit code 7, naming the file and what to do),
+//! never blamed on the log as a fork. Cosignatures are deliberately not re-checked against today's
+//! quorum: the checkpoint met the policy in force when it was stored, the log's signature is what
+//! makes it evidence against the log, and a policy that later adds witnesses or raises its quorum
+//! must not turn every host's memory into "corruption" (leaving only the choice between deleting
+//! the memory, which forgets what was seen, and not working at all). A changed log key for the same
+//! origin does make the stored checkpoint fail, on purpose: the message says to move it aside.
+//! A stored file that does not parse is an error too, never a silent "first use" again.
 
 use crate::client::trust::Env;
 use crate::core::checkpoint::Checkpoint;
 use crate::core::digest::{Hash, sha256};
 use crate::core::merkle::{self, HashSource, MerkleError};
 use crate::core::note::{self, MAX_NOTE_SIZE};
-use crate::core::policy::VerifiedCheckpoint;
+use crate::core::policy::{
+    LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by,
+};
 use crate::durable::{self, sync_dir};
+use crate::fetch::Deadline;
 use std::cmp::Ordering;
 use std::fmt;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, DirBuilder, File};
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+
+mod private;
 
 /// Largest audit record read (an origin line, a size and a root).
 const MAX_AUDIT_FILE: usize = 64 * 1024;
 
-/// Where the evidence of a fork or rollback was kept.
+/// Where the evidence of a fork, rollback or unserved tree was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
     Saved(PathBuf),
@@ -57,14 +87,17 @@ pub enum Evidence {
 impl fmt::Display for Evidence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Evidence::Saved(p) => write!(f, "both checkpoints kept as evidence in {}", p.display()),
+            Evidence::Saved(p) => {
+                write!(f, "the checkpoints are kept as evidence in {}", p.display())
+            }
             Evidence::NotSaved(e) => write!(f, "could NOT keep the checkpoints as evidence: {e}"),
         }
     }
 }
 
-/// Errors of the checkpoint memory. Fork and rollback are trust failures; the rest are local problems
-/// or a log that could not serve a proof.
+/// Errors of the checkpoint memory. Fork, rollback and unserved trees are trust failures; a proof
+/// that could not be fetched or a lock held past the deadline are network-side; the rest are local
+/// problems (exit code 7 in the CLI).
 #[derive(Debug, Error)]
 pub enum StateError {
     #[error(
@@ -77,8 +110,19 @@ pub enum StateError {
         op: &'static str,
         err: io::Error,
     },
+    /// A state directory or file that others could have written, or that rget did not make.
+    #[error("{path}: {problem}; {fix}")]
+    NotPrivate {
+        path: String,
+        problem: String,
+        fix: String,
+    },
+    /// A stored checkpoint that does not parse, is another log's, or whose log signature fails:
+    /// this host's own state is damaged or was tampered with.
     #[error(
-        "{path}: stored checkpoint is unreadable ({reason}); move it aside to trust the log's next checkpoint anew"
+        "{path}: the stored checkpoint {reason}: this host's checkpoint memory is damaged or was tampered \
+         with (not the log's doing); move the file aside (mv {path} {path}.bad) to trust the log's next \
+         checkpoint anew"
     )]
     Corrupt { path: String, reason: String },
     #[error("log {origin}: cannot get a consistency proof from tree size {old} to {new}: {reason}")]
@@ -88,6 +132,8 @@ pub enum StateError {
         new: u64,
         reason: String,
     },
+    #[error("{path}: another rget process held this log's lock until {limit} ran out")]
+    LockTimeout { path: String, limit: String },
     #[error(
         "FORK of log {origin}: its checkpoint of size {new_size} is not consistent with the checkpoint of size \
          {stored_size} this host verified before ({detail}); {evidence}"
@@ -109,19 +155,52 @@ pub enum StateError {
         new_size: u64,
         evidence: Evidence,
     },
+    /// The log signed a tree size whose tiles it does not serve (missing, or not tiles at all).
+    #[error(
+        "log {origin} cannot serve the tiles of tree size {size}, which it signed ({detail}): a rollback, or a \
+         tree it cannot back; {evidence}"
+    )]
+    Unserved {
+        origin: String,
+        size: u64,
+        detail: String,
+        evidence: Evidence,
+    },
     #[error("{path}: audit record of log {origin} {reason}")]
     Audit {
         path: String,
         origin: String,
         reason: String,
     },
+    #[error(
+        "internal error: the checkpoint given to the memory of log {origin} is not the one compared with it"
+    )]
+    NotCompared { origin: String },
 }
+
+/// Why a consistency proof could not be had. [`ProofError::unserved`] tells a log that failed to
+/// serve the data of a tree it signed (a trust anomaly) from one that could not be reached.
+pub trait ProofError: fmt::Display {
+    /// Whether the data itself is missing or malformed (a tile not found), rather than unreachable.
+    fn unserved(&self) -> bool {
+        false
+    }
+}
+
+impl ProofError for MerkleError {
+    fn unserved(&self) -> bool {
+        self.is_unserved()
+    }
+}
+
+impl ProofError for String {}
+impl ProofError for &str {}
 
 /// Source of consistency proofs between two tree sizes of one log, for example computed from the log's
 /// tiles with `TileHashSource` and `merkle::consistency_proof`. Closures
 /// `FnMut(old, new) -> Result<Vec<Hash>, E>` implement it.
 pub trait ConsistencyProver {
-    type Error: fmt::Display;
+    type Error: ProofError;
     /// The RFC 9162 consistency proof from the tree of `old` leaves to that of `new` (0 < old < new).
     fn consistency(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, Self::Error>;
 }
@@ -129,7 +208,7 @@ pub trait ConsistencyProver {
 impl<F, E> ConsistencyProver for F
 where
     F: FnMut(u64, u64) -> Result<Vec<Hash>, E>,
-    E: fmt::Display,
+    E: ProofError,
 {
     type Error = E;
     fn consistency(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, E> {
@@ -201,17 +280,78 @@ pub struct StoredLog {
     pub note: Vec<u8>,
 }
 
-/// Whether an older checkpoint is a problem in itself (a log's latest) or expected (a proof file's).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+/// Where a checkpoint comes from, which decides whether an older one is a problem in itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The log's current checkpoint: older than the stored one is a rollback.
     Latest,
-    Tie,
+    /// A proof file's checkpoint, normally older than the newest seen: an older one must be
+    /// consistent with the stored one (which stays); a newer one is observed as a latest one.
+    FromProof,
 }
 
 /// The checkpoint memory in one state directory.
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
+    /// How long another process's lock is waited for (none: as long as it takes).
+    deadline: Option<Deadline>,
+}
+
+/// A checkpoint compared with the memory of its log and found neither a fork nor a rollback,
+/// waiting for the rest of its checks. It holds the log's lock, so the memory cannot change in
+/// between; dropping it stores nothing.
+#[must_use = "a compared checkpoint is stored only by `commit`"]
+pub struct Pending<'a> {
+    state: &'a StateDir,
+    _lock: File,
+    origin: String,
+    note: Vec<u8>,
+    /// The stored note it was compared with (for evidence).
+    stored: Option<Vec<u8>>,
+    outcome: Observed,
+}
+
+impl Pending<'_> {
+    /// What [`Pending::commit`] will report.
+    pub fn outcome(&self) -> Observed {
+        self.outcome
+    }
+
+    /// Records the compared checkpoint, now that it passed the whole policy (`vc` must be that
+    /// very checkpoint): stored on first use or when it extends the stored one; otherwise the
+    /// stored one stays.
+    pub fn commit(self, vc: &VerifiedCheckpoint) -> Result<Observed, StateError> {
+        if vc.note != self.note {
+            return Err(StateError::NotCompared {
+                origin: self.origin,
+            });
+        }
+        if matches!(
+            self.outcome,
+            Observed::FirstUse { .. } | Observed::Advanced { .. }
+        ) {
+            let path = self.state.checkpoint_path(&self.origin);
+            write_atomic(&path, &self.note).map_err(io_err(&path, "write"))?;
+        }
+        Ok(self.outcome)
+    }
+
+    /// The log signed this checkpoint (or the stored one) but cannot serve the tiles of its tree of
+    /// `size` leaves: keeps both checkpoints as evidence and returns the error that says so.
+    pub fn unserved(self, size: u64, detail: impl fmt::Display) -> StateError {
+        StateError::Unserved {
+            size,
+            detail: detail.to_string(),
+            evidence: self.state.save_evidence(
+                &self.origin,
+                "unserved",
+                self.stored.as_deref(),
+                &self.note,
+            ),
+            origin: self.origin,
+        }
+    }
 }
 
 fn show(p: &Path) -> String {
@@ -238,12 +378,11 @@ fn sweep_temporaries(dir: &Path) {
     let _ = durable::sweep_temporaries(dir, false);
 }
 
-/// Reads `path` if it exists, at most `max` bytes.
+/// Reads the state file `path` if it exists, at most `max` bytes: opened without blocking or
+/// following a link, and refused unless it is a regular file only its owner can write.
 fn read_optional(path: &Path, max: usize) -> Result<Option<Vec<u8>>, StateError> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path, "open")(e)),
+    let Some(f) = private::open_existing(path)? else {
+        return Ok(None);
     };
     let mut buf = Vec::new();
     f.take(max as u64 + 1)
@@ -252,26 +391,27 @@ fn read_optional(path: &Path, max: usize) -> Result<Option<Vec<u8>>, StateError>
     if buf.len() > max {
         return Err(StateError::Corrupt {
             path: show(path),
-            reason: format!("larger than {max} bytes"),
+            reason: format!("is larger than {max} bytes"),
         });
     }
     Ok(Some(buf))
 }
 
-/// Parses a stored checkpoint note (signatures are not re-verified: see the module documentation) and
-/// checks that it belongs to `origin`.
+/// Parses a stored checkpoint note and checks that it belongs to `origin` (signatures are checked
+/// by [`StateDir::read_verified`], which has the log's key).
 fn parse_stored(path: &Path, bytes: &[u8], origin: Option<&str>) -> Result<Checkpoint, StateError> {
     let corrupt = |reason: String| StateError::Corrupt {
         path: show(path),
         reason,
     };
-    let parsed = note::parse(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let cp = Checkpoint::parse(&parsed.text).map_err(|e| corrupt(e.to_string()))?;
+    let parsed = note::parse(bytes).map_err(|e| corrupt(format!("does not parse ({e})")))?;
+    let cp =
+        Checkpoint::parse(&parsed.text).map_err(|e| corrupt(format!("does not parse ({e})")))?;
     if let Some(origin) = origin
         && cp.origin != origin
     {
         return Err(corrupt(format!(
-            "it is a checkpoint of {:?}, not of {origin:?}",
+            "is a checkpoint of {:?}, not of {origin:?}",
             cp.origin
         )));
     }
@@ -292,16 +432,27 @@ impl StateDir {
         }
     }
 
-    /// Opens (creating it, mode 0700, if needed) the state directory at `root`.
+    /// Opens (creating it, mode 0700, if needed) the state directory at `root`, and refuses it if
+    /// it is not a directory of the user running rget (or root) that no one else can write.
     pub fn open(root: impl Into<PathBuf>) -> Result<StateDir, StateError> {
         let root = root.into();
         create_dirs(&root).map_err(io_err(&root, "create the state directory"))?;
-        Ok(StateDir { root })
+        private::check_dir(&root)?;
+        Ok(StateDir {
+            root,
+            deadline: None,
+        })
     }
 
     /// [`StateDir::resolve`] then [`StateDir::open`].
     pub fn open_default(flag: Option<&Path>, env: &Env) -> Result<StateDir, StateError> {
         Self::open(Self::resolve(flag, env)?)
+    }
+
+    /// Waits for another process's lock on a log no longer than until `deadline`.
+    pub fn with_deadline(mut self, deadline: Option<Deadline>) -> StateDir {
+        self.deadline = deadline;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -326,6 +477,11 @@ impl StateDir {
         self.log_dir(origin).join("audit")
     }
 
+    /// The lock file of `origin`.
+    pub fn lock_path(&self, origin: &str) -> PathBuf {
+        self.log_dir(origin).join("lock")
+    }
+
     /// The audit progress of `origin` for one URL prefix (each prefix is audited, and remembered,
     /// on its own: a new prefix starts from the beginning of the log).
     pub fn audit_prefix_path(&self, origin: &str, prefix: &str) -> PathBuf {
@@ -336,12 +492,7 @@ impl StateDir {
     /// The stored audit progress for (`origin`, `prefix`), verbatim; its format is `rget audit`'s.
     pub fn read_audit(&self, origin: &str, prefix: &str) -> Result<Option<Vec<u8>>, StateError> {
         let _lock = self.lock(origin)?;
-        let path = self.audit_prefix_path(origin, prefix);
-        match std::fs::read(&path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&path, "read the audit progress")(e)),
-        }
+        read_optional(&self.audit_prefix_path(origin, prefix), MAX_AUDIT_FILE)
     }
 
     /// Replaces the audit progress for (`origin`, `prefix`) atomically and durably, under the log's lock.
@@ -356,30 +507,49 @@ impl StateDir {
         self.root.join("evidence")
     }
 
-    /// Creates the log's directory and takes its exclusive lock (blocking until other rget
-    /// processes are done with this log). The lock is released when the returned file is dropped.
+    /// Creates the log's directory and takes its exclusive lock, waiting for other rget processes
+    /// to be done with this log, but not past the deadline. The lock is released when the returned
+    /// file is dropped. The lock file is opened without blocking (a FIFO there would otherwise hang
+    /// the open for ever) and must be a regular file only its owner can write.
     fn lock(&self, origin: &str) -> Result<File, StateError> {
         let dir = self.log_dir(origin);
         create_dirs(&dir).map_err(io_err(&dir, "create the log's state directory"))?;
+        private::check_dir(&self.logs_dir())?;
+        private::check_dir(&dir)?;
         let path = dir.join("lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path, "open the lock file"))?;
-        f.lock().map_err(io_err(&path, "lock"))?;
+        let f = private::create_or_open(&path)?;
+        self.wait_for_lock(&f, &path)?;
         sweep_temporaries(&dir);
         Ok(f)
     }
 
-    /// The stored checkpoint note of `origin`, verbatim.
+    fn wait_for_lock(&self, f: &File, path: &Path) -> Result<(), StateError> {
+        let Some(deadline) = self.deadline else {
+            return f.lock().map_err(io_err(path, "lock"));
+        };
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(path, "lock")(e)),
+            }
+            let left = deadline.remaining();
+            if left.is_zero() {
+                return Err(StateError::LockTimeout {
+                    path: show(path),
+                    limit: deadline.describe(),
+                });
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// The stored checkpoint note of `origin`, verbatim (parsed, not re-verified).
     pub fn stored(&self, origin: &str) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self.read_stored(origin)?.map(|(bytes, _)| bytes))
     }
 
-    /// The stored checkpoint of `origin`, parsed.
+    /// The stored checkpoint of `origin`, parsed (not re-verified).
     pub fn stored_checkpoint(&self, origin: &str) -> Result<Option<Checkpoint>, StateError> {
         Ok(self.read_stored(origin)?.map(|(_, cp)| cp))
     }
@@ -390,6 +560,31 @@ impl StateDir {
             return Ok(None);
         };
         let cp = parse_stored(&path, &bytes, Some(origin))?;
+        Ok(Some((bytes, cp)))
+    }
+
+    /// The stored checkpoint of `log`, re-verified: a checkpoint of that log's origin carrying a
+    /// valid signature by the log's key (cosignatures are not re-judged: see the module
+    /// documentation). Anything else is [`StateError::Corrupt`].
+    fn read_verified(&self, log: &PolicyLog) -> Result<Option<(Vec<u8>, Checkpoint)>, StateError> {
+        let origin = log.vkey.name.as_str();
+        let Some((bytes, cp)) = self.read_stored(origin)? else {
+            return Ok(None);
+        };
+        verify_signed_by(log, &bytes).map_err(|e| StateError::Corrupt {
+            path: show(&self.checkpoint_path(origin)),
+            reason: match e {
+                PolicyError::BadSignature { .. } => {
+                    "fails its log signature (its text or signature was changed)".to_owned()
+                }
+                PolicyError::MissingLogSignature { .. } => format!(
+                    "carries no signature by the policy's key for this log ({}+{:08x}): it was \
+                     changed, or the policy now names another key for {origin:?}",
+                    log.vkey.name, log.vkey.id
+                ),
+                e => format!("does not verify ({e})"),
+            },
+        })?;
         Ok(Some((bytes, cp)))
     }
 
@@ -420,7 +615,7 @@ impl StateDir {
                 return Err(StateError::Corrupt {
                     path: show(&path),
                     reason: format!(
-                        "its origin {:?} does not hash to its directory name",
+                        "has origin {:?}, which does not hash to its directory name",
                         checkpoint.origin
                     ),
                 });
@@ -443,7 +638,8 @@ impl StateDir {
         new: &VerifiedCheckpoint,
         proofs: &mut P,
     ) -> Result<Observed, StateError> {
-        self.update(new, proofs, Mode::Latest)
+        self.compare(&new.log_signed(), Seen::Latest, proofs)?
+            .commit(new)
     }
 
     /// A checkpoint from a proof file, possibly older than the newest this host has seen: an older
@@ -454,85 +650,116 @@ impl StateDir {
         older: &VerifiedCheckpoint,
         proofs: &mut P,
     ) -> Result<Observed, StateError> {
-        self.update(older, proofs, Mode::Tie)
+        self.compare(&older.log_signed(), Seen::FromProof, proofs)?
+            .commit(older)
     }
 
-    fn update<P: ConsistencyProver>(
+    /// Compares a checkpoint the log signed with the stored one (re-verified), under the log's lock,
+    /// before anything else about the new checkpoint is judged: a fork (same size and another root,
+    /// or no valid consistency proof) or a rollback (`Seen::Latest` and smaller) is refused at once
+    /// with both checkpoints kept as evidence, and so is a log that cannot serve the tiles of a size
+    /// it signed. Otherwise the [`Pending`] result holds the lock until the caller has checked the
+    /// rest (quorum, inclusion) and commits, or drops it.
+    pub fn compare<P: ConsistencyProver>(
         &self,
-        new: &VerifiedCheckpoint,
+        new: &LogSigned,
+        seen: Seen,
         proofs: &mut P,
-        mode: Mode,
-    ) -> Result<Observed, StateError> {
+    ) -> Result<Pending<'_>, StateError> {
         let cp = &new.checkpoint;
         let origin = cp.origin.as_str();
-        let _lock = self.lock(origin)?;
-        let path = self.checkpoint_path(origin);
-        let store = |bytes: &[u8]| write_atomic(&path, bytes).map_err(io_err(&path, "write"));
-        let Some((stored_bytes, stored)) = self.read_stored(origin)? else {
-            store(&new.note)?;
-            return Ok(Observed::FirstUse { size: cp.size });
+        let lock = self.lock(origin)?;
+        let stored = self.read_verified(&new.log)?;
+        let pending = |outcome, stored: Option<Vec<u8>>| Pending {
+            state: self,
+            _lock: lock,
+            origin: origin.to_owned(),
+            note: new.note.clone(),
+            stored,
+            outcome,
+        };
+        let Some((stored_bytes, stored)) = stored else {
+            return Ok(pending(Observed::FirstUse { size: cp.size }, None));
         };
         let fork = |detail: String| StateError::Fork {
             origin: origin.to_owned(),
             stored_size: stored.size,
             new_size: cp.size,
             detail,
-            evidence: self.save_evidence(origin, "fork", &stored_bytes, &new.note),
+            evidence: self.save_evidence(origin, "fork", Some(&stored_bytes), &new.note),
         };
-        match cp.size.cmp(&stored.size) {
-            Ordering::Equal if cp.root == stored.root => Ok(Observed::Unchanged { size: cp.size }),
-            Ordering::Equal => Err(fork(format!(
-                "same size, different root hashes {} and {}",
-                stored.root.to_base64(),
-                cp.root.to_base64()
-            ))),
+        // A consistency proof from tiles of the larger tree; the log signed that size (the stored
+        // checkpoint was re-verified above), so missing tiles are the log's failure.
+        let proof_of = |proofs: &mut P, old: u64, larger: u64| {
+            prove(origin, proofs, old, larger).map_err(|e| match e {
+                Proved::Unserved(detail) => StateError::Unserved {
+                    origin: origin.to_owned(),
+                    size: larger,
+                    detail,
+                    evidence: self.save_evidence(
+                        origin,
+                        "unserved",
+                        Some(&stored_bytes),
+                        &new.note,
+                    ),
+                },
+                Proved::Failed(e) => e,
+            })
+        };
+        let outcome = match cp.size.cmp(&stored.size) {
+            Ordering::Equal if cp.root == stored.root => Observed::Unchanged { size: cp.size },
+            Ordering::Equal => {
+                return Err(fork(format!(
+                    "same size, different root hashes {} and {}",
+                    stored.root.to_base64(),
+                    cp.root.to_base64()
+                )));
+            }
             Ordering::Greater => {
-                let proof = prove(origin, proofs, stored.size, cp.size)?;
-                match merkle::verify_consistency(
-                    stored.size,
-                    cp.size,
-                    &stored.root,
-                    &cp.root,
-                    &proof,
-                ) {
-                    Ok(()) => {
-                        store(&new.note)?;
-                        Ok(Observed::Advanced {
-                            from: stored.size,
-                            to: cp.size,
-                        })
-                    }
-                    Err(e) => Err(fork(e.to_string())),
+                let proof = proof_of(proofs, stored.size, cp.size)?;
+                merkle::verify_consistency(stored.size, cp.size, &stored.root, &cp.root, &proof)
+                    .map_err(|e| fork(e.to_string()))?;
+                Observed::Advanced {
+                    from: stored.size,
+                    to: cp.size,
                 }
             }
-            Ordering::Less if mode == Mode::Latest => Err(StateError::Rollback {
-                origin: origin.to_owned(),
-                stored_size: stored.size,
-                new_size: cp.size,
-                evidence: self.save_evidence(origin, "rollback", &stored_bytes, &new.note),
-            }),
+            Ordering::Less if seen == Seen::Latest => {
+                return Err(StateError::Rollback {
+                    origin: origin.to_owned(),
+                    stored_size: stored.size,
+                    new_size: cp.size,
+                    evidence: self.save_evidence(
+                        origin,
+                        "rollback",
+                        Some(&stored_bytes),
+                        &new.note,
+                    ),
+                });
+            }
             Ordering::Less => {
-                let proof = prove(origin, proofs, cp.size, stored.size)?;
-                match merkle::verify_consistency(
-                    cp.size,
-                    stored.size,
-                    &cp.root,
-                    &stored.root,
-                    &proof,
-                ) {
-                    Ok(()) => Ok(Observed::TiedToNewer {
-                        size: cp.size,
-                        newest: stored.size,
-                    }),
-                    Err(e) => Err(fork(e.to_string())),
+                let proof = proof_of(proofs, cp.size, stored.size)?;
+                merkle::verify_consistency(cp.size, stored.size, &cp.root, &stored.root, &proof)
+                    .map_err(|e| fork(e.to_string()))?;
+                Observed::TiedToNewer {
+                    size: cp.size,
+                    newest: stored.size,
                 }
             }
-        }
+        };
+        Ok(pending(outcome, Some(stored_bytes.clone())))
     }
 
-    /// Keeps both checkpoints of a fork or rollback in a new directory under `evidence/`, durably.
-    /// Called with the log's lock held.
-    fn save_evidence(&self, origin: &str, kind: &str, stored: &[u8], new: &[u8]) -> Evidence {
+    /// Keeps the checkpoints of a fork, rollback or unserved tree in a new directory under
+    /// `evidence/`, durably (`stored` is absent when nothing was stored yet). Called with the log's
+    /// lock held.
+    fn save_evidence(
+        &self,
+        origin: &str,
+        kind: &str,
+        stored: Option<&[u8]>,
+        new: &[u8],
+    ) -> Evidence {
         let base = self.evidence_dir();
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -540,6 +767,7 @@ impl StateDir {
             .unwrap_or(0);
         let result = (|| {
             create_dirs(&base)?;
+            private::check_dir(&base).map_err(|e| io::Error::other(e.to_string()))?;
             let stem = format!("{}-{stamp}-{kind}", log_key(origin));
             // Several events in one second get -1, -2, ...: evidence is never overwritten.
             let mut dir = None;
@@ -560,7 +788,9 @@ impl StateDir {
             }
             let dir = dir.ok_or_else(|| io::Error::other("too many evidence directories"))?;
             sync_dir(&base)?;
-            write_atomic(&dir.join("stored.checkpoint"), stored)?;
+            if let Some(stored) = stored {
+                write_atomic(&dir.join("stored.checkpoint"), stored)?;
+            }
             write_atomic(&dir.join("new.checkpoint"), new)?;
             Ok(dir)
         })();
@@ -637,21 +867,33 @@ impl StateDir {
     }
 }
 
+/// Why [`prove`] failed: the log did not serve the data of a tree it signed, or anything else.
+enum Proved {
+    Unserved(String),
+    Failed(StateError),
+}
+
 /// A consistency proof from `old` to `new`; none is needed from the empty tree.
 fn prove<P: ConsistencyProver>(
     origin: &str,
     proofs: &mut P,
     old: u64,
     new: u64,
-) -> Result<Vec<Hash>, StateError> {
+) -> Result<Vec<Hash>, Proved> {
     if old == 0 {
         return Ok(Vec::new());
     }
-    proofs.consistency(old, new).map_err(|e| StateError::Proof {
-        origin: origin.to_owned(),
-        old,
-        new,
-        reason: e.to_string(),
+    proofs.consistency(old, new).map_err(|e| {
+        if e.unserved() {
+            Proved::Unserved(e.to_string())
+        } else {
+            Proved::Failed(StateError::Proof {
+                origin: origin.to_owned(),
+                old,
+                new,
+                reason: e.to_string(),
+            })
+        }
     })
 }
 
@@ -705,5 +947,191 @@ mod tests {
             StateDir::resolve(None, &Env::default()),
             Err(StateError::NoStateDir)
         ));
+    }
+    /// A log of `n` leaves in memory, its key and a policy trusting it (quorum `quorum`).
+    struct Log {
+        key: crate::core::note::SignerKey,
+        tree: merkle::MemoryTree,
+        policy: crate::core::policy::Policy,
+    }
+
+    fn log(n: u64, seed: u8) -> Log {
+        use crate::core::ed25519::Seed;
+        let key =
+            crate::core::note::SignerKey::from_seed("log.example/t", Seed([seed; 32])).unwrap();
+        let mut tree = merkle::MemoryTree::new();
+        for i in 0..n {
+            tree.append(merkle::leaf_hash(&[seed, i as u8]));
+        }
+        let policy = crate::core::policy::Policy::parse(&format!(
+            "log {} https://log.example/\nquorum none\n",
+            key.verifier_key()
+        ))
+        .unwrap();
+        Log { key, tree, policy }
+    }
+
+    impl Log {
+        fn note(&self, size: u64) -> Vec<u8> {
+            let text = Checkpoint {
+                origin: "log.example/t".into(),
+                size,
+                root: merkle::tree_hash(size, &mut self.tree.clone()).unwrap(),
+                extensions: vec![],
+            }
+            .format();
+            note::sign(&text, &[&self.key]).unwrap()
+        }
+        fn cp(&self, size: u64) -> VerifiedCheckpoint {
+            self.policy.verify_checkpoint(&self.note(size)).unwrap()
+        }
+        fn proofs(&self) -> FromHashSource<merkle::MemoryTree> {
+            FromHashSource(self.tree.clone())
+        }
+    }
+
+    #[test]
+    fn a_tampered_stored_checkpoint_is_corruption_not_a_fork() {
+        let l = log(8, 1);
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(tmp.path()).unwrap();
+        state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
+        let path = state.checkpoint_path("log.example/t");
+        let good = fs::read(&path).unwrap();
+        // Another root with the old signature; a flipped signature byte; a note signed by another key.
+        let text = String::from_utf8(good.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let other_root = text.replacen(lines[2], &sha256(b"x").to_base64(), 1);
+        let mut flipped = note::parse(&good).unwrap();
+        flipped.signatures[0].sig[3] ^= 1;
+        let impostor = log(8, 2).note(5);
+        for (bad, why) in [
+            (other_root.into_bytes(), "fails its log signature"),
+            (flipped.to_bytes(), "fails its log signature"),
+            (impostor, "no signature by the policy's key"),
+        ] {
+            fs::write(&path, &bad).unwrap();
+            let err = state.observe_latest(&l.cp(7), &mut l.proofs()).unwrap_err();
+            assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains(why) && msg.contains("move the file aside"),
+                "{msg}"
+            );
+            assert!(msg.contains(&path.display().to_string()), "{msg}");
+            // Nothing replaced it, and no evidence blames the log.
+            assert_eq!(fs::read(&path).unwrap(), bad);
+            assert!(!state.evidence_dir().exists());
+        }
+    }
+
+    #[test]
+    fn a_stored_checkpoint_needs_only_the_log_signature_under_a_stricter_policy() {
+        let l = log(8, 1);
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(tmp.path()).unwrap();
+        state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
+        // The policy now requires a witness the stored checkpoint never had: still usable.
+        let w = crate::core::note::SignerKey::from_seed("w", crate::core::ed25519::Seed([9; 32]))
+            .unwrap();
+        let strict = crate::core::policy::Policy::parse(&format!(
+            "log {} https://log.example/\nwitness w {}\nquorum w\n",
+            l.key.verifier_key(),
+            crate::core::cosignature::verifier_key(&w)
+        ))
+        .unwrap();
+        let signed = strict.verify_log_signature(&l.note(7)).unwrap();
+        let p = state
+            .compare(&signed, Seen::Latest, &mut l.proofs())
+            .unwrap();
+        assert_eq!(p.outcome(), Observed::Advanced { from: 5, to: 7 });
+        drop(p); // not verified under the strict policy: nothing stored
+        assert_eq!(state.stored("log.example/t").unwrap(), Some(l.note(5)));
+    }
+
+    #[test]
+    fn compare_refuses_a_fork_before_anything_else_and_commit_stores_only_what_was_compared() {
+        let l = log(8, 1);
+        // Another tree of the same size, signed with the same log key: a fork.
+        let forked = log(8, 3);
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(tmp.path()).unwrap();
+        state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
+        let fork_text = Checkpoint {
+            origin: "log.example/t".into(),
+            size: 5,
+            root: merkle::tree_hash(5, &mut forked.tree.clone()).unwrap(),
+            extensions: vec![],
+        }
+        .format();
+        let fork_note = note::sign(&fork_text, &[&l.key]).unwrap();
+        let signed = l.policy.verify_log_signature(&fork_note).unwrap();
+        let err = state
+            .compare(&signed, Seen::FromProof, &mut l.proofs())
+            .err()
+            .unwrap();
+        assert!(matches!(err, StateError::Fork { .. }), "{err}");
+        assert_eq!(fs::read_dir(state.evidence_dir()).unwrap().count(), 1);
+
+        // A commit with another checkpoint than the compared one is refused.
+        let p = state
+            .compare(&l.cp(6).log_signed(), Seen::Latest, &mut l.proofs())
+            .unwrap();
+        assert!(matches!(
+            p.commit(&l.cp(7)),
+            Err(StateError::NotCompared { .. })
+        ));
+        assert_eq!(state.stored("log.example/t").unwrap(), Some(l.note(5)));
+    }
+
+    #[test]
+    fn tiles_a_log_cannot_serve_are_an_anomaly_and_unreachable_ones_are_not() {
+        use crate::core::tile::TileError;
+        let l = log(8, 1);
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(tmp.path()).unwrap();
+        state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
+        let mut missing = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
+            Err(MerkleError::Tile(TileError::NotFound {
+                path: "tile/0/000.p/7".into(),
+            }))
+        };
+        let err = state.observe_latest(&l.cp(7), &mut missing).unwrap_err();
+        assert!(matches!(err, StateError::Unserved { size: 7, .. }), "{err}");
+        assert!(err.to_string().contains("tile/0/000.p/7 not found"));
+        // An older proof checkpoint whose consistency needs tiles of the stored size 5.
+        let err = state.tie_to_newest(&l.cp(3), &mut missing).unwrap_err();
+        assert!(matches!(err, StateError::Unserved { size: 5, .. }), "{err}");
+        let mut down = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
+            Err(MerkleError::Tile(TileError::Read {
+                path: "tile/0/000.p/7".into(),
+                reason: "connection refused".into(),
+            }))
+        };
+        let err = state.observe_latest(&l.cp(7), &mut down).unwrap_err();
+        assert!(matches!(err, StateError::Proof { .. }), "{err}");
+        assert_eq!(fs::read_dir(state.evidence_dir()).unwrap().count(), 2);
+        assert_eq!(state.stored("log.example/t").unwrap(), Some(l.note(5)));
+    }
+
+    #[test]
+    fn the_lock_is_waited_for_until_the_deadline_only() {
+        let l = log(8, 1);
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(tmp.path())
+            .unwrap()
+            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+        let held = state
+            .compare(&l.cp(5).log_signed(), Seen::Latest, &mut l.proofs())
+            .unwrap();
+        let other = StateDir::open(tmp.path())
+            .unwrap()
+            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+        let start = std::time::Instant::now();
+        let err = other.observe_latest(&l.cp(5), &mut l.proofs()).unwrap_err();
+        assert!(matches!(err, StateError::LockTimeout { .. }), "{err}");
+        assert!(err.to_string().contains("--max-time"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(3));
+        held.commit(&l.cp(5)).unwrap();
     }
 }

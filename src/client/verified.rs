@@ -6,7 +6,7 @@
 //!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
-use super::state::{Observed, StateDir, StateError};
+use super::state::{Observed, Pending, Seen, StateDir, StateError};
 use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
 use crate::core::digest::{Hash, sha256};
 use crate::core::merkle::{self, MerkleError};
@@ -14,7 +14,7 @@ use crate::core::minisig::{self, Signature};
 use crate::core::policy::VerifiedCheckpoint;
 use crate::core::record;
 use crate::core::sums::{self, Sums};
-use crate::core::tile::TileHashSource;
+use crate::core::tile::{TileError, TileHashSource};
 use crate::core::tlog_proof::TlogProof;
 use crate::core::verify::{self, VerifyError};
 use crate::fetch::{Client, FetchError, Kind, LogClient, limits};
@@ -70,10 +70,12 @@ impl From<FetchError> for ClientError {
 impl From<StateError> for ClientError {
     fn from(e: StateError) -> ClientError {
         let class = match &e {
-            StateError::Fork { .. } | StateError::Rollback { .. } => Class::TrustAnomaly,
-            StateError::Proof { .. } => Class::Network,
-            StateError::Corrupt { .. } => Class::Malformed,
+            StateError::Fork { .. } | StateError::Rollback { .. } | StateError::Unserved { .. } => {
+                Class::TrustAnomaly
+            }
+            StateError::Proof { .. } | StateError::LockTimeout { .. } => Class::Network,
             StateError::NoStateDir => Class::Usage,
+            // A stored checkpoint that fails its checks is this host's problem, never the log's.
             _ => Class::LocalIo,
         };
         ClientError::new(class, e)
@@ -238,6 +240,53 @@ pub(crate) fn prover<'a>(
     }
 }
 
+/// Compares a checkpoint note with this host's memory of its log as soon as the log's own signature
+/// verifies, before its cosignatures, the quorum or any proof under it is judged: two checkpoints
+/// signed by one log key that are not consistent prove a fork whatever else is wrong with the new
+/// one, so the fork (or rollback, or tiles the log cannot serve) is what is reported, exit code 6
+/// with the evidence kept, rather than a quorum or inclusion failure that would lose it. `None`:
+/// the note is not signed by a policy log whose origin is `origin` (when given); the full check
+/// that follows says what is wrong. The [`Pending`] result holds the log's lock until [`settle`].
+pub(crate) fn remember<'a>(
+    ctx: &'a Context,
+    note: &[u8],
+    seen: Seen,
+    origin: Option<&str>,
+) -> Result<Option<Pending<'a>>, ClientError> {
+    let Ok(signed) = ctx.policy.policy.verify_log_signature(note) else {
+        return Ok(None);
+    };
+    if origin.is_some_and(|o| o != signed.checkpoint.origin) {
+        return Ok(None);
+    }
+    let Some(log) = ctx.policy.log_for_origin(&signed.checkpoint.origin) else {
+        return Ok(None);
+    };
+    Ok(Some(ctx.state.compare(
+        &signed,
+        seen,
+        &mut prover(ctx, log.url),
+    )?))
+}
+
+/// Records a checkpoint that passed every check in the memory: through the comparison
+/// [`remember`] made, or (if it made none) by comparing now.
+pub(crate) fn settle(
+    ctx: &Context,
+    pending: Option<Pending<'_>>,
+    vc: &VerifiedCheckpoint,
+    seen: Seen,
+) -> Result<Observed, ClientError> {
+    if let Some(p) = pending {
+        return Ok(p.commit(vc)?);
+    }
+    let log = trusted_log(ctx, vc)?;
+    Ok(ctx
+        .state
+        .compare(&vc.log_signed(), seen, &mut prover(ctx, log.url))?
+        .commit(vc)?)
+}
+
 fn prove_with_file(
     ctx: &Context,
     record: &[u8],
@@ -246,16 +295,14 @@ fn prove_with_file(
 ) -> Result<Proved, ClientError> {
     let proof = TlogProof::parse(proof_bytes)
         .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}.tlog-proof: {e}")))?;
+    // A proof made under an older checkpoint is normal; it is tied to the newest one seen.
+    let pending = remember(ctx, &proof.checkpoint, Seen::FromProof, None)?;
     let logged =
         verify::verify_record(&ctx.policy.policy, record, &proof).map_err(|e| match e {
             VerifyError::ProofFile(e) => ClientError::new(Class::Malformed, e),
             e => verification(format!("{sums_url}: {e}")),
         })?;
-    let log = trusted_log(ctx, &logged.checkpoint)?;
-    // A proof made under an older checkpoint is normal; it is tied to the newest one seen.
-    let memory = ctx
-        .state
-        .tie_to_newest(&logged.checkpoint, &mut prover(ctx, log.url))?;
+    let memory = settle(ctx, pending, &logged.checkpoint, Seen::FromProof)?;
     Ok((
         logged.index,
         logged.checkpoint,
@@ -281,6 +328,8 @@ fn prove_with_lookup(
             continue;
         };
         let note = lc.checkpoint()?;
+        // This is the log's latest checkpoint: older than one seen before is a rollback.
+        let pending = remember(ctx, &note, Seen::Latest, Some(log.origin))?;
         let vc = ctx
             .policy
             .policy
@@ -294,20 +343,31 @@ fn prove_with_lookup(
         }
         let size = vc.checkpoint.size;
         let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), size);
-        let proof = merkle::inclusion_proof(index, size, &mut src).map_err(|e| {
-            verification(format!(
-                "{sums_url}: no inclusion proof for index {index} from {}: {e}",
-                log.url
-            ))
-        })?;
+        let proof = match merkle::inclusion_proof(index, size, &mut src) {
+            Ok(p) => p,
+            Err(e) => {
+                let what = format!(
+                    "{sums_url}: no inclusion proof for index {index} from {}: {e}",
+                    log.url
+                );
+                return Err(match pending {
+                    // Missing tiles of the size it just signed: the log's failure, kept as evidence.
+                    Some(p) if e.is_unserved() => p.unserved(size, &e).into(),
+                    // Tiles that could not be reached (refused, timed out, HTTP 5xx): the network.
+                    _ if matches!(e, MerkleError::Tile(TileError::Read { .. })) => {
+                        ClientError::new(Class::Network, what)
+                    }
+                    _ => verification(what),
+                });
+            }
+        };
         merkle::verify_inclusion(index, size, &leaf, &proof, &vc.checkpoint.root).map_err(|e| {
             verification(format!(
                 "{sums_url}: not in log {} at index {index}: {e}",
                 log.origin
             ))
         })?;
-        // This is the log's latest checkpoint: older than one seen before is a rollback.
-        let memory = ctx.state.observe_latest(&vc, &mut prover(ctx, log.url))?;
+        let memory = settle(ctx, pending, &vc, Seen::Latest)?;
         return Ok((index, vc, ProofSource::LogLookup, memory));
     }
     // Exit code 5 (not found), as documented for "no record".

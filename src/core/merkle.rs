@@ -110,6 +110,19 @@ pub enum MerkleError {
     Tile(#[from] TileError),
 }
 
+impl MerkleError {
+    /// Whether a tile-backed source failed because the tiles themselves are missing or are not
+    /// tiles (HTTP 404, a hash tile of the wrong length), as opposed to failing to reach them. For
+    /// the tiles of a tree size the log signed, that is the log failing its own commitment (a
+    /// rollback, or a fork it cannot back with data), not the network.
+    pub fn is_unserved(&self) -> bool {
+        matches!(
+            self,
+            MerkleError::Tile(TileError::NotFound { .. } | TileError::HashTileLength { .. })
+        )
+    }
+}
+
 /// RFC 6962 leaf hash: `SHA-256(0x00 ‖ entry)`.
 pub fn leaf_hash(entry: &[u8]) -> Hash {
     sha256_parts(&[&[0x00], entry])

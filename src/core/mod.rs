@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod digest;
 pub mod ed25519;
+pub mod escape;
 pub mod merkle;
 pub mod minisig;
 pub mod note;

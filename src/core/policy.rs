@@ -187,6 +187,57 @@ pub struct VerifiedCheckpoint {
     pub cosigners: Vec<(String, u64)>,
 }
 
+/// A checkpoint whose log signature verified under the policy's key for its origin, with its
+/// cosignatures and the quorum not (yet) judged.
+///
+/// That is all it takes to compare a checkpoint with one remembered from the same log: two
+/// checkpoints signed by one log key that are not consistent prove that the log forked, whatever
+/// the witnesses said about either, so the comparison comes first and the fork is reported even if
+/// the new checkpoint fails the quorum too. It is never enough to *accept* a checkpoint: that takes
+/// [`Policy::verify_checkpoint`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSigned {
+    pub checkpoint: Checkpoint,
+    /// The note exactly as verified.
+    pub note: Vec<u8>,
+    pub log: PolicyLog,
+}
+
+impl VerifiedCheckpoint {
+    /// The same checkpoint, as a [`LogSigned`] (a verified checkpoint is log-signed too).
+    pub fn log_signed(&self) -> LogSigned {
+        LogSigned {
+            checkpoint: self.checkpoint.clone(),
+            note: self.note.clone(),
+            log: self.log.clone(),
+        }
+    }
+}
+
+/// Verifies that `note_bytes` is a checkpoint of `log` (its origin is the log key's name) carrying a
+/// valid signature by exactly that key. Other signatures (witnesses, unknown keys) are ignored:
+/// this checks the log's own commitment and nothing else.
+pub fn verify_signed_by(log: &PolicyLog, note_bytes: &[u8]) -> Result<Checkpoint, PolicyError> {
+    let parsed = note::parse(note_bytes).map_err(PolicyError::Note)?;
+    let checkpoint = Checkpoint::parse(&parsed.text).map_err(PolicyError::Checkpoint)?;
+    if checkpoint.origin != log.vkey.name {
+        return Err(PolicyError::UnknownLog {
+            origin: snippet(&checkpoint.origin),
+        });
+    }
+    let missing_log = || PolicyError::MissingLogSignature {
+        origin: snippet(&checkpoint.origin),
+    };
+    match note::verify_note(parsed, std::slice::from_ref(&log.vkey)) {
+        Ok(o) if o.verified.iter().any(|v| v.verifier == 0) => Ok(checkpoint),
+        Ok(_) | Err(NoteError::Unverified { .. }) => Err(missing_log()),
+        Err(NoteError::InvalidSignature { name, id, .. }) => {
+            Err(PolicyError::BadSignature { name, id })
+        }
+        Err(e) => Err(PolicyError::Note(e)),
+    }
+}
+
 /// State while parsing: where each name, key and origin was defined, for duplicate checks.
 #[derive(Default)]
 struct Parser {
@@ -530,6 +581,25 @@ impl Policy {
                 )
             }
         }
+    }
+
+    /// Verifies only the log's signature of a checkpoint note: its origin must be a policy log and
+    /// that log's key must have signed it (see [`LogSigned`] for what this is good for).
+    pub fn verify_log_signature(&self, note_bytes: &[u8]) -> Result<LogSigned, PolicyError> {
+        let parsed = note::parse(note_bytes).map_err(PolicyError::Note)?;
+        let origin = Checkpoint::parse(&parsed.text)
+            .map_err(PolicyError::Checkpoint)?
+            .origin;
+        let log = self
+            .log_for_origin(&origin)
+            .ok_or_else(|| PolicyError::UnknownLog {
+                origin: snippet(&origin),
+            })?;
+        Ok(LogSigned {
+            checkpoint: verify_signed_by(log, note_bytes)?,
+            note: note_bytes.to_vec(),
+            log: log.clone(),
+        })
     }
 
     /// Verifies a cosigned checkpoint note under this policy: the checkpoint's origin must be a
@@ -936,5 +1006,54 @@ mod tests {
                 max: MAX_WITNESSES
             })
         );
+    }
+    #[test]
+    fn log_signature_alone_is_checked_without_the_quorum() {
+        let log = signer("log.example", 100);
+        let policy = Policy::parse(&format!(
+            "log {}\nwitness w1 {}\nquorum w1\n",
+            lkey(),
+            wkey(1)
+        ))
+        .unwrap();
+        let text = Checkpoint {
+            origin: "log.example".into(),
+            size: 3,
+            root: crate::core::digest::sha256(b"r"),
+            extensions: vec![],
+        }
+        .format();
+        let signed = note::sign(&text, &[&log]).unwrap();
+        // No witness cosigned: not acceptable, but the log's own commitment all the same.
+        assert!(matches!(
+            policy.verify_checkpoint(&signed),
+            Err(PolicyError::QuorumNotMet { .. })
+        ));
+        let ls = policy.verify_log_signature(&signed).unwrap();
+        assert_eq!((ls.checkpoint.size, ls.note.as_slice()), (3, &signed[..]));
+        assert_eq!(ls.log, policy.logs[0]);
+        assert_eq!(verify_signed_by(&policy.logs[0], &signed).unwrap().size, 3);
+
+        // A bad signature by the log's key, another key under the log's name, another origin.
+        let mut bad = note::parse(&signed).unwrap();
+        bad.signatures[0].sig[9] ^= 1;
+        assert!(matches!(
+            policy.verify_log_signature(&bad.to_bytes()),
+            Err(PolicyError::BadSignature { .. })
+        ));
+        let impostor = note::sign(&text, &[&signer("log.example", 7)]).unwrap();
+        assert!(matches!(
+            policy.verify_log_signature(&impostor),
+            Err(PolicyError::MissingLogSignature { .. })
+        ));
+        let other = note::sign(&text.replace("log.example", "other.example"), &[&log]).unwrap();
+        assert!(matches!(
+            policy.verify_log_signature(&other),
+            Err(PolicyError::UnknownLog { .. })
+        ));
+        assert!(matches!(
+            verify_signed_by(&policy.logs[0], &other),
+            Err(PolicyError::UnknownLog { .. })
+        ));
     }
 }

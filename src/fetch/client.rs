@@ -1,6 +1,7 @@
 //! [`Config`] and [`Client`]: one ureq agent with rustls (ring, pinned), webpki-roots plus extra
 //! roots, timeouts, our own redirect policy, proxies chosen per URL, and retries with backoff.
 
+use super::deadline::Deadline;
 use super::error::FetchError;
 use super::proxy::ProxyConfig;
 use super::roots;
@@ -39,6 +40,9 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// `User-Agent`. Default: `rget/<version>`.
     pub user_agent: String,
+    /// The end of the whole command (`--max-time`): no connect, read, attempt or pause goes past
+    /// it. Default: none (only the per-read and connect timeouts bound a request).
+    pub deadline: Option<Deadline>,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             retry_backoff: Duration::from_millis(250),
             proxy: ProxyConfig::default(),
             user_agent: concat!("rget/", env!("CARGO_PKG_VERSION")).to_owned(),
+            deadline: None,
         }
     }
 }
@@ -167,7 +172,7 @@ impl Client {
     /// [`Kind::TooLarge`]: super::Kind::TooLarge
     pub fn get_bytes(&self, url: &str, limit: u64) -> Result<Fetched, FetchError> {
         let start = Url::parse(url)?;
-        self.with_retries(Method::Get, || {
+        self.with_retries(&start, Method::Get, || {
             let mut open = self.open(&start, Method::Get)?;
             let mut bytes = Vec::new();
             read_body(&mut open, limit, |chunk| {
@@ -186,7 +191,7 @@ impl Client {
     /// followed.
     pub fn post_bytes(&self, url: &str, body: &[u8], limit: u64) -> Result<Fetched, FetchError> {
         let start = Url::parse(url)?;
-        self.with_retries(Method::Post(body), || {
+        self.with_retries(&start, Method::Post(body), || {
             let mut open = self.open(&start, Method::Post(body))?;
             let mut bytes = Vec::new();
             read_body(&mut open, limit, |chunk| {
@@ -200,11 +205,13 @@ impl Client {
         })
     }
 
-    /// Runs `attempt` up to `config.attempts` times with exponential backoff while it fails in a
-    /// way worth retrying: for a GET, any failure in transit; for a POST, only a failure before
-    /// the request was sent.
+    /// Runs `attempt` (a request to `url`) up to `config.attempts` times with exponential backoff
+    /// while it fails in a way worth retrying: for a GET, any failure in transit; for a POST, only a
+    /// failure before the request was sent. With a deadline, no attempt starts after it and no
+    /// pause runs into it: the error then names the deadline and what was under way.
     pub(crate) fn with_retries<T>(
         &self,
+        url: &Url,
         method: Method<'_>,
         mut attempt: impl FnMut() -> Result<T, Failure>,
     ) -> Result<T, FetchError> {
@@ -212,6 +219,9 @@ impl Client {
         let mut pause = self.config.retry_backoff;
         let mut n = 0;
         loop {
+            if let Some(d) = self.config.deadline.filter(Deadline::expired) {
+                return Err(FetchError::deadline(&d, format!("{url}: not requested")));
+            }
             n += 1;
             match attempt() {
                 Ok(t) => return Ok(t),
@@ -221,7 +231,17 @@ impl Client {
                         (Method::Get, _) => true,
                         (Method::Post(_), s) => s == Stage::BeforeSend,
                     };
-                    if !retry || n >= attempts {
+                    let again = retry && n < attempts;
+                    // A failure in transit once the time is up (a timeout cut at the deadline), or
+                    // one that would be retried but the pause would not end in time, is reported
+                    // as the deadline's; a final failure (a status, a certificate) stands as it is.
+                    if let Some(d) = self.config.deadline
+                        && f.stage != Stage::Final
+                        && (d.expired() || (again && d.remaining() <= pause))
+                    {
+                        return Err(FetchError::deadline(&d, f.error.to_string()));
+                    }
+                    if !again {
                         return Err(f.error);
                     }
                     std::thread::sleep(pause);
@@ -248,9 +268,26 @@ impl Client {
             }
             let proxy = self.config.proxy.ureq_proxy(&url)?;
             let s = url.as_string();
+            // ureq's global timeout covers the connect, every read and the whole body, so the
+            // time left bounds a server that trickles as well as one that stalls.
+            let left = self.config.deadline.map(|d| d.remaining());
             let result = match method {
-                Method::Get => self.agent.get(&s).config().proxy(proxy).build().call(),
-                Method::Post(body) => self.agent.post(&s).config().proxy(proxy).build().send(body),
+                Method::Get => self
+                    .agent
+                    .get(&s)
+                    .config()
+                    .proxy(proxy)
+                    .timeout_global(left)
+                    .build()
+                    .call(),
+                Method::Post(body) => self
+                    .agent
+                    .post(&s)
+                    .config()
+                    .proxy(proxy)
+                    .timeout_global(left)
+                    .build()
+                    .send(body),
             };
             let mut resp = result.map_err(|e| map_ureq(&url, e))?;
             let status = resp.status().as_u16();
@@ -496,6 +533,8 @@ fn describe(e: &ureq::Error) -> String {
         return format!("TLS: {t}{hint}");
     }
     match e {
+        // The global timeout is the deadline's (`--max-time`), which the caller names.
+        ureq::Error::Timeout(ureq::Timeout::Global) => "timed out".into(),
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
         ureq::Error::HostNotFound => "cannot resolve the host name".into(),
         ureq::Error::Io(io) => match io.kind() {
@@ -525,7 +564,8 @@ mod tests {
         })
         .unwrap();
         let mut n = 0;
-        let r: Result<(), FetchError> = c.with_retries(method, || {
+        let url = Url::parse("https://x/").unwrap();
+        let r: Result<(), FetchError> = c.with_retries(&url, method, || {
             n += 1;
             Err(Failure {
                 error: FetchError::network("https://x/", "boom"),
@@ -545,5 +585,57 @@ mod tests {
         assert_eq!(attempts(post, Stage::BeforeSend), 3);
         assert_eq!(attempts(post, Stage::InTransit), 1);
         assert_eq!(attempts(post, Stage::Final), 1);
+    }
+    #[test]
+    fn no_attempt_or_pause_runs_past_the_deadline() {
+        let client = |deadline| {
+            Client::new(Config {
+                retry_backoff: Duration::from_millis(400),
+                deadline: Some(deadline),
+                ..Config::default()
+            })
+            .unwrap()
+        };
+        let url = Url::parse("https://x/f").unwrap();
+        let failing = |n: &mut u32| {
+            *n += 1;
+            Err::<(), _>(Failure {
+                error: FetchError::network("https://x/f", "timed out"),
+                stage: Stage::InTransit,
+            })
+        };
+        // Time is up: nothing is attempted.
+        let mut n = 0;
+        let e = client(Deadline::after(Duration::ZERO))
+            .with_retries(&url, Method::Get, || failing(&mut n))
+            .unwrap_err();
+        assert_eq!(n, 0);
+        assert_eq!(e.kind(), super::super::Kind::Network);
+        assert_eq!(
+            e.to_string(),
+            "the time limit of 0 s for the whole command (--max-time) ran out: https://x/f: not requested"
+        );
+        // 300 ms left, a 400 ms pause: one attempt, then the deadline, at once.
+        let mut n = 0;
+        let start = std::time::Instant::now();
+        let e = client(Deadline::after(Duration::from_millis(300)))
+            .with_retries(&url, Method::Get, || failing(&mut n))
+            .unwrap_err();
+        assert_eq!(n, 1);
+        assert!(start.elapsed() < Duration::from_millis(250));
+        assert!(
+            e.to_string().contains("ran out: https://x/f: timed out"),
+            "{e}"
+        );
+        // A final failure is not dressed up as the deadline's.
+        let e = client(Deadline::after(Duration::from_millis(50)))
+            .with_retries(&url, Method::Get, || {
+                Err::<(), _>(Failure::final_(FetchError::NotFound {
+                    url: "https://x/f".into(),
+                    status: 404,
+                }))
+            })
+            .unwrap_err();
+        assert_eq!(e.kind(), super::super::Kind::NotFound);
     }
 }

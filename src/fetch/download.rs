@@ -266,7 +266,7 @@ impl Client {
     ) -> Result<Downloaded, FetchError> {
         let start = Url::parse(url)?;
         let mut temp = TempFile::create_in(&dest_dir(dest))?;
-        let (sha256, len, final_url) = self.with_retries(Method::Get, || {
+        let (sha256, len, final_url) = self.with_retries(&start, Method::Get, || {
             temp.reset().map_err(|e| {
                 FetchError::local(&temp.path, "cannot truncate the temporary file", e)
             })?;

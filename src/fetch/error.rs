@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// DNS, connect, TLS (including an untrusted certificate), timeouts, resets, a truncated body,
-    /// a proxy that failed.
+    /// a proxy that failed, the whole command's time limit.
     Network,
     /// HTTP 404 or 410.
     NotFound,
@@ -57,6 +57,11 @@ pub enum FetchError {
     #[error("{url}: {reason}")]
     Insecure { url: String, reason: String },
 
+    /// The whole command's time limit ran out (`--max-time`); `during` says what was under way
+    /// (the last attempt's error, which names the URL).
+    #[error("{limit} ran out: {during}")]
+    Deadline { limit: String, during: String },
+
     #[error("{url}: more than {max} redirects")]
     TooManyRedirects { url: String, max: u32 },
 
@@ -102,6 +107,7 @@ impl FetchError {
             FetchError::Http { .. } => Kind::Http,
             FetchError::TooLarge { .. } => Kind::TooLarge,
             FetchError::Insecure { .. } => Kind::Insecure,
+            FetchError::Deadline { .. } => Kind::Network,
             FetchError::TooManyRedirects { .. } => Kind::TooManyRedirects,
             FetchError::BadUrl { .. } => Kind::BadUrl,
             FetchError::BadResponse { .. } => Kind::BadResponse,
@@ -114,6 +120,13 @@ impl FetchError {
         FetchError::Network {
             url: url.to_owned(),
             reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn deadline(d: &super::Deadline, during: impl Into<String>) -> FetchError {
+        FetchError::Deadline {
+            limit: d.describe(),
+            during: during.into(),
         }
     }
 

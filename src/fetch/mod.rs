@@ -4,7 +4,8 @@
 //! - [`Client`] / [`Config`]: webpki-roots plus `SSL_CERT_FILE` and `--cacert` roots, https only
 //!   unless `allow_http`, redirects followed by our code (at most 5, never https → http), proxies
 //!   from the environment with `NO_PROXY`, connect and per-read timeouts, retries with backoff for
-//!   GETs that failed in transit.
+//!   GETs that failed in transit, and an optional [`Deadline`] for the whole command that bounds all
+//!   of it (connect, every read, every retry and pause).
 //! - [`Client::get_bytes`] for small files, [`Client::download`] to stream a body into a temporary
 //!   file beside its destination while hashing it ([`Downloaded::persist`] moves it into place).
 //! - [`LogClient`]: a log's checkpoint, tiles (a [`TileReader`](crate::core::tile::TileReader)),
@@ -14,6 +15,7 @@
 //! Every failure is a [`FetchError`], one line naming the URL and the problem, with a [`Kind`].
 
 mod client;
+mod deadline;
 mod download;
 mod error;
 mod log_client;
@@ -22,6 +24,7 @@ mod roots;
 mod url;
 
 pub use client::{Client, Config, Fetched};
+pub use deadline::Deadline;
 pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, parse_lookup, percent_encode};
