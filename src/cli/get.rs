@@ -5,6 +5,7 @@ use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use crate::core::digest::{Hash, sha256_reader};
+use crate::core::trusted_comment::UrlBinding;
 use crate::core::verify::{VerifyError, check_listed};
 use crate::fetch::limits;
 use std::io::{IsTerminal, Write};
@@ -197,7 +198,22 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     ));
     s.push_str(&format!("  seen       {}\n", v.memory));
     match &v.signed {
-        Signed::Yes { key_source, .. } => s.push_str(&format!("  signature  {key_source}\n")),
+        Signed::Yes {
+            key_source,
+            trusted_comment,
+            binding,
+            ..
+        } => {
+            s.push_str(&format!("  signature  {key_source}\n"));
+            // Debug quoting: the comment is the publisher's text, kept off the terminal raw.
+            s.push_str(&format!(
+                "  comment    {trusted_comment:?} ({})\n",
+                match binding {
+                    UrlBinding::Bound(_) => "binds this URL",
+                    UrlBinding::Unbound => "names no URL: not bound to where it was published",
+                }
+            ));
+        }
         Signed::Unsigned => {
             s.push_str("  signature  UNSIGNED: no publisher key applies to this URL\n")
         }
@@ -230,12 +246,17 @@ fn json(
         Signed::Yes {
             key_id,
             trusted_comment,
+            binding,
             ..
         } => {
             format!(
-                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{}}}",
+                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{},\"bound_url\":{}}}",
                 q(key_id),
-                q(trusted_comment)
+                q(trusted_comment),
+                match binding {
+                    UrlBinding::Bound(u) => q(u),
+                    UrlBinding::Unbound => "null".to_owned(),
+                }
             )
         }
         Signed::Unsigned => "{\"signed\":false}".to_string(),

@@ -4,6 +4,7 @@
 //! - [`state`]: the last verified checkpoint of every log (trust rule 4: no rollback, no fork), and
 //!   per-log audit progress.
 //! - [`verified`]: every check `get`, `verify` and `cat` make.
+//! - [`url_records`]: a URL the logs list with more than one `SHA256SUMS` (a replayed release).
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.
 //!
 //! Nothing here reads the process environment behind the caller's back: paths come from a
@@ -13,4 +14,5 @@ pub mod audit;
 pub mod own_release;
 pub mod state;
 pub mod trust;
+pub mod url_records;
 pub mod verified;

@@ -10,6 +10,7 @@
 //! logs/<hex sha256 of origin>/audit        `rget audit` progress: "<origin>\n<size>\n<root base64>\n"
 //! logs/<hex sha256 of origin>/lock         flock(2) target serialising read-check-update
 //! evidence/<hex>-<unix time>-<fork|rollback>[-n]/stored.checkpoint, new.checkpoint
+//! evidence/<hex>-<unix time>-records[-n]/     a URL with several records (client::url_records)
 //! ```
 //!
 //! The directory name is a hash because origins are arbitrary strings (slashes, dots, case) that must
@@ -351,7 +352,8 @@ impl StateDir {
         write_atomic(&path, bytes).map_err(io_err(&path, "write the audit progress"))
     }
 
-    /// The directory where fork and rollback evidence is kept.
+    /// The directory where the evidence of trust anomalies (fork, rollback, several records for one
+    /// URL) is kept.
     pub fn evidence_dir(&self) -> PathBuf {
         self.root.join("evidence")
     }
@@ -533,6 +535,17 @@ impl StateDir {
     /// Keeps both checkpoints of a fork or rollback in a new directory under `evidence/`, durably.
     /// Called with the log's lock held.
     fn save_evidence(&self, origin: &str, kind: &str, stored: &[u8], new: &[u8]) -> Evidence {
+        self.keep_evidence(
+            origin,
+            kind,
+            &[("stored.checkpoint", stored), ("new.checkpoint", new)],
+        )
+    }
+
+    /// Keeps `files` (name, bytes) of a trust anomaly of log `origin` in a new directory
+    /// `evidence/<hex>-<unix time>-<kind>[-n]/`, durably. A new directory per event, created
+    /// atomically, so no lock is needed and evidence is never overwritten.
+    pub fn keep_evidence(&self, origin: &str, kind: &str, files: &[(&str, &[u8])]) -> Evidence {
         let base = self.evidence_dir();
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -560,8 +573,9 @@ impl StateDir {
             }
             let dir = dir.ok_or_else(|| io::Error::other("too many evidence directories"))?;
             sync_dir(&base)?;
-            write_atomic(&dir.join("stored.checkpoint"), stored)?;
-            write_atomic(&dir.join("new.checkpoint"), new)?;
+            for (name, bytes) in files {
+                write_atomic(&dir.join(name), bytes)?;
+            }
             Ok(dir)
         })();
         match result {
