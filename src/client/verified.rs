@@ -182,8 +182,16 @@ pub fn verify_sums(
         None => sums_url_for(url)?,
     };
     // Records exist only for canonical https URLs: that is the identity the log vouches for.
-    let sums_url =
-        record::canonical_url(&sums_url).map_err(|e| ClientError::new(Class::Usage, e))?;
+    let sums_url = record::canonical_url(&sums_url).map_err(|e| match e {
+        // `--allow-http` can let the file itself come over http, never the logged SHA256SUMS.
+        record::RecordError::NotHttps(u) => ClientError::new(
+            Class::Usage,
+            format!(
+                "{u} is not https, and logs record SHA256SUMS files only at https URLs: give --sums the https URL of this SHA256SUMS (the file itself may then come over http with --allow-http), or publish the release over https"
+            ),
+        ),
+        e => ClientError::new(Class::Usage, e),
+    })?;
 
     let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
     let sums = sums::parse(&sums_bytes)
