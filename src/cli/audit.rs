@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 with the last checkpoint this host saw), download every entry added since the last audit of this \
 prefix, and check that all of them hash into the signed tree (the whole log is checked, not only your \
 records). Then report the records under --prefix: new ones, URLs whose content changed (more than one \
-SHA256SUMS digest), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
+SHA256SUMS digest: a release changed in place, or an older one recorded again under a newer URL; the \
+checkpoint and the records are kept under the state directory's evidence/), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
 fetches only what is new. Anomalies exit with code 6: run it from cron or CI and alert on it.",
     after_help = "Examples:
   rget audit --prefix https://example.org/releases/

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 lists its name and digest; that SHA256SUMS is recorded in a trusted transparency log (from \
 SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from its tiles) under a \
 checkpoint signed by the log, cosigned as the policy's quorum requires, and consistent with the last \
-checkpoint this host saw of that log; and its minisign signature holds where a publisher key applies. \
+checkpoint this host saw of that log (and, when the log's lookup is used, no trusted log lists another \
+SHA256SUMS for that URL: exit 6, evidence kept); and its minisign signature holds where a publisher key \
+applies, with a trusted comment that names no other URL (rget release writes url:<URL> into it). \
 The body is hashed while it streams into a temporary file beside the destination, which is renamed \
 into place only after every check: on any failure the destination is untouched.",
     after_help = "Examples:
