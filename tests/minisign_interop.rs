@@ -63,7 +63,9 @@ fn real_minisign_signatures() {
     let v = minisig::verify(&key, &sig, &data, false).unwrap();
     assert_eq!(v.key_id, key.key_id());
     assert_eq!(
-        minisig::trusted_comment_file(&v.trusted_comment),
+        rget::core::trusted_comment::parse(&v.trusted_comment)
+            .unwrap()
+            .file,
         Some("SHA256SUMS")
     );
     // Streaming gives the same answer, in pieces.

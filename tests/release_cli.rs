@@ -317,7 +317,8 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
         format!("\"sums_url\":\"{sums_url}\""),
         "\"name\":\"install.sh\"".to_owned(),
         "\"trusted_comment\":\"timestamp:".to_owned(),
-        "\\tfile:SHA256SUMS\\thashed\"".to_owned(),
+        // minisign's fields, then the URL this signature is bound to.
+        format!("\\tfile:SHA256SUMS\\thashed\\turl:{sums_url}\""),
         format!("\"origin\":\"{}\"", release::ORIGIN),
     ] {
         assert!(out.contains(&want), "{want} in {out}");
@@ -345,7 +346,10 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
     assert_ok(&o, "sha256sum -c");
     // The real minisign tool verifies the signature made with its own key.
     let said = minisign_verify(&w.key_pub, &dir.join("SHA256SUMS"));
-    assert!(said.contains("file:SHA256SUMS\thashed"), "{said}");
+    assert!(
+        said.contains(&format!("file:SHA256SUMS\thashed\turl:{sums_url}")),
+        "{said}"
+    );
 
     // A user downloads a released file: SHA256SUMS, signature and log proof all check out.
     serve(&w, "/v2", &dir, &files);

@@ -5,6 +5,7 @@ use super::exit::{CliResult, Failure, io_reason};
 use super::get::json_string;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
+use crate::client::state::Evidence;
 use crate::client::trust::canonical_prefix;
 use crate::core::digest::{Hash, sha256_reader};
 use std::collections::HashSet;
@@ -18,7 +19,8 @@ use std::path::{Path, PathBuf};
 with the last checkpoint this host saw), download every entry added since the last audit of this \
 prefix, and check that all of them hash into the signed tree (the whole log is checked, not only your \
 records). Then report the records under --prefix: new ones, URLs whose content changed (more than one \
-SHA256SUMS digest), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
+SHA256SUMS digest: a release changed in place, or an older one recorded again under a newer URL; the \
+checkpoint and the records are kept under the state directory's evidence/), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
 fetches only what is new. Anomalies exit with code 6: run it from cron or CI and alert on it.",
     after_help = "Examples:
   rget audit --prefix https://example.org/releases/
@@ -64,8 +66,9 @@ pub fn run(a: Args) -> CliResult {
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
     if anomalies > 0 {
         return Err(Failure::trust_anomaly(format!(
-            "audit found {anomalies} anomal{} under {prefix}",
-            if anomalies == 1 { "y" } else { "ies" }
+            "audit found {anomalies} anomal{} under {prefix}{}",
+            if anomalies == 1 { "y" } else { "ies" },
+            changed_summary(&reports)
         )));
     }
     Ok(())
@@ -103,6 +106,45 @@ fn collect(p: &Path, explicit: bool, out: &mut HashSet<Hash>) -> Result<(), Fail
     Ok(())
 }
 
+/// The URLs with several records, with every index and digest, and where the evidence is: the part
+/// of the one-line error a person acts on first.
+fn changed_summary(reports: &[LogReport]) -> String {
+    let mut parts = Vec::new();
+    for r in reports {
+        for (url, recs) in &r.changed {
+            // The report on standard output lists them all; the error line names the first few.
+            let mut list: Vec<String> = recs
+                .iter()
+                .take(8)
+                .map(|x| format!("index {} (sha256 {})", x.index, x.sums_sha256))
+                .collect();
+            if recs.len() > list.len() {
+                list.push(format!("and {} more", recs.len() - list.len()));
+            }
+            parts.push(format!(
+                "{url} has more than one SHA256SUMS in log {}: {}",
+                r.origin,
+                list.join(", ")
+            ));
+        }
+        if let Some(e) = &r.evidence {
+            parts.push(evidence_text(e));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    }
+}
+
+fn evidence_text(e: &Evidence) -> String {
+    match e {
+        Evidence::Saved(dir) => format!("evidence kept in {}", dir.display()),
+        Evidence::NotSaved(why) => format!("could NOT keep the evidence: {why}"),
+    }
+}
+
 fn rec_line(kind: &str, r: &Rec) -> String {
     format!(
         "  {kind:<10} {} {} (SHA256SUMS sha256 {})\n",
@@ -131,6 +173,9 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
                 .map(|x| format!("{} at {}", x.sums_sha256, x.index))
                 .collect();
             s.push_str(&format!("  CHANGED    {url}: {}\n", list.join(", ")));
+        }
+        if let Some(e) = &r.evidence {
+            s.push_str(&format!("  EVIDENCE   {}\n", evidence_text(e)));
         }
         for x in &r.unexpected {
             s.push_str(&rec_line("UNEXPECTED", x));
@@ -167,8 +212,12 @@ fn json(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
                 .map(|(u, recs)| format!("{{\"url\":{},\"records\":[{}]}}", q(u), recs.iter().map(rec).collect::<Vec<_>>().join(",")))
                 .collect();
             let malformed: Vec<String> = r.malformed.iter().map(|(i, e)| format!("{{\"index\":{i},\"error\":{}}}", q(e))).collect();
+            let evidence = match &r.evidence {
+                Some(Evidence::Saved(dir)) => q(&dir.display().to_string()),
+                _ => "null".to_owned(),
+            };
             format!(
-                "{{\"origin\":{},\"from\":{},\"to\":{},\"bundles_fetched\":{},\"seen\":{},\"new\":[{}],\"changed\":[{}],\"unexpected\":[{}],\"malformed\":[{}]}}",
+                "{{\"origin\":{},\"from\":{},\"to\":{},\"bundles_fetched\":{},\"seen\":{},\"new\":[{}],\"changed\":[{}],\"unexpected\":[{}],\"malformed\":[{}],\"evidence\":{evidence}}}",
                 q(&r.origin),
                 r.from,
                 r.to,

@@ -6,6 +6,7 @@ use super::trust_args::{TrustArgs, client, local};
 use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use crate::core::digest::{Hash, sha256_reader};
+use crate::core::trusted_comment::UrlBinding;
 use crate::core::verify::{VerifyError, check_listed};
 use crate::fetch::limits;
 use std::io::{IsTerminal, Read, Write};
@@ -18,7 +19,9 @@ use std::path::{Path, PathBuf};
 lists its name and digest; that SHA256SUMS is recorded in a trusted transparency log (from \
 SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from its tiles) under a \
 checkpoint signed by the log, cosigned as the policy's quorum requires, and consistent with the last \
-checkpoint this host saw of that log; and its minisign signature holds where a publisher key applies. \
+checkpoint this host saw of that log (and, when the log's lookup is used, no trusted log lists another \
+SHA256SUMS for that URL: exit 6, evidence kept); and its minisign signature holds where a publisher key \
+applies, with a trusted comment that names no other URL (rget release writes url:<URL> into it). \
 The body is hashed while it streams into a temporary file beside the destination, which is renamed \
 into place only after every check: on any failure the destination is untouched, and an interrupted \
 download (Ctrl-C, SIGTERM, SIGHUP: exit 130, 143, 129) leaves no temporary file; what a killed rget \
@@ -292,7 +295,22 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     ));
     l.push(format!("  seen       {}", v.memory));
     match &v.signed {
-        Signed::Yes { key_source, .. } => l.push(format!("  signature  {key_source}")),
+        Signed::Yes {
+            key_source,
+            trusted_comment,
+            binding,
+            ..
+        } => {
+            l.push(format!("  signature  {key_source}"));
+            // The publisher's text: escaped with every other line below.
+            l.push(format!(
+                "  comment    \"{trusted_comment}\" ({})",
+                match binding {
+                    UrlBinding::Bound(_) => "binds this URL",
+                    UrlBinding::Unbound => "names no URL: not bound to where it was published",
+                }
+            ));
+        }
         Signed::Unsigned => {
             l.push("  signature  UNSIGNED: no publisher key applies to this URL".to_owned())
         }
@@ -328,12 +346,17 @@ fn json(
         Signed::Yes {
             key_id,
             trusted_comment,
+            binding,
             ..
         } => {
             format!(
-                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{}}}",
+                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{},\"bound_url\":{}}}",
                 q(key_id),
-                q(trusted_comment)
+                q(trusted_comment),
+                match binding {
+                    UrlBinding::Bound(u) => q(u),
+                    UrlBinding::Unbound => "null".to_owned(),
+                }
             )
         }
         Signed::Unsigned => "{\"signed\":false}".to_string(),

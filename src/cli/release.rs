@@ -16,13 +16,15 @@ use crate::core::digest::sha256;
 use crate::core::minisig;
 use crate::core::record;
 use crate::core::sums::Entry;
+use crate::core::trusted_comment::{self, UrlBinding};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const LONG_ABOUT: &str = "\
 The publisher's one step. For the regular files directly in DIR: write their SHA-256 in a \
 SHA256SUMS (as `rget sums` does), sign it with the minisign secret key --key (prehashed, with the \
-trusted comment 'timestamp:<t>\\tfile:SHA256SUMS\\thashed', as `minisign -S` does), check that \
+trusted comment 'timestamp:<t>\\tfile:SHA256SUMS\\thashed', as `minisign -S` does, followed by \
+'\\turl:BASE-URL/SHA256SUMS', which binds the signature to where it is published), check that \
 signature with the verifier rget's clients use, record the SHA256SUMS in the transparency log as \
 published at BASE-URL/SHA256SUMS (as `rget submit` does), and verify the log's answer under the trust \
 policy: the log's signature, the policy's witness quorum, the inclusion of exactly this record, and \
@@ -111,8 +113,8 @@ pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign(&key, &sums)?;
-    let signed = verify_own(&key, &sums, &signature)?;
+    let signature = sign(&key, &sums, &sums_url)?;
+    let signed = verify_own(&key, &sums, &signature, &sums_url)?;
     let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
     let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
     let released = Released {
@@ -162,22 +164,24 @@ fn require_dir(dir: &Path) -> CliResult {
 
 /// Signs `sums` (as `rget release` would) with the unencrypted secret key at `key_path`: what the
 /// demo's "stolen release key" attack does.
-pub fn sign_sums(key_path: &Path, sums: &[u8]) -> Result<Vec<u8>, String> {
+pub fn sign_sums(key_path: &Path, sums: &[u8], sums_url: &str) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(sums).map_err(|_| "SHA256SUMS is not UTF-8".to_owned())?;
     let key = load_secret_key(key_path, &PasswordArgs::default()).map_err(|f| f.to_string())?;
-    sign(&key, text)
+    sign(&key, text, sums_url)
         .map(String::into_bytes)
         .map_err(|f| f.to_string())
 }
 
 /// Signs `sums` as `minisign -S` does: prehashed (BLAKE2b-512), trusted comment with the time and
-/// the file name, which verifiers such as `rget-bootstrap` require to be `SHA256SUMS`.
-fn sign(key: &SigningKey, sums: &str) -> CliResult<String> {
+/// the file name, which verifiers such as `rget-bootstrap` require to be `SHA256SUMS`, and then the
+/// canonical URL it is published at, which clients require to be the URL they fetched it from (so an
+/// older release's signed list cannot be served in this one's place).
+fn sign(key: &SigningKey, sums: &str, sums_url: &str) -> CliResult<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let trusted = format!("timestamp:{now}\tfile:{SUMS_FILE}\thashed");
+    let trusted = trusted_comment::format(now, SUMS_FILE, sums_url);
     let sig = minisign::sign(
         Some(&key.pk),
         &key.sk,
@@ -191,17 +195,27 @@ fn sign(key: &SigningKey, sums: &str) -> CliResult<String> {
 
 /// Checks the new signature with the verifier rget's clients and the bootstrap use, so a release
 /// never goes out with a signature they would refuse (a damaged key, a format difference).
-fn verify_own(key: &SigningKey, sums: &str, signature: &str) -> CliResult<minisig::Verified> {
+fn verify_own(
+    key: &SigningKey,
+    sums: &str,
+    signature: &str,
+    sums_url: &str,
+) -> CliResult<minisig::Verified> {
     let failed = |e: &dyn std::fmt::Display| {
         Failure::verification(format!("the new signature does not verify: {e}"))
     };
     let sig = minisig::Signature::parse(signature).map_err(|e| failed(&e))?;
     let verified =
         minisig::verify(&key.core_pk, &sig, sums.as_bytes(), false).map_err(|e| failed(&e))?;
-    if minisig::trusted_comment_file(&verified.trusted_comment) != Some(SUMS_FILE) {
+    let comment = trusted_comment::parse(&verified.trusted_comment).map_err(|e| failed(&e))?;
+    if comment.file != Some(SUMS_FILE) {
         return Err(failed(&"its trusted comment does not name SHA256SUMS"));
     }
-    Ok(verified)
+    match trusted_comment::check_url(&verified.trusted_comment, sums_url) {
+        Ok(UrlBinding::Bound(_)) => Ok(verified),
+        Ok(UrlBinding::Unbound) => Err(failed(&"its trusted comment names no URL")),
+        Err(e) => Err(failed(&e)),
+    }
 }
 
 /// Writes the three files into `dir`: all temporaries fsynced before the first rename, so a
@@ -345,14 +359,18 @@ mod tests {
         )
         .unwrap();
         let sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a\n";
-        let sig = sign(&key, sums).unwrap();
+        let url = "https://example.org/rel/v1.2/SHA256SUMS";
+        let sig = sign(&key, sums, url).unwrap();
         assert!(sig.starts_with("untrusted comment: signature from minisign secret key\n"));
-        let v = verify_own(&key, sums, &sig).unwrap();
+        let v = verify_own(&key, sums, &sig, url).unwrap();
         assert!(
-            v.trusted_comment.ends_with("\tfile:SHA256SUMS\thashed"),
+            v.trusted_comment
+                .ends_with(&format!("\tfile:SHA256SUMS\thashed\turl:{url}")),
             "{v:?}"
         );
         assert!(!v.legacy);
-        assert_eq!(verify_own(&key, "other", &sig).unwrap_err().code(), 1);
+        assert_eq!(verify_own(&key, "other", &sig, url).unwrap_err().code(), 1);
+        let other = verify_own(&key, sums, &sig, "https://example.org/rel/v1.3/SHA256SUMS");
+        assert_eq!(other.unwrap_err().code(), 1);
     }
 }

@@ -406,7 +406,7 @@ fn print_report(
         let q = json_string;
         let names: Vec<String> = cosigners.iter().map(|n| q(n)).collect();
         format!(
-            "{{\"outcome\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"built_as\":{},\"sums_url\":{},\"downloaded_from\":{},\"key_id\":{},\"pins\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}}}}",
+            "{{\"outcome\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"built_as\":{},\"sums_url\":{},\"downloaded_from\":{},\"key_id\":{},\"trusted_comment\":{},\"pins\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}}}}",
             q(outcome),
             q(name),
             q(&digest.to_hex()),
@@ -415,6 +415,7 @@ fn print_report(
             q(&r.sums_url),
             q(&files.location),
             q(&r.key_id),
+            q(&r.trusted_comment),
             q(&s.own.origin),
             q(&cp.checkpoint.origin),
             r.logged.index,
@@ -431,6 +432,7 @@ fn print_report(
             "  signed by  release key {} (pins: {})\n",
             r.key_id, s.own.origin
         ));
+        o.push_str(&format!("  comment    {:?}\n", r.trusted_comment));
         o.push_str(&format!(
             "  logged     {} index {} under checkpoint size {}\n",
             cp.checkpoint.origin, r.logged.index, cp.checkpoint.size

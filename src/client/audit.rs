@@ -5,12 +5,14 @@
 //! that all of them, in order, hash into the signed root: the frontier of the tree as last audited
 //! (checked against the root recorded then) is extended with the new entries, and the result must be
 //! the new root. The whole log is checked, not only the entries under the prefix. Then it reports the
-//! records under the prefix: new ones, URLs whose content changed (more than one digest), and, when
-//! the release team says what it published (`--expect`), records it did not publish.
+//! records under the prefix: new ones, URLs whose content changed (more than one digest: a release
+//! changed in place, or an older one recorded again under a newer URL; the evidence is kept under the
+//! state directory's `evidence/`), and, when the release team says what it published (`--expect`),
+//! records it did not publish.
 //!
 //! Progress is kept per (log, prefix) in the state directory, so a second run fetches only what is new.
 
-use super::state::{Observed, Seen};
+use super::state::{Evidence, Observed, Seen};
 use super::verified::{Class, ClientError, Context, remember, settle};
 use crate::core::digest::Hash;
 use crate::core::merkle::{self, Frontier};
@@ -47,6 +49,8 @@ pub struct LogReport {
     pub malformed: Vec<(u64, String)>,
     /// Entry bundles downloaded by this run.
     pub bundles_fetched: u64,
+    /// Where the evidence of the changed URLs was kept (when there are any).
+    pub evidence: Option<Evidence>,
 }
 
 impl LogReport {
@@ -216,6 +220,7 @@ fn audit_log(
         unexpected: Vec::new(),
         malformed: Vec::new(),
         bundles_fetched: 0,
+        evidence: None,
     };
     let mut reader = LogClient::new(log_url, &ctx.fetch);
     let mut next = progress.size;
@@ -245,7 +250,10 @@ fn audit_log(
             // are checked whole (canonical URL, digest of the carried SHA256SUMS, its syntax). Entries
             // of other publishers are theirs to audit: fully re-parsing them would triple the cost.
             let checked = record::parse_header(entry).and_then(|h| {
-                if super::trust::prefix_matches(prefix, h.url) {
+                // Matched in canonical form, so a record made under another spelling of a URL
+                // under the prefix is reported (as not canonical), never missed.
+                let url = record::canonical_url(h.url);
+                if super::trust::prefix_matches(prefix, url.as_deref().unwrap_or(h.url)) {
                     record::parse(entry).map(Some)
                 } else {
                     Ok(None)
@@ -293,6 +301,10 @@ fn audit_log(
         }
     }
 
+    if !report.changed.is_empty() {
+        report.evidence = Some(keep_evidence(ctx, origin, &vc.note, &report.changed));
+    }
+
     // Remember how far this prefix is audited (anomalies are reported by the run that finds them).
     let mut all = progress.records;
     all.extend(report.new.iter().cloned());
@@ -304,6 +316,29 @@ fn audit_log(
     ctx.state
         .write_audit(origin, prefix, done.format(prefix).as_bytes())?;
     Ok(report)
+}
+
+/// Keeps the evidence of URLs with several records, as the lookup path does
+/// (`client::url_records`): the signed checkpoint this audit proved every entry under, and every
+/// record of each such URL as `<index> <sha256 of the SHA256SUMS> <url>` lines (anyone can fetch
+/// those entries from the log and check them against the checkpoint).
+fn keep_evidence(
+    ctx: &Context,
+    origin: &str,
+    checkpoint: &[u8],
+    changed: &[(String, Vec<Rec>)],
+) -> Evidence {
+    let mut records = String::new();
+    for (url, recs) in changed {
+        for r in recs {
+            records.push_str(&format!("{} {} {url}\n", r.index, r.sums_sha256.to_hex()));
+        }
+    }
+    ctx.state.keep_evidence(
+        origin,
+        "records",
+        &[("checkpoint", checkpoint), ("records", records.as_bytes())],
+    )
 }
 
 #[cfg(test)]

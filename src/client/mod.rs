@@ -5,6 +5,7 @@
 //!   user, re-verified when read), and per-log audit progress.
 //! - [`verified`]: every check `get`, `verify` and `cat` make.
 //! - [`destination`]: where `get` may write, by the kind of file the destination is.
+//! - [`url_records`]: a URL the logs list with more than one `SHA256SUMS` (a replayed release).
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.
 //!
 //! Nothing here reads the process environment behind the caller's back: paths come from a
@@ -15,4 +16,5 @@ pub mod destination;
 pub mod own_release;
 pub mod state;
 pub mod trust;
+pub mod url_records;
 pub mod verified;

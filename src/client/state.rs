@@ -11,6 +11,7 @@
 //! logs/<hex sha256 of origin>/lock         flock(2) target serialising read-check-update
 //! evidence/<hex>-<unix time>-<fork|rollback|unserved>[-n]/stored.checkpoint, new.checkpoint
 //!                                          (no stored.checkpoint when nothing was stored yet)
+//! evidence/<hex>-<unix time>-records[-n]/     a URL with several records (client::url_records)
 //! ```
 //!
 //! The directory name is a hash because origins are arbitrary strings (slashes, dots, case) that must
@@ -502,7 +503,8 @@ impl StateDir {
         write_atomic(&path, bytes).map_err(io_err(&path, "write the audit progress"))
     }
 
-    /// The directory where fork and rollback evidence is kept.
+    /// The directory where the evidence of trust anomalies (fork, rollback, several records for one
+    /// URL) is kept.
     pub fn evidence_dir(&self) -> PathBuf {
         self.root.join("evidence")
     }
@@ -760,6 +762,18 @@ impl StateDir {
         stored: Option<&[u8]>,
         new: &[u8],
     ) -> Evidence {
+        let mut files: Vec<(&str, &[u8])> = Vec::with_capacity(2);
+        if let Some(stored) = stored {
+            files.push(("stored.checkpoint", stored));
+        }
+        files.push(("new.checkpoint", new));
+        self.keep_evidence(origin, kind, &files)
+    }
+
+    /// Keeps `files` (name, bytes) of a trust anomaly of log `origin` in a new directory
+    /// `evidence/<hex>-<unix time>-<kind>[-n]/`, durably. A new directory per event, created
+    /// atomically, so no lock is needed and evidence is never overwritten.
+    pub fn keep_evidence(&self, origin: &str, kind: &str, files: &[(&str, &[u8])]) -> Evidence {
         let base = self.evidence_dir();
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -788,10 +802,9 @@ impl StateDir {
             }
             let dir = dir.ok_or_else(|| io::Error::other("too many evidence directories"))?;
             sync_dir(&base)?;
-            if let Some(stored) = stored {
-                write_atomic(&dir.join("stored.checkpoint"), stored)?;
+            for (name, bytes) in files {
+                write_atomic(&dir.join(name), bytes)?;
             }
-            write_atomic(&dir.join("new.checkpoint"), new)?;
             Ok(dir)
         })();
         match result {

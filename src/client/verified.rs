@@ -2,12 +2,15 @@
 //! the `SHA256SUMS` next to the file lists it; the record for that `SHA256SUMS` is in a trusted log
 //! (from `SHA256SUMS.tlog-proof`, or found with the log's lookup and proved from its tiles) under a
 //! checkpoint signed by the log, meeting the policy's quorum, and consistent with the last checkpoint
-//! this host saw of that log; and the minisign signature holds where a publisher key applies.
+//! this host saw of that log (and, on the lookup path, that no log lists another `SHA256SUMS` for that
+//! URL: `url_records`); and the minisign signature holds where a publisher key applies, with a trusted
+//! comment that names no URL or this one (`core::trusted_comment`).
 //!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
 use super::state::{Observed, Pending, Seen, StateDir, StateError};
 use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
+use super::url_records::{self, Listed, Ours};
 use crate::core::digest::{Hash, sha256};
 use crate::core::merkle::{self, MerkleError};
 use crate::core::minisig::{self, Signature};
@@ -16,6 +19,7 @@ use crate::core::record;
 use crate::core::sums::{self, Sums};
 use crate::core::tile::{TileError, TileHashSource};
 use crate::core::tlog_proof::TlogProof;
+use crate::core::trusted_comment::{self, UrlBinding};
 use crate::core::verify::{self, VerifyError};
 use crate::fetch::{Client, FetchError, Kind, LogClient, limits};
 
@@ -102,6 +106,8 @@ pub enum Signed {
     Yes {
         key_id: String,
         trusted_comment: String,
+        /// Whether the trusted comment names this `SHA256SUMS`'s URL (it never names another).
+        binding: UrlBinding,
         key_source: String,
     },
     /// No key applies to this URL: the output must say the sums were unsigned.
@@ -170,8 +176,16 @@ pub fn verify_sums(
         None => sums_url_for(url)?,
     };
     // Records exist only for canonical https URLs: that is the identity the log vouches for.
-    let sums_url =
-        record::canonical_url(&sums_url).map_err(|e| ClientError::new(Class::Usage, e))?;
+    let sums_url = record::canonical_url(&sums_url).map_err(|e| match e {
+        // `--allow-http` can let the file itself come over http, never the logged SHA256SUMS.
+        record::RecordError::NotHttps(u) => ClientError::new(
+            Class::Usage,
+            format!(
+                "{u} is not https, and logs record SHA256SUMS files only at https URLs: give --sums the https URL of this SHA256SUMS (the file itself may then come over http with --allow-http), or publish the release over https"
+            ),
+        ),
+        e => ClientError::new(Class::Usage, e),
+    })?;
 
     let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
     let sums = sums::parse(&sums_bytes)
@@ -319,12 +333,14 @@ fn prove_with_lookup(
 ) -> Result<Proved, ClientError> {
     let leaf = merkle::leaf_hash(record);
     let mut tried = Vec::new();
+    let mut listed = Vec::new();
     for log in ctx.policy.logs() {
         let lc = LogClient::new(log.url, &ctx.fetch);
         // The lookup is a hint: only the proof below, from tiles, under a verified checkpoint, counts.
         let hits = lc.lookup(sums_url)?;
         let Some(&(index, _)) = hits.iter().find(|(_, h)| h == sums_sha256) else {
             tried.push(log.origin.to_string());
+            listed.push(Listed { log, hits });
             continue;
         };
         let note = lc.checkpoint()?;
@@ -368,6 +384,16 @@ fn prove_with_lookup(
             ))
         })?;
         let memory = settle(ctx, pending, &vc, Seen::Latest)?;
+        // Another SHA256SUMS recorded under this URL: a replayed release (exit code 6).
+        listed.push(Listed { log, hits });
+        let ours = Ours {
+            log,
+            index,
+            sums_sha256,
+            record,
+            checkpoint: &vc,
+        };
+        url_records::refuse_other_records(ctx, sums_url, &ours, listed)?;
         return Ok((index, vc, ProofSource::LogLookup, memory));
     }
     // Exit code 5 (not found), as documented for "no record".
@@ -409,9 +435,13 @@ fn check_signature(
         .map_err(|e| ClientError::new(Class::Malformed, format!("{sig_url}: {e}")))?;
     let v = minisig::verify(applied.key, &sig, sums_bytes, false)
         .map_err(|e| verification(format!("{sig_url}: {e}")))?;
+    // A signature bound to another URL is another release's, replayed here.
+    let binding = trusted_comment::check_url(&v.trusted_comment, sums_url)
+        .map_err(|e| verification(format!("{sig_url}: {e}")))?;
     Ok(Signed::Yes {
         key_id: v.key_id,
         trusted_comment: v.trusted_comment,
+        binding,
         key_source: ctx.keys.describe(sums_url),
     })
 }

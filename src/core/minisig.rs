@@ -4,8 +4,8 @@
 //! since minisign 0.10) or the file itself ("legacy", `Ed`). Prehashed signatures are required unless the
 //! caller opts into legacy ones, because legacy verification must hold the whole file in memory and
 //! cannot stream. The trusted comment is covered by the global signature; `minisign-verify` checks it but
-//! does not interpret it, so callers that need it (the bootstrap checks that it names the file) read it
-//! from [`Verified::trusted_comment`].
+//! does not interpret it, so callers that need it read it from [`Verified::trusted_comment`] and
+//! interpret it with `core::trusted_comment` (the file it names, the URL it binds).
 
 use crate::core::b64;
 
@@ -237,12 +237,6 @@ impl<'a> StreamVerifier<'a> {
     }
 }
 
-/// Reads the `file:` field of a trusted comment as `minisign` writes it
-/// (`timestamp:<t>\tfile:<name>\thashed`). `None` if there is no such field.
-pub fn trusted_comment_file(comment: &str) -> Option<&str> {
-    comment.split('\t').find_map(|f| f.strip_prefix("file:"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,10 +260,5 @@ mod tests {
             Signature::parse("untrusted comment: x\nRWQ=\ntrusted comment: y\nAAAA\n").is_err()
         );
         assert!(Signature::parse(&"x".repeat(MAX_FILE + 1)).is_err());
-        assert_eq!(
-            trusted_comment_file("timestamp:1\tfile:SHA256SUMS\thashed"),
-            Some("SHA256SUMS")
-        );
-        assert_eq!(trusted_comment_file("timestamp:1"), None);
     }
 }

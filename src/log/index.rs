@@ -23,8 +23,12 @@ impl Index {
     pub fn insert(&mut self, index: u64, leaf: Hash, entry: &[u8]) {
         self.by_leaf.entry(leaf).or_insert(index);
         if let Ok(r) = record::parse_header(entry) {
+            // Keyed by canonical form, as lookups are: a record made under another spelling of the
+            // URL (by a log that normalised less) is listed with the URL's other records, so a
+            // respelling cannot hide a second record from clients.
+            let url = record::canonical_url(r.url).unwrap_or_else(|_| r.url.to_owned());
             self.by_url
-                .entry(r.url.to_string())
+                .entry(url)
                 .or_default()
                 .push((index, r.sums_sha256));
         }
@@ -84,5 +88,16 @@ mod tests {
         );
         assert!(ix.lookup("https://c.example/SHA256SUMS").is_empty());
         assert_eq!(ix.len(), 3);
+        // A record written under an older spelling of a URL is listed under its canonical form.
+        let r3 =
+            String::from_utf8(record::build("https://a.example/SHA256SUMS", &sums(3)).unwrap())
+                .unwrap()
+                .replace(
+                    "url https://a.example/SHA256SUMS",
+                    "url https://a.example/%53HA256SUMS",
+                );
+        assert!(r3.contains("url https://a.example/%53HA256SUMS\n"), "{r3}");
+        ix.insert(3, leaf_hash(r3.as_bytes()), r3.as_bytes());
+        assert_eq!(ix.lookup("https://a.example/SHA256SUMS").len(), 3);
     }
 }

@@ -266,6 +266,60 @@ impl World {
         rel
     }
 
+    /// Publishes `files` with `rget release` (so the signature's trusted comment binds the URL) as
+    /// released at `https://<url_host><url_dir>/` (`url_host` defaults to the server's
+    /// `127.0.0.1:PORT`; `url_dir` may be spelled in any way the release URL may), and serves them at
+    /// `prefix` on the HTTPS server.
+    pub fn release_with_rget(
+        &self,
+        prefix: &str,
+        url_host: Option<&str>,
+        url_dir: &str,
+        files: &[(&str, Vec<u8>)],
+    ) -> Release {
+        let parent = self.dir("released");
+        let n = std::fs::read_dir(&parent).expect("read released/").count();
+        let dir = parent.join(format!("{n}{}", prefix.replace('/', "_")));
+        std::fs::create_dir_all(&dir).expect("release dir");
+        for (n, b) in files {
+            std::fs::write(dir.join(n), b).expect("write release file");
+        }
+        let base = match url_host {
+            Some(h) => format!("https://{h}{url_dir}/"),
+            None => self.url(&format!("{url_dir}/")),
+        };
+        let out = self
+            .command(&self.root)
+            .arg("release")
+            .arg(&dir)
+            .arg("--key")
+            .arg(&self.key_sec)
+            .args(["--url", &base, "--log", &self.log_url, "--policy"])
+            .arg(&self.policy)
+            .arg("--state")
+            .arg(self.root.join("publisher-state"))
+            .arg("--allow-http")
+            .output()
+            .expect("run rget release");
+        check(&out, "rget release");
+        let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
+        let rel = Release {
+            prefix: prefix.to_owned(),
+            files: files
+                .iter()
+                .map(|(n, b)| (n.to_string(), b.clone()))
+                .collect(),
+            sums: read("SHA256SUMS"),
+            minisig: read("SHA256SUMS.minisig"),
+            proof: read("SHA256SUMS.tlog-proof"),
+            // As spelled in `--url`.
+            sums_url: format!("{base}SHA256SUMS"),
+            dir,
+        };
+        self.serve(&rel);
+        rel
+    }
+
     /// (Re)sets the routes of a release to its honest content.
     pub fn serve(&self, rel: &Release) {
         for (n, b) in &rel.files {
