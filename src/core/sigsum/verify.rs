@@ -92,11 +92,17 @@ pub fn checkpoint_note(proof: &SigsumProof, policy: &Policy) -> Result<Vec<u8>, 
         id: log.vkey.id,
         sig: proof.signature.to_vec(),
     });
+    // Each witness's key hash once, not once per cosignature.
+    let witness_hashes: Vec<Hash> = policy
+        .witnesses
+        .iter()
+        .map(|w| key_hash(&w.vkey.public_key))
+        .collect();
     for c in &proof.cosignatures {
-        let Some(w) = policy
-            .witnesses
+        let Some(w) = witness_hashes
             .iter()
-            .find(|w| key_hash(&w.vkey.public_key) == c.key_hash)
+            .position(|h| *h == c.key_hash)
+            .and_then(|i| policy.witnesses.get(i))
         else {
             continue;
         };
