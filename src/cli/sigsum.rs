@@ -9,7 +9,7 @@ use crate::core::policy::Policy;
 use crate::core::sigsum::policy::{MAX_SIGSUM_POLICY_SIZE, parse_any};
 use crate::core::sigsum::proof::{MAX_PROOF_SIZE, SigsumProof};
 use crate::core::sigsum::verify::{VerifiedProof, verify};
-use crate::core::sigsum::{builtin, key_hash};
+use crate::core::sigsum::{ORIGIN_PREFIX, builtin, key_hash};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -285,7 +285,12 @@ fn summary(proof: &Path, v: &VerifiedProof, message: &Hash, policy: &str, raw: b
 
 fn json(v: &VerifiedProof, message: &Hash, policy: &str) -> String {
     let cp = &v.checkpoint;
-    let log_key_hash = cp.checkpoint.origin.rsplit('/').next().unwrap_or_default();
+    // A Sigsum log's origin is its key hash under a fixed prefix (that is how it was looked up).
+    let log_key_hash = cp
+        .checkpoint
+        .origin
+        .strip_prefix(ORIGIN_PREFIX)
+        .unwrap_or_default();
     let witnesses: Vec<String> = cp
         .cosigners
         .iter()
