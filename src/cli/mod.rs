@@ -13,6 +13,7 @@ pub mod log;
 pub mod release;
 pub mod self_cmd;
 pub mod server_args;
+pub mod sigsum;
 pub mod submit;
 pub mod sums;
 pub mod trust_args;
@@ -39,6 +40,7 @@ Examples:
   rget release dist/ --key KEY --url URL        publish dist/: SHA256SUMS, signature, log proof
   rget self verify                              check this rget against its own logged release
   rget sums dist > dist/SHA256SUMS              list every file of dist/ with its SHA-256
+  rget sigsum verify -k K.pub -P NAME P < DATA  check a Sigsum proof, as sigsum-verify does
 
 Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network, 5 not found,
 6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.
@@ -71,6 +73,7 @@ enum Command {
     Witness(witness::Args),
     Keygen(keygen::Args),
     Release(release::Args),
+    Sigsum(sigsum::Args),
     Demo(demo::Args),
     #[command(name = "self")]
     SelfCmd(self_cmd::Args),
@@ -88,6 +91,7 @@ fn run(command: Command) -> CliResult {
         Command::Witness(args) => witness::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Release(args) => release::run(args),
+        Command::Sigsum(args) => sigsum::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
         Command::Demo(args) => demo::run(args),
     }

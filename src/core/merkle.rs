@@ -199,7 +199,7 @@ pub fn tree_hash(size: u64, src: &mut impl HashSource) -> Result<Hash, MerkleErr
 /// The path splits into the `inner` part, below the level where the paths to `index` and to the last
 /// leaf meet, and the `border` part above it, which has one hash per left sibling on the right edge
 /// (transparency-dev/merkle `decompInclProof`).
-fn inclusion_proof_len(index: u64, size: u64) -> usize {
+pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
     let last = size.saturating_sub(1);
     let inner = 64 - (index ^ last).leading_zeros();
     let border = index.checked_shr(inner).unwrap_or(0).count_ones();
