@@ -259,8 +259,13 @@ fn read_optional(path: &Path, max: usize) -> Result<Option<Vec<u8>>, StateError>
 }
 
 /// Parses a stored checkpoint note (signatures are not re-verified: see the module documentation) and
-/// checks that it belongs to `origin`.
-fn parse_stored(path: &Path, bytes: &[u8], origin: Option<&str>) -> Result<Checkpoint, StateError> {
+/// checks that it belongs to `origin`. Public for the fuzz target of the state files (`fuzz/`).
+#[doc(hidden)]
+pub fn parse_stored(
+    path: &Path,
+    bytes: &[u8],
+    origin: Option<&str>,
+) -> Result<Checkpoint, StateError> {
     let corrupt = |reason: String| StateError::Corrupt {
         path: show(path),
         reason,
@@ -576,21 +581,7 @@ impl StateDir {
         let Some(bytes) = read_optional(&path, MAX_AUDIT_FILE)? else {
             return Ok(None);
         };
-        let bad = |reason: String| StateError::Audit {
-            path: show(&path),
-            origin: origin.to_owned(),
-            reason,
-        };
-        let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8".into()))?;
-        // Same shape as a checkpoint body, so the strict checkpoint parser checks it.
-        let cp = Checkpoint::parse(&text).map_err(|e| bad(format!("is malformed: {e}")))?;
-        if cp.origin != origin || !cp.extensions.is_empty() {
-            return Err(bad("is malformed: wrong origin or extra lines".into()));
-        }
-        Ok(Some(AuditMark {
-            size: cp.size,
-            root: cp.root,
-        }))
+        parse_audit_mark(&path, origin, bytes).map(Some)
     }
 
     /// Records that `rget audit` fully audited the tree `mark` of `origin`. Progress never moves
@@ -635,6 +626,31 @@ impl StateDir {
         .format();
         write_atomic(&path, text.as_bytes()).map_err(io_err(&path, "write"))
     }
+}
+
+/// Parses the audit record of `origin` read from `path`: `<origin>\n<size>\n<root base64>\n`.
+/// Public for the fuzz target of the state files (`fuzz/`).
+#[doc(hidden)]
+pub fn parse_audit_mark(
+    path: &Path,
+    origin: &str,
+    bytes: Vec<u8>,
+) -> Result<AuditMark, StateError> {
+    let bad = |reason: String| StateError::Audit {
+        path: show(path),
+        origin: origin.to_owned(),
+        reason,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8".into()))?;
+    // Same shape as a checkpoint body, so the strict checkpoint parser checks it.
+    let cp = Checkpoint::parse(&text).map_err(|e| bad(format!("is malformed: {e}")))?;
+    if cp.origin != origin || !cp.extensions.is_empty() {
+        return Err(bad("is malformed: wrong origin or extra lines".into()));
+    }
+    Ok(AuditMark {
+        size: cp.size,
+        root: cp.root,
+    })
 }
 
 /// A consistency proof from `old` to `new`; none is needed from the empty tree.
