@@ -93,6 +93,15 @@ pub fn canonical_url(input: &str) -> Result<String, RecordError> {
     if path.contains('\\') {
         return Err(bad(input, "its path contains a backslash"));
     }
+    // RFC 3986 section 2: a URL holds only unreserved and reserved characters and `%`. Others (`"`,
+    // `<`, `>`, `^`, `{`, `|`, `}`, the backquote) are not sent as written by HTTP clients, so such a
+    // URL names no file anyone can fetch as recorded (found by the `canonical_url` fuzz target).
+    if !path.bytes().all(is_uri_char) {
+        return Err(bad(
+            input,
+            "its path contains a character URLs may not hold",
+        ));
+    }
     let segments: Vec<&str> = path[1..].split('/').collect();
     for (i, seg) in segments.iter().enumerate() {
         if matches!(*seg, "." | "..") || is_encoded_dot_segment(seg) {
@@ -111,6 +120,11 @@ pub fn canonical_url(input: &str) -> Result<String, RecordError> {
     }
     out.push_str(path);
     Ok(out)
+}
+
+/// RFC 3986 unreserved, reserved and `%`.
+fn is_uri_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
 fn is_encoded_dot_segment(seg: &str) -> bool {
@@ -292,6 +306,13 @@ mod tests {
             "https:///x",
             "https://a.example/é",
             "https://a.example\\x",
+            // Regressions from the `canonical_url` fuzz target: not URL characters.
+            "https://a.h/ps/tta:.exam-`---plrel/",
+            "https://a.example/a{b}",
+            "https://a.example/a|b",
+            "https://a.example/a^b",
+            "https://a.example/a\"b",
+            "https://a.example/a<b>",
         ] {
             assert!(canonical_url(bad_url).is_err(), "{bad_url} accepted");
         }
