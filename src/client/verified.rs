@@ -147,6 +147,14 @@ pub fn file_name(url: &str) -> Result<String, ClientError> {
     let last = p.rsplit('/').next().unwrap_or("");
     let name = crate::core::percent::percent_decode(last)
         .map_err(|e| usage(&format!("its file name: {e}")))?;
+    // The name becomes a path in the current directory: an escaped `/` (`%2F`) or `\`, or a control
+    // character, must not turn one URL segment into a directory path or a name that hides text on a
+    // terminal (found by the `output_name` fuzz target).
+    if name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+        return Err(usage(&format!(
+            "its last segment decodes to {name:?}, which is not one plain file name"
+        )));
+    }
     sums::check_name(&name).map_err(|e| {
         usage(&format!(
             "its file name cannot be listed in a SHA256SUMS: {e}"
@@ -362,4 +370,34 @@ fn check_signature(
         trusted_comment: v.trusted_comment,
         key_source: ctx.keys.describe(sums_url),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_is_one_plain_name() {
+        assert_eq!(
+            file_name("https://a.example/r/my%20tool.sh?x#y").unwrap(),
+            "my tool.sh"
+        );
+        // Regressions from the `output_name` fuzz target: escapes that decode to a path or to
+        // control characters, and the special names.
+        for url in [
+            "https://a.example/r/a%2Fb",
+            "https://a.example/r/a%2fb",
+            "https://a.example/r/..%2F..%2Fetc%2Fpasswd",
+            "https://a.example/r/a%5Cb",
+            "https://a.example/r/a%0Ab",
+            "https://a.example/r/a%1B%5B2J",
+            "https://a.example/r/a%00b",
+            "https://a.example/r/%2e%2e",
+            "https://a.example/r/.",
+            "https://a.example/r/",
+        ] {
+            let e = file_name(url).unwrap_err();
+            assert_eq!(e.class, Class::Usage, "{url}");
+        }
+    }
 }
