@@ -1,5 +1,7 @@
 #![no_main]
-//! Record parsing: never panics; whatever parses re-builds to the same bytes.
+//! Records (`rget/record/v1`): never panics; whatever parses re-builds to the same bytes; and a
+//! record built from a URL and `SHA256SUMS` bytes (the input's first line and the rest) parses back to
+//! the canonical form of that URL, those bytes and their SHA-256 (computed here with `ring`).
 use libfuzzer_sys::fuzz_target;
 use rget::core::record;
 
@@ -8,9 +10,19 @@ fuzz_target!(|data: &[u8]| {
         let rebuilt = record::build(r.url, r.sums).expect("a parsed record rebuilds");
         assert_eq!(rebuilt, data);
     }
-    if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(u) = record::canonical_url(s) {
-            assert_eq!(record::canonical_url(&u).as_deref(), Ok(u.as_str()), "canonical form is a fixed point");
-        }
+    let (url, sums) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let Ok(url) = std::str::from_utf8(url) else {
+        return;
+    };
+    if let Ok(built) = record::build(url, sums) {
+        let r = record::parse(&built).expect("a built record parses");
+        assert_eq!(Ok(r.url), record::canonical_url(url).as_deref());
+        assert_eq!(r.sums, sums);
+        let digest = ring::digest::digest(&ring::digest::SHA256, sums);
+        assert_eq!(&r.sums_sha256.0[..], digest.as_ref());
+        assert!(built.len() <= record::MAX_RECORD);
     }
 });

@@ -9,7 +9,8 @@ use rget::core::release;
 
 fuzz_target!(|data: &[u8]| {
     // The marker scan reads any bytes; the digest it returns is the digest of all of them.
-    let (digest, len, markers) = release::scan(&mut &data[..]).expect("reading a slice cannot fail");
+    let (digest, len, markers) =
+        release::scan(&mut &data[..]).expect("reading a slice cannot fail");
     assert_eq!(len, data.len() as u64);
     assert_eq!(digest, rget::core::digest::sha256(data));
     for (v, t) in &markers {
@@ -30,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(dir.starts_with("https://") && dir.ends_with('/'));
             assert!(p.trust.latest_url().ends_with("LATEST"));
             for r in p.releases_for("x86_64-unknown-linux-gnu") {
-                assert_eq!(r.name, pins::binary_name(&r.version.text, "x86_64-unknown-linux-gnu"));
+                assert_eq!(
+                    r.name,
+                    pins::binary_name(&r.version.text, "x86_64-unknown-linux-gnu")
+                );
             }
         }
         let _ = ReleaseTrust::parse(keys, policy, source);

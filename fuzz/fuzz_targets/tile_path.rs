@@ -1,12 +1,14 @@
 #![no_main]
-//! Tile path parsing: never panics; one spelling per tile (whatever parses formats back identically).
+//! Tile path parsing: never panics; one spelling per tile (whatever parses formats back identically),
+//! and what parses is a tile `Tile::new` accepts with the same fields.
 use libfuzzer_sys::fuzz_target;
 use rget::core::tile::Tile;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(t) = Tile::parse_path(s) {
-            assert_eq!(t.path(), s);
-        }
-    }
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(t) = Tile::parse_path(s) else { return };
+    assert_eq!(t.path(), s);
+    assert_eq!(Tile::new(t.level, t.index, t.width), Ok(t));
 });

@@ -399,8 +399,14 @@ fn read_optional(path: &Path, max: usize) -> Result<Option<Vec<u8>>, StateError>
 }
 
 /// Parses a stored checkpoint note and checks that it belongs to `origin` (signatures are checked
-/// by [`StateDir::read_verified`], which has the log's key).
-fn parse_stored(path: &Path, bytes: &[u8], origin: Option<&str>) -> Result<Checkpoint, StateError> {
+/// by [`StateDir::read_verified`], which has the log's key). Public for the fuzz target of the
+/// state files (`fuzz/`).
+#[doc(hidden)]
+pub fn parse_stored(
+    path: &Path,
+    bytes: &[u8],
+    origin: Option<&str>,
+) -> Result<Checkpoint, StateError> {
     let corrupt = |reason: String| StateError::Corrupt {
         path: show(path),
         reason,
@@ -819,21 +825,7 @@ impl StateDir {
         let Some(bytes) = read_optional(&path, MAX_AUDIT_FILE)? else {
             return Ok(None);
         };
-        let bad = |reason: String| StateError::Audit {
-            path: show(&path),
-            origin: origin.to_owned(),
-            reason,
-        };
-        let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8".into()))?;
-        // Same shape as a checkpoint body, so the strict checkpoint parser checks it.
-        let cp = Checkpoint::parse(&text).map_err(|e| bad(format!("is malformed: {e}")))?;
-        if cp.origin != origin || !cp.extensions.is_empty() {
-            return Err(bad("is malformed: wrong origin or extra lines".into()));
-        }
-        Ok(Some(AuditMark {
-            size: cp.size,
-            root: cp.root,
-        }))
+        parse_audit_mark(&path, origin, bytes).map(Some)
     }
 
     /// Records that `rget audit` fully audited the tree `mark` of `origin`. Progress never moves
@@ -878,6 +870,31 @@ impl StateDir {
         .format();
         write_atomic(&path, text.as_bytes()).map_err(io_err(&path, "write"))
     }
+}
+
+/// Parses the audit record of `origin` read from `path`: `<origin>\n<size>\n<root base64>\n`.
+/// Public for the fuzz target of the state files (`fuzz/`).
+#[doc(hidden)]
+pub fn parse_audit_mark(
+    path: &Path,
+    origin: &str,
+    bytes: Vec<u8>,
+) -> Result<AuditMark, StateError> {
+    let bad = |reason: String| StateError::Audit {
+        path: show(path),
+        origin: origin.to_owned(),
+        reason,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8".into()))?;
+    // Same shape as a checkpoint body, so the strict checkpoint parser checks it.
+    let cp = Checkpoint::parse(&text).map_err(|e| bad(format!("is malformed: {e}")))?;
+    if cp.origin != origin || !cp.extensions.is_empty() {
+        return Err(bad("is malformed: wrong origin or extra lines".into()));
+    }
+    Ok(AuditMark {
+        size: cp.size,
+        root: cp.root,
+    })
 }
 
 /// Why [`prove`] failed: the log did not serve the data of a tree it signed, or anything else.

@@ -445,3 +445,30 @@ fn check_signature(
         key_source: ctx.keys.describe(sums_url),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_is_one_plain_name() {
+        assert_eq!(
+            file_name("https://a.example/r/my%20tool.sh?x#y").unwrap(),
+            "my tool.sh"
+        );
+        // Regressions from the `output_name` fuzz target: names that climb out of the directory,
+        // NUL and the special names can never be looked up. (A decoded `/`, `\` or control
+        // character can be: a SHA256SUMS may list `sub/file`; the name saved without `-o` is
+        // checked again by `core::output_name`, which refuses them.)
+        for url in [
+            "https://a.example/r/..%2F..%2Fetc%2Fpasswd",
+            "https://a.example/r/a%00b",
+            "https://a.example/r/%2e%2e",
+            "https://a.example/r/.",
+            "https://a.example/r/",
+        ] {
+            let e = file_name(url).unwrap_err();
+            assert_eq!(e.class, Class::Usage, "{url}");
+        }
+    }
+}

@@ -442,6 +442,8 @@ mod tests {
             "https://0x/x",
             "https://[fe80::1%25eth0]/x",
             "https://[::1/x",
+            // A regression from the `canonical_url` fuzz target: not URL characters.
+            "https://a.h/ps/tta:.exam-`---plrel/",
         ] {
             assert!(canonical_url(bad_url).is_err(), "{bad_url} accepted");
         }

@@ -29,6 +29,9 @@ pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;
+/// The fetcher's URL type, exported only for the fuzz target of `Location` handling (`fuzz/`).
+#[doc(hidden)]
+pub use url::Url;
 
 /// Size limits, in bytes, of everything rget fetches. A body over its limit is refused after
 /// reading at most one byte more (or before reading, when `Content-Length` says so).

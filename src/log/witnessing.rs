@@ -180,7 +180,7 @@ fn ask(
         match client.post_bytes(&format!("{}add-checkpoint", t.url), &body, MAX_ANSWER) {
             Ok(answer) => {
                 return (
-                    verify_cosignatures(t, &cp.format(), &answer.bytes),
+                    verify_answer(&t.vkey, &cp.format(), &answer.bytes),
                     Some(cp.size),
                 );
             }
@@ -208,9 +208,11 @@ fn ask(
     (Err("kept answering 409".into()), None)
 }
 
-/// Keeps the answer's signature lines that are valid cosignatures by this witness over `text`.
-fn verify_cosignatures(
-    t: &Target,
+/// Keeps the answer's signature lines that are valid cosignatures by the witness key `vkey` over the
+/// checkpoint `text`. Public for the fuzz target of this untrusted input (`fuzz/`), not an API.
+#[doc(hidden)]
+pub fn verify_answer(
+    vkey: &VerifierKey,
     text: &str,
     answer: &[u8],
 ) -> Result<Vec<note::NoteSignature>, String> {
@@ -218,21 +220,51 @@ fn verify_cosignatures(
     let as_note = format!("{text}\n{answer}");
     let parsed = note::parse(as_note.as_bytes())
         .map_err(|e| format!("answer is not signature lines: {e}"))?;
-    let mine: Vec<note::NoteSignature> = parsed
+    // Only the first line by this key: it is the one `verify_note` checks (signed-note ignores
+    // repeated signatures by one key), and a later, unchecked line kept in the published checkpoint
+    // would make every client refuse it, since a bad signature by a known key rejects a whole note
+    // (found by the `witness_answer` fuzz target).
+    let mine = parsed
         .signatures
         .into_iter()
-        .filter(|s| s.name == t.vkey.name && s.id == t.vkey.id)
-        .collect();
-    if mine.is_empty() {
-        return Err("answer has no cosignature by this witness's key".into());
-    }
+        .find(|s| s.name == vkey.name && s.id == vkey.id)
+        .ok_or("answer has no cosignature by this witness's key")?;
     note::verify_note(
         Note {
             text: text.to_string(),
-            signatures: mine.clone(),
+            signatures: vec![mine.clone()],
         },
-        std::slice::from_ref(&t.vkey),
+        std::slice::from_ref(vkey),
     )
     .map_err(|e| format!("cosignature does not verify: {e}"))?;
-    Ok(mine)
+    Ok(vec![mine])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::cosignature;
+    use crate::core::ed25519::Seed;
+    use crate::core::note::SignerKey;
+
+    #[test]
+    fn only_the_verified_cosignature_is_kept() {
+        let w = SignerKey::from_seed("w.example", Seed([4; 32])).unwrap();
+        let vkey = cosignature::verifier_key(&w);
+        let text = "log.example\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+        let good = cosignature::sign(&w, text, 7).unwrap();
+        let mut bad = cosignature::sign(&w, text, 8).unwrap();
+        bad.sig[20] ^= 1;
+        // Regression from the `witness_answer` fuzz target: a second, invalid line by the same key
+        // was kept and would have been published.
+        let answer = format!("{}{}", good.to_line(), bad.to_line());
+        assert_eq!(
+            verify_answer(&vkey, text, answer.as_bytes()),
+            Ok(vec![good.clone()])
+        );
+        // The first line decides: a bad first line is refused whatever follows.
+        let answer = format!("{}{}", bad.to_line(), good.to_line());
+        assert!(verify_answer(&vkey, text, answer.as_bytes()).is_err());
+        assert!(verify_answer(&vkey, text, b"").is_err());
+    }
 }

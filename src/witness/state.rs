@@ -87,6 +87,19 @@ pub fn load(dir: &Path, origin: &str, cosigner: &VerifierKey) -> Result<LogState
             });
         }
     };
+    parse(bytes, origin, cosigner, &shown())
+}
+
+/// The checks of [`load`] on the bytes of a state file shown as `path` in errors: a signed note whose
+/// checkpoint has origin `origin` and carries a valid cosignature by `cosigner`. Pure, so that it can
+/// be fuzzed (`fuzz/`).
+pub fn parse(
+    bytes: Vec<u8>,
+    origin: &str,
+    cosigner: &VerifierKey,
+    path: &str,
+) -> Result<LogState, StateError> {
+    let shown = || path.to_owned();
     let parsed = note::parse(&bytes).map_err(|source| StateError::Note {
         path: shown(),
         source,
