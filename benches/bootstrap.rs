@@ -31,7 +31,7 @@
 #[path = "../tests/common/https.rs"]
 mod https;
 #[path = "../tests/common/log.rs"]
-mod logc;
+mod log;
 #[path = "../tests/common/release.rs"]
 mod release;
 

@@ -6,10 +6,7 @@
 //! The independent verifier needs `python3` with the `cryptography` package (Debian:
 //! `python3-cryptography`); the Go test needs `golang-go golang-golang-x-mod-dev`.
 
-#[path = "common/go.rs"]
-mod go;
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::{go, log as logc};
 
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::{Hash, sha256};

@@ -1,6 +1,11 @@
 //! Helpers shared by the integration tests: run the real `rget` binary and real tools.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod go;
+pub mod https;
+pub mod log;
+pub mod release;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -44,4 +49,12 @@ pub fn assert_code(out: &Output, want: i32) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The name the test harness gives the test `test` of the module `module` (pass `module_path!()`),
+/// for running it again in a child process of this test binary: the module path without the crate's
+/// name (`client::state::child_process_helper`).
+pub fn test_name(module: &str, test: &str) -> String {
+    let path = module.split_once("::").map_or("", |(_, path)| path);
+    format!("{path}::{test}")
 }

@@ -11,13 +11,10 @@
 //!
 //! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
 //! inside the temporary directory, so nothing reads or writes the real home.
-//!
-//! The including test crate must also include `common/https.rs` as `https` and `common/log.rs` as
-//! `logc` (see `tests/client_e2e.rs`).
 #![allow(dead_code)] // each test crate uses a different subset
 
-use crate::https::{Reply, TestCa, TestServer};
-use crate::logc::{Server, init_log};
+use super::https::{Reply, TestCa, TestServer};
+use super::log::{Server, init_log};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -6,8 +6,7 @@
 //! A missing toolchain fails the tests (it never skips them): install `golang-go` and
 //! `golang-golang-x-mod-dev`.
 
-#[path = "common/go.rs"]
-mod go;
+use crate::common::go;
 use go::gointerop;
 
 use std::collections::BTreeSet;

@@ -2,8 +2,7 @@
 //! changed URL and an unexpected record are reported; a second run fetches nothing already verified;
 //! a log whose bundles do not match its signed root is an anomaly.
 
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::log as logc;
 
 use logc::{Server, init_log};
 use rget::core::digest::sha256;

@@ -7,12 +7,7 @@
 //! small CI machine; the process is the same) in `<target>/release-process`, kept between runs.
 #![cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{https, release};
 
 use https::Reply;
 use release::World;

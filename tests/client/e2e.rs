@@ -9,12 +9,7 @@
 //! Each test builds its own world (log, file server, keys, state), so tests can tamper with what the
 //! servers answer without disturbing each other while they run in parallel.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{https, log as logc, release};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{ORIGIN, World, data, minisign_keypair};

@@ -7,8 +7,7 @@
 //!
 //! The random schedule is printed with its seed; `RGET_CRASH_SEED=<n>` replays it.
 
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::log as logc;
 use logc::{Server, init_log, pct};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;

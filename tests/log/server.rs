@@ -3,10 +3,7 @@
 //! (checkpoint and tiles, served by us or by a plain static web server), limits, restarts and
 //! graceful shutdown, and Go's reference `tlog` over the resulting directory.
 
-#[path = "common/go.rs"]
-mod go;
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::{go, log as logc};
 
 use go::gointerop;
 use logc::*;

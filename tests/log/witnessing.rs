@@ -3,10 +3,7 @@
 //! stopped the log stops publishing (submissions wait, the last cosigned checkpoint stays published
 //! and still verifies); when a witness comes back, the waiting submission is answered.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::{https, log as logc};
 
 use https::{Reply, TestCa, TestServer};
 use logc::{Server, agent, init_log, submit, sums};

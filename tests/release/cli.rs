@@ -3,12 +3,7 @@
 //! `rget log serve` and then downloaded with `rget get` over HTTPS, and the refusals, each of which
 //! must leave the release directory exactly as it was.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::release;
 
 use release::{Release, World, data};
 use rget::core::note::SignerKey;

@@ -8,12 +8,7 @@
 //! for every test but the quorum one.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{https, log as logc, release};
 
 use release::{Release, World, minisign_keypair};
 use rget::core::note::SignerKey;

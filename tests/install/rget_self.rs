@@ -8,12 +8,7 @@
 //! a different digest, a release marker naming the new version, and still a working rget.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{https, release};
 
 use https::Reply;
 use release::{Release, World};
