@@ -32,6 +32,8 @@
 mod https;
 #[path = "../tests/common/log.rs"]
 mod log;
+#[path = "../tests/common/minisign.rs"]
+mod minisign;
 #[path = "../tests/common/release.rs"]
 mod release;
 

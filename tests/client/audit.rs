@@ -2,9 +2,8 @@
 //! changed URL and an unexpected record are reported; a second run fetches nothing already verified;
 //! a log whose bundles do not match its signed root is an anomaly.
 
-use crate::common::log as logc;
-
-use logc::{Server, init_log};
+use crate::common::https::TestServer;
+use crate::common::log::{Server, init_log};
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::sequencer::Log;
@@ -212,47 +211,14 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     std::fs::write(&bundle, &b).unwrap();
     // `rget log serve` would refuse to start on it (it checks its bundles); a static web server or a
     // CDN serves whatever is on disk.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let static_server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-            "--directory",
-        ])
-        .arg(dir.join("public"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _reaper = Reaper(static_server);
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let web = TestServer::http();
+    web.serve_dir("", &dir.join("public"));
+    let base = web.url("");
     std::fs::write(&policy, format!("log {vkey} {base}/\nquorum none\n")).unwrap();
     for _ in 0..2 {
         let out = audit(t, &policy, &[]);
         assert_eq!(out.status.code(), Some(6));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("do not hash to its signed root"), "{err}");
-    }
-}
-
-/// Kills and reaps a helper process however the test ends.
-struct Reaper(std::process::Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

@@ -1,6 +1,6 @@
 //! End-to-end tests of `rget get`, `verify`, `cat` and `submit` with real processes: a real
 //! `rget log serve`, an HTTPS file server on loopback with a CA made by the test, `SHA256SUMS`
-//! written by `rget sums` and signed by the real `minisign` tool (`tests/common/release.rs`).
+//! written by `rget sums` and signed as the `minisign` tool does (`tests/common/release.rs`).
 //!
 //! The tamper matrix: one test per attack, each asserting the documented exit code, exactly one line
 //! on stderr naming the reason, the destination not created (or unchanged), and no temporary file
@@ -12,7 +12,7 @@
 use crate::common::{https, log as logc, release};
 
 use https::{Reply, TestServer, files_with_prefix};
-use release::{ORIGIN, World, data, minisign_keypair};
+use release::{ORIGIN, World, data};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
 use rget::core::tlog_proof::TlogProof;
@@ -836,7 +836,7 @@ fn tamper_fork_two_checkpoints_of_the_same_size() {
 #[test]
 fn tamper_signature_by_the_wrong_key() {
     let w = World::new();
-    let (other_pub, _) = minisign_keypair(&w.root.join("other-keys"), "other");
+    let (other_pub, _) = w.minisign.keypair(&w.root.join("other-keys"), "other");
     let (state, dl) = fresh(&w, "t");
     let dest = dl.join(APP);
     let o = w

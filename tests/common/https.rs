@@ -207,6 +207,28 @@ impl TestServer {
         routes.insert(path.to_owned(), Route { reply, count });
     }
 
+    /// Serves every file under `dir`, as it is now, at `prefix/<its path under dir>`: what a plain
+    /// static web server (or a CDN) does with a directory. Other paths get 404.
+    pub fn serve_dir(&self, prefix: &str, dir: &Path) {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read dir") {
+                let p = e.expect("dir entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p
+                        .strip_prefix(dir)
+                        .expect("under dir")
+                        .to_str()
+                        .expect("UTF-8");
+                    let body = std::fs::read(&p).expect("read file");
+                    self.route(&format!("{prefix}/{rel}"), Reply::body(body));
+                }
+            }
+        }
+    }
+
     /// TCP connections accepted so far (including ones whose TLS handshake failed).
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)

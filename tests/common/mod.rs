@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: run the real `rget` binary and real tools.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod cosig;
 pub mod go;
 pub mod https;
 pub mod log;
+pub mod minisign;
 pub mod release;
 
 use std::path::Path;
@@ -22,6 +24,11 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Bytes as text, for messages (invalid UTF-8 replaced).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 pub fn stdout(out: &Output) -> String {

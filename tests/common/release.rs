@@ -4,9 +4,10 @@
 //! - a real transparency log (`rget log init` + `rget log serve --batch-delay 10`) on plain http on
 //!   127.0.0.1, and the policy file `log <vkey> http://127.0.0.1:PORT/` + `quorum none`;
 //! - an HTTPS [`TestServer`] with a test CA;
-//! - a minisign key pair made by the real `minisign -G -W`;
-//! - the release `/rel/`: three files, `SHA256SUMS` written by `rget sums`, `SHA256SUMS.minisig` by
-//!   the real `minisign -S`, and `SHA256SUMS.tlog-proof` by `rget submit` to the log, all served
+//! - a minisign key pair in the `minisign` tool's formats, made by the `minisign` crate (or by the
+//!   tool, with [`World::with_minisign`]: the interop tests);
+//! - the release `/rel/`: three files, `SHA256SUMS` written by `rget sums`, `SHA256SUMS.minisig` as
+//!   `minisign -S` makes it, and `SHA256SUMS.tlog-proof` by `rget submit` to the log, all served
 //!   over HTTPS at `/rel/...`.
 //!
 //! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
@@ -15,6 +16,7 @@
 
 use super::https::{Reply, TestCa, TestServer};
 use super::log::{Server, init_log};
+use super::minisign::Minisign;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -78,7 +80,9 @@ pub struct World {
     pub vkey: String,
     /// The policy file: this log, quorum none.
     pub policy: PathBuf,
-    /// The release signing key (minisign).
+    /// What makes the release key and signs with it.
+    pub minisign: Minisign,
+    /// The release signing key (minisign, no password).
     pub key_pub: PathBuf,
     pub key_sec: PathBuf,
     /// The main release, at `/rel`.
@@ -99,28 +103,14 @@ fn check(out: &Output, what: &str) {
     );
 }
 
-/// A minisign key pair made by the real tool, without a password: `DIR/NAME.pub`, `DIR/NAME.key`.
-pub fn minisign_keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).expect("key dir");
-    let (p, s) = (
-        dir.join(format!("{name}.pub")),
-        dir.join(format!("{name}.key")),
-    );
-    let out = Command::new("minisign")
-        .args(["-G", "-W", "-p"])
-        .arg(&p)
-        .arg("-s")
-        .arg(&s)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the `minisign` tool must be installed (apt-get install minisign)");
-    check(&out, "minisign -G");
-    (p, s)
-}
-
 impl World {
     pub fn new() -> World {
-        Self::with_dir(tempfile::tempdir().expect("temp dir"))
+        Self::with_minisign(Minisign::Crate)
+    }
+
+    /// A world whose release key is made, and whose releases are signed, by `minisign`.
+    pub fn with_minisign(minisign: Minisign) -> World {
+        Self::with_dir(tempfile::tempdir().expect("temp dir"), minisign)
     }
 
     /// A world whose directory is `<parent>/<pid>-<random>`, for a world kept in a `static` (never
@@ -142,10 +132,10 @@ impl World {
             .prefix(&format!("{}-", std::process::id()))
             .tempdir_in(parent)
             .expect("temp dir");
-        Self::with_dir(tmp)
+        Self::with_dir(tmp, Minisign::Crate)
     }
 
-    fn with_dir(tmp: tempfile::TempDir) -> World {
+    fn with_dir(tmp: tempfile::TempDir, minisign: Minisign) -> World {
         let root = tmp.path().to_path_buf();
         for d in ["home", "config", "state", "cache", "tmp", "pub"] {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
@@ -157,7 +147,7 @@ impl World {
         let log_url = format!("{}/", log.base);
         let policy = root.join("policy");
         std::fs::write(&policy, format!("log {vkey} {log_url}\nquorum none\n")).expect("policy");
-        let (key_pub, key_sec) = minisign_keypair(&root.join("keys"), "release");
+        let (key_pub, key_sec) = minisign.keypair(&root.join("keys"), "release");
         let placeholder = Release {
             prefix: String::new(),
             dir: PathBuf::new(),
@@ -175,6 +165,7 @@ impl World {
             log_dir,
             vkey,
             policy,
+            minisign,
             key_pub,
             key_sec,
             rel: placeholder,
@@ -209,8 +200,8 @@ impl World {
         c
     }
 
-    /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it with
-    /// `minisign -S`, submits it (if `submit`) with `rget submit`, and serves all of it at `prefix`.
+    /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it as
+    /// `minisign -S` does, submits it (if `submit`) with `rget submit`, and serves all of it at `prefix`.
     pub fn publish(&self, prefix: &str, files: &[(&str, Vec<u8>)], submit: bool) -> Release {
         let dir = self
             .root
@@ -229,16 +220,7 @@ impl World {
             .output()
             .expect("run rget sums");
         check(&out, "rget sums");
-        let out = Command::new("minisign")
-            .arg("-S")
-            .arg("-s")
-            .arg(&self.key_sec)
-            .arg("-m")
-            .arg(&sums_path)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run minisign -S");
-        check(&out, "minisign -S");
+        self.minisign.sign(&self.key_sec, &sums_path, None);
         let sums_url = self.srv.url(&format!("{prefix}/SHA256SUMS"));
         let proof = if submit {
             let out = self.submit(&sums_url, &sums_path, &self.root.join("publisher-state"));

@@ -1,5 +1,5 @@
 //! End-to-end tests of `rget-bootstrap`: a real release of the `rget` binary Cargo built for these
-//! tests, its `SHA256SUMS` signed with the real `minisign`, recorded in a real `rget log serve`,
+//! tests, its `SHA256SUMS` signed as `minisign` does, recorded in a real `rget log serve`,
 //! served over HTTPS with a test CA; a bootstrap built with those pins (`RGET_PINNED_DIR`), run with
 //! `--cacert` and `--prefix`. Then the refusals, each ending non-zero with the destination untouched.
 //!
@@ -10,7 +10,7 @@
 
 use crate::common::{https, log as logc, release};
 
-use release::{Release, World, minisign_keypair};
+use release::{Release, World};
 use rget::core::note::SignerKey;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -345,19 +345,10 @@ fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
 fn refuses_a_signature_by_another_key() {
     let s = shared();
     let dir = old_install(&s.w, "key");
-    let (_, sec) = minisign_keypair(&s.w.root.join("other-keys"), "other");
+    let (_, sec) = s.w.minisign.keypair(&s.w.root.join("other-keys"), "other");
     let signed = s.w.dir("other-signed");
     std::fs::write(signed.join("SHA256SUMS"), &s.rel.sums).unwrap();
-    let st = Command::new("minisign")
-        .arg("-S")
-        .arg("-s")
-        .arg(&sec)
-        .arg("-m")
-        .arg(signed.join("SHA256SUMS"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    s.w.minisign.sign(&sec, &signed.join("SHA256SUMS"), None);
     let prefix = format!("/mirror-key/v{VERSION}");
     let m = mirror(s, &prefix);
     s.w.srv.route(

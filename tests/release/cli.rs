@@ -1,13 +1,14 @@
-//! `rget keygen` and `rget release` with real processes: key files exchanged with the real
-//! `minisign` tool in both directions (unencrypted and encrypted), a release recorded in a real
-//! `rget log serve` and then downloaded with `rget get` over HTTPS, and the refusals, each of which
-//! must leave the release directory exactly as it was.
+//! `rget keygen` and `rget release` with real processes: key files exchanged with minisign in both
+//! directions (unencrypted and encrypted) — the `minisign` crate, and, ignored by default (`.ci/run`
+//! runs them), the real `minisign` tool — a release recorded in a real `rget log serve` and then
+//! downloaded with `rget get` over HTTPS, and the refusals, each of which must leave the release
+//! directory exactly as it was.
 
+use crate::common::minisign::Minisign;
 use crate::common::release;
 
 use release::{Release, World, data};
 use rget::core::note::SignerKey;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -36,49 +37,17 @@ fn assert_ok(o: &Output, what: &str) {
     );
 }
 
-/// Runs a command with `stdin` as its standard input (the password, for the `minisign` tool, which
-/// reads it from standard input when that is not a terminal).
-fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
-}
-
-/// `minisign -S -s SEC -m FILE` (password on stdin, if any), then `minisign -V -p PUB -m FILE`.
-fn minisign_sign_and_verify(sec: &Path, public: &Path, file: &Path, password: Option<&str>) {
-    let mut sign = Command::new("minisign");
-    sign.arg("-S").arg("-s").arg(sec).arg("-m").arg(file);
-    let o = run_with_stdin(
-        &mut sign,
-        &password.map(|p| format!("{p}\n")).unwrap_or_default(),
-    );
-    assert_ok(&o, "minisign -S");
-    minisign_verify(public, file);
-}
-
-/// `minisign -V -p PUB -m FILE` (signature FILE.minisig): the real tool accepts it.
-fn minisign_verify(public: &Path, file: &Path) -> String {
-    let o = Command::new("minisign")
-        .arg("-V")
-        .arg("-p")
-        .arg(public)
-        .arg("-m")
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run minisign -V");
-    assert_ok(&o, "minisign -V");
-    text(&o.stdout) + &text(&o.stderr)
+/// Signs `file` with `sec` (`minisign -S`, password if any), then verifies it with `public`
+/// (`minisign -V`).
+fn minisign_sign_and_verify(
+    m: Minisign,
+    sec: &Path,
+    public: &Path,
+    file: &Path,
+    password: Option<&str>,
+) {
+    m.sign(sec, file, password);
+    m.verify(public, file);
 }
 
 /// `rget keygen ARGS` in `dir`, with `HOME` there too so nothing touches the real one.
@@ -186,7 +155,17 @@ fn assert_refused(o: &Output, code: i32, word: &str, dir: &Path, before: &[Strin
 // ---- keys: interchangeable with the `minisign` tool --------------------------------------------
 
 #[test]
+fn keygen_unencrypted_key_signs_with_the_minisign_crate() {
+    keygen_unencrypted_key_signs_with(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn keygen_unencrypted_key_signs_with_the_minisign_tool() {
+    keygen_unencrypted_key_signs_with(Minisign::Tool);
+}
+
+fn keygen_unencrypted_key_signs_with(m: Minisign) {
     let t = tempfile::tempdir().unwrap();
     let (public, sec) = (t.path().join("k.pub"), t.path().join("k.key"));
     let o = keygen(t.path(), &["-W", "-p", "k.pub", "-s", "k.key"], &[]);
@@ -202,11 +181,21 @@ fn keygen_unencrypted_key_signs_with_the_minisign_tool() {
     assert_eq!(mode, 0o600, "secret key mode");
     let file = t.path().join("data");
     std::fs::write(&file, b"signed by a key from rget keygen\n").unwrap();
-    minisign_sign_and_verify(&sec, &public, &file, None);
+    minisign_sign_and_verify(m, &sec, &public, &file, None);
 }
 
 #[test]
+fn keygen_encrypted_key_signs_with_the_minisign_crate() {
+    keygen_encrypted_key_signs_with(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn keygen_encrypted_key_signs_with_the_minisign_tool() {
+    keygen_encrypted_key_signs_with(Minisign::Tool);
+}
+
+fn keygen_encrypted_key_signs_with(m: Minisign) {
     let t = tempfile::tempdir().unwrap();
     let pw = t.path().join("pw");
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
@@ -219,7 +208,7 @@ fn keygen_encrypted_key_signs_with_the_minisign_tool() {
     let (public, sec) = (t.path().join("k.pub"), t.path().join("keys/k.key"));
     let file = t.path().join("data");
     std::fs::write(&file, b"signed by an encrypted key from rget keygen\n").unwrap();
-    minisign_sign_and_verify(&sec, &public, &file, Some(PASSWORD));
+    minisign_sign_and_verify(m, &sec, &public, &file, Some(PASSWORD));
     // The same key from $RGET_PASSWORD, into the default places (./minisign.pub, ~/.minisign/).
     let o = keygen(t.path(), &[], &[("RGET_PASSWORD", PASSWORD)]);
     assert_ok(&o, "rget keygen with RGET_PASSWORD");
@@ -230,6 +219,7 @@ fn keygen_encrypted_key_signs_with_the_minisign_tool() {
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700, "~/.minisign is private");
     minisign_sign_and_verify(
+        m,
         &home_key,
         &t.path().join("minisign.pub"),
         &file,
@@ -294,8 +284,18 @@ fn serve(w: &World, prefix: &str, dir: &Path, files: &[(&str, Vec<u8>)]) -> Rele
 }
 
 #[test]
+fn release_with_a_minisign_crate_key_then_get_verifies() {
+    release_with_a_minisign_key_then_get_verifies(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn release_with_a_minisign_tool_key_then_get_verifies() {
-    let w = World::new();
+    release_with_a_minisign_key_then_get_verifies(Minisign::Tool);
+}
+
+fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
+    let w = World::with_minisign(m);
     let files = files();
     let dir = release_dir(&w, "dist", &files);
     // Junk a publisher's directory may hold: never listed.
@@ -338,8 +338,8 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
         .output()
         .expect("run sha256sum");
     assert_ok(&o, "sha256sum -c");
-    // The real minisign tool verifies the signature made with its own key.
-    let said = minisign_verify(&w.key_pub, &dir.join("SHA256SUMS"));
+    // minisign verifies the signature made with its own key.
+    let said = m.verify(&w.key_pub, &dir.join("SHA256SUMS"));
     assert!(said.contains("file:SHA256SUMS\thashed"), "{said}");
 
     // A user downloads a released file: SHA256SUMS, signature and log proof all check out.
@@ -373,26 +373,28 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
 }
 
 #[test]
+fn release_with_encrypted_keys_from_the_minisign_crate_or_rget() {
+    release_with_encrypted_keys_from(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn release_with_encrypted_keys_from_either_tool() {
+    release_with_encrypted_keys_from(Minisign::Tool);
+}
+
+fn release_with_encrypted_keys_from(m: Minisign) {
     let w = World::new();
     let files = files();
-    // A key encrypted by the real tool (scrypt over 1 GiB), password from $RGET_PASSWORD.
+    // A key encrypted by minisign (scrypt), password from $RGET_PASSWORD.
     let keys = w.dir("tool-keys");
     let (public, sec) = (keys.join("enc.pub"), keys.join("enc.key"));
-    let mut generate = Command::new("minisign");
-    generate
-        .arg("-G")
-        .arg("-p")
-        .arg(&public)
-        .arg("-s")
-        .arg(&sec);
-    let o = run_with_stdin(&mut generate, &format!("{PASSWORD}\n{PASSWORD}\n"));
-    assert_ok(&o, "minisign -G with a password");
+    m.encrypted_keypair(&public, &sec, PASSWORD);
     let dir = release_dir(&w, "dist-tool", &files);
     let env = [("RGET_PASSWORD", PASSWORD)];
     let o = rget_release(&w, &dir, &sec, &w.url("/t/"), &w.policy, &[], &env);
     assert_ok(&o, "rget release with minisign's encrypted key");
-    minisign_verify(&public, &dir.join("SHA256SUMS"));
+    m.verify(&public, &dir.join("SHA256SUMS"));
 
     // A key encrypted by rget keygen, password from --password-file.
     let pw = w.root.join("pw");
@@ -423,7 +425,7 @@ fn release_with_encrypted_keys_from_either_tool() {
         &[],
     );
     assert_ok(&o, "rget release with rget's encrypted key");
-    minisign_verify(&keys.join("rget.pub"), &dir.join("SHA256SUMS"));
+    m.verify(&keys.join("rget.pub"), &dir.join("SHA256SUMS"));
 }
 
 // ---- releases: refusals leave the directory as it was -----------------------------------------
