@@ -4,7 +4,8 @@
 //! written by Go's reference code (that test needs `golang-go golang-golang-x-mod-dev`: ignored by
 //! default, `.ci/run` runs it).
 
-use crate::common::{cosig, go, log as logc};
+use crate::common::rng::{Rng, crash_seed};
+use crate::common::{RGET, cosig, go, log as logc, tempdir};
 
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::{Hash, sha256};
@@ -23,12 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-const RGET: &str = env!("CARGO_BIN_EXE_rget");
 const ORIGIN: &str = "log.test.example/witnessed";
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
-}
 
 // ---- processes ------------------------------------------------------------------------------------
 
@@ -734,20 +730,6 @@ fn witnesses_a_log_written_by_go() {
 
 // ---- kill -9 under load -----------------------------------------------------------------------------
 
-/// xorshift64*: deterministic given its seed, so a failing schedule can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Histories the load generator offers: forks of each other at many points.
 struct Family {
     histories: Vec<History>,
@@ -772,7 +754,7 @@ struct Cosigned {
 
 #[test]
 fn kill_9_under_load_never_forks_or_loses_state() {
-    let seed = logc::crash_seed();
+    let seed = crash_seed();
     let t = tempdir();
     let (dir, wkey) = init_witness(t.path(), "witness.test/crash");
     let log = Arc::new(SignerKey::generate(ORIGIN).unwrap());

@@ -10,7 +10,7 @@
 //! they can tamper with what the servers answer without disturbing each other while they run in
 //! parallel.
 
-use crate::common::{https, log as logc, release};
+use crate::common::{RGET, assert_ok, https, log as logc, release, stderr, stdout};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{ORIGIN, World, data};
@@ -30,25 +30,6 @@ const NOT_FOUND: i32 = 5;
 const TRUST_ANOMALY: i32 = 6;
 
 const APP: &str = "app-1.0.tar.gz";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
 
 /// The checks every refusal must pass: the exit code, one line on stderr (`rget: ...`) containing
 /// `word`, nothing on stdout, `dest` absent (or holding `before`), and no `.rget-` temporary file
@@ -948,7 +929,7 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
     // A second log with the SAME private key: [something else, release], also size 2.
     let fork_parent = w.dir("fork");
     let fork_dir = fork_parent.join("log");
-    let out = std::process::Command::new(release::RGET)
+    let out = std::process::Command::new(RGET)
         .args(["log", "init", "--origin", ORIGIN, "--key"])
         .arg(w.log_dir.join("log.key"))
         .arg(&fork_dir)

@@ -81,7 +81,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// exactly `s`), as signed notes require.
 fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
     let bad = || format!("not canonical base64: {s:?}");
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return Err(bad());
     }
     let mut bits = 0u32;

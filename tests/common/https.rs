@@ -9,9 +9,8 @@
 //! ```
 //! Thread per connection, one request per connection (`Connection: close`). Routes match the path
 //! without the query; unknown paths get 404. Dropping the server stops it.
-#![allow(dead_code)] // each test crate uses a different subset
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -59,15 +58,14 @@ impl TestCa {
         }
     }
 
+    /// The TLS configuration of a server presenting the certificate this CA issued.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        self.config.clone()
+    }
+
     /// The CA certificate (PEM), to pass as `--cacert` or `SSL_CERT_FILE`.
     pub fn pem_path(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
-    }
-
-    /// The CA certificate, DER.
-    pub fn cert_der(&self) -> CertificateDer<'static> {
-        let pem = std::fs::read(self.pem_path()).expect("read ca.pem");
-        rustls::pki_types::pem::PemObject::from_pem_slice(&pem).expect("CA PEM")
     }
 }
 
@@ -158,7 +156,7 @@ pub struct TestServer {
 impl TestServer {
     /// An HTTPS server with the certificate of `ca`.
     pub fn https(ca: &TestCa) -> TestServer {
-        TestServer::start(Some(ca.config.clone()))
+        TestServer::start(Some(ca.server_config()))
     }
 
     /// A plain HTTP server.

@@ -12,18 +12,29 @@
 //!
 //! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
 //! inside the temporary directory, so nothing reads or writes the real home.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use super::https::{Reply, TestCa, TestServer};
 use super::log::{Server, init_log};
 use super::minisign::Minisign;
+use super::{RGET, assert_ok};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
+/// rget's version: what the rget built for these tests says it is.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The origin (and key name) of the test log.
 pub const ORIGIN: &str = "log.rget.test/e2e";
+
+/// The target triple rget's release files are named after, on this machine.
+pub fn target() -> String {
+    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
+}
+
+/// The name of rget's release file for `version` on this machine: `rget-<version>-<target>`.
+pub fn rget_file(version: &str) -> String {
+    format!("rget-{version}-{}", target())
+}
 
 /// Deterministic bytes that are not all alike; `seed` makes different files.
 pub fn data(n: usize, seed: u8) -> Vec<u8> {
@@ -90,17 +101,8 @@ pub struct World {
     /// `TMPDIR` of the rget processes (where `rget cat` spools).
     pub tmpdir: PathBuf,
     pub root: PathBuf,
-    pub tmp: tempfile::TempDir,
-}
-
-fn check(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    /// Held for its drop, which removes the directory.
+    _tmp: tempfile::TempDir,
 }
 
 impl World {
@@ -171,7 +173,7 @@ impl World {
             rel: placeholder,
             tmpdir: root.join("tmp"),
             root,
-            tmp,
+            _tmp: tmp,
         };
         w.rel = w.publish(
             "/rel",
@@ -219,12 +221,12 @@ impl World {
             .arg(&dir)
             .output()
             .expect("run rget sums");
-        check(&out, "rget sums");
+        assert_ok(&out);
         self.minisign.sign(&self.key_sec, &sums_path, None);
         let sums_url = self.srv.url(&format!("{prefix}/SHA256SUMS"));
         let proof = if submit {
             let out = self.submit(&sums_url, &sums_path, &self.root.join("publisher-state"));
-            check(&out, "rget submit");
+            assert_ok(&out);
             std::fs::read(dir.join("SHA256SUMS.tlog-proof")).expect("proof written")
         } else {
             Vec::new()

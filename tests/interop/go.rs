@@ -8,6 +8,7 @@
 //! `golang-golang-x-mod-dev`.
 
 use crate::common::go::gointerop;
+use crate::common::tempdir;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -99,10 +100,6 @@ fn key_file(dir: &Path, skey: &str) -> String {
     let path = dir.join("key");
     std::fs::write(&path, format!("{skey}\n")).expect("write key file");
     path.to_str().expect("UTF-8 temp path").to_owned()
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("create temp dir")
 }
 
 fn b64(h: &Hash) -> String {

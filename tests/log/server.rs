@@ -6,6 +6,7 @@
 use crate::common::go::gointerop;
 use crate::common::https::TestServer;
 use crate::common::log::*;
+use crate::common::{RGET, tempdir};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
 use rget::core::merkle::{inclusion_proof, leaf_hash, tree_hash, verify_inclusion};
@@ -24,10 +25,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ORIGIN: &str = "log.test.example/rget";
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
-}
 
 fn policy(vkey: &str) -> Policy {
     Policy::parse(&format!("log {vkey}\nquorum none\n")).expect("policy")

@@ -5,7 +5,7 @@
 //! directory exactly as it was.
 
 use crate::common::minisign::Minisign;
-use crate::common::release;
+use crate::common::{RGET, assert_ok, release, text};
 
 use release::{Release, World, data};
 use rget::core::note::SignerKey;
@@ -22,21 +22,6 @@ const LOCAL_IO: i32 = 7;
 /// The password of every encrypted key in these tests.
 const PASSWORD: &str = "correct horse battery staple";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-}
-
 /// Signs `file` with `sec` (`minisign -S`, password if any), then verifies it with `public`
 /// (`minisign -V`).
 fn minisign_sign_and_verify(
@@ -52,7 +37,7 @@ fn minisign_sign_and_verify(
 
 /// `rget keygen ARGS` in `dir`, with `HOME` there too so nothing touches the real one.
 fn keygen(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(release::RGET);
+    let mut c = Command::new(RGET);
     c.arg("keygen")
         .args(args)
         .current_dir(dir)
@@ -169,7 +154,7 @@ fn keygen_unencrypted_key_signs_with(m: Minisign) {
     let t = tempfile::tempdir().unwrap();
     let (public, sec) = (t.path().join("k.pub"), t.path().join("k.key"));
     let o = keygen(t.path(), &["-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -W");
+    assert_ok(&o);
     let pub_text = std::fs::read_to_string(&public).unwrap();
     // Standard output is the public key line, as in the .pub file.
     assert_eq!(
@@ -204,14 +189,14 @@ fn keygen_encrypted_key_signs_with(m: Minisign) {
         &["-p", "k.pub", "-s", "keys/k.key", "--password-file", "pw"],
         &[],
     );
-    assert_ok(&o, "rget keygen --password-file");
+    assert_ok(&o);
     let (public, sec) = (t.path().join("k.pub"), t.path().join("keys/k.key"));
     let file = t.path().join("data");
     std::fs::write(&file, b"signed by an encrypted key from rget keygen\n").unwrap();
     minisign_sign_and_verify(m, &sec, &public, &file, Some(PASSWORD));
     // The same key from $RGET_PASSWORD, into the default places (./minisign.pub, ~/.minisign/).
     let o = keygen(t.path(), &[], &[("RGET_PASSWORD", PASSWORD)]);
-    assert_ok(&o, "rget keygen with RGET_PASSWORD");
+    assert_ok(&o);
     let home_key = t.path().join("home/.minisign/minisign.key");
     let dir_mode = std::fs::metadata(home_key.parent().unwrap())
         .unwrap()
@@ -231,7 +216,7 @@ fn keygen_encrypted_key_signs_with(m: Minisign) {
 fn keygen_refusals() {
     let t = tempfile::tempdir().unwrap();
     let o = keygen(t.path(), &["-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -W");
+    assert_ok(&o);
     let before = (
         std::fs::read(t.path().join("k.pub")).unwrap(),
         std::fs::read(t.path().join("k.key")).unwrap(),
@@ -258,7 +243,7 @@ fn keygen_refusals() {
     assert_eq!(listing(t.path()), ["k.key", "k.pub"]);
     // -f replaces both.
     let o = keygen(t.path(), &["-f", "-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -f");
+    assert_ok(&o);
     assert_ne!(std::fs::read(t.path().join("k.pub")).unwrap(), before.0);
 }
 
@@ -303,7 +288,7 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
     // No final slash: rget adds it.
     let base = w.url("/v2");
     let o = rget_release(&w, &dir, &w.key_sec, &base, &w.policy, &["--json"], &[]);
-    assert_ok(&o, "rget release");
+    assert_ok(&o);
     let out = text(&o.stdout);
     assert_eq!(out.lines().count(), 1, "one JSON object: {out}");
     let sums_url = w.url("/v2/SHA256SUMS");
@@ -337,7 +322,7 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
         .current_dir(&dir)
         .output()
         .expect("run sha256sum");
-    assert_ok(&o, "sha256sum -c");
+    assert_ok(&o);
     // minisign verifies the signature made with its own key.
     let said = m.verify(&w.key_pub, &dir.join("SHA256SUMS"));
     assert!(said.contains("file:SHA256SUMS\thashed"), "{said}");
@@ -350,7 +335,7 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
     let o = w
         .client(&state, &["get", &url, "-o", dest.to_str().unwrap()])
         .run();
-    assert_ok(&o, "rget get");
+    assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), files[1].1);
     let said = text(&o.stderr);
     assert!(said.contains("SHA256SUMS.tlog-proof"), "{said}");
@@ -359,7 +344,7 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
     // Releasing the same files again is idempotent in the log: the same record, the same index.
     let first = std::fs::read(dir.join("SHA256SUMS.tlog-proof")).unwrap();
     let o = rget_release(&w, &dir, &w.key_sec, &base, &w.policy, &[], &[]);
-    assert_ok(&o, "rget release again");
+    assert_ok(&o);
     assert!(o.stdout.is_empty());
     let index = |p: &[u8]| text(p).lines().nth(1).unwrap().to_owned();
     assert_eq!(
@@ -393,7 +378,7 @@ fn release_with_encrypted_keys_from(m: Minisign) {
     let dir = release_dir(&w, "dist-tool", &files);
     let env = [("RGET_PASSWORD", PASSWORD)];
     let o = rget_release(&w, &dir, &sec, &w.url("/t/"), &w.policy, &[], &env);
-    assert_ok(&o, "rget release with minisign's encrypted key");
+    assert_ok(&o);
     m.verify(&public, &dir.join("SHA256SUMS"));
 
     // A key encrypted by rget keygen, password from --password-file.
@@ -412,7 +397,7 @@ fn release_with_encrypted_keys_from(m: Minisign) {
         ],
         &[],
     );
-    assert_ok(&o, "rget keygen");
+    assert_ok(&o);
     let dir = release_dir(&w, "dist-rget", &files);
     let extra = ["--password-file", pw_arg];
     let o = rget_release(
@@ -424,7 +409,7 @@ fn release_with_encrypted_keys_from(m: Minisign) {
         &extra,
         &[],
     );
-    assert_ok(&o, "rget release with rget's encrypted key");
+    assert_ok(&o);
     m.verify(&keys.join("rget.pub"), &dir.join("SHA256SUMS"));
 }
 
@@ -455,7 +440,7 @@ fn release_refusals_write_nothing() {
         ],
         &[],
     );
-    assert_ok(&o, "rget keygen");
+    assert_ok(&o);
     let enc_key = keys.join("k.key");
     // A policy whose quorum the log cannot meet (it has no witness): its proof must be refused.
     let witness = SignerKey::generate("w1").unwrap();
@@ -535,17 +520,17 @@ fn release_refusals_write_nothing() {
 #[test]
 fn help_teaches_with_examples() {
     for cmd in ["keygen", "release"] {
-        let o = Command::new(release::RGET)
+        let o = Command::new(RGET)
             .args([cmd, "--help"])
             .stdin(Stdio::null())
             .output()
             .expect("run rget --help");
-        assert_ok(&o, "rget --help");
+        assert_ok(&o);
         let help = text(&o.stdout);
         assert!(help.contains("Examples:"), "{help}");
         assert!(help.contains("Exit codes:"), "{help}");
     }
-    let o = Command::new(release::RGET)
+    let o = Command::new(RGET)
         .args(["release", "--help"])
         .output()
         .expect("run rget release --help");

@@ -7,25 +7,18 @@
 //! small CI machine; the process is the same) in `<target>/release-process`, kept between runs.
 #![cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 
-use crate::common::{https, release};
+use crate::common::{self, https, release, text};
 
 use https::Reply;
-use release::World;
+use release::{VERSION, World, rget_file, target};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-const TARGET: &str = "x86_64-unknown-linux-gnu";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn the_release_process_publishes_what_its_bootstrap_installs() {
     let w = World::new();
     // An older release already pinned: it must stay exactly as it is (append only).
-    let old_line = format!("{}  rget-0.0.1-{TARGET}\n", "ab".repeat(32));
+    let old_line = format!("{}  {}\n", "ab".repeat(32), rget_file("0.0.1"));
     let pins = w.write_pins(
         "pinned",
         old_line.as_bytes(),
@@ -34,11 +27,7 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     );
     let out = w.dir("out");
 
-    let target_dir = Path::new(release::RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("release-process");
+    let target_dir = common::target_dir("release-process");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
     let run = Command::new("sh")
         .arg(&script)
@@ -68,8 +57,8 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     );
 
     // The pin set: the old line untouched, the new digest appended.
-    let name = format!("rget-{VERSION}-{TARGET}");
-    let boot_name = format!("rget-bootstrap-{VERSION}-{TARGET}");
+    let name = rget_file(VERSION);
+    let boot_name = format!("rget-bootstrap-{VERSION}-{}", target());
     let rget_bytes = std::fs::read(out.join(&name)).unwrap();
     let digest = rget::core::digest::sha256(&rget_bytes).to_hex();
     assert_eq!(
