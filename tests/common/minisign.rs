@@ -191,12 +191,12 @@ fn sig_path(file: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// The public key file as the tool writes it: the key ID (16 uppercase hex digits of the
-/// little-endian number) in the comment, then the base64 line.
+/// The public key file as the tool writes it: the key ID in the comment (the little-endian number
+/// in uppercase hex without leading zeros, as the tool's printf writes it), then the base64 line.
 fn public_key_file(pk: &minisign::PublicKey) -> String {
     let id = u64::from_le_bytes(pk.keynum().try_into().expect("8-byte key number"));
     format!(
-        "untrusted comment: minisign public key {id:016X}\n{}\n",
+        "untrusted comment: minisign public key {id:X}\n{}\n",
         pk.to_base64()
     )
 }
