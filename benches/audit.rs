@@ -11,11 +11,16 @@
 //! Peak RSS of each run comes from `/usr/bin/time -f %M`. `RGET_BENCH_PROFILE=FILE` adds one more
 //! first audit under `perf record -g` (FILE is its `perf.data`).
 
+// The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::log::Server;
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::dir::{self, LogDir};
 use rget::log::sequencer::Log;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -50,7 +55,7 @@ fn audit(policy: &Path, state: &Path) -> (f64, u64, String) {
     let t = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_rget"))
+        .arg(common::RGET)
         .args(["audit", "--prefix", PREFIX, "--allow-http", "--policy"])
         .arg(policy)
         .arg("--state")
@@ -104,24 +109,8 @@ fn main() {
     );
 
     let t = Instant::now();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rget"))
-        .args(["log", "serve"])
-        .arg(&logdir)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("rget log serve did not start: {line:?}"))
-        .to_string();
+    let server = Server::start(&logdir, &[]);
+    let base_url = server.base.clone();
     println!(
         "rget log serve listening on {base_url} after {:.1} s",
         t.elapsed().as_secs_f64()
@@ -166,7 +155,7 @@ fn main() {
                 &file,
                 "--",
             ])
-            .arg(env!("CARGO_BIN_EXE_rget"))
+            .arg(common::RGET)
             .args(["audit", "--prefix", PREFIX, "--allow-http", "--policy"])
             .arg(&policy)
             .arg("--state")
@@ -178,11 +167,7 @@ fn main() {
             .unwrap();
         assert!(st.success(), "perf record failed");
     }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
-    let _ = server.wait();
+    let _ = server.stop();
 
     let f = median(first.clone());
     println!(

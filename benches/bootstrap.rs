@@ -28,20 +28,17 @@
 //! `RGET_BENCH_PROFILE=DIR`: afterwards, one more bootstrap run under `strace -f -tt -T` and one
 //! under `strace -f -c` (`DIR/strace.txt`, `DIR/strace-c.txt`) and one under `perf record -g`
 //! (`DIR/perf.data`, if perf is installed).
-#[path = "../tests/common/https.rs"]
-mod https;
-#[path = "../tests/common/log.rs"]
-mod logc;
-#[path = "../tests/common/release.rs"]
-mod release;
 
-use release::World;
+// The tests' shared helpers (the published release world, output checks); this bench uses a few.
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::release::{VERSION, World, rget_file, target};
+use common::{RGET, assert_ok};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -50,23 +47,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn check(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `bootstrap/build.sh` with `RGET_PINNED_DIR=pins` in `<target>/bootstrap-bench`; returns the binary.
 fn build_bootstrap(pins: &Path) -> PathBuf {
-    let target_dir = Path::new(release::RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("bootstrap-bench");
+    let target_dir = common::target_dir("bootstrap-bench");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/build.sh");
     eprintln!(
         "building the bootstrap: RGET_PINNED_DIR={} CARGO_TARGET_DIR={} {}",
@@ -81,10 +64,10 @@ fn build_bootstrap(pins: &Path) -> PathBuf {
         .stdin(Stdio::null())
         .output()
         .expect("run bootstrap/build.sh");
-    check(&out, "bootstrap/build.sh");
+    assert_ok(&out);
     eprint!("{}", String::from_utf8_lossy(&out.stdout));
     target_dir
-        .join(TARGET)
+        .join(target())
         .join("bootstrap")
         .join("rget-bootstrap")
 }
@@ -105,7 +88,7 @@ fn timed(c: &mut Command, what: &str) -> (Duration, Output) {
     let t = Instant::now();
     let out = c.output().unwrap_or_else(|e| panic!("run {what}: {e}"));
     let dt = t.elapsed();
-    check(&out, what);
+    assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(VERSION),
@@ -149,11 +132,11 @@ fn main() {
         return;
     }
     let runs = env_u64("RGET_BENCH_RUNS", 20) as usize;
-    let name = format!("rget-{VERSION}-{TARGET}");
+    let name = rget_file(VERSION);
 
     // The world and the release of rget.
     let w = World::new();
-    let release_bin = std::env::var("RGET_BENCH_RELEASE").unwrap_or(release::RGET.into());
+    let release_bin = std::env::var("RGET_BENCH_RELEASE").unwrap_or(RGET.into());
     let bytes = std::fs::read(&release_bin).expect("read the release binary");
     let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name, bytes)], true);
     let pins = w.write_pins("pins", &rel.sums, &w.policy_text(), "/rel/v{version}/");
@@ -251,7 +234,7 @@ fn main() {
         if i >= 20 {
             st.push(t.elapsed());
         }
-        check(&o, "rget-bootstrap --version");
+        assert_ok(&o);
     }
 
     let (b, h, s) = (stats(&tb), stats(&th), stats(&ts));
@@ -304,7 +287,7 @@ fn main() {
                 .arg("--cacert")
                 .arg(&ca)
                 .args(["--", "--version"]);
-            check(&c.output().unwrap(), "strace rget-bootstrap");
+            assert_ok(&c.output().unwrap());
         };
         strace(&["-tt", "-T"], &dir.join("strace.txt"));
         strace(&["-c", "-w"], &dir.join("strace-c.txt"));

@@ -2,12 +2,14 @@
 //!
 //! Sets up, in this process and its children:
 //! - an HTTPS file server on 127.0.0.1 in threads of this process: rustls (ring) with a certificate
-//!   from a test CA made with rcgen, HTTP/1.1 with keep-alive, each file streamed from the page cache
-//!   in 256 KiB reads with `Content-Length`. The same server and the same bytes for every client;
-//! - a real transparency log (`rget log init`, `rget log serve` on plain http on 127.0.0.1, so the
-//!   clients run with `--allow-http` for the log), policy `log <vkey> http://127.0.0.1:PORT/` +
-//!   `quorum none`, and `SHA256SUMS` (listing the test files) recorded in it by `rget submit`, which
-//!   writes the `SHA256SUMS.tlog-proof` served next to the files;
+//!   from the tests' CA (`TestCa`, made with rcgen), HTTP/1.1 with keep-alive, each file streamed
+//!   from the page cache in 256 KiB reads with `Content-Length`. The same server and the same bytes
+//!   for every client;
+//! - a real transparency log (`rget log init`, `rget log serve` of this build on plain http on
+//!   127.0.0.1, so the clients run with `--allow-http` for the log), policy
+//!   `log <vkey> http://127.0.0.1:PORT/` + `quorum none`, and `SHA256SUMS` (listing the test files)
+//!   recorded in it by `rget submit`, which writes the `SHA256SUMS.tlog-proof` served next to the
+//!   files;
 //! - the files: `big.bin` = `BENCH_FILE` (default `$TMPDIR/rget-bench-1GiB`, 1 GiB of random bytes,
 //!   shared with `bench/sha256.sh`), `small.bin` (1 KiB) and, unless `RGET_BENCH_HUGE=0`, `huge.bin`
 //!   (4 GiB, sparse but for 1 MiB of random bytes at each end).
@@ -26,8 +28,16 @@
 //! `RGET_BENCH_PROFILE=FILE` adds one more `rget get` under `perf record -g` (FILE is its perf.data).
 //! Targets: `rget get` at most 1.1 times `curl` alone; peak RSS under 16 MiB for any file size.
 
+// The tests' shared helpers (the test CA, the serving `rget log serve` process, output checks);
+// this bench uses a few of them.
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::assert_ok;
+use common::https::TestCa;
+use common::log::{Server, init_log};
 use rget::core::digest::sha256_reader;
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -42,36 +52,6 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
-}
-
-/// A test CA (written to `dir/ca.pem`) and a server configuration with a certificate it issued for
-/// 127.0.0.1.
-fn tls_config(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "rget bench CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca_cert, &ca_key)
-        .unwrap();
-    let pem = dir.join("ca.pem");
-    std::fs::write(&pem, ca_cert.pem()).unwrap();
-    let chain = vec![cert.der().clone(), ca_cert.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    (pem, Arc::new(config))
 }
 
 /// Serves `files` (URL path -> file) over HTTPS on 127.0.0.1, a thread per connection.
@@ -145,15 +125,6 @@ fn connection(
     }
 }
 
-fn check(out: &std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
 fn random_file(path: &Path, len: u64) {
     let out = Command::new("head")
         .args(["-c", &len.to_string(), "/dev/urandom"])
@@ -186,7 +157,7 @@ fn peak_rss(cmd: &[&str], envs: &[(&str, &Path)]) -> u64 {
         .stdout(Stdio::null())
         .output()
         .unwrap();
-    check(&out, &cmd.join(" "));
+    assert_ok(&out);
     String::from_utf8_lossy(&out.stderr)
         .trim()
         .lines()
@@ -198,7 +169,7 @@ fn peak_rss(cmd: &[&str], envs: &[(&str, &Path)]) -> u64 {
 
 fn main() {
     // `RGET_BENCH_RGET=PATH`: measure another build of rget (e.g. a candidate change) in its place.
-    let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(env!("CARGO_BIN_EXE_rget").into());
+    let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
     let rget_bin: &str = &rget_bin;
     let runs = env("RGET_BENCH_RUNS", 5);
     let huge = env("RGET_BENCH_HUGE", 1) != 0;
@@ -238,7 +209,8 @@ fn main() {
     std::fs::create_dir_all(&rel).unwrap();
     std::fs::write(rel.join("SHA256SUMS"), &sums).unwrap();
 
-    let (ca, config) = tls_config(root);
+    let test_ca = TestCa::new();
+    let (ca, config) = (test_ca.pem_path(), test_ca.server_config());
     let mut routes: HashMap<String, PathBuf> = files
         .iter()
         .map(|(n, p)| (format!("/rel/{n}"), p.clone()))
@@ -250,33 +222,9 @@ fn main() {
     let url = |name: &str| format!("https://{addr}/rel/{name}");
 
     // The log, and SHA256SUMS recorded in it.
-    let logdir = root.join("log");
-    let o = Command::new(rget_bin)
-        .args(["log", "init", "--origin", "bench.example/get"])
-        .arg(&logdir)
-        .output()
-        .unwrap();
-    check(&o, "rget log init");
-    let vkey = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
-    let mut log = Command::new(rget_bin)
-        .args(["log", "serve"])
-        .arg(&logdir)
-        .args(["--listen", "127.0.0.1:0", "--batch-delay", "10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(log.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let log_url = format!("{}/", line.trim().strip_prefix("listening on ").unwrap());
+    let (logdir, vkey) = init_log(root, "bench.example/get");
+    let log = Server::start(&logdir, &["--batch-delay", "10"]);
+    let log_url = format!("{}/", log.base);
     let policy = root.join("policy");
     std::fs::write(&policy, format!("log {vkey} {log_url}\nquorum none\n")).unwrap();
     let state = root.join("state");
@@ -290,7 +238,7 @@ fn main() {
         .env("XDG_CONFIG_HOME", &config_home)
         .output()
         .unwrap();
-    check(&o, "rget submit");
+    assert_ok(&o);
 
     let s = |p: &Path| p.display().to_string();
     let (ca_s, policy_s, state_s) = (s(&ca), s(&policy), s(&state));
@@ -327,7 +275,7 @@ fn main() {
         .env("XDG_CONFIG_HOME", &config_home)
         .output()
         .unwrap();
-    check(&o, "rget get");
+    assert_ok(&o);
     eprint!("{}", String::from_utf8_lossy(&o.stderr));
     let (a, _) = sha256_reader(std::fs::File::open(&rget_out).unwrap()).unwrap();
     let (b, _) = sha256_reader(std::fs::File::open(&big).unwrap()).unwrap();
@@ -476,9 +424,5 @@ fn main() {
         assert!(st.success(), "perf record failed");
         let _ = std::fs::remove_file(&rget_out);
     }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(log.id().to_string())
-        .status();
-    let _ = log.wait();
+    let _ = log.stop();
 }

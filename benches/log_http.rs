@@ -8,11 +8,15 @@
 //! `RGET_BENCH_CONNECTIONS` (default 1024), `RGET_BENCH_RECORDS` (default 100000),
 //! `RGET_BENCH_BATCH_DELAY_MS` (default 500, the server default), `RGET_BENCH_BATCH_SIZE` (default 256).
 
+// The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::log::{Server, init_log};
 use rget::core::digest::sha256;
 use rget::core::policy::Policy;
 use rget::core::verify;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -92,51 +96,27 @@ fn main() {
     let delay = env("RGET_BENCH_BATCH_DELAY_MS", 500);
     let batch = env("RGET_BENCH_BATCH_SIZE", 256);
     let tmp = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
-    let dir = tmp.path().join("log");
-    let rget = env!("CARGO_BIN_EXE_rget");
-    let out = Command::new(rget)
-        .args(["log", "init", "--origin", "bench.example/log"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let vkey = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let (dir, vkey) = init_log(tmp.path(), "bench.example/log");
     let policy = Policy::parse(&format!("log {vkey}\nquorum none\n")).unwrap();
-    let mut server = Command::new(rget)
-        .args(["log", "serve"])
-        .arg(&dir)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
+    let (batch_size, batch_delay, max_connections) = (
+        batch.to_string(),
+        delay.to_string(),
+        (connections + 16).to_string(),
+    );
+    let server = Server::start(
+        &dir,
+        &[
             "--batch-size",
-            &batch.to_string(),
+            &batch_size,
             "--batch-delay",
-            &delay.to_string(),
-        ])
-        .args([
+            &batch_delay,
             "--max-connections",
-            &(connections + 16).to_string(),
+            &max_connections,
             "--queue-size",
             "65536",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap()
-        .to_string();
+        ],
+    );
+    let addr = server.addr.clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -181,11 +161,7 @@ fn main() {
         out
     });
     let secs = started.elapsed().as_secs_f64();
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
-    let _ = server.wait();
+    let _ = server.stop();
 
     let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let errors: u64 = results.iter().map(|r| r.1).sum();

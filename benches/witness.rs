@@ -6,43 +6,22 @@
 //!    log setup with three witnesses and a 2-of-3 policy, sequential submissions (batch delay 1 ms), p50
 //!    and p99 of the answer time.
 
+// The tests' shared helpers (serving `rget` processes, the HTTP client); this bench uses a few.
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::RGET;
+use common::log::{Server, agent, init_log};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
 use rget::core::merkle::{self, MemoryTree};
 use rget::core::note::{self, SignerKey};
-use std::io::{BufRead, BufReader, Read};
+use std::ffi::OsStr;
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const RGET: &str = env!("CARGO_BIN_EXE_rget");
-
-struct Proc(Child, String);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> Proc {
-    let mut child = Command::new(RGET)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    Proc(child, base)
-}
 
 fn last_line(args: &[&str]) -> String {
     let out = Command::new(RGET).args(args).output().unwrap();
@@ -59,26 +38,13 @@ fn last_line(args: &[&str]) -> String {
         .to_string()
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
-}
-
-fn witness(dir: &Path, name: &str, policy: &Path) -> (String, Proc) {
+fn witness(dir: &Path, name: &str, policy: &Path) -> (String, Server) {
     let d = dir.to_str().unwrap();
     let vkey = last_line(&["witness", "init", "--name", name, d]);
-    let p = spawn(&[
-        "witness",
-        "serve",
-        d,
-        "--listen",
-        "127.0.0.1:0",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    (vkey, p)
+    let args = ["witness", "serve", d, "--listen", "127.0.0.1:0", "--policy"];
+    let mut all: Vec<&OsStr> = args.map(OsStr::new).to_vec();
+    all.push(policy.as_os_str());
+    (vkey, Server::spawn(&all))
 }
 
 /// Drives `n` checkpoints of one log through a witness, each extending the tree by 1..=64 leaves.
@@ -157,7 +123,7 @@ fn main() {
     std::fs::write(&policy, p).unwrap();
     let (_, w) = witness(&t.join("wbench"), "bench.example/witness", &policy);
     let n = 2000;
-    let one = drive(&w.1, &keys[0], n);
+    let one = drive(&w.base, &keys[0], n);
     println!(
         "add-checkpoint, 1 log: {:.0} requests/s ({:.2} ms each)",
         n as f64 / one.as_secs_f64(),
@@ -166,7 +132,7 @@ fn main() {
     let t4 = Instant::now();
     std::thread::scope(|s| {
         for k in &keys[1..4] {
-            let base = w.1.clone();
+            let base = w.base.clone();
             s.spawn(move || drive(&base, k, n));
         }
     });
@@ -178,25 +144,9 @@ fn main() {
     drop(w);
 
     // 2. Latency a submission pays for witnessing.
-    let plain_dir = t.join("plain");
-    let vkey = last_line(&[
-        "log",
-        "init",
-        "--origin",
-        "plain.example/log",
-        plain_dir.to_str().unwrap(),
-    ]);
-    let _ = vkey;
-    let plain = spawn(&[
-        "log",
-        "serve",
-        plain_dir.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--batch-delay",
-        "1",
-    ]);
-    let (p50, p99) = latencies(&plain.1, 400, "p");
+    let (plain_dir, _) = init_log(&t.join("plain"), "plain.example/log");
+    let plain = Server::start(&plain_dir, &["--batch-delay", "1"]);
+    let (p50, p99) = latencies(&plain.base, 400, "p");
     println!(
         "submission latency without witnesses: p50 {:.2} ms, p99 {:.2} ms",
         p50.as_secs_f64() * 1e3,
@@ -204,37 +154,29 @@ fn main() {
     );
     drop(plain);
 
-    let wit_dir = t.join("witnessed");
-    let log_vkey = last_line(&[
-        "log",
-        "init",
-        "--origin",
-        "witnessed.example/log",
-        wit_dir.to_str().unwrap(),
-    ]);
+    let (wit_dir, log_vkey) = init_log(&t.join("witnessed"), "witnessed.example/log");
     let wp = t.join("wpolicy2");
     std::fs::write(&wp, format!("log {log_vkey}\nquorum none\n")).unwrap();
     let mut file = String::new();
     let mut procs = Vec::new();
     for i in 0..3 {
         let (vk, p) = witness(&t.join(format!("w{i}")), &format!("w{i}.example/w"), &wp);
-        file.push_str(&format!("witness w{i} {vk} {}/\n", p.1));
+        file.push_str(&format!("witness w{i} {vk} {}/\n", p.base));
         procs.push(p);
     }
     file.push_str("group two 2 w0 w1 w2\nquorum two\n");
     std::fs::write(t.join("witnesses"), file).unwrap();
-    let wl = spawn(&[
-        "log",
-        "serve",
-        wit_dir.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--batch-delay",
-        "1",
-        "--witnesses",
-        t.join("witnesses").to_str().unwrap(),
-    ]);
-    let (q50, q99) = latencies(&wl.1, 400, "w");
+    let witnesses = t.join("witnesses");
+    let wl = Server::start(
+        &wit_dir,
+        &[
+            "--batch-delay",
+            "1",
+            "--witnesses",
+            witnesses.to_str().unwrap(),
+        ],
+    );
+    let (q50, q99) = latencies(&wl.base, 400, "w");
     println!(
         "submission latency with 3 witnesses (2-of-3): p50 {:.2} ms, p99 {:.2} ms (+{:.2} ms at p50)",
         q50.as_secs_f64() * 1e3,

@@ -1,7 +1,6 @@
 //! Go's reference implementation (`golang.org/x/mod/sumdb/note` and `.../tlog`, Debian's x/mod 0.7.0)
 //! as a command-line helper for the interop tests: `tests/gointerop`, built once per test process in
 //! GOPATH mode, offline.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -9,9 +9,8 @@
 //! ```
 //! Thread per connection, one request per connection (`Connection: close`). Routes match the path
 //! without the query; unknown paths get 404. Dropping the server stops it.
-#![allow(dead_code)] // each test crate uses a different subset
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -59,15 +58,14 @@ impl TestCa {
         }
     }
 
+    /// The TLS configuration of a server presenting the certificate this CA issued.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        self.config.clone()
+    }
+
     /// The CA certificate (PEM), to pass as `--cacert` or `SSL_CERT_FILE`.
     pub fn pem_path(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
-    }
-
-    /// The CA certificate, DER.
-    pub fn cert_der(&self) -> CertificateDer<'static> {
-        let pem = std::fs::read(self.pem_path()).expect("read ca.pem");
-        rustls::pki_types::pem::PemObject::from_pem_slice(&pem).expect("CA PEM")
     }
 }
 
@@ -158,7 +156,7 @@ pub struct TestServer {
 impl TestServer {
     /// An HTTPS server with the certificate of `ca`.
     pub fn https(ca: &TestCa) -> TestServer {
-        TestServer::start(Some(ca.config.clone()))
+        TestServer::start(Some(ca.server_config()))
     }
 
     /// A plain HTTP server.
@@ -205,6 +203,28 @@ impl TestServer {
         let mut routes = self.shared.routes.lock().unwrap();
         let count = routes.get(path).map_or(0, |r| r.count);
         routes.insert(path.to_owned(), Route { reply, count });
+    }
+
+    /// Serves every file under `dir`, as it is now, at `prefix/<its path under dir>`: what a plain
+    /// static web server (or a CDN) does with a directory. Other paths get 404.
+    pub fn serve_dir(&self, prefix: &str, dir: &Path) {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read dir") {
+                let p = e.expect("dir entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p
+                        .strip_prefix(dir)
+                        .expect("under dir")
+                        .to_str()
+                        .expect("UTF-8");
+                    let body = std::fs::read(&p).expect("read file");
+                    self.route(&format!("{prefix}/{rel}"), Reply::body(body));
+                }
+            }
+        }
     }
 
     /// TCP connections accepted so far (including ones whose TLS handshake failed).

@@ -1,7 +1,8 @@
-//! Helpers for tests of the log server: a running `rget log serve` process, an HTTP client, records
-//! to submit, a raw-socket client for what HTTP clients will not send, and Go's reference helper.
-#![allow(dead_code)] // each test crate uses a different subset
+//! Helpers for tests of the log server: a running `rget log serve` (or any serving `rget`) process,
+//! an HTTP client, records to submit, a raw-socket client for what HTTP clients will not send, and
+//! the log's tiles over HTTP.
 
+use super::RGET;
 use rget::core::digest::sha256;
 use rget::core::tile::{Tile, TileError, TileReader};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
 
 /// `rget log init` in `parent/log`: returns the directory and the verifier key (last stdout line).
 pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
@@ -30,23 +29,6 @@ pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
     let vkey = stdout.lines().last().expect("init prints lines").to_owned();
     (dir, vkey)
-}
-
-/// The seed of a randomised kill -9 schedule: `RGET_CRASH_SEED` to replay one, else the clock. It is
-/// printed, so a failing schedule can be replayed.
-pub fn crash_seed() -> u64 {
-    let seed = std::env::var("RGET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("kill -9 schedule seed: {seed} (replay with RGET_CRASH_SEED={seed})");
-    seed
 }
 
 /// A running `rget log serve`. Killed (SIGKILL) on drop if the test did not stop it.

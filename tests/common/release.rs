@@ -4,27 +4,37 @@
 //! - a real transparency log (`rget log init` + `rget log serve --batch-delay 10`) on plain http on
 //!   127.0.0.1, and the policy file `log <vkey> http://127.0.0.1:PORT/` + `quorum none`;
 //! - an HTTPS [`TestServer`] with a test CA;
-//! - a minisign key pair made by the real `minisign -G -W`;
-//! - the release `/rel/`: three files, `SHA256SUMS` written by `rget sums`, `SHA256SUMS.minisig` by
-//!   the real `minisign -S`, and `SHA256SUMS.tlog-proof` by `rget submit` to the log, all served
+//! - a minisign key pair in the `minisign` tool's formats, made by the `minisign` crate (or by the
+//!   tool, with [`World::with_minisign`]: the interop tests);
+//! - the release `/rel/`: three files, `SHA256SUMS` written by `rget sums`, `SHA256SUMS.minisig` as
+//!   `minisign -S` makes it, and `SHA256SUMS.tlog-proof` by `rget submit` to the log, all served
 //!   over HTTPS at `/rel/...`.
 //!
 //! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
 //! inside the temporary directory, so nothing reads or writes the real home.
-//!
-//! The including test crate must also include `common/https.rs` as `https` and `common/log.rs` as
-//! `logc` (see `tests/client_e2e.rs`).
-#![allow(dead_code)] // each test crate uses a different subset
 
-use crate::https::{Reply, TestCa, TestServer};
-use crate::logc::{Server, init_log};
+use super::https::{Reply, TestCa, TestServer};
+use super::log::{Server, init_log};
+use super::minisign::Minisign;
+use super::{RGET, assert_ok};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
+/// rget's version: what the rget built for these tests says it is.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The origin (and key name) of the test log.
 pub const ORIGIN: &str = "log.rget.test/e2e";
+
+/// The target triple rget's release files are named after, on this machine.
+pub fn target() -> String {
+    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
+}
+
+/// The name of rget's release file for `version` on this machine: `rget-<version>-<target>`.
+pub fn rget_file(version: &str) -> String {
+    format!("rget-{version}-{}", target())
+}
 
 /// Deterministic bytes that are not all alike; `seed` makes different files.
 pub fn data(n: usize, seed: u8) -> Vec<u8> {
@@ -81,7 +91,9 @@ pub struct World {
     pub vkey: String,
     /// The policy file: this log, quorum none.
     pub policy: PathBuf,
-    /// The release signing key (minisign).
+    /// What makes the release key and signs with it.
+    pub minisign: Minisign,
+    /// The release signing key (minisign, no password).
     pub key_pub: PathBuf,
     pub key_sec: PathBuf,
     /// The main release, at `/rel`.
@@ -89,41 +101,18 @@ pub struct World {
     /// `TMPDIR` of the rget processes (where `rget cat` spools).
     pub tmpdir: PathBuf,
     pub root: PathBuf,
-    pub tmp: tempfile::TempDir,
-}
-
-fn check(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A minisign key pair made by the real tool, without a password: `DIR/NAME.pub`, `DIR/NAME.key`.
-pub fn minisign_keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).expect("key dir");
-    let (p, s) = (
-        dir.join(format!("{name}.pub")),
-        dir.join(format!("{name}.key")),
-    );
-    let out = Command::new("minisign")
-        .args(["-G", "-W", "-p"])
-        .arg(&p)
-        .arg("-s")
-        .arg(&s)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the `minisign` tool must be installed (apt-get install minisign)");
-    check(&out, "minisign -G");
-    (p, s)
+    /// Held for its drop, which removes the directory.
+    _tmp: tempfile::TempDir,
 }
 
 impl World {
     pub fn new() -> World {
-        Self::with_dir(tempfile::tempdir().expect("temp dir"))
+        Self::with_minisign(Minisign::Crate)
+    }
+
+    /// A world whose release key is made, and whose releases are signed, by `minisign`.
+    pub fn with_minisign(minisign: Minisign) -> World {
+        Self::with_dir(tempfile::tempdir().expect("temp dir"), minisign)
     }
 
     /// A world whose directory is `<parent>/<pid>-<random>`, for a world kept in a `static` (never
@@ -145,10 +134,10 @@ impl World {
             .prefix(&format!("{}-", std::process::id()))
             .tempdir_in(parent)
             .expect("temp dir");
-        Self::with_dir(tmp)
+        Self::with_dir(tmp, Minisign::Crate)
     }
 
-    fn with_dir(tmp: tempfile::TempDir) -> World {
+    fn with_dir(tmp: tempfile::TempDir, minisign: Minisign) -> World {
         let root = tmp.path().to_path_buf();
         for d in ["home", "config", "state", "cache", "tmp", "pub"] {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
@@ -160,7 +149,7 @@ impl World {
         let log_url = format!("{}/", log.base);
         let policy = root.join("policy");
         std::fs::write(&policy, format!("log {vkey} {log_url}\nquorum none\n")).expect("policy");
-        let (key_pub, key_sec) = minisign_keypair(&root.join("keys"), "release");
+        let (key_pub, key_sec) = minisign.keypair(&root.join("keys"), "release");
         let placeholder = Release {
             prefix: String::new(),
             dir: PathBuf::new(),
@@ -178,12 +167,13 @@ impl World {
             log_dir,
             vkey,
             policy,
+            minisign,
             key_pub,
             key_sec,
             rel: placeholder,
             tmpdir: root.join("tmp"),
             root,
-            tmp,
+            _tmp: tmp,
         };
         w.rel = w.publish(
             "/rel",
@@ -212,8 +202,8 @@ impl World {
         c
     }
 
-    /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it with
-    /// `minisign -S`, submits it (if `submit`) with `rget submit`, and serves all of it at `prefix`.
+    /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it as
+    /// `minisign -S` does, submits it (if `submit`) with `rget submit`, and serves all of it at `prefix`.
     pub fn publish(&self, prefix: &str, files: &[(&str, Vec<u8>)], submit: bool) -> Release {
         let dir = self
             .root
@@ -231,21 +221,12 @@ impl World {
             .arg(&dir)
             .output()
             .expect("run rget sums");
-        check(&out, "rget sums");
-        let out = Command::new("minisign")
-            .arg("-S")
-            .arg("-s")
-            .arg(&self.key_sec)
-            .arg("-m")
-            .arg(&sums_path)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run minisign -S");
-        check(&out, "minisign -S");
+        assert_ok(&out);
+        self.minisign.sign(&self.key_sec, &sums_path, None);
         let sums_url = self.srv.url(&format!("{prefix}/SHA256SUMS"));
         let proof = if submit {
             let out = self.submit(&sums_url, &sums_path, &self.root.join("publisher-state"));
-            check(&out, "rget submit");
+            assert_ok(&out);
             std::fs::read(dir.join("SHA256SUMS.tlog-proof")).expect("proof written")
         } else {
             Vec::new()
@@ -301,7 +282,7 @@ impl World {
             .arg("--allow-http")
             .output()
             .expect("run rget release");
-        check(&out, "rget release");
+        crate::common::assert_ok(&out);
         let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
         let rel = Release {
             prefix: prefix.to_owned(),
@@ -453,12 +434,8 @@ pub static BOOTSTRAP_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// (persistent, so later runs are incremental); the binary is copied to `out`.
 pub fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
     let _guard = BOOTSTRAP_BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // <target>/debug/rget → <target>/bootstrap-e2e.
-    let target_dir = Path::new(RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("bootstrap-e2e");
+    // <target>/debug/rget → <target>/bootstrap-e2e: persistent, so later runs are incremental.
+    let target_dir = crate::common::target_dir("bootstrap-e2e");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let out_build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
         .args([

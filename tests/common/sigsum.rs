@@ -1,13 +1,11 @@
 //! Sigsum test material: the proof published with the `sigsum` crate (a real proof from the Sigsum
 //! test log), proofs made with our own signing code (a log, witnesses, a submitter, a Merkle tree),
 //! and every systematic way to spoil a proof file.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use rget::core::cosignature;
 use rget::core::digest::sha256;
 use rget::core::ed25519::Seed;
 use rget::core::merkle::{self, MemoryTree};
-use rget::core::openssh;
 use rget::core::sigsum::key_hash;
 use rget::core::sigsum::leaf::Leaf;
 use rget::core::sigsum::proof::{Cosignature, SigsumProof};
@@ -80,11 +78,6 @@ impl World {
         }
         p.push_str(rules);
         p
-    }
-
-    /// The submitter's key file line.
-    pub fn key_line(&self) -> String {
-        openssh::format_public_key(&self.submitter.public_key(), "submitter")
     }
 
     /// A proof for `data`: the submitter's leaf at `index` of a tree of `size` leaves (the others

@@ -1,5 +1,5 @@
 //! End-to-end tests of `rget-bootstrap`: a real release of the `rget` binary Cargo built for these
-//! tests, its `SHA256SUMS` signed with the real `minisign`, recorded in a real `rget log serve`,
+//! tests, its `SHA256SUMS` signed as `minisign` does, recorded in a real `rget log serve`,
 //! served over HTTPS with a test CA; a bootstrap built with those pins (`RGET_PINNED_DIR`), run with
 //! `--cacert` and `--prefix`. Then the refusals, each ending non-zero with the destination untouched.
 //!
@@ -8,27 +8,18 @@
 //! for every test but the quorum one.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::rng::{Rng, crash_seed};
+use crate::common::{self, RGET, https, release, text};
 
-use release::{Release, World, build_bootstrap, minisign_keypair};
+use release::{Release, VERSION, World, build_bootstrap, rget_file};
 use rget::core::note::SignerKey;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn target() -> String {
-    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
-}
-
+/// The name of the release file: rget for this machine.
 fn name() -> String {
-    format!("rget-{VERSION}-{}", target())
+    rget_file(VERSION)
 }
 
 /// The shared world: one log, one HTTPS server, one signed and logged release of rget.
@@ -52,14 +43,8 @@ fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         // A static is never dropped: its directory lives under the target directory and the next
         // run removes it.
-        let w = World::in_swept_dir(
-            &Path::new(release::RGET)
-                .parent()
-                .and_then(Path::parent)
-                .expect("target dir")
-                .join("bootstrap-e2e-worlds"),
-        );
-        let bytes = std::fs::read(release::RGET).expect("read the rget binary");
+        let w = World::in_swept_dir(&common::target_dir("bootstrap-e2e-worlds"));
+        let bytes = std::fs::read(RGET).expect("read the rget binary");
         let rel = w.publish(&format!("/rel/v{VERSION}"), &[(&name(), bytes)], true);
         let pins = write_pins(&w, "pins", &w.policy_text(), &rel);
         let boot = build_bootstrap(&pins, &w.root.join("boot-honest"));
@@ -86,20 +71,16 @@ fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
 
 /// Runs a bootstrap with the world's isolated environment and the test CA.
 fn bootstrap(boot: &Path, w: &World, args: &[&str]) -> Output {
-    Command::new(boot)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", w.root.join("home"))
-        .arg("--cacert")
-        .arg(w.ca.pem_path())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rget-bootstrap")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::output(
+        Command::new(boot)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", w.root.join("home"))
+            .arg("--cacert")
+            .arg(w.ca.pem_path())
+            .args(args)
+            .stdin(Stdio::null()),
+    )
 }
 
 /// A fresh install directory holding an "old rget".
@@ -315,19 +296,10 @@ fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
 fn refuses_a_signature_by_another_key() {
     let s = shared();
     let dir = old_install(&s.w, "key");
-    let (_, sec) = minisign_keypair(&s.w.root.join("other-keys"), "other");
+    let (_, sec) = s.w.minisign.keypair(&s.w.root.join("other-keys"), "other");
     let signed = s.w.dir("other-signed");
     std::fs::write(signed.join("SHA256SUMS"), &s.rel.sums).unwrap();
-    let st = Command::new("minisign")
-        .arg("-S")
-        .arg("-s")
-        .arg(&sec)
-        .arg("-m")
-        .arg(signed.join("SHA256SUMS"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    s.w.minisign.sign(&sec, &signed.join("SHA256SUMS"), None);
     let prefix = format!("/mirror-key/v{VERSION}");
     let m = mirror(s, &prefix);
     s.w.srv.route(
@@ -380,11 +352,7 @@ fn the_build_refuses_a_malformed_pin_set() {
     let _guard = release::BOOTSTRAP_BUILD
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let target_dir = Path::new(release::RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("bootstrap-e2e");
+    let target_dir = common::target_dir("bootstrap-e2e");
     let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
         .args([
             "build",
@@ -415,27 +383,27 @@ fn the_executed_program_is_the_sealed_memfd_not_the_installed_file() {
     let s = shared();
     let dir = old_install(&s.w, "memfd");
     let log_dir = s.w.root.join("memfd-log");
-    let init = Command::new(env!("CARGO_BIN_EXE_rget"))
+    let init = Command::new(RGET)
         .args(["log", "init", "--origin", "memfd.example/log"])
         .arg(&log_dir)
         .output()
         .unwrap();
     assert!(init.status.success());
     // ARGS: a long-running rget (a log server), so its process can be inspected while it runs.
-    let mut child = Command::new(&s.boot)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", s.w.root.join("home"))
-        .arg("--cacert")
-        .arg(s.w.ca.pem_path())
-        .args(["--prefix", dir.to_str().unwrap(), "--", "log", "serve"])
-        .arg(&log_dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn(
+        Command::new(&s.boot)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", s.w.root.join("home"))
+            .arg("--cacert")
+            .arg(s.w.ca.pem_path())
+            .args(["--prefix", dir.to_str().unwrap(), "--", "log", "serve"])
+            .arg(&log_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
@@ -485,7 +453,7 @@ fn kill_9_never_leaves_a_partial_rget() {
     let old = b"#!/bin/sh\necho old rget\n";
     std::fs::write(dir.join("rget"), old).unwrap();
     std::fs::set_permissions(dir.join("rget"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut x = logc::crash_seed();
+    let mut rng = Rng(crash_seed());
     // Spread the kills over a whole run (download, checks, install, exec), and a little past it.
     let t = std::time::Instant::now();
     let probe = bootstrap(
@@ -502,36 +470,30 @@ fn kill_9_never_leaves_a_partial_rget() {
     let span = (t.elapsed().as_millis() as u64 * 6 / 5).max(10);
     let (mut saw_old, mut saw_new) = (0, 0);
     for round in 0..20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let mut child = Command::new(&s.boot)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", s.w.root.join("home"))
-            .arg("--cacert")
-            .arg(s.w.ca.pem_path())
-            .args(["--prefix", dir.to_str().unwrap()])
-            .args(if round % 5 == 4 {
-                &["--dry-run"][..]
-            } else {
-                &[][..]
-            })
-            // The executed rget only prints its version: nothing here may reach the network.
-            .args(["--", "--version"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(x % span));
+        let mut child = common::spawn(
+            Command::new(&s.boot)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", s.w.root.join("home"))
+                .arg("--cacert")
+                .arg(s.w.ca.pem_path())
+                .args(["--prefix", dir.to_str().unwrap()])
+                .args(if round % 5 == 4 {
+                    &["--dry-run"][..]
+                } else {
+                    &[][..]
+                })
+                // The executed rget only prints its version: nothing here may reach the network.
+                .args(["--", "--version"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(span)));
         let _ = child.kill();
         let _ = child.wait();
         let now = std::fs::read(dir.join("rget")).unwrap();
-        let run = Command::new(dir.join("rget"))
-            .arg("--version")
-            .output()
-            .unwrap();
+        let run = common::output(Command::new(dir.join("rget")).arg("--version"));
         assert!(
             run.status.success(),
             "round {round}: the installed rget does not run"
@@ -566,19 +528,19 @@ fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
     // No `--`: the executed rget runs `self verify` with the pins compiled into it (the committed
     // placeholders, whose source is example.org). So that nothing leaves this machine, every https
     // request but those to 127.0.0.1 goes to a proxy that refuses connections.
-    let out = Command::new(&s.boot)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", s.w.root.join("home"))
-        .env("HTTPS_PROXY", "http://127.0.0.1:1")
-        .env("NO_PROXY", "127.0.0.1")
-        .env("XDG_STATE_HOME", s.w.root.join("default-args-state"))
-        .arg("--cacert")
-        .arg(s.w.ca.pem_path())
-        .args(["--prefix", dir.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rget-bootstrap");
+    let out = common::output(
+        Command::new(&s.boot)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", s.w.root.join("home"))
+            .env("HTTPS_PROXY", "http://127.0.0.1:1")
+            .env("NO_PROXY", "127.0.0.1")
+            .env("XDG_STATE_HOME", s.w.root.join("default-args-state"))
+            .arg("--cacert")
+            .arg(s.w.ca.pem_path())
+            .args(["--prefix", dir.to_str().unwrap()])
+            .stdin(Stdio::null()),
+    );
     let err = text(&out.stderr);
     // The bootstrap installed the verified rget, which then failed to reach the placeholder source:
     // rget's exit code (4, network), and its message naming the compiled-in source.

@@ -3,6 +3,7 @@
 //! and accepted by a policy, consistency proofs from `merkle::consistency_proof` (and forged ones), a
 //! real state directory on disk, and threads and child processes racing on it.
 
+use crate::common;
 use rget::client::state::{AuditMark, FromHashSource, Observed, StateDir, StateError};
 use rget::client::trust::{Env, KeySource, PolicySource, PublisherKeys, TrustError, TrustPolicy};
 use rget::core::b64;
@@ -559,7 +560,9 @@ fn racing_processes_and_threads_keep_the_largest_consistent_checkpoint() {
         .iter()
         .map(|sizes| {
             Command::new(&exe)
-                .args(["--exact", "child_process_helper", "--test-threads=1"])
+                .arg("--exact")
+                .arg(common::test_name(module_path!(), "child_process_helper"))
+                .arg("--test-threads=1")
                 .env(CHILD_DIR, &dir)
                 .env(CHILD_SIZES, sizes)
                 .stdout(Stdio::piped())

@@ -2,10 +2,7 @@
 //! (`tests/common/https.rs`) and a real `rget log serve` process. Every failure case asserts the
 //! error kind and that the message names the problem.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::{self, https, log as logc};
 
 use https::{Reply, SilentServer, TestCa, TestServer, files_with_prefix};
 use rget::core::checkpoint::Checkpoint;
@@ -113,7 +110,8 @@ fn unusable_ca_files_are_named() {
 /// inherited proxy or CA variables); returns its `RESULT` line.
 fn run_child(url: &str, env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["env_child", "--exact", "--nocapture", "--test-threads=1"]);
+    cmd.arg(common::test_name(module_path!(), "env_child"))
+        .args(["--exact", "--nocapture", "--test-threads=1"]);
     for v in [
         "SSL_CERT_FILE",
         "HTTPS_PROXY",

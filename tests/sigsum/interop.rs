@@ -10,8 +10,7 @@
 //! separately: version 1 proofs, and proofs of a one-leaf tree without the inclusion block (as
 //! Sigsum's Go tools write them).
 
-#[path = "common/sigsum.rs"]
-mod sigsum_world;
+use crate::common::sigsum as sigsum_world;
 
 use proptest::prelude::*;
 use rget::core::digest::sha256;

@@ -1,6 +1,6 @@
 //! `rget sums` end to end: the built binary, real files, and the real GNU `sha256sum`.
 
-mod common;
+use crate::common;
 
 use common::{RGET, assert_code, code, rget, run, stderr, stdout};
 use rget::core::digest::sha256;

@@ -3,9 +3,8 @@
 //! it: each must be refused with its documented exit code (1 does not verify, 3 does not parse) and
 //! one line naming the problem.
 
-mod common;
-#[path = "common/sigsum.rs"]
-mod sigsum_world;
+use crate::common;
+use crate::common::sigsum as sigsum_world;
 
 use common::{RGET, assert_code, code, stderr, stdout};
 use rget::core::digest::sha256;

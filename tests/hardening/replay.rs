@@ -9,12 +9,7 @@
 //! the proof of that record or without it (then the client uses the log's lookup). Every refusal
 //! leaves nothing in the output directory and no temporary file anywhere.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{RGET, assert_ok, https, log as logc, release, text};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{Release, World, data};
@@ -32,22 +27,6 @@ const USAGE: i32 = 2;
 const TRUST_ANOMALY: i32 = 6;
 
 const TOOL: &str = "tool.sh";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
 
 /// A refusal: exit `code`, exactly one line `rget: ...` on stderr containing every one of `words`,
 /// nothing on stdout, `dl` empty, and no `.rget-` temporary in `TMPDIR`.
@@ -415,7 +394,7 @@ fn self_verify_refuses_a_signature_bound_to_another_release_directory() {
         std::env::consts::ARCH
     );
     let w = World::new();
-    let bin = std::fs::read(release::RGET).unwrap();
+    let bin = std::fs::read(RGET).unwrap();
     let here = format!("/rel/v{version}");
     // Released (signed, logged) for another directory, then recorded and served under this one.
     let other = w.release_with_rget("/rel/v9.9.9", None, "/rel/v9.9.9", &[(&name, bin.clone())]);

@@ -2,7 +2,7 @@
 //! private keys. Fixed test vectors made by `ssh-keygen` (in `tests/data/openssh/`) check the parsers
 //! in every run; one ignored test makes fresh keys with the real `ssh-keygen`.
 
-mod common;
+use crate::common;
 
 use common::{RGET, assert_code, stderr};
 use rget::core::b64;

@@ -1,5 +1,5 @@
 //! rget's own release process end to end: `bootstrap/release.sh` into a temporary pin set (release
-//! key made by the real `minisign`, a real local log), its output served over HTTPS at the pin set's
+//! key in minisign's format, a real local log), its output served over HTTPS at the pin set's
 //! source, and the bootstrap it built installing the rget it built, which then verifies itself with
 //! the pins compiled into it (no `--pins`: the release trust of this temporary pin set).
 //!
@@ -7,30 +7,18 @@
 //! small CI machine; the process is the same) in `<target>/release-process`, kept between runs.
 #![cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{self, https, release, text};
 
 use https::Reply;
-use release::World;
+use release::{VERSION, World, rget_file, target};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-const TARGET: &str = "x86_64-unknown-linux-gnu";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn the_release_process_publishes_what_its_bootstrap_installs() {
     let w = World::new();
     // An older release already pinned: it must stay exactly as it is (append only).
-    let old_line = format!("{}  rget-0.0.1-{TARGET}\n", "ab".repeat(32));
+    let old_line = format!("{}  {}\n", "ab".repeat(32), rget_file("0.0.1"));
     let pins = w.write_pins(
         "pinned",
         old_line.as_bytes(),
@@ -39,11 +27,7 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     );
     let out = w.dir("out");
 
-    let target_dir = Path::new(release::RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("release-process");
+    let target_dir = common::target_dir("release-process");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
     let run = Command::new("sh")
         .arg(&script)
@@ -73,27 +57,20 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     );
 
     // The pin set: the old line untouched, the new digest appended.
-    let name = format!("rget-{VERSION}-{TARGET}");
-    let boot_name = format!("rget-bootstrap-{VERSION}-{TARGET}");
+    let name = rget_file(VERSION);
+    let boot_name = format!("rget-bootstrap-{VERSION}-{}", target());
     let rget_bytes = std::fs::read(out.join(&name)).unwrap();
     let digest = rget::core::digest::sha256(&rget_bytes).to_hex();
     assert_eq!(
         std::fs::read_to_string(pins.join("SHA256SUMS")).unwrap(),
         format!("{old_line}{digest}  {name}\n")
     );
-    // The release directory: both binaries, listed in SHA256SUMS, signed (checked by the real
-    // minisign) and logged.
+    // The release directory: both binaries, listed in SHA256SUMS, signed (checked by minisign's
+    // verifier, not rget's) and logged.
     let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
     assert!(sums.contains(&format!("{digest}  {name}\n")), "{sums}");
     assert!(sums.contains(&boot_name), "{sums}");
-    let check = Command::new("minisign")
-        .arg("-Vm")
-        .arg(out.join("SHA256SUMS"))
-        .arg("-p")
-        .arg(&w.key_pub)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", text(&check.stderr));
+    w.minisign.verify(&w.key_pub, &out.join("SHA256SUMS"));
     assert!(out.join("SHA256SUMS.tlog-proof").is_file());
 
     // Upload: serve the release directory at the pin set's source.

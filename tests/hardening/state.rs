@@ -10,15 +10,10 @@
 //!   `rget verify --max-size` on an endless file;
 //! - names and URLs reaching the terminal spelled out, and `rget cat --json`.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{RGET, assert_ok, https, log as logc, release};
 
 use https::{Reply, files_with_prefix};
-use release::{ORIGIN, RGET, World, data};
+use release::{ORIGIN, World, data};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
 use rget::core::tlog_proof::TlogProof;
@@ -43,17 +38,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// A refusal: exit `code`, exactly one line `rget: ...` on stderr containing `word`, nothing on

@@ -1,36 +1,14 @@
-//! Signatures made by the real `minisign` tool, checked by `rget::core::minisig`.
-//! `minisign` must be installed (`.ci/run` installs it); the test fails rather than skips without it.
+//! minisign signatures checked by `rget::core::minisig`: made by the `minisign` crate (and ring, for
+//! legacy ones), and, ignored by default (`.ci/run` runs it), by the real `minisign` tool. Without
+//! the tool the tool's test fails rather than skips.
 
+use crate::common::minisign::Minisign;
 use rget::core::minisig::{self, MinisigError, PublicKey, Signature, StreamVerifier};
 use std::path::Path;
-use std::process::Command;
 
-fn minisign(dir: &Path, args: &[&str]) {
-    let out = Command::new("minisign")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the `minisign` tool must be installed (apt-get install minisign)");
-    assert!(
-        out.status.success(),
-        "minisign {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn keypair(dir: &Path, name: &str) -> PublicKey {
-    minisign(
-        dir,
-        &[
-            "-G",
-            "-W",
-            "-p",
-            &format!("{name}.pub"),
-            "-s",
-            &format!("{name}.key"),
-        ],
-    );
-    PublicKey::parse(&std::fs::read_to_string(dir.join(format!("{name}.pub"))).unwrap()).unwrap()
+fn keypair(m: Minisign, dir: &Path, name: &str) -> PublicKey {
+    let (public, _) = m.keypair(dir, name);
+    PublicKey::parse(&std::fs::read_to_string(public).unwrap()).unwrap()
 }
 
 fn read(dir: &Path, f: &str) -> String {
@@ -38,11 +16,21 @@ fn read(dir: &Path, f: &str) -> String {
 }
 
 #[test]
+fn minisign_crate_signatures() {
+    signatures(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn real_minisign_signatures() {
+    signatures(Minisign::Tool);
+}
+
+fn signatures(m: Minisign) {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let key = keypair(d, "release");
-    let other = keypair(d, "other");
+    let key = keypair(m, d, "release");
+    let other = keypair(m, d, "other");
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(d.join("SHA256SUMS"), &data).unwrap();
 
@@ -57,7 +45,7 @@ fn real_minisign_signatures() {
     assert_eq!(PublicKey::parse(&b64_line).unwrap(), key);
 
     // Default (prehashed) signature.
-    minisign(d, &["-S", "-s", "release.key", "-m", "SHA256SUMS"]);
+    m.sign(&d.join("release.key"), &d.join("SHA256SUMS"), None);
     let sig = Signature::parse(&read(d, "SHA256SUMS.minisig")).unwrap();
     assert!(!sig.is_legacy());
     let v = minisig::verify(&key, &sig, &data, false).unwrap();
@@ -109,20 +97,11 @@ fn real_minisign_signatures() {
     assert!(minisig::verify(&key, &Signature::parse(&untrusted).unwrap(), &data, false).is_ok());
 
     // Legacy signature: refused by default, accepted when asked for, never streamed.
-    minisign(
-        d,
-        &[
-            "-S",
-            "-l",
-            "-s",
-            "release.key",
-            "-m",
-            "SHA256SUMS",
-            "-x",
-            "legacy.minisig",
-            "-t",
-            "legacy one",
-        ],
+    m.sign_legacy(
+        &d.join("release.key"),
+        &d.join("SHA256SUMS"),
+        &d.join("legacy.minisig"),
+        "legacy one",
     );
     let legacy = Signature::parse(&read(d, "legacy.minisig")).unwrap();
     assert!(legacy.is_legacy());

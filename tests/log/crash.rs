@@ -7,8 +7,8 @@
 //!
 //! The random schedule is printed with its seed; `RGET_CRASH_SEED=<n>` replays it.
 
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::log as logc;
+use crate::common::rng::{Rng, crash_seed};
 use logc::{Server, init_log, pct};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
@@ -24,20 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const ORIGIN: &str = "crash.example/log";
-
-/// xorshift64*: a small deterministic generator, so a failing schedule can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn start(dir: &Path) -> Server {
     Server::start(dir, &["--batch-size", "64", "--batch-delay", "5"])
@@ -118,7 +104,7 @@ fn check_log(dir: &Path, vkey: &VerifierKey) -> (Checkpoint, Vec<Vec<u8>>) {
 
 #[test]
 fn kill_9_under_load_never_loses_an_acknowledged_record() {
-    let seed = logc::crash_seed();
+    let seed = crash_seed();
     let mut rng = Rng(seed);
 
     let tmp = tempfile::tempdir().unwrap();

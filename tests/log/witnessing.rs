@@ -3,10 +3,7 @@
 //! stopped the log stops publishing (submissions wait, the last cosigned checkpoint stays published
 //! and still verifies); when a witness comes back, the waiting submission is answered.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
+use crate::common::{RGET, https, log as logc};
 
 use https::{Reply, TestCa, TestServer};
 use logc::{Server, agent, init_log, submit, sums};
@@ -18,8 +15,6 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const RGET: &str = env!("CARGO_BIN_EXE_rget");
 
 fn witness_init(dir: &Path, name: &str) -> String {
     let out = Command::new(RGET)

@@ -1,18 +1,14 @@
-//! `rget keygen` and `rget release` with real processes: key files exchanged with the real
-//! `minisign` tool in both directions (unencrypted and encrypted), a release recorded in a real
-//! `rget log serve` and then downloaded with `rget get` over HTTPS, and the refusals, each of which
-//! must leave the release directory exactly as it was.
+//! `rget keygen` and `rget release` with real processes: key files exchanged with minisign in both
+//! directions (unencrypted and encrypted) — the `minisign` crate, and, ignored by default (`.ci/run`
+//! runs them), the real `minisign` tool — a release recorded in a real `rget log serve` and then
+//! downloaded with `rget get` over HTTPS, and the refusals, each of which must leave the release
+//! directory exactly as it was.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::minisign::Minisign;
+use crate::common::{RGET, assert_ok, release, text};
 
 use release::{Release, World, data};
 use rget::core::note::SignerKey;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -26,69 +22,22 @@ const LOCAL_IO: i32 = 7;
 /// The password of every encrypted key in these tests.
 const PASSWORD: &str = "correct horse battery staple";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-}
-
-/// Runs a command with `stdin` as its standard input (the password, for the `minisign` tool, which
-/// reads it from standard input when that is not a terminal).
-fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
-}
-
-/// `minisign -S -s SEC -m FILE` (password on stdin, if any), then `minisign -V -p PUB -m FILE`.
-fn minisign_sign_and_verify(sec: &Path, public: &Path, file: &Path, password: Option<&str>) {
-    let mut sign = Command::new("minisign");
-    sign.arg("-S").arg("-s").arg(sec).arg("-m").arg(file);
-    let o = run_with_stdin(
-        &mut sign,
-        &password.map(|p| format!("{p}\n")).unwrap_or_default(),
-    );
-    assert_ok(&o, "minisign -S");
-    minisign_verify(public, file);
-}
-
-/// `minisign -V -p PUB -m FILE` (signature FILE.minisig): the real tool accepts it.
-fn minisign_verify(public: &Path, file: &Path) -> String {
-    let o = Command::new("minisign")
-        .arg("-V")
-        .arg("-p")
-        .arg(public)
-        .arg("-m")
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run minisign -V");
-    assert_ok(&o, "minisign -V");
-    text(&o.stdout) + &text(&o.stderr)
+/// Signs `file` with `sec` (`minisign -S`, password if any), then verifies it with `public`
+/// (`minisign -V`).
+fn minisign_sign_and_verify(
+    m: Minisign,
+    sec: &Path,
+    public: &Path,
+    file: &Path,
+    password: Option<&str>,
+) {
+    m.sign(sec, file, password);
+    m.verify(public, file);
 }
 
 /// `rget keygen ARGS` in `dir`, with `HOME` there too so nothing touches the real one.
 fn keygen(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(release::RGET);
+    let mut c = Command::new(RGET);
     c.arg("keygen")
         .args(args)
         .current_dir(dir)
@@ -191,11 +140,21 @@ fn assert_refused(o: &Output, code: i32, word: &str, dir: &Path, before: &[Strin
 // ---- keys: interchangeable with the `minisign` tool --------------------------------------------
 
 #[test]
+fn keygen_unencrypted_key_signs_with_the_minisign_crate() {
+    keygen_unencrypted_key_signs_with(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn keygen_unencrypted_key_signs_with_the_minisign_tool() {
+    keygen_unencrypted_key_signs_with(Minisign::Tool);
+}
+
+fn keygen_unencrypted_key_signs_with(m: Minisign) {
     let t = tempfile::tempdir().unwrap();
     let (public, sec) = (t.path().join("k.pub"), t.path().join("k.key"));
     let o = keygen(t.path(), &["-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -W");
+    assert_ok(&o);
     let pub_text = std::fs::read_to_string(&public).unwrap();
     // Standard output is the public key line, as in the .pub file.
     assert_eq!(
@@ -207,11 +166,21 @@ fn keygen_unencrypted_key_signs_with_the_minisign_tool() {
     assert_eq!(mode, 0o600, "secret key mode");
     let file = t.path().join("data");
     std::fs::write(&file, b"signed by a key from rget keygen\n").unwrap();
-    minisign_sign_and_verify(&sec, &public, &file, None);
+    minisign_sign_and_verify(m, &sec, &public, &file, None);
 }
 
 #[test]
+fn keygen_encrypted_key_signs_with_the_minisign_crate() {
+    keygen_encrypted_key_signs_with(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn keygen_encrypted_key_signs_with_the_minisign_tool() {
+    keygen_encrypted_key_signs_with(Minisign::Tool);
+}
+
+fn keygen_encrypted_key_signs_with(m: Minisign) {
     let t = tempfile::tempdir().unwrap();
     let pw = t.path().join("pw");
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
@@ -220,14 +189,14 @@ fn keygen_encrypted_key_signs_with_the_minisign_tool() {
         &["-p", "k.pub", "-s", "keys/k.key", "--password-file", "pw"],
         &[],
     );
-    assert_ok(&o, "rget keygen --password-file");
+    assert_ok(&o);
     let (public, sec) = (t.path().join("k.pub"), t.path().join("keys/k.key"));
     let file = t.path().join("data");
     std::fs::write(&file, b"signed by an encrypted key from rget keygen\n").unwrap();
-    minisign_sign_and_verify(&sec, &public, &file, Some(PASSWORD));
+    minisign_sign_and_verify(m, &sec, &public, &file, Some(PASSWORD));
     // The same key from $RGET_PASSWORD, into the default places (./minisign.pub, ~/.minisign/).
     let o = keygen(t.path(), &[], &[("RGET_PASSWORD", PASSWORD)]);
-    assert_ok(&o, "rget keygen with RGET_PASSWORD");
+    assert_ok(&o);
     let home_key = t.path().join("home/.minisign/minisign.key");
     let dir_mode = std::fs::metadata(home_key.parent().unwrap())
         .unwrap()
@@ -235,6 +204,7 @@ fn keygen_encrypted_key_signs_with_the_minisign_tool() {
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700, "~/.minisign is private");
     minisign_sign_and_verify(
+        m,
         &home_key,
         &t.path().join("minisign.pub"),
         &file,
@@ -246,7 +216,7 @@ fn keygen_encrypted_key_signs_with_the_minisign_tool() {
 fn keygen_refusals() {
     let t = tempfile::tempdir().unwrap();
     let o = keygen(t.path(), &["-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -W");
+    assert_ok(&o);
     let before = (
         std::fs::read(t.path().join("k.pub")).unwrap(),
         std::fs::read(t.path().join("k.key")).unwrap(),
@@ -273,7 +243,7 @@ fn keygen_refusals() {
     assert_eq!(listing(t.path()), ["k.key", "k.pub"]);
     // -f replaces both.
     let o = keygen(t.path(), &["-f", "-W", "-p", "k.pub", "-s", "k.key"], &[]);
-    assert_ok(&o, "rget keygen -f");
+    assert_ok(&o);
     assert_ne!(std::fs::read(t.path().join("k.pub")).unwrap(), before.0);
 }
 
@@ -299,8 +269,18 @@ fn serve(w: &World, prefix: &str, dir: &Path, files: &[(&str, Vec<u8>)]) -> Rele
 }
 
 #[test]
+fn release_with_a_minisign_crate_key_then_get_verifies() {
+    release_with_a_minisign_key_then_get_verifies(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn release_with_a_minisign_tool_key_then_get_verifies() {
-    let w = World::new();
+    release_with_a_minisign_key_then_get_verifies(Minisign::Tool);
+}
+
+fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
+    let w = World::with_minisign(m);
     let files = files();
     let dir = release_dir(&w, "dist", &files);
     // Junk a publisher's directory may hold: never listed.
@@ -308,7 +288,7 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
     // No final slash: rget adds it.
     let base = w.url("/v2");
     let o = rget_release(&w, &dir, &w.key_sec, &base, &w.policy, &["--json"], &[]);
-    assert_ok(&o, "rget release");
+    assert_ok(&o);
     let out = text(&o.stdout);
     assert_eq!(out.lines().count(), 1, "one JSON object: {out}");
     let sums_url = w.url("/v2/SHA256SUMS");
@@ -343,9 +323,9 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
         .current_dir(&dir)
         .output()
         .expect("run sha256sum");
-    assert_ok(&o, "sha256sum -c");
-    // The real minisign tool verifies the signature made with its own key.
-    let said = minisign_verify(&w.key_pub, &dir.join("SHA256SUMS"));
+    assert_ok(&o);
+    // minisign verifies the signature made with its own key.
+    let said = m.verify(&w.key_pub, &dir.join("SHA256SUMS"));
     assert!(
         said.contains(&format!("file:SHA256SUMS\thashed\turl:{sums_url}")),
         "{said}"
@@ -359,7 +339,7 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
     let o = w
         .client(&state, &["get", &url, "-o", dest.to_str().unwrap()])
         .run();
-    assert_ok(&o, "rget get");
+    assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), files[1].1);
     let said = text(&o.stderr);
     assert!(said.contains("SHA256SUMS.tlog-proof"), "{said}");
@@ -368,7 +348,7 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
     // Releasing the same files again is idempotent in the log: the same record, the same index.
     let first = std::fs::read(dir.join("SHA256SUMS.tlog-proof")).unwrap();
     let o = rget_release(&w, &dir, &w.key_sec, &base, &w.policy, &[], &[]);
-    assert_ok(&o, "rget release again");
+    assert_ok(&o);
     assert!(o.stdout.is_empty());
     let index = |p: &[u8]| text(p).lines().nth(1).unwrap().to_owned();
     assert_eq!(
@@ -382,26 +362,28 @@ fn release_with_a_minisign_tool_key_then_get_verifies() {
 }
 
 #[test]
+fn release_with_encrypted_keys_from_the_minisign_crate_or_rget() {
+    release_with_encrypted_keys_from(Minisign::Crate);
+}
+
+#[test]
+#[ignore = "needs the minisign tool: see .ci/run"]
 fn release_with_encrypted_keys_from_either_tool() {
+    release_with_encrypted_keys_from(Minisign::Tool);
+}
+
+fn release_with_encrypted_keys_from(m: Minisign) {
     let w = World::new();
     let files = files();
-    // A key encrypted by the real tool (scrypt over 1 GiB), password from $RGET_PASSWORD.
+    // A key encrypted by minisign (scrypt), password from $RGET_PASSWORD.
     let keys = w.dir("tool-keys");
     let (public, sec) = (keys.join("enc.pub"), keys.join("enc.key"));
-    let mut generate = Command::new("minisign");
-    generate
-        .arg("-G")
-        .arg("-p")
-        .arg(&public)
-        .arg("-s")
-        .arg(&sec);
-    let o = run_with_stdin(&mut generate, &format!("{PASSWORD}\n{PASSWORD}\n"));
-    assert_ok(&o, "minisign -G with a password");
+    m.encrypted_keypair(&public, &sec, PASSWORD);
     let dir = release_dir(&w, "dist-tool", &files);
     let env = [("RGET_PASSWORD", PASSWORD)];
     let o = rget_release(&w, &dir, &sec, &w.url("/t/"), &w.policy, &[], &env);
-    assert_ok(&o, "rget release with minisign's encrypted key");
-    minisign_verify(&public, &dir.join("SHA256SUMS"));
+    assert_ok(&o);
+    m.verify(&public, &dir.join("SHA256SUMS"));
 
     // A key encrypted by rget keygen, password from --password-file.
     let pw = w.root.join("pw");
@@ -419,7 +401,7 @@ fn release_with_encrypted_keys_from_either_tool() {
         ],
         &[],
     );
-    assert_ok(&o, "rget keygen");
+    assert_ok(&o);
     let dir = release_dir(&w, "dist-rget", &files);
     let extra = ["--password-file", pw_arg];
     let o = rget_release(
@@ -431,8 +413,8 @@ fn release_with_encrypted_keys_from_either_tool() {
         &extra,
         &[],
     );
-    assert_ok(&o, "rget release with rget's encrypted key");
-    minisign_verify(&keys.join("rget.pub"), &dir.join("SHA256SUMS"));
+    assert_ok(&o);
+    m.verify(&keys.join("rget.pub"), &dir.join("SHA256SUMS"));
 }
 
 // ---- releases: refusals leave the directory as it was -----------------------------------------
@@ -462,7 +444,7 @@ fn release_refusals_write_nothing() {
         ],
         &[],
     );
-    assert_ok(&o, "rget keygen");
+    assert_ok(&o);
     let enc_key = keys.join("k.key");
     // A policy whose quorum the log cannot meet (it has no witness): its proof must be refused.
     let witness = SignerKey::generate("w1").unwrap();
@@ -542,17 +524,17 @@ fn release_refusals_write_nothing() {
 #[test]
 fn help_teaches_with_examples() {
     for cmd in ["keygen", "release"] {
-        let o = Command::new(release::RGET)
+        let o = Command::new(RGET)
             .args([cmd, "--help"])
             .stdin(Stdio::null())
             .output()
             .expect("run rget --help");
-        assert_ok(&o, "rget --help");
+        assert_ok(&o);
         let help = text(&o.stdout);
         assert!(help.contains("Examples:"), "{help}");
         assert!(help.contains("Exit codes:"), "{help}");
     }
-    let o = Command::new(release::RGET)
+    let o = Command::new(RGET)
         .args(["release", "--help"])
         .output()
         .expect("run rget release --help");

@@ -1,5 +1,5 @@
 //! End-to-end tests of `rget self verify | upgrade | rollback` with real processes: releases of the
-//! `rget` binary Cargo built for these tests, `SHA256SUMS` signed with the real `minisign`, recorded
+//! `rget` binary Cargo built for these tests, `SHA256SUMS` signed as `minisign` does, recorded
 //! in a real `rget log serve`, served over HTTPS with a test CA, and a pin directory (`--pins`) with
 //! the release key, the policy and the source template (the binary's compiled-in pins are the
 //! committed placeholders, which no test can sign for).
@@ -8,31 +8,12 @@
 //! a different digest, a release marker naming the new version, and still a working rget.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{RGET, assert_ok, https, json_number, output, release, spawn, text};
 
 use https::Reply;
-use release::{Release, World};
+use release::{Release, VERSION, World, rget_file, target};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn target() -> String {
-    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
-}
-
-fn name(version: &str) -> String {
-    format!("rget-{version}-{}", target())
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn sha256_hex(b: &[u8]) -> String {
     rget::core::digest::sha256(b).to_hex()
@@ -41,7 +22,7 @@ fn sha256_hex(b: &[u8]) -> String {
 /// The rget binary, with `extra` bytes appended and, for a version other than this one, a release
 /// marker naming it (as a real build of that version would carry).
 fn binary(version: &str, extra: &[u8]) -> Vec<u8> {
-    let mut b = std::fs::read(release::RGET).expect("read the rget binary");
+    let mut b = std::fs::read(RGET).expect("read the rget binary");
     if version != VERSION {
         b.extend_from_slice(format!("\0rget-release {version} {}\0", target()).as_bytes());
     }
@@ -67,10 +48,7 @@ impl Fixture {
         // `rget self` reads no SHA256SUMS from its pins (it pins no digest of itself).
         let pins = w.write_pins("pins", b"", &w.policy_text(), "/rel/v{version}/");
         let install = w.dir("bin");
-        put_executable(
-            &install.join("rget"),
-            &std::fs::read(release::RGET).unwrap(),
-        );
+        put_executable(&install.join("rget"), &std::fs::read(RGET).unwrap());
         let state = w.dir("self-state");
         Fixture {
             w,
@@ -102,9 +80,7 @@ impl Fixture {
     }
 
     fn run(&self, program: &Path, args: &[&str]) -> Output {
-        let mut c = self.command(program, args);
-        c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        spawn(&mut c).wait_with_output().expect("run rget self")
+        output(&mut self.command(program, args))
     }
 
     fn installed(&self) -> PathBuf {
@@ -136,29 +112,9 @@ impl Fixture {
     }
 }
 
-/// Spawns, retrying while the kernel says the file is busy: an executable this (multi-threaded) test
-/// process just wrote may still be open for writing in a child that another test forked and has not
-/// yet exec'd (the descriptor is close-on-exec, but only from exec on), and exec fails with ETXTBSY
-/// for that instant.
-fn spawn(c: &mut Command) -> std::process::Child {
-    for _ in 0..50 {
-        match c.spawn() {
-            Err(e) if e.raw_os_error() == Some(26) => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            r => return r.expect("spawn"),
-        }
-    }
-    panic!("the executable stayed busy (ETXTBSY)");
-}
-
 /// `PROGRAM --version`.
 fn run_version(program: &Path) -> Output {
-    let mut c = Command::new(program);
-    c.arg("--version")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    spawn(&mut c).wait_with_output().unwrap()
+    output(Command::new(program).arg("--version"))
 }
 
 /// Writes an executable through a temporary name and a rename, so the path never names a file that
@@ -174,21 +130,9 @@ fn put_executable(path: &Path, bytes: &[u8]) {
 fn publish(w: &World, version: &str, bytes: Vec<u8>) -> Release {
     w.publish(
         &format!("/rel/v{version}"),
-        &[(&name(version), bytes)],
+        &[(&rget_file(version), bytes)],
         true,
     )
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 #[track_caller]
@@ -204,26 +148,13 @@ fn assert_fails(out: &Output, code: i32, needle: &str) {
     assert_eq!(err.trim_end().lines().count(), 1, "not one line:\n{err}");
 }
 
-/// A JSON number field `"key":N` from a flat rendering.
-fn json_number(json: &str, key: &str) -> u64 {
-    let at = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("{key} in {json}"));
-    json[at + key.len() + 3..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn self_verify_reports_the_running_binary_its_key_and_log_index() {
     let f = Fixture::new(&[VERSION]);
-    let rel = release::RGET.as_ref();
+    let rel = RGET.as_ref();
     let out = f.run(rel, &["verify", "--json"]);
     let json = assert_ok(&out);
-    let bytes = std::fs::read(release::RGET).unwrap();
+    let bytes = std::fs::read(RGET).unwrap();
     assert!(
         json.contains(&format!("\"sha256\":\"{}\"", sha256_hex(&bytes))),
         "{json}"
@@ -271,21 +202,21 @@ fn self_verify_refuses_sums_that_were_never_logged_or_signed_by_another_key() {
     // Published and signed, but not logged: no SHA256SUMS.tlog-proof.
     f.w.publish(
         &format!("/rel/v{VERSION}"),
-        &[(&name(VERSION), binary(VERSION, b""))],
+        &[(&rget_file(VERSION), binary(VERSION, b""))],
         false,
     );
     assert_fails(
-        &f.run(release::RGET.as_ref(), &["verify"]),
+        &f.run(RGET.as_ref(), &["verify"]),
         5,
         "SHA256SUMS.tlog-proof",
     );
 
     // Logged, but the pins trust another release key.
     let f = Fixture::new(&[VERSION]);
-    let (other_pub, _) = release::minisign_keypair(&f.w.root.join("other"), "other");
+    let (other_pub, _) = f.w.minisign.keypair(&f.w.root.join("other"), "other");
     std::fs::copy(other_pub, f.pins.join("release.pub")).unwrap();
     assert_fails(
-        &f.run(release::RGET.as_ref(), &["verify"]),
+        &f.run(RGET.as_ref(), &["verify"]),
         1,
         "which is not a pinned release key",
     );
@@ -294,7 +225,7 @@ fn self_verify_refuses_sums_that_were_never_logged_or_signed_by_another_key() {
 #[test]
 fn upgrade_then_rollback_and_back_again() {
     let f = Fixture::new(&[VERSION, "0.2.0"]);
-    let v1 = std::fs::read(release::RGET).unwrap();
+    let v1 = std::fs::read(RGET).unwrap();
     let v2 = binary("0.2.0", b"");
     f.latest("0.2.0");
 
@@ -317,7 +248,7 @@ fn upgrade_then_rollback_and_back_again() {
     let json = assert_ok(&out);
     assert!(json.contains("\"outcome\":\"rolled-back\""), "{json}");
     assert!(
-        json.contains(&format!("\"name\":\"{}\"", name(VERSION))),
+        json.contains(&format!("\"name\":\"{}\"", rget_file(VERSION))),
         "{json}"
     );
     assert!(
@@ -337,7 +268,7 @@ fn upgrade_then_rollback_and_back_again() {
 #[track_caller]
 fn assert_untouched(f: &Fixture) {
     assert!(
-        std::fs::read(f.installed()).unwrap() == std::fs::read(release::RGET).unwrap(),
+        std::fs::read(f.installed()).unwrap() == std::fs::read(RGET).unwrap(),
         "the installed rget changed"
     );
     assert_eq!(f.listing(), ["rget"], "the install directory changed");
@@ -366,7 +297,7 @@ fn upgrade_refuses_downgrades_unless_asked_and_swapped_binaries() {
     // The 0.3.0 binary swapped on the server after release: its digest is not the logged one.
     f.latest("0.3.0");
     f.w.srv.route(
-        &format!("/rel/v0.3.0/{}", name("0.3.0")),
+        &format!("/rel/v0.3.0/{}", rget_file("0.3.0")),
         Reply::body(binary("0.3.0", b"evil")),
     );
     assert_fails(&f.run_installed(&["upgrade"]), 1, "but SHA256SUMS lists");
@@ -392,14 +323,14 @@ fn rollback_refuses_a_previous_that_is_not_a_release() {
     )
     .unwrap();
     assert_fails(&f.run_installed(&["rollback"]), 1, "but SHA256SUMS lists");
-    assert!(std::fs::read(f.installed()).unwrap() == std::fs::read(release::RGET).unwrap());
+    assert!(std::fs::read(f.installed()).unwrap() == std::fs::read(RGET).unwrap());
     assert_eq!(f.listing(), ["rget", "rget.previous"]);
 }
 
 #[test]
 fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
     let f = Fixture::new(&["0.2.0"]);
-    let v1 = std::fs::read(release::RGET).unwrap();
+    let v1 = std::fs::read(RGET).unwrap();
     let v2 = binary("0.2.0", b"");
     f.latest("0.2.0");
     // How long a whole upgrade takes here, to spread the kills over it.
@@ -407,7 +338,16 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
     assert_ok(&f.run_installed(&["upgrade"]));
     let whole = t.elapsed().as_millis() as u64;
     let (mut seen_old, mut seen_new) = (0, 0);
-    for i in 0..20u64 {
+    // Twenty kills spread deterministically over the whole run, a little past its end. The tests
+    // share the machine, so a run may now take longer than the one measured: while no kill has yet
+    // landed after the swap, up to ten more rounds wait one more run's length each time.
+    let mut i = 0u64;
+    while i < 20 || (seen_new == 0 && i < 30) {
+        let delay = if i < 20 {
+            i * (whole + whole / 4) / 20
+        } else {
+            (i - 18) * (whole + whole / 4)
+        };
         put_executable(&f.installed(), &v1);
         let _ = std::fs::remove_file(f.install.join("rget.previous"));
         let mut c = f.command(
@@ -415,10 +355,7 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
             &["upgrade", "--prefix", f.install.to_str().unwrap()],
         );
         let mut child = spawn(c.stdout(Stdio::null()).stderr(Stdio::null()));
-        // Deterministic spread over the whole run, a little past its end.
-        std::thread::sleep(std::time::Duration::from_millis(
-            i * (whole + whole / 4) / 20,
-        ));
+        std::thread::sleep(std::time::Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
         let now = std::fs::read(f.installed()).expect("rget is always there");
@@ -434,6 +371,7 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
         if let Ok(p) = std::fs::read(f.install.join("rget.previous")) {
             assert!(p == v1, "kill {i}: rget.previous is not the old binary");
         }
+        i += 1;
     }
     assert!(
         seen_new > 0,

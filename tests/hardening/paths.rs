@@ -11,12 +11,7 @@
 //!   and the bootstrap exit 130, 143, 129 and leave no temporary file; after `kill -9` the next run
 //!   removes the leftover at once, and never a file a live run is writing.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{RGET, assert_ok, https, release, text};
 
 use https::{Reply, files_with_prefix};
 use release::{Release, World, build_bootstrap, data};
@@ -38,10 +33,6 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The three signals and the status each must end a run with (128 + the signal's number).
 const SIGNALS: [(&str, i32); 3] = [("INT", 130), ("TERM", 143), ("HUP", 129)];
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// The sorted names in `dir`.
 fn listing(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -50,17 +41,6 @@ fn listing(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
 }
 
 /// The exit code, one line on stderr containing every needle, nothing on stdout.
@@ -706,13 +686,13 @@ fn shared() -> &'static Shared {
         // A static is never dropped: its directory lives under the target directory and the next
         // run removes it.
         let w = World::in_swept_dir(
-            &Path::new(release::RGET)
+            &Path::new(RGET)
                 .parent()
                 .and_then(Path::parent)
                 .expect("target dir")
                 .join("hardening-paths-worlds"),
         );
-        let bytes = std::fs::read(release::RGET).expect("read the rget binary");
+        let bytes = std::fs::read(RGET).expect("read the rget binary");
         let mut newer_bytes = bytes.clone();
         newer_bytes.extend_from_slice(format!("\0rget-release 0.2.0 {}\0", target()).as_bytes());
         let rel = w.publish(
@@ -808,7 +788,7 @@ fn signals_during_self_upgrade_leave_nothing() {
     let mirror = slow_mirror(s, &s.newer, "/slow-self");
     for (sig, code) in SIGNALS {
         let d = old_install(s, &format!("self-{sig}"));
-        let mut c = Command::new(release::RGET);
+        let mut c = Command::new(RGET);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", s.w.root.join("home"))

@@ -2,10 +2,9 @@
 //! changed URL and an unexpected record are reported; a second run fetches nothing already verified;
 //! a log whose bundles do not match its signed root is an anomaly.
 
-#[path = "common/log.rs"]
-mod logc;
-
-use logc::{Server, init_log};
+use crate::common::https::TestServer;
+use crate::common::log::{Server, init_log};
+use crate::common::{RGET, json_number};
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::sequencer::Log;
@@ -31,7 +30,7 @@ fn append(dir: &Path, records: &[(String, Vec<u8>)]) {
 }
 
 fn audit(tmp: &Path, policy: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rget"))
+    Command::new(RGET)
         .args([
             "audit",
             "--prefix",
@@ -49,20 +48,6 @@ fn audit(tmp: &Path, policy: &Path, extra: &[&str]) -> Output {
         .env_remove("XDG_STATE_HOME")
         .env_remove("SSL_CERT_FILE")
         .output()
-        .unwrap()
-}
-
-fn field(json: &str, key: &str) -> u64 {
-    let i = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 3;
-    json[i..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
         .unwrap()
 }
 
@@ -118,8 +103,8 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         "anomalies exit 6: {json} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(field(&json, "to"), 3002);
-    assert_eq!(field(&json, "from"), 0);
+    assert_eq!(json_number(&json, "to"), 3002);
+    assert_eq!(json_number(&json, "from"), 0);
     // 20 originals + the replacement + the rogue one are new; proj-x is not under the prefix.
     let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
     assert_eq!(new_part.matches("\"index\"").count(), 22, "{new_part}");
@@ -145,9 +130,9 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         "{unexpected}"
     );
     assert_eq!(unexpected.matches("\"index\"").count(), 2);
-    assert_eq!(field(&json, "anomalies"), 3);
+    assert_eq!(json_number(&json, "anomalies"), 3);
     assert_eq!(
-        field(&json, "bundles_fetched"),
+        json_number(&json, "bundles_fetched"),
         12,
         "3002 entries = 12 bundles"
     );
@@ -161,9 +146,9 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
-    assert_eq!(field(&json, "bundles_fetched"), 0);
-    assert_eq!(field(&json, "from"), 3002);
-    assert_eq!(field(&json, "anomalies"), 0);
+    assert_eq!(json_number(&json, "bundles_fetched"), 0);
+    assert_eq!(json_number(&json, "from"), 3002);
+    assert_eq!(json_number(&json, "anomalies"), 0);
 
     // The log grows by 600 (one expected record under the prefix): only the new bundles are fetched.
     drop(server);
@@ -190,9 +175,12 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
-    assert_eq!((field(&json, "from"), field(&json, "to")), (3002, 3602));
+    assert_eq!(
+        (json_number(&json, "from"), json_number(&json, "to")),
+        (3002, 3602)
+    );
     // Entries 3002..3602 live in bundles 11 (partial before, now full) through 14.
-    assert_eq!(field(&json, "bundles_fetched"), 4);
+    assert_eq!(json_number(&json, "bundles_fetched"), 4);
     let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
     assert_eq!(new_part.matches("\"index\"").count(), 1);
     assert!(new_part.contains("v-new"));
@@ -213,47 +201,14 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     std::fs::write(&bundle, &b).unwrap();
     // `rget log serve` would refuse to start on it (it checks its bundles); a static web server or a
     // CDN serves whatever is on disk.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let static_server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-            "--directory",
-        ])
-        .arg(dir.join("public"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _reaper = Reaper(static_server);
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let web = TestServer::http();
+    web.serve_dir("", &dir.join("public"));
+    let base = web.url("");
     std::fs::write(&policy, format!("log {vkey} {base}/\nquorum none\n")).unwrap();
     for _ in 0..2 {
         let out = audit(t, &policy, &[]);
         assert_eq!(out.status.code(), Some(6));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("do not hash to its signed root"), "{err}");
-    }
-}
-
-/// Kills and reaps a helper process however the test ends.
-struct Reaper(std::process::Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

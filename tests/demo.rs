@@ -4,23 +4,18 @@
 //! a terminal sends it).
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
+use crate::common::{self, RGET, json_field, text};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-const RGET: &str = env!("CARGO_BIN_EXE_rget");
-
 /// The demos share one cargo target directory for their bootstrap builds: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn target_dir() -> PathBuf {
-    Path::new(RGET)
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("demo-e2e")
+    common::target_dir("demo-e2e")
 }
 
 fn demo(tmp: &Path) -> Command {
@@ -31,24 +26,6 @@ fn demo(tmp: &Path) -> Command {
         .env("TMPDIR", tmp)
         .stdin(Stdio::null());
     c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// `"key":<value>` from the flat rendering (string content or the raw token).
-fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let at = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 3;
-    let rest = &json[at..];
-    match rest.strip_prefix('"') {
-        Some(s) => &s[..s.find('"').unwrap()],
-        None => &rest[..rest.find([',', '}', ']']).unwrap()],
-    }
 }
 
 fn alive(pid: u32) -> bool {
@@ -72,16 +49,16 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
     let (json, steps) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout:\n{json}\nstderr:\n{steps}");
 
-    assert_eq!(field(&json, "installed"), "true", "{json}");
-    let released = field(&json, "released_sha256");
+    assert_eq!(json_field(&json, "installed"), "true", "{json}");
+    let released = json_field(&json, "released_sha256");
     assert_eq!(released.len(), 64);
     // The released binary is this rget, and the executed one hashed itself to the same digest.
     assert_eq!(
         released,
         rget::core::digest::sha256(&std::fs::read(RGET).unwrap()).to_hex()
     );
-    assert_eq!(field(&json, "executed_sha256"), released, "{json}");
-    assert_eq!(field(&json, "log_index"), "0");
+    assert_eq!(json_field(&json, "executed_sha256"), released, "{json}");
+    assert_eq!(json_field(&json, "log_index"), "0");
 
     // The three attacks, each refused by the check that should stop it, with exit code 1 and the
     // installed rget untouched.
@@ -112,7 +89,7 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
     }
 
     // Nothing left behind: every server stopped, the workspace removed.
-    assert_eq!(field(&json, "cleaned_up"), "true");
+    assert_eq!(json_field(&json, "cleaned_up"), "true");
     let list = &json[json.find("\"server_pids\":[").unwrap() + 15..];
     let pids: Vec<u32> = list[..list.find(']').unwrap()]
         .split(',')
@@ -122,7 +99,7 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
     for pid in pids {
         assert!(!alive(pid), "server {pid} is still running");
     }
-    assert!(!Path::new(field(&json, "workspace")).exists());
+    assert!(!Path::new(json_field(&json, "workspace")).exists());
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
 }
 

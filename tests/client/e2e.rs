@@ -1,28 +1,24 @@
 //! End-to-end tests of `rget get`, `verify`, `cat` and `submit` with real processes: a real
 //! `rget log serve`, an HTTPS file server on loopback with a CA made by the test, `SHA256SUMS`
-//! written by `rget sums` and signed by the real `minisign` tool (`tests/common/release.rs`).
+//! written by `rget sums` and signed as the `minisign` tool does (`tests/common/release.rs`).
 //!
-//! The tamper matrix: one test per attack, each asserting the documented exit code, exactly one line
-//! on stderr naming the reason, the destination not created (or unchanged), and no temporary file
-//! left, neither beside the destination nor in `TMPDIR`.
+//! The tamper matrix: one table of attacks, each row naming the attack, the documented exit code and
+//! the reason the one line on stderr must name; every row also asserts the destination not created
+//! (or unchanged), and no temporary file left, neither beside the destination nor in `TMPDIR`.
 //!
-//! Each test builds its own world (log, file server, keys, state), so tests can tamper with what the
-//! servers answer without disturbing each other while they run in parallel.
+//! Each test, and each row of the matrix, builds its own world (log, file server, keys, state), so
+//! they can tamper with what the servers answer without disturbing each other while they run in
+//! parallel.
 
-#[path = "common/https.rs"]
-mod https;
-#[path = "common/log.rs"]
-mod logc;
-#[path = "common/release.rs"]
-mod release;
+use crate::common::{RGET, assert_ok, https, log as logc, release, stderr, stdout};
 
 use https::{Reply, TestServer, files_with_prefix};
-use release::{ORIGIN, World, data, minisign_keypair};
+use release::{ORIGIN, World, data};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
 use rget::core::tlog_proof::TlogProof;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -34,25 +30,6 @@ const NOT_FOUND: i32 = 5;
 const TRUST_ANOMALY: i32 = 6;
 
 const APP: &str = "app-1.0.tar.gz";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
 
 /// The checks every refusal must pass: the exit code, one line on stderr (`rget: ...`) containing
 /// `word`, nothing on stdout, `dest` absent (or holding `before`), and no `.rget-` temporary file
@@ -532,30 +509,239 @@ fn checkpoint_memory_advances_as_the_log_grows() {
 
 // ---- the tamper matrix ------------------------------------------------------------------------
 
+/// One attack on a published release, and how rget must refuse it.
+struct Attack {
+    /// What the attacker does; names the row when it fails.
+    name: &'static str,
+    /// The exit code rget must end with (README.md "Exit codes").
+    code: i32,
+    /// A fragment of the one-line error: the reason, named.
+    says: &'static str,
+    /// Sets the attack up in a fresh world and runs rget against it.
+    run: for<'w> fn(&'w World) -> Attempt<'w>,
+}
+
+/// Every attack: each must end with its exit code and exactly one line on stderr naming the reason,
+/// create nothing at the destination (or leave it as it was), and leave no temporary file.
+const ATTACKS: &[Attack] = &[
+    Attack {
+        name: "artifact changed on the server",
+        code: VERIFICATION_FAILED,
+        says: "but SHA256SUMS lists",
+        run: artifact_changed_on_the_server,
+    },
+    Attack {
+        name: "SHA256SUMS changed after logging",
+        code: VERIFICATION_FAILED,
+        says: "not in the log",
+        run: sums_changed_after_logging,
+    },
+    Attack {
+        name: "SHA256SUMS never logged",
+        code: NOT_FOUND,
+        says: "not recorded in any trusted log",
+        run: sums_never_logged,
+    },
+    Attack {
+        name: "proof for another record",
+        code: VERIFICATION_FAILED,
+        says: "not in the log",
+        run: proof_for_another_record,
+    },
+    Attack {
+        name: "checkpoint signed by an unknown key",
+        code: VERIFICATION_FAILED,
+        says: "checkpoint",
+        run: checkpoint_signed_by_an_unknown_key,
+    },
+    Attack {
+        name: "bad signature by the known log key",
+        code: VERIFICATION_FAILED,
+        says: "invalid signature",
+        run: bad_signature_by_the_known_log_key,
+    },
+    Attack {
+        name: "quorum not met (proof file)",
+        code: VERIFICATION_FAILED,
+        says: "quorum not met",
+        run: quorum_not_met_with_a_proof_file,
+    },
+    Attack {
+        name: "quorum not met (log lookup)",
+        code: VERIFICATION_FAILED,
+        says: "quorum not met",
+        run: quorum_not_met_through_the_lookup,
+    },
+    Attack {
+        name: "rollback to an older checkpoint",
+        code: TRUST_ANOMALY,
+        says: "ROLLBACK",
+        run: rollback_to_an_older_checkpoint,
+    },
+    Attack {
+        name: "fork: two checkpoints of the same size",
+        code: TRUST_ANOMALY,
+        says: "FORK",
+        run: fork_two_checkpoints_of_the_same_size,
+    },
+    Attack {
+        name: "signature by the wrong key",
+        code: VERIFICATION_FAILED,
+        says: "not by the trusted key",
+        run: signature_by_the_wrong_key,
+    },
+    Attack {
+        name: "signature missing where a key applies",
+        code: VERIFICATION_FAILED,
+        says: "is missing",
+        run: signature_missing_where_a_key_applies,
+    },
+    Attack {
+        name: "file name absent from the SHA256SUMS",
+        code: NOT_FOUND,
+        says: "not listed",
+        run: file_name_absent_from_the_sums,
+    },
+    Attack {
+        name: "\"..\" name in the SHA256SUMS",
+        code: MALFORMED,
+        says: "\"..\" component",
+        run: dotdot_name_in_the_sums,
+    },
+    Attack {
+        name: "absolute name in the SHA256SUMS",
+        code: MALFORMED,
+        says: "absolute path",
+        run: absolute_name_in_the_sums,
+    },
+    Attack {
+        name: "redirect from https to http",
+        code: VERIFICATION_FAILED,
+        says: "redirect from https to http",
+        run: https_to_http_redirect,
+    },
+    Attack {
+        name: "body longer than --max-size",
+        code: MALFORMED,
+        says: "larger than the limit of 100000 bytes",
+        run: body_longer_than_max_size,
+    },
+    Attack {
+        name: "endless body",
+        code: MALFORMED,
+        says: "larger than the limit of 4000000 bytes",
+        run: endless_body,
+    },
+    Attack {
+        name: "body cut short",
+        code: NETWORK,
+        says: "cut short",
+        run: body_cut_short,
+    },
+    Attack {
+        name: "server never answers",
+        code: NETWORK,
+        says: "timed out",
+        run: server_never_answers,
+    },
+];
+
+/// The table, rows in parallel (each in its own world and its own thread, named after the row, so
+/// a failure's panic message names it). `RGET_ATTACK=FRAGMENT` runs only the rows whose name
+/// contains FRAGMENT.
 #[test]
-fn tamper_artifact_changed_on_the_server() {
-    let w = World::new();
-    let mut bad = w.rel.file(APP).to_vec();
-    bad[12345] ^= 0x80;
-    w.srv.route(&w.rel.path(APP), Reply::body(&bad));
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    // The destination already exists: it must stay as it was.
-    std::fs::write(&dest, b"previous version").unwrap();
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(
-        &w,
-        &o,
-        VERIFICATION_FAILED,
-        "but SHA256SUMS lists",
-        &dest,
-        Some(b"previous version"),
+fn tamper_matrix() {
+    let only = std::env::var("RGET_ATTACK").ok();
+    let rows: Vec<&Attack> = ATTACKS
+        .iter()
+        .filter(|a| only.as_deref().is_none_or(|o| a.name.contains(o)))
+        .collect();
+    assert!(!rows.is_empty(), "no attack is named like {only:?}");
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(row) = rows.get(i) else { break };
+                    let ran = std::thread::Builder::new()
+                        .name(row.name.to_owned())
+                        .spawn(|| attack(row))
+                        .expect("spawn the row's thread")
+                        .join();
+                    if ran.is_err() {
+                        failed.lock().unwrap().push(row.name);
+                    }
+                }
+            });
+        }
+    });
+    let failed = failed.into_inner().unwrap();
+    assert!(
+        failed.is_empty(),
+        "attacks not refused as required (see their panics above): {failed:?}"
     );
 }
 
-#[test]
-fn tamper_sums_changed_after_logging() {
+/// Runs one row: the attack in a fresh world, then the checks every refusal must pass, then the
+/// row's own.
+fn attack(row: &Attack) {
     let w = World::new();
+    let a = (row.run)(&w);
+    assert_refused(&w, &a.out, row.code, row.says, &a.dest, a.before.as_deref());
+    (a.then)(&a.out);
+}
+
+/// One run of rget against an attack.
+struct Attempt<'w> {
+    out: Output,
+    /// The destination it was given: absent afterwards, or holding `before`.
+    dest: PathBuf,
+    before: Option<Vec<u8>>,
+    /// Checks beyond the refusal itself (requests made, evidence kept, time taken).
+    then: Box<dyn FnOnce(&Output) + 'w>,
+}
+
+impl<'w> Attempt<'w> {
+    fn new(out: Output, dest: PathBuf) -> Attempt<'w> {
+        Attempt {
+            out,
+            dest,
+            before: None,
+            then: Box::new(|_| {}),
+        }
+    }
+    fn before(mut self, before: &[u8]) -> Self {
+        self.before = Some(before.to_vec());
+        self
+    }
+    fn then(mut self, checks: impl FnOnce(&Output) + 'w) -> Self {
+        self.then = Box::new(checks);
+        self
+    }
+}
+
+/// `rget get` of the release's main file into a fresh directory, with a fresh state.
+fn get_app(w: &World) -> Attempt<'_> {
+    let (state, dl) = fresh(w, "t");
+    let dest = dl.join(APP);
+    Attempt::new(get_to(w, &state, &w.url(&w.rel.path(APP)), &dest), dest)
+}
+
+fn artifact_changed_on_the_server(w: &World) -> Attempt<'_> {
+    let mut bad = w.rel.file(APP).to_vec();
+    bad[12345] ^= 0x80;
+    w.srv.route(&w.rel.path(APP), Reply::body(&bad));
+    let (state, dl) = fresh(w, "t");
+    let dest = dl.join(APP);
+    // The destination already exists: it must stay as it was.
+    std::fs::write(&dest, b"previous version").unwrap();
+    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    Attempt::new(o, dest).before(b"previous version")
+}
+
+fn sums_changed_after_logging(w: &World) -> Attempt<'_> {
     // The attacker swaps the artifact and lists its digest in SHA256SUMS, re-signing nothing.
     let evil = b"#!/bin/sh\nrm -rf ~\n".to_vec();
     let sums = String::from_utf8(w.rel.sums.clone()).unwrap().replace(
@@ -565,42 +751,28 @@ fn tamper_sums_changed_after_logging() {
     assert_ne!(sums.as_bytes(), w.rel.sums);
     w.srv.route(&w.rel.path("SHA256SUMS"), Reply::body(&sums));
     w.srv.route(&w.rel.path("install.sh"), Reply::body(&evil));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join("install.sh");
-    let o = get_to(&w, &state, &w.url(&w.rel.path("install.sh")), &dest);
-    assert_refused(&w, &o, VERIFICATION_FAILED, "not in the log", &dest, None);
+    let o = get_to(w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_sums_never_logged() {
-    let w = World::new();
+fn sums_never_logged(w: &World) -> Attempt<'_> {
     // Published and signed, but never submitted: no proof file, nothing in the log.
     let rel = w.publish("/unlogged", &[("tool", data(1000, 9))], false);
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join("tool");
-    let o = get_to(&w, &state, &w.url(&rel.path("tool")), &dest);
-    assert_refused(
-        &w,
-        &o,
-        NOT_FOUND,
-        "not recorded in any trusted log",
-        &dest,
-        None,
-    );
+    let o = get_to(w, &state, &w.url(&rel.path("tool")), &dest);
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_proof_for_another_record() {
-    let w = World::new();
+fn proof_for_another_record(w: &World) -> Attempt<'_> {
     let other = w.publish("/other", &[("x", data(100, 3))], true);
     w.srv.route(
         &w.rel.path("SHA256SUMS.tlog-proof"),
         Reply::body(&other.proof),
     );
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(&w, &o, VERIFICATION_FAILED, "not in the log", &dest, None);
+    get_app(w)
 }
 
 /// The release's proof file with its checkpoint note replaced by `f(note)`.
@@ -610,24 +782,16 @@ fn with_checkpoint(proof: &[u8], f: impl FnOnce(note::Note) -> Vec<u8>) -> Vec<u
     p.to_bytes()
 }
 
-#[test]
-fn tamper_checkpoint_signed_by_an_unknown_key() {
-    let w = World::new();
+fn checkpoint_signed_by_an_unknown_key(w: &World) -> Attempt<'_> {
     // Same name as the log, another key: the note carries no signature by a key the policy knows.
     let impostor = SignerKey::generate(ORIGIN).unwrap();
     let proof = with_checkpoint(&w.rel.proof, |n| note::sign(&n.text, &[&impostor]).unwrap());
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::body(&proof));
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(&w, &o, VERIFICATION_FAILED, "checkpoint", &dest, None);
-    assert!(stderr(&o).contains("no valid signature"), "{}", stderr(&o));
+    get_app(w).then(|o| assert!(stderr(o).contains("no valid signature"), "{}", stderr(o)))
 }
 
-#[test]
-fn tamper_bad_signature_by_the_known_log_key() {
-    let w = World::new();
+fn bad_signature_by_the_known_log_key(w: &World) -> Attempt<'_> {
     let proof = with_checkpoint(&w.rel.proof, |mut n| {
         let s = n
             .signatures
@@ -639,22 +803,20 @@ fn tamper_bad_signature_by_the_known_log_key() {
     });
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::body(&proof));
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(
-        &w,
-        &o,
-        VERIFICATION_FAILED,
-        "invalid signature",
-        &dest,
-        None,
-    );
+    get_app(w)
 }
 
-#[test]
-fn tamper_quorum_not_met() {
-    let w = World::new();
+fn quorum_not_met_with_a_proof_file(w: &World) -> Attempt<'_> {
+    quorum_not_met(w, false)
+}
+
+fn quorum_not_met_through_the_lookup(w: &World) -> Attempt<'_> {
+    quorum_not_met(w, true)
+}
+
+/// A policy requiring a witness that never cosigned: refused with the proof file, and on the lookup
+/// route (no proof file), which is held to the same quorum.
+fn quorum_not_met(w: &World, lookup: bool) -> Attempt<'_> {
     let witness = SignerKey::generate("w1").unwrap();
     let wkey = rget::core::cosignature::verifier_key(&witness);
     let policy = w.root.join("policy-witness");
@@ -666,7 +828,11 @@ fn tamper_quorum_not_met() {
         ),
     )
     .unwrap();
-    let (state, dl) = fresh(&w, "t");
+    if lookup {
+        w.srv
+            .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
+    }
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join(APP);
     let o = w
         .client(
@@ -680,23 +846,7 @@ fn tamper_quorum_not_met() {
         )
         .policy(&policy)
         .run();
-    assert_refused(&w, &o, VERIFICATION_FAILED, "quorum not met", &dest, None);
-    // The lookup route is held to the same quorum.
-    w.srv
-        .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .policy(&policy)
-        .run();
-    assert_refused(&w, &o, VERIFICATION_FAILED, "quorum not met", &dest, None);
+    Attempt::new(o, dest)
 }
 
 /// Files of the evidence directories under `state/evidence`.
@@ -712,32 +862,10 @@ fn evidence(state: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn tamper_rollback_to_an_older_checkpoint() {
-    let w = World::new();
+fn rollback_to_an_older_checkpoint(w: &World) -> Attempt<'_> {
     // A static copy of the log as it is now (size 1), served over HTTPS at /old-log/: checkpoint,
     // tiles, and the lookup answer for the release.
-    let public = w.log_dir.join("public");
-    let mut stack = vec![public.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(&public)
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .to_owned();
-                w.srv.route(
-                    &format!("/old-log/{rel}"),
-                    Reply::body(std::fs::read(&p).unwrap()),
-                );
-            }
-        }
-    }
+    w.srv.serve_dir("/old-log", &w.log_dir.join("public"));
     let lookup = logc::get(
         &logc::agent(),
         &format!("{}/lookup?url={}", w.log.base, logc::pct(&w.rel.sums_url)),
@@ -755,8 +883,8 @@ fn tamper_rollback_to_an_older_checkpoint() {
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dl.join("first"));
+    let (state, dl) = fresh(w, "t");
+    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dl.join("first"));
     assert_ok(&o);
     assert!(
         stderr(&o).contains("under checkpoint size 2"),
@@ -778,22 +906,21 @@ fn tamper_rollback_to_an_older_checkpoint() {
         )
         .policy(&old_policy)
         .run();
-    assert_refused(&w, &o, TRUST_ANOMALY, "ROLLBACK", &dest, None);
-    assert!(stderr(&o).contains("evidence"), "{}", stderr(&o));
-    assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
-    assert_eq!(w.srv.count("/old-log/checkpoint"), 1);
+    Attempt::new(o, dest).then(move |o| {
+        assert!(stderr(o).contains("evidence"), "{}", stderr(o));
+        assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
+        assert_eq!(w.srv.count("/old-log/checkpoint"), 1);
+    })
 }
 
-#[test]
-fn tamper_fork_two_checkpoints_of_the_same_size() {
-    let w = World::new();
+fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
     // The real log: [release, v2]. This host sees it at size 2 (lookup route).
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     assert_ok(&get_to(
-        &w,
+        w,
         &state,
         &w.url(&w.rel.path(APP)),
         &dl.join("first"),
@@ -802,7 +929,7 @@ fn tamper_fork_two_checkpoints_of_the_same_size() {
     // A second log with the SAME private key: [something else, release], also size 2.
     let fork_parent = w.dir("fork");
     let fork_dir = fork_parent.join("log");
-    let out = std::process::Command::new(release::RGET)
+    let out = std::process::Command::new(RGET)
         .args(["log", "init", "--origin", ORIGIN, "--key"])
         .arg(w.log_dir.join("log.key"))
         .arg(&fork_dir)
@@ -832,17 +959,16 @@ fn tamper_fork_two_checkpoints_of_the_same_size() {
         Reply::body(&forked.body),
     );
     let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest, None);
-    assert!(stderr(&o).contains("same size"), "{}", stderr(&o));
-    assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
+    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    Attempt::new(o, dest).then(move |o| {
+        assert!(stderr(o).contains("same size"), "{}", stderr(o));
+        assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
+    })
 }
 
-#[test]
-fn tamper_signature_by_the_wrong_key() {
-    let w = World::new();
-    let (other_pub, _) = minisign_keypair(&w.root.join("other-keys"), "other");
-    let (state, dl) = fresh(&w, "t");
+fn signature_by_the_wrong_key(w: &World) -> Attempt<'_> {
+    let (other_pub, _) = w.minisign.keypair(&w.root.join("other-keys"), "other");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join(APP);
     let o = w
         .client(
@@ -856,46 +982,32 @@ fn tamper_signature_by_the_wrong_key() {
         )
         .key(&other_pub)
         .run();
-    assert_refused(
-        &w,
-        &o,
-        VERIFICATION_FAILED,
-        "not by the trusted key",
-        &dest,
-        None,
-    );
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_signature_missing_where_a_key_applies() {
-    let w = World::new();
+fn signature_missing_where_a_key_applies(w: &World) -> Attempt<'_> {
     w.srv
         .route(&w.rel.path("SHA256SUMS.minisig"), Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(&w, &o, VERIFICATION_FAILED, "is missing", &dest, None);
+    get_app(w)
 }
 
-#[test]
-fn tamper_file_name_absent_from_the_sums() {
-    let w = World::new();
+fn file_name_absent_from_the_sums(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path("extra.bin"), Reply::body(b"extra"));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join("extra.bin");
-    let o = get_to(&w, &state, &w.url(&w.rel.path("extra.bin")), &dest);
-    assert_refused(&w, &o, NOT_FOUND, "not listed", &dest, None);
-    assert_eq!(
-        w.srv.count(&w.rel.path("extra.bin")),
-        0,
-        "not even downloaded"
-    );
+    let o = get_to(w, &state, &w.url(&w.rel.path("extra.bin")), &dest);
+    Attempt::new(o, dest).then(|_| {
+        assert_eq!(
+            w.srv.count(&w.rel.path("extra.bin")),
+            0,
+            "not even downloaded"
+        );
+    })
 }
 
 /// Serves at `/evil/` a SHA256SUMS listing `name` and the file `app` (the log would refuse it, so
 /// it is not logged), and runs `get` for `app`.
-fn sums_with_name(name: &str) -> (World, Output, std::path::PathBuf) {
-    let w = World::new();
+fn sums_with_name<'w>(w: &'w World, name: &str) -> Attempt<'w> {
     let body = b"payload".to_vec();
     let d = sha256(&body).to_hex();
     w.srv.route(
@@ -903,50 +1015,33 @@ fn sums_with_name(name: &str) -> (World, Output, std::path::PathBuf) {
         Reply::body(format!("{d}  app\n{d}  {name}\n")),
     );
     w.srv.route("/evil/app", Reply::body(&body));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join("app");
-    let o = get_to(&w, &state, &w.url("/evil/app"), &dest);
-    (w, o, dest)
+    let o = get_to(w, &state, &w.url("/evil/app"), &dest);
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_dotdot_name_in_the_sums() {
-    let (w, o, dest) = sums_with_name("../../.bashrc");
-    assert_refused(&w, &o, MALFORMED, "\"..\" component", &dest, None);
+fn dotdot_name_in_the_sums(w: &World) -> Attempt<'_> {
+    sums_with_name(w, "../../.bashrc")
 }
 
-#[test]
-fn tamper_absolute_name_in_the_sums() {
-    let (w, o, dest) = sums_with_name("/etc/profile");
-    assert_refused(&w, &o, MALFORMED, "absolute path", &dest, None);
+fn absolute_name_in_the_sums(w: &World) -> Attempt<'_> {
+    sums_with_name(w, "/etc/profile")
 }
 
-#[test]
-fn tamper_https_to_http_redirect() {
-    let w = World::new();
+fn https_to_http_redirect(w: &World) -> Attempt<'_> {
     // The right bytes, even: the transport downgrade alone is refused, also with --allow-http.
     let plain = TestServer::http();
     plain.route("/app", Reply::body(w.rel.file(APP)));
     w.srv
         .route(&w.rel.path(APP), Reply::redirect(&plain.url("/app")));
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(
-        &w,
-        &o,
-        VERIFICATION_FAILED,
-        "redirect from https to http",
-        &dest,
-        None,
-    );
-    assert_eq!(plain.count("/app"), 0, "the http URL is never requested");
+    get_app(w).then(move |_| {
+        assert_eq!(plain.count("/app"), 0, "the http URL is never requested");
+    })
 }
 
-#[test]
-fn tamper_body_longer_than_max_size() {
-    let w = World::new();
-    let (state, dl) = fresh(&w, "t");
+fn body_longer_than_max_size(w: &World) -> Attempt<'_> {
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join(APP);
     let o = w
         .client(
@@ -961,21 +1056,12 @@ fn tamper_body_longer_than_max_size() {
             ],
         )
         .run();
-    assert_refused(
-        &w,
-        &o,
-        MALFORMED,
-        "larger than the limit of 100000 bytes",
-        &dest,
-        None,
-    );
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_endless_body() {
-    let w = World::new();
+fn endless_body(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Endless);
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join(APP);
     let o = w
         .client(
@@ -990,19 +1076,10 @@ fn tamper_endless_body() {
             ],
         )
         .run();
-    assert_refused(
-        &w,
-        &o,
-        MALFORMED,
-        "larger than the limit of 4000000 bytes",
-        &dest,
-        None,
-    );
+    Attempt::new(o, dest)
 }
 
-#[test]
-fn tamper_body_cut_short() {
-    let w = World::new();
+fn body_cut_short(w: &World) -> Attempt<'_> {
     let body = w.rel.file(APP);
     w.srv.route(
         &w.rel.path(APP),
@@ -1011,19 +1088,15 @@ fn tamper_body_cut_short() {
             body: body[..body.len() / 2].to_vec(),
         },
     );
-    let (state, dl) = fresh(&w, "t");
-    let dest = dl.join(APP);
-    let o = get_to(&w, &state, &w.url(&w.rel.path(APP)), &dest);
-    assert_refused(&w, &o, NETWORK, "cut short", &dest, None);
-    // A failure in transit is retried (3 attempts), each into an emptied temporary file.
-    assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+    get_app(w).then(|_| {
+        // A failure in transit is retried (3 attempts), each into an emptied temporary file.
+        assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+    })
 }
 
-#[test]
-fn tamper_server_never_answers() {
-    let w = World::new();
+fn server_never_answers(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Hang);
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = fresh(w, "t");
     let dest = dl.join(APP);
     let start = Instant::now();
     let o = w
@@ -1039,14 +1112,12 @@ fn tamper_server_never_answers() {
             ],
         )
         .run();
-    assert_refused(&w, &o, NETWORK, "timed out", &dest, None);
-    // Three attempts of one second each, with backoff: far from the 60 s default.
-    assert!(
-        start.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        start.elapsed()
-    );
-    assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+    let took = start.elapsed();
+    Attempt::new(o, dest).then(move |_| {
+        // Three attempts of one second each, with backoff: far from the 60 s default.
+        assert!(took < Duration::from_secs(30), "{took:?}");
+        assert_eq!(w.srv.count(&w.rel.path(APP)), 3);
+    })
 }
 
 // ---- submit -----------------------------------------------------------------------------------

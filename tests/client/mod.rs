@@ -1,0 +1,5 @@
+//! `rget get`, `verify`, `cat`, `submit` and `audit`, and the client's trust state.
+
+mod audit;
+mod e2e;
+mod state;

@@ -1,0 +1,7 @@
+//! The transparency log: the sequencer in process, `rget log serve` as a process, kill -9 crash
+//! tests, and the log asking witnesses for cosignatures.
+
+mod crash;
+mod sequencer;
+mod server;
+mod witnessing;
