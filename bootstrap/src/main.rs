@@ -23,11 +23,11 @@
 
 mod sys;
 
-use rget::client::own_release::{self, Fetched};
-use rget::core::digest::Hash;
-use rget::core::pins::{Pinned, Pins};
-use rget::core::release::{ReleaseFiles, verify_release};
-use rget::fetch::{Client, Config, Downloaded, FetchError};
+use rget_core::digest::Hash;
+use rget_core::pins::{Pinned, Pins};
+use rget_core::release::{ReleaseFiles, verify_release};
+use rget_fetch::release::{self, Fetched};
+use rget_fetch::{Client, Config, Downloaded, FetchError};
 use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -91,7 +91,7 @@ fn main() {
     sys::pin_nss_hosts();
     // Before any thread too (the signals are blocked in the threads started afterwards): Ctrl-C,
     // SIGTERM and SIGHUP remove the partial download and exit 130, 143, 129.
-    if let Err(e) = rget::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
+    if let Err(e) = rget_fetch::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
         eprintln!("rget-bootstrap: cannot set up the removal of temporary files on signals: {e}");
         std::process::exit(EXIT_INSTALL);
     }
@@ -196,7 +196,7 @@ fn run() -> Result<(), Fail> {
     })?;
     // What a killed run left here (kill -9 skips every cleanup) goes at once; a live run's file is
     // locked and stays.
-    rget::fetch::sweep_abandoned(&dir.join("rget"));
+    rget_fetch::sweep_abandoned(&dir.join("rget"));
 
     let mut config = Config::from_env();
     config.ca_files.extend(args.cacerts.iter().cloned());
@@ -250,7 +250,7 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    rget::install::install(got.binary, &dest).map_err(|e| Fail(EXIT_INSTALL, e))?;
+    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(EXIT_INSTALL, e))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()
@@ -283,7 +283,7 @@ struct Got {
 }
 
 fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, FetchError> {
-    let files = own_release::fetch_at(client, loc)?;
+    let files = release::fetch_at(client, loc)?;
     let binary = client.download(
         &format!("{loc}{name}"),
         &dir.join("rget"),
@@ -346,8 +346,8 @@ fn sealed_copy(dl: &Downloaded, digest: &Hash) -> Result<std::fs::File, SealErro
         .map_err(|e| other("cannot reopen the download", e))?;
     std::io::copy(&mut src, &mut memfd).map_err(|e| other("cannot fill the memfd", e))?;
     sys::seal_all(&memfd).map_err(|e| other("cannot seal the memfd", e))?;
-    let mut h = rget::core::digest::Sha256::new();
-    let mut buf = vec![0u8; rget::core::digest::STREAM_BUFFER];
+    let mut h = rget_core::digest::Sha256::new();
+    let mut buf = vec![0u8; rget_core::digest::STREAM_BUFFER];
     let mut off = 0u64;
     loop {
         let n = memfd
@@ -379,7 +379,7 @@ fn exec(
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // The signal mask survives exec: the program run next starts with the usual one.
-    rget::interrupt::unblock_before_exec();
+    rget_fetch::interrupt::unblock_before_exec();
     if let Some(fd) = memfd {
         let cstr = |b: &[u8]| {
             CString::new(b).map_err(|_| {

@@ -1,7 +1,7 @@
 #![no_main]
 //! Entry bundles and hash tiles: decoding never panics; what decodes re-encodes to the same bytes.
 use libfuzzer_sys::fuzz_target;
-use rget::core::tile::{decode_bundle, decode_hash_tile, encode_bundle, encode_hash_tile};
+use rget_core::tile::{decode_bundle, decode_hash_tile, encode_bundle, encode_hash_tile};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&w, rest)) = data.split_first() else { return };

@@ -1,7 +1,7 @@
 #![no_main]
 //! Checkpoint parsing: never panics; whatever parses formats back to the same text.
 use libfuzzer_sys::fuzz_target;
-use rget::core::checkpoint::Checkpoint;
+use rget_core::checkpoint::Checkpoint;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {

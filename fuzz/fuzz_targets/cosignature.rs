@@ -2,7 +2,7 @@
 //! Cosignature handling: the fuzzer supplies a signed note; opening it with a cosigner (0x04) key and
 //! a log key must never panic, and the timestamp reader must never panic on any signature bytes.
 use libfuzzer_sys::fuzz_target;
-use rget::core::{cosignature, ed25519::Seed, note};
+use rget_core::{cosignature, ed25519::Seed, note};
 use std::sync::OnceLock;
 
 fn keys() -> &'static Vec<note::VerifierKey> {

@@ -2,7 +2,7 @@
 //! Signed-note parsing and opening: never panics; whatever parses formats back to the same bytes; a
 //! note never opens with a key that did not sign it.
 use libfuzzer_sys::fuzz_target;
-use rget::core::note;
+use rget_core::note;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(n) = note::parse(data) {

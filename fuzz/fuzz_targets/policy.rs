@@ -1,7 +1,7 @@
 #![no_main]
 //! tlog-policy parsing and quorum evaluation: never panics, never loops.
 use libfuzzer_sys::fuzz_target;
-use rget::core::policy::Policy;
+use rget_core::policy::Policy;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {

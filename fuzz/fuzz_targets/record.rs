@@ -1,7 +1,7 @@
 #![no_main]
 //! Record parsing: never panics; whatever parses re-builds to the same bytes.
 use libfuzzer_sys::fuzz_target;
-use rget::core::record;
+use rget_core::record;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = record::parse(data) {

@@ -2,7 +2,7 @@
 //! SHA256SUMS parsing: never panics; whatever parses is written back by our writer and re-parses to
 //! the same entries (the writer never emits something the parser refuses).
 use libfuzzer_sys::fuzz_target;
-use rget::core::sums;
+use rget_core::sums;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = sums::parse(data) {

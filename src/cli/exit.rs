@@ -34,10 +34,10 @@ pub type CliResult<T = ()> = Result<T, Failure>;
 impl Failure {
     /// A failure with `code`. Line breaks, escape sequences and every other character a terminal
     /// would act on (from a URL or a file name, say) are spelled out
-    /// ([`crate::core::escape::for_terminal`]), so the message stays one line whatever it quotes,
+    /// ([`rget_core::escape::for_terminal`]), so the message stays one line whatever it quotes,
     /// and shows what it quotes.
     pub fn new(code: i32, message: impl fmt::Display) -> Failure {
-        let message = crate::core::escape::for_terminal(&message.to_string()).into_owned();
+        let message = rget_core::escape::for_terminal(&message.to_string()).into_owned();
         Failure { code, message }
     }
     /// Exit code [`VERIFICATION_FAILED`].

@@ -6,9 +6,9 @@
 //! written as the tool writes them.
 
 use super::exit::{CliResult, Failure, io_reason};
-use crate::core::b64;
-use crate::core::minisig;
 use minisign::{KeyPair, PublicKey, SecretKey, SecretKeyBox};
+use rget_core::b64;
+use rget_core::minisig;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -106,9 +106,9 @@ pub fn run(a: Args) -> CliResult {
     let (pub_text, sec_text) = key_files(&pair)?;
     // The secret key's directory is private like minisign's ~/.minisign; write_atomic_all creates
     // only what is still missing, with 0755, for the public key.
-    crate::durable::create_dirs(crate::durable::parent_of(&secret), 0o700)
+    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(&secret), 0o700)
         .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
-    crate::durable::write_atomic_all(&[
+    rget_fetch::durable::write_atomic_all(&[
         (&secret, sec_text.as_bytes(), 0o600),
         (&a.public, pub_text.as_bytes(), 0o644),
     ])

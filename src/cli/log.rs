@@ -2,11 +2,11 @@
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
 use crate::cli::server_args::{self, ServerArgs};
-use crate::core::note::SignerKey;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{self, Level, Limits, event};
 use crate::log::witnessing::Witnesses;
+use rget_core::note::SignerKey;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The `rget` command line (feature `cli`).
+//! The `rget` command line.
 //!
 //! Each subcommand lives in its own file `src/cli/<name>.rs` with a clap `Args` struct (which carries
 //! its own `about`, `long_about` and examples in `after_help`) and a `run(Args) -> CliResult`. Adding

@@ -12,11 +12,11 @@ use super::keygen::{PasswordArgs, SigningKey, load_secret_key};
 use super::submit::{Submitted, submit_verified};
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
-use crate::core::digest::sha256;
-use crate::core::minisig;
-use crate::core::record;
-use crate::core::sums::Entry;
-use crate::core::trusted_comment::{self, UrlBinding};
+use rget_core::digest::sha256;
+use rget_core::minisig;
+use rget_core::record;
+use rget_core::sums::Entry;
+use rget_core::trusted_comment::{self, UrlBinding};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -223,7 +223,7 @@ fn verify_own(
 fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<Vec<PathBuf>> {
     let paths = [SIG_FILE, PROOF_FILE, SUMS_FILE].map(|n| dir.join(n));
     let [sig_path, proof_path, sums_path] = &paths;
-    crate::durable::write_atomic_all(&[
+    rget_fetch::durable::write_atomic_all(&[
         (sig_path, sig.as_bytes(), 0o644),
         (proof_path, proof, 0o644),
         (sums_path, sums.as_bytes(), 0o644),
@@ -272,7 +272,7 @@ fn summary(a: &Args, r: &Released) {
         a.dir.display()
     ));
     // Spelled out for the terminal, line by line (the URL is canonical, the rest is this host's).
-    let s = crate::core::escape::lines_for_terminal(&s.lines().collect::<Vec<_>>());
+    let s = rget_core::escape::lines_for_terminal(&s.lines().collect::<Vec<_>>());
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 

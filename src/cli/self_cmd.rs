@@ -9,11 +9,11 @@ use crate::client::own_release::{
 };
 use crate::client::trust::{Env, PublisherKeys};
 use crate::client::verified::Context;
-use crate::core::digest::Hash;
-use crate::core::pins::{Version, binary_name};
-use crate::core::release;
-use crate::fetch::Downloaded;
-use crate::install::{install, previous_of};
+use rget_core::digest::Hash;
+use rget_core::pins::{Version, binary_name};
+use rget_core::release;
+use rget_fetch::Downloaded;
+use rget_fetch::install::{install, previous_of};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -282,7 +282,7 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
     }
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
     // What a killed upgrade left beside rget goes at once; a live one's file is locked and stays.
-    crate::fetch::sweep_abandoned(&dest);
+    rget_fetch::sweep_abandoned(&dest);
     let name = binary_name(&target.text, TARGET);
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
@@ -319,7 +319,7 @@ fn rollback(a: RollbackArgs) -> CliResult {
     super::get::interruptible()?;
     let s = setup(&a.common)?;
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
-    crate::fetch::sweep_abandoned(&dest);
+    rget_fetch::sweep_abandoned(&dest);
     let previous = previous_of(&dest);
     let mut src = std::fs::File::open(&previous).map_err(|e| {
         let f = format!("cannot open {}: {e}", previous.display());
@@ -385,7 +385,7 @@ fn say(c: &Common, json: &str, human: &str) -> CliResult {
     if c.json {
         println!("{json}");
     } else {
-        println!("rget: {}", crate::core::escape::for_terminal(human));
+        println!("rget: {}", rget_core::escape::for_terminal(human));
     }
     Ok(())
 }
@@ -447,7 +447,7 @@ fn print_report(
         ));
         o.push_str(&format!("  seen       {}", checked.memory));
         // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
-        let o = crate::core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
+        let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
         o.trim_end().to_owned()
     };
     println!("{out}");

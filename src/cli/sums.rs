@@ -5,8 +5,8 @@
 //! stricter parser, so a list that passes here will pass in `rget get` too.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
-use crate::core::digest::{Hash, sha256_reader};
-use crate::core::sums::{self, Entry, MAX_FILE_BYTES};
+use rget_core::digest::{Hash, sha256_reader};
+use rget_core::sums::{self, Entry, MAX_FILE_BYTES};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;

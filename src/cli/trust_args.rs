@@ -5,7 +5,7 @@ use super::exit::Failure;
 use crate::client::state::StateDir;
 use crate::client::trust::{Env, PublisherKeys, TrustError, TrustPolicy};
 use crate::client::verified::{Class, ClientError, Context};
-use crate::fetch::{Client, Config, Deadline};
+use rget_fetch::{Client, Config, Deadline};
 use std::path::PathBuf;
 
 /// The options of every command that checks log proofs: policy, checkpoint memory, network.

@@ -14,11 +14,11 @@
 
 use super::state::{Evidence, Observed, Seen};
 use super::verified::{Class, ClientError, Context, remember, settle};
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, Frontier};
-use crate::core::record;
-use crate::core::tile::{self, Tile, TileHashSource, TileLevel, TileReader};
-use crate::fetch::LogClient;
+use rget_core::digest::Hash;
+use rget_core::merkle::{self, Frontier};
+use rget_core::record;
+use rget_core::tile::{self, Tile, TileHashSource, TileLevel, TileReader};
+use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
 
 /// A record under the audited prefix.
@@ -344,7 +344,7 @@ fn keep_evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use rget_core::digest::sha256;
 
     #[test]
     fn progress_round_trips_and_is_strict() {

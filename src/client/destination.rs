@@ -121,7 +121,7 @@ fn link_target(link: &Path) -> Result<PathBuf, ClientError> {
                         format!("{}: cannot read the link: {e}", p.display()),
                     )
                 })?;
-                p = crate::durable::parent_of(&p).join(target);
+                p = rget_fetch::durable::parent_of(&p).join(target);
             }
             _ => return Ok(p),
         }

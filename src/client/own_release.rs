@@ -9,11 +9,12 @@
 use super::state::{Observed, Seen};
 use super::trust::{PolicySource, TrustPolicy};
 use super::verified::{Class, ClientError, Context, remember, settle};
-use crate::core::digest::Hash;
-use crate::core::pins::{self, ReleaseTrust, Version};
-use crate::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
-use crate::core::tlog_proof::TlogProof;
-use crate::fetch::{Client, FetchError, limits};
+use rget_core::digest::Hash;
+use rget_core::pins::{self, ReleaseTrust, Version};
+use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use rget_core::tlog_proof::TlogProof;
+use rget_fetch::Client;
+pub use rget_fetch::release::{Fetched, fetch_at};
 use std::path::{Path, PathBuf};
 
 /// This rget's version.
@@ -105,30 +106,6 @@ impl OwnTrust {
             origin,
         })
     }
-}
-
-/// The three files that vouch for a release, as downloaded from one location.
-pub struct Fetched {
-    pub location: String,
-    pub sums: Vec<u8>,
-    pub minisig: Vec<u8>,
-    pub proof: Vec<u8>,
-}
-
-/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from one release directory `loc` (ending in
-/// `/`). The bootstrap uses this too.
-pub fn fetch_at(client: &Client, loc: &str) -> Result<Fetched, FetchError> {
-    let get = |f: &str, limit| {
-        client
-            .get_bytes(&format!("{loc}{f}"), limit)
-            .map(|r| r.bytes)
-    };
-    Ok(Fetched {
-        location: loc.to_owned(),
-        sums: get("SHA256SUMS", limits::SUMS)?,
-        minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
-        proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
-    })
 }
 
 /// The first of `locations` for which `attempt` succeeds. One location: its own error (and exit
@@ -261,7 +238,7 @@ mod tests {
 
     #[test]
     fn this_binary_carries_its_marker() {
-        let (_, _, found) = crate::core::release::scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
+        let (_, _, found) = rget_core::release::scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
         assert_eq!(found, vec![(VERSION.to_owned(), TARGET.to_owned())]);
     }
 }

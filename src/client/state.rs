@@ -54,15 +54,13 @@
 //! A stored file that does not parse is an error too, never a silent "first use" again.
 
 use crate::client::trust::Env;
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle::{self, HashSource, MerkleError};
-use crate::core::note::{self, MAX_NOTE_SIZE};
-use crate::core::policy::{
-    LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by,
-};
-use crate::durable::{self, sync_dir};
-use crate::fetch::Deadline;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::{self, HashSource, MerkleError};
+use rget_core::note::{self, MAX_NOTE_SIZE};
+use rget_core::policy::{LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by};
+use rget_fetch::Deadline;
+use rget_fetch::durable::{self, sync_dir};
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs::{self, DirBuilder, File};
@@ -963,20 +961,19 @@ mod tests {
     }
     /// A log of `n` leaves in memory, its key and a policy trusting it (quorum `quorum`).
     struct Log {
-        key: crate::core::note::SignerKey,
+        key: rget_core::note::SignerKey,
         tree: merkle::MemoryTree,
-        policy: crate::core::policy::Policy,
+        policy: rget_core::policy::Policy,
     }
 
     fn log(n: u64, seed: u8) -> Log {
-        use crate::core::ed25519::Seed;
-        let key =
-            crate::core::note::SignerKey::from_seed("log.example/t", Seed([seed; 32])).unwrap();
+        use rget_core::ed25519::Seed;
+        let key = rget_core::note::SignerKey::from_seed("log.example/t", Seed([seed; 32])).unwrap();
         let mut tree = merkle::MemoryTree::new();
         for i in 0..n {
             tree.append(merkle::leaf_hash(&[seed, i as u8]));
         }
-        let policy = crate::core::policy::Policy::parse(&format!(
+        let policy = rget_core::policy::Policy::parse(&format!(
             "log {} https://log.example/\nquorum none\n",
             key.verifier_key()
         ))
@@ -1045,12 +1042,12 @@ mod tests {
         let state = StateDir::open(tmp.path()).unwrap();
         state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
         // The policy now requires a witness the stored checkpoint never had: still usable.
-        let w = crate::core::note::SignerKey::from_seed("w", crate::core::ed25519::Seed([9; 32]))
-            .unwrap();
-        let strict = crate::core::policy::Policy::parse(&format!(
+        let w =
+            rget_core::note::SignerKey::from_seed("w", rget_core::ed25519::Seed([9; 32])).unwrap();
+        let strict = rget_core::policy::Policy::parse(&format!(
             "log {} https://log.example/\nwitness w {}\nquorum w\n",
             l.key.verifier_key(),
-            crate::core::cosignature::verifier_key(&w)
+            rget_core::cosignature::verifier_key(&w)
         ))
         .unwrap();
         let signed = strict.verify_log_signature(&l.note(7)).unwrap();
@@ -1099,7 +1096,7 @@ mod tests {
 
     #[test]
     fn tiles_a_log_cannot_serve_are_an_anomaly_and_unreachable_ones_are_not() {
-        use crate::core::tile::TileError;
+        use rget_core::tile::TileError;
         let l = log(8, 1);
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::open(tmp.path()).unwrap();

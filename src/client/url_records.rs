@@ -18,12 +18,12 @@
 use super::state::Evidence;
 use super::trust::TrustedLog;
 use super::verified::{Class, ClientError, Context};
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle;
-use crate::core::policy::VerifiedCheckpoint;
-use crate::core::record;
-use crate::core::tile::{self, TILE_WIDTH, Tile, TileError, TileHashSource, TileLevel, TileReader};
-use crate::fetch::LogClient;
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle;
+use rget_core::policy::VerifiedCheckpoint;
+use rget_core::record;
+use rget_core::tile::{self, TILE_WIDTH, Tile, TileError, TileHashSource, TileLevel, TileReader};
+use rget_fetch::LogClient;
 
 /// Other records proved from the tiles at most: anyone can record a URL thousands of times, and
 /// proving each would cost a download per record; the first ones are evidence enough.
@@ -229,7 +229,7 @@ fn read_entry(reader: &mut impl TileReader, index: u64, size: u64) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tile::{MemoryTiles, encode_bundle};
+    use rget_core::tile::{MemoryTiles, encode_bundle};
 
     #[test]
     fn entries_come_from_the_partial_bundle_or_the_full_one() {

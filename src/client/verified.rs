@@ -11,17 +11,17 @@
 use super::state::{Observed, Pending, Seen, StateDir, StateError};
 use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
 use super::url_records::{self, Listed, Ours};
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle::{self, MerkleError};
-use crate::core::minisig::{self, Signature};
-use crate::core::policy::VerifiedCheckpoint;
-use crate::core::record;
-use crate::core::sums::{self, Sums};
-use crate::core::tile::{TileError, TileHashSource};
-use crate::core::tlog_proof::TlogProof;
-use crate::core::trusted_comment::{self, UrlBinding};
-use crate::core::verify::{self, VerifyError};
-use crate::fetch::{Client, FetchError, Kind, LogClient, limits};
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::{self, MerkleError};
+use rget_core::minisig::{self, Signature};
+use rget_core::policy::VerifiedCheckpoint;
+use rget_core::record;
+use rget_core::sums::{self, Sums};
+use rget_core::tile::{TileError, TileHashSource};
+use rget_core::tlog_proof::TlogProof;
+use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::verify::{self, VerifyError};
+use rget_fetch::{Client, FetchError, Kind, LogClient, limits};
 
 /// What kind of failure, so the CLI can give each its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ pub struct Context {
 /// directory.
 pub fn file_name(url: &str) -> Result<String, ClientError> {
     let usage = |why: String| ClientError::new(Class::Usage, format!("{url}: {why}"));
-    let name = crate::core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
+    let name = rget_core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
     sums::check_name(&name).map_err(|e| {
         usage(format!(
             "its file name cannot be listed in a SHA256SUMS: {e}"

@@ -12,9 +12,9 @@ pub mod fork;
 pub mod https;
 
 use crate::client::own_release::{TARGET, VERSION};
-use crate::core::digest::sha256;
-use crate::core::pins::binary_name;
 use children::{Children, Started};
+use rget_core::digest::sha256;
+use rget_core::pins::binary_name;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

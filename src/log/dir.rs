@@ -1,9 +1,9 @@
 //! The log directory on disk: paths, atomic durable writes, the process lock, `rget log init`.
 
-use crate::core::note::{SignerKey, VerifierKey};
-use crate::core::tile::Tile;
-use crate::durable::{create_dirs, parent_of, write_temp};
-pub use crate::durable::{sync_dir, write_atomic};
+use rget_core::note::{SignerKey, VerifierKey};
+use rget_core::tile::Tile;
+use rget_fetch::durable::{create_dirs, parent_of, write_temp};
+pub use rget_fetch::durable::{sync_dir, write_atomic};
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -117,7 +117,7 @@ pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
 /// Removes temporary files left by a process that was killed mid-write, anywhere in the log
 /// directory. Only called while holding the log lock.
 pub fn sweep_temporaries(dir: &Path) -> io::Result<usize> {
-    crate::durable::sweep_temporaries(dir, true)
+    rget_fetch::durable::sweep_temporaries(dir, true)
 }
 
 /// Why `rget log init` could not create a log.
@@ -145,7 +145,7 @@ pub fn init(dir: &LogDir, origin: &str, key: Option<SignerKey>) -> Result<Verifi
         let path = p.display().to_string();
         move |source| InitError::Io { path, source }
     };
-    if !crate::core::note::valid_key_name(origin) {
+    if !rget_core::note::valid_key_name(origin) {
         return Err(InitError::BadOrigin(origin.to_string()));
     }
     let key = match key {
@@ -168,7 +168,7 @@ pub fn init(dir: &LogDir, origin: &str, key: Option<SignerKey>) -> Result<Verifi
         .map_err(io_err(&dir.verifier_key()))?;
     let state = super::state::TreeState {
         size: 0,
-        root: crate::core::merkle::empty_root(),
+        root: rget_core::merkle::empty_root(),
     };
     write_atomic(&dir.state(), state.format().as_bytes(), 0o644).map_err(io_err(&dir.state()))?;
     // The key last: its presence is what marks a directory as an initialised log.

@@ -15,16 +15,16 @@
 
 use super::dir::{self, LogDir};
 use super::index::Index;
-use super::logfmt::{Level, event};
 use super::metrics::Metrics;
 use super::state::TreeState;
 use super::witnessing::Witnesses;
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, HashSource, MemoryTree, MerkleError};
-use crate::core::note::{self, SignerKey, VerifierKey};
-use crate::core::tile::{self, Tile, TileLevel};
-use crate::core::tlog_proof::TlogProof;
+use crate::serve::logfmt::{Level, event};
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::Hash;
+use rget_core::merkle::{self, HashSource, MemoryTree, MerkleError};
+use rget_core::note::{self, SignerKey, VerifierKey};
+use rget_core::tile::{self, Tile, TileLevel};
+use rget_core::tlog_proof::TlogProof;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;

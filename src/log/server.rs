@@ -21,13 +21,9 @@
 
 use super::dir::LogDir;
 use super::index::format_lookup;
-pub use super::logfmt::{Level, event};
 use super::metrics::Reject;
 use super::sequencer::{Handle, SubmitError};
-use crate::core::merkle::leaf_hash;
-pub use crate::core::percent::percent_decode;
-use crate::core::record::{self, RecordError};
-use crate::core::tile::{Tile, TileLevel};
+pub use crate::serve::logfmt::{Level, event};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -36,6 +32,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rget_core::merkle::leaf_hash;
+pub use rget_core::percent::percent_decode;
+use rget_core::record::{self, RecordError};
+use rget_core::tile::{Tile, TileLevel};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;

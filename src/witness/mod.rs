@@ -24,13 +24,13 @@
 pub mod server;
 pub mod state;
 
-use crate::core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
-use crate::core::cosignature;
-use crate::core::digest::Hash;
-use crate::core::merkle::{empty_root, verify_consistency};
-use crate::core::note::{self, KeyError, Note, SignerKey, VerifierKey};
-use crate::core::policy::Policy;
 use crate::log::dir::{LogDir, sweep_temporaries, sync_dir, write_atomic};
+use rget_core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
+use rget_core::cosignature;
+use rget_core::digest::Hash;
+use rget_core::merkle::{empty_root, verify_consistency};
+use rget_core::note::{self, KeyError, Note, SignerKey, VerifierKey};
+use rget_core::policy::Policy;
 use state::{LogState, StateError};
 use std::collections::HashMap;
 use std::fmt;

@@ -11,10 +11,10 @@
 //! Anything else is 404; a known path with another method is 405 with `Allow`.
 
 use super::{Refusal, Witness};
-use crate::log::logfmt::{Level, event};
 use crate::log::server::{
     BodyError, Connections, Limits, line, method_not_allowed, ok, read_body, serve_connections, set,
 };
+use crate::serve::logfmt::{Level, event};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;

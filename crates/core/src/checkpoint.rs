@@ -11,8 +11,8 @@
 //! spelling: two different texts for one tree would let a log show different bytes to different
 //! verifiers while claiming they are "the same" checkpoint.
 
-use crate::core::digest::Hash;
-use crate::core::note::{VerifierKey, snippet};
+use crate::digest::Hash;
+use crate::note::{VerifierKey, snippet};
 use thiserror::Error;
 
 /// Largest tree size: Go's checkpoint parsers read the size as `int64`, so a larger size would be a
@@ -129,8 +129,8 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
-    use crate::core::note::ALG_ED25519;
+    use crate::digest::sha256;
+    use crate::note::ALG_ED25519;
 
     const SPEC: &str =
         "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";

@@ -9,8 +9,8 @@
 //! so the key id differs from the key's id as a note signer. The message does not bind the cosigner
 //! name, so one Ed25519 key must never serve two cosigners (spec, "Ed25519 signed message").
 
-use crate::core::ed25519;
-use crate::core::note::{ALG_COSIGNATURE_V1, NoteSignature, SignerKey, VerifierKey, key_id};
+use crate::ed25519;
+use crate::note::{ALG_COSIGNATURE_V1, NoteSignature, SignerKey, VerifierKey, key_id};
 use thiserror::Error;
 
 /// Largest valid timestamp: the spec says it MUST NOT exceed 2^63 − 1.
@@ -92,9 +92,9 @@ pub fn verify(public_key: &[u8; 32], checkpoint_text: &[u8], sig: &[u8]) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::b64;
-    use crate::core::ed25519::Seed;
-    use crate::core::note::{self, ALG_ED25519, Verifier as _};
+    use crate::b64;
+    use crate::ed25519::Seed;
+    use crate::note::{self, ALG_ED25519, Verifier as _};
 
     const CHECKPOINT: &str =
         "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";

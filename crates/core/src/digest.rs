@@ -42,12 +42,12 @@ impl Hash {
 
     /// Standard base64 with padding (signed notes, checkpoints, proofs).
     pub fn to_base64(&self) -> String {
-        crate::core::b64::encode(&self.0)
+        crate::b64::encode(&self.0)
     }
 
     /// Parses canonical standard base64 of exactly 32 bytes.
     pub fn from_base64(s: &str) -> Option<Hash> {
-        let v = crate::core::b64::decode(s)?;
+        let v = crate::b64::decode(s)?;
         Some(Hash(v.try_into().ok()?))
     }
 

@@ -1,5 +1,13 @@
-//! The verification core: pure functions over bytes. Every verifier in rget (the bootstrap, `rget get`,
-//! the log, the witness, the auditor) goes through these functions and nothing else.
+//! rget-core, the verification core: pure functions over bytes. Every verifier in rget (the
+//! bootstrap, `rget get`, the log, the witness, the auditor) goes through these functions and
+//! nothing else.
+//!
+//! Formats (SHA256SUMS, minisign, signed notes, checkpoints, cosignatures, tlog-policy, tlog-proof,
+//! records, pins, Sigsum proofs and policies), Merkle proofs and tiles, and the exit codes every rget
+//! program reports. No I/O beyond `Read`/`Write`, no network, no async runtime, no CLI crate: the
+//! crate's dependencies are hashing, Ed25519, minisign verification and encodings, so that what
+//! decides trust can be read on its own.
+#![deny(unsafe_code)]
 
 pub mod b64;
 pub mod checkpoint;

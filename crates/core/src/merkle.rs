@@ -16,8 +16,8 @@
 //! Nothing here panics on any input: sizes and indexes come from checkpoints, proofs and URLs, so all
 //! arithmetic on them is checked or provably bounded, and failures are typed [`MerkleError`]s.
 
-use crate::core::digest::{Hash, sha256, sha256_parts};
-use crate::core::tile::TileError;
+use crate::digest::{Hash, sha256, sha256_parts};
+use crate::tile::TileError;
 
 /// Why a Merkle computation or verification failed. Messages name the numbers involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,7 +141,7 @@ pub fn empty_root() -> Hash {
 /// A source of complete-subtree hashes.
 ///
 /// `subtree(level, index)` is the Merkle hash of leaves `[index·2^level, (index+1)·2^level)`.
-/// Implemented by [`MemoryTree`], by tiles ([`crate::core::tile::TileHashSource`]), and by a log's
+/// Implemented by [`MemoryTree`], by tiles ([`crate::tile::TileHashSource`]), and by a log's
 /// storage or an HTTP client, so that one proof routine serves them all. Callers in this module only
 /// ask for subtrees that are complete within the tree size they work on.
 pub trait HashSource {

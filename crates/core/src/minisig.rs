@@ -5,9 +5,9 @@
 //! caller opts into legacy ones, because legacy verification must hold the whole file in memory and
 //! cannot stream. The trusted comment is covered by the global signature; `minisign-verify` checks it but
 //! does not interpret it, so callers that need it read it from [`Verified::trusted_comment`] and
-//! interpret it with `core::trusted_comment` (the file it names, the URL it binds).
+//! interpret it with `trusted_comment` (the file it names, the URL it binds).
 
-use crate::core::b64;
+use crate::b64;
 
 /// Largest `.minisig` or `.pub` text we read: the real ones are under 500 bytes; trusted comments are
 /// one line. Anything bigger is not a minisign file.

@@ -17,10 +17,10 @@
 //! Where this module is stricter than Go, it is on spellings: key ids must be lowercase hex and every
 //! base64 value must be canonical, so that one key and one note have exactly one text form.
 
-use crate::core::b64;
-use crate::core::cosignature;
-use crate::core::digest::sha256_parts;
-use crate::core::ed25519::{self, Seed};
+use crate::b64;
+use crate::cosignature;
+use crate::digest::sha256_parts;
+use crate::ed25519::{self, Seed};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -59,7 +59,7 @@ pub fn valid_key_name(name: &str) -> bool {
 }
 
 /// Shortens outside text for an error message, so that a megabyte of garbage yields a one-line error.
-pub(crate) fn snippet(s: &str) -> String {
+pub fn snippet(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() <= MAX {
         s.to_owned()
@@ -827,7 +827,7 @@ mod tests {
         assert_eq!(VerifierKey::parse("nothing"), Err(KeyError::Syntax));
         assert_eq!(SignerKey::parse(GO_VKEY).unwrap_err(), KeyError::NotPrivate);
         // A 0x04 key is a verifier key only; Go's private key format has no such type.
-        let w = crate::core::cosignature::verifier_key(&key("w", 1));
+        let w = crate::cosignature::verifier_key(&key("w", 1));
         let fake = format!(
             "PRIVATE+KEY+w+{:08x}+{}",
             w.id,

@@ -28,8 +28,8 @@
 //!
 //! The parsers take bytes and return typed one-line errors; nothing here reads files.
 
-use crate::core::b64;
-use crate::core::ed25519::Seed;
+use crate::b64;
+use crate::ed25519::Seed;
 use thiserror::Error;
 
 /// The only key type accepted.

@@ -284,7 +284,7 @@ mod tests {
     }
 
     fn percent_decoded(s: &str) -> String {
-        crate::core::percent::percent_decode(s).unwrap()
+        crate::percent::percent_decode(s).unwrap()
     }
 
     #[test]

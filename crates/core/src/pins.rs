@@ -4,11 +4,11 @@
 //! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
 //! policy and source with it too (rget cannot pin its own digest: that would be circular).
 
-use crate::core::digest::Hash;
-use crate::core::minisig::PublicKey;
-use crate::core::policy::Policy;
-use crate::core::record;
-use crate::core::sums::{self, Sums};
+use crate::digest::Hash;
+use crate::minisig::PublicKey;
+use crate::policy::Policy;
+use crate::record;
+use crate::sums::{self, Sums};
 use std::cmp::Ordering;
 
 /// The placeholder in `source` that stands for the version.

@@ -17,8 +17,8 @@
 //!   hazard: every line is complete on its own);
 //! - cosignature timestamps are reported, not judged: the core has no clock.
 
-use crate::core::checkpoint::{Checkpoint, CheckpointError};
-use crate::core::note::{
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::note::{
     self, ALG_COSIGNATURE_V1, ALG_ED25519, KeyError, NoteError, VerifierKey, snippet,
 };
 use std::collections::HashMap;
@@ -673,9 +673,9 @@ fn member_ok(m: Member, witness_ok: &[bool], group_ok: &[bool]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::cosignature;
-    use crate::core::ed25519::Seed;
-    use crate::core::note::SignerKey;
+    use crate::cosignature;
+    use crate::ed25519::Seed;
+    use crate::note::SignerKey;
 
     fn signer(name: &str, n: u8) -> SignerKey {
         SignerKey::from_seed(name, Seed([n; 32])).unwrap()
@@ -1019,7 +1019,7 @@ mod tests {
         let text = Checkpoint {
             origin: "log.example".into(),
             size: 3,
-            root: crate::core::digest::sha256(b"r"),
+            root: crate::digest::sha256(b"r"),
             extensions: vec![],
         }
         .format();

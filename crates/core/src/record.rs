@@ -12,9 +12,9 @@
 //! *content* to the *place*: the same bytes at another URL, or other bytes at this URL, are a different
 //! leaf. That is what lets a monitor see "the content behind this URL changed".
 
-use crate::core::digest::{Hash, sha256};
-use crate::core::percent::hex_digit;
-use crate::core::sums;
+use crate::digest::{Hash, sha256};
+use crate::percent::hex_digit;
+use crate::sums;
 
 /// First line of every record.
 pub const HEADER: &str = "rget/record/v1";

@@ -17,13 +17,13 @@
 //! The pinned-digest check (the bootstrap's first) is the caller's: `rget self upgrade` installs
 //! versions newer than any pin, which is exactly why checks 2 and 3 exist.
 
-use crate::core::digest::{Hash, STREAM_BUFFER, Sha256};
-use crate::core::minisig::{self, Signature};
-use crate::core::pins::ReleaseTrust;
-use crate::core::pins::Version;
-use crate::core::sums;
-use crate::core::trusted_comment::{self, UrlBinding};
-use crate::core::verify::{LoggedSums, VerifyError, check_listed, verify_logged_sums};
+use crate::digest::{Hash, STREAM_BUFFER, Sha256};
+use crate::minisig::{self, Signature};
+use crate::pins::ReleaseTrust;
+use crate::pins::Version;
+use crate::sums;
+use crate::trusted_comment::{self, UrlBinding};
+use crate::verify::{LoggedSums, VerifyError, check_listed, verify_logged_sums};
 use std::io::Read;
 
 /// The three published files that vouch for a release binary.
@@ -216,7 +216,7 @@ mod tests {
         bin.extend_from_slice(b"\0rget-release 0.3.0-rc.1 x86_64-unknown-linux-gnu\0tail");
         let (h, len, found) = scan(&mut &bin[..]).unwrap();
         assert_eq!(len, bin.len() as u64);
-        assert_eq!(h, crate::core::digest::sha256(&bin));
+        assert_eq!(h, crate::digest::sha256(&bin));
         assert_eq!(
             found,
             vec![(

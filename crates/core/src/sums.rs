@@ -19,7 +19,7 @@
 //! strict (one spelling per meaning where that costs nobody anything), bounded (limits are checked
 //! before the work they bound) and never panics, whatever the input.
 
-use crate::core::digest::Hash;
+use crate::digest::Hash;
 use std::collections::HashMap;
 use thiserror::Error;
 
@@ -357,7 +357,7 @@ pub fn format(entries: &[Entry]) -> Result<String, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use crate::digest::sha256;
     use proptest::prelude::*;
 
     fn d(s: &str) -> Hash {

@@ -12,8 +12,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
-use crate::core::digest::Hash;
-use crate::core::merkle::{HashSource, MerkleError, node_hash, subtree_end};
+use crate::digest::Hash;
+use crate::merkle::{HashSource, MerkleError, node_hash, subtree_end};
 
 /// Tile height: every tile spans 8 levels of the tree (fixed by tlog-tiles, not in the path).
 pub const TILE_HEIGHT: u8 = 8;
@@ -636,7 +636,7 @@ pub fn tiles_to_publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::merkle::{MemoryTree, leaf_hash, tree_hash};
+    use crate::merkle::{MemoryTree, leaf_hash, tree_hash};
 
     fn t(level: TileLevel, index: u64, width: u16) -> Tile {
         Tile {
@@ -839,7 +839,7 @@ mod tests {
 
     #[test]
     fn deleted_partial_tile_falls_back_to_full_tile() {
-        use crate::core::merkle::inclusion_proof;
+        use crate::merkle::inclusion_proof;
         let n = 70_000u64;
         let mut tree = MemoryTree::from_leaf_hashes((0..n).map(|i| leaf_hash(&i.to_le_bytes())));
         let mut tiles = MemoryTiles::new();

@@ -11,8 +11,8 @@
 //! Published as `SHA256SUMS.tlog-proof` next to `SHA256SUMS`, so a verifier needs nothing from the log
 //! itself: the checkpoint carries the signatures, the hashes bind the leaf to its root.
 
-use crate::core::b64;
-use crate::core::digest::Hash;
+use crate::b64;
+use crate::digest::Hash;
 
 /// First line.
 pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
@@ -134,7 +134,7 @@ impl TlogProof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use crate::digest::sha256;
 
     fn sample() -> TlogProof {
         TlogProof {

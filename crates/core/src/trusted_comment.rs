@@ -11,7 +11,7 @@
 //! can: a client refuses it at any other URL. Signatures made by other tools name no URL; then only the
 //! log's list of records for the URL (the lookup, `rget audit`) shows such a replay.
 
-use crate::core::record;
+use crate::record;
 
 /// The field `rget release` adds.
 pub const URL_FIELD: &str = "url:";

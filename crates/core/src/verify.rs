@@ -6,12 +6,12 @@
 //! the record is rebuilt from the URL the caller fetched and the bytes it got, never copied from the log
 //! or the proof, so a proof for *another* record can never pass.
 
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, MerkleError};
-use crate::core::policy::{Policy, PolicyError, VerifiedCheckpoint};
-use crate::core::record::{self, RecordError};
-use crate::core::sums::Sums;
-use crate::core::tlog_proof::{TlogProof, TlogProofError};
+use crate::digest::Hash;
+use crate::merkle::{self, MerkleError};
+use crate::policy::{Policy, PolicyError, VerifiedCheckpoint};
+use crate::record::{self, RecordError};
+use crate::sums::Sums;
+use crate::tlog_proof::{TlogProof, TlogProofError};
 
 /// Why a logged `SHA256SUMS` or an artifact did not verify. Each variant is a different failure a user
 /// must be able to tell apart.

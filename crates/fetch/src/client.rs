@@ -6,7 +6,7 @@ use super::error::FetchError;
 use super::proxy::ProxyConfig;
 use super::roots;
 use super::url::Url;
-use crate::core::digest::STREAM_BUFFER;
+use rget_core::digest::STREAM_BUFFER;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -610,7 +610,7 @@ mod tests {
             .with_retries(&url, Method::Get, || failing(&mut n))
             .unwrap_err();
         assert_eq!(n, 0);
-        assert_eq!(e.kind(), super::super::Kind::Network);
+        assert_eq!(e.kind(), crate::Kind::Network);
         assert_eq!(
             e.to_string(),
             "the time limit of 0 s for the whole command (--max-time) ran out: https://x/f: not requested"
@@ -636,6 +636,6 @@ mod tests {
                 }))
             })
             .unwrap_err();
-        assert_eq!(e.kind(), super::super::Kind::NotFound);
+        assert_eq!(e.kind(), crate::Kind::NotFound);
     }
 }

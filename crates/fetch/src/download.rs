@@ -14,7 +14,7 @@
 use super::client::{Client, Failure, Method, Open, read_body_into};
 use super::error::FetchError;
 use super::url::Url;
-use crate::core::digest::{Hash, HashingWriter, Sha256};
+use rget_core::digest::{Hash, HashingWriter, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -459,7 +459,7 @@ mod tests {
         // A reader of the download (rget cat) shares the open file, and so the lock.
         let d = Downloaded {
             temp: live,
-            sha256: crate::core::digest::sha256(b""),
+            sha256: rget_core::digest::sha256(b""),
             len: 0,
             final_url: String::new(),
         };

@@ -1,5 +1,6 @@
-//! The HTTPS client (feature `fetch`): blocking (ureq 3, rustls with ring), no async runtime, so
-//! the bootstrap uses it too.
+//! rget-fetch: what the bootstrap needs besides the core, and what rget shares with it.
+//!
+//! The HTTPS client is blocking (ureq 3, rustls with ring), with no async runtime:
 //!
 //! - [`Client`] / [`Config`]: webpki-roots plus `SSL_CERT_FILE` and `--cacert` roots, https only
 //!   unless `allow_http`, redirects followed by our code (at most 5, never https → http), proxies
@@ -8,11 +9,21 @@
 //!   of it (connect, every read, every retry and pause).
 //! - [`Client::get_bytes`] for small files, [`Client::download`] to stream a body into a temporary
 //!   file beside its destination while hashing it ([`Downloaded::persist`] moves it into place).
-//! - [`LogClient`]: a log's checkpoint, tiles (a [`TileReader`](crate::core::tile::TileReader)),
+//! - [`LogClient`]: a log's checkpoint, tiles (a [`TileReader`](rget_core::tile::TileReader)),
 //!   lookup and submission.
 //! - [`limits`]: the size limit of everything fetched.
 //!
 //! Every failure is a [`FetchError`], one line naming the URL and the problem, with a [`Kind`].
+//!
+//! Beside the client:
+//! - [`durable`]: every atomic, durable file write and every lock file of rget (the log, the
+//!   witness, the client's checkpoint memory, key files, release files, `rget sums -o`).
+//! - [`release`]: a release's files fetched from the first location that serves them (the
+//!   bootstrap and `rget self`).
+//! - [`install`]: the atomic install of a verified binary, keeping the previous one.
+//! - [`interrupt`]: temporary files removed on SIGINT, SIGTERM and SIGHUP.
+//! - [`sys`]: the only `unsafe` of rget outside the bootstrap: thin system-call wrappers.
+#![deny(unsafe_code)]
 
 mod client;
 mod deadline;
@@ -22,6 +33,12 @@ mod log_client;
 mod proxy;
 mod roots;
 mod url;
+
+pub mod durable;
+pub mod install;
+pub mod interrupt;
+pub mod release;
+pub mod sys;
 
 pub use client::{Client, Config, Fetched};
 pub use deadline::Deadline;
@@ -33,7 +50,7 @@ pub use proxy::ProxyConfig;
 /// Size limits, in bytes, of everything rget fetches. A body over its limit is refused after
 /// reading at most one byte more (or before reading, when `Content-Length` says so).
 pub mod limits {
-    use crate::core::{record, tile, tlog_proof};
+    use rget_core::{record, tile, tlog_proof};
 
     /// A `SHA256SUMS`: it must fit in a log record (`record::MAX_RECORD`, 65,535 bytes, header
     /// included), so a larger one could never have been logged.

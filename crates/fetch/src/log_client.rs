@@ -5,9 +5,9 @@
 use super::client::Client;
 use super::error::{FetchError, Kind};
 use super::limits;
-use crate::core::digest::Hash;
-pub use crate::core::percent::percent_encode;
-use crate::core::tile::{Tile, TileError, TileLevel, TileReader};
+use rget_core::digest::Hash;
+pub use rget_core::percent::percent_encode;
+use rget_core::tile::{Tile, TileError, TileLevel, TileReader};
 
 /// A log under a URL prefix (`https://log.example/rget`: the checkpoint is at `<prefix>/checkpoint`).
 pub struct LogClient<'a> {
@@ -65,7 +65,7 @@ impl TileReader for LogClient<'_> {
         let w = u64::from(tile.width);
         let limit = match tile.level {
             TileLevel::Hash(_) => w * 32,
-            TileLevel::Entries => w * (2 + crate::core::tile::MAX_ENTRY_SIZE as u64),
+            TileLevel::Entries => w * (2 + rget_core::tile::MAX_ENTRY_SIZE as u64),
         };
         self.tiles_fetched += 1;
         match self
@@ -114,7 +114,7 @@ pub fn parse_lookup(body: &[u8]) -> Result<Vec<(u64, Hash)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use rget_core::digest::sha256;
 
     #[test]
     fn lookup_answers_are_parsed_strictly() {

@@ -4,7 +4,7 @@
 //! an old one, so a proof that verified under a name keeps verifying under it.
 
 use super::policy::{SigsumPolicyError, parse};
-use crate::core::policy::Policy;
+use crate::policy::Policy;
 
 /// The production policy vetted by the Sigsum project: two logs, three independent witnesses, two of
 /// which must cosign.
@@ -74,8 +74,8 @@ pub fn names() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::policy::{Member, Quorum};
-    use crate::core::sigsum::policy::log_verifier_key;
+    use crate::policy::{Member, Quorum};
+    use crate::sigsum::policy::log_verifier_key;
 
     fn key(hex_key: &str) -> [u8; 32] {
         hex::decode(hex_key).unwrap().try_into().unwrap()

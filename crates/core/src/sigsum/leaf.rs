@@ -13,9 +13,9 @@
 //! must bring the data (and so the message) themselves.
 
 use super::{key_hash, namespaced};
-use crate::core::digest::{Hash, sha256};
-use crate::core::ed25519::{self, Seed};
-use crate::core::merkle;
+use crate::digest::{Hash, sha256};
+use crate::ed25519::{self, Seed};
+use crate::merkle;
 
 /// Namespace of leaf signatures.
 pub const NAMESPACE: &str = "sigsum.org/v1/tree-leaf";

@@ -6,14 +6,14 @@
 //!
 //! - [`leaf`]: the 128-byte leaf (checksum, signature, key hash) and its Merkle leaf hash;
 //! - [`proof`]: the proof file, `version=2` written, versions 1 and 2 read;
-//! - [`policy`]: Sigsum policy files, parsed into the core's [`crate::core::policy::Policy`];
+//! - [`policy`]: Sigsum policy files, parsed into the core's [`crate::policy::Policy`];
 //! - [`builtin`]: the named policies compiled in;
 //! - [`verify`]: the proof's tree head and cosignatures rebuilt as the checkpoint note the core's
-//!   [`crate::core::policy::Policy::verify_checkpoint`] verifies (log signature, witness quorum), the
-//!   leaf checked against the submitter keys, and the inclusion proof by [`crate::core::merkle`];
+//!   [`crate::policy::Policy::verify_checkpoint`] verifies (log signature, witness quorum), the
+//!   leaf checked against the submitter keys, and the inclusion proof by [`crate::merkle`];
 //! - [`token`]: the `Sigsum-Token` header that public logs use for rate limiting.
 //!
-//! Submitter keys are OpenSSH `ssh-ed25519` keys: see [`crate::core::openssh`].
+//! Submitter keys are OpenSSH `ssh-ed25519` keys: see [`crate::openssh`].
 //!
 //! Sigsum names keys by their key hash, `SHA-256(raw 32-byte Ed25519 public key)`, everywhere: the
 //! leaf's submitter, the proof's log, the cosigning witnesses.
@@ -25,7 +25,7 @@ pub mod proof;
 pub mod token;
 pub mod verify;
 
-use crate::core::digest::{Hash, sha256};
+use crate::digest::{Hash, sha256};
 
 /// Prefix of a Sigsum log's checkpoint origin; the rest is the log's key hash in lowercase hex.
 pub const ORIGIN_PREFIX: &str = "sigsum.org/v1/tree/";

@@ -24,8 +24,8 @@
 //! allows opaque non-ASCII octets in names and comments; a non-UTF-8 file is refused by the caller).
 
 use super::{key_hash, origin};
-use crate::core::note::{ALG_COSIGNATURE_V1, ALG_ED25519, VerifierKey, valid_key_name};
-use crate::core::policy::{Policy, PolicyError};
+use crate::note::{ALG_COSIGNATURE_V1, ALG_ED25519, VerifierKey, valid_key_name};
+use crate::policy::{Policy, PolicyError};
 use std::collections::HashMap;
 use thiserror::Error;
 
@@ -62,7 +62,7 @@ fn hex_key(s: &str) -> Option<[u8; 32]> {
 pub fn log_verifier_key(public_key: &[u8; 32]) -> VerifierKey {
     let name = origin(&key_hash(public_key));
     VerifierKey {
-        id: crate::core::note::key_id(&name, ALG_ED25519, public_key),
+        id: crate::note::key_id(&name, ALG_ED25519, public_key),
         name,
         alg: ALG_ED25519,
         public_key: *public_key,
@@ -77,7 +77,7 @@ pub fn witness_verifier_key(name: &str, public_key: &[u8; 32]) -> VerifierKey {
         format!("sigsum.org/v1/witness/{}", key_hash(public_key).to_hex())
     };
     VerifierKey {
-        id: crate::core::note::key_id(&name, ALG_COSIGNATURE_V1, public_key),
+        id: crate::note::key_id(&name, ALG_COSIGNATURE_V1, public_key),
         name,
         alg: ALG_COSIGNATURE_V1,
         public_key: *public_key,
@@ -170,8 +170,8 @@ pub fn parse_any(text: &str) -> Result<Policy, SigsumPolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ed25519::Seed;
-    use crate::core::policy::Quorum;
+    use crate::ed25519::Seed;
+    use crate::policy::Quorum;
 
     fn hexkey(n: u8) -> String {
         hex::encode(Seed([n; 32]).public_key())

@@ -26,10 +26,10 @@
 //! index in that size of tree has. A proof that parses formats back to the same bytes (version 2).
 
 use super::lower_hex;
-use crate::core::digest::Hash;
-use crate::core::merkle;
-use crate::core::note::snippet;
-use crate::core::tlog_proof::parse_decimal;
+use crate::digest::Hash;
+use crate::merkle;
+use crate::note::snippet;
+use crate::tlog_proof::parse_decimal;
 use std::fmt::Write as _;
 use thiserror::Error;
 

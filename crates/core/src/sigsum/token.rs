@@ -12,7 +12,7 @@
 //! carries it: it identifies, it does not authorise anything beyond the domain's rate.
 
 use super::namespaced;
-use crate::core::ed25519::{self, Seed};
+use crate::ed25519::{self, Seed};
 use thiserror::Error;
 
 /// Namespace of token signatures.
@@ -60,7 +60,7 @@ impl SubmitToken {
     /// the token key `seed` (whose public key the domain publishes in DNS).
     pub fn sign(seed: &Seed, domain: &str, log_key: &[u8; 32]) -> Result<SubmitToken, TokenError> {
         if !valid_domain(domain) {
-            return Err(TokenError::BadDomain(crate::core::note::snippet(domain)));
+            return Err(TokenError::BadDomain(crate::note::snippet(domain)));
         }
         Ok(SubmitToken {
             domain: domain.to_owned(),
@@ -82,7 +82,7 @@ impl SubmitToken {
     pub fn parse(value: &str) -> Result<SubmitToken, TokenError> {
         let (domain, sig) = value.split_once(' ').ok_or(TokenError::Syntax)?;
         if !valid_domain(domain) {
-            return Err(TokenError::BadDomain(crate::core::note::snippet(domain)));
+            return Err(TokenError::BadDomain(crate::note::snippet(domain)));
         }
         let signature = super::lower_hex::<64>(sig).ok_or(TokenError::Syntax)?;
         Ok(SubmitToken {

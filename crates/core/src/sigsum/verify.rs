@@ -18,11 +18,11 @@
 use super::leaf::{self, Leaf};
 use super::proof::SigsumProof;
 use super::{key_hash, origin};
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, MerkleError};
-use crate::core::note::{Note, NoteSignature};
-use crate::core::policy::{Policy, PolicyError, VerifiedCheckpoint};
+use crate::checkpoint::Checkpoint;
+use crate::digest::Hash;
+use crate::merkle::{self, MerkleError};
+use crate::note::{Note, NoteSignature};
+use crate::policy::{Policy, PolicyError, VerifiedCheckpoint};
 use thiserror::Error;
 
 /// Why a proof does not prove a message. Every variant is a verification failure: the proof parsed,
@@ -178,12 +178,12 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::cosignature;
-    use crate::core::digest::sha256;
-    use crate::core::ed25519::Seed;
-    use crate::core::merkle::MemoryTree;
-    use crate::core::sigsum::policy;
-    use crate::core::sigsum::proof::Cosignature;
+    use crate::cosignature;
+    use crate::digest::sha256;
+    use crate::ed25519::Seed;
+    use crate::merkle::MemoryTree;
+    use crate::sigsum::policy;
+    use crate::sigsum::proof::Cosignature;
 
     const TIME: u64 = 1_770_000_000;
 
@@ -264,7 +264,7 @@ mod tests {
             "the unknown witness is ignored"
         );
         // The note the policy verified is the checkpoint with the log's and A's and B's lines.
-        let note = crate::core::note::parse(&v.checkpoint.note).unwrap();
+        let note = crate::note::parse(&v.checkpoint.note).unwrap();
         assert_eq!(note.signatures.len(), 3);
         assert_eq!(note.text, checkpoint_text(&w.proof));
         // A version 1 proof with the right checksum prefix verifies too.
