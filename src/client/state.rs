@@ -59,6 +59,7 @@ use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, HashSource, MerkleError};
 use rget_core::note::{self, MAX_NOTE_SIZE};
 use rget_core::policy::{LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by};
+use rget_core::tile::TileError;
 use rget_fetch::Deadline;
 use rget_fetch::durable::{self, sync_dir};
 use std::cmp::Ordering;
@@ -186,7 +187,11 @@ pub trait ProofError: fmt::Display {
     }
 }
 
-impl ProofError for MerkleError {
+/// A proof computed from a tree in memory: its data is always there.
+impl ProofError for MerkleError {}
+
+/// A proof computed from a log's tiles: missing or malformed tiles are the log's failure.
+impl ProofError for MerkleError<TileError> {
     fn unserved(&self) -> bool {
         self.is_unserved()
     }
@@ -1096,13 +1101,12 @@ mod tests {
 
     #[test]
     fn tiles_a_log_cannot_serve_are_an_anomaly_and_unreachable_ones_are_not() {
-        use rget_core::tile::TileError;
         let l = log(8, 1);
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::open(tmp.path()).unwrap();
         state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
-        let mut missing = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
-            Err(MerkleError::Tile(TileError::NotFound {
+        let mut missing = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError<TileError>> {
+            Err(MerkleError::Source(TileError::NotFound {
                 path: "tile/0/000.p/7".into(),
             }))
         };
@@ -1112,8 +1116,8 @@ mod tests {
         // An older proof checkpoint whose consistency needs tiles of the stored size 5.
         let err = state.tie_to_newest(&l.cp(3), &mut missing).unwrap_err();
         assert!(matches!(err, StateError::Unserved { size: 5, .. }), "{err}");
-        let mut down = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
-            Err(MerkleError::Tile(TileError::Read {
+        let mut down = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError<TileError>> {
+            Err(MerkleError::Source(TileError::Read {
                 path: "tile/0/000.p/7".into(),
                 reason: "connection refused".into(),
             }))

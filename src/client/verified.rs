@@ -247,7 +247,7 @@ pub(crate) fn trusted_log<'a>(
 pub(crate) fn prover<'a>(
     ctx: &'a Context,
     log_url: &'a str,
-) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError> + 'a {
+) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError<TileError>> + 'a {
     move |old, new| {
         let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
         merkle::consistency_proof(old, new, &mut src)
@@ -370,7 +370,7 @@ fn prove_with_lookup(
                     // Missing tiles of the size it just signed: the log's failure, kept as evidence.
                     Some(p) if e.is_unserved() => p.unserved(size, &e).into(),
                     // Tiles that could not be reached (refused, timed out, HTTP 5xx): the network.
-                    _ if matches!(e, MerkleError::Tile(TileError::Read { .. })) => {
+                    _ if matches!(e, MerkleError::Source(TileError::Read { .. })) => {
                         ClientError::new(Class::Network, what)
                     }
                     _ => verification(what),

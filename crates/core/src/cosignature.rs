@@ -8,9 +8,15 @@
 //! `NewSignerForCosignatureV1` does; its cosigner identity is the same Ed25519 key under type 0x04,
 //! so the key id differs from the key's id as a note signer. The message does not bind the cosigner
 //! name, so one Ed25519 key must never serve two cosigners (spec, "Ed25519 signed message").
+//!
+//! The note module verifies through its `Verifier` trait and knows nothing of cosignatures; this
+//! module implements that trait for [`VerifierKey`], so a note opened with a witness's 0x04 key
+//! checks its cosignature here and reports the time it states.
 
 use crate::ed25519;
-use crate::note::{ALG_COSIGNATURE_V1, NoteSignature, SignerKey, VerifierKey, key_id};
+use crate::note::{
+    self, ALG_COSIGNATURE_V1, ALG_ED25519, NoteSignature, SignerKey, Verifier, VerifierKey, key_id,
+};
 use thiserror::Error;
 
 /// Largest valid timestamp: the spec says it MUST NOT exceed 2^63 − 1.
@@ -89,12 +95,36 @@ pub fn verify(public_key: &[u8; 32], checkpoint_text: &[u8], sig: &[u8]) -> Opti
     ed25519::verify(public_key, &message_bytes(checkpoint_text, ts), ed).then_some(ts)
 }
 
+/// Verifier keys check their signatures by type: Ed25519 note signatures (0x01, a log's) over the
+/// note text, cosignatures (0x04, a witness's) over this module's timestamped message. A key of
+/// another type verifies nothing.
+impl Verifier for VerifierKey {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> u32 {
+        self.id
+    }
+    fn verify(&self, text: &[u8], sig: &[u8]) -> bool {
+        match self.alg {
+            ALG_ED25519 => note::verify_ed25519(&self.public_key, text, sig),
+            ALG_COSIGNATURE_V1 => verify(&self.public_key, text, sig).is_some(),
+            _ => false,
+        }
+    }
+    fn signed_time(&self, sig: &[u8]) -> Option<u64> {
+        match self.alg {
+            ALG_COSIGNATURE_V1 => timestamp(sig),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::b64;
     use crate::ed25519::Seed;
-    use crate::note::{self, ALG_ED25519, Verifier as _};
 
     const CHECKPOINT: &str =
         "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";

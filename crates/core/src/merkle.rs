@@ -15,13 +15,18 @@
 //!
 //! Nothing here panics on any input: sizes and indexes come from checkpoints, proofs and URLs, so all
 //! arithmetic on them is checked or provably bounded, and failures are typed [`MerkleError`]s.
+//!
+//! This module knows nothing of where hashes are stored: a source's own failures (a tile that is
+//! missing or malformed, for the tiles of the `tile` module) travel as the `E` of [`MerkleError`].
 
 use crate::digest::{Hash, sha256, sha256_parts};
-use crate::tile::TileError;
+use std::convert::Infallible;
 
-/// Why a Merkle computation or verification failed. Messages name the numbers involved.
+/// Why a Merkle computation or verification failed. Messages name the numbers involved. `E` is
+/// what a [`HashSource`] reports when it cannot produce a hash; sources that always can (a tree in
+/// memory) and verification, which needs no source, leave it `Infallible`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MerkleError {
+pub enum MerkleError<E = Infallible> {
     /// A leaf index outside the tree (this includes every index in the empty tree).
     #[error("leaf index {index} is out of range for a tree of {size}")]
     IndexOutOfRange { index: u64, size: u64 },
@@ -97,30 +102,9 @@ pub enum MerkleError {
     #[error("subtree at level {level} index {index} is not complete in a tree of {size}")]
     IncompleteSubtree { level: u8, index: u64, size: u64 },
 
-    /// A source could not produce a subtree hash for another reason (storage, network).
-    #[error("subtree at level {level} index {index} is unavailable: {reason}")]
-    Unavailable {
-        level: u8,
-        index: u64,
-        reason: String,
-    },
-
-    /// A tile-backed source failed (missing tile, malformed tile).
+    /// The source could not produce a subtree hash (a tile missing or malformed, storage, network).
     #[error("{0}")]
-    Tile(#[from] TileError),
-}
-
-impl MerkleError {
-    /// Whether a tile-backed source failed because the tiles themselves are missing or are not
-    /// tiles (HTTP 404, a hash tile of the wrong length), as opposed to failing to reach them. For
-    /// the tiles of a tree size the log signed, that is the log failing its own commitment (a
-    /// rollback, or a fork it cannot back with data), not the network.
-    pub fn is_unserved(&self) -> bool {
-        matches!(
-            self,
-            MerkleError::Tile(TileError::NotFound { .. } | TileError::HashTileLength { .. })
-        )
-    }
+    Source(E),
 }
 
 /// RFC 6962 leaf hash: `SHA-256(0x00 ‖ entry)`.
@@ -141,11 +125,11 @@ pub fn empty_root() -> Hash {
 /// A source of complete-subtree hashes.
 ///
 /// `subtree(level, index)` is the Merkle hash of leaves `[index·2^level, (index+1)·2^level)`.
-/// Implemented by [`MemoryTree`], by tiles ([`crate::tile::TileHashSource`]), and by a log's
-/// storage or an HTTP client, so that one proof routine serves them all. Callers in this module only
-/// ask for subtrees that are complete within the tree size they work on.
-pub trait HashSource {
-    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError>;
+/// Implemented by [`MemoryTree`], by the tiles of a log (the `tile` module's `TileHashSource`, with
+/// `E` its tile errors), and by a log's storage, so that one proof routine serves them all. Callers
+/// in this module only ask for subtrees that are complete within the tree size they work on.
+pub trait HashSource<E = Infallible> {
+    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError<E>>;
 }
 
 /// One past the last leaf of subtree `(level, index)`, or `None` if that is beyond `u64`.
@@ -167,7 +151,11 @@ fn split_point(n: u64) -> u64 {
 /// length) the greedy split into the largest aligned power-of-two blocks is exactly RFC 6962's split,
 /// and folding the blocks from the right gives MTH. The alignment clamp keeps every request a
 /// complete aligned subtree even if a caller passed another range.
-fn range_hash(start: u64, end: u64, src: &mut impl HashSource) -> Result<Hash, MerkleError> {
+fn range_hash<E>(
+    start: u64,
+    end: u64,
+    src: &mut impl HashSource<E>,
+) -> Result<Hash, MerkleError<E>> {
     let mut parts: Vec<Hash> = Vec::new();
     let mut pos = start;
     while pos < end {
@@ -190,7 +178,7 @@ fn range_hash(start: u64, end: u64, src: &mut impl HashSource) -> Result<Hash, M
 }
 
 /// The root of the tree of the first `size` leaves of `src`: one subtree request per set bit of `size`.
-pub fn tree_hash(size: u64, src: &mut impl HashSource) -> Result<Hash, MerkleError> {
+pub fn tree_hash<E>(size: u64, src: &mut impl HashSource<E>) -> Result<Hash, MerkleError<E>> {
     range_hash(0, size, src)
 }
 
@@ -221,11 +209,11 @@ fn consistency_proof_len(old: u64, new: u64) -> usize {
 }
 
 /// The RFC 9162 §2.1.3.1 inclusion proof for leaf `index` in the tree of the first `size` leaves.
-pub fn inclusion_proof(
+pub fn inclusion_proof<E>(
     index: u64,
     size: u64,
-    src: &mut impl HashSource,
-) -> Result<Vec<Hash>, MerkleError> {
+    src: &mut impl HashSource<E>,
+) -> Result<Vec<Hash>, MerkleError<E>> {
     if index >= size {
         return Err(MerkleError::IndexOutOfRange { index, size });
     }
@@ -249,11 +237,11 @@ pub fn inclusion_proof(
 
 /// The RFC 9162 §2.1.4.1 consistency proof from the tree of the first `old` leaves to that of the
 /// first `new` leaves. Empty when `old == 0` or `old == new`.
-pub fn consistency_proof(
+pub fn consistency_proof<E>(
     old: u64,
     new: u64,
-    src: &mut impl HashSource,
-) -> Result<Vec<Hash>, MerkleError> {
+    src: &mut impl HashSource<E>,
+) -> Result<Vec<Hash>, MerkleError<E>> {
     if old > new {
         return Err(MerkleError::OldLargerThanNew { old, new });
     }
@@ -571,7 +559,7 @@ impl Frontier {
     }
 
     /// The frontier of the first `size` leaves of `src` (one subtree request per set bit of `size`).
-    pub fn of(size: u64, src: &mut impl HashSource) -> Result<Frontier, MerkleError> {
+    pub fn of<E>(size: u64, src: &mut impl HashSource<E>) -> Result<Frontier, MerkleError<E>> {
         let mut nodes = Vec::new();
         let mut start = 0u64;
         for level in (0..64u8).rev() {
@@ -761,7 +749,7 @@ mod tests {
         assert!(inclusion_proof(4, 4, &mut t).is_err());
         assert!(root_from_inclusion(u64::MAX, u64::MAX, &leaf, &[]).is_err());
         assert_eq!(
-            MerkleError::IndexOutOfRange { index: 7, size: 3 }.to_string(),
+            MerkleError::<Infallible>::IndexOutOfRange { index: 7, size: 3 }.to_string(),
             "leaf index 7 is out of range for a tree of 3"
         );
     }

@@ -1,6 +1,9 @@
-//! C2SP signed-note (`c2sp.org/signed-note`) with Ed25519 note signatures (type 0x01) and
-//! `cosignature/v1` witness cosignatures (type 0x04), and key text compatible with Go's
-//! `golang.org/x/mod/sumdb/note`, so keys made by either side work in both.
+//! C2SP signed-note (`c2sp.org/signed-note`) with Ed25519 note signatures (type 0x01), and key text
+//! compatible with Go's `golang.org/x/mod/sumdb/note`, so keys made by either side work in both.
+//!
+//! Like Go's package, this module verifies through a [`Verifier`] trait and knows other signature
+//! types only by their type byte: the `cosignature` module implements the trait for witness
+//! cosignatures (type 0x04), as torchwood's cosignature verifier does for Go's `note.Verifier`.
 //!
 //! A signed note is
 //!
@@ -18,7 +21,6 @@
 //! base64 value must be canonical, so that one key and one note have exactly one text form.
 
 use crate::b64;
-use crate::cosignature;
 use crate::digest::sha256_parts;
 use crate::ed25519::{self, Seed};
 use std::fmt;
@@ -145,9 +147,21 @@ pub trait Verifier {
     fn key_id(&self) -> u32;
     /// Whether `sig` (the signature bytes after the key id) is valid over the note `text`.
     fn verify(&self, text: &[u8], sig: &[u8]) -> bool;
+    /// The time a signature of this verifier's type states, if its type carries one (a
+    /// `cosignature/v1` timestamp); `None` for note signatures, which state none.
+    fn signed_time(&self, _sig: &[u8]) -> Option<u64> {
+        None
+    }
 }
 
-/// A verifier key, `<name>+<hex8 key id>+<base64(type ‖ public key)>` (signed-note "vkey").
+/// Whether `sig` is an Ed25519 note signature (type 0x01) by `public_key` over the note `text`.
+pub fn verify_ed25519(public_key: &[u8; 32], text: &[u8], sig: &[u8]) -> bool {
+    ed25519::verify(public_key, text, sig)
+}
+
+/// A verifier key, `<name>+<hex8 key id>+<base64(type ‖ public key)>` (signed-note "vkey"), of
+/// type 0x01 (a log's note key) or 0x04 (a witness's cosigner key). It implements [`Verifier`] for
+/// both types in the `cosignature` module, the one that knows how a cosignature is checked.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VerifierKey {
     pub name: String,
@@ -255,22 +269,6 @@ impl fmt::Display for VerifierKey {
             self.id,
             b64::encode(&material)
         )
-    }
-}
-
-impl Verifier for VerifierKey {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn key_id(&self) -> u32 {
-        self.id
-    }
-    fn verify(&self, text: &[u8], sig: &[u8]) -> bool {
-        match self.alg {
-            ALG_ED25519 => ed25519::verify(&self.public_key, text, sig),
-            ALG_COSIGNATURE_V1 => cosignature::verify(&self.public_key, text, sig).is_some(),
-            _ => false,
-        }
     }
 }
 
@@ -556,7 +554,8 @@ pub fn parse(bytes: &[u8]) -> Result<Note, NoteError> {
 pub struct Verified {
     /// Index into the verifier slice given to `open`.
     pub verifier: usize,
-    /// The cosignature timestamp, for type 0x04 keys; `None` for note signatures.
+    /// The time the signature states ([`Verifier::signed_time`]): a cosignature's timestamp;
+    /// `None` for note signatures.
     pub timestamp: Option<u64>,
 }
 
@@ -571,23 +570,23 @@ pub struct Opened {
 }
 
 /// Parses and verifies a signed note against known keys.
-pub fn open(bytes: &[u8], verifiers: &[VerifierKey]) -> Result<Opened, NoteError> {
+pub fn open<V: Verifier>(bytes: &[u8], verifiers: &[V]) -> Result<Opened, NoteError> {
     verify_note(parse(bytes)?, verifiers)
 }
 
 /// Verifies an already parsed note (see `open`).
-pub fn verify_note(note: Note, verifiers: &[VerifierKey]) -> Result<Opened, NoteError> {
+pub fn verify_note<V: Verifier>(note: Note, verifiers: &[V]) -> Result<Opened, NoteError> {
     // Two keys with one (name, id) would make the lookup below depend on order; Go refuses this as
     // an ambiguous verifier list, and so do we (it is a configuration error, never a note's fault).
     for (i, a) in verifiers.iter().enumerate() {
         if verifiers
             .iter()
             .skip(i + 1)
-            .any(|b| a.name == b.name && a.id == b.id)
+            .any(|b| a.name() == b.name() && a.key_id() == b.key_id())
         {
             return Err(NoteError::AmbiguousVerifier {
-                name: a.name.clone(),
-                id: a.id,
+                name: a.name().to_owned(),
+                id: a.key_id(),
             });
         }
     }
@@ -599,7 +598,7 @@ pub fn verify_note(note: Note, verifiers: &[VerifierKey]) -> Result<Opened, Note
         // known key is unknown and MUST be ignored (signed-note, "Signatures").
         let Some(index) = verifiers
             .iter()
-            .position(|v| v.name == s.name && v.id == s.id)
+            .position(|v| v.name() == s.name && v.key_id() == s.id)
         else {
             unknown += 1;
             continue;
@@ -620,13 +619,9 @@ pub fn verify_note(note: Note, verifiers: &[VerifierKey]) -> Result<Opened, Note
                 id: s.id,
             });
         }
-        let timestamp = match key.alg {
-            ALG_COSIGNATURE_V1 => cosignature::timestamp(&s.sig),
-            _ => None,
-        };
         verified.push(Verified {
             verifier: index,
-            timestamp,
+            timestamp: key.signed_time(&s.sig),
         });
     }
     if verified.is_empty() {
@@ -827,10 +822,9 @@ mod tests {
         assert_eq!(VerifierKey::parse("nothing"), Err(KeyError::Syntax));
         assert_eq!(SignerKey::parse(GO_VKEY).unwrap_err(), KeyError::NotPrivate);
         // A 0x04 key is a verifier key only; Go's private key format has no such type.
-        let w = crate::cosignature::verifier_key(&key("w", 1));
+        let w_id = key_id("w", ALG_COSIGNATURE_V1, &key("w", 1).public_key());
         let fake = format!(
-            "PRIVATE+KEY+w+{:08x}+{}",
-            w.id,
+            "PRIVATE+KEY+w+{w_id:08x}+{}",
             b64::encode(&[&[ALG_COSIGNATURE_V1][..], &[1u8; 32]].concat())
         );
         assert_eq!(
@@ -1090,7 +1084,10 @@ mod tests {
             open(&bytes, &[key("b", 2).verifier_key()]),
             Err(NoteError::Unverified { unknown: 1 })
         );
-        assert_eq!(open(&bytes, &[]), Err(NoteError::Unverified { unknown: 1 }));
+        assert_eq!(
+            open::<VerifierKey>(&bytes, &[]),
+            Err(NoteError::Unverified { unknown: 1 })
+        );
     }
 
     #[test]

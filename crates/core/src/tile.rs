@@ -414,6 +414,27 @@ pub fn decode_bundle(bytes: &[u8], expected: u16) -> Result<Vec<&[u8]>, TileErro
     Ok(out)
 }
 
+impl TileError {
+    /// Whether the tiles themselves are missing or are not tiles (HTTP 404, a hash tile of the
+    /// wrong length), as opposed to unreachable. For the tiles of a tree size the log signed, that
+    /// is the log failing its own commitment (a rollback, or a fork it cannot back with data), not
+    /// the network.
+    pub fn is_unserved(&self) -> bool {
+        matches!(
+            self,
+            TileError::NotFound { .. } | TileError::HashTileLength { .. }
+        )
+    }
+}
+
+impl MerkleError<TileError> {
+    /// Whether a proof over tiles failed because the tiles are not served
+    /// ([`TileError::is_unserved`]).
+    pub fn is_unserved(&self) -> bool {
+        matches!(self, MerkleError::Source(e) if e.is_unserved())
+    }
+}
+
 /// Reads tiles by name: a directory, an HTTP client, or [`MemoryTiles`].
 pub trait TileReader {
     fn read_tile(&mut self, tile: &Tile) -> Result<Vec<u8>, TileError>;
@@ -522,7 +543,7 @@ impl<R: TileReader> TileHashSource<R> {
     }
 
     /// The decoded hashes of `tile`, from the cache or the reader.
-    fn fetch(&mut self, tile: Tile) -> Result<Vec<Hash>, MerkleError> {
+    fn fetch(&mut self, tile: Tile) -> Result<Vec<Hash>, TileError> {
         if let Some((_, hashes)) = self.cache.iter().find(|(t, _)| *t == tile) {
             return Ok(hashes.clone());
         }
@@ -537,7 +558,7 @@ impl<R: TileReader> TileHashSource<R> {
                 hashes.truncate(usize::from(tile.width));
                 hashes
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         if self.cache.len() >= CACHE_TILES {
             self.cache.pop_front();
@@ -547,8 +568,8 @@ impl<R: TileReader> TileHashSource<R> {
     }
 }
 
-impl<R: TileReader> HashSource for TileHashSource<R> {
-    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError> {
+impl<R: TileReader> HashSource<TileError> for TileHashSource<R> {
+    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError<TileError>> {
         let incomplete = MerkleError::IncompleteSubtree {
             level,
             index,
@@ -569,7 +590,7 @@ impl<R: TileReader> HashSource for TileHashSource<R> {
         let tile = self
             .implied_tile(tile_level, tile_index)
             .ok_or(incomplete.clone())?;
-        let hashes = self.fetch(tile)?;
+        let hashes = self.fetch(tile).map_err(MerkleError::Source)?;
         let mut row: Vec<Hash> = hashes
             .get(start..start + count)
             .ok_or(incomplete.clone())?
@@ -592,11 +613,11 @@ impl<R: TileReader> HashSource for TileHashSource<R> {
 /// `new_size`, at its width for `new_size` (full or partial), with its bytes. A log publishes these
 /// after sequencing; tiles it published before stay valid (immutable paths). Asks `src` only for
 /// complete subtrees of the new tree.
-pub fn tiles_to_publish(
+pub fn tiles_to_publish<E>(
     old_size: u64,
     new_size: u64,
-    src: &mut impl HashSource,
-) -> Result<Vec<(Tile, Vec<u8>)>, MerkleError> {
+    src: &mut impl HashSource<E>,
+) -> Result<Vec<(Tile, Vec<u8>)>, MerkleError<E>> {
     if old_size > new_size {
         return Err(MerkleError::OldLargerThanNew {
             old: old_size,
@@ -828,7 +849,7 @@ mod tests {
             let got = src.subtree(level, index);
             let want = tree.subtree(level, index);
             if subtree_end(level, index).is_some_and(|e| e <= n) {
-                assert_eq!(got, want, "level {level} index {index}");
+                assert_eq!(got.ok(), want.ok(), "level {level} index {index}");
             } else {
                 assert!(got.is_err());
             }
@@ -850,10 +871,13 @@ mod tests {
         // (as if deleted once the full tiles existed): the full tiles serve instead.
         assert!(tiles.get(&t(TileLevel::Hash(0), 2, 18)).is_none());
         let mut src = TileHashSource::new(tiles, 530);
-        assert_eq!(tree_hash(530, &mut src), tree_hash(530, &mut tree));
         assert_eq!(
-            inclusion_proof(529, 530, &mut src),
-            inclusion_proof(529, 530, &mut tree)
+            tree_hash(530, &mut src).unwrap(),
+            tree_hash(530, &mut tree).unwrap()
+        );
+        assert_eq!(
+            inclusion_proof(529, 530, &mut src).unwrap(),
+            inclusion_proof(529, 530, &mut tree).unwrap()
         );
         // Without the full tile either, the "not found" error comes through.
         let mut tiles = src.into_inner();
@@ -861,7 +885,7 @@ mod tests {
         let mut src = TileHashSource::new(tiles, 530);
         assert_eq!(
             tree_hash(530, &mut src),
-            Err(MerkleError::Tile(TileError::NotFound {
+            Err(MerkleError::Source(TileError::NotFound {
                 path: "tile/0/002".into()
             }))
         );
