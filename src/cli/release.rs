@@ -205,8 +205,7 @@ fn verify_own(
         Failure::verification(format!("the new signature does not verify: {e}"))
     };
     let sig = minisig::Signature::parse(signature).map_err(|e| failed(&e))?;
-    let verified =
-        minisig::verify(&key.core_pk, &sig, sums.as_bytes(), false).map_err(|e| failed(&e))?;
+    let verified = minisig::verify(&key.core_pk, &sig, sums.as_bytes()).map_err(|e| failed(&e))?;
     let comment = trusted_comment::parse(&verified.trusted_comment).map_err(|e| failed(&e))?;
     if comment.file != Some(SUMS_FILE) {
         return Err(failed(&"its trusted comment does not name SHA256SUMS"));
@@ -368,7 +367,6 @@ mod tests {
                 .ends_with(&format!("\tfile:SHA256SUMS\thashed\turl:{url}")),
             "{v:?}"
         );
-        assert!(!v.legacy);
         assert_eq!(verify_own(&key, "other", &sig, url).unwrap_err().code(), 1);
         let other = verify_own(&key, sums, &sig, "https://example.org/rel/v1.3/SHA256SUMS");
         assert_eq!(other.unwrap_err().code(), 1);

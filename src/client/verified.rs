@@ -433,7 +433,7 @@ fn check_signature(
         .map_err(|_| ClientError::new(Class::Malformed, format!("{sig_url}: not UTF-8")))?;
     let sig = Signature::parse(&text)
         .map_err(|e| ClientError::new(Class::Malformed, format!("{sig_url}: {e}")))?;
-    let v = minisig::verify(applied.key, &sig, sums_bytes, false)
+    let v = minisig::verify(applied.key, &sig, sums_bytes)
         .map_err(|e| verification(format!("{sig_url}: {e}")))?;
     // A signature bound to another URL is another release's, replayed here.
     let binding = trusted_comment::check_url(&v.trusted_comment, sums_url)

@@ -28,7 +28,7 @@ pub enum MinisigError {
         trusted_key: String,
     },
     #[error(
-        "signature uses the legacy (non-prehashed) minisign format, which is refused unless legacy signatures are allowed"
+        "signature uses the legacy (non-prehashed) minisign format, which is refused (sign with `minisign -S`, prehashed by default since minisign 0.11)"
     )]
     LegacyRefused,
     #[error(
@@ -59,8 +59,6 @@ pub struct Verified {
     pub key_id: String,
     /// The trusted comment (signed), without the `trusted comment: ` prefix.
     pub trusted_comment: String,
-    /// Whether the signature was the legacy kind.
-    pub legacy: bool,
 }
 
 /// minisign prints key IDs as a little-endian u64 in uppercase hex without leading zeros
@@ -172,14 +170,17 @@ impl Signature {
     }
 }
 
-fn check_key(key: &PublicKey, sig: &Signature, allow_legacy: bool) -> Result<(), MinisigError> {
+/// The signature is by `key`, and prehashed. Legacy signatures hash nothing first, so verifying one
+/// takes the whole file in memory, and minisign has not made them by default since 0.11: rget
+/// refuses them everywhere.
+fn check_key(key: &PublicKey, sig: &Signature) -> Result<(), MinisigError> {
     if key.key_id != sig.key_id {
         return Err(MinisigError::WrongKey {
             signature_key: sig.key_id(),
             trusted_key: key.key_id(),
         });
     }
-    if !sig.prehashed && !allow_legacy {
+    if !sig.prehashed {
         return Err(MinisigError::LegacyRefused);
     }
     Ok(())
@@ -189,20 +190,14 @@ fn verified(key: &PublicKey, sig: &Signature) -> Verified {
     Verified {
         key_id: key.key_id(),
         trusted_comment: sig.inner.trusted_comment().to_string(),
-        legacy: !sig.prehashed,
     }
 }
 
-/// Verifies `sig` over `data` with `key`. Legacy signatures are refused unless `allow_legacy`.
-pub fn verify(
-    key: &PublicKey,
-    sig: &Signature,
-    data: &[u8],
-    allow_legacy: bool,
-) -> Result<Verified, MinisigError> {
-    check_key(key, sig, allow_legacy)?;
+/// Verifies the prehashed signature `sig` over `data` with `key`; a legacy signature is refused.
+pub fn verify(key: &PublicKey, sig: &Signature, data: &[u8]) -> Result<Verified, MinisigError> {
+    check_key(key, sig)?;
     key.inner
-        .verify(data, &sig.inner, allow_legacy)
+        .verify(data, &sig.inner, false)
         .map_err(|_| MinisigError::Invalid(key.key_id()))?;
     Ok(verified(key, sig))
 }
@@ -217,7 +212,7 @@ pub struct StreamVerifier<'a> {
 impl<'a> StreamVerifier<'a> {
     /// Starts a streaming verification. Legacy signatures cannot stream and are refused.
     pub fn new(key: &'a PublicKey, sig: &'a Signature) -> Result<Self, MinisigError> {
-        check_key(key, sig, false)?;
+        check_key(key, sig)?;
         let inner = key
             .inner
             .verify_stream(&sig.inner)

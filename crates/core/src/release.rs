@@ -90,10 +90,8 @@ pub fn verify_release(
                 ids.join(", ")
             ))
         })?;
-    // `false`: legacy (non-prehashed) signatures are refused for releases; minisign has made
-    // prehashed ones by default since 0.11.
-    let v = minisig::verify(key, &sig, files.sums, false)
-        .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
+    let v =
+        minisig::verify(key, &sig, files.sums).map_err(|e| refused("SHA256SUMS.minisig", &e))?;
     let comment = trusted_comment::parse(&v.trusted_comment)
         .map_err(|e| refused("SHA256SUMS.minisig", &e))?;
     if comment.file != Some("SHA256SUMS") {
