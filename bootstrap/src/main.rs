@@ -24,6 +24,7 @@
 mod sys;
 
 use rget_core::digest::Hash;
+use rget_core::exit::ExitCode;
 use rget_core::pins::{Pinned, Pins};
 use rget_core::release::{ReleaseFiles, verify_release};
 use rget_fetch::release::{self, Fetched};
@@ -42,13 +43,6 @@ const PIN_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/source"));
 
 /// Largest release binary accepted: far above any real rget, and bounded (trust rule 6).
 const MAX_BINARY: u64 = 256 * 1024 * 1024;
-
-// The same numbers as rget's (src/cli/exit.rs), so scripts handle both alike.
-const EXIT_VERIFY: i32 = 1;
-const EXIT_USAGE: i32 = 2;
-const EXIT_DOWNLOAD: i32 = 4;
-const EXIT_INSTALL: i32 = 7;
-const EXIT_EXEC: i32 = 7;
 
 const USAGE: &str = "usage: rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]";
 
@@ -83,8 +77,8 @@ struct Args {
     rest: Option<Vec<std::ffi::OsString>>,
 }
 
-/// A one-line error and its exit code.
-struct Fail(i32, String);
+/// A one-line error and its exit code (rget's own codes, so scripts handle both alike).
+struct Fail(ExitCode, String);
 
 fn main() {
     // First, before any thread or lookup exists (see sys::pin_nss_hosts).
@@ -93,19 +87,19 @@ fn main() {
     // SIGTERM and SIGHUP remove the partial download and exit 130, 143, 129.
     if let Err(e) = rget_fetch::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
         eprintln!("rget-bootstrap: cannot set up the removal of temporary files on signals: {e}");
-        std::process::exit(EXIT_INSTALL);
+        std::process::exit(ExitCode::LocalIo.code());
     }
     match run() {
         Ok(()) => {}
         Err(Fail(code, msg)) => {
             eprintln!("rget-bootstrap: {msg}");
-            std::process::exit(code);
+            std::process::exit(code.code());
         }
     }
 }
 
 fn parse_args() -> Result<Option<Args>, Fail> {
-    let usage = |m: String| Fail(EXIT_USAGE, format!("{m} (see --help)"));
+    let usage = |m: String| Fail(ExitCode::Usage, format!("{m} (see --help)"));
     let mut a = Args::default();
     let mut it = std::env::args_os().skip(1).peekable();
     while let Some(arg) = it.next() {
@@ -149,13 +143,17 @@ fn run() -> Result<(), Fail> {
     let Some(args) = parse_args()? else {
         return Ok(());
     };
-    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE)
-        .map_err(|e| Fail(EXIT_VERIFY, format!("the embedded pin set is invalid: {e}")))?;
+    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE).map_err(|e| {
+        Fail(
+            ExitCode::VerificationFailed,
+            format!("the embedded pin set is invalid: {e}"),
+        )
+    })?;
     let releases = pins.releases_for(TARGET);
     let pinned: Pinned = match &args.version {
         None => releases.first().cloned().ok_or_else(|| {
             Fail(
-                EXIT_USAGE,
+                ExitCode::Usage,
                 format!("this bootstrap has no pinned release for {TARGET}"),
             )
         })?,
@@ -166,7 +164,7 @@ fn run() -> Result<(), Fail> {
             .ok_or_else(|| {
                 let list: Vec<&str> = releases.iter().map(|p| p.version.text.as_str()).collect();
                 Fail(
-                    EXIT_USAGE,
+                    ExitCode::Usage,
                     format!(
                         "version {v:?} is not pinned for {TARGET} (pinned: {})",
                         if list.is_empty() {
@@ -186,11 +184,11 @@ fn run() -> Result<(), Fail> {
 
     let dir = match &args.prefix {
         Some(p) => p.clone(),
-        None => default_dir().map_err(|e| Fail(EXIT_USAGE, e))?,
+        None => default_dir().map_err(|e| Fail(ExitCode::Usage, e))?,
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
         Fail(
-            EXIT_INSTALL,
+            ExitCode::LocalIo,
             format!("cannot create {}: {e}", dir.display()),
         )
     })?;
@@ -200,7 +198,7 @@ fn run() -> Result<(), Fail> {
 
     let mut config = Config::from_env();
     config.ca_files.extend(args.cacerts.iter().cloned());
-    let client = Client::new(config).map_err(|e| Fail(EXIT_DOWNLOAD, e.to_string()))?;
+    let client = Client::new(config).map_err(|e| Fail(ExitCode::Network, e.to_string()))?;
 
     // Where to download from: the mirrors in order, then the pinned source.
     let canonical_dir = pins.trust.source_dir(&version);
@@ -222,12 +220,13 @@ fn run() -> Result<(), Fail> {
     }
     let Some(got) = got else {
         return Err(Fail(
-            EXIT_DOWNLOAD,
+            ExitCode::Network,
             format!("no location served the release: {}", failures.join("; ")),
         ));
     };
 
-    verify(&pins, &pinned, &canonical_dir, &got).map_err(|e| Fail(EXIT_VERIFY, e))?;
+    verify(&pins, &pinned, &canonical_dir, &got)
+        .map_err(|e| Fail(ExitCode::VerificationFailed, e))?;
 
     // Exactly the verified bytes, sealed: what runs cannot change after the check.
     let memfd = match sealed_copy(&got.binary, &pinned.digest) {
@@ -239,7 +238,7 @@ fn run() -> Result<(), Fail> {
             eprintln!("note: memfd execution is not available here ({e})");
             None
         }
-        Err(SealError::Other(e)) => return Err(Fail(EXIT_VERIFY, e)),
+        Err(SealError::Other(e)) => return Err(Fail(ExitCode::VerificationFailed, e)),
     };
 
     let dest = dir.join("rget");
@@ -250,7 +249,7 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(EXIT_INSTALL, e))?;
+    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(ExitCode::LocalIo, e))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()
@@ -384,7 +383,7 @@ fn exec(
         let cstr = |b: &[u8]| {
             CString::new(b).map_err(|_| {
                 Fail(
-                    EXIT_EXEC,
+                    ExitCode::LocalIo,
                     "an argument or environment variable holds a NUL byte".into(),
                 )
             })
@@ -404,7 +403,7 @@ fn exec(
         let e = sys::fexecve(&fd, &argv, &envp);
         if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
             return Err(Fail(
-                EXIT_EXEC,
+                ExitCode::LocalIo,
                 format!("cannot execute the sealed memfd: {e}"),
             ));
         }
@@ -420,7 +419,7 @@ fn exec(
         .args(args)
         .exec();
     Err(Fail(
-        EXIT_EXEC,
+        ExitCode::LocalIo,
         format!("cannot execute {}: {e}", installed.display()),
     ))
 }

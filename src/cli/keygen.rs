@@ -364,6 +364,7 @@ fn read_key_file(path: &Path) -> CliResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::exit::ExitCode;
 
     fn no_password() -> PasswordArgs {
         PasswordArgs {
@@ -397,9 +398,15 @@ mod tests {
         };
         assert_eq!(args.read(Confirm::Once).unwrap(), "secret words");
         std::fs::write(&f, "\n").unwrap();
-        assert_eq!(args.read(Confirm::Twice).unwrap_err().code(), 2);
+        assert_eq!(
+            args.read(Confirm::Twice).unwrap_err().exit_code(),
+            ExitCode::Usage
+        );
         std::fs::write(&f, "x".repeat(MAX_PASSWORD + 1)).unwrap();
-        assert_eq!(args.read(Confirm::Once).unwrap_err().code(), 2);
+        assert_eq!(
+            args.read(Confirm::Once).unwrap_err().exit_code(),
+            ExitCode::Usage
+        );
     }
 
     #[test]
@@ -416,7 +423,7 @@ mod tests {
             let e = load_secret_key(&path, &no_password())
                 .map(|_| ())
                 .unwrap_err();
-            assert_eq!(e.code(), 3, "{text:?}: {e}");
+            assert_eq!(e.exit_code(), ExitCode::Malformed, "{text:?}: {e}");
         }
     }
 }

@@ -321,6 +321,7 @@ fn json(a: &Args, r: &Released) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::exit::ExitCode;
 
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {
@@ -339,7 +340,7 @@ mod tests {
             "https://example.org/rel/#f",
         ] {
             let e = sums_url(bad).unwrap_err();
-            assert_eq!(e.code(), 2, "{bad}: {e}");
+            assert_eq!(e.exit_code(), ExitCode::Usage, "{bad}: {e}");
             assert!(e.message().starts_with("--url: "), "{e}");
         }
     }
@@ -367,8 +368,13 @@ mod tests {
                 .ends_with(&format!("\tfile:SHA256SUMS\thashed\turl:{url}")),
             "{v:?}"
         );
-        assert_eq!(verify_own(&key, "other", &sig, url).unwrap_err().code(), 1);
+        assert_eq!(
+            verify_own(&key, "other", &sig, url)
+                .unwrap_err()
+                .exit_code(),
+            ExitCode::VerificationFailed
+        );
         let other = verify_own(&key, sums, &sig, "https://example.org/rel/v1.3/SHA256SUMS");
-        assert_eq!(other.unwrap_err().code(), 1);
+        assert_eq!(other.unwrap_err().exit_code(), ExitCode::VerificationFailed);
     }
 }

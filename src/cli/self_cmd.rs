@@ -370,7 +370,7 @@ fn rollback(a: RollbackArgs) -> CliResult {
     let first = failures.remove(0);
     if failures.is_empty() {
         return Err(Failure::new(
-            first.code(),
+            first.exit_code(),
             format!("{}: {first}", previous.display()),
         ));
     }

@@ -566,7 +566,7 @@ mod tests {
     fn atomic_write_into_missing_directory_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
         let err = write_atomically(&dir.path().join("no/such/SHA256SUMS"), b"x").unwrap_err();
-        assert_eq!(err.code(), crate::cli::exit::LOCAL_IO);
+        assert_eq!(err.exit_code(), crate::cli::exit::ExitCode::LocalIo);
         assert!(err.message().contains("no such file or directory"), "{err}");
     }
 }

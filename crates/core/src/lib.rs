@@ -15,6 +15,7 @@ pub mod cosignature;
 pub mod digest;
 pub mod ed25519;
 pub mod escape;
+pub mod exit;
 pub mod merkle;
 pub mod minisig;
 pub mod note;
