@@ -27,8 +27,8 @@ use rget_core::digest::Hash;
 use rget_core::exit::ExitCode;
 use rget_core::pins::{Pinned, Pins};
 use rget_core::release::{ReleaseFiles, verify_release};
-use rget_fetch::release::{self, Fetched};
-use rget_fetch::{Client, Config, Downloaded, FetchError};
+use rget_fetch::release::{self, DownloadedRelease};
+use rget_fetch::{Client, Config, Downloaded};
 use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -40,9 +40,6 @@ const PIN_SUMS: &str = include_str!(concat!(env!("OUT_DIR"), "/SHA256SUMS"));
 const PIN_KEYS: &str = include_str!(concat!(env!("OUT_DIR"), "/release.pub"));
 const PIN_POLICY: &str = include_str!(concat!(env!("OUT_DIR"), "/policy"));
 const PIN_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/source"));
-
-/// Largest release binary accepted: far above any real rget, and bounded (trust rule 6).
-const MAX_BINARY: u64 = 256 * 1024 * 1024;
 
 const USAGE: &str = "usage: rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]";
 
@@ -203,27 +200,24 @@ fn run() -> Result<(), Fail> {
     // Where to download from: the mirrors in order, then the pinned source.
     let canonical_dir = pins.trust.source_dir(&version);
     let locations = pins.trust.locations(&args.mirrors, &version);
-    let mut failures = Vec::new();
-    let mut got = None;
-    for loc in &locations {
-        match fetch_all(&client, loc, &pinned.name, &dir) {
-            Ok(g) => {
+    let got = release::first_location(&locations, |loc| {
+        match release::download_at(&client, loc, &pinned.name, &dir.join("rget")) {
+            Ok(got) => {
                 eprintln!("downloaded: from {loc}");
-                got = Some(g);
-                break;
+                Ok(got)
             }
             Err(e) => {
                 eprintln!("download failed: {e}");
-                failures.push(e.to_string());
+                Err(e.to_string())
             }
         }
-    }
-    let Some(got) = got else {
-        return Err(Fail(
+    })
+    .map_err(|failures| {
+        Fail(
             ExitCode::Network,
             format!("no location served the release: {}", failures.join("; ")),
-        ));
-    };
+        )
+    })?;
 
     verify(&pins, &pinned, &canonical_dir, &got)
         .map_err(|e| Fail(ExitCode::VerificationFailed, e))?;
@@ -275,26 +269,14 @@ fn default_dir() -> Result<PathBuf, String> {
     }
 }
 
-/// The four files of a release, as downloaded from one location.
-struct Got {
-    binary: Downloaded,
-    files: Fetched,
-}
-
-fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, FetchError> {
-    let files = release::fetch_at(client, loc)?;
-    let binary = client.download(
-        &format!("{loc}{name}"),
-        &dir.join("rget"),
-        MAX_BINARY,
-        &mut |_, _| {},
-    )?;
-    Ok(Got { binary, files })
-}
-
 /// The four checks, each printed as it passes: the pinned digest here, the other three in the core's
 /// [`verify_release`] (the same routine `rget self` runs).
-fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Result<(), String> {
+fn verify(
+    pins: &Pins,
+    pinned: &Pinned,
+    canonical_dir: &str,
+    got: &DownloadedRelease,
+) -> Result<(), String> {
     let name = &pinned.name;
     if got.binary.sha256 != pinned.digest {
         return Err(format!(

@@ -4,9 +4,7 @@
 use super::exit::{CliResult, Failure};
 use super::get::json_string;
 use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
-use crate::client::own_release::{
-    self, Checked, Fetched, MAX_BINARY, OwnTrust, RELEASE_MARKER, TARGET, VERSION,
-};
+use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
 use crate::client::trust::{Env, PublisherKeys};
 use crate::client::verified::Context;
 use rget_core::digest::Hash;
@@ -14,6 +12,7 @@ use rget_core::pins::{Version, binary_name};
 use rget_core::release;
 use rget_fetch::Downloaded;
 use rget_fetch::install::{install, previous_of};
+use rget_fetch::release::{Fetched, MAX_BINARY};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -304,15 +303,7 @@ fn download(
     dest: &Path,
 ) -> CliResult<(Downloaded, Fetched)> {
     let locations = s.own.trust.locations(&c.mirror, version);
-    own_release::first_location(&locations, name, |loc| {
-        let files = own_release::fetch_at(&s.ctx.fetch, loc)?;
-        let dl = s
-            .ctx
-            .fetch
-            .download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})?;
-        Ok((dl, files))
-    })
-    .map_err(client)
+    own_release::download(&s.ctx.fetch, &locations, name, dest).map_err(client)
 }
 
 fn rollback(a: RollbackArgs) -> CliResult {

@@ -13,8 +13,8 @@ use rget_core::digest::Hash;
 use rget_core::pins::{self, ReleaseTrust, Version};
 use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
 use rget_core::tlog_proof::TlogProof;
-use rget_fetch::Client;
-pub use rget_fetch::release::{Fetched, fetch_at};
+use rget_fetch::release::{self, DownloadedRelease, Fetched};
+use rget_fetch::{Client, Downloaded, FetchError};
 use std::path::{Path, PathBuf};
 
 /// This rget's version.
@@ -37,8 +37,6 @@ pub static RELEASE_MARKER: &str = concat!(
     "\0"
 );
 
-/// Largest binary `rget self` downloads or reads: far above any real rget, and bounded (trust rule 6).
-pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
 /// Largest `LATEST` hint.
 const MAX_LATEST: u64 = 256;
 
@@ -108,33 +106,39 @@ impl OwnTrust {
     }
 }
 
-/// The first of `locations` for which `attempt` succeeds. One location: its own error (and exit
-/// code). Several: all of their errors, as a network failure saying `what` no location served.
-pub fn first_location<T>(
-    locations: &[String],
-    what: &str,
-    mut attempt: impl FnMut(&str) -> Result<T, ClientError>,
-) -> Result<T, ClientError> {
-    let mut failures = Vec::new();
-    for loc in locations {
-        match attempt(loc) {
-            Ok(t) => return Ok(t),
-            Err(e) => failures.push(e),
-        }
-    }
-    if failures.len() == 1 {
-        return Err(failures.remove(0));
-    }
-    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
-    Err(ClientError::new(
-        Class::Network,
-        format!("no location served {what}: {}", joined.join("; ")),
-    ))
-}
-
 /// Downloads the three release files from the first location serving all three.
 pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
-    first_location(locations, "the release", |loc| Ok(fetch_at(client, loc)?))
+    release::first_location(locations, |loc| release::fetch_at(client, loc))
+        .map_err(|failures| no_location("the release", failures))
+}
+
+/// Downloads the binary `name` (into a temporary file beside `dest`) and its three release files
+/// from the first location serving all four.
+pub fn download(
+    client: &Client,
+    locations: &[String],
+    name: &str,
+    dest: &Path,
+) -> Result<(Downloaded, Fetched), ClientError> {
+    release::first_location(locations, |loc| {
+        release::download_at(client, loc, name, dest)
+    })
+    .map(|DownloadedRelease { binary, files }| (binary, files))
+    .map_err(|failures| no_location(name, failures))
+}
+
+/// Why no location served `what`. One location: its own error (and exit code). Several: all of
+/// their errors, as a network failure.
+fn no_location(what: &str, failures: Vec<FetchError>) -> ClientError {
+    let mut failures: Vec<ClientError> = failures.into_iter().map(ClientError::from).collect();
+    if failures.len() == 1 {
+        return failures.remove(0);
+    }
+    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
+    ClientError::new(
+        Class::Network,
+        format!("no location served {what}: {}", joined.join("; ")),
+    )
 }
 
 /// A release binary that passed every check, tied to this host's memory of the log.
