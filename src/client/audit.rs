@@ -17,7 +17,7 @@ use super::verified::{Class, ClientError, Context, remember, settle};
 use rget_core::digest::Hash;
 use rget_core::merkle::{self, Frontier};
 use rget_core::record;
-use rget_core::tile::{self, Tile, TileHashSource, TileLevel, TileReader};
+use rget_core::tile::{self, TileHashSource, TileReader};
 use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
 
@@ -223,28 +223,18 @@ fn audit_log(
         evidence: None,
     };
     let mut reader = LogClient::new(log_url, &ctx.fetch);
-    let mut next = progress.size;
-    while next < size {
-        let b = next / 256;
-        let width = if (b + 1) * 256 <= size {
-            256
-        } else {
-            (size % 256) as u16
-        };
-        let t = Tile {
-            level: TileLevel::Entries,
-            index: b,
-            width,
-        };
+    for t in tile::entry_bundles(progress.size, size) {
         let bytes = reader.read_tile(&t).map_err(|e| ClientError {
             class: Class::Network,
             message: format!("{log_url}{}: {e}", t.path()),
         })?;
         report.bundles_fetched += 1;
-        let entries = tile::decode_bundle(&bytes, width)
+        let entries = tile::decode_bundle(&bytes, t.width)
             .map_err(|e| anomaly(format!("{origin}: {}: {e}", t.path())))?;
-        for (k, entry) in entries.iter().enumerate().skip((next % 256) as usize) {
-            let index = b * 256 + k as u64;
+        // The first bundle may begin with entries audited last time.
+        let first = t.first_entry();
+        let audited = progress.size.saturating_sub(first) as usize;
+        for (index, entry) in (first..).zip(&entries).skip(audited) {
             frontier.append(merkle::leaf_hash(entry));
             // Every entry must at least be a record; the ones under the prefix, which are reported,
             // are checked whole (canonical URL, digest of the carried SHA256SUMS, its syntax). Entries
@@ -269,7 +259,6 @@ fn audit_log(
                 Err(e) => report.malformed.push((index, e.to_string())),
             }
         }
-        next = (b + 1) * 256;
     }
     // Every new entry, in order, extends the audited tree to exactly the signed root.
     if frontier.root() != vc.checkpoint.root {

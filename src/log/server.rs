@@ -35,7 +35,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use rget_core::merkle::leaf_hash;
 pub use rget_core::percent::percent_decode;
 use rget_core::record::{self, RecordError};
-use rget_core::tile::{Tile, TileLevel};
+use rget_core::tile::Tile;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -117,26 +117,6 @@ pub fn url_param(query: Option<&str>) -> Result<String, String> {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
-}
-
-// ---- tiles ----------------------------------------------------------------------------------------
-
-/// Whether the checkpoint of `size` covers `tile`, i.e. the tile's last hash (or entry) is inside the
-/// published tree: `(N·256 + W)·256^L ≤ size` (entry bundles as level 0). Only such tiles are
-/// immutable: anything beyond may be a batch in flight or the leftovers of one lost in a crash, which
-/// the next batch rewrites with other content, and must not be handed out with an immutable cache
-/// lifetime.
-pub fn covered(tile: &Tile, size: u64) -> bool {
-    let level = match tile.level {
-        TileLevel::Hash(l) => u32::from(l),
-        TileLevel::Entries => 0,
-    };
-    let end = u128::from(tile.index) * 256 + u128::from(tile.width);
-    // 256^L overflows u128 for L ≥ 16; such a tile needs more leaves than a u64 can count anyway.
-    match 256u128.checked_pow(level).and_then(|p| end.checked_mul(p)) {
-        Some(leaves) => leaves <= u128::from(size),
-        None => false,
-    }
 }
 
 // ---- the server -----------------------------------------------------------------------------------
@@ -400,7 +380,7 @@ async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Response
 /// Serves a tile covered by the published checkpoint. The file path is rebuilt from the parsed tile
 /// (`LogDir::tile`), never taken from the request, so no request can name a file outside the tiles.
 async fn tile(t: &Tile, st: &State) -> Response<Full<Bytes>> {
-    if !covered(t, st.handle.published_size()) {
+    if !t.is_covered_by(st.handle.published_size()) {
         return line(
             StatusCode::NOT_FOUND,
             "not found (not covered by the checkpoint)",
@@ -755,32 +735,5 @@ mod tests {
         assert!(url_param(Some("url=a&url=b")).is_err());
         assert!(url_param(Some("url=a&x=1")).is_err());
         assert!(url_param(Some("url=%4")).is_err());
-    }
-
-    #[test]
-    fn coverage_of_tiles() {
-        let t = |level, index, width| Tile {
-            level,
-            index,
-            width,
-        };
-        use TileLevel::{Entries, Hash};
-        assert!(covered(&t(Hash(0), 0, 5), 5));
-        assert!(!covered(&t(Hash(0), 0, 6), 5));
-        assert!(covered(&t(Entries, 0, 256), 256));
-        assert!(!covered(&t(Entries, 1, 1), 256));
-        assert!(covered(&t(Entries, 1, 1), 257));
-        // A level-1 hash covers 256 leaves, a level-2 hash 65,536.
-        assert!(covered(&t(Hash(1), 0, 1), 256));
-        assert!(!covered(&t(Hash(1), 0, 1), 255));
-        assert!(covered(&t(Hash(1), 1, 2), 258 * 256));
-        assert!(!covered(&t(Hash(1), 1, 2), 258 * 256 - 1));
-        assert!(covered(&t(Hash(2), 0, 1), 65_536));
-        assert!(!covered(&t(Hash(2), 0, 1), 65_535));
-        assert!(!covered(&t(Hash(0), 0, 1), 0));
-        assert!(!covered(&t(Hash(63), u64::MAX, 256), u64::MAX));
-        assert!(covered(&t(Hash(7), 0, 1), u64::MAX));
-        assert!(!covered(&t(Hash(8), 0, 1), u64::MAX));
-        assert!(!covered(&t(Hash(0), u64::MAX, 256), u64::MAX));
     }
 }

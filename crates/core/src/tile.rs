@@ -134,6 +134,57 @@ impl Tile {
         self.width == FULL
     }
 
+    /// The same tile at full width: what replaces a partial tile once the log has filled it (a
+    /// log MAY delete partial tiles then, and a client reads the full one instead).
+    pub fn full(&self) -> Tile {
+        Tile {
+            width: FULL,
+            ..*self
+        }
+    }
+
+    /// The entry bundle holding entry `index` of a tree of `size` entries, at the width that size
+    /// implies (full, or partial at the right edge); `None` if the tree has no entry `index`.
+    pub fn entry_bundle(index: u64, size: u64) -> Option<Tile> {
+        if index >= size {
+            return None;
+        }
+        let bundle = index / TILE_WIDTH;
+        // size > index ≥ bundle·256, so the subtraction cannot underflow.
+        let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH) as u16; // 1..=256
+        Some(Tile {
+            level: TileLevel::Entries,
+            index: bundle,
+            width,
+        })
+    }
+
+    /// The index of the first entry (or level-0 hash) of this tile: `N·256`, saturating for an
+    /// index no tree of `u64` size reaches.
+    pub fn first_entry(&self) -> u64 {
+        self.index.saturating_mul(TILE_WIDTH)
+    }
+
+    /// Whether the checkpoint of `size` covers this tile, i.e. its last hash (or entry) is inside
+    /// that tree: `(N·256 + W)·256^L ≤ size` (entry bundles as level 0). Only such tiles are
+    /// immutable: anything beyond may be a batch in flight or the leftovers of one lost in a crash,
+    /// which the next batch rewrites with other content.
+    pub fn is_covered_by(&self, size: u64) -> bool {
+        let level = match self.level {
+            TileLevel::Hash(l) => u32::from(l),
+            TileLevel::Entries => 0,
+        };
+        let end = u128::from(self.index) * u128::from(TILE_WIDTH) + u128::from(self.width);
+        // 256^L overflows u128 for L ≥ 16; such a tile needs more leaves than a u64 can count anyway.
+        match u128::from(TILE_WIDTH)
+            .checked_pow(level)
+            .and_then(|p| end.checked_mul(p))
+        {
+            Some(leaves) => leaves <= u128::from(size),
+            None => false,
+        }
+    }
+
     /// The tlog-tiles path: `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`, with `<N>` in
     /// 3-digit groups, all but the last prefixed with `x` (1234067 → `x001/x234/067`).
     pub fn path(&self) -> String {
@@ -301,6 +352,36 @@ pub fn tiles_for_size(size: u64) -> Vec<Tile> {
         out.push(t);
     }
     out
+}
+
+/// The entry bundles that hold entries `from..to` of a tree of `to` entries, in order, each at the
+/// width `to` implies: full bundles, then a partial one if `to` is not a multiple of 256. Empty if
+/// `from >= to`. The first bundle may also hold entries before `from` (see [`Tile::first_entry`]).
+pub fn entry_bundles(from: u64, to: u64) -> impl Iterator<Item = Tile> {
+    let first = from / TILE_WIDTH;
+    // One past the last bundle (the one holding entry `to - 1`); none for an empty range.
+    let end = if from < to {
+        (to - 1) / TILE_WIDTH + 1
+    } else {
+        first
+    };
+    // b < end, so b·256 ≤ to − 1: no overflow, and always an entry of the tree.
+    (first..end).filter_map(move |b| Tile::entry_bundle(b * TILE_WIDTH, to))
+}
+
+/// The bytes of hash tile `index` at tile level `level` with `width` hashes: hash `i` is the
+/// complete subtree `(8·level, index·256 + i)` of `src`.
+pub fn hash_tile<E>(
+    level: u8,
+    index: u64,
+    width: u16,
+    src: &mut impl HashSource<E>,
+) -> Result<Vec<u8>, MerkleError<E>> {
+    let start = index.saturating_mul(TILE_WIDTH);
+    let hashes = (0..u64::from(width))
+        .map(|i| src.subtree(level * TILE_HEIGHT, start + i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(encode_hash_tile(&hashes))
 }
 
 /// The rightmost tile of a level holding `count` hashes (or entries), if any.
@@ -635,18 +716,13 @@ pub fn tiles_to_publish<E>(
         if new_count != old_count {
             // Tiles from the one holding the first new hash to the one holding the last.
             for n in old_count / TILE_WIDTH..=(new_count - 1) / TILE_WIDTH {
-                let start = n * TILE_WIDTH;
-                let width = (new_count - start).min(TILE_WIDTH);
-                let mut hashes = Vec::with_capacity(width as usize);
-                for i in 0..width {
-                    hashes.push(src.subtree(level * TILE_HEIGHT, start + i)?);
-                }
+                let width = (new_count - n * TILE_WIDTH).min(TILE_WIDTH) as u16; // 1..=256
                 let tile = Tile {
                     level: TileLevel::Hash(level),
                     index: n,
-                    width: width as u16, // 1..=256
+                    width,
                 };
-                out.push((tile, encode_hash_tile(&hashes)));
+                out.push((tile, hash_tile(level, n, width, src)?));
             }
         }
         level += 1; // new_count > 0 implies level ≤ 7
@@ -889,5 +965,78 @@ mod tests {
                 path: "tile/0/002".into()
             }))
         );
+    }
+
+    #[test]
+    fn coverage_of_tiles() {
+        use TileLevel::{Entries, Hash};
+        let covered = |tile: Tile, size| tile.is_covered_by(size);
+        assert!(covered(t(Hash(0), 0, 5), 5));
+        assert!(!covered(t(Hash(0), 0, 6), 5));
+        assert!(covered(t(Entries, 0, 256), 256));
+        assert!(!covered(t(Entries, 1, 1), 256));
+        assert!(covered(t(Entries, 1, 1), 257));
+        // A level-1 hash covers 256 leaves, a level-2 hash 65,536.
+        assert!(covered(t(Hash(1), 0, 1), 256));
+        assert!(!covered(t(Hash(1), 0, 1), 255));
+        assert!(covered(t(Hash(1), 1, 2), 258 * 256));
+        assert!(!covered(t(Hash(1), 1, 2), 258 * 256 - 1));
+        assert!(covered(t(Hash(2), 0, 1), 65_536));
+        assert!(!covered(t(Hash(2), 0, 1), 65_535));
+        assert!(!covered(t(Hash(0), 0, 1), 0));
+        assert!(!covered(t(Hash(63), u64::MAX, 256), u64::MAX));
+        assert!(covered(t(Hash(7), 0, 1), u64::MAX));
+        assert!(!covered(t(Hash(8), 0, 1), u64::MAX));
+        assert!(!covered(t(Hash(0), u64::MAX, 256), u64::MAX));
+    }
+
+    #[test]
+    fn entry_bundles_and_their_widths() {
+        let b = |index, width| t(TileLevel::Entries, index, width);
+        assert_eq!(Tile::entry_bundle(0, 1), Some(b(0, 1)));
+        assert_eq!(Tile::entry_bundle(255, 256), Some(b(0, 256)));
+        assert_eq!(Tile::entry_bundle(256, 300), Some(b(1, 44)));
+        assert_eq!(Tile::entry_bundle(7, 70_000), Some(b(0, 256)));
+        assert_eq!(Tile::entry_bundle(300, 300), None);
+        assert_eq!(Tile::entry_bundle(0, 0), None);
+        assert_eq!(
+            Tile::entry_bundle(u64::MAX - 1, u64::MAX),
+            Some(b(u64::MAX / 256, 255))
+        );
+        let all = |from, to| entry_bundles(from, to).collect::<Vec<_>>();
+        assert_eq!(all(0, 0), vec![]);
+        assert_eq!(all(5, 5), vec![]);
+        assert_eq!(all(9, 3), vec![]);
+        assert_eq!(all(0, 1), vec![b(0, 1)]);
+        assert_eq!(all(0, 256), vec![b(0, 256)]);
+        assert_eq!(all(0, 257), vec![b(0, 256), b(1, 1)]);
+        // From the middle of a bundle: that bundle first, at the new width.
+        assert_eq!(all(300, 700), vec![b(1, 256), b(2, 188)]);
+        assert_eq!(all(512, 513), vec![b(2, 1)]);
+        assert_eq!(b(2, 1).first_entry(), 512);
+        assert_eq!(b(u64::MAX, 256).first_entry(), u64::MAX);
+        assert_eq!(b(3, 7).full(), b(3, 256));
+        // Every entry of from..to is in exactly one bundle, and the bundles end at `to`.
+        for (from, to) in [(0u64, 1000u64), (255, 513), (256, 256 * 3), (1, 2)] {
+            let bundles = all(from, to);
+            let first = bundles.first().unwrap().first_entry();
+            assert!(first <= from && from - first < 256);
+            let covered: u64 = bundles.iter().map(|t| u64::from(t.width)).sum();
+            assert_eq!(first + covered, to, "{from}..{to}");
+            assert!(bundles.iter().all(|t| t.is_covered_by(to)));
+        }
+    }
+
+    #[test]
+    fn hash_tiles_from_a_source() {
+        let n = 600u64;
+        let mut tree = MemoryTree::from_leaf_hashes((0..n).map(|i| leaf_hash(&i.to_le_bytes())));
+        let bytes = hash_tile(0, 2, 88, &mut tree).unwrap();
+        assert_eq!(bytes.len(), 88 * 32);
+        assert_eq!(bytes[..32], tree.subtree_hash(0, 512).unwrap().0);
+        let level1 = hash_tile(1, 0, 2, &mut tree).unwrap();
+        assert_eq!(level1[32..], tree.subtree_hash(8, 1).unwrap().0);
+        // Beyond the tree: the source's own refusal comes through.
+        assert!(hash_tile(0, 2, 89, &mut tree).is_err());
     }
 }
