@@ -61,14 +61,14 @@ use rget_core::note::{self, MAX_NOTE_SIZE};
 use rget_core::policy::{LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by};
 use rget_core::tile::TileError;
 use rget_fetch::Deadline;
-use rget_fetch::durable::{self, sync_dir};
+use rget_fetch::durable::{self, LockWait, sync_dir};
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs::{self, DirBuilder, File};
 use std::io::{self, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 mod private;
@@ -523,30 +523,16 @@ impl StateDir {
         private::check_dir(&dir)?;
         let path = dir.join("lock");
         let f = private::create_or_open(&path)?;
-        self.wait_for_lock(&f, &path)?;
+        durable::lock_within(&f, self.deadline.as_ref()).map_err(|e| match (e, self.deadline) {
+            (LockWait::TimedOut, Some(deadline)) => StateError::LockTimeout {
+                path: show(&path),
+                limit: deadline.describe(),
+            },
+            (LockWait::TimedOut, None) => io_err(&path, "lock")(io::ErrorKind::TimedOut.into()),
+            (LockWait::Failed(e), _) => io_err(&path, "lock")(e),
+        })?;
         sweep_temporaries(&dir);
         Ok(f)
-    }
-
-    fn wait_for_lock(&self, f: &File, path: &Path) -> Result<(), StateError> {
-        let Some(deadline) = self.deadline else {
-            return f.lock().map_err(io_err(path, "lock"));
-        };
-        loop {
-            match f.try_lock() {
-                Ok(()) => return Ok(()),
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(path, "lock")(e)),
-            }
-            let left = deadline.remaining();
-            if left.is_zero() {
-                return Err(StateError::LockTimeout {
-                    path: show(path),
-                    limit: deadline.describe(),
-                });
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
     }
 
     /// The stored checkpoint note of `origin`, verbatim (parsed, not re-verified).
@@ -1134,18 +1120,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::open(tmp.path())
             .unwrap()
-            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+            .with_deadline(Some(Deadline::after(std::time::Duration::from_millis(300))));
         let held = state
             .compare(&l.cp(5).log_signed(), Seen::Latest, &mut l.proofs())
             .unwrap();
         let other = StateDir::open(tmp.path())
             .unwrap()
-            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+            .with_deadline(Some(Deadline::after(std::time::Duration::from_millis(300))));
         let start = std::time::Instant::now();
         let err = other.observe_latest(&l.cp(5), &mut l.proofs()).unwrap_err();
         assert!(matches!(err, StateError::LockTimeout { .. }), "{err}");
         assert!(err.to_string().contains("--max-time"), "{err}");
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(start.elapsed() < std::time::Duration::from_secs(3));
         held.commit(&l.cp(5)).unwrap();
     }
 }

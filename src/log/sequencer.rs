@@ -13,7 +13,7 @@
 //! and a checkpoint is only ever signed for the durable state, so the log never signs two different
 //! roots for one size, whatever the crash.
 
-use super::dir::{self, LogDir};
+use super::dir::LogDir;
 use super::index::Index;
 use super::metrics::Metrics;
 use super::state::TreeState;
@@ -25,6 +25,7 @@ use rget_core::merkle::{self, HashSource, MemoryTree, MerkleError};
 use rget_core::note::{self, SignerKey, VerifierKey};
 use rget_core::tile::{self, Tile, TileLevel};
 use rget_core::tlog_proof::TlogProof;
+use rget_fetch::durable;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
@@ -174,8 +175,8 @@ impl Log {
             path: dir.key().display().to_string(),
             reason: e.to_string(),
         })?;
-        let lock = dir.lock_exclusive().map_err(io_err(&dir.lock()))?;
-        dir::sweep_temporaries(dir.root()).map_err(io_err(dir.root()))?;
+        let lock = durable::lock_exclusive(&dir.lock()).map_err(io_err(&dir.lock()))?;
+        durable::sweep_temporaries(dir.root(), true).map_err(io_err(dir.root()))?;
         let state_text = fs::read_to_string(dir.state()).map_err(io_err(&dir.state()))?;
         let state = TreeState::parse(&state_text)
             .ok_or_else(|| OpenError::State(dir.state().display().to_string()))?;
@@ -241,7 +242,7 @@ impl Log {
             }
         }
         if !fix.is_empty() {
-            dir::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
+            durable::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
         }
         Ok(())
     }
@@ -322,7 +323,7 @@ impl Log {
             }
             bytes = cosigned.note;
         }
-        dir::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
+        durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
         let mut s = write(&self.shared);
         s.published = cp.size;
         s.checkpoint = bytes;
@@ -439,9 +440,9 @@ impl Log {
             });
         }
         files.extend(hash_tiles.into_iter().map(|(t, b)| (self.dir.tile(&t), b)));
-        dir::write_many(&files, 0o644)?;
+        durable::write_many(&files, 0o644)?;
         let state = TreeState { size: new, root };
-        dir::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
+        durable::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
         self.state = state;
         if let Some(edge) = edge {
             self.edge = edge;

@@ -8,11 +8,11 @@
 //! witness answered with, or a newer one it cosigned but had not yet answered with; never an older
 //! one, never a torn one. No file means the witness never cosigned for the log (size 0).
 
-use crate::log::dir::write_atomic;
 use rget_core::checkpoint::{Checkpoint, CheckpointError};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::empty_root;
 use rget_core::note::{self, NoteError, VerifierKey};
+use rget_fetch::durable::write_atomic;
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -69,8 +69,7 @@ impl Downloaded {
                 FetchError::local(dest, "cannot move the downloaded file into place", e)
             })?;
         self.temp.persisted = true;
-        File::open(&self.temp.dir)
-            .and_then(|d| d.sync_all())
+        crate::durable::sync_dir(&self.temp.dir)
             .map_err(|e| FetchError::local(&self.temp.dir, "cannot sync the directory", e))
     }
 }
@@ -118,7 +117,7 @@ impl TempFile {
             // Between the creation and the lock, another run's sweep may take this unlocked file
             // for a dead run's and remove it: then the lock is refused (that sweep holds it) or the
             // name no longer leads to this file. Either way, try another name.
-            if !lock_if_still_named(&file, &path) {
+            if !crate::durable::lock_if_still_named(&file, &path) {
                 continue;
             }
             return Ok(TempFile {
@@ -151,26 +150,6 @@ impl Drop for TempFile {
     }
 }
 
-/// Takes `file`'s exclusive lock without waiting, and checks that `path` still names it. False if
-/// another process holds the lock or the path now leads elsewhere (or nowhere). A file system
-/// without `flock` gives no lock to anyone: the download goes on unlocked, and sweeps there remove
-/// nothing (they cannot take the lock either).
-fn lock_if_still_named(file: &File, path: &Path) -> bool {
-    match file.try_lock() {
-        Ok(()) | Err(std::fs::TryLockError::Error(_)) => same_file(file, path),
-        Err(std::fs::TryLockError::WouldBlock) => false,
-    }
-}
-
-/// Whether `path` (not followed if a symbolic link) is the open `file`.
-fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
 /// Removes the `.rget-*.part` files in `dest`'s directory that no live process is writing: what a
 /// `kill -9`, a crash or a power cut left (they skip the cleanup that dropping a [`Downloaded`] or a
 /// signal does). A live download holds its file's lock for the file's whole life, so a file whose
@@ -178,37 +157,9 @@ fn same_file(file: &File, path: &Path) -> bool {
 /// links or blocking. Returns how many were removed; errors are ignored (this is housekeeping, not
 /// a check).
 pub fn sweep_abandoned(dest: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dest_dir(dest)) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
-            continue;
-        }
-        let path = e.path();
-        let Ok(f) = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&path)
-        else {
-            continue;
-        };
-        let regular = f.metadata().is_ok_and(|m| m.is_file());
-        // While this lock is held, no new writer can be using the file: a writer that created it
-        // after our listing fails to take the lock and moves to another name. Check again that the
-        // name is this file, then remove it; the lock goes with `f`.
-        if regular
-            && f.try_lock().is_ok()
-            && same_file(&f, &path)
-            && std::fs::remove_file(&path).is_ok()
-        {
-            removed += 1;
-        }
-    }
-    removed
+    crate::durable::sweep_unlocked(&dest_dir(dest), |name| {
+        name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+    })
 }
 
 /// The directory a destination lives in (`.` for a bare file name).

@@ -1,11 +1,23 @@
-//! Durable, atomic file writes, shared by every part of rget that keeps state on disk (the log, the
-//! witness, the client's checkpoint memory, the proofs `rget submit` writes).
+//! Every durable, atomic file write of rget and every lock it takes on a file: the log, the witness,
+//! the client's checkpoint memory, key files, release files, the proofs `rget submit` writes,
+//! `rget sums -o`, and the temporary files of downloads.
 //!
-//! The pattern is always the same: write a temporary file beside the target, fsync it, rename it over
-//! the target, fsync the directory. A reader sees the old content or the new, never a mix, and after a
-//! crash the file is one or the other. Temporary names carry a `.tmp-` marker so that a process that
-//! holds the relevant lock can sweep what a killed one left behind.
+//! Writes follow one pattern: write a temporary file beside the target, fsync it, rename it over the
+//! target, fsync the directory ([`write_atomic`], [`write_atomic_all`]; [`write_many`] for a batch,
+//! with two file-system-wide barriers). A reader sees the old content or the new, never a mix, and
+//! after a crash the file is one or the other. Temporary names carry a `.tmp-` marker so that a
+//! process that holds the directory's lock can sweep what a killed one left behind
+//! ([`sweep_temporaries`]).
+//!
+//! Locks are `flock(2)` locks, released when their file is closed (so also when a process dies):
+//! a directory's lock file makes one process its only writer ([`lock_exclusive`], without waiting:
+//! a log's sequencer, a witness; [`lock_within`], waiting until a deadline: the client's memory of
+//! a log). A download's temporary file is locked by its writer for its whole life instead
+//! ([`lock_if_still_named`]), so that [`sweep_unlocked`] removes exactly the ones no live process is
+//! writing, without any directory lock.
 
+use crate::Deadline;
+use std::collections::BTreeSet;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -72,7 +84,7 @@ pub fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
 }
 
 /// Writes `bytes` to a new temporary file beside `path` (not yet durable).
-pub fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
+fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
     let tmp = temp_path(path);
     let mut f = OpenOptions::new()
         .write(true)
@@ -137,6 +149,43 @@ fn remove_all(temps: &[PathBuf]) {
     }
 }
 
+/// Writes several files so that, when this returns, all of them are durable under their final names,
+/// with two file-system-wide barriers instead of one fsync per file and per directory: every file is
+/// written to a temporary name, `syncfs` makes their data durable, all are renamed, and a second
+/// `syncfs` makes the renames durable. A name never points at bytes that are not on disk, and a crash
+/// leaves either the old files or the new ones (plus temporaries, swept on the next open).
+///
+/// `syncfs` flushes the whole file system the files live on; that is the right trade for a log that
+/// owns its volume and writes a handful of small files per batch (see BENCHMARKS.md).
+pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
+    let mut dirs = BTreeSet::new();
+    let mut temps = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let parent = parent_of(path);
+        if dirs.insert(parent.to_path_buf()) {
+            create_dirs(parent, 0o755)?;
+        }
+        match write_temp(path, bytes, mode) {
+            Ok((t, _)) => temps.push((t, path)),
+            Err(e) => {
+                for (t, _) in temps {
+                    let _ = fs::remove_file(t);
+                }
+                return Err(e);
+            }
+        }
+    }
+    let Some((first, _)) = temps.first() else {
+        return Ok(());
+    };
+    let anchor = File::open(parent_of(first))?;
+    crate::sys::sync_file_system(&anchor)?;
+    for (tmp, path) in &temps {
+        fs::rename(tmp, path)?;
+    }
+    crate::sys::sync_file_system(&anchor)
+}
+
 /// Removes temporary files a killed process left in `dir` (and below it, if `recursive`). Call it
 /// only while holding the lock that every writer of `dir` takes, so no live writer's file goes.
 pub fn sweep_temporaries(dir: &Path, recursive: bool) -> io::Result<usize> {
@@ -157,6 +206,112 @@ pub fn sweep_temporaries(dir: &Path, recursive: bool) -> io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// Takes the exclusive lock of the lock file `path` (created with mode 0600 if missing) without
+/// waiting: the lock that makes this process the only writer of a directory (two sequencers on one
+/// log could sign two different trees of the same size; two witness processes could cosign two
+/// histories). Held until the returned file is dropped; another holder is a `WouldBlock` error that
+/// says so.
+pub fn lock_exclusive(path: &Path) -> io::Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is locked by another rget process", path.display()),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Why [`lock_within`] holds no lock.
+#[derive(Debug)]
+pub enum LockWait {
+    /// Another process held the lock until the deadline.
+    TimedOut,
+    /// The lock could not be taken at all.
+    Failed(io::Error),
+}
+
+/// Takes the exclusive lock of the open lock file `file`, waiting while other processes hold it,
+/// but not past `deadline` (`None`: as long as it takes). Released when `file` is dropped.
+pub fn lock_within(file: &File, deadline: Option<&Deadline>) -> Result<(), LockWait> {
+    let Some(deadline) = deadline else {
+        return file.lock().map_err(LockWait::Failed);
+    };
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(LockWait::Failed(e)),
+        }
+        let left = deadline.remaining();
+        if left.is_zero() {
+            return Err(LockWait::TimedOut);
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+    }
+}
+
+/// Takes the exclusive lock of a temporary file its creator just made, without waiting, and checks
+/// that `path` still names it. False if another process holds the lock or the path now leads
+/// elsewhere (or nowhere): a sweep took the unlocked new file for a dead run's, and the creator
+/// should try another name. A file system without `flock` gives no lock to anyone: the writer goes
+/// on unlocked, and sweeps there remove nothing (they cannot take the lock either).
+pub fn lock_if_still_named(file: &File, path: &Path) -> bool {
+    match file.try_lock() {
+        Ok(()) | Err(fs::TryLockError::Error(_)) => same_file(file, path),
+        Err(fs::TryLockError::WouldBlock) => false,
+    }
+}
+
+/// Whether `path` (not followed if a symbolic link) is the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Removes the files of `dir` whose names `is_candidate` accepts and that no live process is
+/// writing: each writer holds its file's lock for the file's whole life ([`lock_if_still_named`]),
+/// so a file whose lock can be taken has no writer (a `kill -9`, a crash or a power cut skipped its
+/// cleanup). Only regular files are considered, opened without following links or blocking.
+/// Returns how many were removed; errors are ignored (this is housekeeping, not a check).
+pub fn sweep_unlocked(dir: &Path, is_candidate: impl Fn(&str) -> bool) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        if !is_candidate(&e.file_name().to_string_lossy()) {
+            continue;
+        }
+        let path = e.path();
+        let Ok(f) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+        else {
+            continue;
+        };
+        let regular = f.metadata().is_ok_and(|m| m.is_file());
+        // While this lock is held, no new writer can be using the file: a writer that created it
+        // after our listing fails to take the lock and moves to another name. Check again that the
+        // name is this file, then remove it; the lock goes with `f`.
+        if regular && f.try_lock().is_ok() && same_file(&f, &path) && fs::remove_file(&path).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -210,5 +365,83 @@ mod tests {
             "no temporary left"
         );
         assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
+    }
+
+    #[test]
+    fn write_many_is_complete_and_leaves_no_temporaries() {
+        let t = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..5)
+            .map(|i| (t.path().join(format!("a/b{i}/f{i}")), vec![i as u8; 100]))
+            .collect();
+        write_many(&files, 0o644).unwrap();
+        for (p, b) in &files {
+            assert_eq!(&fs::read(p).unwrap(), b);
+        }
+        write_many(&[], 0o644).unwrap();
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 0);
+        // A target that cannot be written (its parent is a file): nothing renamed, nothing left.
+        let bad = vec![
+            (t.path().join("a/b1/f1"), b"new".to_vec()),
+            (t.path().join("a/b0/f0/x"), b"x".to_vec()),
+        ];
+        assert!(write_many(&bad, 0o644).is_err());
+        assert_eq!(fs::read(&files[1].0).unwrap(), files[1].1);
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_directory_lock_is_exclusive_and_says_who_holds_it() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("lock");
+        let held = lock_exclusive(&path).unwrap();
+        let e = lock_exclusive(&path).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(
+            e.to_string().contains("is locked by another rget process"),
+            "{e}"
+        );
+        // A waiter with a deadline gives up at the deadline, not before and not much after.
+        let other = File::open(&path).unwrap();
+        let start = std::time::Instant::now();
+        let d = Deadline::after(std::time::Duration::from_millis(200));
+        assert!(matches!(
+            lock_within(&other, Some(&d)),
+            Err(LockWait::TimedOut)
+        ));
+        let waited = start.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(200) && waited.as_secs() < 5,
+            "{waited:?}"
+        );
+        drop(held);
+        lock_within(&other, Some(&d)).unwrap_or_else(|e| panic!("free lock refused: {e:?}"));
+        assert!(lock_exclusive(&path).is_err(), "the waiter holds it now");
+        drop(other);
+        lock_within(&lock_exclusive(&path).unwrap(), None).unwrap();
+    }
+
+    #[test]
+    fn sweeps_take_only_unlocked_candidates() {
+        let t = tempfile::tempdir().unwrap();
+        let live = t.path().join(".x.part");
+        let dead = t.path().join(".y.part");
+        let other = t.path().join("keep.part");
+        let f = File::create(&live).unwrap();
+        assert!(lock_if_still_named(&f, &live));
+        fs::write(&dead, b"left by kill -9").unwrap();
+        fs::write(&other, b"not a candidate").unwrap();
+        std::os::unix::fs::symlink(&other, t.path().join(".link.part")).unwrap();
+        let removed = sweep_unlocked(t.path(), |n| n.starts_with('.') && n.ends_with(".part"));
+        assert_eq!(removed, 1);
+        assert!(live.exists() && !dead.exists() && other.exists());
+        assert!(
+            t.path().join(".link.part").symlink_metadata().is_ok(),
+            "links are not followed"
+        );
+        // A file another name now leads to is not the one created: the writer must try again.
+        fs::rename(&live, &dead).unwrap();
+        assert!(!lock_if_still_named(&f, &live));
+        drop(f);
+        assert_eq!(sweep_unlocked(t.path(), |n| n == ".y.part"), 1);
     }
 }

@@ -1,7 +1,7 @@
-//! Every `unsafe` block of the library: thin wrappers, each with a safe signature, around system
-//! calls that neither `std` nor a safe crate offers: sync_file_range(2), and the signal mask with
-//! sigwait(3) (how an interrupted download removes its temporary file). The rest of the crate
-//! denies `unsafe_code`.
+//! Every `unsafe` block of rget outside the bootstrap: thin wrappers, each with a safe signature,
+//! around system calls that `std` does not offer: sync_file_range(2) and syncfs(2), the signal mask
+//! with sigwait(3) (how an interrupted download removes its temporary file), and geteuid(2). The
+//! rest of rget denies `unsafe_code`.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -33,6 +33,31 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub fn start_writeback(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
     Ok(())
+}
+
+/// Makes everything written to the file system holding `file` durable, data and metadata (renames
+/// included): Linux `syncfs(2)`, one barrier for a batch of files instead of an fsync per file and
+/// per directory. Elsewhere there is no such call, and this says so.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn sync_file_system(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: syncfs takes one integer, a file descriptor that stays open for the whole call
+    // (borrowed from `file`), and touches no memory of this process; a bad descriptor is EBADF.
+    let r = unsafe { libc::syncfs(file.as_raw_fd()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Not Linux: no file-system-wide barrier to offer.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn sync_file_system(_file: &File) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "syncfs(2) is Linux-only",
+    ))
 }
 
 /// The signals that end a command from a terminal or a service manager: SIGINT (Ctrl-C), SIGTERM
@@ -150,6 +175,12 @@ mod tests {
         start_writeback(&f, 1 << 20, 1 << 20).unwrap(); // beyond the end: nothing to do
         assert!(start_writeback(&f, u64::MAX, 1).is_err());
         f.sync_all().unwrap();
+    }
+
+    #[test]
+    fn the_file_system_syncs() {
+        let f = tempfile::tempfile().unwrap();
+        sync_file_system(&f).unwrap();
     }
 
     #[test]
