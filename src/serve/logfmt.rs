@@ -1,5 +1,5 @@
-//! Structured logs for the log server: one logfmt line per event on stderr
-//! (`ts=… level=… msg="…" key=value…`), which journald, Loki and plain `grep` all read.
+//! Structured logs for the servers (the log, its sequencer, the witness): one logfmt line per event
+//! on stderr (`ts=… level=… msg="…" key=value…`), which journald, Loki and plain `grep` all read.
 
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write as _};
