@@ -8,7 +8,7 @@
 //!   client, durable writes and locks, the install of a verified binary, interruption handling, and
 //!   the system-call wrappers (the only `unsafe`).
 //! - this crate: the client (trust, checkpoint memory, `get`, audit, `self`), the log, the witness,
-//!   their HTTP serving plumbing ([`serve`]), the demo and the CLI.
+//!   their HTTP serving plumbing ([`serve`]), publishing with a minisign key ([`publish`]), the demo and the CLI.
 //!   `rget-bootstrap` depends on the two crates above and never on this one (`.ci/run` checks it).
 //!
 //! Imports: code in this workspace names the crate an item lives in (`rget_core::note`,
@@ -24,5 +24,6 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod log;
+pub mod publish;
 pub mod serve;
 pub mod witness;

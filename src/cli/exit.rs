@@ -1,6 +1,7 @@
 //! The error type of `rget`'s subcommands: an exit code ([`ExitCode`], declared once in
 //! `rget_core::exit` for rget and the bootstrap alike) and a one-line message.
 
+pub use rget_core::escape::io_reason;
 pub use rget_core::exit::ExitCode;
 use std::fmt;
 
@@ -73,21 +74,6 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// A short reason for an I/O error: `no such file or directory` rather than
-/// `No such file or directory (os error 2)`, to fit the project's one-line lowercase messages.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error ") {
-        Some(i) => text.get(..i).unwrap_or(&text),
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,13 +112,5 @@ mod tests {
             "\"\\x1b[2J\\x1b]0;owned\\x07x\" is not listed in https://a/\\u{202e}txt"
         );
         assert!(!f.message().chars().any(char::is_control));
-    }
-
-    #[test]
-    fn io_reasons_are_short_and_lowercase() {
-        let e = std::io::Error::from_raw_os_error(2);
-        assert_eq!(io_reason(&e), "no such file or directory");
-        let e = std::io::Error::other("Custom thing");
-        assert_eq!(io_reason(&e), "custom thing");
     }
 }

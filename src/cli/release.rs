@@ -8,10 +8,11 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::get::json_string;
-use super::keygen::{PasswordArgs, SigningKey, load_secret_key};
+use super::keygen::{PasswordArgs, load_secret_key};
 use super::submit::{Submitted, submit_verified};
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
+use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
 use rget_core::record;
@@ -90,10 +91,6 @@ pub struct Args {
 /// that a client that reads during the renames finds its signature and proof already there.
 const SIG_FILE: &str = "SHA256SUMS.minisig";
 const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
-const SUMS_FILE: &str = "SHA256SUMS";
-
-/// What `minisign -S` writes as a signature's untrusted comment.
-const UNTRUSTED_COMMENT: &str = "signature from minisign secret key";
 
 /// Everything a release produced, for the report.
 struct Released {
@@ -113,7 +110,7 @@ pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign(&key, &sums, &sums_url)?;
+    let signature = sign_sums(&key, &sums, &sums_url).map_err(Failure::verification)?;
     let signed = verify_own(&key, &sums, &signature, &sums_url)?;
     let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
     let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
@@ -160,37 +157,6 @@ fn require_dir(dir: &Path) -> CliResult {
             dir.display()
         )))
     }
-}
-
-/// Signs `sums` (as `rget release` would) with the unencrypted secret key at `key_path`: what the
-/// demo's "stolen release key" attack does.
-pub fn sign_sums(key_path: &Path, sums: &[u8], sums_url: &str) -> Result<Vec<u8>, String> {
-    let text = std::str::from_utf8(sums).map_err(|_| "SHA256SUMS is not UTF-8".to_owned())?;
-    let key = load_secret_key(key_path, &PasswordArgs::default()).map_err(|f| f.to_string())?;
-    sign(&key, text, sums_url)
-        .map(String::into_bytes)
-        .map_err(|f| f.to_string())
-}
-
-/// Signs `sums` as `minisign -S` does: prehashed (BLAKE2b-512), trusted comment with the time and
-/// the file name, which verifiers such as `rget-bootstrap` require to be `SHA256SUMS`, and then the
-/// canonical URL it is published at, which clients require to be the URL they fetched it from (so an
-/// older release's signed list cannot be served in this one's place).
-fn sign(key: &SigningKey, sums: &str, sums_url: &str) -> CliResult<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let trusted = trusted_comment::format(now, SUMS_FILE, sums_url);
-    let sig = minisign::sign(
-        Some(&key.pk),
-        &key.sk,
-        sums.as_bytes(),
-        Some(&trusted),
-        Some(UNTRUSTED_COMMENT),
-    )
-    .map_err(|e| Failure::verification(format!("signing failed: {e}")))?;
-    Ok(sig.into_string())
 }
 
 /// Checks the new signature with the verifier rget's clients and the bootstrap use, so a release
@@ -360,7 +326,7 @@ mod tests {
         .unwrap();
         let sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a\n";
         let url = "https://example.org/rel/v1.2/SHA256SUMS";
-        let sig = sign(&key, sums, url).unwrap();
+        let sig = sign_sums(&key, sums, url).unwrap();
         assert!(sig.starts_with("untrusted comment: signature from minisign secret key\n"));
         let v = verify_own(&key, sums, &sig, url).unwrap();
         assert!(

@@ -47,6 +47,21 @@ pub fn lines_for_terminal<S: AsRef<str>>(lines: &[S]) -> String {
     out
 }
 
+/// A short reason for an I/O error, as rget's one-line lowercase messages quote it: `no such file or
+/// directory` rather than `No such file or directory (os error 2)`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(i) => text.get(..i).unwrap_or(&text),
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -104,5 +119,13 @@ mod tests {
         );
         assert_eq!(report.lines().count(), 2);
         assert_eq!(lines_for_terminal::<&str>(&[]), "");
+    }
+
+    #[test]
+    fn io_reasons_are_short_and_lowercase() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&e), "no such file or directory");
+        let e = std::io::Error::other("Custom thing");
+        assert_eq!(io_reason(&e), "custom thing");
     }
 }
