@@ -4,9 +4,9 @@
 use super::exit::{CliResult, Failure};
 use super::get::json_string;
 use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
+use crate::client::context::Context;
 use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
 use crate::client::trust::{Env, PublisherKeys};
-use crate::client::verified::Context;
 use rget_core::digest::Hash;
 use rget_core::pins::{Version, binary_name};
 use rget_core::release;

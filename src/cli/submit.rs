@@ -2,8 +2,9 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
+use crate::client::context::Context;
 use crate::client::state::{Observed, Seen};
-use crate::client::verified::{Context, remember, settle};
+use crate::client::verified::{remember, settle};
 use rget_core::record;
 use rget_core::tlog_proof::TlogProof;
 use rget_core::verify::{LoggedSums, verify_logged_sums};

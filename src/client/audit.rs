@@ -12,8 +12,10 @@
 //!
 //! Progress is kept per (log, prefix) in the state directory, so a second run fetches only what is new.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::{Evidence, Observed, Seen};
-use super::verified::{Class, ClientError, Context, remember, settle};
+use super::verified::{remember, settle};
 use rget_core::digest::Hash;
 use rget_core::merkle::{self, Frontier};
 use rget_core::record;

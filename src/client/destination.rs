@@ -16,7 +16,7 @@
 //!   target (a link to a regular file replaces the target and keeps the link; a link to a device
 //!   or FIFO, `/dev/stdout` say, is written through).
 
-use super::verified::{Class, ClientError};
+use super::error::{Class, ClientError};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 

@@ -6,9 +6,11 @@
 //! rget carries no digest of itself (that would be circular); what it checks its own bytes against is
 //! a `SHA256SUMS` signed by a pinned release key and recorded in a pinned log under the pinned quorum.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::{Observed, Seen};
 use super::trust::{PolicySource, TrustPolicy};
-use super::verified::{Class, ClientError, Context, remember, settle};
+use super::verified::{remember, settle};
 use rget_core::digest::Hash;
 use rget_core::pins::{self, ReleaseTrust, Version};
 use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};

@@ -15,9 +15,10 @@
 //! where the lookup does (and in `rget audit`, which reads every record). A URL-bound signature
 //! (`core::trusted_comment`) stops the replay on both paths.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::Evidence;
 use super::trust::TrustedLog;
-use super::verified::{Class, ClientError, Context};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle;
 use rget_core::policy::VerifiedCheckpoint;

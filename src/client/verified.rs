@@ -8,8 +8,10 @@
 //!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
-use super::state::{Observed, Pending, Seen, StateDir, StateError};
-use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
+use super::context::Context;
+use super::error::{Class, ClientError};
+use super::state::{Observed, Pending, Seen};
+use super::trust::TrustedLog;
 use super::url_records::{self, Listed, Ours};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, MerkleError};
@@ -21,70 +23,7 @@ use rget_core::tile::{TileError, TileHashSource};
 use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::verify::{self, VerifyError};
-use rget_fetch::{Client, FetchError, Kind, LogClient, limits};
-
-/// What kind of failure, so the CLI can give each its exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// A digest, signature, proof or policy check did not hold.
-    Verification,
-    /// A file or server answer that does not parse.
-    Malformed,
-    Network,
-    NotFound,
-    /// A log rolled back or forked.
-    TrustAnomaly,
-    LocalIo,
-    Usage,
-}
-
-/// Why a file was not handed over: one line that names the problem.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ClientError {
-    pub class: Class,
-    pub message: String,
-}
-
-impl ClientError {
-    pub(crate) fn new(class: Class, message: impl std::fmt::Display) -> ClientError {
-        ClientError {
-            class,
-            message: message.to_string(),
-        }
-    }
-}
-
-impl From<FetchError> for ClientError {
-    fn from(e: FetchError) -> ClientError {
-        let class = match e.kind() {
-            Kind::Network | Kind::Http | Kind::TooManyRedirects => Class::Network,
-            Kind::NotFound => Class::NotFound,
-            // An answer larger than any honest one, or one that breaks the protocol.
-            Kind::TooLarge | Kind::BadResponse => Class::Malformed,
-            // A redirect from https to http is an attack on the transport, not a typo.
-            Kind::Insecure => Class::Verification,
-            Kind::BadUrl | Kind::Config => Class::Usage,
-            Kind::LocalIo => Class::LocalIo,
-        };
-        ClientError::new(class, e)
-    }
-}
-
-impl From<StateError> for ClientError {
-    fn from(e: StateError) -> ClientError {
-        let class = match &e {
-            StateError::Fork { .. } | StateError::Rollback { .. } | StateError::Unserved { .. } => {
-                Class::TrustAnomaly
-            }
-            StateError::Proof { .. } | StateError::LockTimeout { .. } => Class::Network,
-            StateError::NoStateDir => Class::Usage,
-            // A stored checkpoint that fails its checks is this host's problem, never the log's.
-            _ => Class::LocalIo,
-        };
-        ClientError::new(class, e)
-    }
-}
+use rget_fetch::{Kind, LogClient, limits};
 
 fn verification(message: impl std::fmt::Display) -> ClientError {
     ClientError::new(Class::Verification, message)
@@ -130,14 +69,6 @@ pub struct VerifiedSums {
     pub proof_source: ProofSource,
     pub memory: Observed,
     pub signed: Signed,
-}
-
-/// What the checks need: the HTTP client, the trust configuration and the checkpoint memory.
-pub struct Context {
-    pub fetch: Client,
-    pub policy: TrustPolicy,
-    pub keys: PublisherKeys,
-    pub state: StateDir,
 }
 
 /// The file name a URL names: its last path segment, percent-decoded (strictly), and a plain name by
