@@ -265,39 +265,16 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     // and closing a socket with unread data can reset the connection before the client sees why.
     let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            let mut r = reject(
-                st,
-                peer,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Reject::TooLarge,
-                &format!(
-                    "request body is larger than the limit of {} bytes",
-                    st.limits.max_body
-                ),
-            );
-            set(&mut r, header::CONNECTION, "close");
+        Err(e) => {
+            let why = match e {
+                BodyError::TooLarge { .. } => Reject::TooLarge,
+                BodyError::Timeout | BodyError::Read(_) => Reject::BadRequest,
+            };
+            let mut r = reject(st, peer, e.status(), why, &e.to_string());
+            if e.closes_connection() {
+                set(&mut r, header::CONNECTION, "close");
+            }
             return r;
-        }
-        Err(BodyError::Timeout) => {
-            let mut r = reject(
-                st,
-                peer,
-                StatusCode::REQUEST_TIMEOUT,
-                Reject::BadRequest,
-                "request body not received in time",
-            );
-            set(&mut r, header::CONNECTION, "close");
-            return r;
-        }
-        Err(BodyError::Read(e)) => {
-            return reject(
-                st,
-                peer,
-                StatusCode::BAD_REQUEST,
-                Reject::BadRequest,
-                &format!("cannot read the request body: {e}"),
-            );
         }
     };
     let url = match url_param(query.as_deref()) {

@@ -1,9 +1,9 @@
 //! Reading a request body within a size and a time limit.
 
 use http_body_util::BodyExt;
-use hyper::Request;
 use hyper::body::Incoming;
-use hyper::header;
+use hyper::{Request, StatusCode, header};
+use std::fmt;
 use std::time::Duration;
 
 /// How much of an over-limit body is still read (and discarded) before answering 413. Closing a
@@ -12,11 +12,44 @@ use std::time::Duration;
 /// one make us read forever.
 const DRAIN_BYTES: usize = 256 * 1024;
 
-/// Why a body could not be read.
+/// Why a body could not be read, and so how the request is answered.
 pub enum BodyError {
-    TooLarge,
+    /// Longer than `max` bytes (declared, or sent).
+    TooLarge {
+        max: usize,
+    },
+    /// Not received within the body timeout.
     Timeout,
     Read(hyper::Error),
+}
+
+impl BodyError {
+    /// The status the request is answered with: 413, 408 or 400.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Read(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Whether the connection closes after the answer: the rest of an over-limit or late body is
+    /// left unread, so what the client sends next cannot be told from it.
+    pub fn closes_connection(&self) -> bool {
+        !matches!(self, BodyError::Read(_))
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::TooLarge { max } => {
+                write!(f, "request body is larger than the limit of {max} bytes")
+            }
+            BodyError::Timeout => f.write_str("request body not received in time"),
+            BodyError::Read(e) => write!(f, "cannot read the request body: {e}"),
+        }
+    }
 }
 
 /// Reads at most `max` body bytes within `timeout`. An over-limit body is drained (discarded) up to
@@ -33,7 +66,7 @@ pub async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > (max.saturating_add(DRAIN_BYTES)) as u64) {
-        return Err(BodyError::TooLarge);
+        return Err(BodyError::TooLarge { max });
     }
     let mut body = req.into_body();
     let read = async {
@@ -55,7 +88,7 @@ pub async fn read_body(
             }
         }
         if seen > max {
-            Err(BodyError::TooLarge)
+            Err(BodyError::TooLarge { max })
         } else {
             Ok(out)
         }

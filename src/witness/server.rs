@@ -11,7 +11,7 @@
 //! Anything else is 404; a known path with another method is 405 with `Allow`.
 
 use super::{Refusal, Witness};
-use crate::serve::body::{BodyError, read_body};
+use crate::serve::body::read_body;
 use crate::serve::logfmt::{Level, event};
 use crate::serve::response::{line, method_not_allowed, ok, set};
 use crate::serve::{Answer, Connections, Limits, serve_connections};
@@ -95,34 +95,17 @@ async fn add_checkpoint(req: Request<Incoming>, st: &State, peer: SocketAddr) ->
     let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
-            let (status, why) = match e {
-                BodyError::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "request body is larger than the limit of {} bytes",
-                        st.limits.max_body
-                    ),
-                ),
-                BodyError::Timeout => (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body not received in time".to_owned(),
-                ),
-                BodyError::Read(e) => (
-                    StatusCode::BAD_REQUEST,
-                    format!("cannot read the request body: {e}"),
-                ),
-            };
             event(
                 Level::Warn,
                 "add-checkpoint refused",
                 &[
-                    ("status", &status.as_u16()),
+                    ("status", &e.status().as_u16()),
                     ("peer", &peer),
-                    ("reason", &why),
+                    ("reason", &e),
                 ],
             );
-            let mut r = line(status, &why);
-            if status != StatusCode::BAD_REQUEST {
+            let mut r = line(e.status(), &e.to_string());
+            if e.closes_connection() {
                 set(&mut r, header::CONNECTION, "close");
             }
             return r;
