@@ -171,28 +171,27 @@ impl Client {
     ///
     /// [`Kind::TooLarge`]: super::Kind::TooLarge
     pub fn get_bytes(&self, url: &str, limit: u64) -> Result<Fetched, FetchError> {
-        let start = Url::parse(url)?;
-        self.with_retries(&start, Method::Get, || {
-            let mut open = self.open(&start, Method::Get)?;
-            let mut bytes = Vec::new();
-            read_body(&mut open, limit, |chunk| {
-                bytes.extend_from_slice(chunk);
-                Ok(())
-            })?;
-            Ok(Fetched {
-                bytes,
-                final_url: open.final_url.as_string(),
-            })
-        })
+        self.fetch_whole(url, Method::Get, limit)
     }
 
     /// POSTs `body` and reads the answer whole (at most `limit` bytes). Retried only when the
     /// connection could not be made, i.e. the request was certainly not sent. Redirects are not
     /// followed.
     pub fn post_bytes(&self, url: &str, body: &[u8], limit: u64) -> Result<Fetched, FetchError> {
+        self.fetch_whole(url, Method::Post(body), limit)
+    }
+
+    /// One request whose answer is read whole, at most `limit` bytes, with the retries `method`
+    /// allows.
+    fn fetch_whole(
+        &self,
+        url: &str,
+        method: Method<'_>,
+        limit: u64,
+    ) -> Result<Fetched, FetchError> {
         let start = Url::parse(url)?;
-        self.with_retries(&start, Method::Post(body), || {
-            let mut open = self.open(&start, Method::Post(body))?;
+        self.with_retries(&start, method, || {
+            let mut open = self.open(&start, method)?;
             let mut bytes = Vec::new();
             read_body(&mut open, limit, |chunk| {
                 bytes.extend_from_slice(chunk);
