@@ -609,7 +609,7 @@ mod tests {
             .with_retries(&url, Method::Get, || failing(&mut n))
             .unwrap_err();
         assert_eq!(n, 0);
-        assert_eq!(e.kind(), crate::Kind::Network);
+        assert_eq!(e.kind(), crate::error::Kind::Network);
         assert_eq!(
             e.to_string(),
             "the time limit of 0 s for the whole command (--max-time) ran out: https://x/f: not requested"
@@ -635,6 +635,6 @@ mod tests {
                 }))
             })
             .unwrap_err();
-        assert_eq!(e.kind(), crate::Kind::NotFound);
+        assert_eq!(e.kind(), crate::error::Kind::NotFound);
     }
 }

@@ -16,7 +16,7 @@
 //! ([`lock_if_still_named`]), so that [`sweep_unlocked`] removes exactly the ones no live process is
 //! writing, without any directory lock.
 
-use crate::Deadline;
+use crate::deadline::Deadline;
 use std::collections::BTreeSet;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};

@@ -123,7 +123,7 @@ impl FetchError {
         }
     }
 
-    pub(crate) fn deadline(d: &super::Deadline, during: impl Into<String>) -> FetchError {
+    pub(crate) fn deadline(d: &crate::deadline::Deadline, during: impl Into<String>) -> FetchError {
         FetchError::Deadline {
             limit: d.describe(),
             during: during.into(),

@@ -4,7 +4,7 @@
 //! or the new complete binary (a `kill -9` or a power cut at any point leaves one of them), and so is
 //! `DEST.previous`.
 
-use crate::Downloaded;
+use crate::download::Downloaded;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 
 use super::client::Client;
 use super::error::{FetchError, Kind};
-use super::limits;
+use crate::limits;
 use rget_core::digest::Hash;
 pub use rget_core::percent::percent_encode;
 use rget_core::tile::{Tile, TileError, TileLevel, TileReader};

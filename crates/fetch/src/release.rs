@@ -3,7 +3,10 @@
 //! source) that serves them all. What they prove is decided by the core's
 //! `release::verify_release`, never here: a location is only where bytes come from.
 
-use crate::{Client, Downloaded, FetchError, limits};
+use crate::client::Client;
+use crate::download::Downloaded;
+use crate::error::FetchError;
+use crate::limits;
 use std::path::Path;
 
 /// Largest release binary accepted: far above any real rget, and bounded (a hostile mirror cannot
