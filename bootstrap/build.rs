@@ -1,9 +1,9 @@
 //! Embeds the pin set: reads `pinned/` (or `$RGET_PINNED_DIR`), validates the four files with the
-//! core's own parsers (`rget::core::pins`, the same code the binary runs), and copies them into
+//! core's own parsers (`rget_core::pins`, the same code the binary runs), and copies them into
 //! `OUT_DIR`, where `main.rs` includes them. A malformed pin set fails the build with a message that
 //! names the file and the problem.
 
-use rget::core::pins;
+use rget_core::pins;
 use std::path::{Path, PathBuf};
 
 const FILES: [&str; 4] = ["SHA256SUMS", "release.pub", "policy", "source"];

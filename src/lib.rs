@@ -1,41 +1,29 @@
 //! rget: verified downloads of release files.
 //!
-//! The crate is layered so that trust flows inward:
-//! - [`core`] is pure and deterministic: formats (SHA256SUMS, minisign, signed notes, checkpoints,
-//!   cosignatures, tlog-policy, tlog-proof, records), Merkle proofs and tiles. It does no I/O beyond
-//!   `Read`/`Write` and depends on no network, async runtime or CLI crate. The bootstrap uses it with
-//!   default features off.
-//! - `cli` (feature `cli`) is the `rget` command line.
+//! The layers are crates, so that the compiler, not a convention, keeps trust flowing inward:
+//! - `rget-core` ([`core`]) is pure and deterministic: formats (SHA256SUMS, minisign, signed notes,
+//!   checkpoints, cosignatures, tlog-policy, tlog-proof, records, pins, Sigsum), Merkle proofs and
+//!   tiles, exit codes. No I/O beyond `Read`/`Write`; no network, async runtime or CLI crate.
+//! - `rget-fetch` ([`fetch`]) is what the bootstrap needs besides the core: the blocking HTTPS
+//!   client, durable writes and locks, the install of a verified binary, interruption handling, and
+//!   the system-call wrappers (the only `unsafe`).
+//! - this crate: the client (trust, checkpoint memory, `get`, audit, `self`), the log, the witness,
+//!   their HTTP serving plumbing ([`serve`]), publishing with a minisign key ([`publish`]), the demo and the CLI.
+//!   `rget-bootstrap` depends on the two crates above and never on this one (`.ci/run` checks it).
 //!
-//! No `unsafe` outside `sys`, the one module of system-call wrappers.
+//! Imports: code in this workspace names the crate an item lives in (`rget_core::note`,
+//! `rget_fetch::durable`). This crate also re-exports the two as [`core`] and [`fetch`], so that
+//! the integration tests and benchmarks, which drive the whole stack through `rget`, keep one
+//! import root; new code should import `rget_core` and `rget_fetch` directly.
 #![deny(unsafe_code)]
 
-pub mod core;
-pub mod durable;
+pub use rget_core as core;
+pub use rget_fetch as fetch;
 
-#[cfg(feature = "cli")]
 pub mod cli;
-
-#[cfg(feature = "cli")]
-pub mod demo;
-
-#[cfg(feature = "log")]
-pub mod log;
-
-#[cfg(feature = "log")]
-pub mod witness;
-
-#[cfg(feature = "fetch")]
-pub mod fetch;
-
-#[cfg(feature = "fetch")]
-mod sys;
-
-#[cfg(feature = "fetch")]
 pub mod client;
-
-#[cfg(feature = "fetch")]
-pub mod install;
-
-#[cfg(feature = "fetch")]
-pub mod interrupt;
+pub mod demo;
+pub mod log;
+pub mod publish;
+pub mod serve;
+pub mod witness;

@@ -23,11 +23,12 @@
 
 mod sys;
 
-use rget::client::own_release::{self, Fetched};
-use rget::core::digest::Hash;
-use rget::core::pins::{Pinned, Pins};
-use rget::core::release::{ReleaseFiles, verify_release};
-use rget::fetch::{Client, Config, Downloaded, FetchError};
+use rget_core::digest::Hash;
+use rget_core::exit::ExitCode;
+use rget_core::pins::{Pinned, Pins};
+use rget_core::release::{ReleaseFiles, verify_release};
+use rget_fetch::release::{self, DownloadedRelease};
+use rget_fetch::{Client, Config, Downloaded};
 use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -39,16 +40,6 @@ const PIN_SUMS: &str = include_str!(concat!(env!("OUT_DIR"), "/SHA256SUMS"));
 const PIN_KEYS: &str = include_str!(concat!(env!("OUT_DIR"), "/release.pub"));
 const PIN_POLICY: &str = include_str!(concat!(env!("OUT_DIR"), "/policy"));
 const PIN_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/source"));
-
-/// Largest release binary accepted: far above any real rget, and bounded (trust rule 6).
-const MAX_BINARY: u64 = 256 * 1024 * 1024;
-
-// The same numbers as rget's (src/cli/exit.rs), so scripts handle both alike.
-const EXIT_VERIFY: i32 = 1;
-const EXIT_USAGE: i32 = 2;
-const EXIT_DOWNLOAD: i32 = 4;
-const EXIT_INSTALL: i32 = 7;
-const EXIT_EXEC: i32 = 7;
 
 const USAGE: &str = "usage: rget-bootstrap [--version V] [--prefix DIR] [--mirror URL]... [--cacert FILE]... [--dry-run] [-- ARGS...]";
 
@@ -83,29 +74,29 @@ struct Args {
     rest: Option<Vec<std::ffi::OsString>>,
 }
 
-/// A one-line error and its exit code.
-struct Fail(i32, String);
+/// A one-line error and its exit code (rget's own codes, so scripts handle both alike).
+struct Fail(ExitCode, String);
 
 fn main() {
     // First, before any thread or lookup exists (see sys::pin_nss_hosts).
     sys::pin_nss_hosts();
     // Before any thread too (the signals are blocked in the threads started afterwards): Ctrl-C,
     // SIGTERM and SIGHUP remove the partial download and exit 130, 143, 129.
-    if let Err(e) = rget::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
+    if let Err(e) = rget_fetch::interrupt::remove_temporaries_on_signals("rget-bootstrap") {
         eprintln!("rget-bootstrap: cannot set up the removal of temporary files on signals: {e}");
-        std::process::exit(EXIT_INSTALL);
+        std::process::exit(ExitCode::LocalIo.code());
     }
     match run() {
         Ok(()) => {}
         Err(Fail(code, msg)) => {
             eprintln!("rget-bootstrap: {msg}");
-            std::process::exit(code);
+            std::process::exit(code.code());
         }
     }
 }
 
 fn parse_args() -> Result<Option<Args>, Fail> {
-    let usage = |m: String| Fail(EXIT_USAGE, format!("{m} (see --help)"));
+    let usage = |m: String| Fail(ExitCode::Usage, format!("{m} (see --help)"));
     let mut a = Args::default();
     let mut it = std::env::args_os().skip(1).peekable();
     while let Some(arg) = it.next() {
@@ -149,13 +140,17 @@ fn run() -> Result<(), Fail> {
     let Some(args) = parse_args()? else {
         return Ok(());
     };
-    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE)
-        .map_err(|e| Fail(EXIT_VERIFY, format!("the embedded pin set is invalid: {e}")))?;
+    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE).map_err(|e| {
+        Fail(
+            ExitCode::VerificationFailed,
+            format!("the embedded pin set is invalid: {e}"),
+        )
+    })?;
     let releases = pins.releases_for(TARGET);
     let pinned: Pinned = match &args.version {
         None => releases.first().cloned().ok_or_else(|| {
             Fail(
-                EXIT_USAGE,
+                ExitCode::Usage,
                 format!("this bootstrap has no pinned release for {TARGET}"),
             )
         })?,
@@ -166,7 +161,7 @@ fn run() -> Result<(), Fail> {
             .ok_or_else(|| {
                 let list: Vec<&str> = releases.iter().map(|p| p.version.text.as_str()).collect();
                 Fail(
-                    EXIT_USAGE,
+                    ExitCode::Usage,
                     format!(
                         "version {v:?} is not pinned for {TARGET} (pinned: {})",
                         if list.is_empty() {
@@ -186,48 +181,46 @@ fn run() -> Result<(), Fail> {
 
     let dir = match &args.prefix {
         Some(p) => p.clone(),
-        None => default_dir().map_err(|e| Fail(EXIT_USAGE, e))?,
+        None => default_dir().map_err(|e| Fail(ExitCode::Usage, e))?,
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
         Fail(
-            EXIT_INSTALL,
+            ExitCode::LocalIo,
             format!("cannot create {}: {e}", dir.display()),
         )
     })?;
     // What a killed run left here (kill -9 skips every cleanup) goes at once; a live run's file is
     // locked and stays.
-    rget::fetch::sweep_abandoned(&dir.join("rget"));
+    rget_fetch::sweep_abandoned(&dir.join("rget"));
 
     let mut config = Config::from_env();
     config.ca_files.extend(args.cacerts.iter().cloned());
-    let client = Client::new(config).map_err(|e| Fail(EXIT_DOWNLOAD, e.to_string()))?;
+    let client = Client::new(config).map_err(|e| Fail(ExitCode::Network, e.to_string()))?;
 
     // Where to download from: the mirrors in order, then the pinned source.
     let canonical_dir = pins.trust.source_dir(&version);
     let locations = pins.trust.locations(&args.mirrors, &version);
-    let mut failures = Vec::new();
-    let mut got = None;
-    for loc in &locations {
-        match fetch_all(&client, loc, &pinned.name, &dir) {
-            Ok(g) => {
+    let got = release::first_location(&locations, |loc| {
+        match release::download_at(&client, loc, &pinned.name, &dir.join("rget")) {
+            Ok(got) => {
                 eprintln!("downloaded: from {loc}");
-                got = Some(g);
-                break;
+                Ok(got)
             }
             Err(e) => {
                 eprintln!("download failed: {e}");
-                failures.push(e.to_string());
+                Err(e.to_string())
             }
         }
-    }
-    let Some(got) = got else {
-        return Err(Fail(
-            EXIT_DOWNLOAD,
+    })
+    .map_err(|failures| {
+        Fail(
+            ExitCode::Network,
             format!("no location served the release: {}", failures.join("; ")),
-        ));
-    };
+        )
+    })?;
 
-    verify(&pins, &pinned, &canonical_dir, &got).map_err(|e| Fail(EXIT_VERIFY, e))?;
+    verify(&pins, &pinned, &canonical_dir, &got)
+        .map_err(|e| Fail(ExitCode::VerificationFailed, e))?;
 
     // Exactly the verified bytes, sealed: what runs cannot change after the check.
     let memfd = match sealed_copy(&got.binary, &pinned.digest) {
@@ -239,7 +232,7 @@ fn run() -> Result<(), Fail> {
             eprintln!("note: memfd execution is not available here ({e})");
             None
         }
-        Err(SealError::Other(e)) => return Err(Fail(EXIT_VERIFY, e)),
+        Err(SealError::Other(e)) => return Err(Fail(ExitCode::VerificationFailed, e)),
     };
 
     let dest = dir.join("rget");
@@ -250,7 +243,7 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    rget::install::install(got.binary, &dest).map_err(|e| Fail(EXIT_INSTALL, e))?;
+    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(ExitCode::LocalIo, e))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()
@@ -276,26 +269,14 @@ fn default_dir() -> Result<PathBuf, String> {
     }
 }
 
-/// The four files of a release, as downloaded from one location.
-struct Got {
-    binary: Downloaded,
-    files: Fetched,
-}
-
-fn fetch_all(client: &Client, loc: &str, name: &str, dir: &Path) -> Result<Got, FetchError> {
-    let files = own_release::fetch_at(client, loc)?;
-    let binary = client.download(
-        &format!("{loc}{name}"),
-        &dir.join("rget"),
-        MAX_BINARY,
-        &mut |_, _| {},
-    )?;
-    Ok(Got { binary, files })
-}
-
 /// The four checks, each printed as it passes: the pinned digest here, the other three in the core's
 /// [`verify_release`] (the same routine `rget self` runs).
-fn verify(pins: &Pins, pinned: &Pinned, canonical_dir: &str, got: &Got) -> Result<(), String> {
+fn verify(
+    pins: &Pins,
+    pinned: &Pinned,
+    canonical_dir: &str,
+    got: &DownloadedRelease,
+) -> Result<(), String> {
     let name = &pinned.name;
     if got.binary.sha256 != pinned.digest {
         return Err(format!(
@@ -346,8 +327,8 @@ fn sealed_copy(dl: &Downloaded, digest: &Hash) -> Result<std::fs::File, SealErro
         .map_err(|e| other("cannot reopen the download", e))?;
     std::io::copy(&mut src, &mut memfd).map_err(|e| other("cannot fill the memfd", e))?;
     sys::seal_all(&memfd).map_err(|e| other("cannot seal the memfd", e))?;
-    let mut h = rget::core::digest::Sha256::new();
-    let mut buf = vec![0u8; rget::core::digest::STREAM_BUFFER];
+    let mut h = rget_core::digest::Sha256::new();
+    let mut buf = vec![0u8; rget_core::digest::STREAM_BUFFER];
     let mut off = 0u64;
     loop {
         let n = memfd
@@ -379,12 +360,12 @@ fn exec(
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // The signal mask survives exec: the program run next starts with the usual one.
-    rget::interrupt::unblock_before_exec();
+    rget_fetch::interrupt::unblock_before_exec();
     if let Some(fd) = memfd {
         let cstr = |b: &[u8]| {
             CString::new(b).map_err(|_| {
                 Fail(
-                    EXIT_EXEC,
+                    ExitCode::LocalIo,
                     "an argument or environment variable holds a NUL byte".into(),
                 )
             })
@@ -404,7 +385,7 @@ fn exec(
         let e = sys::fexecve(&fd, &argv, &envp);
         if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
             return Err(Fail(
-                EXIT_EXEC,
+                ExitCode::LocalIo,
                 format!("cannot execute the sealed memfd: {e}"),
             ));
         }
@@ -420,7 +401,7 @@ fn exec(
         .args(args)
         .exec();
     Err(Fail(
-        EXIT_EXEC,
+        ExitCode::LocalIo,
         format!("cannot execute {}: {e}", installed.display()),
     ))
 }

@@ -12,16 +12,16 @@
 //! signatures are randomised, so those files then differ from run to run); without `sha256sum`, the
 //! `SHA256SUMS` seeds come from rget's writer alone.
 
-use rget::core::cosignature;
-use rget::core::digest::{Hash, sha256};
-use rget::core::merkle::{self, MemoryTree, empty_root};
-use rget::core::note::{self, SignerKey};
-use rget::core::pins::binary_name;
-use rget::core::record;
-use rget::core::sums::{self, Entry};
-use rget::core::tile::{self, Tile, TileLevel};
-use rget::core::tlog_proof::TlogProof;
-use rget::fetch::percent_encode;
+use rget_core::cosignature;
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::{self, MemoryTree, empty_root};
+use rget_core::note::{self, SignerKey};
+use rget_core::pins::binary_name;
+use rget_core::record;
+use rget_core::sums::{self, Entry};
+use rget_core::tile::{self, Tile, TileLevel};
+use rget_core::tlog_proof::TlogProof;
+use rget_fetch::percent_encode;
 use rget::log::state::TreeState;
 use rget_fuzz::{TARGET, log_key, log2_key, witness_key};
 use std::collections::BTreeMap;
@@ -159,7 +159,7 @@ impl Minisign {
         }
         let key = format!(
             "untrusted comment: rget fuzzing key (public test key, seed [7; 32])\n{}\n",
-            rget::core::b64::encode(&rget_fuzz::minisign_secret_bytes())
+            rget_core::b64::encode(&rget_fuzz::minisign_secret_bytes())
         );
         std::fs::write(dir.join("fuzz.key"), key).unwrap();
         Minisign {
@@ -1065,10 +1065,10 @@ fn main() {
 /// The seeds are what they claim to be: releases verify (but the one made to be refused), policies
 /// parse, signatures verify with the fixed key, proofs and requests parse, the witness state loads.
 fn check(c: &Corpus) {
-    use rget::core::minisig::{self, PublicKey, Signature};
-    use rget::core::pins::ReleaseTrust;
-    use rget::core::policy::Policy;
-    use rget::core::release::{ReleaseFiles, verify_release};
+    use rget_core::minisig::{self, PublicKey, Signature};
+    use rget_core::pins::ReleaseTrust;
+    use rget_core::policy::Policy;
+    use rget_core::release::{ReleaseFiles, verify_release};
     let seeds = |t: &str| c.0.get(t).into_iter().flatten();
     for (name, data) in seeds("verify_release") {
         let p = rget_fuzz::split_nul(data, 8).unwrap();

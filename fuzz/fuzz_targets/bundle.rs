@@ -4,8 +4,8 @@
 //! decodes back to the entries' leaf hashes computed with `ring`.
 //! Input: one byte (width − 1, so 1..=256), then the tile bytes.
 use libfuzzer_sys::fuzz_target;
-use rget::core::merkle::{self, MemoryTree};
-use rget::core::tile::{
+use rget_core::merkle::{self, MemoryTree};
+use rget_core::tile::{
     TileLevel, decode_bundle, decode_hash_tile, encode_bundle, encode_hash_tile, tiles_to_publish,
 };
 

@@ -5,8 +5,8 @@
 //! - spellings of one URL map to one form: an upper-case scheme, host letters in either case, and an
 //!   explicit default port `:443` give the same canonical URL as the input.
 use libfuzzer_sys::fuzz_target;
-use rget::core::record::canonical_url;
-use rget::fetch::Url;
+use rget_core::record::canonical_url;
+use rget_fetch::Url;
 
 /// The input with an upper-case scheme, the case of the host's letters swapped, and `:443` added when
 /// it names no port.
@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let host = u.host();
     assert_eq!(host, host.to_ascii_lowercase());
     let other = respelled(&c);
-    if other.len() > rget::core::record::MAX_URL {
+    if other.len() > rget_core::record::MAX_URL {
         return;
     }
     assert_eq!(

@@ -4,9 +4,9 @@
 //! policy trusting that key (and parses to the same checkpoint there); with one bit of the signature
 //! flipped it is refused.
 use libfuzzer_sys::fuzz_target;
-use rget::core::checkpoint::Checkpoint;
-use rget::core::note::{self, SignerKey, valid_key_name};
-use rget::core::policy::Policy;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::note::{self, SignerKey, valid_key_name};
+use rget_core::policy::Policy;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {

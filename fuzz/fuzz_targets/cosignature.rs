@@ -6,8 +6,8 @@
 //! 2. what was signed verifies: the input (8 bytes of timestamp, then checkpoint text) cosigned by the
 //!    witness key verifies in rget and in `ring`, and with one bit flipped in neither.
 use libfuzzer_sys::fuzz_target;
-use rget::core::cosignature::{self, MAX_TIMESTAMP};
-use rget::core::note::{self, ALG_COSIGNATURE_V1, NoteError, VerifierKey};
+use rget_core::cosignature::{self, MAX_TIMESTAMP};
+use rget_core::note::{self, ALG_COSIGNATURE_V1, NoteError, VerifierKey};
 use rget_fuzz::ring_verify;
 use std::sync::OnceLock;
 

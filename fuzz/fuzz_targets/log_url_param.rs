@@ -3,7 +3,7 @@
 //! percent-decoded. An accepted value is non-empty and comes back unchanged when encoded as the client
 //! encodes it; percent-decoding undoes percent-encoding for any text.
 use libfuzzer_sys::fuzz_target;
-use rget::fetch::percent_encode;
+use rget_fetch::percent_encode;
 use rget::log::server::{percent_decode, url_param};
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! file: strict, so one answer has one spelling. Whatever parses has strictly increasing indexes and
 //! is exactly the lines written back from the values.
 use libfuzzer_sys::fuzz_target;
-use rget::fetch::parse_lookup;
+use rget_fetch::parse_lookup;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(records) = parse_lookup(data) else {

@@ -4,7 +4,7 @@
 //! note that parses, signed by a fixed key, opens with that key, and with one bit of that signature
 //! flipped it is refused as an invalid signature by a known key.
 use libfuzzer_sys::fuzz_target;
-use rget::core::note::{self, NoteError};
+use rget_core::note::{self, NoteError};
 
 fuzz_target!(|data: &[u8]| {
     // A fixed key nobody used on the fuzzer's input: opening must fail.

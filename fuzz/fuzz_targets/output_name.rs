@@ -4,7 +4,7 @@
 //! (no `/`, `\`, NUL or control character, not `.` or `..`, not empty), and one a SHA256SUMS can list.
 //! Calls the one function that derives the name, so the target follows it if it moves.
 use libfuzzer_sys::fuzz_target;
-use rget::core::output_name::output_name;
+use rget_core::output_name::output_name;
 use std::path::{Component, Path};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,5 +23,5 @@ fuzz_target!(|data: &[u8]| {
     assert!(!name.chars().any(char::is_control), "{url:?} gave {name:?}");
     let mut parts = Path::new(&name).components();
     assert!(matches!(parts.next(), Some(Component::Normal(_))) && parts.next().is_none());
-    assert!(rget::core::sums::check_name(&name).is_ok());
+    assert!(rget_core::sums::check_name(&name).is_ok());
 });

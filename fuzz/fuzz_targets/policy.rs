@@ -8,9 +8,9 @@
 //!    exactly when those witnesses meet the quorum, with those cosigners reported; with a bit of the
 //!    log's signature flipped it is refused.
 use libfuzzer_sys::fuzz_target;
-use rget::core::cosignature;
-use rget::core::note::{self, SignerKey};
-use rget::core::policy::{Policy, PolicyError};
+use rget_core::cosignature;
+use rget_core::note::{self, SignerKey};
+use rget_core::policy::{Policy, PolicyError};
 use rget_fuzz::{known_seed, quorum_recursive};
 
 fuzz_target!(|data: &[u8]| {

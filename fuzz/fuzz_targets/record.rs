@@ -3,7 +3,7 @@
 //! record built from a URL and `SHA256SUMS` bytes (the input's first line and the rest) parses back to
 //! the canonical form of that URL, those bytes and their SHA-256 (computed here with `ring`).
 use libfuzzer_sys::fuzz_target;
-use rget::core::record;
+use rget_core::record;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = record::parse(data) {

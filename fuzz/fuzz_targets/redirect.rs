@@ -9,7 +9,7 @@
 //! - a resolved path carries no `.` or `..` segment (RFC 3986 section 5.2.4), unless it is the base's
 //!   own path (an empty reference).
 use libfuzzer_sys::fuzz_target;
-use rget::fetch::Url;
+use rget_fetch::Url;
 
 const BASE: &str = "https://h.example/a/b/c?q";
 

@@ -4,15 +4,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rget::core::pins::{self, Pins, ReleaseTrust, Version};
-use rget::core::release;
+use rget_core::pins::{self, Pins, ReleaseTrust, Version};
+use rget_core::release;
 
 fuzz_target!(|data: &[u8]| {
     // The marker scan reads any bytes; the digest it returns is the digest of all of them.
     let (digest, len, markers) =
         release::scan(&mut &data[..]).expect("reading a slice cannot fail");
     assert_eq!(len, data.len() as u64);
-    assert_eq!(digest, rget::core::digest::sha256(data));
+    assert_eq!(digest, rget_core::digest::sha256(data));
     for (v, t) in &markers {
         assert!(Version::parse(v).is_some() && !t.is_empty());
     }

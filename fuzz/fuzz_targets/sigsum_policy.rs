@@ -2,7 +2,7 @@
 //! Sigsum policy parsing (hex keys rewritten into the core's tlog-policy parser): never panics,
 //! never loops; every log of a parsed Sigsum policy is named by its Sigsum checkpoint origin.
 use libfuzzer_sys::fuzz_target;
-use rget::core::sigsum::{ORIGIN_PREFIX, policy};
+use rget_core::sigsum::{ORIGIN_PREFIX, policy};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {

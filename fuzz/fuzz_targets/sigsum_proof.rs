@@ -3,9 +3,9 @@
 //! proof to the version 2 proof with the same content; verifying any proof under a built-in policy
 //! terminates with a verdict (and never accepts one for data it was not made for).
 use libfuzzer_sys::fuzz_target;
-use rget::core::digest::sha256;
-use rget::core::sigsum::proof::SigsumProof;
-use rget::core::sigsum::{builtin, verify};
+use rget_core::digest::sha256;
+use rget_core::sigsum::proof::SigsumProof;
+use rget_core::sigsum::{builtin, verify};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = SigsumProof::parse(data) else {

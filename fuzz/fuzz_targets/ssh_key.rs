@@ -3,7 +3,7 @@
 //! parses is consistent (a private key's public key is its seed's; a public key formats back to a
 //! line that parses to the same key).
 use libfuzzer_sys::fuzz_target;
-use rget::core::openssh::{self, parse_private_key, parse_public_key, parse_public_keys};
+use rget_core::openssh::{self, parse_private_key, parse_public_key, parse_public_keys};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(k) = parse_private_key(data) {

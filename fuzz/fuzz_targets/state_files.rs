@@ -9,9 +9,9 @@
 //! - the client's audit mark: exactly `<origin>\n<size>\n<root>\n` for the expected origin.
 use libfuzzer_sys::fuzz_target;
 use rget::client::state::{parse_audit_mark, parse_stored};
-use rget::core::checkpoint::Checkpoint;
-use rget::core::cosignature;
-use rget::core::note::{self, VerifierKey};
+use rget_core::checkpoint::Checkpoint;
+use rget_core::cosignature;
+use rget_core::note::{self, VerifierKey};
 use rget::log::state::TreeState;
 use rget::witness::state as witness_state;
 use rget_fuzz::LOG_ORIGIN;

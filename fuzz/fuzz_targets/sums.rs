@@ -4,7 +4,7 @@
 //! (the written text parses and writes back to itself), every name is one a verifier may look up, and
 //! every entry is found by name with its digest.
 use libfuzzer_sys::fuzz_target;
-use rget::core::sums;
+use rget_core::sums;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = sums::parse(data) else { return };

@@ -2,7 +2,7 @@
 //! Tile path parsing: never panics; one spelling per tile (whatever parses formats back identically),
 //! and what parses is a tile `Tile::new` accepts with the same fields.
 use libfuzzer_sys::fuzz_target;
-use rget::core::tile::Tile;
+use rget_core::tile::Tile;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {

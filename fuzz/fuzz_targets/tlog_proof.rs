@@ -3,10 +3,10 @@
 //! checkpoint is a signed note, rget's inclusion check agrees with the RFC 9162 algorithm written
 //! independently in `rget_fuzz`, for the record hash the input chooses (its own leaf hash).
 use libfuzzer_sys::fuzz_target;
-use rget::core::checkpoint::Checkpoint;
-use rget::core::merkle;
-use rget::core::note;
-use rget::core::tlog_proof::TlogProof;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::merkle;
+use rget_core::note;
+use rget_core::tlog_proof::TlogProof;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = TlogProof::parse(data) else {

@@ -11,14 +11,14 @@
 //! quorum verify with `ring`. Then what was signed must stay bound: one flipped bit in the binary, the
 //! `SHA256SUMS` or a proof hash makes it fail.
 use libfuzzer_sys::fuzz_target;
-use rget::core::checkpoint::Checkpoint;
-use rget::core::digest::{Hash, sha256};
-use rget::core::note::{self, ALG_COSIGNATURE_V1};
-use rget::core::pins::{ReleaseTrust, binary_name};
-use rget::core::policy::Policy;
-use rget::core::record;
-use rget::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
-use rget::core::tlog_proof::TlogProof;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::{Hash, sha256};
+use rget_core::note::{self, ALG_COSIGNATURE_V1};
+use rget_core::pins::{ReleaseTrust, binary_name};
+use rget_core::policy::Policy;
+use rget_core::record;
+use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use rget_core::tlog_proof::TlogProof;
 use rget_fuzz::{TARGET, inclusion_root, quorum_recursive, ring_verify};
 use std::io::Cursor;
 

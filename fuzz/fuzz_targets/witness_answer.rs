@@ -8,8 +8,8 @@
 //! - What was signed verifies: the witness's own cosignature of the text (timestamp from the input)
 //!   is kept, exactly; with one bit flipped it is refused.
 use libfuzzer_sys::fuzz_target;
-use rget::core::cosignature;
-use rget::core::note::VerifierKey;
+use rget_core::cosignature;
+use rget_core::note::VerifierKey;
 use rget::log::witnessing::verify_answer;
 use std::sync::OnceLock;
 

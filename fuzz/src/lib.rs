@@ -6,10 +6,10 @@
 //!
 //! Every key here is derived from a fixed seed: they are public test keys, never trusted anywhere.
 
-use rget::core::digest::Hash;
-use rget::core::ed25519::Seed;
-use rget::core::note::SignerKey;
-use rget::core::policy::{Member, Policy, Quorum};
+use rget_core::digest::Hash;
+use rget_core::ed25519::Seed;
+use rget_core::note::SignerKey;
+use rget_core::policy::{Member, Policy, Quorum};
 use std::sync::OnceLock;
 
 /// The origin (and key name) of the log every seed checkpoint comes from.
@@ -214,7 +214,7 @@ pub fn minisign_public_bytes() -> Vec<u8> {
 
 /// The public key's base64 line (what `minisign.pub` holds after its comment line).
 pub fn minisign_public_base64() -> String {
-    rget::core::b64::encode(&minisign_public_bytes())
+    rget_core::b64::encode(&minisign_public_bytes())
 }
 
 /// The public key as the `minisign` crate holds it.
@@ -254,7 +254,7 @@ pub fn pick(data: &[u8], len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rget::core::merkle::{self, MemoryTree};
+    use rget_core::merkle::{self, MemoryTree};
 
     #[test]
     fn independent_inclusion_check_agrees_with_rget_on_honest_proofs() {

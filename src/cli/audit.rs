@@ -7,7 +7,7 @@ use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
 use crate::client::state::Evidence;
 use crate::client::trust::canonical_prefix;
-use crate::core::digest::{Hash, sha256_reader};
+use rget_core::digest::{Hash, sha256_reader};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ pub fn run(a: Args) -> CliResult {
         // Records carry URLs anyone could log (canonical, so never a line break): spelled out,
         // never acted on by a terminal.
         let text = text(&prefix, &reports, anomalies);
-        crate::core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
+        rget_core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
     };
     std::io::stdout()
         .lock()

@@ -61,7 +61,7 @@ pub fn run(a: Args) -> CliResult {
         }
     };
     let account = demo::run(&opts, &mut say)
-        .map_err(|e| Failure::new(super::exit::LOCAL_IO, format!("demo: {e}")))?;
+        .map_err(|e| Failure::new(super::exit::ExitCode::LocalIo, format!("demo: {e}")))?;
     if json {
         println!("{}", to_json(&account));
     } else {

@@ -1,30 +1,14 @@
-//! Exit codes of `rget`, and the error type that carries one.
-//!
-//! Scripts branch on these codes, so they are part of the interface: never renumber them.
+//! The error type of `rget`'s subcommands: an exit code ([`ExitCode`], declared once in
+//! `rget_core::exit` for rget and the bootstrap alike) and a one-line message.
 
+pub use rget_core::escape::io_reason;
+pub use rget_core::exit::ExitCode;
 use std::fmt;
-
-/// Everything checked out.
-pub const OK: i32 = 0;
-/// A digest, signature, proof or policy check did not hold.
-pub const VERIFICATION_FAILED: i32 = 1;
-/// The command line is wrong (unknown flag, missing argument, arguments that cannot go together).
-pub const USAGE: i32 = 2;
-/// A file or server answer does not parse.
-pub const MALFORMED: i32 = 3;
-/// The network failed: connection, TLS, timeout, or an HTTP error status.
-pub const NETWORK: i32 = 4;
-/// What was asked for does not exist (a file name absent from `SHA256SUMS`, an HTTP 404, no record).
-pub const NOT_FOUND: i32 = 5;
-/// The audit found an unexpected record, or a log rolled back or forked.
-pub const TRUST_ANOMALY: i32 = 6;
-/// Reading or writing a local file failed.
-pub const LOCAL_IO: i32 = 7;
 
 /// A failed command: the exit code and a one-line message (printed as `rget: <message>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    code: i32,
+    code: ExitCode,
     message: String,
 }
 
@@ -34,43 +18,47 @@ pub type CliResult<T = ()> = Result<T, Failure>;
 impl Failure {
     /// A failure with `code`. Line breaks, escape sequences and every other character a terminal
     /// would act on (from a URL or a file name, say) are spelled out
-    /// ([`crate::core::escape::for_terminal`]), so the message stays one line whatever it quotes,
+    /// ([`rget_core::escape::for_terminal`]), so the message stays one line whatever it quotes,
     /// and shows what it quotes.
-    pub fn new(code: i32, message: impl fmt::Display) -> Failure {
-        let message = crate::core::escape::for_terminal(&message.to_string()).into_owned();
+    pub fn new(code: ExitCode, message: impl fmt::Display) -> Failure {
+        let message = rget_core::escape::for_terminal(&message.to_string()).into_owned();
         Failure { code, message }
     }
-    /// Exit code [`VERIFICATION_FAILED`].
+    /// Exit code [`ExitCode::VerificationFailed`].
     pub fn verification(message: impl fmt::Display) -> Failure {
-        Failure::new(VERIFICATION_FAILED, message)
+        Failure::new(ExitCode::VerificationFailed, message)
     }
-    /// Exit code [`USAGE`].
+    /// Exit code [`ExitCode::Usage`].
     pub fn usage(message: impl fmt::Display) -> Failure {
-        Failure::new(USAGE, message)
+        Failure::new(ExitCode::Usage, message)
     }
-    /// Exit code [`MALFORMED`].
+    /// Exit code [`ExitCode::Malformed`].
     pub fn malformed(message: impl fmt::Display) -> Failure {
-        Failure::new(MALFORMED, message)
+        Failure::new(ExitCode::Malformed, message)
     }
-    /// Exit code [`NETWORK`].
+    /// Exit code [`ExitCode::Network`].
     pub fn network(message: impl fmt::Display) -> Failure {
-        Failure::new(NETWORK, message)
+        Failure::new(ExitCode::Network, message)
     }
-    /// Exit code [`NOT_FOUND`].
+    /// Exit code [`ExitCode::NotFound`].
     pub fn not_found(message: impl fmt::Display) -> Failure {
-        Failure::new(NOT_FOUND, message)
+        Failure::new(ExitCode::NotFound, message)
     }
-    /// Exit code [`TRUST_ANOMALY`].
+    /// Exit code [`ExitCode::TrustAnomaly`].
     pub fn trust_anomaly(message: impl fmt::Display) -> Failure {
-        Failure::new(TRUST_ANOMALY, message)
+        Failure::new(ExitCode::TrustAnomaly, message)
     }
-    /// Exit code [`LOCAL_IO`].
+    /// Exit code [`ExitCode::LocalIo`].
     pub fn local_io(message: impl fmt::Display) -> Failure {
-        Failure::new(LOCAL_IO, message)
+        Failure::new(ExitCode::LocalIo, message)
     }
-    /// The exit code.
-    pub fn code(&self) -> i32 {
+    /// Why the command failed.
+    pub fn exit_code(&self) -> ExitCode {
         self.code
+    }
+    /// The process exit status.
+    pub fn code(&self) -> i32 {
+        self.code.code()
     }
     /// The one-line message.
     pub fn message(&self) -> &str {
@@ -86,47 +74,25 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// A short reason for an I/O error: `no such file or directory` rather than
-/// `No such file or directory (os error 2)`, to fit the project's one-line lowercase messages.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error ") {
-        Some(i) => text.get(..i).unwrap_or(&text),
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_the_documented_ones() {
+    fn each_constructor_has_its_code() {
         assert_eq!(
-            [
-                OK,
-                VERIFICATION_FAILED,
-                USAGE,
-                MALFORMED,
-                NETWORK,
-                NOT_FOUND,
-                TRUST_ANOMALY,
-                LOCAL_IO
-            ],
-            [0, 1, 2, 3, 4, 5, 6, 7]
+            Failure::verification("x").exit_code(),
+            ExitCode::VerificationFailed
         );
-        assert_eq!(Failure::verification("x").code(), 1);
-        assert_eq!(Failure::usage("x").code(), 2);
-        assert_eq!(Failure::malformed("x").code(), 3);
-        assert_eq!(Failure::network("x").code(), 4);
-        assert_eq!(Failure::not_found("x").code(), 5);
-        assert_eq!(Failure::trust_anomaly("x").code(), 6);
-        assert_eq!(Failure::local_io("x").code(), 7);
+        assert_eq!(Failure::usage("x").exit_code(), ExitCode::Usage);
+        assert_eq!(Failure::malformed("x").exit_code(), ExitCode::Malformed);
+        assert_eq!(Failure::network("x").exit_code(), ExitCode::Network);
+        assert_eq!(Failure::not_found("x").exit_code(), ExitCode::NotFound);
+        assert_eq!(
+            Failure::trust_anomaly("x").exit_code(),
+            ExitCode::TrustAnomaly
+        );
+        assert_eq!(Failure::local_io("x").exit_code(), ExitCode::LocalIo);
     }
 
     #[test]
@@ -146,13 +112,5 @@ mod tests {
             "\"\\x1b[2J\\x1b]0;owned\\x07x\" is not listed in https://a/\\u{202e}txt"
         );
         assert!(!f.message().chars().any(char::is_control));
-    }
-
-    #[test]
-    fn io_reasons_are_short_and_lowercase() {
-        let e = std::io::Error::from_raw_os_error(2);
-        assert_eq!(io_reason(&e), "no such file or directory");
-        let e = std::io::Error::other("Custom thing");
-        assert_eq!(io_reason(&e), "custom thing");
     }
 }

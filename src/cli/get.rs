@@ -5,10 +5,10 @@ use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
-use crate::core::digest::{Hash, sha256_reader};
-use crate::core::trusted_comment::UrlBinding;
-use crate::core::verify::{VerifyError, check_listed};
-use crate::fetch::limits;
+use rget_core::digest::{Hash, sha256_reader};
+use rget_core::trusted_comment::UrlBinding;
+use rget_core::verify::{VerifyError, check_listed};
+use rget_fetch::limits;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -126,7 +126,7 @@ pub fn get(a: GetArgs) -> CliResult {
     };
     // What a killed rget left there (kill -9 skips every cleanup) goes at once; a live run's file
     // is locked and stays.
-    crate::fetch::sweep_abandoned(&beside);
+    rget_fetch::sweep_abandoned(&beside);
     let mut bar = Progress::new();
     let dl = ctx
         .fetch
@@ -161,7 +161,7 @@ pub fn get(a: GetArgs) -> CliResult {
 
 /// The file name `rget get URL` saves to without `-o`, or a usage error that says to use `-o`.
 fn output_name(url: &str) -> CliResult<String> {
-    crate::core::output_name::output_name(url).map_err(|e| {
+    rget_core::output_name::output_name(url).map_err(|e| {
         if e.output_path_helps() {
             Failure::usage(format!(
                 "{url}: {e}: not saved under that name; give the destination with -o PATH"
@@ -180,7 +180,7 @@ fn spool() -> PathBuf {
 
 /// Ctrl-C, SIGTERM and SIGHUP remove the temporary file and exit 130, 143 or 129.
 pub(crate) fn interruptible() -> CliResult {
-    crate::interrupt::remove_temporaries_on_signals("rget").map_err(|e| {
+    rget_fetch::interrupt::remove_temporaries_on_signals("rget").map_err(|e| {
         local(format!(
             "cannot set up the removal of temporary files on signals: {}",
             io_reason(&e)
@@ -214,7 +214,7 @@ pub fn cat(a: CatArgs) -> CliResult {
     let ctx = a.common.trust.context()?;
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
     let spool = spool();
-    crate::fetch::sweep_abandoned(&spool);
+    rget_fetch::sweep_abandoned(&spool);
     let dl = ctx
         .fetch
         .download(&a.url, &spool, a.common.max_size, &mut |_, _| {})
@@ -323,7 +323,7 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     }
     // Names, URLs and origins come from whoever published them: spelled out, never acted on, and
     // a newline in a name cannot start a line of its own.
-    let s = crate::core::escape::lines_for_terminal(&l);
+    let s = rget_core::escape::lines_for_terminal(&l);
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 

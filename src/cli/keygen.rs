@@ -1,4 +1,5 @@
-//! `rget keygen`: make a minisign key pair, and read minisign secret keys (for `rget release`).
+//! `rget keygen`: make a minisign key pair; and the password and key-file options `rget release`
+//! reads a secret key with (the reading itself is `crate::publish`'s).
 //!
 //! The files are byte-for-byte in the formats of the `minisign` tool (`minisign -G`), so a key made
 //! here signs with `minisign -S` and a key made there signs with `rget release`. Keys and signatures
@@ -6,9 +7,8 @@
 //! written as the tool writes them.
 
 use super::exit::{CliResult, Failure, io_reason};
-use crate::core::b64;
-use crate::core::minisig;
-use minisign::{KeyPair, PublicKey, SecretKey, SecretKeyBox};
+use crate::publish::{KeyFileError, SecretKeyFile, SigningKey, public_key_line};
+use minisign::{KeyPair, PublicKey};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -75,15 +75,6 @@ pub const PASSWORD_ENV: &str = "RGET_PASSWORD";
 /// minisign refuses longer passwords; so do we, with a message instead of a truncation.
 const MAX_PASSWORD: usize = 1024;
 
-/// The largest secret key file we read: the real ones are about 350 bytes.
-const MAX_KEY_FILE: u64 = 16 * 1024;
-
-/// The binary secret key: algorithm (2), KDF (2), checksum algorithm (2), salt (32), opslimit (8),
-/// memlimit (8), key ID (8), Ed25519 secret key (64), checksum (32).
-const SECRET_KEY_BYTES: usize = 158;
-const KDF_NONE: [u8; 2] = [0, 0];
-const KDF_SCRYPT: [u8; 2] = *b"Sc";
-
 /// What the `minisign` tool writes as the untrusted comment of every secret key, encrypted or not.
 const SECRET_KEY_COMMENT: &str = "minisign encrypted secret key";
 
@@ -106,9 +97,9 @@ pub fn run(a: Args) -> CliResult {
     let (pub_text, sec_text) = key_files(&pair)?;
     // The secret key's directory is private like minisign's ~/.minisign; write_atomic_all creates
     // only what is still missing, with 0755, for the public key.
-    crate::durable::create_dirs(crate::durable::parent_of(&secret), 0o700)
+    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(&secret), 0o700)
         .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
-    crate::durable::write_atomic_all(&[
+    rget_fetch::durable::write_atomic_all(&[
         (&secret, sec_text.as_bytes(), 0o600),
         (&a.public, pub_text.as_bytes(), 0o644),
     ])
@@ -171,11 +162,6 @@ fn key_files(pair: &KeyPair) -> CliResult<(String, String)> {
         public_key_line(&pair.pk)
     );
     Ok((pub_text, sec))
-}
-
-/// The base64 line of a public key, as `minisign -P` takes it.
-pub fn public_key_line(pk: &PublicKey) -> String {
-    pk.to_base64()
 }
 
 /// The key ID as the `minisign` tool writes it in a `.pub` comment: 16 uppercase hex digits of the
@@ -263,107 +249,23 @@ fn prompt(confirm: Confirm) -> CliResult<String> {
 // ---------------------------------------------------------------------------------------------
 // Reading a secret key
 
-/// A secret key ready to sign, and its public key.
-pub struct SigningKey {
-    pub sk: SecretKey,
-    pub pk: PublicKey,
-    /// The public key as the verification core reads it, to check what was signed.
-    pub core_pk: minisig::PublicKey,
-}
-
 /// Reads a minisign secret key file (made by `minisign -G` or `rget keygen`), decrypting it with a
-/// password from `password` when it is encrypted.
+/// password from `password` when it is encrypted (the password is asked for only then).
 pub fn load_secret_key(path: &Path, password: &PasswordArgs) -> CliResult<SigningKey> {
-    let text = read_key_file(path)?;
-    let bad = |why: &str| {
-        Failure::malformed(format!(
-            "{}: not a minisign secret key: {why}",
-            path.display()
-        ))
-    };
-    let line = text
-        .lines()
-        .nth(1)
-        .ok_or_else(|| bad("no key line after the comment"))?;
-    let bytes = b64::decode(line.trim_end_matches('\r'))
-        .filter(|b| b.len() == SECRET_KEY_BYTES && b.starts_with(b"Ed"))
-        .ok_or_else(|| bad("the key line is not a base64 Ed25519 secret key"))?;
-    let kdf = [bytes[2], bytes[3]];
-    let sk = if kdf == KDF_NONE {
-        unencrypted(path, &text, &bytes)?
-    } else if kdf == KDF_SCRYPT {
-        let pw = password.read(Confirm::Once)?;
-        SecretKeyBox::from_string(&text)
-            .and_then(|b| b.into_secret_key(Some(pw)))
-            .map_err(|e| decrypt_failure(path, &e))?
+    let failure = |e: KeyFileError| Failure::new(e.exit_code(), e);
+    let file = SecretKeyFile::read(path).map_err(failure)?;
+    let password = if file.is_encrypted() {
+        Some(password.read(Confirm::Once)?)
     } else {
-        return Err(bad("unknown encryption algorithm"));
+        None
     };
-    let pk = PublicKey::from_secret_key(&sk).map_err(|e| bad(&e.to_string()))?;
-    let core_pk =
-        minisig::PublicKey::parse(&public_key_line(&pk)).map_err(|e| bad(&e.to_string()))?;
-    Ok(SigningKey { sk, pk, core_pk })
-}
-
-/// An unencrypted key. minisign 0.11 writes those (`-G -W`) with an all-zero checksum, which the
-/// crate's loader rejects as corrupted, so such a key is taken as it is: a damaged one is still
-/// caught, because every signature is verified with the public key inside the secret key before
-/// anything is written. A key with a checksum has it checked.
-fn unencrypted(path: &Path, text: &str, bytes: &[u8]) -> CliResult<SecretKey> {
-    let checksum = bytes.get(SECRET_KEY_BYTES - 32..).unwrap_or_default();
-    let loaded = if checksum.iter().all(|b| *b == 0) {
-        SecretKey::from_bytes(bytes)
-    } else {
-        SecretKeyBox::from_string(text).and_then(SecretKeyBox::into_unencrypted_secret_key)
-    };
-    loaded.map_err(|e| {
-        Failure::malformed(format!(
-            "{}: not a usable minisign secret key: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// A wrong password is a failed check (exit 1); anything else means the file is damaged.
-fn decrypt_failure(path: &Path, e: &minisign::PError) -> Failure {
-    match e.kind() {
-        minisign::ErrorKind::Verify => Failure::verification(format!(
-            "{}: wrong password for this secret key",
-            path.display()
-        )),
-        _ => Failure::malformed(format!(
-            "{}: cannot decrypt the secret key: {e}",
-            path.display()
-        )),
-    }
-}
-
-fn read_key_file(path: &Path) -> CliResult<String> {
-    let io_err =
-        |e: std::io::Error| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)));
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io_err)?
-        .take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(Failure::malformed(format!(
-            "{}: larger than {MAX_KEY_FILE} bytes, not a minisign secret key",
-            path.display()
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        Failure::malformed(format!(
-            "{}: not a minisign secret key (not UTF-8 text)",
-            path.display()
-        ))
-    })
+    file.unlock(password).map_err(failure)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::exit::ExitCode;
 
     fn no_password() -> PasswordArgs {
         PasswordArgs {
@@ -379,7 +281,7 @@ mod tests {
         assert!(pub_text.starts_with("untrusted comment: minisign public key "));
         assert_eq!(pub_text.lines().count(), 2);
         assert!(sec_text.starts_with("untrusted comment: minisign encrypted secret key\n"));
-        let core = minisig::PublicKey::parse(&pub_text).unwrap();
+        let core = rget_core::minisig::PublicKey::parse(&pub_text).unwrap();
         assert_eq!(format!("{:0>16}", core.key_id()), key_id(&pair.pk));
         let path = t.path().join("k");
         std::fs::write(&path, &sec_text).unwrap();
@@ -397,9 +299,15 @@ mod tests {
         };
         assert_eq!(args.read(Confirm::Once).unwrap(), "secret words");
         std::fs::write(&f, "\n").unwrap();
-        assert_eq!(args.read(Confirm::Twice).unwrap_err().code(), 2);
+        assert_eq!(
+            args.read(Confirm::Twice).unwrap_err().exit_code(),
+            ExitCode::Usage
+        );
         std::fs::write(&f, "x".repeat(MAX_PASSWORD + 1)).unwrap();
-        assert_eq!(args.read(Confirm::Once).unwrap_err().code(), 2);
+        assert_eq!(
+            args.read(Confirm::Once).unwrap_err().exit_code(),
+            ExitCode::Usage
+        );
     }
 
     #[test]
@@ -416,7 +324,7 @@ mod tests {
             let e = load_secret_key(&path, &no_password())
                 .map(|_| ())
                 .unwrap_err();
-            assert_eq!(e.code(), 3, "{text:?}: {e}");
+            assert_eq!(e.exit_code(), ExitCode::Malformed, "{text:?}: {e}");
         }
     }
 }

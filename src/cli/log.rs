@@ -2,11 +2,12 @@
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
 use crate::cli::server_args::{self, ServerArgs};
-use crate::core::note::SignerKey;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
-use crate::log::server::{self, Level, Limits, event};
+use crate::log::server::{self, DEFAULT_MAX_BODY};
 use crate::log::witnessing::Witnesses;
+use crate::serve::logfmt::{Level, event};
+use rget_core::note::SignerKey;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -215,7 +216,7 @@ fn serve(a: ServeArgs) -> CliResult {
     };
     let limits = a
         .server
-        .limits(a.max_body.map_or(Limits::default().max_body, as_usize));
+        .limits(a.max_body.map_or(DEFAULT_MAX_BODY, as_usize));
     // Open (and repair) the log before listening, so a damaged or locked log fails before any
     // client can connect.
     let witnesses = match &a.witnesses {

@@ -1,4 +1,4 @@
-//! The `rget` command line (feature `cli`).
+//! The `rget` command line.
 //!
 //! Each subcommand lives in its own file `src/cli/<name>.rs` with a clap `Args` struct (which carries
 //! its own `about`, `long_about` and examples in `after_help`) and a `run(Args) -> CliResult`. Adding
@@ -20,7 +20,7 @@ pub mod trust_args;
 pub mod witness;
 
 use clap::{Parser, Subcommand};
-use exit::{CliResult, Failure};
+use exit::{CliResult, ExitCode, Failure};
 use std::io::Write;
 
 const ABOUT: &str = "Verified downloads of release files";
@@ -104,7 +104,7 @@ pub fn main() -> i32 {
         Err(e) => return clap_error(e),
     };
     match run(cli.command) {
-        Ok(()) => exit::OK,
+        Ok(()) => ExitCode::Ok.code(),
         Err(failure) => {
             report(&failure);
             failure.code()
@@ -125,18 +125,18 @@ fn clap_error(e: clap::Error) -> i32 {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
-            exit::OK
+            ExitCode::Ok.code()
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
-            exit::USAGE
+            ExitCode::Usage.code()
         }
         _ => {
             report(&Failure::usage(format!(
                 "{} (see 'rget --help')",
                 first_line(&e)
             )));
-            exit::USAGE
+            ExitCode::Usage.code()
         }
     }
 }

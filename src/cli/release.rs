@@ -8,15 +8,16 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::get::json_string;
-use super::keygen::{PasswordArgs, SigningKey, load_secret_key};
+use super::keygen::{PasswordArgs, load_secret_key};
 use super::submit::{Submitted, submit_verified};
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
-use crate::core::digest::sha256;
-use crate::core::minisig;
-use crate::core::record;
-use crate::core::sums::Entry;
-use crate::core::trusted_comment::{self, UrlBinding};
+use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
+use rget_core::digest::sha256;
+use rget_core::minisig;
+use rget_core::record;
+use rget_core::sums::Entry;
+use rget_core::trusted_comment::{self, UrlBinding};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -90,10 +91,6 @@ pub struct Args {
 /// that a client that reads during the renames finds its signature and proof already there.
 const SIG_FILE: &str = "SHA256SUMS.minisig";
 const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
-const SUMS_FILE: &str = "SHA256SUMS";
-
-/// What `minisign -S` writes as a signature's untrusted comment.
-const UNTRUSTED_COMMENT: &str = "signature from minisign secret key";
 
 /// Everything a release produced, for the report.
 struct Released {
@@ -113,7 +110,7 @@ pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign(&key, &sums, &sums_url)?;
+    let signature = sign_sums(&key, &sums, &sums_url).map_err(Failure::verification)?;
     let signed = verify_own(&key, &sums, &signature, &sums_url)?;
     let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
     let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
@@ -162,37 +159,6 @@ fn require_dir(dir: &Path) -> CliResult {
     }
 }
 
-/// Signs `sums` (as `rget release` would) with the unencrypted secret key at `key_path`: what the
-/// demo's "stolen release key" attack does.
-pub fn sign_sums(key_path: &Path, sums: &[u8], sums_url: &str) -> Result<Vec<u8>, String> {
-    let text = std::str::from_utf8(sums).map_err(|_| "SHA256SUMS is not UTF-8".to_owned())?;
-    let key = load_secret_key(key_path, &PasswordArgs::default()).map_err(|f| f.to_string())?;
-    sign(&key, text, sums_url)
-        .map(String::into_bytes)
-        .map_err(|f| f.to_string())
-}
-
-/// Signs `sums` as `minisign -S` does: prehashed (BLAKE2b-512), trusted comment with the time and
-/// the file name, which verifiers such as `rget-bootstrap` require to be `SHA256SUMS`, and then the
-/// canonical URL it is published at, which clients require to be the URL they fetched it from (so an
-/// older release's signed list cannot be served in this one's place).
-fn sign(key: &SigningKey, sums: &str, sums_url: &str) -> CliResult<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let trusted = trusted_comment::format(now, SUMS_FILE, sums_url);
-    let sig = minisign::sign(
-        Some(&key.pk),
-        &key.sk,
-        sums.as_bytes(),
-        Some(&trusted),
-        Some(UNTRUSTED_COMMENT),
-    )
-    .map_err(|e| Failure::verification(format!("signing failed: {e}")))?;
-    Ok(sig.into_string())
-}
-
 /// Checks the new signature with the verifier rget's clients and the bootstrap use, so a release
 /// never goes out with a signature they would refuse (a damaged key, a format difference).
 fn verify_own(
@@ -205,8 +171,7 @@ fn verify_own(
         Failure::verification(format!("the new signature does not verify: {e}"))
     };
     let sig = minisig::Signature::parse(signature).map_err(|e| failed(&e))?;
-    let verified =
-        minisig::verify(&key.core_pk, &sig, sums.as_bytes(), false).map_err(|e| failed(&e))?;
+    let verified = minisig::verify(&key.core_pk, &sig, sums.as_bytes()).map_err(|e| failed(&e))?;
     let comment = trusted_comment::parse(&verified.trusted_comment).map_err(|e| failed(&e))?;
     if comment.file != Some(SUMS_FILE) {
         return Err(failed(&"its trusted comment does not name SHA256SUMS"));
@@ -223,7 +188,7 @@ fn verify_own(
 fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<Vec<PathBuf>> {
     let paths = [SIG_FILE, PROOF_FILE, SUMS_FILE].map(|n| dir.join(n));
     let [sig_path, proof_path, sums_path] = &paths;
-    crate::durable::write_atomic_all(&[
+    rget_fetch::durable::write_atomic_all(&[
         (sig_path, sig.as_bytes(), 0o644),
         (proof_path, proof, 0o644),
         (sums_path, sums.as_bytes(), 0o644),
@@ -272,7 +237,7 @@ fn summary(a: &Args, r: &Released) {
         a.dir.display()
     ));
     // Spelled out for the terminal, line by line (the URL is canonical, the rest is this host's).
-    let s = crate::core::escape::lines_for_terminal(&s.lines().collect::<Vec<_>>());
+    let s = rget_core::escape::lines_for_terminal(&s.lines().collect::<Vec<_>>());
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
@@ -322,6 +287,7 @@ fn json(a: &Args, r: &Released) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::exit::ExitCode;
 
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {
@@ -340,7 +306,7 @@ mod tests {
             "https://example.org/rel/#f",
         ] {
             let e = sums_url(bad).unwrap_err();
-            assert_eq!(e.code(), 2, "{bad}: {e}");
+            assert_eq!(e.exit_code(), ExitCode::Usage, "{bad}: {e}");
             assert!(e.message().starts_with("--url: "), "{e}");
         }
     }
@@ -360,7 +326,7 @@ mod tests {
         .unwrap();
         let sums = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a\n";
         let url = "https://example.org/rel/v1.2/SHA256SUMS";
-        let sig = sign(&key, sums, url).unwrap();
+        let sig = sign_sums(&key, sums, url).unwrap();
         assert!(sig.starts_with("untrusted comment: signature from minisign secret key\n"));
         let v = verify_own(&key, sums, &sig, url).unwrap();
         assert!(
@@ -368,9 +334,13 @@ mod tests {
                 .ends_with(&format!("\tfile:SHA256SUMS\thashed\turl:{url}")),
             "{v:?}"
         );
-        assert!(!v.legacy);
-        assert_eq!(verify_own(&key, "other", &sig, url).unwrap_err().code(), 1);
+        assert_eq!(
+            verify_own(&key, "other", &sig, url)
+                .unwrap_err()
+                .exit_code(),
+            ExitCode::VerificationFailed
+        );
         let other = verify_own(&key, sums, &sig, "https://example.org/rel/v1.3/SHA256SUMS");
-        assert_eq!(other.unwrap_err().code(), 1);
+        assert_eq!(other.unwrap_err().exit_code(), ExitCode::VerificationFailed);
     }
 }

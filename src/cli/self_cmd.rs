@@ -4,16 +4,15 @@
 use super::exit::{CliResult, Failure};
 use super::get::json_string;
 use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
-use crate::client::own_release::{
-    self, Checked, Fetched, MAX_BINARY, OwnTrust, RELEASE_MARKER, TARGET, VERSION,
-};
+use crate::client::context::Context;
+use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
 use crate::client::trust::{Env, PublisherKeys};
-use crate::client::verified::Context;
-use crate::core::digest::Hash;
-use crate::core::pins::{Version, binary_name};
-use crate::core::release;
-use crate::fetch::Downloaded;
-use crate::install::{install, previous_of};
+use rget_core::digest::Hash;
+use rget_core::pins::{Version, binary_name};
+use rget_core::release;
+use rget_fetch::Downloaded;
+use rget_fetch::install::{install, previous_of};
+use rget_fetch::release::{Fetched, MAX_BINARY};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -282,7 +281,7 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
     }
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
     // What a killed upgrade left beside rget goes at once; a live one's file is locked and stays.
-    crate::fetch::sweep_abandoned(&dest);
+    rget_fetch::sweep_abandoned(&dest);
     let name = binary_name(&target.text, TARGET);
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
@@ -304,22 +303,14 @@ fn download(
     dest: &Path,
 ) -> CliResult<(Downloaded, Fetched)> {
     let locations = s.own.trust.locations(&c.mirror, version);
-    own_release::first_location(&locations, name, |loc| {
-        let files = own_release::fetch_at(&s.ctx.fetch, loc)?;
-        let dl = s
-            .ctx
-            .fetch
-            .download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})?;
-        Ok((dl, files))
-    })
-    .map_err(client)
+    own_release::download(&s.ctx.fetch, &locations, name, dest).map_err(client)
 }
 
 fn rollback(a: RollbackArgs) -> CliResult {
     super::get::interruptible()?;
     let s = setup(&a.common)?;
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
-    crate::fetch::sweep_abandoned(&dest);
+    rget_fetch::sweep_abandoned(&dest);
     let previous = previous_of(&dest);
     let mut src = std::fs::File::open(&previous).map_err(|e| {
         let f = format!("cannot open {}: {e}", previous.display());
@@ -370,7 +361,7 @@ fn rollback(a: RollbackArgs) -> CliResult {
     let first = failures.remove(0);
     if failures.is_empty() {
         return Err(Failure::new(
-            first.code(),
+            first.exit_code(),
             format!("{}: {first}", previous.display()),
         ));
     }
@@ -385,7 +376,7 @@ fn say(c: &Common, json: &str, human: &str) -> CliResult {
     if c.json {
         println!("{json}");
     } else {
-        println!("rget: {}", crate::core::escape::for_terminal(human));
+        println!("rget: {}", rget_core::escape::for_terminal(human));
     }
     Ok(())
 }
@@ -447,7 +438,7 @@ fn print_report(
         ));
         o.push_str(&format!("  seen       {}", checked.memory));
         // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
-        let o = crate::core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
+        let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
         o.trim_end().to_owned()
     };
     println!("{out}");

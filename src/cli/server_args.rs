@@ -1,7 +1,7 @@
 //! The connection limits every server command takes (`rget log serve`, `rget witness serve`).
 
 use crate::cli::exit::{Failure, io_reason};
-use crate::log::server::{Limits, shutdown_signals};
+use crate::serve::{Limits, shutdown_signals};
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;

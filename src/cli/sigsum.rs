@@ -3,13 +3,13 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::get::json_string;
-use crate::core::digest::{Hash, sha256_reader};
-use crate::core::openssh::{self, MAX_KEY_FILE};
-use crate::core::policy::Policy;
-use crate::core::sigsum::policy::{MAX_SIGSUM_POLICY_SIZE, parse_any};
-use crate::core::sigsum::proof::{MAX_PROOF_SIZE, SigsumProof};
-use crate::core::sigsum::verify::{VerifiedProof, verify};
-use crate::core::sigsum::{ORIGIN_PREFIX, builtin, key_hash};
+use rget_core::digest::{Hash, sha256_reader};
+use rget_core::openssh::{self, MAX_KEY_FILE};
+use rget_core::policy::Policy;
+use rget_core::sigsum::policy::{MAX_SIGSUM_POLICY_SIZE, parse_any};
+use rget_core::sigsum::proof::{MAX_PROOF_SIZE, SigsumProof};
+use rget_core::sigsum::verify::{VerifiedProof, verify};
+use rget_core::sigsum::{ORIGIN_PREFIX, builtin, key_hash};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

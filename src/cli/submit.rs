@@ -2,12 +2,13 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::trust_args::{TrustArgs, client, local};
+use crate::client::context::Context;
 use crate::client::state::{Observed, Seen};
-use crate::client::verified::{Context, remember, settle};
-use crate::core::record;
-use crate::core::tlog_proof::TlogProof;
-use crate::core::verify::{LoggedSums, verify_logged_sums};
-use crate::fetch::{LogClient, limits};
+use crate::client::verified::{remember, settle};
+use rget_core::record;
+use rget_core::tlog_proof::TlogProof;
+use rget_core::verify::{LoggedSums, verify_logged_sums};
+use rget_fetch::{LogClient, limits};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -133,7 +134,7 @@ pub fn run(a: Args) -> CliResult {
         (None, None) => PathBuf::from("SHA256SUMS.tlog-proof"),
     };
     // Temporary file, fsync, rename: an interrupted run never leaves half a proof.
-    crate::durable::write_atomic(&out, &proof, 0o644)
+    rget_fetch::durable::write_atomic(&out, &proof, 0o644)
         .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
     let report = [
         format!(
@@ -142,7 +143,7 @@ pub fn run(a: Args) -> CliResult {
         ),
         format!("  proof written to {}", out.display()),
     ];
-    let report = crate::core::escape::lines_for_terminal(&report);
+    let report = rget_core::escape::lines_for_terminal(&report);
     let _ = std::io::stderr().write_all(report.as_bytes());
     Ok(())
 }

@@ -5,9 +5,10 @@
 //! stricter parser, so a list that passes here will pass in `rget get` too.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
-use crate::core::digest::{Hash, sha256_reader};
-use crate::core::sums::{self, Entry, MAX_FILE_BYTES};
-use std::fs::{self, File, OpenOptions};
+use rget_core::digest::{Hash, sha256_reader};
+use rget_core::sums::{self, Entry, MAX_FILE_BYTES};
+use rget_fetch::durable;
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
@@ -302,47 +303,15 @@ fn hash_file(path: &Path) -> io::Result<Hash> {
 }
 
 /// Replaces `target` with `bytes` so that a crash leaves either the old content or the new, never
-/// part of it: write a temporary file in the same directory (rename is atomic only within one file
-/// system), fsync it, rename it over the target, then fsync the directory so the rename lasts.
+/// part of it (`durable::write_atomic`: a temporary file beside it, fsync, rename, fsync of the
+/// directory). As with `sha256sum > FILE`, the directory must exist: none is created.
 fn write_atomically(target: &Path, bytes: &[u8]) -> CliResult {
     let io_err = |e: io::Error| Failure::local_io(format!("{target:?}: {}", io_reason(&e)));
-    let file_name = target
-        .file_name()
-        .ok_or_else(|| Failure::usage(format!("{target:?} has no file name")))?;
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let (temp, mut file) = create_temp(dir, file_name).map_err(io_err)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::rename(&temp, target));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(io_err(e));
+    if target.file_name().is_none() {
+        return Err(Failure::usage(format!("{target:?} has no file name")));
     }
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Failure::local_io(format!("{dir:?}: {}", io_reason(&e))))
-}
-
-/// Creates a new, empty temporary file next to the target. `create_new` never reuses an existing
-/// file, so a concurrent run or a planted file cannot be written through.
-fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
-    let mut last = io::Error::other("no temporary file name left");
-    for attempt in 0..100u32 {
-        let mut name = std::ffi::OsString::from(".");
-        name.push(file_name);
-        name.push(format!(".rget-tmp-{}-{attempt}", std::process::id()));
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
+    fs::metadata(durable::parent_of(target)).map_err(io_err)?;
+    durable::write_atomic(target, bytes, 0o644).map_err(io_err)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -566,7 +535,7 @@ mod tests {
     fn atomic_write_into_missing_directory_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
         let err = write_atomically(&dir.path().join("no/such/SHA256SUMS"), b"x").unwrap_err();
-        assert_eq!(err.code(), crate::cli::exit::LOCAL_IO);
+        assert_eq!(err.exit_code(), crate::cli::exit::ExitCode::LocalIo);
         assert!(err.message().contains("no such file or directory"), "{err}");
     }
 }

@@ -2,10 +2,11 @@
 //! the network. Turned into a [`Context`] once, the same way for `get`, `verify`, `cat` and `submit`.
 
 use super::exit::Failure;
+use crate::client::context::Context;
+use crate::client::error::{Class, ClientError};
 use crate::client::state::StateDir;
 use crate::client::trust::{Env, PublisherKeys, TrustError, TrustPolicy};
-use crate::client::verified::{Class, ClientError, Context};
-use crate::fetch::{Client, Config, Deadline};
+use rget_fetch::{Client, Config, Deadline};
 use std::path::PathBuf;
 
 /// The options of every command that checks log proofs: policy, checkpoint memory, network.

@@ -3,10 +3,10 @@
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
 use crate::cli::server_args::{self, ServerArgs};
-use crate::core::policy::Policy;
-use crate::log::server::{Level, event};
+use crate::serve::logfmt::{Level, event};
 use crate::witness::server::{self, DEFAULT_MAX_BODY};
 use crate::witness::{self as witness, InitError, OpenError, Witness};
+use rget_core::policy::Policy;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;

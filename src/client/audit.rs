@@ -12,13 +12,15 @@
 //!
 //! Progress is kept per (log, prefix) in the state directory, so a second run fetches only what is new.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::{Evidence, Observed, Seen};
-use super::verified::{Class, ClientError, Context, remember, settle};
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, Frontier};
-use crate::core::record;
-use crate::core::tile::{self, Tile, TileHashSource, TileLevel, TileReader};
-use crate::fetch::LogClient;
+use super::verified::{remember, settle};
+use rget_core::digest::Hash;
+use rget_core::merkle::{self, Frontier};
+use rget_core::record;
+use rget_core::tile::{self, TileHashSource, TileReader};
+use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
 
 /// A record under the audited prefix.
@@ -223,28 +225,18 @@ fn audit_log(
         evidence: None,
     };
     let mut reader = LogClient::new(log_url, &ctx.fetch);
-    let mut next = progress.size;
-    while next < size {
-        let b = next / 256;
-        let width = if (b + 1) * 256 <= size {
-            256
-        } else {
-            (size % 256) as u16
-        };
-        let t = Tile {
-            level: TileLevel::Entries,
-            index: b,
-            width,
-        };
+    for t in tile::entry_bundles(progress.size, size) {
         let bytes = reader.read_tile(&t).map_err(|e| ClientError {
             class: Class::Network,
             message: format!("{log_url}{}: {e}", t.path()),
         })?;
         report.bundles_fetched += 1;
-        let entries = tile::decode_bundle(&bytes, width)
+        let entries = tile::decode_bundle(&bytes, t.width)
             .map_err(|e| anomaly(format!("{origin}: {}: {e}", t.path())))?;
-        for (k, entry) in entries.iter().enumerate().skip((next % 256) as usize) {
-            let index = b * 256 + k as u64;
+        // The first bundle may begin with entries audited last time.
+        let first = t.first_entry();
+        let audited = progress.size.saturating_sub(first) as usize;
+        for (index, entry) in (first..).zip(&entries).skip(audited) {
             frontier.append(merkle::leaf_hash(entry));
             // Every entry must at least be a record; the ones under the prefix, which are reported,
             // are checked whole (canonical URL, digest of the carried SHA256SUMS, its syntax). Entries
@@ -269,7 +261,6 @@ fn audit_log(
                 Err(e) => report.malformed.push((index, e.to_string())),
             }
         }
-        next = (b + 1) * 256;
     }
     // Every new entry, in order, extends the audited tree to exactly the signed root.
     if frontier.root() != vc.checkpoint.root {
@@ -344,7 +335,7 @@ fn keep_evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use rget_core::digest::sha256;
 
     #[test]
     fn progress_round_trips_and_is_strict() {

@@ -16,7 +16,7 @@
 //!   target (a link to a regular file replaces the target and keeps the link; a link to a device
 //!   or FIFO, `/dev/stdout` say, is written through).
 
-use super::verified::{Class, ClientError};
+use super::error::{Class, ClientError};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -121,7 +121,7 @@ fn link_target(link: &Path) -> Result<PathBuf, ClientError> {
                         format!("{}: cannot read the link: {e}", p.display()),
                     )
                 })?;
-                p = crate::durable::parent_of(&p).join(target);
+                p = rget_fetch::durable::parent_of(&p).join(target);
             }
             _ => return Ok(p),
         }

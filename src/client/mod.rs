@@ -3,7 +3,8 @@
 //! - [`trust`]: which logs and witnesses (the tlog-policy file) and which publisher keys apply.
 //! - [`state`]: the last verified checkpoint of every log (no rollback, no fork; private to its
 //!   user, re-verified when read), and per-log audit progress.
-//! - [`verified`]: every check `get`, `verify` and `cat` make.
+//! - [`verified`]: every check `get`, `verify` and `cat` make, with the [`context::Context`] they run
+//!   with and the [`error::ClientError`] they fail with.
 //! - [`destination`]: where `get` may write, by the kind of file the destination is.
 //! - [`url_records`]: a URL the logs list with more than one `SHA256SUMS` (a replayed release).
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.
@@ -12,7 +13,9 @@
 //! [`trust::Env`], which `Env::from_process()` fills from the real environment and tests fill by hand.
 
 pub mod audit;
+pub mod context;
 pub mod destination;
+pub mod error;
 pub mod own_release;
 pub mod state;
 pub mod trust;

@@ -6,14 +6,17 @@
 //! rget carries no digest of itself (that would be circular); what it checks its own bytes against is
 //! a `SHA256SUMS` signed by a pinned release key and recorded in a pinned log under the pinned quorum.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::{Observed, Seen};
 use super::trust::{PolicySource, TrustPolicy};
-use super::verified::{Class, ClientError, Context, remember, settle};
-use crate::core::digest::Hash;
-use crate::core::pins::{self, ReleaseTrust, Version};
-use crate::core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
-use crate::core::tlog_proof::TlogProof;
-use crate::fetch::{Client, FetchError, limits};
+use super::verified::{remember, settle};
+use rget_core::digest::Hash;
+use rget_core::pins::{self, ReleaseTrust, Version};
+use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use rget_core::tlog_proof::TlogProof;
+use rget_fetch::release::{self, DownloadedRelease, Fetched};
+use rget_fetch::{Client, Downloaded, FetchError};
 use std::path::{Path, PathBuf};
 
 /// This rget's version.
@@ -36,8 +39,6 @@ pub static RELEASE_MARKER: &str = concat!(
     "\0"
 );
 
-/// Largest binary `rget self` downloads or reads: far above any real rget, and bounded (trust rule 6).
-pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
 /// Largest `LATEST` hint.
 const MAX_LATEST: u64 = 256;
 
@@ -107,57 +108,39 @@ impl OwnTrust {
     }
 }
 
-/// The three files that vouch for a release, as downloaded from one location.
-pub struct Fetched {
-    pub location: String,
-    pub sums: Vec<u8>,
-    pub minisig: Vec<u8>,
-    pub proof: Vec<u8>,
-}
-
-/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from one release directory `loc` (ending in
-/// `/`). The bootstrap uses this too.
-pub fn fetch_at(client: &Client, loc: &str) -> Result<Fetched, FetchError> {
-    let get = |f: &str, limit| {
-        client
-            .get_bytes(&format!("{loc}{f}"), limit)
-            .map(|r| r.bytes)
-    };
-    Ok(Fetched {
-        location: loc.to_owned(),
-        sums: get("SHA256SUMS", limits::SUMS)?,
-        minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
-        proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
-    })
-}
-
-/// The first of `locations` for which `attempt` succeeds. One location: its own error (and exit
-/// code). Several: all of their errors, as a network failure saying `what` no location served.
-pub fn first_location<T>(
-    locations: &[String],
-    what: &str,
-    mut attempt: impl FnMut(&str) -> Result<T, ClientError>,
-) -> Result<T, ClientError> {
-    let mut failures = Vec::new();
-    for loc in locations {
-        match attempt(loc) {
-            Ok(t) => return Ok(t),
-            Err(e) => failures.push(e),
-        }
-    }
-    if failures.len() == 1 {
-        return Err(failures.remove(0));
-    }
-    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
-    Err(ClientError::new(
-        Class::Network,
-        format!("no location served {what}: {}", joined.join("; ")),
-    ))
-}
-
 /// Downloads the three release files from the first location serving all three.
 pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
-    first_location(locations, "the release", |loc| Ok(fetch_at(client, loc)?))
+    release::first_location(locations, |loc| release::fetch_at(client, loc))
+        .map_err(|failures| no_location("the release", failures))
+}
+
+/// Downloads the binary `name` (into a temporary file beside `dest`) and its three release files
+/// from the first location serving all four.
+pub fn download(
+    client: &Client,
+    locations: &[String],
+    name: &str,
+    dest: &Path,
+) -> Result<(Downloaded, Fetched), ClientError> {
+    release::first_location(locations, |loc| {
+        release::download_at(client, loc, name, dest)
+    })
+    .map(|DownloadedRelease { binary, files }| (binary, files))
+    .map_err(|failures| no_location(name, failures))
+}
+
+/// Why no location served `what`. One location: its own error (and exit code). Several: all of
+/// their errors, as a network failure.
+fn no_location(what: &str, failures: Vec<FetchError>) -> ClientError {
+    let mut failures: Vec<ClientError> = failures.into_iter().map(ClientError::from).collect();
+    if failures.len() == 1 {
+        return failures.remove(0);
+    }
+    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
+    ClientError::new(
+        Class::Network,
+        format!("no location served {what}: {}", joined.join("; ")),
+    )
 }
 
 /// A release binary that passed every check, tied to this host's memory of the log.
@@ -261,7 +244,7 @@ mod tests {
 
     #[test]
     fn this_binary_carries_its_marker() {
-        let (_, _, found) = crate::core::release::scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
+        let (_, _, found) = rget_core::release::scan(&mut RELEASE_MARKER.as_bytes()).unwrap();
         assert_eq!(found, vec![(VERSION.to_owned(), TARGET.to_owned())]);
     }
 }

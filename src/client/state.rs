@@ -54,22 +54,21 @@
 //! A stored file that does not parse is an error too, never a silent "first use" again.
 
 use crate::client::trust::Env;
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle::{self, HashSource, MerkleError};
-use crate::core::note::{self, MAX_NOTE_SIZE};
-use crate::core::policy::{
-    LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by,
-};
-use crate::durable::{self, sync_dir};
-use crate::fetch::Deadline;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::{self, HashSource, MerkleError};
+use rget_core::note::{self, MAX_NOTE_SIZE};
+use rget_core::policy::{LogSigned, PolicyError, PolicyLog, VerifiedCheckpoint, verify_signed_by};
+use rget_core::tile::TileError;
+use rget_fetch::Deadline;
+use rget_fetch::durable::{self, LockWait, sync_dir};
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs::{self, DirBuilder, File};
 use std::io::{self, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 mod private;
@@ -188,7 +187,11 @@ pub trait ProofError: fmt::Display {
     }
 }
 
-impl ProofError for MerkleError {
+/// A proof computed from a tree in memory: its data is always there.
+impl ProofError for MerkleError {}
+
+/// A proof computed from a log's tiles: missing or malformed tiles are the log's failure.
+impl ProofError for MerkleError<TileError> {
     fn unserved(&self) -> bool {
         self.is_unserved()
     }
@@ -526,30 +529,16 @@ impl StateDir {
         private::check_dir(&dir)?;
         let path = dir.join("lock");
         let f = private::create_or_open(&path)?;
-        self.wait_for_lock(&f, &path)?;
+        durable::lock_within(&f, self.deadline.as_ref()).map_err(|e| match (e, self.deadline) {
+            (LockWait::TimedOut, Some(deadline)) => StateError::LockTimeout {
+                path: show(&path),
+                limit: deadline.describe(),
+            },
+            (LockWait::TimedOut, None) => io_err(&path, "lock")(io::ErrorKind::TimedOut.into()),
+            (LockWait::Failed(e), _) => io_err(&path, "lock")(e),
+        })?;
         sweep_temporaries(&dir);
         Ok(f)
-    }
-
-    fn wait_for_lock(&self, f: &File, path: &Path) -> Result<(), StateError> {
-        let Some(deadline) = self.deadline else {
-            return f.lock().map_err(io_err(path, "lock"));
-        };
-        loop {
-            match f.try_lock() {
-                Ok(()) => return Ok(()),
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(path, "lock")(e)),
-            }
-            let left = deadline.remaining();
-            if left.is_zero() {
-                return Err(StateError::LockTimeout {
-                    path: show(path),
-                    limit: deadline.describe(),
-                });
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
     }
 
     /// The stored checkpoint note of `origin`, verbatim (parsed, not re-verified).
@@ -980,20 +969,19 @@ mod tests {
     }
     /// A log of `n` leaves in memory, its key and a policy trusting it (quorum `quorum`).
     struct Log {
-        key: crate::core::note::SignerKey,
+        key: rget_core::note::SignerKey,
         tree: merkle::MemoryTree,
-        policy: crate::core::policy::Policy,
+        policy: rget_core::policy::Policy,
     }
 
     fn log(n: u64, seed: u8) -> Log {
-        use crate::core::ed25519::Seed;
-        let key =
-            crate::core::note::SignerKey::from_seed("log.example/t", Seed([seed; 32])).unwrap();
+        use rget_core::ed25519::Seed;
+        let key = rget_core::note::SignerKey::from_seed("log.example/t", Seed([seed; 32])).unwrap();
         let mut tree = merkle::MemoryTree::new();
         for i in 0..n {
             tree.append(merkle::leaf_hash(&[seed, i as u8]));
         }
-        let policy = crate::core::policy::Policy::parse(&format!(
+        let policy = rget_core::policy::Policy::parse(&format!(
             "log {} https://log.example/\nquorum none\n",
             key.verifier_key()
         ))
@@ -1062,12 +1050,12 @@ mod tests {
         let state = StateDir::open(tmp.path()).unwrap();
         state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
         // The policy now requires a witness the stored checkpoint never had: still usable.
-        let w = crate::core::note::SignerKey::from_seed("w", crate::core::ed25519::Seed([9; 32]))
-            .unwrap();
-        let strict = crate::core::policy::Policy::parse(&format!(
+        let w =
+            rget_core::note::SignerKey::from_seed("w", rget_core::ed25519::Seed([9; 32])).unwrap();
+        let strict = rget_core::policy::Policy::parse(&format!(
             "log {} https://log.example/\nwitness w {}\nquorum w\n",
             l.key.verifier_key(),
-            crate::core::cosignature::verifier_key(&w)
+            rget_core::cosignature::verifier_key(&w)
         ))
         .unwrap();
         let signed = strict.verify_log_signature(&l.note(7)).unwrap();
@@ -1116,13 +1104,12 @@ mod tests {
 
     #[test]
     fn tiles_a_log_cannot_serve_are_an_anomaly_and_unreachable_ones_are_not() {
-        use crate::core::tile::TileError;
         let l = log(8, 1);
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::open(tmp.path()).unwrap();
         state.observe_latest(&l.cp(5), &mut l.proofs()).unwrap();
-        let mut missing = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
-            Err(MerkleError::Tile(TileError::NotFound {
+        let mut missing = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError<TileError>> {
+            Err(MerkleError::Source(TileError::NotFound {
                 path: "tile/0/000.p/7".into(),
             }))
         };
@@ -1132,8 +1119,8 @@ mod tests {
         // An older proof checkpoint whose consistency needs tiles of the stored size 5.
         let err = state.tie_to_newest(&l.cp(3), &mut missing).unwrap_err();
         assert!(matches!(err, StateError::Unserved { size: 5, .. }), "{err}");
-        let mut down = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError> {
-            Err(MerkleError::Tile(TileError::Read {
+        let mut down = |_: u64, _: u64| -> Result<Vec<Hash>, MerkleError<TileError>> {
+            Err(MerkleError::Source(TileError::Read {
                 path: "tile/0/000.p/7".into(),
                 reason: "connection refused".into(),
             }))
@@ -1150,18 +1137,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir::open(tmp.path())
             .unwrap()
-            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+            .with_deadline(Some(Deadline::after(std::time::Duration::from_millis(300))));
         let held = state
             .compare(&l.cp(5).log_signed(), Seen::Latest, &mut l.proofs())
             .unwrap();
         let other = StateDir::open(tmp.path())
             .unwrap()
-            .with_deadline(Some(Deadline::after(Duration::from_millis(300))));
+            .with_deadline(Some(Deadline::after(std::time::Duration::from_millis(300))));
         let start = std::time::Instant::now();
         let err = other.observe_latest(&l.cp(5), &mut l.proofs()).unwrap_err();
         assert!(matches!(err, StateError::LockTimeout { .. }), "{err}");
         assert!(err.to_string().contains("--max-time"), "{err}");
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(start.elapsed() < std::time::Duration::from_secs(3));
         held.commit(&l.cp(5)).unwrap();
     }
 }

@@ -17,9 +17,9 @@
 //! Library code never reads the real environment or home directory on its own: every path comes from
 //! an [`Env`], which [`Env::from_process`] fills from the process and tests fill by hand.
 
-use crate::core::minisig::{self, PublicKey};
-use crate::core::policy::{MAX_POLICY_SIZE, Policy, PolicyError, PolicyLog};
-use crate::core::record;
+use rget_core::minisig::{self, PublicKey};
+use rget_core::policy::{MAX_POLICY_SIZE, Policy, PolicyError, PolicyLog};
+use rget_core::record;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;

@@ -15,15 +15,16 @@
 //! where the lookup does (and in `rget audit`, which reads every record). A URL-bound signature
 //! (`core::trusted_comment`) stops the replay on both paths.
 
+use super::context::Context;
+use super::error::{Class, ClientError};
 use super::state::Evidence;
 use super::trust::TrustedLog;
-use super::verified::{Class, ClientError, Context};
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle;
-use crate::core::policy::VerifiedCheckpoint;
-use crate::core::record;
-use crate::core::tile::{self, TILE_WIDTH, Tile, TileError, TileHashSource, TileLevel, TileReader};
-use crate::fetch::LogClient;
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle;
+use rget_core::policy::VerifiedCheckpoint;
+use rget_core::record;
+use rget_core::tile::{self, Tile, TileError, TileHashSource, TileReader};
+use rget_fetch::LogClient;
 
 /// Other records proved from the tiles at most: anyone can record a URL thousands of times, and
 /// proving each would cost a download per record; the first ones are evidence enough.
@@ -200,20 +201,18 @@ fn prove_record(
 /// Entry `index` of a tree of `size` entries, from its entry bundle: the partial bundle of that size
 /// or, when the log has since filled it (C2SP tlog-tiles lets it drop partial tiles), the full one.
 fn read_entry(reader: &mut impl TileReader, index: u64, size: u64) -> Result<Vec<u8>, String> {
-    let bundle = index / TILE_WIDTH;
-    let width = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
-    let mut tries = vec![width];
-    if width < TILE_WIDTH {
-        tries.push(TILE_WIDTH);
+    let implied = Tile::entry_bundle(index, size)
+        .ok_or_else(|| format!("entry {index} is not in a tree of size {size}"))?;
+    let mut tries = vec![implied];
+    if !implied.is_full() {
+        tries.push(implied.full());
     }
     let mut last = String::new();
-    for w in tries {
-        let w = u16::try_from(w).map_err(|_| "bundle width out of range".to_owned())?;
-        let t = Tile::new(TileLevel::Entries, bundle, w).map_err(|e| e.to_string())?;
+    for t in tries {
         match reader.read_tile(&t) {
             Ok(bytes) => {
-                let entries = tile::decode_bundle(&bytes, w).map_err(|e| e.to_string())?;
-                let k = usize::try_from(index % TILE_WIDTH).unwrap_or(usize::MAX);
+                let entries = tile::decode_bundle(&bytes, t.width).map_err(|e| e.to_string())?;
+                let k = usize::try_from(index - t.first_entry()).unwrap_or(usize::MAX);
                 return entries
                     .get(k)
                     .map(|e| e.to_vec())
@@ -229,7 +228,7 @@ fn read_entry(reader: &mut impl TileReader, index: u64, size: u64) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tile::{MemoryTiles, encode_bundle};
+    use rget_core::tile::{MemoryTiles, TileLevel, encode_bundle};
 
     #[test]
     fn entries_come_from_the_partial_bundle_or_the_full_one() {

@@ -8,83 +8,22 @@
 //!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
-use super::state::{Observed, Pending, Seen, StateDir, StateError};
-use super::trust::{PublisherKeys, TrustPolicy, TrustedLog};
+use super::context::Context;
+use super::error::{Class, ClientError};
+use super::state::{Observed, Pending, Seen};
+use super::trust::TrustedLog;
 use super::url_records::{self, Listed, Ours};
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle::{self, MerkleError};
-use crate::core::minisig::{self, Signature};
-use crate::core::policy::VerifiedCheckpoint;
-use crate::core::record;
-use crate::core::sums::{self, Sums};
-use crate::core::tile::{TileError, TileHashSource};
-use crate::core::tlog_proof::TlogProof;
-use crate::core::trusted_comment::{self, UrlBinding};
-use crate::core::verify::{self, VerifyError};
-use crate::fetch::{Client, FetchError, Kind, LogClient, limits};
-
-/// What kind of failure, so the CLI can give each its exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// A digest, signature, proof or policy check did not hold.
-    Verification,
-    /// A file or server answer that does not parse.
-    Malformed,
-    Network,
-    NotFound,
-    /// A log rolled back or forked.
-    TrustAnomaly,
-    LocalIo,
-    Usage,
-}
-
-/// Why a file was not handed over: one line that names the problem.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ClientError {
-    pub class: Class,
-    pub message: String,
-}
-
-impl ClientError {
-    pub(crate) fn new(class: Class, message: impl std::fmt::Display) -> ClientError {
-        ClientError {
-            class,
-            message: message.to_string(),
-        }
-    }
-}
-
-impl From<FetchError> for ClientError {
-    fn from(e: FetchError) -> ClientError {
-        let class = match e.kind() {
-            Kind::Network | Kind::Http | Kind::TooManyRedirects => Class::Network,
-            Kind::NotFound => Class::NotFound,
-            // An answer larger than any honest one, or one that breaks the protocol.
-            Kind::TooLarge | Kind::BadResponse => Class::Malformed,
-            // A redirect from https to http is an attack on the transport, not a typo.
-            Kind::Insecure => Class::Verification,
-            Kind::BadUrl | Kind::Config => Class::Usage,
-            Kind::LocalIo => Class::LocalIo,
-        };
-        ClientError::new(class, e)
-    }
-}
-
-impl From<StateError> for ClientError {
-    fn from(e: StateError) -> ClientError {
-        let class = match &e {
-            StateError::Fork { .. } | StateError::Rollback { .. } | StateError::Unserved { .. } => {
-                Class::TrustAnomaly
-            }
-            StateError::Proof { .. } | StateError::LockTimeout { .. } => Class::Network,
-            StateError::NoStateDir => Class::Usage,
-            // A stored checkpoint that fails its checks is this host's problem, never the log's.
-            _ => Class::LocalIo,
-        };
-        ClientError::new(class, e)
-    }
-}
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::{self, MerkleError};
+use rget_core::minisig::{self, Signature};
+use rget_core::policy::VerifiedCheckpoint;
+use rget_core::record;
+use rget_core::sums::{self, Sums};
+use rget_core::tile::{TileError, TileHashSource};
+use rget_core::tlog_proof::TlogProof;
+use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::verify::{self, VerifyError};
+use rget_fetch::{Kind, LogClient, limits};
 
 fn verification(message: impl std::fmt::Display) -> ClientError {
     ClientError::new(Class::Verification, message)
@@ -132,21 +71,13 @@ pub struct VerifiedSums {
     pub signed: Signed,
 }
 
-/// What the checks need: the HTTP client, the trust configuration and the checkpoint memory.
-pub struct Context {
-    pub fetch: Client,
-    pub policy: TrustPolicy,
-    pub keys: PublisherKeys,
-    pub state: StateDir,
-}
-
 /// The file name a URL names: its last path segment, percent-decoded (strictly), and a plain name by
 /// the `SHA256SUMS` rules (so `..` or an empty name can never be looked up). `rget get` without `-o`
 /// saves under this same name, only if `core::output_name` also finds it fit for the current
 /// directory.
 pub fn file_name(url: &str) -> Result<String, ClientError> {
     let usage = |why: String| ClientError::new(Class::Usage, format!("{url}: {why}"));
-    let name = crate::core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
+    let name = rget_core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
     sums::check_name(&name).map_err(|e| {
         usage(format!(
             "its file name cannot be listed in a SHA256SUMS: {e}"
@@ -247,7 +178,7 @@ pub(crate) fn trusted_log<'a>(
 pub(crate) fn prover<'a>(
     ctx: &'a Context,
     log_url: &'a str,
-) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError> + 'a {
+) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError<TileError>> + 'a {
     move |old, new| {
         let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
         merkle::consistency_proof(old, new, &mut src)
@@ -370,7 +301,7 @@ fn prove_with_lookup(
                     // Missing tiles of the size it just signed: the log's failure, kept as evidence.
                     Some(p) if e.is_unserved() => p.unserved(size, &e).into(),
                     // Tiles that could not be reached (refused, timed out, HTTP 5xx): the network.
-                    _ if matches!(e, MerkleError::Tile(TileError::Read { .. })) => {
+                    _ if matches!(e, MerkleError::Source(TileError::Read { .. })) => {
                         ClientError::new(Class::Network, what)
                     }
                     _ => verification(what),
@@ -433,7 +364,7 @@ fn check_signature(
         .map_err(|_| ClientError::new(Class::Malformed, format!("{sig_url}: not UTF-8")))?;
     let sig = Signature::parse(&text)
         .map_err(|e| ClientError::new(Class::Malformed, format!("{sig_url}: {e}")))?;
-    let v = minisig::verify(applied.key, &sig, sums_bytes, false)
+    let v = minisig::verify(applied.key, &sig, sums_bytes)
         .map_err(|e| verification(format!("{sig_url}: {e}")))?;
     // A signature bound to another URL is another release's, replayed here.
     let binding = trusted_comment::check_url(&v.trusted_comment, sums_url)

@@ -4,11 +4,11 @@
 //! that checkpoint; what stops it is that no witness cosigns a checkpoint that contradicts the one
 //! it already cosigned (C2SP tlog-witness), so the policy's quorum is not met.
 
-use crate::core::checkpoint::Checkpoint;
-use crate::core::merkle::{self, MemoryTree};
-use crate::core::note::{self, SignerKey};
-use crate::core::record;
-use crate::core::tlog_proof::TlogProof;
+use rget_core::checkpoint::Checkpoint;
+use rget_core::merkle::{self, MemoryTree};
+use rget_core::note::{self, SignerKey};
+use rget_core::record;
+use rget_core::tlog_proof::TlogProof;
 
 /// A `SHA256SUMS.tlog-proof` placing the record of `sums` at `url` at index 0 of a forked tree of
 /// `size` leaves (the real log's size, so the two views are two different trees of one size),

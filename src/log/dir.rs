@@ -1,13 +1,10 @@
-//! The log directory on disk: paths, atomic durable writes, the process lock, `rget log init`.
+//! The log directory on disk: its paths and `rget log init`. Its files are written with
+//! `rget_fetch::durable`, which also holds the process lock (`DIR/lock`).
 
-use crate::core::note::{SignerKey, VerifierKey};
-use crate::core::tile::Tile;
-use crate::durable::{create_dirs, parent_of, write_temp};
-pub use crate::durable::{sync_dir, write_atomic};
-use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use rget_core::note::{SignerKey, VerifierKey};
+use rget_core::tile::Tile;
+use rget_fetch::durable::{create_dirs, write_atomic};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Paths inside a log directory (see the module documentation of `rget::log`).
@@ -32,6 +29,7 @@ impl LogDir {
     pub fn state(&self) -> PathBuf {
         self.root.join("tree-state")
     }
+    /// The lock file: held (`durable::lock_exclusive`) by the one process that sequences the log.
     pub fn lock(&self) -> PathBuf {
         self.root.join("lock")
     }
@@ -47,77 +45,11 @@ impl LogDir {
     pub fn tile(&self, tile: &Tile) -> PathBuf {
         self.public().join(tile.path())
     }
-
-    /// Takes the exclusive lock that makes this process the only sequencer of the log. Two sequencers
-    /// on one directory could sign two different trees of the same size.
-    pub fn lock_exclusive(&self) -> io::Result<File> {
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.lock())?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                format!(
-                    "{} is locked by another rget process",
-                    self.lock().display()
-                ),
-            )),
-            Err(fs::TryLockError::Error(e)) => Err(e),
-        }
-    }
 }
 
 /// Creates a directory of the log and its missing parents, durably.
 fn create_dirs_durably(dir: &Path) -> io::Result<()> {
     create_dirs(dir, 0o755)
-}
-
-/// Writes several files so that, when this returns, all of them are durable under their final names,
-/// with two file-system-wide barriers instead of one fsync per file and per directory: every file is
-/// written to a temporary name, `syncfs` makes their data durable, all are renamed, and a second
-/// `syncfs` makes the renames durable. A name never points at bytes that are not on disk, and a crash
-/// leaves either the old files or the new ones (plus temporaries, swept on the next open).
-///
-/// `syncfs` flushes the whole file system the log lives on; that is the right trade for a log that owns
-/// its volume and writes a handful of small files per batch (see BENCHMARKS.md).
-pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
-    let mut dirs = BTreeSet::new();
-    let mut temps = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
-        let parent = parent_of(path);
-        if dirs.insert(parent.to_path_buf()) {
-            create_dirs_durably(parent)?;
-        }
-        match write_temp(path, bytes, mode) {
-            Ok((t, _)) => temps.push((t, path)),
-            Err(e) => {
-                for (t, _) in temps {
-                    let _ = fs::remove_file(t);
-                }
-                return Err(e);
-            }
-        }
-    }
-    let Some((first, _)) = temps.first() else {
-        return Ok(());
-    };
-    let anchor = File::open(parent_of(first))?;
-    rustix::fs::syncfs(&anchor)?;
-    for (tmp, path) in &temps {
-        fs::rename(tmp, path)?;
-    }
-    rustix::fs::syncfs(&anchor)?;
-    Ok(())
-}
-
-/// Removes temporary files left by a process that was killed mid-write, anywhere in the log
-/// directory. Only called while holding the log lock.
-pub fn sweep_temporaries(dir: &Path) -> io::Result<usize> {
-    crate::durable::sweep_temporaries(dir, true)
 }
 
 /// Why `rget log init` could not create a log.
@@ -145,7 +77,7 @@ pub fn init(dir: &LogDir, origin: &str, key: Option<SignerKey>) -> Result<Verifi
         let path = p.display().to_string();
         move |source| InitError::Io { path, source }
     };
-    if !crate::core::note::valid_key_name(origin) {
+    if !rget_core::note::valid_key_name(origin) {
         return Err(InitError::BadOrigin(origin.to_string()));
     }
     let key = match key {
@@ -168,7 +100,7 @@ pub fn init(dir: &LogDir, origin: &str, key: Option<SignerKey>) -> Result<Verifi
         .map_err(io_err(&dir.verifier_key()))?;
     let state = super::state::TreeState {
         size: 0,
-        root: crate::core::merkle::empty_root(),
+        root: rget_core::merkle::empty_root(),
     };
     write_atomic(&dir.state(), state.format().as_bytes(), 0o644).map_err(io_err(&dir.state()))?;
     // The key last: its presence is what marks a directory as an initialised log.
@@ -179,28 +111,8 @@ pub fn init(dir: &LogDir, origin: &str, key: Option<SignerKey>) -> Result<Verifi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn write_many_is_complete_and_leaves_no_temporaries() {
-        let t = tempfile::tempdir().unwrap();
-        let files: Vec<(PathBuf, Vec<u8>)> = (0..5)
-            .map(|i| (t.path().join(format!("a/b{i}/f{i}")), vec![i as u8; 100]))
-            .collect();
-        write_many(&files, 0o644).unwrap();
-        for (p, b) in &files {
-            assert_eq!(&fs::read(p).unwrap(), b);
-        }
-        write_atomic(&files[0].0, b"new", 0o600).unwrap();
-        assert_eq!(fs::read(&files[0].0).unwrap(), b"new");
-        assert_eq!(
-            fs::metadata(&files[0].0).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(sweep_temporaries(t.path()).unwrap(), 0);
-        fs::write(t.path().join("a/.x.tmp-1-2"), b"junk").unwrap();
-        assert_eq!(sweep_temporaries(t.path()).unwrap(), 1);
-    }
 
     #[test]
     fn init_refuses_to_overwrite_and_checks_names() {
@@ -226,15 +138,5 @@ mod tests {
             init(&d2, "log.example/x", Some(k)),
             Err(InitError::KeyNameMismatch { .. })
         ));
-    }
-
-    #[test]
-    fn lock_is_exclusive() {
-        let t = tempfile::tempdir().unwrap();
-        let d = LogDir::new(t.path());
-        let held = d.lock_exclusive().unwrap();
-        assert!(d.lock_exclusive().is_err());
-        drop(held);
-        assert!(d.lock_exclusive().is_ok());
     }
 }

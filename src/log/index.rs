@@ -5,8 +5,8 @@
 //! are the source of truth, and the rebuild also re-checks every entry against the durable tree root),
 //! so there is no index file that could be missing, stale or damaged.
 
-use crate::core::digest::Hash;
-use crate::core::record;
+use rget_core::digest::Hash;
+use rget_core::record;
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -65,8 +65,8 @@ pub fn format_lookup(entries: &[(u64, Hash)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
-    use crate::core::merkle::leaf_hash;
+    use rget_core::digest::sha256;
+    use rget_core::merkle::leaf_hash;
 
     #[test]
     fn indexes_by_leaf_and_url() {

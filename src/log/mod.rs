@@ -1,4 +1,4 @@
-//! The transparency log (feature `log`): a C2SP tlog-tiles log of `rget/record/v1` entries.
+//! The transparency log: a C2SP tlog-tiles log of `rget/record/v1` entries.
 //!
 //! A log directory `DIR` holds:
 //! ```text
@@ -16,7 +16,6 @@
 
 pub mod dir;
 pub mod index;
-pub mod logfmt;
 pub mod metrics;
 pub mod sequencer;
 pub mod server;

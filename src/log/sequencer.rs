@@ -13,18 +13,19 @@
 //! and a checkpoint is only ever signed for the durable state, so the log never signs two different
 //! roots for one size, whatever the crash.
 
-use super::dir::{self, LogDir};
+use super::dir::LogDir;
 use super::index::Index;
-use super::logfmt::{Level, event};
 use super::metrics::Metrics;
 use super::state::TreeState;
 use super::witnessing::Witnesses;
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::Hash;
-use crate::core::merkle::{self, HashSource, MemoryTree, MerkleError};
-use crate::core::note::{self, SignerKey, VerifierKey};
-use crate::core::tile::{self, Tile, TileLevel};
-use crate::core::tlog_proof::TlogProof;
+use crate::serve::logfmt::{Level, event};
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::Hash;
+use rget_core::merkle::{self, HashSource, MemoryTree, MerkleError};
+use rget_core::note::{self, SignerKey, VerifierKey};
+use rget_core::tile::{self, Tile, TileLevel};
+use rget_core::tlog_proof::TlogProof;
+use rget_fetch::durable;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
@@ -174,8 +175,8 @@ impl Log {
             path: dir.key().display().to_string(),
             reason: e.to_string(),
         })?;
-        let lock = dir.lock_exclusive().map_err(io_err(&dir.lock()))?;
-        dir::sweep_temporaries(dir.root()).map_err(io_err(dir.root()))?;
+        let lock = durable::lock_exclusive(&dir.lock()).map_err(io_err(&dir.lock()))?;
+        durable::sweep_temporaries(dir.root(), true).map_err(io_err(dir.root()))?;
         let state_text = fs::read_to_string(dir.state()).map_err(io_err(&dir.state()))?;
         let state = TreeState::parse(&state_text)
             .ok_or_else(|| OpenError::State(dir.state().display().to_string()))?;
@@ -232,7 +233,7 @@ impl Log {
                 let TileLevel::Hash(level) = t.level else {
                     continue;
                 };
-                let bytes = hash_tile_bytes(&shared.tree, level, t.index, t.width)
+                let bytes = tile::hash_tile(level, t.index, t.width, &mut TreeRef(&shared.tree))
                     .map_err(|e| OpenError::Corrupt(e.to_string()))?;
                 let path = self.dir.tile(&t);
                 if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
@@ -241,7 +242,7 @@ impl Log {
             }
         }
         if !fix.is_empty() {
-            dir::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
+            durable::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
         }
         Ok(())
     }
@@ -322,7 +323,7 @@ impl Log {
             }
             bytes = cosigned.note;
         }
-        dir::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
+        durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
         let mut s = write(&self.shared);
         s.published = cp.size;
         s.checkpoint = bytes;
@@ -416,37 +417,36 @@ impl Log {
             let tiles = tile::tiles_to_publish(old, new, &mut s.tree).map_err(other)?;
             (merkle::tree_hash(new, &mut s.tree).map_err(other)?, tiles)
         };
-        // Entry bundles: the current partial bundle grows, full ones close, a new partial may start.
+        // Entry bundles: every bundle holding a new entry, at its width for the new size. The first
+        // one grows the partial bundle the last batch left, whose entries `self.edge` holds.
+        let first = old - self.edge.len() as u64;
+        let entries: Vec<&[u8]> = (self.edge.iter().map(Vec::as_slice))
+            .chain(fresh.iter().map(|(_, r)| *r))
+            .collect();
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-        let mut edge = std::mem::take(&mut self.edge);
-        let mut next_index = old - edge.len() as u64;
-        let mut pending = fresh.iter().map(|(_, r)| *r).peekable();
-        while pending.peek().is_some() {
-            while edge.len() < 256 {
-                match pending.next() {
-                    Some(r) => edge.push(r.to_vec()),
-                    None => break,
-                }
-            }
-            let refs: Vec<&[u8]> = edge.iter().map(Vec::as_slice).collect();
-            let bytes = tile::encode_bundle(&refs).map_err(|e| io::Error::other(e.to_string()))?;
-            let t = Tile {
-                level: TileLevel::Entries,
-                index: next_index / 256,
-                width: edge.len() as u16,
-            };
+        let mut edge = None;
+        for t in tile::entry_bundles(old, new) {
+            let start = (t.first_entry() - first) as usize;
+            let bundle = entries
+                .get(start..start + usize::from(t.width))
+                .ok_or_else(|| io::Error::other("an entry bundle reaches beyond the batch"))?;
+            let bytes = tile::encode_bundle(bundle).map_err(|e| io::Error::other(e.to_string()))?;
             files.push((self.dir.tile(&t), bytes));
-            if edge.len() == 256 {
-                edge.clear();
-                next_index += 256;
-            }
+            // The new right edge: the last bundle's entries if it is partial, none if it is full.
+            edge = Some(if t.is_full() {
+                Vec::new()
+            } else {
+                bundle.iter().map(|e| e.to_vec()).collect()
+            });
         }
         files.extend(hash_tiles.into_iter().map(|(t, b)| (self.dir.tile(&t), b)));
-        dir::write_many(&files, 0o644)?;
+        durable::write_many(&files, 0o644)?;
         let state = TreeState { size: new, root };
-        dir::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
+        durable::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
         self.state = state;
-        self.edge = edge;
+        if let Some(edge) = edge {
+            self.edge = edge;
+        }
         {
             let mut s = write(&self.shared);
             for (k, (leaf, r)) in fresh.iter().enumerate() {
@@ -503,46 +503,22 @@ fn write(s: &RwLock<Shared>) -> std::sync::RwLockWriteGuard<'_, Shared> {
     s.write().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The bytes of hash tile `index` at `level` with `width` hashes, from the tree.
-fn hash_tile_bytes(
-    tree: &MemoryTree,
-    level: u8,
-    index: u64,
-    width: u16,
-) -> Result<Vec<u8>, MerkleError> {
-    let hashes = (0..u64::from(width))
-        .map(|i| tree.subtree_hash(level * 8, index * 256 + i))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(tile::encode_hash_tile(&hashes))
-}
-
 /// Rebuilds the tree and the indexes from the entry bundles up to `state.size`, and checks that they
 /// hash to `state.root`.
 fn rebuild(dir: &LogDir, state: TreeState) -> Result<(MemoryTree, Index, Vec<Vec<u8>>), OpenError> {
     let mut tree = MemoryTree::new();
     let mut index = Index::default();
     let mut edge = Vec::new();
-    let bundles = state.size.div_ceil(256);
-    for b in 0..bundles {
-        let width = if (b + 1) * 256 <= state.size {
-            256
-        } else {
-            (state.size % 256) as u16
-        };
-        let t = Tile {
-            level: TileLevel::Entries,
-            index: b,
-            width,
-        };
+    for t in tile::entry_bundles(0, state.size) {
         let bytes = read_bundle(dir, &t)?;
-        let entries = tile::decode_bundle(&bytes, width)
+        let entries = tile::decode_bundle(&bytes, t.width)
             .map_err(|e| OpenError::Corrupt(format!("{}: {e}", t.path())))?;
         for e in &entries {
             let leaf = merkle::leaf_hash(e);
             let i = tree.append(leaf);
             index.insert(i, leaf, e);
         }
-        if width < 256 {
+        if !t.is_full() {
             edge = entries.iter().map(|e| e.to_vec()).collect();
         }
     }
@@ -564,9 +540,9 @@ fn read_bundle(dir: &LogDir, t: &Tile) -> Result<Vec<u8>, OpenError> {
     match fs::read(&path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == io::ErrorKind::NotFound && !t.is_full() => {
-            let full = Tile { width: 256, ..*t };
+            let full = t.full();
             let b = fs::read(dir.tile(&full)).map_err(io_err(&path))?;
-            let entries = tile::decode_bundle(&b, 256)
+            let entries = tile::decode_bundle(&b, full.width)
                 .map_err(|e| OpenError::Corrupt(format!("{}: {e}", full.path())))?;
             tile::encode_bundle(&entries[..t.width as usize])
                 .map_err(|e| OpenError::Corrupt(e.to_string()))

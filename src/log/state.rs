@@ -10,7 +10,7 @@
 //! entry bundles up to `size` and must hash to `root`, and a checkpoint is only ever signed for this
 //! (size, root), so the log can never sign two different roots for one size, even across crashes.
 
-use crate::core::digest::Hash;
+use rget_core::digest::Hash;
 
 const HEADER: &str = "rget-log-state/v1";
 
@@ -51,7 +51,7 @@ impl TreeState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::digest::sha256;
+    use rget_core::digest::sha256;
 
     #[test]
     fn round_trip_and_strictness() {

@@ -4,12 +4,12 @@
 //! quorum is met. A witness cosigns only a checkpoint consistent with everything it saw, so a log
 //! that published a fork could not gather the quorum for it.
 
-use crate::core::checkpoint::Checkpoint;
-use crate::core::digest::Hash;
-use crate::core::merkle::MerkleError;
-use crate::core::note::{self, Note, VerifierKey};
-use crate::core::policy::Policy;
-use crate::fetch::{Client, Config, FetchError};
+use rget_core::checkpoint::Checkpoint;
+use rget_core::digest::Hash;
+use rget_core::merkle::MerkleError;
+use rget_core::note::{self, Note, VerifierKey};
+use rget_core::policy::Policy;
+use rget_fetch::{Client, Config, FetchError};
 use std::time::Duration;
 
 /// One witness the log asks.

@@ -24,13 +24,13 @@
 pub mod server;
 pub mod state;
 
-use crate::core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
-use crate::core::cosignature;
-use crate::core::digest::Hash;
-use crate::core::merkle::{empty_root, verify_consistency};
-use crate::core::note::{self, KeyError, Note, SignerKey, VerifierKey};
-use crate::core::policy::Policy;
-use crate::log::dir::{LogDir, sweep_temporaries, sync_dir, write_atomic};
+use rget_core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
+use rget_core::cosignature;
+use rget_core::digest::Hash;
+use rget_core::merkle::{empty_root, verify_consistency};
+use rget_core::note::{self, KeyError, Note, SignerKey, VerifierKey};
+use rget_core::policy::Policy;
+use rget_fetch::durable::{self, sync_dir, write_atomic};
 use state::{LogState, StateError};
 use std::collections::HashMap;
 use std::fmt;
@@ -53,9 +53,10 @@ pub fn vkey_path(dir: &Path) -> PathBuf {
     dir.join("witness.pub")
 }
 
-/// The process lock of a witness directory; `DIR/lock`, taken the way the log takes its own.
+/// The process lock of a witness directory, `DIR/lock`: one process serves a witness, so two cannot
+/// cosign two histories of one log.
 fn lock(dir: &Path) -> io::Result<File> {
-    LogDir::new(dir).lock_exclusive()
+    durable::lock_exclusive(&dir.join("lock"))
 }
 
 // ---- requests -------------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ impl Witness {
         })?;
         // Leftovers of a write interrupted by a crash; the renamed files are the state.
         let logs_dir = state::logs_dir(dir);
-        sweep_temporaries(&logs_dir).map_err(|source| OpenError::Io {
+        durable::sweep_temporaries(&logs_dir, true).map_err(|source| OpenError::Io {
             path: logs_dir.display().to_string(),
             source,
         })?;

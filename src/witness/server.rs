@@ -1,5 +1,5 @@
-//! The witness's HTTP server (`rget witness serve`), on the log server's building blocks (limits,
-//! body reading, write timeouts; `crate::log::server`).
+//! The witness's HTTP server (`rget witness serve`), on the serving plumbing it shares with the log
+//! (limits, body reading, write timeouts, logging; `crate::serve`).
 //!
 //! Routes (submission and monitoring prefix `/`):
 //! - `POST /add-checkpoint`: C2SP tlog-witness. 200 with the `cosignature/v1` line; 400, 403, 404,
@@ -11,15 +11,13 @@
 //! Anything else is 404; a known path with another method is 405 with `Allow`.
 
 use super::{Refusal, Witness};
-use crate::log::logfmt::{Level, event};
-use crate::log::server::{
-    BodyError, Connections, Limits, line, method_not_allowed, ok, read_body, serve_connections, set,
-};
-use bytes::Bytes;
-use http_body_util::Full;
+use crate::serve::body::read_body;
+use crate::serve::logfmt::{Level, event};
+use crate::serve::response::{line, method_not_allowed, ok, set};
+use crate::serve::{Answer, Connections, Limits, serve_connections};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,7 +59,7 @@ pub async fn serve(
     serve_connections(listener, &limits, counts, shutdown, async {}, handler).await;
 }
 
-async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     let path = req.uri().path().to_owned();
     let read = matches!(*req.method(), Method::GET | Method::HEAD);
     match path.as_str() {
@@ -93,42 +91,21 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-async fn add_checkpoint(
-    req: Request<Incoming>,
-    st: &State,
-    peer: SocketAddr,
-) -> Response<Full<Bytes>> {
+async fn add_checkpoint(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
-            let (status, why) = match e {
-                BodyError::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "request body is larger than the limit of {} bytes",
-                        st.limits.max_body
-                    ),
-                ),
-                BodyError::Timeout => (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body not received in time".to_owned(),
-                ),
-                BodyError::Read(e) => (
-                    StatusCode::BAD_REQUEST,
-                    format!("cannot read the request body: {e}"),
-                ),
-            };
             event(
                 Level::Warn,
                 "add-checkpoint refused",
                 &[
-                    ("status", &status.as_u16()),
+                    ("status", &e.status().as_u16()),
                     ("peer", &peer),
-                    ("reason", &why),
+                    ("reason", &e),
                 ],
             );
-            let mut r = line(status, &why);
-            if status != StatusCode::BAD_REQUEST {
+            let mut r = line(e.status(), &e.to_string());
+            if e.closes_connection() {
                 set(&mut r, header::CONNECTION, "close");
             }
             return r;

@@ -8,11 +8,11 @@
 //! witness answered with, or a newer one it cosigned but had not yet answered with; never an older
 //! one, never a torn one. No file means the witness never cosigned for the log (size 0).
 
-use crate::core::checkpoint::{Checkpoint, CheckpointError};
-use crate::core::digest::{Hash, sha256};
-use crate::core::merkle::empty_root;
-use crate::core::note::{self, NoteError, VerifierKey};
-use crate::log::dir::write_atomic;
+use rget_core::checkpoint::{Checkpoint, CheckpointError};
+use rget_core::digest::{Hash, sha256};
+use rget_core::merkle::empty_root;
+use rget_core::note::{self, NoteError, VerifierKey};
+use rget_fetch::durable::write_atomic;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -135,9 +135,9 @@ pub fn store(dir: &Path, origin: &str, note: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::cosignature;
-    use crate::core::ed25519::Seed;
-    use crate::core::note::SignerKey;
+    use rget_core::cosignature;
+    use rget_core::ed25519::Seed;
+    use rget_core::note::SignerKey;
 
     #[test]
     fn round_trip_and_checks() {

@@ -23,11 +23,11 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 // Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = 1;
-const MALFORMED: i32 = 3;
-const NETWORK: i32 = 4;
-const NOT_FOUND: i32 = 5;
-const TRUST_ANOMALY: i32 = 6;
+const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
+const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
+const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
+const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
+const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
 
 const APP: &str = "app-1.0.tar.gz";
 

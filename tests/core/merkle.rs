@@ -592,7 +592,7 @@ fn tampered_tile_fails_verification() {
         let mut src = TileHashSource::new(tiles, size);
         assert!(matches!(
             inclusion_proof(index, size, &mut src),
-            Err(MerkleError::Tile(TileError::HashTileLength { .. }))
+            Err(MerkleError::Source(TileError::HashTileLength { .. }))
         ));
     }
 }

@@ -24,8 +24,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 // Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = 1;
-const USAGE: i32 = 2;
+const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
+const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
 
 const APP: &str = "app-1.0.tar.gz";
 const VERSION: &str = env!("CARGO_PKG_VERSION");

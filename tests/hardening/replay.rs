@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 // Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = 1;
-const USAGE: i32 = 2;
-const TRUST_ANOMALY: i32 = 6;
+const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
+const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
+const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
 
 const TOOL: &str = "tool.sh";
 

@@ -23,12 +23,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 // Exit codes (src/cli/exit.rs).
-const USAGE: i32 = 2;
-const MALFORMED: i32 = 3;
-const NETWORK: i32 = 4;
-const NOT_FOUND: i32 = 5;
-const TRUST_ANOMALY: i32 = 6;
-const LOCAL_IO: i32 = 7;
+const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
+const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
+const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
+const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
+const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
+const LOCAL_IO: i32 = rget::core::exit::ExitCode::LocalIo.code();
 
 const APP: &str = "app-1.0.tar.gz";
 

@@ -157,7 +157,8 @@ fn crash_before_state_loses_only_the_unacknowledged_batch() {
     drop(log);
     // Roll the state and checkpoint back to size 100, as if the crash came before `tree-state` was
     // replaced; the batch's bundles and tiles stay on disk, plus a temporary file mid-write.
-    dir::write_atomic(&d.join("tree-state"), state.format().as_bytes(), 0o644).unwrap();
+    rget::fetch::durable::write_atomic(&d.join("tree-state"), state.format().as_bytes(), 0o644)
+        .unwrap();
     fs::write(d.join("public/checkpoint"), &cp).unwrap();
     fs::write(d.join("public/tile/0/.000.tmp-1-1"), b"half").unwrap();
     let mut log = Log::open(d).unwrap();

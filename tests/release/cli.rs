@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 // Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = 1;
-const USAGE: i32 = 2;
-const NETWORK: i32 = 4;
-const LOCAL_IO: i32 = 7;
+const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
+const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
+const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
+const LOCAL_IO: i32 = rget::core::exit::ExitCode::LocalIo.code();
 
 /// The password of every encrypted key in these tests.
 const PASSWORD: &str = "correct horse battery staple";

@@ -91,7 +91,7 @@ fn open_checked(path: &Path, options: &OpenOptions) -> Result<Option<File>, Stat
 /// The owner must be this user or root (whom nothing stops anyway), and no group or other write
 /// bit may be set.
 fn check_owner_and_mode(path: &Path, m: &Metadata, what: &str) -> Result<(), StateError> {
-    let me = crate::sys::effective_uid();
+    let me = rget_fetch::sys::effective_uid();
     if m.uid() != me && m.uid() != 0 {
         return Err(not_private(
             path,
@@ -237,7 +237,7 @@ mod tests {
     fn another_users_directory_is_refused_and_roots_is_not() {
         // Root owns "/": nothing stops root anyway, so that is accepted for every user.
         check_dir(Path::new("/")).unwrap();
-        if crate::sys::effective_uid() == 0 {
+        if rget_fetch::sys::effective_uid() == 0 {
             // Only root can give a directory away; then even root refuses it.
             let t = tempfile::tempdir().unwrap();
             let d = t.path().join("theirs");

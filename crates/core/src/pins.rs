@@ -1,0 +1,333 @@
+//! The pin set (`pinned/`, DESIGN.md): the digests of rget's own releases, the release keys, the
+//! tlog-policy they are logged under and the release source. `bootstrap/build.rs` validates a pin set
+//! with this module at build time and the bootstrap parses its embedded copy with it at run time, so
+//! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
+//! policy and source with it too (rget cannot pin its own digest: that would be circular).
+
+use crate::digest::Hash;
+use crate::minisig::PublicKey;
+use crate::policy::Policy;
+use crate::record;
+use crate::sums::{self, Sums};
+use std::cmp::Ordering;
+
+/// The placeholder in `source` that stands for the version.
+pub const VERSION_PLACEHOLDER: &str = "{version}";
+
+/// What both the bootstrap and `rget self` trust about rget's releases: who signs them, which logs
+/// and witnesses record them, and where they are published.
+#[derive(Debug, Clone)]
+pub struct ReleaseTrust {
+    pub keys: Vec<PublicKey>,
+    pub policy: Policy,
+    /// The URL template of the release directory, with `{version}`, ending in `/`.
+    pub source: String,
+}
+
+/// A parsed, valid pin set: the release trust and the pinned digests (the bootstrap's).
+#[derive(Debug, Clone)]
+pub struct Pins {
+    pub sums: Sums,
+    pub trust: ReleaseTrust,
+}
+
+/// One pinned release binary for one target.
+#[derive(Debug, Clone)]
+pub struct Pinned {
+    pub version: Version,
+    /// `rget-<version>-<target>`
+    pub name: String,
+    pub digest: Hash,
+}
+
+impl ReleaseTrust {
+    /// Parses `release.pub`, `policy` and `source`; the error names the file and the problem.
+    pub fn parse(keys: &str, policy: &str, source: &str) -> Result<ReleaseTrust, String> {
+        let keys = parse_keys(keys).map_err(|e| format!("release.pub: {e}"))?;
+        let policy = Policy::parse(policy).map_err(|e| format!("policy: {e}"))?;
+        if policy.logs.is_empty() {
+            return Err("policy: no `log` line: at least one log must be trusted".into());
+        }
+        let source = parse_source(source).map_err(|e| format!("source: {e}"))?;
+        Ok(ReleaseTrust {
+            keys,
+            policy,
+            source,
+        })
+    }
+
+    /// The release directory of `version` under the pinned source (ends in `/`).
+    pub fn source_dir(&self, version: &str) -> String {
+        self.source.replace(VERSION_PLACEHOLDER, version)
+    }
+
+    /// The release directories of `version` to download from, in order: each mirror (a URL or
+    /// template given at run time, with `{version}` filled in and `/` appended), then the pinned
+    /// source. Mirrors need no trust: every byte is checked, and the log record is always the one at
+    /// the pinned source.
+    pub fn locations(&self, mirrors: &[String], version: &str) -> Vec<String> {
+        let mut out: Vec<String> = mirrors
+            .iter()
+            .map(|m| {
+                let m = m.replace(VERSION_PLACEHOLDER, version);
+                if m.ends_with('/') { m } else { format!("{m}/") }
+            })
+            .collect();
+        out.push(self.source_dir(version));
+        out
+    }
+
+    /// Where the (untrusted) hint naming the newest version is published: `LATEST` in the directory
+    /// that holds the per-version directories, i.e. the source template cut before the path segment
+    /// that holds `{version}` (`https://e.org/rget/v{version}/` gives `https://e.org/rget/LATEST`).
+    pub fn latest_url(&self) -> String {
+        latest_url_of(&self.source)
+    }
+}
+
+/// [`ReleaseTrust::latest_url`] for any template (a mirror's too).
+pub fn latest_url_of(template: &str) -> String {
+    let at = template.find(VERSION_PLACEHOLDER).unwrap_or(template.len());
+    let cut = template[..at].rfind('/').map_or(0, |i| i + 1);
+    format!("{}LATEST", &template[..cut])
+}
+
+/// The release file name of rget `version` for `target`.
+pub fn binary_name(version: &str, target: &str) -> String {
+    format!("rget-{version}-{target}")
+}
+
+impl Pins {
+    /// Parses the four pin files; the error names the file and the problem.
+    pub fn parse(sums: &str, keys: &str, policy: &str, source: &str) -> Result<Pins, String> {
+        let parsed = sums::parse(sums.as_bytes()).map_err(|e| format!("SHA256SUMS: {e}"))?;
+        for e in parsed.entries() {
+            if split_name(&e.name).is_none() {
+                return Err(format!(
+                    "SHA256SUMS: {:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)",
+                    e.name
+                ));
+            }
+        }
+        Ok(Pins {
+            sums: parsed,
+            trust: ReleaseTrust::parse(keys, policy, source)?,
+        })
+    }
+
+    /// The releases pinned for `target`, newest first.
+    pub fn releases_for(&self, target: &str) -> Vec<Pinned> {
+        let suffix = format!("-{target}");
+        let mut out: Vec<Pinned> = self
+            .sums
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                let v = e.name.strip_prefix("rget-")?.strip_suffix(&suffix)?;
+                Some(Pinned {
+                    version: Version::parse(v)?,
+                    name: e.name.clone(),
+                    digest: e.digest,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.version.cmp(&a.version));
+        out
+    }
+}
+
+/// `rget-<semver>-<target>`: some split of the rest into a semantic version and a target triple (at
+/// least three `-`-separated parts of `[A-Za-z0-9_.]`).
+fn split_name(name: &str) -> Option<(Version, &str)> {
+    let rest = name.strip_prefix("rget-")?;
+    rest.match_indices('-').find_map(|(i, _)| {
+        let (v, t) = (&rest[..i], &rest[i + 1..]);
+        let parts: Vec<&str> = t.split('-').collect();
+        let triple = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            });
+        if triple {
+            Some((Version::parse(v)?, t))
+        } else {
+            None
+        }
+    })
+}
+
+/// One or more minisign public keys: each a whole `.pub` file (`untrusted comment:` line, then the
+/// base64 line) or the base64 line alone. Comment lines are skipped; every other non-blank line must be
+/// a key.
+fn parse_keys(text: &str) -> Result<Vec<PublicKey>, String> {
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("untrusted comment:") {
+            continue;
+        }
+        keys.push(PublicKey::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    if keys.is_empty() {
+        return Err("no minisign public key".into());
+    }
+    Ok(keys)
+}
+
+/// One line: an https URL template with `{version}` exactly once, ending in `/`, that gives a
+/// canonical record URL for `SHA256SUMS`.
+fn parse_source(text: &str) -> Result<String, String> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = lines.next().ok_or("empty: expected one URL template")?;
+    if lines.next().is_some() {
+        return Err("expected exactly one line".into());
+    }
+    if !line.starts_with("https://") {
+        return Err(format!("{line:?} is not an https:// URL"));
+    }
+    if line.matches(VERSION_PLACEHOLDER).count() != 1 {
+        return Err(format!(
+            "{line:?} must contain {VERSION_PLACEHOLDER} exactly once"
+        ));
+    }
+    if !line.ends_with('/') {
+        return Err(format!(
+            "{line:?} must end with `/` (it names the release directory)"
+        ));
+    }
+    let example = format!("{}SHA256SUMS", line.replace(VERSION_PLACEHOLDER, "0.0.0"));
+    record::canonical_url(&example).map_err(|e| format!("{line:?} gives no usable URL: {e}"))?;
+    Ok(line.to_owned())
+}
+
+/// A semantic version `MAJOR.MINOR.PATCH[-PRERELEASE]` (no build metadata), ordered as semver says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub text: String,
+    core: [u64; 3],
+    pre: Vec<String>,
+}
+
+impl Version {
+    pub fn parse(s: &str) -> Option<Version> {
+        let (core_s, pre_s) = match s.split_once('-') {
+            Some((c, p)) => (c, Some(p)),
+            None => (s, None),
+        };
+        let nums: Vec<&str> = core_s.split('.').collect();
+        if nums.len() != 3 {
+            return None;
+        }
+        let mut core = [0u64; 3];
+        for (slot, n) in core.iter_mut().zip(&nums) {
+            *slot = numeric(n)?;
+        }
+        let pre = match pre_s {
+            None => Vec::new(),
+            Some(p) => {
+                let ids: Vec<String> = p.split('.').map(str::to_owned).collect();
+                let ok = ids.iter().all(|id| {
+                    !id.is_empty()
+                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        && (numeric(id).is_some() || !id.bytes().all(|b| b.is_ascii_digit()))
+                });
+                if !ok {
+                    return None;
+                }
+                ids
+            }
+        };
+        Some(Version {
+            text: s.to_owned(),
+            core,
+            pre,
+        })
+    }
+}
+
+/// A numeric identifier: digits, no leading zero (but `0` itself).
+fn numeric(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.core
+            .cmp(&other.core)
+            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => {
+                    for (a, b) in self.pre.iter().zip(&other.pre) {
+                        let o = match (numeric(a), numeric(b)) {
+                            (Some(x), Some(y)) => x.cmp(&y),
+                            (Some(_), None) => Ordering::Less,
+                            (None, Some(_)) => Ordering::Greater,
+                            (None, None) => a.cmp(b),
+                        };
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    self.pre.len().cmp(&other.pre.len())
+                }
+            })
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_as_semver() {
+        let v = |s| Version::parse(s).unwrap();
+        assert!(v("1.0.0") > v("1.0.0-rc.1"));
+        assert!(v("1.0.0-rc.2") > v("1.0.0-rc.1"));
+        assert!(v("1.0.0-rc.1") > v("1.0.0-beta"));
+        assert!(v("0.10.0") > v("0.9.9"));
+        for bad in ["1.0", "01.0.0", "1.0.0-", "1.0.0-01", "1.0.0+b", "a.b.c"] {
+            assert!(Version::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_sources() {
+        // Ambiguous splits are fine here: at run time only `-<host target>` names are looked up.
+        assert!(split_name("rget-1.2.3-rc.1-x86_64-unknown-linux-gnu").is_some());
+        let (v, t) = split_name("rget-1.2.3-x86_64-unknown-linux-gnu").unwrap();
+        assert_eq!((v.text.as_str(), t), ("1.2.3", "x86_64-unknown-linux-gnu"));
+        assert!(split_name("rget-1.2.3").is_none());
+        assert!(split_name("other-1.2.3-x86_64-unknown-linux-gnu").is_none());
+        assert!(parse_source("https://e.org/v{version}/\n").is_ok());
+        assert_eq!(
+            latest_url_of("https://e.org/r/v{version}/"),
+            "https://e.org/r/LATEST"
+        );
+        assert_eq!(
+            latest_url_of("https://e.org/{version}/bin/"),
+            "https://e.org/LATEST"
+        );
+        for bad in [
+            "http://e.org/v{version}/",
+            "https://e.org/v/",
+            "https://e.org/v{version}",
+            "https://e.org/{version}/{version}/",
+            "https://e.org/v{version}/\nhttps://f.org/{version}/",
+        ] {
+            assert!(parse_source(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,661 @@
+//! Sigsum proof files (what `sigsum-submit` writes next to the data, e.g. `SHA256SUMS.proof`).
+//!
+//! ```text
+//! version=2
+//! log=<hex key hash of the log key>
+//! leaf=<hex key hash of the submitter key> <hex leaf signature>
+//!
+//! size=<tree size>
+//! root_hash=<hex root hash>
+//! signature=<hex log signature over the tree head>
+//! cosignature=<hex witness key hash> <timestamp> <hex cosignature>     (0 to 64 lines)
+//!
+//! leaf_index=<index>                                                 (this block is absent
+//! node_hash=<hex inclusion proof hash, leaf's sibling first>          exactly when size = 1)
+//! ```
+//!
+//! Version 1 differs only in its `leaf=` line, `leaf=<4 hex digits> <key hash> <signature>`, whose
+//! first field is the first two bytes of the leaf checksum (a hint to tell "wrong data" from "bad
+//! signature"). Both versions are read; only version 2 is written.
+//!
+//! Parsing is strict, so that one proof has one spelling and junk costs bounded work: printable ASCII
+//! only, every line ends in a newline, lines in exactly this order with single blank lines between
+//! the blocks, one space between values, hex lowercase and of exact length, decimals without sign or
+//! leading zero and at most 2^63 − 1 (what Sigsum's Go tools accept), no witness twice, at most 64
+//! cosignatures, a leaf index inside the tree, and exactly as many node hashes as a proof for that
+//! index in that size of tree has. A proof that parses formats back to the same bytes (version 2).
+
+use super::lower_hex;
+use crate::digest::Hash;
+use crate::merkle;
+use crate::note::snippet;
+use crate::tlog_proof::parse_decimal;
+use std::fmt::Write as _;
+use thiserror::Error;
+
+/// The version written.
+pub const VERSION: u64 = 2;
+/// Most cosignatures a proof may carry.
+pub const MAX_COSIGNATURES: usize = 64;
+/// Largest proof file accepted: 64 cosignature lines and 63 node hashes take under 20 KiB.
+pub const MAX_PROOF_SIZE: usize = 32 * 1024;
+
+/// Errors in a proof file. Line numbers are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProofError {
+    #[error("sigsum proof is {len} bytes, over the limit of {MAX_PROOF_SIZE} bytes")]
+    TooLarge { len: usize },
+    #[error("sigsum proof is empty")]
+    Empty,
+    #[error("sigsum proof line {line}: byte 0x{byte:02x} is not printable ASCII")]
+    BadByte { line: usize, byte: u8 },
+    #[error("sigsum proof does not end in a newline (truncated?)")]
+    NoFinalNewline,
+    #[error("sigsum proof line {line}: expected {want}, found {found}")]
+    Expected {
+        line: usize,
+        want: &'static str,
+        found: String,
+    },
+    #[error("sigsum proof ends where {want} should be (truncated?)")]
+    EndOfFile { want: &'static str },
+    #[error("sigsum proof version {0:?} is not supported (versions 1 and 2 are)")]
+    Version(String),
+    #[error("sigsum proof line {line}: {field} is not {what}")]
+    Value {
+        line: usize,
+        field: &'static str,
+        what: &'static str,
+    },
+    #[error("sigsum proof line {line}: tree size 0: an empty tree includes no leaf")]
+    EmptyTree { line: usize },
+    #[error("sigsum proof line {line}: more than {MAX_COSIGNATURES} cosignatures")]
+    TooManyCosignatures { line: usize },
+    #[error("sigsum proof line {line}: a second cosignature by the witness of line {first}")]
+    DuplicateCosignature { line: usize, first: usize },
+    #[error(
+        "sigsum proof line {line}: a tree of size 1 has no inclusion proof block, but a blank line starts one"
+    )]
+    UnexpectedInclusion { line: usize },
+    #[error(
+        "sigsum proof has no inclusion proof block (leaf_index, node_hash), which a tree of size {size} needs"
+    )]
+    MissingInclusion { size: u64 },
+    #[error("sigsum proof line {line}: leaf index {index} is outside the tree of size {size}")]
+    IndexOutOfRange { line: usize, index: u64, size: u64 },
+    #[error("sigsum proof line {line}: more node hashes than a tree of size {size} allows ({max})")]
+    PathTooLong { line: usize, size: u64, max: usize },
+    #[error(
+        "sigsum proof has {got} node hashes; leaf index {index} in a tree of size {size} needs {want}"
+    )]
+    PathLength {
+        got: usize,
+        want: usize,
+        index: u64,
+        size: u64,
+    },
+}
+
+/// A witness cosignature as the proof carries it: the witness is named by its key hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    pub key_hash: Hash,
+    pub timestamp: u64,
+    pub signature: [u8; 64],
+}
+
+/// A parsed proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigsumProof {
+    pub log_key_hash: Hash,
+    /// Version 1 proofs only: the first two bytes of the leaf checksum. `None` for version 2.
+    pub short_checksum: Option<[u8; 2]>,
+    pub leaf_key_hash: Hash,
+    pub leaf_signature: [u8; 64],
+    pub size: u64,
+    pub root_hash: Hash,
+    /// The log's Ed25519 signature over the tree head's checkpoint text.
+    pub signature: [u8; 64],
+    /// In file order.
+    pub cosignatures: Vec<Cosignature>,
+    /// 0 when `size` is 1.
+    pub leaf_index: u64,
+    /// The inclusion proof, leaf's sibling first; empty when `size` is 1.
+    pub path: Vec<Hash>,
+}
+
+/// The most node hashes a proof in a tree of `size` leaves can have: the tree's height.
+fn max_path_len(size: u64) -> usize {
+    (64 - size.saturating_sub(1).leading_zeros()) as usize
+}
+
+/// The proof's lines, numbered from 1.
+struct Lines<'a> {
+    lines: std::iter::Enumerate<std::str::Split<'a, char>>,
+}
+
+impl<'a> Lines<'a> {
+    /// The next line and its number, or `None` at the end of the file.
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        self.lines.next().map(|(i, l)| (i + 1, l))
+    }
+
+    /// The value of the next line, which must be `key=<value>`.
+    fn value(
+        &mut self,
+        key: &'static str,
+        want: &'static str,
+    ) -> Result<(usize, &'a str), ProofError> {
+        let next = self.next();
+        let found = next.and_then(|(n, l)| {
+            l.strip_prefix(key)
+                .and_then(|r| r.strip_prefix('='))
+                .map(|v| (n, v))
+        });
+        found.ok_or_else(|| unexpected(next, want))
+    }
+
+    /// The next line, which must be blank.
+    fn blank(&mut self) -> Result<(), ProofError> {
+        match self.next() {
+            Some((_, "")) => Ok(()),
+            other => Err(unexpected(other, "a blank line")),
+        }
+    }
+}
+
+fn unexpected(line: Option<(usize, &str)>, want: &'static str) -> ProofError {
+    match line {
+        Some((n, l)) => ProofError::Expected {
+            line: n,
+            want,
+            found: if l.is_empty() {
+                "a blank line".to_owned()
+            } else {
+                format!("{:?}", snippet(l))
+            },
+        },
+        None => ProofError::EndOfFile { want },
+    }
+}
+
+/// Splits a value into exactly `N` fields separated by single spaces.
+fn fields<const N: usize>(v: &str) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    let mut it = v.split(' ');
+    for o in &mut out {
+        *o = it.next()?;
+    }
+    it.next().is_none().then_some(out)
+}
+
+fn hash(v: &str, line: usize, field: &'static str) -> Result<Hash, ProofError> {
+    lower_hex::<32>(v).map(Hash).ok_or(ProofError::Value {
+        line,
+        field,
+        what: "64 lowercase hex digits",
+    })
+}
+
+fn signature(v: &str, line: usize, field: &'static str) -> Result<[u8; 64], ProofError> {
+    lower_hex::<64>(v).ok_or(ProofError::Value {
+        line,
+        field,
+        what: "128 lowercase hex digits",
+    })
+}
+
+fn decimal(v: &str, line: usize, field: &'static str) -> Result<u64, ProofError> {
+    parse_decimal(v).ok_or(ProofError::Value {
+        line,
+        field,
+        what: "a decimal number without sign or leading zero, at most 2^63-1",
+    })
+}
+
+impl SigsumProof {
+    /// Parses a proof file (version 1 or 2).
+    pub fn parse(bytes: &[u8]) -> Result<SigsumProof, ProofError> {
+        if bytes.len() > MAX_PROOF_SIZE {
+            return Err(ProofError::TooLarge { len: bytes.len() });
+        }
+        if bytes.is_empty() {
+            return Err(ProofError::Empty);
+        }
+        // Printable ASCII and newline only: no CR, no tab, no NUL, no Unicode look-alikes.
+        if let Some(i) = bytes
+            .iter()
+            .position(|&b| b != b'\n' && !(0x20..0x7f).contains(&b))
+        {
+            let line = 1 + bytes[..i].iter().filter(|&&b| b == b'\n').count();
+            return Err(ProofError::BadByte {
+                line,
+                byte: bytes[i],
+            });
+        }
+        // Only ASCII is left, so this borrows the bytes as they are (nothing is replaced).
+        let text = String::from_utf8_lossy(bytes);
+        let body = text.strip_suffix('\n').ok_or(ProofError::NoFinalNewline)?;
+        let mut lines = Lines {
+            lines: body.split('\n').enumerate(),
+        };
+
+        // Block 1: version, log, leaf.
+        let (_, v) = lines.value("version", "\"version=2\" (or version=1)")?;
+        let version_one = match v {
+            "2" => false,
+            "1" => true,
+            other => return Err(ProofError::Version(snippet(other))),
+        };
+        let (n, v) = lines.value("log", "\"log=<hex key hash of the log>\"")?;
+        let log_key_hash = hash(v, n, "log")?;
+        let (short_checksum, leaf_key_hash, leaf_signature) = if version_one {
+            let (n, v) =
+                lines.value("leaf", "\"leaf=<checksum prefix> <key hash> <signature>\"")?;
+            let [c, k, s] = fields::<3>(v).ok_or(ProofError::Value {
+                line: n,
+                field: "leaf",
+                what: "three values separated by single spaces",
+            })?;
+            let short = lower_hex::<2>(c).ok_or(ProofError::Value {
+                line: n,
+                field: "leaf checksum prefix",
+                what: "4 lowercase hex digits",
+            })?;
+            (
+                Some(short),
+                hash(k, n, "leaf key hash")?,
+                signature(s, n, "leaf signature")?,
+            )
+        } else {
+            let (n, v) = lines.value("leaf", "\"leaf=<key hash> <signature>\"")?;
+            let [k, s] = fields::<2>(v).ok_or(ProofError::Value {
+                line: n,
+                field: "leaf",
+                what: "two values separated by a single space",
+            })?;
+            (
+                None,
+                hash(k, n, "leaf key hash")?,
+                signature(s, n, "leaf signature")?,
+            )
+        };
+        lines.blank()?;
+
+        // Block 2: the cosigned tree head.
+        let (n, v) = lines.value("size", "\"size=<tree size>\"")?;
+        let size = decimal(v, n, "size")?;
+        if size == 0 {
+            return Err(ProofError::EmptyTree { line: n });
+        }
+        let (n, v) = lines.value("root_hash", "\"root_hash=<hex>\"")?;
+        let root_hash = hash(v, n, "root_hash")?;
+        let (n, v) = lines.value("signature", "\"signature=<hex log signature>\"")?;
+        let tree_head_signature = signature(v, n, "signature")?;
+        let mut cosignatures: Vec<Cosignature> = Vec::new();
+        let mut cosignature_lines: Vec<usize> = Vec::new();
+        let blank_before_inclusion = loop {
+            match lines.next() {
+                None => break None,
+                Some((n, "")) => break Some(n),
+                other @ Some((n, l)) => {
+                    let v = l
+                        .strip_prefix("cosignature=")
+                        .ok_or_else(|| unexpected(other, "\"cosignature=...\" or a blank line"))?;
+                    if cosignatures.len() == MAX_COSIGNATURES {
+                        return Err(ProofError::TooManyCosignatures { line: n });
+                    }
+                    let [k, t, s] = fields::<3>(v).ok_or(ProofError::Value {
+                        line: n,
+                        field: "cosignature",
+                        what: "three values separated by single spaces",
+                    })?;
+                    let c = Cosignature {
+                        key_hash: hash(k, n, "cosignature key hash")?,
+                        timestamp: decimal(t, n, "cosignature timestamp")?,
+                        signature: signature(s, n, "cosignature signature")?,
+                    };
+                    // Two cosignatures by one witness are either a bug or an attempt to count one
+                    // witness twice; Sigsum's tools refuse them too.
+                    if let Some(i) = cosignatures.iter().position(|x| x.key_hash == c.key_hash) {
+                        return Err(ProofError::DuplicateCosignature {
+                            line: n,
+                            first: cosignature_lines[i],
+                        });
+                    }
+                    cosignatures.push(c);
+                    cosignature_lines.push(n);
+                }
+            }
+        };
+
+        // Block 3: the inclusion proof, present exactly when the tree has more than one leaf (in a
+        // tree of one leaf, the leaf hash is the root).
+        let (leaf_index, path) = match (size, blank_before_inclusion) {
+            (1, None) => (0, Vec::new()),
+            (1, Some(line)) => return Err(ProofError::UnexpectedInclusion { line }),
+            (_, None) => return Err(ProofError::MissingInclusion { size }),
+            (_, Some(_)) => {
+                let (n, v) = lines.value("leaf_index", "\"leaf_index=<index>\"")?;
+                let index = decimal(v, n, "leaf_index")?;
+                if index >= size {
+                    return Err(ProofError::IndexOutOfRange {
+                        line: n,
+                        index,
+                        size,
+                    });
+                }
+                let max = max_path_len(size);
+                let mut path = Vec::new();
+                while let Some(line @ (n, _)) = lines.next() {
+                    let v = line
+                        .1
+                        .strip_prefix("node_hash=")
+                        .ok_or_else(|| unexpected(Some(line), "\"node_hash=<hex>\""))?;
+                    if path.len() == max {
+                        return Err(ProofError::PathTooLong { line: n, size, max });
+                    }
+                    path.push(hash(v, n, "node_hash")?);
+                }
+                let want = merkle::inclusion_proof_len(index, size);
+                if path.len() != want {
+                    return Err(ProofError::PathLength {
+                        got: path.len(),
+                        want,
+                        index,
+                        size,
+                    });
+                }
+                (index, path)
+            }
+        };
+        Ok(SigsumProof {
+            log_key_hash,
+            short_checksum,
+            leaf_key_hash,
+            leaf_signature,
+            size,
+            root_hash,
+            signature: tree_head_signature,
+            cosignatures,
+            leaf_index,
+            path,
+        })
+    }
+
+    /// The proof file, version 2 (a version 1 proof loses its checksum prefix, which version 2
+    /// dropped as redundant: the verifier computes the checksum from the data).
+    pub fn to_text(&self) -> String {
+        let mut s =
+            String::with_capacity(400 + 230 * self.cosignatures.len() + 76 * self.path.len());
+        // Writing to a String cannot fail.
+        let _ = writeln!(s, "version={VERSION}");
+        let _ = writeln!(s, "log={}", self.log_key_hash);
+        let _ = writeln!(
+            s,
+            "leaf={} {}\n",
+            self.leaf_key_hash,
+            hex::encode(self.leaf_signature)
+        );
+        let _ = writeln!(s, "size={}", self.size);
+        let _ = writeln!(s, "root_hash={}", self.root_hash);
+        let _ = writeln!(s, "signature={}", hex::encode(self.signature));
+        for c in &self.cosignatures {
+            let _ = writeln!(
+                s,
+                "cosignature={} {} {}",
+                c.key_hash,
+                c.timestamp,
+                hex::encode(c.signature)
+            );
+        }
+        if self.size > 1 {
+            let _ = writeln!(s, "\nleaf_index={}", self.leaf_index);
+            for h in &self.path {
+                let _ = writeln!(s, "node_hash={h}");
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KH: &str = "1643169b32bef33a3f54f8a353b87c475d19b6223cbb106390d10a29978e1cba";
+
+    fn sig(c: char) -> String {
+        c.to_string().repeat(128)
+    }
+    fn h(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    /// A well-formed version 2 proof for leaf 2 of 5 (3 node hashes), two cosignatures.
+    fn text() -> String {
+        format!(
+            "version=2\nlog={KH}\nleaf={} {}\n\nsize=5\nroot_hash={}\nsignature={}\n\
+             cosignature={} 1770193051 {}\ncosignature={} 0 {}\n\n\
+             leaf_index=2\nnode_hash={}\nnode_hash={}\nnode_hash={}\n",
+            h('a'),
+            sig('b'),
+            h('c'),
+            sig('d'),
+            h('e'),
+            sig('f'),
+            h('1'),
+            sig('2'),
+            h('3'),
+            h('4'),
+            h('5')
+        )
+    }
+
+    #[test]
+    fn round_trip_and_fields() {
+        let t = text();
+        let p = SigsumProof::parse(t.as_bytes()).unwrap();
+        assert_eq!(p.to_text(), t);
+        assert_eq!(p.log_key_hash.to_hex(), KH);
+        assert_eq!(p.short_checksum, None);
+        assert_eq!((p.size, p.leaf_index, p.path.len()), (5, 2, 3));
+        assert_eq!(p.cosignatures[1].timestamp, 0);
+        // Size 1: no inclusion block at all.
+        let one = format!(
+            "version=2\nlog={KH}\nleaf={} {}\n\nsize=1\nroot_hash={}\nsignature={}\n",
+            h('a'),
+            sig('b'),
+            h('c'),
+            sig('d')
+        );
+        let p = SigsumProof::parse(one.as_bytes()).unwrap();
+        assert_eq!((p.size, p.leaf_index, p.path.len()), (1, 0, 0));
+        assert_eq!(p.to_text(), one);
+    }
+
+    #[test]
+    fn version_one_is_read_and_written_as_version_two() {
+        let v1 = text()
+            .replacen("version=2", "version=1", 1)
+            .replacen("leaf=", "leaf=beef ", 1);
+        let p = SigsumProof::parse(v1.as_bytes()).unwrap();
+        assert_eq!(p.short_checksum, Some([0xbe, 0xef]));
+        assert_eq!(p.to_text(), text());
+        // Each version has its own leaf line.
+        let two_with_one = text().replacen("leaf=", "leaf=beef ", 1);
+        assert!(matches!(
+            SigsumProof::parse(two_with_one.as_bytes()),
+            Err(ProofError::Value { line: 3, .. })
+        ));
+        let one_with_two = text().replacen("version=2", "version=1", 1);
+        assert!(matches!(
+            SigsumProof::parse(one_with_two.as_bytes()),
+            Err(ProofError::Value { line: 3, .. })
+        ));
+    }
+
+    fn err(t: &str) -> String {
+        SigsumProof::parse(t.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_error_names_its_place() {
+        let t = text();
+        let cases: Vec<(String, &str)> = vec![
+            (String::new(), "sigsum proof is empty"),
+            (t.trim_end().to_owned(), "does not end in a newline"),
+            (
+                t.replacen("version=2", "version=3", 1),
+                "version \"3\" is not supported",
+            ),
+            (t.replacen("version=2", "version=02", 1), "version \"02\""),
+            (
+                t.replacen("version=2", "Version=2", 1),
+                "line 1: expected \"version=2\"",
+            ),
+            (
+                t.replacen(KH, &KH.to_uppercase(), 1),
+                "line 2: log is not 64 lowercase hex",
+            ),
+            (
+                t.replacen(KH, &KH[1..], 1),
+                "line 2: log is not 64 lowercase hex",
+            ),
+            (t.replacen(' ', "  ", 1), "line 3: leaf is not two values"),
+            (
+                t.replacen("\n\nsize", "\nsize", 1),
+                "line 4: expected a blank line, found \"size=5\"",
+            ),
+            (
+                t.replacen("\n\nsize", "\n\n\nsize", 1),
+                "line 5: expected \"size=<tree size>\", found a blank line",
+            ),
+            (t.replacen("size=5", "size=0", 1), "line 5: tree size 0"),
+            (
+                t.replacen("size=5", "size=+5", 1),
+                "line 5: size is not a decimal",
+            ),
+            (
+                t.replacen("size=5", "size=9223372036854775808", 1),
+                "line 5: size is not a decimal",
+            ),
+            (
+                t.replacen("size=5", "size=5 ", 1),
+                "line 5: size is not a decimal",
+            ),
+            (
+                t.replacen("1770193051", "01770193051", 1),
+                "line 8: cosignature timestamp is not a decimal",
+            ),
+            (
+                t.replacen(&h('1'), &h('e'), 1),
+                "line 9: a second cosignature by the witness of line 8",
+            ),
+            (
+                t.replacen("cosignature=", "cosignature =", 1),
+                "line 8: expected \"cosignature=...\" or a blank line",
+            ),
+            (
+                t.replacen("leaf_index=2", "leaf_index=5", 1),
+                "line 11: leaf index 5 is outside the tree of size 5",
+            ),
+            (
+                t.replacen(&format!("node_hash={}\n", h('5')), "", 1),
+                "has 2 node hashes; leaf index 2 in a tree of size 5 needs 3",
+            ),
+            (
+                format!("{t}node_hash={}\n", h('6')),
+                "line 15: more node hashes than a tree of size 5 allows (3)",
+            ),
+            (
+                t.replacen("leaf_index=2", "leaf_index=4", 1),
+                "has 3 node hashes; leaf index 4 in a tree of size 5 needs 1",
+            ),
+            (
+                format!("{t}\n"),
+                "line 15: expected \"node_hash=<hex>\", found a blank line",
+            ),
+            (
+                t.replacen("\r", "", 1)
+                    .replacen("size=5\n", "size=5\r\n", 1),
+                "line 5: byte 0x0d is not printable ASCII",
+            ),
+            (
+                t.replacen("log=", "log=\u{e9}", 1),
+                "line 2: byte 0xc3 is not printable ASCII",
+            ),
+            (
+                t.replacen("\t", "", 1).replacen("leaf=", "leaf=\t", 1),
+                "line 3: byte 0x09",
+            ),
+            (
+                t.split("\n\nleaf_index")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+                    + "\n",
+                "no inclusion proof block",
+            ),
+            (
+                t.split("\nleaf_index")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+                    + "\n",
+                "ends where \"leaf_index=<index>\" should be",
+            ),
+            (
+                t.lines().take(3).map(|l| format!("{l}\n")).collect(),
+                "ends where a blank line should be",
+            ),
+            (
+                t.replacen("size=5", "size=1", 1),
+                "line 10: a tree of size 1 has no inclusion proof block, but a blank line starts one",
+            ),
+            (
+                t.replacen("size=5", "size=1", 1)
+                    .split("\nleaf_index")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+                    + "\n",
+                "line 10: a tree of size 1 has no inclusion proof block, but a blank line starts one",
+            ),
+            ("x".repeat(MAX_PROOF_SIZE + 1), "over the limit"),
+        ];
+        for (input, want) in cases {
+            let got = err(&input);
+            assert!(got.contains(want), "{input:?}\n got: {got}\nwant: {want}");
+            assert!(!got.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn cosignature_limit() {
+        let mut t = text();
+        let block = t.split_off(t.find("\n\nleaf_index").unwrap_or_default());
+        let mut base = t
+            .lines()
+            .filter(|l| !l.starts_with("cosignature="))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        for i in 0..MAX_COSIGNATURES {
+            base.push_str(&format!("cosignature={:064x} 1 {}\n", i, sig('0')));
+        }
+        let full = format!("{base}{}", &block[1..]);
+        assert_eq!(
+            SigsumProof::parse(full.as_bytes())
+                .unwrap()
+                .cosignatures
+                .len(),
+            MAX_COSIGNATURES
+        );
+        base.push_str(&format!("cosignature={} 1 {}\n", h('f'), sig('0')));
+        let over = format!("{base}{}", &block[1..]);
+        assert!(err(&over).contains(&format!(
+            "line {}: more than 64 cosignatures",
+            7 + MAX_COSIGNATURES + 1
+        )));
+    }
+}

@@ -1,0 +1,447 @@
+//! Every durable, atomic file write of rget and every lock it takes on a file: the log, the witness,
+//! the client's checkpoint memory, key files, release files, the proofs `rget submit` writes,
+//! `rget sums -o`, and the temporary files of downloads.
+//!
+//! Writes follow one pattern: write a temporary file beside the target, fsync it, rename it over the
+//! target, fsync the directory ([`write_atomic`], [`write_atomic_all`]; [`write_many`] for a batch,
+//! with two file-system-wide barriers). A reader sees the old content or the new, never a mix, and
+//! after a crash the file is one or the other. Temporary names carry a `.tmp-` marker so that a
+//! process that holds the directory's lock can sweep what a killed one left behind
+//! ([`sweep_temporaries`]).
+//!
+//! Locks are `flock(2)` locks, released when their file is closed (so also when a process dies):
+//! a directory's lock file makes one process its only writer ([`lock_exclusive`], without waiting:
+//! a log's sequencer, a witness; [`lock_within`], waiting until a deadline: the client's memory of
+//! a log). A download's temporary file is locked by its writer for its whole life instead
+//! ([`lock_if_still_named`]), so that [`sweep_unlocked`] removes exactly the ones no live process is
+//! writing, without any directory lock.
+
+use crate::deadline::Deadline;
+use std::collections::BTreeSet;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The marker in every temporary file name.
+pub const TMP_MARK: &str = ".tmp-";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `.<name>.tmp-<pid>-<n>` beside `path`: unique across processes and threads, so `create_new` never
+/// collides.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}{TMP_MARK}{}-{n}", std::process::id()))
+}
+
+/// Whether a file name is one of our temporaries.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TMP_MARK)
+}
+
+/// The directory holding `path`; a bare relative name (whose parent is the empty path) is in the
+/// current directory.
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync a directory, so that renames and new entries in it survive a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` and its missing parents with `mode`, fsyncing the parent of every directory it
+/// creates so that the new entries are durable too.
+pub fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && !d.exists() {
+        missing.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    for m in missing.iter().rev() {
+        match DirBuilder::new().mode(mode).create(m) {
+            Ok(()) => {}
+            // Another process made it between our check and now: fine.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+        sync_dir(parent_of(m))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new temporary file beside `path` (not yet durable).
+fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
+    let tmp = temp_path(path);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
+    if let Err(e) = f.write_all(bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok((tmp, f))
+}
+
+/// Writes one file atomically and durably: temporary file in the same directory, fsync, rename,
+/// fsync of the directory. On error no temporary file is left.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_all(&[(path, bytes, mode)])
+}
+
+/// Writes several files that belong together (a `SHA256SUMS` with its signature and proof, a key
+/// pair) as nearly all-or-nothing as POSIX allows: every temporary is written and fsynced before
+/// the first rename, so a failure while writing (disk full, permissions) leaves every target as it
+/// was and no temporary behind; the renames follow back to back, then each directory is fsynced.
+pub fn write_atomic_all(files: &[(&Path, &[u8], u32)]) -> io::Result<()> {
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    for (path, bytes, mode) in files {
+        match durable_temp(path, bytes, *mode) {
+            Ok(tmp) => temps.push(tmp),
+            Err(e) => {
+                remove_all(&temps);
+                return Err(e);
+            }
+        }
+    }
+    for (i, ((path, _, _), tmp)) in files.iter().zip(&temps).enumerate() {
+        if let Err(e) = fs::rename(tmp, path) {
+            remove_all(temps.get(i..).unwrap_or_default());
+            return Err(e);
+        }
+    }
+    for (path, _, _) in files {
+        sync_dir(parent_of(path))?;
+    }
+    Ok(())
+}
+
+/// A fsynced temporary beside `path` holding `bytes`; none is left on error.
+fn durable_temp(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
+    create_dirs(parent_of(path), 0o755)?;
+    let (tmp, f) = write_temp(path, bytes, mode)?;
+    if let Err(e) = f.sync_data() {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+/// Best-effort cleanup of temporaries after a failure; the failure itself is what gets reported.
+fn remove_all(temps: &[PathBuf]) {
+    for t in temps {
+        let _ = fs::remove_file(t);
+    }
+}
+
+/// Writes several files so that, when this returns, all of them are durable under their final names,
+/// with two file-system-wide barriers instead of one fsync per file and per directory: every file is
+/// written to a temporary name, `syncfs` makes their data durable, all are renamed, and a second
+/// `syncfs` makes the renames durable. A name never points at bytes that are not on disk, and a crash
+/// leaves either the old files or the new ones (plus temporaries, swept on the next open).
+///
+/// `syncfs` flushes the whole file system the files live on; that is the right trade for a log that
+/// owns its volume and writes a handful of small files per batch (see BENCHMARKS.md).
+pub fn write_many(files: &[(PathBuf, Vec<u8>)], mode: u32) -> io::Result<()> {
+    let mut dirs = BTreeSet::new();
+    let mut temps = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let parent = parent_of(path);
+        if dirs.insert(parent.to_path_buf()) {
+            create_dirs(parent, 0o755)?;
+        }
+        match write_temp(path, bytes, mode) {
+            Ok((t, _)) => temps.push((t, path)),
+            Err(e) => {
+                for (t, _) in temps {
+                    let _ = fs::remove_file(t);
+                }
+                return Err(e);
+            }
+        }
+    }
+    let Some((first, _)) = temps.first() else {
+        return Ok(());
+    };
+    let anchor = File::open(parent_of(first))?;
+    crate::sys::sync_file_system(&anchor)?;
+    for (tmp, path) in &temps {
+        fs::rename(tmp, path)?;
+    }
+    crate::sys::sync_file_system(&anchor)
+}
+
+/// Removes temporary files a killed process left in `dir` (and below it, if `recursive`). Call it
+/// only while holding the lock that every writer of `dir` takes, so no live writer's file goes.
+pub fn sweep_temporaries(dir: &Path, recursive: bool) -> io::Result<usize> {
+    let mut removed = 0;
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for e in rd {
+        let e = e?;
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            if recursive {
+                removed += sweep_temporaries(&e.path(), true)?;
+            }
+        } else if is_temporary(&e.file_name().to_string_lossy()) {
+            fs::remove_file(e.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Takes the exclusive lock of the lock file `path` (created with mode 0600 if missing) without
+/// waiting: the lock that makes this process the only writer of a directory (two sequencers on one
+/// log could sign two different trees of the same size; two witness processes could cosign two
+/// histories). Held until the returned file is dropped; another holder is a `WouldBlock` error that
+/// says so.
+pub fn lock_exclusive(path: &Path) -> io::Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is locked by another rget process", path.display()),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Why [`lock_within`] holds no lock.
+#[derive(Debug)]
+pub enum LockWait {
+    /// Another process held the lock until the deadline.
+    TimedOut,
+    /// The lock could not be taken at all.
+    Failed(io::Error),
+}
+
+/// Takes the exclusive lock of the open lock file `file`, waiting while other processes hold it,
+/// but not past `deadline` (`None`: as long as it takes). Released when `file` is dropped.
+pub fn lock_within(file: &File, deadline: Option<&Deadline>) -> Result<(), LockWait> {
+    let Some(deadline) = deadline else {
+        return file.lock().map_err(LockWait::Failed);
+    };
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(LockWait::Failed(e)),
+        }
+        let left = deadline.remaining();
+        if left.is_zero() {
+            return Err(LockWait::TimedOut);
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+    }
+}
+
+/// Takes the exclusive lock of a temporary file its creator just made, without waiting, and checks
+/// that `path` still names it. False if another process holds the lock or the path now leads
+/// elsewhere (or nowhere): a sweep took the unlocked new file for a dead run's, and the creator
+/// should try another name. A file system without `flock` gives no lock to anyone: the writer goes
+/// on unlocked, and sweeps there remove nothing (they cannot take the lock either).
+pub fn lock_if_still_named(file: &File, path: &Path) -> bool {
+    match file.try_lock() {
+        Ok(()) | Err(fs::TryLockError::Error(_)) => same_file(file, path),
+        Err(fs::TryLockError::WouldBlock) => false,
+    }
+}
+
+/// Whether `path` (not followed if a symbolic link) is the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Removes the files of `dir` whose names `is_candidate` accepts and that no live process is
+/// writing: each writer holds its file's lock for the file's whole life ([`lock_if_still_named`]),
+/// so a file whose lock can be taken has no writer (a `kill -9`, a crash or a power cut skipped its
+/// cleanup). Only regular files are considered, opened without following links or blocking.
+/// Returns how many were removed; errors are ignored (this is housekeeping, not a check).
+pub fn sweep_unlocked(dir: &Path, is_candidate: impl Fn(&str) -> bool) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        if !is_candidate(&e.file_name().to_string_lossy()) {
+            continue;
+        }
+        let path = e.path();
+        let Ok(f) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+        else {
+            continue;
+        };
+        let regular = f.metadata().is_ok_and(|m| m.is_file());
+        // While this lock is held, no new writer can be using the file: a writer that created it
+        // after our listing fails to take the lock and moves to another name. Check again that the
+        // name is this file, then remove it; the lock goes with `f`.
+        if regular && f.try_lock().is_ok() && same_file(&f, &path) && fs::remove_file(&path).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn atomic_writes_modes_and_sweeping() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a/b/file");
+        write_atomic(&p, b"one", 0o600).unwrap();
+        write_atomic(&p, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            sweep_temporaries(t.path(), true).unwrap(),
+            0,
+            "no temporary left"
+        );
+        fs::write(t.path().join("a/.x.tmp-1-2"), b"junk").unwrap();
+        fs::write(t.path().join(".y.tmp-1-3"), b"junk").unwrap();
+        assert_eq!(sweep_temporaries(t.path(), false).unwrap(), 1);
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 1);
+        create_dirs(&t.path().join("private/x"), 0o700).unwrap();
+        assert_eq!(
+            fs::metadata(t.path().join("private"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert_eq!(parent_of(Path::new("lt")), Path::new("."));
+        let (a, b) = (t.path().join("g/a"), t.path().join("g/b"));
+        write_atomic_all(&[(&a, b"A", 0o644), (&b, b"B", 0o600)]).unwrap();
+        assert_eq!(
+            (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
+            (b"A".to_vec(), b"B".to_vec())
+        );
+        // The second target cannot be written (its parent is a file): the first stays as it was.
+        let bad = t.path().join("g/a/x");
+        assert!(write_atomic_all(&[(&b, b"new", 0o600), (&bad, b"x", 0o644)]).is_err());
+        assert_eq!(fs::read(&b).unwrap(), b"B");
+        assert_eq!(
+            sweep_temporaries(t.path(), true).unwrap(),
+            0,
+            "no temporary left"
+        );
+        assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
+    }
+
+    #[test]
+    fn write_many_is_complete_and_leaves_no_temporaries() {
+        let t = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..5)
+            .map(|i| (t.path().join(format!("a/b{i}/f{i}")), vec![i as u8; 100]))
+            .collect();
+        write_many(&files, 0o644).unwrap();
+        for (p, b) in &files {
+            assert_eq!(&fs::read(p).unwrap(), b);
+        }
+        write_many(&[], 0o644).unwrap();
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 0);
+        // A target that cannot be written (its parent is a file): nothing renamed, nothing left.
+        let bad = vec![
+            (t.path().join("a/b1/f1"), b"new".to_vec()),
+            (t.path().join("a/b0/f0/x"), b"x".to_vec()),
+        ];
+        assert!(write_many(&bad, 0o644).is_err());
+        assert_eq!(fs::read(&files[1].0).unwrap(), files[1].1);
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_directory_lock_is_exclusive_and_says_who_holds_it() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("lock");
+        let held = lock_exclusive(&path).unwrap();
+        let e = lock_exclusive(&path).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(
+            e.to_string().contains("is locked by another rget process"),
+            "{e}"
+        );
+        // A waiter with a deadline gives up at the deadline, not before and not much after.
+        let other = File::open(&path).unwrap();
+        let start = std::time::Instant::now();
+        let d = Deadline::after(std::time::Duration::from_millis(200));
+        assert!(matches!(
+            lock_within(&other, Some(&d)),
+            Err(LockWait::TimedOut)
+        ));
+        let waited = start.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(200) && waited.as_secs() < 5,
+            "{waited:?}"
+        );
+        drop(held);
+        lock_within(&other, Some(&d)).unwrap_or_else(|e| panic!("free lock refused: {e:?}"));
+        assert!(lock_exclusive(&path).is_err(), "the waiter holds it now");
+        drop(other);
+        lock_within(&lock_exclusive(&path).unwrap(), None).unwrap();
+    }
+
+    #[test]
+    fn sweeps_take_only_unlocked_candidates() {
+        let t = tempfile::tempdir().unwrap();
+        let live = t.path().join(".x.part");
+        let dead = t.path().join(".y.part");
+        let other = t.path().join("keep.part");
+        let f = File::create(&live).unwrap();
+        assert!(lock_if_still_named(&f, &live));
+        fs::write(&dead, b"left by kill -9").unwrap();
+        fs::write(&other, b"not a candidate").unwrap();
+        std::os::unix::fs::symlink(&other, t.path().join(".link.part")).unwrap();
+        let removed = sweep_unlocked(t.path(), |n| n.starts_with('.') && n.ends_with(".part"));
+        assert_eq!(removed, 1);
+        assert!(live.exists() && !dead.exists() && other.exists());
+        assert!(
+            t.path().join(".link.part").symlink_metadata().is_ok(),
+            "links are not followed"
+        );
+        // A file another name now leads to is not the one created: the writer must try again.
+        fs::rename(&live, &dead).unwrap();
+        assert!(!lock_if_still_named(&f, &live));
+        drop(f);
+        assert_eq!(sweep_unlocked(t.path(), |n| n == ".y.part"), 1);
+    }
+}

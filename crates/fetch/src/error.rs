@@ -1,0 +1,151 @@
+//! [`FetchError`]: why a fetch failed, as one line naming the URL (or file) and the problem, with a
+//! [`Kind`] the CLI maps to an exit code.
+
+use std::path::PathBuf;
+
+/// The class of a fetch failure; the CLI maps each to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// DNS, connect, TLS (including an untrusted certificate), timeouts, resets, a truncated body,
+    /// a proxy that failed, the whole command's time limit.
+    Network,
+    /// HTTP 404 or 410.
+    NotFound,
+    /// Any other non-2xx status (including a redirect without a usable `Location`).
+    Http,
+    /// A body over its size limit (declared or actually sent).
+    TooLarge,
+    /// Plain http without `allow_http`, or a redirect from https to http.
+    Insecure,
+    /// More redirects than allowed.
+    TooManyRedirects,
+    /// A URL that is not an absolute http(s) URL, or a `Location` that cannot be resolved.
+    BadUrl,
+    /// The server answered 2xx with a body that is not what the protocol says (a malformed
+    /// lookup answer).
+    BadResponse,
+    /// Local configuration: a CA file that cannot be read or parsed, a malformed proxy variable.
+    Config,
+    /// Local file system: creating, writing, syncing or renaming the temporary file.
+    LocalIo,
+}
+
+/// Why a fetch failed. `Display` is one line that names the URL (or file) and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: {reason}")]
+    Network { url: String, reason: String },
+
+    #[error("{url}: not found (HTTP {status})")]
+    NotFound { url: String, status: u16 },
+
+    #[error("{url}: HTTP {status}{}", detail_suffix(.detail))]
+    Http {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+
+    #[error("{url}: body is larger than the limit of {limit} bytes{}", declared_suffix(*.declared))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        /// The `Content-Length` the server declared, when that is how we knew.
+        declared: Option<u64>,
+    },
+
+    #[error("{url}: {reason}")]
+    Insecure { url: String, reason: String },
+
+    /// The whole command's time limit ran out (`--max-time`); `during` says what was under way
+    /// (the last attempt's error, which names the URL).
+    #[error("{limit} ran out: {during}")]
+    Deadline { limit: String, during: String },
+
+    #[error("{url}: more than {max} redirects")]
+    TooManyRedirects { url: String, max: u32 },
+
+    #[error("{url:?}: bad URL: {reason}")]
+    BadUrl { url: String, reason: String },
+
+    #[error("{url}: malformed answer: {reason}")]
+    BadResponse { url: String, reason: String },
+
+    #[error("{what}: {reason}")]
+    Config { what: String, reason: String },
+
+    #[error("{}: {reason}: {source}", .path.display())]
+    LocalIo {
+        path: PathBuf,
+        reason: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn detail_suffix(d: &str) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!(": {d}")
+    }
+}
+
+fn declared_suffix(d: Option<u64>) -> String {
+    match d {
+        Some(n) => format!(" (Content-Length: {n})"),
+        None => String::new(),
+    }
+}
+
+impl FetchError {
+    /// The class of the failure.
+    pub fn kind(&self) -> Kind {
+        match self {
+            FetchError::Network { .. } => Kind::Network,
+            FetchError::NotFound { .. } => Kind::NotFound,
+            FetchError::Http { .. } => Kind::Http,
+            FetchError::TooLarge { .. } => Kind::TooLarge,
+            FetchError::Insecure { .. } => Kind::Insecure,
+            FetchError::Deadline { .. } => Kind::Network,
+            FetchError::TooManyRedirects { .. } => Kind::TooManyRedirects,
+            FetchError::BadUrl { .. } => Kind::BadUrl,
+            FetchError::BadResponse { .. } => Kind::BadResponse,
+            FetchError::Config { .. } => Kind::Config,
+            FetchError::LocalIo { .. } => Kind::LocalIo,
+        }
+    }
+
+    pub(crate) fn network(url: &str, reason: impl Into<String>) -> FetchError {
+        FetchError::Network {
+            url: url.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn deadline(d: &crate::deadline::Deadline, during: impl Into<String>) -> FetchError {
+        FetchError::Deadline {
+            limit: d.describe(),
+            during: during.into(),
+        }
+    }
+
+    pub(crate) fn bad_url(url: &str, reason: impl Into<String>) -> FetchError {
+        FetchError::BadUrl {
+            url: url.chars().take(200).collect(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn local(
+        path: impl Into<PathBuf>,
+        reason: &'static str,
+        source: std::io::Error,
+    ) -> FetchError {
+        FetchError::LocalIo {
+            path: path.into(),
+            reason,
+            source,
+        }
+    }
+}
