@@ -267,7 +267,19 @@ fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>),
             None => open_failure(OpenError::NoLogs),
         });
     }
+    warn_unread(&failed);
     Ok((w, Some(d)))
+}
+
+/// One warning per list that could not be read.
+fn warn_unread(failed: &[(Source, ListError)]) {
+    for (source, e) in failed {
+        event(
+            Level::Warn,
+            "log list not read; the logs configured before stay",
+            &[("list", source), ("error", e)],
+        );
+    }
 }
 
 /// Reads the lists again every `interval` until `stop` is dropped.
@@ -282,6 +294,7 @@ fn rediscover(
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
                 let r = d.refresh(&w);
+                warn_unread(&r.failed);
                 event(
                     Level::Info,
                     "log lists read",

@@ -150,7 +150,7 @@ impl Discovery {
     /// Reads every list and configures the logs the witness does not know yet: first written to
     /// `DIR/discovered-logs`, then witnessed. A log the witness knows is left as it is; when a list
     /// gives it another key or budget, that is logged and ignored. A list that cannot be read is
-    /// reported and skipped.
+    /// skipped and reported to the caller, who decides how loud to be.
     pub fn refresh(&self, witness: &Witness) -> Report {
         let mut report = Report::default();
         for source in &self.sources {
@@ -160,14 +160,7 @@ impl Discovery {
                         report.failed.push((source.clone(), e));
                     }
                 }
-                Err(e) => {
-                    event(
-                        Level::Warn,
-                        "log list not read; the logs configured before stay",
-                        &[("list", &source), ("error", &e)],
-                    );
-                    report.failed.push((source.clone(), e));
-                }
+                Err(e) => report.failed.push((source.clone(), e)),
             }
         }
         report
