@@ -4,6 +4,7 @@
 //! directly or through an https-bastion. Real processes on loopback; cosignatures checked with
 //! `ring` (`common::cosig`).
 
+mod budgets;
 mod lists;
 mod protocol;
 
