@@ -6,6 +6,7 @@
 
 mod budgets;
 mod lists;
+mod participation;
 mod protocol;
 
 use crate::common::log::{Answer, Server, agent, post};
