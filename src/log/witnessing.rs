@@ -612,7 +612,12 @@ pub fn render_stats(stats: &[WitnessStats], out: &mut String) {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     };
-    type Family = (&'static str, &'static str, &'static str, fn(&WitnessStats) -> u64);
+    type Family = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&WitnessStats) -> u64,
+    );
     let families: [Family; 4] = [
         (
             "rget_log_witness_cosigned_size",
