@@ -114,12 +114,14 @@ const SERVE_AFTER_HELP: &str = "\
 Examples:
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
   printf 'log %s\\nquorum none\\n' \"$(cat /srv/rget-log/log.pub)\" > logs.policy
+  lists=https://raw.githubusercontent.com/transparency-dev/witness-network/main/lists
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
-    --log-list https://raw.githubusercontent.com/transparency-dev/witness-network/main/lists/testing/log-list.1
+    --log-list \"$lists/testing/log-list.1\" --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
 
 Exit codes: 0 clean shutdown, 2 usage (no log to witness), 3 the policy, a list file or the witness
-state is malformed, 4 cannot listen on ADDR (or no list URL could be fetched and there is nothing
-else to witness), 7 local I/O error (including: another process serves this witness).";
+state is malformed, 4 cannot listen on ADDR, or the lists could not be fetched and there is nothing
+else to witness (5 if a list URL answered 404), 7 local I/O error (including: another process serves
+this witness).";
 
 /// Arguments of `rget witness serve`.
 #[derive(clap::Args, Debug)]
