@@ -220,6 +220,10 @@ fn policy_logs(path: &Path) -> Result<Vec<LogConfig>, Failure> {
 /// Opens the witness for the policy's logs, the logs it discovered before and those of the lists
 /// (read once now), in that order: the first configuration of an origin is the one that stays.
 fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>), Failure> {
+    let sources = (a.log_lists.iter())
+        .map(|s| Source::parse(s))
+        .collect::<Result<Vec<Source>, String>>()
+        .map_err(Failure::usage)?;
     let logs = match &a.policy {
         Some(p) => policy_logs(p)?,
         None => Vec::new(),
@@ -251,7 +255,6 @@ fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>),
         ..Config::from_env()
     };
     let client = Client::new(config).map_err(|e| trust_args::failure(ClientError::from(e)))?;
-    let sources: Vec<Source> = a.log_lists.iter().map(|s| Source::parse(s)).collect();
     let d = Arc::new(Discovery::new(sources, client, discovered));
     let report = d.refresh(&w);
     let mut failed = report.failed;

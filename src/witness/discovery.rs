@@ -36,18 +36,24 @@ pub fn discovered_path(dir: &Path) -> PathBuf {
 pub enum Source {
     /// A local file.
     File(PathBuf),
-    /// An https URL (any `http://` or `https://` value; plain http is refused by the fetcher).
+    /// An https URL.
     Url(String),
 }
 
 impl Source {
-    /// A `--log-list` value: a URL if it starts with `https://` or `http://`, else a file path.
-    pub fn parse(s: &str) -> Source {
+    /// A `--log-list` value: a URL if it starts with `https://`, else a file path. An `http://` URL
+    /// is refused: a list fetched in the clear could be rewritten on the way to add logs nobody
+    /// listed.
+    pub fn parse(s: &str) -> Result<Source, String> {
         let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
-            Source::Url(s.to_owned())
+        if lower.starts_with("https://") {
+            Ok(Source::Url(s.to_owned()))
+        } else if lower.starts_with("http://") {
+            Err(format!(
+                "{s}: log lists are fetched over https only (or give a file)"
+            ))
         } else {
-            Source::File(PathBuf::from(s))
+            Ok(Source::File(PathBuf::from(s)))
         }
     }
 }
@@ -263,16 +269,17 @@ mod tests {
     fn sources() {
         assert_eq!(
             Source::parse("https://example.org/list"),
-            Source::Url("https://example.org/list".into())
+            Ok(Source::Url("https://example.org/list".into()))
         );
         assert_eq!(
-            Source::parse("HTTP://example.org/list"),
-            Source::Url("HTTP://example.org/list".into())
+            Source::parse("HTTPS://example.org/list"),
+            Ok(Source::Url("HTTPS://example.org/list".into()))
         );
-        assert_eq!(Source::parse("list"), Source::File("list".into()));
+        assert!(Source::parse("HTTP://example.org/list").is_err());
+        assert_eq!(Source::parse("list"), Ok(Source::File("list".into())));
         assert_eq!(
             Source::parse("./https://x"),
-            Source::File("./https://x".into())
+            Ok(Source::File("./https://x".into()))
         );
     }
 

@@ -181,6 +181,16 @@ fn every_malformed_variant_of_the_real_list_is_refused_naming_its_line() {
         .err()
         .expect("a missing list file is refused");
     assert_eq!(status.code(), Some(7), "{err}");
+    // A list over plain http: refused before anything is read (2).
+    let (status, err) = try_witness(
+        &dir,
+        &["--log-list".as_ref(), "http://127.0.0.1:9/list".as_ref()],
+        &[],
+    )
+    .err()
+    .expect("an http list is refused");
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("https only"), "{err}");
     std::fs::write(&list, &real).unwrap();
     drop(witness(&dir, &["--log-list".as_ref(), list.as_os_str()]));
 }
