@@ -18,8 +18,8 @@ mod common;
 use common::RGET;
 use common::log::{Server, agent, init_log};
 use rget::core::checkpoint::Checkpoint;
-use rget::core::log_list;
 use rget::core::digest::sha256;
+use rget::core::log_list;
 use rget::core::merkle::{self, MemoryTree};
 use rget::core::note::{self, SignerKey};
 use std::ffi::OsStr;
@@ -178,7 +178,14 @@ fn lists(t: &Path) {
         let dir = t.join(format!("wlist-{}", rss.len()));
         let d = dir.to_str().unwrap();
         last_line(&["witness", "init", "--name", "bench.example/lists", d]);
-        let args = ["witness", "serve", d, "--listen", "127.0.0.1:0", "--log-list"];
+        let args = [
+            "witness",
+            "serve",
+            d,
+            "--listen",
+            "127.0.0.1:0",
+            "--log-list",
+        ];
         let mut all: Vec<&OsStr> = args.map(OsStr::new).to_vec();
         all.push(list.as_os_str());
         let started = Instant::now();

@@ -431,9 +431,9 @@ mod tests {
                 format!("logs/v0\nvkey {k}\nqpd 1\nvkey {k}\n"),
                 "line 4: vkey line, but a contact",
             ),
-            (format!("logs/v0\nqpd 1\n"), "line 2: qpd line"),
-            (format!("logs/v0\norigin x\n"), "line 2: origin line"),
-            (format!("logs/v0\ncontact x\n"), "line 2: contact line"),
+            ("logs/v0\nqpd 1\n".into(), "line 2: qpd line"),
+            ("logs/v0\norigin x\n".into(), "line 2: origin line"),
+            ("logs/v0\ncontact x\n".into(), "line 2: contact line"),
             (
                 format!("logs/v0\nvkey {k}\ncontact c\n"),
                 "line 3: contact line",
