@@ -500,23 +500,6 @@ impl Witness {
         logs.by_origin.len()
     }
 
-    /// The witnessed logs: (origin, size held), sorted by origin.
-    pub fn sizes(&self) -> Vec<(String, u64)> {
-        let slots: Vec<Arc<Slot>> = {
-            let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
-            logs.by_origin.values().cloned().collect()
-        };
-        let mut v: Vec<(String, u64)> = slots
-            .iter()
-            .map(|s| {
-                let st = s.state.lock().unwrap_or_else(PoisonError::into_inner);
-                (s.config.origin.clone(), st.size)
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
     /// The latest cosigned checkpoint of the log whose origin hashes to `hex`, if any.
     pub fn latest(&self, hex: &str) -> Option<Vec<u8>> {
         let slot = {
