@@ -11,6 +11,10 @@
 //! Peak RSS of each run comes from `/usr/bin/time -f %M`. `RGET_BENCH_PROFILE=FILE` adds one more
 //! first audit under `perf record -g` (FILE is its `perf.data`).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]

@@ -29,6 +29,10 @@
 //! under `strace -f -c` (`DIR/strace.txt`, `DIR/strace-c.txt`) and one under `perf record -g`
 //! (`DIR/perf.data`, if perf is installed).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the published release world, output checks); this bench uses a few.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]

@@ -28,6 +28,10 @@
 //! `RGET_BENCH_PROFILE=FILE` adds one more `rget get` under `perf record -g` (FILE is its perf.data).
 //! Targets: `rget get` at most 1.1 times `curl` alone; peak RSS under 16 MiB for any file size.
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the test CA, the serving `rget log serve` process, output checks);
 // this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]

@@ -8,6 +8,10 @@
 //! `RGET_BENCH_CONNECTIONS` (default 1024), `RGET_BENCH_RECORDS` (default 100000),
 //! `RGET_BENCH_BATCH_DELAY_MS` (default 500, the server default), `RGET_BENCH_BATCH_SIZE` (default 256).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]

@@ -10,6 +10,10 @@
 //!    its parse, and `rget witness serve --log-list` with it (start-up until it listens, and the
 //!    process's peak resident memory against the same witness with one log).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (serving `rget` processes, the HTTP client); this bench uses a few.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]

@@ -103,7 +103,7 @@ pub struct UpgradeArgs {
     /// The version to install instead of the one LATEST names
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
-    /// Allow a version older than this rget (trust rule 5: no silent downgrade)
+    /// Allow a version older than this rget (never silently: an older release may have known holes)
     #[arg(long)]
     pub allow_downgrade: bool,
     /// The directory rget is installed in (DIR/rget). Default: where this rget runs from

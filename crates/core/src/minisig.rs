@@ -236,7 +236,8 @@ impl<'a> StreamVerifier<'a> {
 mod tests {
     use super::*;
 
-    // Signatures by the real `minisign` tool are tested in tests/minisign_interop.rs.
+    // Signatures by the real `minisign` tool are tested in tests/interop/minisign.rs (the C tool) and with the
+    // `minisign` crate across tests/client/.
     #[test]
     fn key_id_format() {
         assert_eq!(format_key_id(&[1, 2, 3, 4, 5, 6, 7, 8]), "807060504030201");

@@ -1,4 +1,4 @@
-//! The pin set (`pinned/`, DESIGN.md): the digests of rget's own releases, the release keys, the
+//! The pin set (the four files in `pinned/`, described in pinned/README.md): the digests of rget's own releases, the release keys, the
 //! tlog-policy they are logged under and the release source. `bootstrap/build.rs` validates a pin set
 //! with this module at build time and the bootstrap parses its embedded copy with it at run time, so
 //! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
