@@ -22,8 +22,8 @@
 //! - keyword and value are separated by exactly one space (the reference validator splits on one
 //!   space); `origin` and `contact` take the rest of the line, spaces included (Go's checksum
 //!   database's origin is `go.sum database tree`), `vkey` and `qpd` exactly one value;
-//! - the origin must be a valid checkpoint origin line and the key a valid Ed25519 note key, as a
-//!   witness checks them later anyway;
+//! - the origin must be non-empty and hold no tab (what a checkpoint's first line can be), and the key
+//!   a valid Ed25519 note key, as a witness checks them later anyway;
 //! - two logs with one origin in one list are an error: which key would the witness trust?
 //! - control characters other than tab (C0, DEL and C1) are refused anywhere, so nothing from a
 //!   list can rewrite a terminal or a log line;

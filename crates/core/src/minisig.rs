@@ -1,9 +1,9 @@
 //! Publisher signatures made by the real `minisign` tool, verified with `minisign-verify`.
 //!
 //! minisign signs either the BLAKE2b-512 hash of the file ("prehashed", algorithm `ED`, the default
-//! since minisign 0.10) or the file itself ("legacy", `Ed`). Prehashed signatures are required unless the
-//! caller opts into legacy ones, because legacy verification must hold the whole file in memory and
-//! cannot stream. The trusted comment is covered by the global signature; `minisign-verify` checks it but
+//! since minisign 0.10) or the file itself ("legacy", `Ed`). Only prehashed signatures are accepted,
+//! everywhere: legacy verification must hold the whole file in memory and cannot stream, and every
+//! minisign since 0.10 makes prehashed ones. The trusted comment is covered by the global signature; `minisign-verify` checks it but
 //! does not interpret it, so callers that need it read it from [`Verified::trusted_comment`] and
 //! interpret it with `trusted_comment` (the file it names, the URL it binds).
 
