@@ -2,6 +2,7 @@
 //! `rget::client::verified`), and say what was verified.
 
 use super::exit::{CliResult, Failure, io_reason};
+use super::json::{self, Cosigner, Logged};
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
@@ -9,7 +10,8 @@ use rget_core::digest::{Hash, sha256_reader};
 use rget_core::trusted_comment::UrlBinding;
 use rget_core::verify::{VerifyError, check_listed};
 use rget_fetch::limits;
-use std::io::{IsTerminal, Read, Write};
+use serde::Serialize;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -127,7 +129,7 @@ pub fn get(a: GetArgs) -> CliResult {
     // What a killed rget left there (kill -9 skips every cleanup) goes at once; a live run's file
     // is locked and stays.
     rget_fetch::sweep_abandoned(&beside);
-    let mut bar = Progress::new();
+    let mut bar = super::progress::Progress::start();
     let dl = ctx
         .fetch
         .download(&a.url, &beside, a.common.max_size, &mut |got, total| {
@@ -231,10 +233,7 @@ pub fn cat(a: CatArgs) -> CliResult {
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
     // Standard output carries the file, so the report, JSON or not, goes to standard error.
     if a.common.json {
-        let line = format!(
-            "{}\n",
-            json(&a.common, &v, &a.url, &dl.sha256, dl.len, None)
-        );
+        let line = json::line(&json(&a.common, &v, &a.url, &dl.sha256, dl.len, None))?;
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     } else {
         summary(&a.common, &v, &a.url, &dl.sha256, dl.len, None);
@@ -255,9 +254,7 @@ fn report(
     path: Option<&Path>,
 ) -> CliResult {
     if c.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", json(c, v, url, sha, len, path))
-            .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+        json::print(&json(c, v, url, sha, len, path))?;
     } else {
         summary(c, v, url, sha, len, path);
     }
@@ -327,115 +324,81 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
-fn json(
+/// The `--json` report of `get`, `verify` and `cat`.
+#[derive(Serialize)]
+struct Report<'a> {
+    verified: bool,
+    url: &'a str,
+    name: &'a str,
+    sha256: String,
+    size: u64,
+    path: Option<String>,
+    sums_url: &'a str,
+    sums_sha256: String,
+    log: Logged<'a, Cosigner<'a>>,
+    signature: SignatureReport<'a>,
+    plain_http: bool,
+}
+
+/// `"signature"`: `{"signed":false}`, or the key, the trusted comment and the URL it binds.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SignatureReport<'a> {
+    Signed {
+        signed: bool,
+        key_id: &'a str,
+        trusted_comment: &'a str,
+        bound_url: Option<&'a str>,
+    },
+    Unsigned {
+        signed: bool,
+    },
+}
+
+fn json<'a>(
     c: &Common,
-    v: &VerifiedSums,
-    url: &str,
+    v: &'a VerifiedSums,
+    url: &'a str,
     sha: &Hash,
     len: u64,
     path: Option<&Path>,
-) -> String {
-    let q = json_string;
+) -> Report<'a> {
     let cp = &v.checkpoint;
-    let cosigners: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
-        .collect();
     let signature = match &v.signed {
         Signed::Yes {
             key_id,
             trusted_comment,
             binding,
             ..
-        } => {
-            format!(
-                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{},\"bound_url\":{}}}",
-                q(key_id),
-                q(trusted_comment),
-                match binding {
-                    UrlBinding::Bound(u) => q(u),
-                    UrlBinding::Unbound => "null".to_owned(),
-                }
-            )
-        }
-        Signed::Unsigned => "{\"signed\":false}".to_string(),
+        } => SignatureReport::Signed {
+            signed: true,
+            key_id,
+            trusted_comment,
+            bound_url: match binding {
+                UrlBinding::Bound(u) => Some(u),
+                UrlBinding::Unbound => None,
+            },
+        },
+        Signed::Unsigned => SignatureReport::Unsigned { signed: false },
     };
-    format!(
-        "{{\"verified\":true,\"url\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"sums_url\":{},\"sums_sha256\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"proof\":{},\"cosigners\":[{}],\"seen\":{}}},\"signature\":{signature},\"plain_http\":{}}}",
-        q(url),
-        q(&v.name),
-        q(&sha.to_hex()),
-        path.map(|p| q(&p.display().to_string()))
-            .unwrap_or_else(|| "null".into()),
-        q(&v.sums_url),
-        q(&v.sums_sha256.to_hex()),
-        q(&cp.checkpoint.origin),
-        v.index,
-        cp.checkpoint.size,
-        q(&cp.checkpoint.root.to_base64()),
-        q(match v.proof_source {
+    let log = Logged {
+        proof: Some(match v.proof_source {
             ProofSource::ProofFile => "tlog-proof",
             ProofSource::LogLookup => "lookup",
         }),
-        cosigners.join(","),
-        q(&v.memory.to_string()),
-        c.trust.allow_http && url.starts_with("http://"),
-    )
-}
-
-/// A JSON string literal.
-pub fn json_string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            // Every control character (C0, DEL, C1), so the JSON is safe on a terminal too.
-            c if c.is_control() => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// A progress line on standard error, only when it is a terminal.
-struct Progress {
-    on: bool,
-    last: std::time::Instant,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            on: std::io::stderr().is_terminal(),
-            last: std::time::Instant::now(),
-        }
-    }
-    fn update(&mut self, got: u64, total: Option<u64>) {
-        if !self.on || self.last.elapsed() < std::time::Duration::from_millis(100) {
-            return;
-        }
-        self.last = std::time::Instant::now();
-        let line = match total {
-            Some(t) if t > 0 => format!(
-                "\r{:>5.1}%  {} / {} bytes",
-                got as f64 * 100.0 / t as f64,
-                got,
-                t
-            ),
-            _ => format!("\r{got} bytes"),
-        };
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    }
-    fn finish(&self) {
-        if self.on {
-            let _ = std::io::stderr().write_all(b"\r\x1b[K");
-        }
+        ..Logged::new(cp, v.index, json::cosigners(cp), &v.memory)
+    };
+    Report {
+        verified: true,
+        url,
+        name: &v.name,
+        sha256: sha.to_hex(),
+        size: len,
+        path: path.map(|p| p.display().to_string()),
+        sums_url: &v.sums_url,
+        sums_sha256: v.sums_sha256.to_hex(),
+        log,
+        signature,
+        plain_http: c.trust.allow_http && url.starts_with("http://"),
     }
 }

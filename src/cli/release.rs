@@ -7,7 +7,7 @@
 //! submission and proof checks.
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
 use super::submit::{Submitted, submit_verified};
 use super::sums::{DirRules, listing};
@@ -18,6 +18,7 @@ use rget_core::minisig;
 use rget_core::record;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -123,10 +124,7 @@ pub fn run(a: Args) -> CliResult {
         written,
     };
     if a.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", json(&a, &released))
-            .and_then(|()| out.flush())
-            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        json::print(&json(&a, &released))
     } else {
         summary(&a, &released);
         Ok(())
@@ -242,46 +240,57 @@ fn summary(a: &Args, r: &Released) {
 }
 
 /// The `--json` report: one object, in the style of `rget get --json`.
-fn json(a: &Args, r: &Released) -> String {
-    let q = json_string;
-    let cp = &r.submitted.logged.checkpoint;
-    let files: Vec<String> = r
-        .entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{{\"name\":{},\"sha256\":{}}}",
-                q(&e.name),
-                q(&e.digest.to_hex())
-            )
-        })
-        .collect();
-    let cosigners: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
-        .collect();
-    let written: Vec<String> = r
-        .written
-        .iter()
-        .map(|p| q(&p.display().to_string()))
-        .collect();
-    format!(
-        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{{\"key_id\":{},\"trusted_comment\":{}}},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"written\":[{}]}}",
-        q(&a.dir.display().to_string()),
-        q(&r.sums_url),
-        q(&sha256(r.sums.as_bytes()).to_hex()),
-        files.join(","),
-        q(&r.signed.key_id),
-        q(&r.signed.trusted_comment),
-        q(&cp.checkpoint.origin),
-        r.submitted.logged.index,
-        cp.checkpoint.size,
-        q(&cp.checkpoint.root.to_base64()),
-        cosigners.join(","),
-        q(&r.submitted.memory.to_string()),
-        written.join(","),
-    )
+#[derive(Serialize)]
+struct Report<'a> {
+    released: bool,
+    dir: String,
+    sums_url: &'a str,
+    sums_sha256: String,
+    files: Vec<FileJson<'a>>,
+    signature: SignatureJson<'a>,
+    log: Logged<'a, Cosigner<'a>>,
+    written: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FileJson<'a> {
+    name: &'a str,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    key_id: &'a str,
+    trusted_comment: &'a str,
+}
+
+fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
+    let logged = &r.submitted.logged;
+    Report {
+        released: true,
+        dir: a.dir.display().to_string(),
+        sums_url: &r.sums_url,
+        sums_sha256: sha256(r.sums.as_bytes()).to_hex(),
+        files: r
+            .entries
+            .iter()
+            .map(|e| FileJson {
+                name: &e.name,
+                sha256: e.digest.to_hex(),
+            })
+            .collect(),
+        signature: SignatureJson {
+            key_id: &r.signed.key_id,
+            trusted_comment: &r.signed.trusted_comment,
+        },
+        log: Logged::new(
+            &logged.checkpoint,
+            logged.index,
+            json::cosigners(&logged.checkpoint),
+            &r.submitted.memory,
+        ),
+        written: r.written.iter().map(|p| p.display().to_string()).collect(),
+    }
 }
 
 #[cfg(test)]

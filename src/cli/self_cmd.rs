@@ -2,7 +2,7 @@
 //! the release trust compiled into it (the same `pinned/` keys, policy and source as the bootstrap).
 
 use super::exit::{CliResult, Failure};
-use super::get::json_string;
+use super::json::{self, Logged};
 use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
 use crate::client::context::Context;
 use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
@@ -13,6 +13,7 @@ use rget_core::release;
 use rget_fetch::Downloaded;
 use rget_fetch::install::{install, previous_of};
 use rget_fetch::release::{Fetched, MAX_BINARY};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -259,10 +260,10 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
         let msg = format!("rget {VERSION} is already installed: nothing to do");
         return say(
             &a.common,
-            &format!(
-                "{{\"upgraded\":false,\"version\":{}}}",
-                json_string(VERSION)
-            ),
+            &NothingToDo {
+                upgraded: false,
+                version: VERSION,
+            },
             &msg,
         );
     }
@@ -371,10 +372,36 @@ fn rollback(a: RollbackArgs) -> CliResult {
     )))
 }
 
+/// `rget self upgrade --json` when the target version is the running one.
+#[derive(Serialize)]
+struct NothingToDo {
+    upgraded: bool,
+    version: &'static str,
+}
+
+/// The `--json` report of `rget self verify | upgrade | rollback`.
+#[derive(Serialize)]
+struct Report<'a> {
+    outcome: &'a str,
+    name: &'a str,
+    sha256: String,
+    size: u64,
+    path: Option<String>,
+    built_as: &'static str,
+    sums_url: &'a str,
+    downloaded_from: &'a str,
+    key_id: &'a str,
+    trusted_comment: &'a str,
+    /// Where the trusted release key, log and policy came from.
+    pins: &'a str,
+    /// The cosigners by name only (unlike `rget get --json`).
+    log: Logged<'a, &'a str>,
+}
+
 /// A one-line outcome that needs no report.
-fn say(c: &Common, json: &str, human: &str) -> CliResult {
+fn say(c: &Common, json: &impl Serialize, human: &str) -> CliResult {
     if c.json {
-        println!("{json}");
+        json::print(json)?;
     } else {
         println!("rget: {}", rget_core::escape::for_terminal(human));
     }
@@ -393,54 +420,45 @@ fn print_report(
     let r = &checked.release;
     let cp = &r.logged.checkpoint;
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
-    let out = if c.json {
-        let q = json_string;
-        let names: Vec<String> = cosigners.iter().map(|n| q(n)).collect();
-        format!(
-            "{{\"outcome\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"built_as\":{},\"sums_url\":{},\"downloaded_from\":{},\"key_id\":{},\"trusted_comment\":{},\"pins\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}}}}",
-            q(outcome),
-            q(name),
-            q(&digest.to_hex()),
-            installed.map_or("null".into(), |p| q(&p.display().to_string())),
-            q(RELEASE_MARKER.trim_matches('\0')),
-            q(&r.sums_url),
-            q(&files.location),
-            q(&r.key_id),
-            q(&r.trusted_comment),
-            q(&s.own.origin),
-            q(&cp.checkpoint.origin),
-            r.logged.index,
-            cp.checkpoint.size,
-            q(&cp.checkpoint.root.to_base64()),
-            names.join(","),
-            q(&checked.memory.to_string()),
-        )
-    } else {
-        let mut o = format!("rget: {what}\n");
-        o.push_str(&format!("  sha256     {digest} ({len} bytes)\n"));
-        o.push_str(&format!("  listed in  {}\n", r.sums_url));
-        o.push_str(&format!(
-            "  signed by  release key {} (pins: {})\n",
-            r.key_id, s.own.origin
-        ));
-        o.push_str(&format!("  comment    {:?}\n", r.trusted_comment));
-        o.push_str(&format!(
-            "  logged     {} index {} under checkpoint size {}\n",
-            cp.checkpoint.origin, r.logged.index, cp.checkpoint.size
-        ));
-        o.push_str(&format!(
-            "  cosigned   {}\n",
-            if cosigners.is_empty() {
-                "by no witness (the pinned quorum is none)".to_string()
-            } else {
-                format!("by {}", cosigners.join(", "))
-            }
-        ));
-        o.push_str(&format!("  seen       {}", checked.memory));
-        // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
-        let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
-        o.trim_end().to_owned()
-    };
-    println!("{out}");
+    if c.json {
+        return json::print(&Report {
+            outcome,
+            name,
+            sha256: digest.to_hex(),
+            size: len,
+            path: installed.map(|p| p.display().to_string()),
+            built_as: RELEASE_MARKER.trim_matches('\0'),
+            sums_url: &r.sums_url,
+            downloaded_from: &files.location,
+            key_id: &r.key_id,
+            trusted_comment: &r.trusted_comment,
+            pins: &s.own.origin,
+            log: Logged::new(cp, r.logged.index, cosigners.clone(), &checked.memory),
+        });
+    }
+    let mut o = format!("rget: {what}\n");
+    o.push_str(&format!("  sha256     {digest} ({len} bytes)\n"));
+    o.push_str(&format!("  listed in  {}\n", r.sums_url));
+    o.push_str(&format!(
+        "  signed by  release key {} (pins: {})\n",
+        r.key_id, s.own.origin
+    ));
+    o.push_str(&format!("  comment    {:?}\n", r.trusted_comment));
+    o.push_str(&format!(
+        "  logged     {} index {} under checkpoint size {}\n",
+        cp.checkpoint.origin, r.logged.index, cp.checkpoint.size
+    ));
+    o.push_str(&format!(
+        "  cosigned   {}\n",
+        if cosigners.is_empty() {
+            "by no witness (the pinned quorum is none)".to_string()
+        } else {
+            format!("by {}", cosigners.join(", "))
+        }
+    ));
+    o.push_str(&format!("  seen       {}", checked.memory));
+    // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
+    let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
+    println!("{}", o.trim_end());
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! they can tamper with what the servers answer without disturbing each other while they run in
 //! parallel.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release, stderr, stdout};
+use crate::common::{RGET, assert_ok, https, log as logc, parse_json, release, stderr, stdout};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{ORIGIN, World, data};
@@ -81,163 +81,6 @@ fn fresh(w: &World, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         w.dir(&format!("state-{name}")),
         w.dir(&format!("dl-{name}")),
     )
-}
-
-// ---- a minimal JSON reader, to check that --json prints one well-formed object ---------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn get(&self, k: &str) -> &Json {
-        match self {
-            Json::Obj(m) => m
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no key {k:?} in {self:?}")),
-            _ => panic!("not an object: {self:?}"),
-        }
-    }
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            _ => panic!("not a string: {self:?}"),
-        }
-    }
-    fn num(&self) -> u64 {
-        match self {
-            Json::Num(s) => s.parse().expect("integer"),
-            _ => panic!("not a number: {self:?}"),
-        }
-    }
-}
-
-fn parse_json(s: &str) -> Json {
-    fn ws(b: &[u8], i: &mut usize) {
-        while *i < b.len() && b" \t\r\n".contains(&b[*i]) {
-            *i += 1;
-        }
-    }
-    fn string(b: &[u8], i: &mut usize) -> String {
-        assert_eq!(b[*i], b'"');
-        *i += 1;
-        let mut out = Vec::new();
-        loop {
-            match b[*i] {
-                b'"' => {
-                    *i += 1;
-                    return String::from_utf8(out).expect("UTF-8");
-                }
-                b'\\' => {
-                    *i += 1;
-                    match b[*i] {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'u' => {
-                            let h = std::str::from_utf8(&b[*i + 1..*i + 5]).unwrap();
-                            let c = char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap();
-                            out.extend_from_slice(c.to_string().as_bytes());
-                            *i += 4;
-                        }
-                        c => out.push(c),
-                    }
-                    *i += 1;
-                }
-                c => {
-                    assert!(c >= 0x20, "control character in a JSON string");
-                    out.push(c);
-                    *i += 1;
-                }
-            }
-        }
-    }
-    fn value(b: &[u8], i: &mut usize) -> Json {
-        ws(b, i);
-        let v = match b[*i] {
-            b'{' => {
-                *i += 1;
-                let mut m = Vec::new();
-                ws(b, i);
-                if b[*i] == b'}' {
-                    *i += 1;
-                    return Json::Obj(m);
-                }
-                loop {
-                    ws(b, i);
-                    let k = string(b, i);
-                    ws(b, i);
-                    assert_eq!(b[*i], b':');
-                    *i += 1;
-                    let v = value(b, i);
-                    assert!(!m.iter().any(|(n, _)| *n == k), "duplicate key {k}");
-                    m.push((k, v));
-                    ws(b, i);
-                    *i += 1;
-                    match b[*i - 1] {
-                        b',' => continue,
-                        b'}' => break Json::Obj(m),
-                        c => panic!("unexpected {:?}", c as char),
-                    }
-                }
-            }
-            b'[' => {
-                *i += 1;
-                let mut a = Vec::new();
-                ws(b, i);
-                if b[*i] == b']' {
-                    *i += 1;
-                    return Json::Arr(a);
-                }
-                loop {
-                    a.push(value(b, i));
-                    ws(b, i);
-                    *i += 1;
-                    match b[*i - 1] {
-                        b',' => continue,
-                        b']' => break Json::Arr(a),
-                        c => panic!("unexpected {:?}", c as char),
-                    }
-                }
-            }
-            b'"' => Json::Str(string(b, i)),
-            b't' if b[*i..].starts_with(b"true") => {
-                *i += 4;
-                Json::Bool(true)
-            }
-            b'f' if b[*i..].starts_with(b"false") => {
-                *i += 5;
-                Json::Bool(false)
-            }
-            b'n' if b[*i..].starts_with(b"null") => {
-                *i += 4;
-                Json::Null
-            }
-            _ => {
-                let start = *i;
-                while *i < b.len() && (b[*i].is_ascii_digit() || b"-+.eE".contains(&b[*i])) {
-                    *i += 1;
-                }
-                assert!(*i > start, "not a JSON value at {start}");
-                Json::Num(String::from_utf8(b[start..*i].to_vec()).unwrap())
-            }
-        };
-        ws(b, i);
-        v
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    let v = value(b, &mut i);
-    assert_eq!(i, b.len(), "trailing bytes after the JSON value: {s:?}");
-    v
 }
 
 /// The release key's ID as rget prints it, which must be exactly what minisign wrote in the `.pub`.
@@ -400,9 +243,9 @@ fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
     assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file(APP));
     let j = parse_json(stdout(&o).trim_end());
-    assert_eq!(j.get("log").get("proof").str(), "lookup");
-    assert_eq!(j.get("log").get("index").num(), 0);
-    assert_eq!(j.get("log").get("checkpoint_size").num(), 1);
+    assert_eq!(j["log"]["proof"], "lookup");
+    assert_eq!(j["log"]["index"], 0);
+    assert_eq!(j["log"]["checkpoint_size"], 1);
     assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.tlog-proof")), 1);
     // The checkpoint memory now holds the log's checkpoint.
     assert!(state.join("logs").read_dir().unwrap().next().is_some());
@@ -429,24 +272,29 @@ fn json_is_one_object_with_the_digest_index_and_origin() {
         stderr(&o)
     );
     let j = parse_json(out.trim_end());
-    assert!(matches!(j, Json::Obj(_)));
-    assert_eq!(j.get("verified"), &Json::Bool(true));
-    assert_eq!(j.get("sha256").str(), sha256(w.rel.file(APP)).to_hex());
-    assert_eq!(j.get("size").num(), w.rel.file(APP).len() as u64);
-    assert_eq!(j.get("url").str(), url);
-    assert_eq!(j.get("name").str(), APP);
-    assert_eq!(j.get("path").str(), dest.to_str().unwrap());
-    assert_eq!(j.get("sums_url").str(), w.rel.sums_url);
-    assert_eq!(j.get("sums_sha256").str(), sha256(&w.rel.sums).to_hex());
-    let log = j.get("log");
-    assert_eq!(log.get("origin").str(), ORIGIN);
-    assert_eq!(log.get("index").num(), proof_index(&w.rel.proof));
-    assert_eq!(log.get("proof").str(), "tlog-proof");
-    assert_eq!(log.get("cosigners"), &Json::Arr(vec![]));
-    let sig = j.get("signature");
-    assert_eq!(sig.get("signed"), &Json::Bool(true));
-    assert_eq!(sig.get("key_id").str(), release_key_id(&w));
-    assert!(sig.get("trusted_comment").str().contains("SHA256SUMS"));
+    assert!(j.is_object());
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["sha256"], sha256(w.rel.file(APP)).to_hex());
+    assert_eq!(j["size"], w.rel.file(APP).len() as u64);
+    assert_eq!(j["url"], url);
+    assert_eq!(j["name"], APP);
+    assert_eq!(j["path"], dest.to_str().unwrap());
+    assert_eq!(j["sums_url"], w.rel.sums_url);
+    assert_eq!(j["sums_sha256"], sha256(&w.rel.sums).to_hex());
+    let log = &j["log"];
+    assert_eq!(log["origin"], ORIGIN);
+    assert_eq!(log["index"], proof_index(&w.rel.proof));
+    assert_eq!(log["proof"], "tlog-proof");
+    assert_eq!(log["cosigners"], serde_json::json!([]));
+    let sig = &j["signature"];
+    assert_eq!(sig["signed"], true);
+    assert_eq!(sig["key_id"], release_key_id(&w));
+    assert!(
+        sig["trusted_comment"]
+            .as_str()
+            .unwrap()
+            .contains("SHA256SUMS")
+    );
 }
 
 #[test]
@@ -466,7 +314,7 @@ fn without_a_key_the_summary_says_unsigned() {
         .run();
     assert_ok(&o);
     let j = parse_json(stdout(&o).trim_end());
-    assert_eq!(j.get("signature").get("signed"), &Json::Bool(false));
+    assert_eq!(j["signature"]["signed"], false);
     // With no key, the signature is not even fetched.
     assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.minisig")), 0);
 }

@@ -105,28 +105,10 @@ pub fn assert_ok(out: &Output) -> String {
     text(&out.stdout)
 }
 
-/// `"key":<value>` from a flat JSON rendering, the first one anywhere: the string's content, or
-/// the raw token (number, `true`, ...).
+/// One JSON value, as `--json` prints it (one line; the newline and nothing else after it).
 #[track_caller]
-pub fn json_field<'a>(json: &'a str, key: &str) -> &'a str {
-    let at = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 3;
-    let rest = &json[at..];
-    match rest.strip_prefix('"') {
-        Some(s) => &s[..s.find('"').expect("string end")],
-        None => &rest[..rest.find([',', '}', ']']).expect("token end")],
-    }
-}
-
-/// A JSON number field, as [`json_field`] finds it.
-#[track_caller]
-pub fn json_number(json: &str, key: &str) -> u64 {
-    json_field(json, key)
-        .parse()
-        .unwrap_or_else(|e| panic!("{key} in {json}: {e}"))
+pub fn parse_json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not one JSON value ({e}): {out:?}"))
 }
 
 pub fn tempdir() -> tempfile::TempDir {

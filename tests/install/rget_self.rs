@@ -8,7 +8,7 @@
 //! a different digest, a release marker naming the new version, and still a working rget.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-use crate::common::{RGET, assert_ok, https, json_number, output, release, spawn, text};
+use crate::common::{RGET, assert_ok, https, output, parse_json, release, spawn, text};
 
 use https::Reply;
 use release::{Release, VERSION, World, rget_file, target};
@@ -182,7 +182,7 @@ fn self_verify_reports_the_running_binary_its_key_and_log_index() {
         .trim_start_matches("index ")
         .parse()
         .unwrap();
-    assert_eq!(json_number(&json, "index"), index);
+    assert_eq!(parse_json(&json)["log"]["index"], index);
 
     // The human report says the same.
     let human = assert_ok(&f.run(rel, &["verify"]));
