@@ -25,7 +25,7 @@ mod sys;
 
 use rget_core::digest::Hash;
 use rget_core::exit::ExitCode;
-use rget_core::pins::{Pinned, Pins};
+use rget_core::pins::{PinFiles, Pinned, Pins, ReleaseTrustFiles};
 use rget_core::release::{ReleaseFiles, verify_release};
 use rget_fetch::release::{self, DownloadedRelease};
 use rget_fetch::{Client, Config, Downloaded};
@@ -140,7 +140,15 @@ fn run() -> Result<(), Fail> {
     let Some(args) = parse_args()? else {
         return Ok(());
     };
-    let pins = Pins::parse(PIN_SUMS, PIN_KEYS, PIN_POLICY, PIN_SOURCE).map_err(|e| {
+    let pins = Pins::parse(PinFiles {
+        sums: PIN_SUMS,
+        trust: ReleaseTrustFiles {
+            keys: PIN_KEYS,
+            policy: PIN_POLICY,
+            source: PIN_SOURCE,
+        },
+    })
+    .map_err(|e| {
         Fail(
             ExitCode::VerificationFailed,
             format!("the embedded pin set is invalid: {e}"),
@@ -243,7 +251,8 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(ExitCode::LocalIo, e))?;
+    rget_fetch::install::install(got.binary, &dest)
+        .map_err(|e| Fail(ExitCode::LocalIo, e.to_string()))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()

@@ -118,7 +118,7 @@ pub fn get(a: GetArgs) -> CliResult {
         Some(p) => p.clone(),
         None => PathBuf::from(output_name(&a.url)?),
     };
-    let dest = destination::resolve(&named).map_err(client)?;
+    let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
     let ctx = a.common.trust.context()?;
     let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
     // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
@@ -140,7 +140,7 @@ pub fn get(a: GetArgs) -> CliResult {
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     let (digest, len) = (dl.sha256, dl.len);
     // The destination may have changed kind during a long download: decide again.
-    if destination::resolve(&named).map_err(client)? != dest {
+    if destination::resolve(&named).map_err(|e| client(e.into()))? != dest {
         return Err(local(format!(
             "{}: changed while it was being downloaded (it is no longer the same kind of file): nothing was written",
             named.display()
@@ -149,7 +149,7 @@ pub fn get(a: GetArgs) -> CliResult {
     match &dest {
         Destination::Replace(p) => dl.persist(p, 0o644).map_err(|e| client(e.into()))?,
         Destination::WriteThrough(p) => {
-            let mut out = destination::open_write_through(p).map_err(client)?;
+            let mut out = destination::open_write_through(p).map_err(|e| client(e.into()))?;
             // The same open file that was hashed: nothing can swap the bytes in between.
             let mut r = dl
                 .reader()

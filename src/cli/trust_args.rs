@@ -70,9 +70,9 @@ impl std::ops::Deref for TrustArgs {
     }
 }
 
-/// Maps a client failure class to the documented exit code.
+/// Maps a client failure, by its class, to the documented exit code.
 pub fn failure(e: ClientError) -> Failure {
-    match e.class {
+    match e.class() {
         Class::Verification => Failure::verification(e),
         Class::Malformed => Failure::malformed(e),
         Class::Network => Failure::network(e),
@@ -84,13 +84,7 @@ pub fn failure(e: ClientError) -> Failure {
 }
 
 fn trust_failure(e: TrustError) -> Failure {
-    match e {
-        TrustError::ReadPolicy { .. } | TrustError::ReadKeys { .. } => Failure::local_io(e),
-        TrustError::BadPolicy { .. }
-        | TrustError::BadKeysLine { .. }
-        | TrustError::BadKeyFile { .. } => Failure::malformed(e),
-        _ => Failure::usage(e),
-    }
+    failure(e.into())
 }
 
 impl TrustArgs {
@@ -176,10 +170,7 @@ pub fn client(e: ClientError) -> Failure {
     failure(e)
 }
 
-/// A client error for a local I/O problem.
+/// A local I/O problem (exit code 7).
 pub fn local(message: impl std::fmt::Display) -> Failure {
-    failure(ClientError {
-        class: Class::LocalIo,
-        message: message.to_string(),
-    })
+    Failure::local_io(message)
 }

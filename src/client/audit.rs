@@ -17,11 +17,12 @@ use super::error::{Class, ClientError};
 use super::state::{Evidence, Observed, Seen};
 use super::verified::{remember, settle};
 use rget_core::digest::Hash;
-use rget_core::merkle::{self, Frontier};
+use rget_core::merkle::{self, Frontier, MerkleError};
 use rget_core::record;
-use rget_core::tile::{self, TileHashSource, TileReader};
+use rget_core::tile::{self, TileError, TileHashSource, TileReader};
 use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 
 /// A record under the audited prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,10 +123,63 @@ impl Progress {
     }
 }
 
-fn anomaly(message: impl std::fmt::Display) -> ClientError {
-    ClientError {
-        class: Class::TrustAnomaly,
-        message: message.to_string(),
+/// Why an audit stopped: the log's own data contradicts what it signed or what was audited before
+/// (a trust anomaly), the audit progress file is damaged, or an entry bundle could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(
+        "{origin}: the log's checkpoint (size {size}) is smaller than the tree already audited (size {audited})"
+    )]
+    Shrunk {
+        origin: String,
+        size: u64,
+        audited: u64,
+    },
+    #[error("{origin}: cannot read the audited part of the tree from its tiles: {err}")]
+    AuditedUnreadable {
+        origin: String,
+        err: MerkleError<TileError>,
+    },
+    #[error("{origin}: the log's tiles no longer hash to the root audited at size {audited}")]
+    AuditedChanged { origin: String, audited: u64 },
+    #[error("{origin}: {path}: {err}")]
+    BadBundle {
+        origin: String,
+        path: String,
+        err: TileError,
+    },
+    #[error(
+        "{origin}: entries {from}..{size} from the log's bundles do not hash to its signed root"
+    )]
+    NotTheSignedRoot {
+        origin: String,
+        from: u64,
+        size: u64,
+    },
+    #[error(
+        "{}: not a valid audit progress file; remove it to audit {origin} from the start",
+        path.display()
+    )]
+    Progress { path: PathBuf, origin: String },
+    #[error("{log_url}{path}: {err}")]
+    Bundle {
+        log_url: String,
+        path: String,
+        err: TileError,
+    },
+}
+
+impl AuditError {
+    pub fn class(&self) -> Class {
+        match self {
+            AuditError::Shrunk { .. }
+            | AuditError::AuditedUnreadable { .. }
+            | AuditError::AuditedChanged { .. }
+            | AuditError::BadBundle { .. }
+            | AuditError::NotTheSignedRoot { .. } => Class::TrustAnomaly,
+            AuditError::Progress { .. } => Class::Malformed,
+            AuditError::Bundle { .. } => Class::Network,
+        }
     }
 }
 
@@ -158,38 +212,36 @@ fn audit_log(
         .policy
         .policy
         .verify_checkpoint(&note)
-        .map_err(|e| ClientError {
-            class: Class::Verification,
-            message: format!("{log_url}checkpoint: {e}"),
+        .map_err(|err| ClientError::Checkpoint {
+            log_url: log_url.to_owned(),
+            err,
         })?;
     if vc.checkpoint.origin != origin {
-        return Err(ClientError {
-            class: Class::Verification,
-            message: format!(
-                "{log_url}checkpoint is for {:?}, not {origin:?}",
-                vc.checkpoint.origin
-            ),
+        return Err(ClientError::WrongOrigin {
+            log_url: log_url.to_owned(),
+            got: vc.checkpoint.origin,
+            want: origin.to_owned(),
         });
     }
     let memory = settle(ctx, pending, &vc, Seen::Latest)?;
     let size = vc.checkpoint.size;
     let progress = match ctx.state.read_audit(origin, prefix)? {
         None => Progress::default(),
-        Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|t| Progress::parse(t, prefix)).ok_or_else(|| {
-            ClientError {
-                class: Class::Malformed,
-                message: format!(
-                    "{}: not a valid audit progress file; remove it to audit {origin} from the start",
-                    ctx.state.audit_prefix_path(origin, prefix).display()
-                ),
-            }
-        })?,
+        Some(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| Progress::parse(t, prefix))
+            .ok_or_else(|| AuditError::Progress {
+                path: ctx.state.audit_prefix_path(origin, prefix),
+                origin: origin.to_owned(),
+            })?,
     };
     if progress.size > size {
-        return Err(anomaly(format!(
-            "{origin}: the log's checkpoint (size {size}) is smaller than the tree already audited (size {})",
-            progress.size
-        )));
+        return Err(AuditError::Shrunk {
+            origin: origin.to_owned(),
+            size,
+            audited: progress.size,
+        }
+        .into());
     }
 
     // The tree as last audited, from tiles, must hash to the root recorded then.
@@ -197,16 +249,18 @@ fn audit_log(
         None => Frontier::new(),
         Some(root) => {
             let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), size);
-            let f = Frontier::of(progress.size, &mut src).map_err(|e| {
-                anomaly(format!(
-                    "{origin}: cannot read the audited part of the tree from its tiles: {e}"
-                ))
+            let f = Frontier::of(progress.size, &mut src).map_err(|err| {
+                AuditError::AuditedUnreadable {
+                    origin: origin.to_owned(),
+                    err,
+                }
             })?;
             if f.root() != root {
-                return Err(anomaly(format!(
-                    "{origin}: the log's tiles no longer hash to the root audited at size {}",
-                    progress.size
-                )));
+                return Err(AuditError::AuditedChanged {
+                    origin: origin.to_owned(),
+                    audited: progress.size,
+                }
+                .into());
             }
             f
         }
@@ -226,13 +280,18 @@ fn audit_log(
     };
     let mut reader = LogClient::new(log_url, &ctx.fetch);
     for t in tile::entry_bundles(progress.size, size) {
-        let bytes = reader.read_tile(&t).map_err(|e| ClientError {
-            class: Class::Network,
-            message: format!("{log_url}{}: {e}", t.path()),
+        let bytes = reader.read_tile(&t).map_err(|err| AuditError::Bundle {
+            log_url: log_url.to_owned(),
+            path: t.path(),
+            err,
         })?;
         report.bundles_fetched += 1;
-        let entries = tile::decode_bundle(&bytes, t.width)
-            .map_err(|e| anomaly(format!("{origin}: {}: {e}", t.path())))?;
+        let entries =
+            tile::decode_bundle(&bytes, t.width).map_err(|err| AuditError::BadBundle {
+                origin: origin.to_owned(),
+                path: t.path(),
+                err,
+            })?;
         // The first bundle may begin with entries audited last time.
         let first = t.first_entry();
         let audited = progress.size.saturating_sub(first) as usize;
@@ -264,10 +323,12 @@ fn audit_log(
     }
     // Every new entry, in order, extends the audited tree to exactly the signed root.
     if frontier.root() != vc.checkpoint.root {
-        return Err(anomaly(format!(
-            "{origin}: entries {}..{size} from the log's bundles do not hash to its signed root",
-            progress.size
-        )));
+        return Err(AuditError::NotTheSignedRoot {
+            origin: origin.to_owned(),
+            from: progress.size,
+            size,
+        }
+        .into());
     }
 
     if let Some(exp) = expected {

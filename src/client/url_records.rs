@@ -16,7 +16,7 @@
 //! (`core::trusted_comment`) stops the replay on both paths.
 
 use super::context::Context;
-use super::error::{Class, ClientError};
+use super::error::ClientError;
 use super::state::Evidence;
 use super::trust::TrustedLog;
 use rget_core::digest::{Hash, sha256};
@@ -45,6 +45,27 @@ pub(crate) struct Ours<'a> {
     pub sums_sha256: &'a Hash,
     pub record: &'a [u8],
     pub checkpoint: &'a VerifiedCheckpoint,
+}
+
+/// A URL the trusted logs list with more than one `SHA256SUMS`: exit code 6, with every other
+/// record named (the first [`MAX_NAMED`]) and where the evidence went.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{sums_url} has more than one SHA256SUMS in the trusted logs: index {index} (sha256 {sums_sha256}, the one served) and {}; an older release may be replayed under this URL, or the release was changed after it was logged; {}",
+    others.join(", "),
+    match evidence {
+        Evidence::Saved(dir) => format!("evidence kept in {}", dir.display()),
+        Evidence::NotSaved(e) => format!("could NOT keep the evidence: {e}"),
+    }
+)]
+pub struct Replayed {
+    pub sums_url: String,
+    /// The record verified and served.
+    pub index: u64,
+    pub sums_sha256: Hash,
+    /// The other records: `index N (sha256 D[, log O][, NOT proved])`.
+    pub others: Vec<String>,
+    pub evidence: Evidence,
 }
 
 /// Looks `sums_url` up in the trusted logs not in `listed` yet, and refuses (exit code 6, evidence
@@ -123,24 +144,20 @@ pub(crate) fn refuse_other_records<'a>(
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
-    let evidence = match ctx.state.keep_evidence(ours.log.origin, "records", &refs) {
-        Evidence::Saved(dir) => format!("evidence kept in {}", dir.display()),
-        Evidence::NotSaved(e) => format!("could NOT keep the evidence: {e}"),
-    };
+    let evidence = ctx.state.keep_evidence(ours.log.origin, "records", &refs);
     if others.len() > MAX_NAMED {
         let more = others.len() - MAX_NAMED;
         others.truncate(MAX_NAMED);
         others.push(format!("and {more} more (all listed in the evidence)"));
     }
-    Err(ClientError::new(
-        Class::TrustAnomaly,
-        format!(
-            "{sums_url} has more than one SHA256SUMS in the trusted logs: index {} (sha256 {}, the one served) and {}; an older release may be replayed under this URL, or the release was changed after it was logged; {evidence}",
-            ours.index,
-            ours.sums_sha256,
-            others.join(", ")
-        ),
-    ))
+    Err(Box::new(Replayed {
+        sums_url: sums_url.to_owned(),
+        index: ours.index,
+        sums_sha256: *ours.sums_sha256,
+        others,
+        evidence,
+    })
+    .into())
 }
 
 /// A log's latest checkpoint, verified under the policy.

@@ -9,7 +9,7 @@
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
 use super::context::Context;
-use super::error::{Class, ClientError};
+use super::error::ClientError;
 use super::state::{Observed, Pending, Seen};
 use super::trust::TrustedLog;
 use super::url_records::{self, Listed, Ours};
@@ -22,12 +22,8 @@ use rget_core::sums::{self, Sums};
 use rget_core::tile::{TileError, TileHashSource};
 use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
-use rget_core::verify::{self, VerifyError};
+use rget_core::verify;
 use rget_fetch::{Kind, LogClient, limits};
-
-fn verification(message: impl std::fmt::Display) -> ClientError {
-    ClientError::new(Class::Verification, message)
-}
 
 /// Where the inclusion proof came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,12 +72,13 @@ pub struct VerifiedSums {
 /// saves under this same name, only if `core::output_name` also finds it fit for the current
 /// directory.
 pub fn file_name(url: &str) -> Result<String, ClientError> {
-    let usage = |why: String| ClientError::new(Class::Usage, format!("{url}: {why}"));
-    let name = rget_core::output_name::last_segment(url).map_err(|e| usage(e.to_string()))?;
-    sums::check_name(&name).map_err(|e| {
-        usage(format!(
-            "its file name cannot be listed in a SHA256SUMS: {e}"
-        ))
+    let name = rget_core::output_name::last_segment(url).map_err(|err| ClientError::FileName {
+        url: url.to_owned(),
+        err,
+    })?;
+    sums::check_name(&name).map_err(|err| ClientError::Unlistable {
+        url: url.to_owned(),
+        err,
     })?;
     Ok(name)
 }
@@ -89,9 +86,9 @@ pub fn file_name(url: &str) -> Result<String, ClientError> {
 /// The `SHA256SUMS` next to a file: the same directory URL.
 pub fn sums_url_for(url: &str) -> Result<String, ClientError> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let (dir, _) = path
-        .rsplit_once('/')
-        .ok_or_else(|| ClientError::new(Class::Usage, format!("{url}: names no file")))?;
+    let (dir, _) = path.rsplit_once('/').ok_or_else(|| ClientError::NoFile {
+        url: url.to_owned(),
+    })?;
     Ok(format!("{dir}/SHA256SUMS"))
 }
 
@@ -108,28 +105,20 @@ pub fn verify_sums(
     };
     // Records exist only for canonical https URLs: that is the identity the log vouches for.
     let sums_url = record::canonical_url(&sums_url).map_err(|e| match e {
-        // `--allow-http` can let the file itself come over http, never the logged SHA256SUMS.
-        record::RecordError::NotHttps(u) => ClientError::new(
-            Class::Usage,
-            format!(
-                "{u} is not https, and logs record SHA256SUMS files only at https URLs: give --sums the https URL of this SHA256SUMS (the file itself may then come over http with --allow-http), or publish the release over https"
-            ),
-        ),
-        e => ClientError::new(Class::Usage, e),
+        record::RecordError::NotHttps(u) => ClientError::SumsNotHttps(u),
+        e => ClientError::SumsUrl(e),
     })?;
 
     let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
-    let sums = sums::parse(&sums_bytes)
-        .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}: {e}")))?;
-    let expected = *sums.get(&name).ok_or_else(|| {
-        // Exit code 5 (not found), as documented for a name absent from SHA256SUMS.
-        ClientError::new(
-            Class::NotFound,
-            format!("{name:?} is not listed in {sums_url}"),
-        )
+    let sums = sums::parse(&sums_bytes).map_err(|err| ClientError::Sums {
+        url: sums_url.clone(),
+        err,
     })?;
-    let record =
-        record::build(&sums_url, &sums_bytes).map_err(|e| ClientError::new(Class::Malformed, e))?;
+    let expected = *sums.get(&name).ok_or_else(|| ClientError::NotListed {
+        name: name.clone(),
+        sums_url: sums_url.clone(),
+    })?;
+    let record = record::build(&sums_url, &sums_bytes).map_err(ClientError::Record)?;
 
     let (index, checkpoint, proof_source, memory) = match ctx
         .fetch
@@ -165,11 +154,8 @@ pub(crate) fn trusted_log<'a>(
 ) -> Result<TrustedLog<'a>, ClientError> {
     ctx.policy
         .log_for_origin(&vc.checkpoint.origin)
-        .ok_or_else(|| {
-            verification(format!(
-                "log {:?} is not in the policy",
-                vc.checkpoint.origin
-            ))
+        .ok_or_else(|| ClientError::NotInPolicy {
+            origin: vc.checkpoint.origin.clone(),
         })
 }
 
@@ -238,15 +224,18 @@ fn prove_with_file(
     proof_bytes: &[u8],
     sums_url: &str,
 ) -> Result<Proved, ClientError> {
-    let proof = TlogProof::parse(proof_bytes)
-        .map_err(|e| ClientError::new(Class::Malformed, format!("{sums_url}.tlog-proof: {e}")))?;
+    let proof = TlogProof::parse(proof_bytes).map_err(|err| ClientError::ProofFile {
+        sums_url: sums_url.to_owned(),
+        err,
+    })?;
     // A proof made under an older checkpoint is normal; it is tied to the newest one seen.
     let pending = remember(ctx, &proof.checkpoint, Seen::FromProof, None)?;
-    let logged =
-        verify::verify_record(&ctx.policy.policy, record, &proof).map_err(|e| match e {
-            VerifyError::ProofFile(e) => ClientError::new(Class::Malformed, e),
-            e => verification(format!("{sums_url}: {e}")),
-        })?;
+    let logged = verify::verify_record(&ctx.policy.policy, record, &proof).map_err(|err| {
+        ClientError::Verify {
+            sums_url: sums_url.to_owned(),
+            err: Box::new(err),
+        }
+    })?;
     let memory = settle(ctx, pending, &logged.checkpoint, Seen::FromProof)?;
     Ok((
         logged.index,
@@ -277,43 +266,47 @@ fn prove_with_lookup(
         let note = lc.checkpoint()?;
         // This is the log's latest checkpoint: older than one seen before is a rollback.
         let pending = remember(ctx, &note, Seen::Latest, Some(log.origin))?;
-        let vc = ctx
-            .policy
-            .policy
-            .verify_checkpoint(&note)
-            .map_err(|e| verification(format!("{}checkpoint: {e}", log.url)))?;
+        let vc =
+            ctx.policy
+                .policy
+                .verify_checkpoint(&note)
+                .map_err(|err| ClientError::Checkpoint {
+                    log_url: log.url.to_owned(),
+                    err,
+                })?;
         if vc.checkpoint.origin != log.origin {
-            return Err(verification(format!(
-                "{}checkpoint is for {:?}, not for {:?}",
-                log.url, vc.checkpoint.origin, log.origin
-            )));
+            return Err(ClientError::WrongOrigin {
+                log_url: log.url.to_owned(),
+                got: vc.checkpoint.origin,
+                want: log.origin.to_owned(),
+            });
         }
         let size = vc.checkpoint.size;
         let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), size);
         let proof = match merkle::inclusion_proof(index, size, &mut src) {
             Ok(p) => p,
-            Err(e) => {
-                let what = format!(
-                    "{sums_url}: no inclusion proof for index {index} from {}: {e}",
-                    log.url
-                );
+            Err(err) => {
                 return Err(match pending {
                     // Missing tiles of the size it just signed: the log's failure, kept as evidence.
-                    Some(p) if e.is_unserved() => p.unserved(size, &e).into(),
-                    // Tiles that could not be reached (refused, timed out, HTTP 5xx): the network.
-                    _ if matches!(e, MerkleError::Source(TileError::Read { .. })) => {
-                        ClientError::new(Class::Network, what)
-                    }
-                    _ => verification(what),
+                    Some(p) if err.is_unserved() => p.unserved(size, &err).into(),
+                    // Otherwise unreachable tiles (the network) or a bad answer: see its class.
+                    _ => ClientError::NoInclusionProof {
+                        sums_url: sums_url.to_owned(),
+                        index,
+                        log_url: log.url.to_owned(),
+                        err: Box::new(err),
+                    },
                 });
             }
         };
-        merkle::verify_inclusion(index, size, &leaf, &proof, &vc.checkpoint.root).map_err(|e| {
-            verification(format!(
-                "{sums_url}: not in log {} at index {index}: {e}",
-                log.origin
-            ))
-        })?;
+        merkle::verify_inclusion(index, size, &leaf, &proof, &vc.checkpoint.root).map_err(
+            |err| ClientError::NotIncluded {
+                sums_url: sums_url.to_owned(),
+                origin: log.origin.to_owned(),
+                index,
+                err: Box::new(err),
+            },
+        )?;
         let memory = settle(ctx, pending, &vc, Seen::Latest)?;
         // Another SHA256SUMS recorded under this URL: a replayed release (exit code 6).
         listed.push(Listed { log, hits });
@@ -327,18 +320,11 @@ fn prove_with_lookup(
         url_records::refuse_other_records(ctx, sums_url, &ours, listed)?;
         return Ok((index, vc, ProofSource::LogLookup, memory));
     }
-    // Exit code 5 (not found), as documented for "no record".
-    Err(ClientError::new(
-        Class::NotFound,
-        format!(
-            "{sums_url} (SHA-256 {sums_sha256}) is not recorded in any trusted log (no SHA256SUMS.tlog-proof next to it; looked up in {})",
-            if tried.is_empty() {
-                "no log".to_string()
-            } else {
-                tried.join(", ")
-            }
-        ),
-    ))
+    Err(ClientError::NotRecorded {
+        sums_url: sums_url.to_owned(),
+        sums_sha256: *sums_sha256,
+        tried,
+    })
 }
 
 fn check_signature(
@@ -353,22 +339,29 @@ fn check_signature(
     let sig_bytes = match ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE) {
         Ok(f) => f.bytes,
         Err(e) if e.kind() == Kind::NotFound => {
-            return Err(verification(format!(
-                "{sig_url} is missing, but a publisher key applies to this URL ({})",
-                ctx.keys.describe(sums_url)
-            )));
+            return Err(ClientError::SignatureMissing {
+                sig_url,
+                key: ctx.keys.describe(sums_url),
+            });
         }
         Err(e) => return Err(e.into()),
     };
-    let text = String::from_utf8(sig_bytes)
-        .map_err(|_| ClientError::new(Class::Malformed, format!("{sig_url}: not UTF-8")))?;
-    let sig = Signature::parse(&text)
-        .map_err(|e| ClientError::new(Class::Malformed, format!("{sig_url}: {e}")))?;
-    let v = minisig::verify(applied.key, &sig, sums_bytes)
-        .map_err(|e| verification(format!("{sig_url}: {e}")))?;
+    let Ok(text) = String::from_utf8(sig_bytes) else {
+        return Err(ClientError::SignatureNotUtf8 { sig_url });
+    };
+    let sig = match Signature::parse(&text) {
+        Ok(s) => s,
+        Err(err) => return Err(ClientError::SignatureMalformed { sig_url, err }),
+    };
+    let v = match minisig::verify(applied.key, &sig, sums_bytes) {
+        Ok(v) => v,
+        Err(err) => return Err(ClientError::BadSignature { sig_url, err }),
+    };
     // A signature bound to another URL is another release's, replayed here.
-    let binding = trusted_comment::check_url(&v.trusted_comment, sums_url)
-        .map_err(|e| verification(format!("{sig_url}: {e}")))?;
+    let binding = match trusted_comment::check_url(&v.trusted_comment, sums_url) {
+        Ok(b) => b,
+        Err(err) => return Err(ClientError::OtherUrl { sig_url, err }),
+    };
     Ok(Signed::Yes {
         key_id: v.key_id,
         trusted_comment: v.trusted_comment,
@@ -399,7 +392,7 @@ mod tests {
             "https://a.example/r/",
         ] {
             let e = file_name(url).unwrap_err();
-            assert_eq!(e.class, Class::Usage, "{url}");
+            assert_eq!(e.class(), super::super::error::Class::Usage, "{url}");
         }
     }
 }

@@ -7,8 +7,8 @@
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::Hash;
 use rget_core::merkle::MerkleError;
-use rget_core::note::{self, Note, VerifierKey};
-use rget_core::policy::Policy;
+use rget_core::note::{self, Note, NoteError, VerifierKey};
+use rget_core::policy::{Policy, PolicyError};
 use rget_fetch::{Client, Config, FetchError};
 use std::time::Duration;
 
@@ -43,22 +43,64 @@ pub struct Cosigned {
     pub failures: Vec<String>,
 }
 
+/// Why a witnesses policy cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessesError {
+    #[error(transparent)]
+    Policy(PolicyError),
+    #[error("witness {0:?} has no URL: the log must know where to send checkpoints")]
+    NoUrl(String),
+    #[error(transparent)]
+    Client(FetchError),
+}
+
+/// Why one witness did not cosign (one line in the log's report of the round).
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("no consistency proof from {old}: {err}")]
+    NoProof { old: u64, err: MerkleError },
+    /// The witness cosigned a larger tree than this log has.
+    #[error("holds size {held}, larger than this log's {size}: a fork or a rollback")]
+    HoldsLarger { held: u64, size: u64 },
+    #[error("answered 409 with {0:?}")]
+    Bad409(String),
+    #[error("kept answering 409")]
+    Kept409,
+    #[error(transparent)]
+    Fetch(FetchError),
+    #[error(transparent)]
+    Answer(AnswerError),
+    #[error("witness thread panicked")]
+    Panicked,
+}
+
+/// Why a witness's answer holds no cosignature to keep.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    #[error("answer is not UTF-8")]
+    NotUtf8,
+    #[error("answer is not signature lines: {0}")]
+    NotSignatureLines(NoteError),
+    #[error("answer has no cosignature by this witness's key")]
+    NoCosignature,
+    #[error("cosignature does not verify: {0}")]
+    DoesNotVerify(NoteError),
+}
+
 /// The largest answer a witness gives (a few cosignature lines).
 const MAX_ANSWER: u64 = 16 * 1024;
 
 impl Witnesses {
     /// Reads a witnesses policy: C2SP tlog-policy whose `witness` lines all carry the witness's URL.
     /// `log` lines, if any, are ignored (the log knows its own key).
-    pub fn parse(text: &str) -> Result<Witnesses, String> {
-        let policy = Policy::parse(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Witnesses, WitnessesError> {
+        let policy = Policy::parse(text).map_err(WitnessesError::Policy)?;
         let mut targets = Vec::new();
         for w in &policy.witnesses {
-            let url = w.url.clone().ok_or_else(|| {
-                format!(
-                    "witness {:?} has no URL: the log must know where to send checkpoints",
-                    w.name
-                )
-            })?;
+            let url = w
+                .url
+                .clone()
+                .ok_or_else(|| WitnessesError::NoUrl(w.name.clone()))?;
             let url = if url.ends_with('/') {
                 url
             } else {
@@ -80,7 +122,7 @@ impl Witnesses {
             read_timeout: Duration::from_secs(10),
             ..Config::from_env()
         };
-        let client = Client::new(config).map_err(|e| e.to_string())?;
+        let client = Client::new(config).map_err(WitnessesError::Client)?;
         Ok(Witnesses {
             policy,
             targets,
@@ -110,10 +152,7 @@ impl Witnesses {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| (Err("witness thread panicked".into()), None))
-                })
+                .map(|h| h.join().unwrap_or((Err(WitnessError::Panicked), None)))
                 .collect()
         });
         let mut parsed = match note::parse(note_bytes) {
@@ -152,7 +191,7 @@ impl Witnesses {
 
 /// What asking one witness gave: its verified cosignature lines (or why not), and the size it is now
 /// known to hold.
-type Answer = (Result<Vec<note::NoteSignature>, String>, Option<u64>);
+type Answer = (Result<Vec<note::NoteSignature>, WitnessError>, Option<u64>);
 
 /// One witness, one checkpoint: at most two requests (the second after a 409 told us its size).
 /// Returns the verified cosignature lines, and the size the witness is now known to hold.
@@ -168,7 +207,7 @@ fn ask(
         let hashes = match proof(old, cp.size) {
             Ok(h) if old > 0 && old < cp.size => h,
             Ok(_) => Vec::new(),
-            Err(e) => return (Err(format!("no consistency proof from {old}: {e}")), None),
+            Err(err) => return (Err(WitnessError::NoProof { old, err }), None),
         };
         let mut body = format!("old {old}\n").into_bytes();
         for h in &hashes {
@@ -180,7 +219,8 @@ fn ask(
         match client.post_bytes(&format!("{}add-checkpoint", t.url), &body, MAX_ANSWER) {
             Ok(answer) => {
                 return (
-                    verify_answer(&t.vkey, &cp.format(), &answer.bytes),
+                    verify_answer(&t.vkey, &cp.format(), &answer.bytes)
+                        .map_err(WitnessError::Answer),
                     Some(cp.size),
                 );
             }
@@ -192,20 +232,18 @@ fn ask(
             }) => match detail.trim().parse::<u64>() {
                 Ok(size) if size <= cp.size && size != old => old = size,
                 Ok(size) if size > cp.size => {
-                    return (
-                        Err(format!(
-                            "holds size {size}, larger than this log's {}: a fork or a rollback",
-                            cp.size
-                        )),
-                        Some(size),
-                    );
+                    let held = WitnessError::HoldsLarger {
+                        held: size,
+                        size: cp.size,
+                    };
+                    return (Err(held), Some(size));
                 }
-                _ => return (Err(format!("answered 409 with {detail:?}")), None),
+                _ => return (Err(WitnessError::Bad409(detail)), None),
             },
-            Err(e) => return (Err(e.to_string()), None),
+            Err(e) => return (Err(WitnessError::Fetch(e)), None),
         }
     }
-    (Err("kept answering 409".into()), None)
+    (Err(WitnessError::Kept409), None)
 }
 
 /// Keeps the answer's signature lines that are valid cosignatures by the witness key `vkey` over the
@@ -215,11 +253,10 @@ pub fn verify_answer(
     vkey: &VerifierKey,
     text: &str,
     answer: &[u8],
-) -> Result<Vec<note::NoteSignature>, String> {
-    let answer = std::str::from_utf8(answer).map_err(|_| "answer is not UTF-8".to_string())?;
+) -> Result<Vec<note::NoteSignature>, AnswerError> {
+    let answer = std::str::from_utf8(answer).map_err(|_| AnswerError::NotUtf8)?;
     let as_note = format!("{text}\n{answer}");
-    let parsed = note::parse(as_note.as_bytes())
-        .map_err(|e| format!("answer is not signature lines: {e}"))?;
+    let parsed = note::parse(as_note.as_bytes()).map_err(AnswerError::NotSignatureLines)?;
     // Only the first line by this key: it is the one `verify_note` checks (signed-note ignores
     // repeated signatures by one key), and a later, unchecked line kept in the published checkpoint
     // would make every client refuse it, since a bad signature by a known key rejects a whole note
@@ -228,7 +265,7 @@ pub fn verify_answer(
         .signatures
         .into_iter()
         .find(|s| s.name == vkey.name && s.id == vkey.id)
-        .ok_or("answer has no cosignature by this witness's key")?;
+        .ok_or(AnswerError::NoCosignature)?;
     note::verify_note(
         Note {
             text: text.to_string(),
@@ -236,7 +273,7 @@ pub fn verify_answer(
         },
         std::slice::from_ref(vkey),
     )
-    .map_err(|e| format!("cosignature does not verify: {e}"))?;
+    .map_err(AnswerError::DoesNotVerify)?;
     Ok(vec![mine])
 }
 

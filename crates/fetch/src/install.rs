@@ -4,6 +4,7 @@
 //! or the new complete binary (a `kill -9` or a power cut at any point leaves one of them), and so is
 //! `DEST.previous`.
 
+use crate::FetchError;
 use crate::download::Downloaded;
 use std::fs::File;
 use std::io;
@@ -16,29 +17,47 @@ pub fn previous_of(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
+/// Why a verified binary was not installed (a local I/O failure: exit code 7). The binary at `DEST`
+/// is then the old one, whole.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("cannot keep {} as {}: {err}", dest.display(), previous.display())]
+    KeepPrevious {
+        dest: PathBuf,
+        previous: PathBuf,
+        err: io::Error,
+    },
+    #[error("{} exists and is not a regular file", .0.display())]
+    NotAFile(PathBuf),
+    #[error("cannot inspect {}: {err}", dest.display())]
+    Inspect { dest: PathBuf, err: io::Error },
+    #[error(transparent)]
+    Persist(FetchError),
+}
+
 /// Keeps the current `dest` (if any) as `dest.previous`, then moves the verified `staged` file over
 /// `dest` (fsync, mode 0755, rename, fsync of the directory). `staged` must have been created in
 /// `dest`'s directory, so that the rename is atomic.
-pub fn install(staged: Downloaded, dest: &Path) -> Result<(), String> {
+pub fn install(staged: Downloaded, dest: &Path) -> Result<(), InstallError> {
     let previous = previous_of(dest);
     match std::fs::symlink_metadata(dest) {
-        Ok(m) if m.is_file() => keep_previous(dest, &previous).map_err(|e| {
-            format!(
-                "cannot keep {} as {}: {e}",
-                dest.display(),
-                previous.display()
-            )
-        })?,
-        Ok(_) => {
-            return Err(format!(
-                "{} exists and is not a regular file",
-                dest.display()
-            ));
+        Ok(m) if m.is_file() => {
+            keep_previous(dest, &previous).map_err(|err| InstallError::KeepPrevious {
+                dest: dest.to_owned(),
+                previous,
+                err,
+            })?
         }
+        Ok(_) => return Err(InstallError::NotAFile(dest.to_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot inspect {}: {e}", dest.display())),
+        Err(err) => {
+            return Err(InstallError::Inspect {
+                dest: dest.to_owned(),
+                err,
+            });
+        }
     }
-    staged.persist(dest, 0o755).map_err(|e| e.to_string())
+    staged.persist(dest, 0o755).map_err(InstallError::Persist)
 }
 
 /// The previous binary is hard-linked to a temporary name and renamed over `previous`, so that name
