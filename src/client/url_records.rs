@@ -19,6 +19,7 @@ use super::context::Context;
 use super::error::ClientError;
 use super::state::Evidence;
 use super::trust::TrustedLog;
+use super::verified::verify_latest;
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle;
 use rget_core::policy::VerifiedCheckpoint;
@@ -160,23 +161,12 @@ pub(crate) fn refuse_other_records<'a>(
     .into())
 }
 
-/// A log's latest checkpoint, verified under the policy.
+/// A log's latest checkpoint, verified under the policy (for the evidence: a failure is noted there).
 fn latest_checkpoint(ctx: &Context, log: TrustedLog) -> Result<VerifiedCheckpoint, String> {
     let note = LogClient::new(log.url, &ctx.fetch)
         .checkpoint()
         .map_err(|e| e.to_string())?;
-    let vc = ctx
-        .policy
-        .policy
-        .verify_checkpoint(&note)
-        .map_err(|e| format!("{}checkpoint: {e}", log.url))?;
-    if vc.checkpoint.origin != log.origin {
-        return Err(format!(
-            "{}checkpoint is for {:?}, not for {:?}",
-            log.url, vc.checkpoint.origin, log.origin
-        ));
-    }
-    Ok(vc)
+    verify_latest(ctx, log, &note).map_err(|e| e.to_string())
 }
 
 /// The entry at `index` of the log, from its entry bundle, if it is a record of `sums_url` carrying a

@@ -159,6 +159,31 @@ pub(crate) fn trusted_log<'a>(
         })
 }
 
+/// The checkpoint `note` that `log` served as its latest, verified under the policy (log signature,
+/// quorum), and `log`'s own.
+pub(crate) fn verify_latest(
+    ctx: &Context,
+    log: TrustedLog,
+    note: &[u8],
+) -> Result<VerifiedCheckpoint, ClientError> {
+    let vc = ctx
+        .policy
+        .policy
+        .verify_checkpoint(note)
+        .map_err(|err| ClientError::Checkpoint {
+            log_url: log.url.to_owned(),
+            err,
+        })?;
+    if vc.checkpoint.origin != log.origin {
+        return Err(ClientError::WrongOrigin {
+            log_url: log.url.to_owned(),
+            got: vc.checkpoint.origin,
+            want: log.origin.to_owned(),
+        });
+    }
+    Ok(vc)
+}
+
 /// Consistency proofs between two sizes of a log, computed from its tiles at the larger size. A log
 /// serving wrong tiles only makes the proof fail to verify; it cannot make a wrong one pass.
 pub(crate) fn prover<'a>(
@@ -266,21 +291,7 @@ fn prove_with_lookup(
         let note = lc.checkpoint()?;
         // This is the log's latest checkpoint: older than one seen before is a rollback.
         let pending = remember(ctx, &note, Seen::Latest, Some(log.origin))?;
-        let vc =
-            ctx.policy
-                .policy
-                .verify_checkpoint(&note)
-                .map_err(|err| ClientError::Checkpoint {
-                    log_url: log.url.to_owned(),
-                    err,
-                })?;
-        if vc.checkpoint.origin != log.origin {
-            return Err(ClientError::WrongOrigin {
-                log_url: log.url.to_owned(),
-                got: vc.checkpoint.origin,
-                want: log.origin.to_owned(),
-            });
-        }
+        let vc = verify_latest(ctx, log, &note)?;
         let size = vc.checkpoint.size;
         let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), size);
         let proof = match merkle::inclusion_proof(index, size, &mut src) {
