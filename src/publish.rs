@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The name every release list is published and signed under.
-pub const SUMS_FILE: &str = "SHA256SUMS";
+pub use rget_core::url::SUMS_FILE;
 
 /// What `minisign -S` writes as a signature's untrusted comment.
 const UNTRUSTED_COMMENT: &str = "signature from minisign secret key";

@@ -8,6 +8,7 @@ use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::trusted_comment::UrlBinding;
+use rget_core::url::FileUrl;
 use rget_core::verify::{VerifyError, check_listed};
 use rget_fetch::limits;
 use serde::Serialize;
@@ -114,13 +115,14 @@ pub fn get(a: GetArgs) -> CliResult {
     // written is a usage error, with nothing downloaded and nothing written.
     // Without -o, the name saved is the name looked up in SHA256SUMS (`v.name` below): both are
     // the URL's decoded last segment, which must here also be a plain file name.
+    let url = file_url(&a.url)?;
     let named = match &a.output {
         Some(p) => p.clone(),
-        None => PathBuf::from(output_name(&a.url)?),
+        None => PathBuf::from(output_name(&url)?),
     };
     let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
     let beside = match &dest {
         Destination::Replace(p) => p.clone(),
@@ -132,9 +134,12 @@ pub fn get(a: GetArgs) -> CliResult {
     let mut bar = super::progress::Progress::start();
     let dl = ctx
         .fetch
-        .download(&a.url, &beside, a.common.max_size, &mut |got, total| {
-            bar.update(got, total)
-        })
+        .download(
+            url.as_str(),
+            &beside,
+            a.common.max_size,
+            &mut |got, total| bar.update(got, total),
+        )
         .map_err(|e| client(e.into()))?;
     bar.finish();
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
@@ -158,19 +163,20 @@ pub fn get(a: GetArgs) -> CliResult {
                 .map_err(|e| local(format!("writing {}: {}", p.display(), io_reason(&e))))?;
         }
     }
-    report(&a.common, &v, &a.url, &digest, len, Some(&named))
+    report(&a.common, &v, &url, &digest, len, Some(&named))
+}
+
+/// The URL of the command line, parsed once: a usage error if it names no file.
+fn file_url(url: &str) -> CliResult<FileUrl> {
+    FileUrl::parse(url).map_err(|e| Failure::usage(format!("{url}: {e}")))
 }
 
 /// The file name `rget get URL` saves to without `-o`, or a usage error that says to use `-o`.
-fn output_name(url: &str) -> CliResult<String> {
-    rget_core::output_name::output_name(url).map_err(|e| {
-        if e.output_path_helps() {
-            Failure::usage(format!(
-                "{url}: {e}: not saved under that name; give the destination with -o PATH"
-            ))
-        } else {
-            Failure::usage(format!("{url}: {e}"))
-        }
+fn output_name(url: &FileUrl) -> CliResult<&str> {
+    url.output_name().map_err(|e| {
+        Failure::usage(format!(
+            "{url}: {e}: not saved under that name; give the destination with -o PATH"
+        ))
     })
 }
 
@@ -192,8 +198,9 @@ pub(crate) fn interruptible() -> CliResult {
 
 /// `rget verify`.
 pub fn verify(a: VerifyArgs) -> CliResult {
+    let url = file_url(&a.url)?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     let f = std::fs::File::open(&a.file)
         .map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
     // --max-size holds here too: at most one byte more is read (`/dev/zero` ends, exit code 3).
@@ -207,19 +214,20 @@ pub fn verify(a: VerifyArgs) -> CliResult {
         )));
     }
     check_listed(&v.sums, &v.name, &digest).map_err(mismatch)?;
-    report(&a.common, &v, &a.url, &digest, len, Some(&a.file))
+    report(&a.common, &v, &url, &digest, len, Some(&a.file))
 }
 
 /// `rget cat`.
 pub fn cat(a: CatArgs) -> CliResult {
     interruptible()?;
+    let url = file_url(&a.url)?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     let spool = spool();
     rget_fetch::sweep_abandoned(&spool);
     let dl = ctx
         .fetch
-        .download(&a.url, &spool, a.common.max_size, &mut |_, _| {})
+        .download(url.as_str(), &spool, a.common.max_size, &mut |_, _| {})
         .map_err(|e| client(e.into()))?;
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     // Only now, with every byte verified, does anything reach standard output. The reader is the
@@ -233,10 +241,10 @@ pub fn cat(a: CatArgs) -> CliResult {
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
     // Standard output carries the file, so the report, JSON or not, goes to standard error.
     if a.common.json {
-        let line = json::line(&json(&a.common, &v, &a.url, &dl.sha256, dl.len, None))?;
+        let line = json::line(&json(&a.common, &v, &url, &dl.sha256, dl.len, None))?;
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     } else {
-        summary(&a.common, &v, &a.url, &dl.sha256, dl.len, None);
+        summary(&a.common, &v, &url, &dl.sha256, dl.len, None);
     }
     Ok(())
 }
@@ -248,7 +256,7 @@ fn mismatch(e: VerifyError) -> Failure {
 fn report(
     c: &Common,
     v: &VerifiedSums,
-    url: &str,
+    url: &FileUrl,
     sha: &Hash,
     len: u64,
     path: Option<&Path>,
@@ -262,7 +270,7 @@ fn report(
 }
 
 /// The human summary, on standard error (standard output may carry the file itself).
-fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: Option<&Path>) {
+fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, path: Option<&Path>) {
     let cp = &v.checkpoint;
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let mut l: Vec<String> = Vec::new();
@@ -312,7 +320,8 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
             l.push("  signature  UNSIGNED: no publisher key applies to this URL".to_owned())
         }
     }
-    if c.trust.allow_http && (url.starts_with("http://") || v.sums_url.starts_with("http://")) {
+    // (The SHA256SUMS itself is always https: its URL is a record's.)
+    if c.trust.allow_http && url.is_plain_http() {
         l.push("  transport  plain http: NOT authenticated (--allow-http)".to_owned());
     }
     if let Some(p) = path {
@@ -358,7 +367,7 @@ enum SignatureReport<'a> {
 fn json<'a>(
     c: &Common,
     v: &'a VerifiedSums,
-    url: &'a str,
+    url: &'a FileUrl,
     sha: &Hash,
     len: u64,
     path: Option<&Path>,
@@ -390,15 +399,15 @@ fn json<'a>(
     };
     Report {
         verified: true,
-        url,
+        url: url.as_str(),
         name: &v.name,
         sha256: sha.to_hex(),
         size: len,
         path: path.map(|p| p.display().to_string()),
-        sums_url: &v.sums_url,
+        sums_url: v.sums_url.as_str(),
         sums_sha256: v.sums_sha256.to_hex(),
         log,
         signature,
-        plain_http: c.trust.allow_http && url.starts_with("http://"),
+        plain_http: c.trust.allow_http && url.is_plain_http(),
     }
 }

@@ -15,9 +15,9 @@ use super::trust_args::LogTrustArgs;
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
-use rget_core::record;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::url::CanonicalUrl;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
 
 /// Everything a release produced, for the report.
 struct Released {
-    sums_url: String,
+    sums_url: CanonicalUrl,
     entries: Vec<Entry>,
     sums: String,
     signed: minisig::Verified,
@@ -111,8 +111,8 @@ pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign_sums(&key, &sums, &sums_url).map_err(Failure::verification)?;
-    let signed = verify_own(&key, &sums, &signature, &sums_url)?;
+    let signature = sign_sums(&key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
+    let signed = verify_own(&key, &sums, &signature, sums_url.as_str())?;
     let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
     let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
     let released = Released {
@@ -133,15 +133,14 @@ pub fn run(a: Args) -> CliResult {
 
 /// `BASE-URL/SHA256SUMS`, canonical. A base without a final `/` gets one: `…/v1.2` means the
 /// directory `v1.2`, never a file of that name, and the log needs one exact URL.
-fn sums_url(base: &str) -> CliResult<String> {
+fn sums_url(base: &str) -> CliResult<CanonicalUrl> {
     let base = if base.ends_with('/') {
         base.to_owned()
     } else {
         format!("{base}/")
     };
-    let usage = |e: record::RecordError| Failure::usage(format!("--url: {e}"));
-    let base = record::canonical_url(&base).map_err(usage)?;
-    record::canonical_url(&format!("{base}{SUMS_FILE}")).map_err(usage)
+    let base = CanonicalUrl::parse(&base).map_err(|e| Failure::usage(format!("--url: {e}")))?;
+    Ok(base.sums_url())
 }
 
 fn require_dir(dir: &Path) -> CliResult {
@@ -204,7 +203,7 @@ fn summary(a: &Args, r: &Released) {
     let cp = &r.submitted.logged.checkpoint;
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
-    let base = r.sums_url.strip_suffix(SUMS_FILE).unwrap_or(&r.sums_url);
+    let base = r.sums_url.dir();
     let mut s = format!(
         "rget: released {} files from {} as {}\n",
         r.entries.len(),
@@ -269,7 +268,7 @@ fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
     Report {
         released: true,
         dir: a.dir.display().to_string(),
-        sums_url: &r.sums_url,
+        sums_url: r.sums_url.as_str(),
         sums_sha256: sha256(r.sums.as_bytes()).to_hex(),
         files: r
             .entries
@@ -301,11 +300,11 @@ mod tests {
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2").unwrap(),
+            sums_url("https://example.org/rel/v1.2").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2/").unwrap(),
+            sums_url("https://example.org/rel/v1.2/").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         for bad in [

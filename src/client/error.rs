@@ -11,7 +11,6 @@ use super::url_records::Replayed;
 use rget_core::digest::Hash;
 use rget_core::merkle::MerkleError;
 use rget_core::minisig::MinisigError;
-use rget_core::output_name::OutputNameError;
 use rget_core::pins::PinsError;
 use rget_core::policy::PolicyError;
 use rget_core::record::RecordError;
@@ -20,6 +19,7 @@ use rget_core::sums::{NameError, SumsError};
 use rget_core::tile::TileError;
 use rget_core::tlog_proof::TlogProofError;
 use rget_core::trusted_comment::CommentError;
+use rget_core::url::CanonicalUrl;
 use rget_core::verify::VerifyError;
 use rget_fetch::{FetchError, Kind};
 use std::path::PathBuf;
@@ -58,8 +58,6 @@ pub enum ClientError {
 
     // ---- the URL given
     /// Its last segment names no file that a `SHA256SUMS` could list.
-    #[error("{url}: {err}")]
-    FileName { url: String, err: OutputNameError },
     #[error("{url}: its file name cannot be listed in a SHA256SUMS: {err}")]
     Unlistable { url: String, err: NameError },
     #[error("{url}: names no file")]
@@ -75,22 +73,25 @@ pub enum ClientError {
 
     // ---- the SHA256SUMS, its record and proof
     #[error("{url}: {err}")]
-    Sums { url: String, err: SumsError },
+    Sums { url: CanonicalUrl, err: SumsError },
     /// Exit code 5 (not found), as documented for a name absent from `SHA256SUMS`.
     #[error("{name:?} is not listed in {sums_url}")]
-    NotListed { name: String, sums_url: String },
+    NotListed {
+        name: String,
+        sums_url: CanonicalUrl,
+    },
     #[error(transparent)]
     Record(RecordError),
     #[error("{sums_url}.tlog-proof: {err}")]
     ProofFile {
-        sums_url: String,
+        sums_url: CanonicalUrl,
         err: TlogProofError,
     },
     /// The proof file's checks (`core::verify`): a proof file that does not parse is malformed and
     /// speaks for itself; every other failure names the `SHA256SUMS`.
     #[error("{}", verify_message(sums_url, err))]
     Verify {
-        sums_url: String,
+        sums_url: CanonicalUrl,
         err: Box<VerifyError>,
     },
     #[error("log {origin:?} is not in the policy")]
@@ -105,14 +106,14 @@ pub enum ClientError {
     },
     #[error("{sums_url}: no inclusion proof for index {index} from {log_url}: {err}")]
     NoInclusionProof {
-        sums_url: String,
+        sums_url: CanonicalUrl,
         index: u64,
         log_url: String,
         err: Box<MerkleError<TileError>>,
     },
     #[error("{sums_url}: not in log {origin} at index {index}: {err}")]
     NotIncluded {
-        sums_url: String,
+        sums_url: CanonicalUrl,
         origin: String,
         index: u64,
         err: Box<MerkleError>,
@@ -123,7 +124,7 @@ pub enum ClientError {
         if tried.is_empty() { "no log".to_owned() } else { tried.join(", ") }
     )]
     NotRecorded {
-        sums_url: String,
+        sums_url: CanonicalUrl,
         sums_sha256: Hash,
         /// The origins of the logs looked up.
         tried: Vec<String>,
@@ -179,7 +180,7 @@ impl From<TrustError> for ClientError {
     }
 }
 
-fn verify_message(sums_url: &str, err: &VerifyError) -> String {
+fn verify_message(sums_url: &CanonicalUrl, err: &VerifyError) -> String {
     match err {
         VerifyError::ProofFile(e) => e.to_string(),
         e => format!("{sums_url}: {e}"),
@@ -197,8 +198,7 @@ impl ClientError {
             ClientError::Destination(e) => e.class(),
             ClientError::Audit(e) => e.class(),
             ClientError::Replayed(_) => TrustAnomaly,
-            ClientError::FileName { .. }
-            | ClientError::Unlistable { .. }
+            ClientError::Unlistable { .. }
             | ClientError::NoFile { .. }
             | ClientError::SumsNotHttps(_)
             | ClientError::SumsUrl(_) => Usage,

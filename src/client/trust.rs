@@ -20,6 +20,7 @@
 use rget_core::minisig::{self, PublicKey};
 use rget_core::policy::{MAX_POLICY_SIZE, Policy, PolicyError, PolicyLog};
 use rget_core::record;
+use rget_core::url::CanonicalUrl;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
@@ -595,17 +596,26 @@ impl PublisherKeys {
         })
     }
 
-    /// The key that applies to the `SHA256SUMS` at `sums_url`, and where it came from. Pass the
-    /// canonical URL (the record's); other spellings are canonicalised first when possible.
+    /// The key that applies to the `SHA256SUMS` at `sums_url` (the record's URL, parsed once), and
+    /// where it came from.
+    pub fn for_sums(&self, sums_url: &CanonicalUrl) -> Option<AppliedKey<'_>> {
+        self.matching(sums_url.as_str())
+    }
+
+    /// [`PublisherKeys::for_sums`] for a URL in any spelling: canonicalised first when possible.
     pub fn lookup(&self, sums_url: &str) -> Option<AppliedKey<'_>> {
+        let canon = canonical_prefix(sums_url, true);
+        self.matching(canon.as_deref().unwrap_or(sums_url))
+    }
+
+    /// The key for the canonical `url`: `--key`, else the longest keys-file prefix covering it.
+    fn matching(&self, url: &str) -> Option<AppliedKey<'_>> {
         if let Some(key) = &self.flag {
             return Some(AppliedKey {
                 key,
                 source: KeySource::Flag,
             });
         }
-        let canon = canonical_prefix(sums_url, true);
-        let url = canon.as_deref().unwrap_or(sums_url);
         let best = self
             .entries
             .iter()

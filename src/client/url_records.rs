@@ -25,6 +25,7 @@ use rget_core::merkle;
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
 use rget_core::tile::{self, Tile, TileError, TileHashSource, TileReader};
+use rget_core::url::CanonicalUrl;
 use rget_fetch::LogClient;
 
 /// Other records proved from the tiles at most: anyone can record a URL thousands of times, and
@@ -60,7 +61,7 @@ pub(crate) struct Ours<'a> {
     }
 )]
 pub struct Replayed {
-    pub sums_url: String,
+    pub sums_url: CanonicalUrl,
     /// The record verified and served.
     pub index: u64,
     pub sums_sha256: Hash,
@@ -73,13 +74,13 @@ pub struct Replayed {
 /// kept) if any log lists a `SHA256SUMS` for it other than `ours`.
 pub(crate) fn refuse_other_records<'a>(
     ctx: &'a Context,
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
     ours: &Ours,
     mut listed: Vec<Listed<'a>>,
 ) -> Result<(), ClientError> {
     for log in ctx.policy.logs() {
         if !listed.iter().any(|l| l.log.origin == log.origin) {
-            let hits = LogClient::new(log.url, &ctx.fetch).lookup(sums_url)?;
+            let hits = LogClient::new(log.url, &ctx.fetch).lookup(sums_url.as_str())?;
             listed.push(Listed { log, hits });
         }
     }
@@ -152,7 +153,7 @@ pub(crate) fn refuse_other_records<'a>(
         others.push(format!("and {more} more (all listed in the evidence)"));
     }
     Err(Box::new(Replayed {
-        sums_url: sums_url.to_owned(),
+        sums_url: sums_url.clone(),
         index: ours.index,
         sums_sha256: *ours.sums_sha256,
         others,
@@ -177,7 +178,7 @@ fn prove_record(
     vc: &VerifiedCheckpoint,
     index: u64,
     digest: &Hash,
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
 ) -> Result<Vec<u8>, String> {
     let size = vc.checkpoint.size;
     if index >= size {
@@ -188,7 +189,7 @@ fn prove_record(
     let entry = read_entry(&mut LogClient::new(log.url, &ctx.fetch), index, size)?;
     let r = record::parse_header(&entry).map_err(|e| format!("entry {index}: {e}"))?;
     // A record made under another spelling of the URL is a record of the URL too.
-    if record::canonical_url(r.url).as_deref() != Ok(sums_url) {
+    if CanonicalUrl::parse(r.url).as_ref() != Ok(sums_url) {
         return Err(format!("entry {index} is a record of {:?}", r.url));
     }
     if r.sums_sha256 != *digest || sha256(r.sums) != *digest {

@@ -22,6 +22,7 @@ use rget_core::sums::{self, Sums};
 use rget_core::tile::{TileError, TileHashSource};
 use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify;
 use rget_fetch::{Kind, LogClient, limits};
 
@@ -57,7 +58,7 @@ pub struct VerifiedSums {
     /// Its SHA-256, as listed.
     pub expected: Hash,
     /// The canonical URL of the `SHA256SUMS`.
-    pub sums_url: String,
+    pub sums_url: CanonicalUrl,
     pub sums_sha256: Hash,
     pub sums: Sums,
     pub index: u64,
@@ -67,49 +68,35 @@ pub struct VerifiedSums {
     pub signed: Signed,
 }
 
-/// The file name a URL names: its last path segment, percent-decoded (strictly), and a plain name by
-/// the `SHA256SUMS` rules (so `..` or an empty name can never be looked up). `rget get` without `-o`
-/// saves under this same name, only if `core::output_name` also finds it fit for the current
-/// directory.
-pub fn file_name(url: &str) -> Result<String, ClientError> {
-    let name = rget_core::output_name::last_segment(url).map_err(|err| ClientError::FileName {
-        url: url.to_owned(),
-        err,
-    })?;
-    sums::check_name(&name).map_err(|err| ClientError::Unlistable {
-        url: url.to_owned(),
-        err,
-    })?;
-    Ok(name)
-}
-
-/// The `SHA256SUMS` next to a file: the same directory URL.
-pub fn sums_url_for(url: &str) -> Result<String, ClientError> {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let (dir, _) = path.rsplit_once('/').ok_or_else(|| ClientError::NoFile {
-        url: url.to_owned(),
-    })?;
-    Ok(format!("{dir}/SHA256SUMS"))
-}
-
 /// Runs every check on the `SHA256SUMS` that lists the file at `url` (or the one at `sums_url`).
+/// The file's name is looked up only if a `SHA256SUMS` can list it (so `..` or an empty name can
+/// never be); `rget get` without `-o` saves under this same name, only if it is also fit for the
+/// current directory (`FileUrl::output_name`).
 pub fn verify_sums(
     ctx: &Context,
-    url: &str,
+    url: &FileUrl,
     sums_url: Option<&str>,
 ) -> Result<VerifiedSums, ClientError> {
-    let name = file_name(url)?;
+    let name = url
+        .listable_name()
+        .map_err(|err| ClientError::Unlistable {
+            url: url.to_string(),
+            err,
+        })?
+        .to_owned();
     let sums_url = match sums_url {
         Some(s) => s.to_string(),
-        None => sums_url_for(url)?,
+        None => url.sums_url().ok_or_else(|| ClientError::NoFile {
+            url: url.to_string(),
+        })?,
     };
     // Records exist only for canonical https URLs: that is the identity the log vouches for.
-    let sums_url = record::canonical_url(&sums_url).map_err(|e| match e {
+    let sums_url = CanonicalUrl::parse(&sums_url).map_err(|e| match e {
         record::RecordError::NotHttps(u) => ClientError::SumsNotHttps(u),
         e => ClientError::SumsUrl(e),
     })?;
 
-    let sums_bytes = ctx.fetch.get_bytes(&sums_url, limits::SUMS)?.bytes;
+    let sums_bytes = ctx.fetch.get_bytes(sums_url.as_str(), limits::SUMS)?.bytes;
     let sums = sums::parse(&sums_bytes).map_err(|err| ClientError::Sums {
         url: sums_url.clone(),
         err,
@@ -118,11 +105,11 @@ pub fn verify_sums(
         name: name.clone(),
         sums_url: sums_url.clone(),
     })?;
-    let record = record::build(&sums_url, &sums_bytes).map_err(ClientError::Record)?;
+    let record = record::build(sums_url.as_str(), &sums_bytes).map_err(ClientError::Record)?;
 
     let (index, checkpoint, proof_source, memory) = match ctx
         .fetch
-        .get_bytes(&format!("{sums_url}.tlog-proof"), limits::PROOF)
+        .get_bytes(&sums_url.with_suffix(".tlog-proof"), limits::PROOF)
     {
         Ok(f) => prove_with_file(ctx, &record, &f.bytes, &sums_url)?,
         Err(e) if e.kind() == Kind::NotFound => {
@@ -247,17 +234,17 @@ fn prove_with_file(
     ctx: &Context,
     record: &[u8],
     proof_bytes: &[u8],
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
 ) -> Result<Proved, ClientError> {
     let proof = TlogProof::parse(proof_bytes).map_err(|err| ClientError::ProofFile {
-        sums_url: sums_url.to_owned(),
+        sums_url: sums_url.clone(),
         err,
     })?;
     // A proof made under an older checkpoint is normal; it is tied to the newest one seen.
     let pending = remember(ctx, &proof.checkpoint, Seen::FromProof, None)?;
     let logged = verify::verify_record(&ctx.policy.policy, record, &proof).map_err(|err| {
         ClientError::Verify {
-            sums_url: sums_url.to_owned(),
+            sums_url: sums_url.clone(),
             err: Box::new(err),
         }
     })?;
@@ -273,7 +260,7 @@ fn prove_with_file(
 fn prove_with_lookup(
     ctx: &Context,
     record: &[u8],
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
     sums_sha256: &Hash,
 ) -> Result<Proved, ClientError> {
     let leaf = merkle::leaf_hash(record);
@@ -282,7 +269,7 @@ fn prove_with_lookup(
     for log in ctx.policy.logs() {
         let lc = LogClient::new(log.url, &ctx.fetch);
         // The lookup is a hint: only the proof below, from tiles, under a verified checkpoint, counts.
-        let hits = lc.lookup(sums_url)?;
+        let hits = lc.lookup(sums_url.as_str())?;
         let Some(&(index, _)) = hits.iter().find(|(_, h)| h == sums_sha256) else {
             tried.push(log.origin.to_string());
             listed.push(Listed { log, hits });
@@ -302,7 +289,7 @@ fn prove_with_lookup(
                     Some(p) if err.is_unserved() => p.unserved(size, &err).into(),
                     // Otherwise unreachable tiles (the network) or a bad answer: see its class.
                     _ => ClientError::NoInclusionProof {
-                        sums_url: sums_url.to_owned(),
+                        sums_url: sums_url.clone(),
                         index,
                         log_url: log.url.to_owned(),
                         err: Box::new(err),
@@ -312,7 +299,7 @@ fn prove_with_lookup(
         };
         merkle::verify_inclusion(index, size, &leaf, &proof, &vc.checkpoint.root).map_err(
             |err| ClientError::NotIncluded {
-                sums_url: sums_url.to_owned(),
+                sums_url: sums_url.clone(),
                 origin: log.origin.to_owned(),
                 index,
                 err: Box::new(err),
@@ -332,7 +319,7 @@ fn prove_with_lookup(
         return Ok((index, vc, ProofSource::LogLookup, memory));
     }
     Err(ClientError::NotRecorded {
-        sums_url: sums_url.to_owned(),
+        sums_url: sums_url.clone(),
         sums_sha256: *sums_sha256,
         tried,
     })
@@ -340,19 +327,19 @@ fn prove_with_lookup(
 
 fn check_signature(
     ctx: &Context,
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
     sums_bytes: &[u8],
 ) -> Result<Signed, ClientError> {
-    let Some(applied) = ctx.keys.lookup(sums_url) else {
+    let Some(applied) = ctx.keys.for_sums(sums_url) else {
         return Ok(Signed::Unsigned);
     };
-    let sig_url = format!("{sums_url}.minisig");
+    let sig_url = sums_url.with_suffix(".minisig");
     let sig_bytes = match ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE) {
         Ok(f) => f.bytes,
         Err(e) if e.kind() == Kind::NotFound => {
             return Err(ClientError::SignatureMissing {
                 sig_url,
-                key: ctx.keys.describe(sums_url),
+                key: format!("signed by {applied}"),
             });
         }
         Err(e) => return Err(e.into()),
@@ -369,7 +356,7 @@ fn check_signature(
         Err(err) => return Err(ClientError::BadSignature { sig_url, err }),
     };
     // A signature bound to another URL is another release's, replayed here.
-    let binding = match trusted_comment::check_url(&v.trusted_comment, sums_url) {
+    let binding = match trusted_comment::check_url(&v.trusted_comment, sums_url.as_str()) {
         Ok(b) => b,
         Err(err) => return Err(ClientError::OtherUrl { sig_url, err }),
     };
@@ -377,7 +364,7 @@ fn check_signature(
         key_id: v.key_id,
         trusted_comment: v.trusted_comment,
         binding,
-        key_source: ctx.keys.describe(sums_url),
+        key_source: format!("signed by {applied}"),
     })
 }
 
@@ -387,8 +374,14 @@ mod tests {
 
     #[test]
     fn file_name_is_one_plain_name() {
+        let name = |url: &str| {
+            FileUrl::parse(url)
+                .unwrap()
+                .listable_name()
+                .map(str::to_owned)
+        };
         assert_eq!(
-            file_name("https://a.example/r/my%20tool.sh?x#y").unwrap(),
+            name("https://a.example/r/my%20tool.sh?x#y").unwrap(),
             "my tool.sh"
         );
         // Regressions from the `output_name` fuzz target: names that climb out of the directory,
@@ -402,8 +395,7 @@ mod tests {
             "https://a.example/r/.",
             "https://a.example/r/",
         ] {
-            let e = file_name(url).unwrap_err();
-            assert_eq!(e.class(), super::super::error::Class::Usage, "{url}");
+            assert!(name(url).is_err(), "{url}");
         }
     }
 }

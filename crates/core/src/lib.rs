@@ -31,4 +31,5 @@ pub mod sums;
 pub mod tile;
 pub mod tlog_proof;
 pub mod trusted_comment;
+pub mod url;
 pub mod verify;
