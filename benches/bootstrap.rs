@@ -34,18 +34,13 @@
 #[allow(dead_code)]
 mod common;
 
+use common::env_u64;
+
 use common::release::{VERSION, World, rget_file, target};
 use common::{RGET, assert_ok};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `bootstrap/build.sh` with `RGET_PINNED_DIR=pins` in `<target>/bootstrap-bench`; returns the binary.
 fn build_bootstrap(pins: &Path) -> PathBuf {

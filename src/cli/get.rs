@@ -3,6 +3,7 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
+use super::summary::cosigned_by;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
@@ -272,7 +273,6 @@ fn report(
 /// The human summary, on standard error (standard output may carry the file itself).
 fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, path: Option<&Path>) {
     let cp = &v.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let mut l: Vec<String> = Vec::new();
     l.push(format!("rget: verified {} ({len} bytes)", v.name));
     l.push(format!("  sha256     {sha}"));
@@ -292,11 +292,7 @@ fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, pa
     ));
     l.push(format!(
         "  cosigned   {}",
-        if cosigners.is_empty() {
-            "by no witness (the policy's quorum is none)".to_string()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     l.push(format!("  seen       {}", v.memory));
     match &v.signed {

@@ -9,7 +9,6 @@ use crate::log::witnessing::Witnesses;
 use crate::serve::logfmt::{Level, event};
 use rget_core::note::SignerKey;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -117,10 +116,6 @@ struct ServeArgs {
     /// The log directory (made by 'rget log init')
     #[arg(value_name = "DIR")]
     dir: PathBuf,
-
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
 
     /// A tlog-policy naming the witnesses (each 'witness' line with its URL) and the quorum every
     /// checkpoint needs before it is published. Submissions are answered only after that; while the
@@ -233,7 +228,7 @@ fn serve(a: ServeArgs) -> CliResult {
     let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
     let origin = log.verifier_key().name.clone();
-    let (listener, addr) = server_args::bind(a.listen)?;
+    let (listener, addr) = a.server.bind()?;
     let rt = server_args::runtime()?;
     let (handle, sequencer) = log
         .start(config.clone())

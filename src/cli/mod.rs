@@ -17,6 +17,7 @@ pub mod self_cmd;
 pub mod server_args;
 pub mod sigsum;
 pub mod submit;
+pub mod summary;
 pub mod sums;
 pub mod trust_args;
 pub mod witness;

@@ -10,6 +10,7 @@ use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
 use super::submit::{Submitted, submit_verified};
+use super::summary::cosigned_by;
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
@@ -201,7 +202,6 @@ fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<V
 /// The human summary, on standard error.
 fn summary(a: &Args, r: &Released) {
     let cp = &r.submitted.logged.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
     let base = r.sums_url.dir();
     let mut s = format!(
@@ -221,11 +221,7 @@ fn summary(a: &Args, r: &Released) {
     ));
     s.push_str(&format!(
         "  cosigned   {}\n",
-        if cosigners.is_empty() {
-            "by no witness (the policy's quorum is none)".to_owned()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     s.push_str(&format!("  seen       {}\n", r.submitted.memory));
     s.push_str(&format!("  wrote      {}\n", written.join(", ")));

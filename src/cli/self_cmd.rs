@@ -3,7 +3,8 @@
 
 use super::exit::{CliResult, Failure};
 use super::json::{self, Logged};
-use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
+use super::summary::cosigned_by;
+use super::trust_args::{NetworkArgs, client, local};
 use crate::client::context::Context;
 use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
 use crate::client::trust::{Env, PublisherKeys};
@@ -48,25 +49,12 @@ pub struct Common {
     /// every byte is still checked, and the log record is the one at the pinned source
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
-    /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file (SSL_CERT_FILE is honoured too)
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Vec<PathBuf>,
     /// Allow plain http for --mirror URLs (every byte is checked all the same). A log the pins
     /// name with an http URL is always allowed; the pinned release source is always https
     #[arg(long)]
     pub allow_http: bool,
-    /// Longest wait, in seconds, for any single read from a server
-    #[arg(long, value_name = "SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
-    /// Longest time, in seconds, the whole command may take (every connect, read, retry and the
-    /// whole download; exit code 4 when it runs out)
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_TIME,
-          value_parser = clap::value_parser!(u64).range(1..=MAX_MAX_TIME))]
-    pub max_time: u64,
+    #[command(flatten)]
+    pub net: NetworkArgs,
     /// Print the result as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
@@ -154,14 +142,8 @@ fn setup(c: &Common) -> CliResult<Setup> {
     }
     .map_err(client)?;
     let http_log = own.policy.logs().any(|l| l.url.starts_with("http://"));
-    let net = Network {
-        state: c.state.as_deref(),
-        cacert: &c.cacert,
-        allow_http: c.allow_http || http_log,
-        timeout: c.timeout,
-        max_time: c.max_time,
-    };
-    let ctx = net.context(
+    let ctx = c.net.context(
+        c.allow_http || http_log,
         own.policy.clone(),
         PublisherKeys::none(),
         &Env::from_process(),
@@ -419,7 +401,6 @@ fn print_report(
     let (name, digest, len, files, checked) = (&v.name, &v.digest, v.len, &v.files, &v.checked);
     let r = &checked.release;
     let cp = &r.logged.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     if c.json {
         return json::print(&Report {
             outcome,
@@ -433,7 +414,12 @@ fn print_report(
             key_id: &r.key_id,
             trusted_comment: &r.trusted_comment,
             pins: &s.own.origin,
-            log: Logged::new(cp, r.logged.index, cosigners.clone(), &checked.memory),
+            log: Logged::new(
+                cp,
+                r.logged.index,
+                cp.cosigners.iter().map(|(n, _)| n.as_str()).collect(),
+                &checked.memory,
+            ),
         });
     }
     let mut o = format!("rget: {what}\n");
@@ -450,11 +436,7 @@ fn print_report(
     ));
     o.push_str(&format!(
         "  cosigned   {}\n",
-        if cosigners.is_empty() {
-            "by no witness (the pinned quorum is none)".to_string()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the pinned quorum")
     ));
     o.push_str(&format!("  seen       {}", checked.memory));
     // Spelled out for the terminal, line by line (URLs canonical, names from the pins).

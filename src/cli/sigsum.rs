@@ -3,6 +3,7 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner};
+use super::summary::cosigned_by;
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::openssh::{self, MAX_KEY_FILE};
 use rget_core::policy::Policy;
@@ -251,7 +252,6 @@ fn log_label(v: &VerifiedProof) -> String {
 /// The human summary, on standard error.
 fn summary(proof: &Path, v: &VerifiedProof, message: &Hash, policy: &str, raw: bool) {
     let cp = &v.checkpoint;
-    let names: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let mut s = format!("rget: verified Sigsum proof {}\n", proof.display());
     if raw {
         s.push_str(&format!("  message    {message} (--raw-hash)\n"));
@@ -270,11 +270,7 @@ fn summary(proof: &Path, v: &VerifiedProof, message: &Hash, policy: &str, raw: b
     ));
     s.push_str(&format!(
         "  cosigned   {} (policy {policy})\n",
-        if names.is_empty() {
-            "by no witness (the policy's quorum is none)".to_owned()
-        } else {
-            format!("by {}", names.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     let _ = io::stderr().write_all(s.as_bytes());
 }

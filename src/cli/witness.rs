@@ -8,7 +8,6 @@ use crate::witness::server::{self, DEFAULT_MAX_BODY};
 use crate::witness::{self as witness, InitError, OpenError, Witness};
 use rget_core::policy::Policy;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -110,10 +109,6 @@ struct ServeArgs {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 
-    /// Address to listen on, e.g. 127.0.0.1:7380 (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
-
     /// A tlog-policy file whose 'log' lines are the logs to witness
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
@@ -176,7 +171,7 @@ fn serve(a: ServeArgs) -> CliResult {
     // Open (lock, load every log's state) before listening, so a locked or damaged witness fails
     // before any log can connect.
     let w = Arc::new(Witness::open(&a.dir, &policy).map_err(open_failure)?);
-    let (listener, addr) = server_args::bind(a.listen)?;
+    let (listener, addr) = a.server.bind()?;
     let rt = server_args::runtime()?;
     rt.block_on(async {
         let (listener, signals) = server_args::announce(listener, addr)?;

@@ -10,7 +10,10 @@
 //! they can tamper with what the servers answer without disturbing each other while they run in
 //! parallel.
 
-use crate::common::{RGET, assert_ok, https, log as logc, parse_json, release, stderr, stdout};
+use crate::common::exit::{MALFORMED, NETWORK, NOT_FOUND, TRUST_ANOMALY, VERIFICATION_FAILED};
+use crate::common::{
+    assert_ok, assert_one_line_refusal, https, log as logc, parse_json, release, stderr, stdout,
+};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{ORIGIN, World, data};
@@ -21,13 +24,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
-const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
-const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
 
 const APP: &str = "app-1.0.tar.gz";
 
@@ -43,30 +39,12 @@ fn assert_refused(
     dest: &Path,
     before: Option<&[u8]>,
 ) {
-    let err = stderr(o);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        stdout(o)
-    );
-    assert!(o.stdout.is_empty(), "nothing on stdout: {:?}", stdout(o));
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    assert!(
-        err.contains(word),
-        "{err:?} should name the reason ({word:?})"
-    );
+    assert_one_line_refusal(o, code, &[word]);
     match before {
         None => assert!(!dest.exists(), "{} must not be created", dest.display()),
         Some(b) => assert_eq!(std::fs::read(dest).expect("dest kept"), b, "dest changed"),
     }
-    let dir = dest.parent().expect("dest has a parent");
-    assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
-    assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
+    w.assert_no_temporaries(dest);
 }
 
 /// `rget get URL -o dest` with the release key, in a fresh directory.
@@ -777,17 +755,7 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
     // A second log with the SAME private key: [something else, release], also size 2.
     let fork_parent = w.dir("fork");
     let fork_dir = fork_parent.join("log");
-    let out = std::process::Command::new(RGET)
-        .args(["log", "init", "--origin", ORIGIN, "--key"])
-        .arg(w.log_dir.join("log.key"))
-        .arg(&fork_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    logc::init_log_with_key(&fork_dir, ORIGIN, &w.log_dir.join("log.key"));
     let fork = logc::Server::start(&fork_dir, &["--batch-delay", "10"]);
     let a = logc::agent();
     let other = logc::submit(

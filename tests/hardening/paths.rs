@@ -11,7 +11,8 @@
 //!   and the bootstrap exit 130, 143, 129 and leave no temporary file; after `kill -9` the next run
 //!   removes the leftover at once, and never a file a live run is writing.
 
-use crate::common::{RGET, assert_ok, https, release, text};
+use crate::common::exit::{USAGE, VERIFICATION_FAILED};
+use crate::common::{RGET, assert_ok, assert_one_line_refusal, https, listing, release, text};
 
 use https::{Reply, files_with_prefix};
 use release::{Release, World, build_bootstrap, data};
@@ -23,49 +24,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-
 const APP: &str = "app-1.0.tar.gz";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The three signals and the status each must end a run with (128 + the signal's number).
 const SIGNALS: [(&str, i32); 3] = [("INT", 130), ("TERM", 143), ("HUP", 129)];
-
-/// The sorted names in `dir`.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// The exit code, one line on stderr containing every needle, nothing on stdout.
-#[track_caller]
-fn assert_refused(o: &Output, code: i32, needles: &[&str]) {
-    let err = text(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        text(&o.stdout)
-    );
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err:?}");
-    }
-    assert!(
-        o.stdout.is_empty(),
-        "nothing on stdout: {:?}",
-        text(&o.stdout)
-    );
-}
 
 // ---- class 2: output names ------------------------------------------------------------------
 
@@ -129,7 +92,7 @@ fn a_last_segment_that_is_not_a_plain_name_is_refused_without_o() {
         let url = w.url(&format!("/evil/{segment}"));
         let o = w.client(&state, &["get", &url]).cwd(&cwd).run();
         eprint!("{segment:>30}: {}", text(&o.stderr));
-        assert_refused(&o, USAGE, &["-o PATH"]);
+        assert_one_line_refusal(&o, USAGE, &["-o PATH"]);
         assert_eq!(listing(&cwd), Vec::<String>::new(), "{segment}: cwd");
         assert_eq!(listing(&parent), ["cwd"], "{segment}: parent");
         assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
@@ -144,7 +107,7 @@ fn a_last_segment_that_is_not_a_plain_name_is_refused_without_o() {
         .client(&state, &["get", &w.url("/evil/%zz")])
         .cwd(&cwd)
         .run();
-    assert_refused(&o, USAGE, &["percent-escape"]);
+    assert_one_line_refusal(&o, USAGE, &["percent-escape"]);
     assert!(!text(&o.stderr).contains("-o"), "{}", text(&o.stderr));
 }
 
@@ -182,7 +145,7 @@ fn with_o_the_same_files_download_and_plain_names_still_save() {
             assert_eq!(&std::fs::read(cwd.join("a b")).unwrap(), b);
         } else {
             let o = w.client(&state, &["get", &url]).cwd(&cwd).run();
-            assert_refused(&o, USAGE, &["-o PATH"]);
+            assert_one_line_refusal(&o, USAGE, &["-o PATH"]);
         }
     }
     let mut want: Vec<String> = (0..files.len()).map(|i| format!("out-{i}")).collect();
@@ -341,7 +304,7 @@ fn special_destinations_are_written_through_or_refused_and_survive() {
             let o = w
                 .client(&state, &["get", &url, "-o", target.to_str().unwrap()])
                 .run();
-            assert_refused(&o, USAGE, &[word, "rget writes only to"]);
+            assert_one_line_refusal(&o, USAGE, &[word, "rget writes only to"]);
             assert_eq!(kind(node), before, "{word}: the node survives");
             if via_link {
                 assert_eq!(kind(&target).0, "symlink", "the link stays a link");
@@ -408,7 +371,7 @@ fn links_are_followed_and_a_fifo_sees_nothing_unverified() {
     let o = w
         .client(&state, &["get", &url, "-o", fifo.to_str().unwrap()])
         .run();
-    assert_refused(&o, VERIFICATION_FAILED, &["but SHA256SUMS lists"]);
+    assert_one_line_refusal(&o, VERIFICATION_FAILED, &["but SHA256SUMS lists"]);
     drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
     assert_eq!(reader.join().unwrap(), Vec::<u8>::new());
     assert_eq!(kind(&fifo).0, "fifo");

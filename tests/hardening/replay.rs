@@ -9,7 +9,10 @@
 //! the proof of that record or without it (then the client uses the log's lookup). Every refusal
 //! leaves nothing in the output directory and no temporary file anywhere.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release, text};
+use crate::common::exit::{TRUST_ANOMALY, USAGE, VERIFICATION_FAILED};
+use crate::common::{
+    RGET, assert_ok, assert_one_line_refusal, https, listing, log as logc, release, text,
+};
 
 use https::{Reply, TestServer, files_with_prefix};
 use release::{Release, World, data};
@@ -21,37 +24,13 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
-
 const TOOL: &str = "tool.sh";
 
 /// A refusal: exit `code`, exactly one line `rget: ...` on stderr containing every one of `words`,
 /// nothing on stdout, `dl` empty, and no `.rget-` temporary in `TMPDIR`.
 #[track_caller]
 fn assert_refused(w: &World, o: &Output, code: i32, words: &[&str], dl: &Path) -> String {
-    let err = text(&o.stderr);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        text(&o.stdout)
-    );
-    assert!(
-        o.stdout.is_empty(),
-        "nothing on stdout: {}",
-        text(&o.stdout)
-    );
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    for word in words {
-        assert!(err.contains(word), "{err:?} should name {word:?}");
-    }
+    let err = assert_one_line_refusal(o, code, words);
     assert_eq!(
         listing(dl),
         Vec::<String>::new(),
@@ -59,15 +38,6 @@ fn assert_refused(w: &World, o: &Output, code: i32, words: &[&str], dl: &Path) -
     );
     assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
     err
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut n: Vec<String> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    n.sort();
-    n
 }
 
 /// A fresh state directory and output directory.

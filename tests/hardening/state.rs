@@ -10,9 +10,10 @@
 //!   `rget verify --max-size` on an endless file;
 //! - names and URLs reaching the terminal spelled out, and `rget cat --json`.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release};
+use crate::common::exit::{LOCAL_IO, MALFORMED, NETWORK, NOT_FOUND, TRUST_ANOMALY, USAGE};
+use crate::common::{assert_ok, assert_one_line_refusal, https, log as logc, release, text};
 
-use https::{Reply, files_with_prefix};
+use https::Reply;
 use release::{ORIGIN, World, data};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
@@ -22,48 +23,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-// Exit codes (src/cli/exit.rs).
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
-const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
-const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
-const LOCAL_IO: i32 = rget::core::exit::ExitCode::LocalIo.code();
-
 const APP: &str = "app-1.0.tar.gz";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A refusal: exit `code`, exactly one line `rget: ...` on stderr containing `word`, nothing on
 /// stdout, `dest` not created, no `.rget-` temporary beside it or in `TMPDIR`, and no raw control
 /// character in what reached the terminal.
 #[track_caller]
 fn assert_refused(w: &World, o: &Output, code: i32, word: &str, dest: &Path) {
-    let err = stderr(o);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        stdout(o)
-    );
-    assert!(o.stdout.is_empty(), "nothing on stdout: {:?}", stdout(o));
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    assert!(err.contains(word), "{err:?} should say {word:?}");
+    assert_one_line_refusal(o, code, &[word]);
     assert_no_raw_controls(&o.stderr);
     assert!(!dest.exists(), "{} must not be created", dest.display());
-    let dir = dest.parent().expect("dest has a parent");
-    assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
-    assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
+    w.assert_no_temporaries(dest);
 }
 
 /// No character a terminal would act on, but the line breaks ending rget's own lines: no C0 or C1
@@ -140,7 +110,7 @@ fn bounded(mut cmd: Command, limit: Duration) -> (Output, Duration) {
             let out = child.wait_with_output().expect("output");
             panic!(
                 "rget still ran after {limit:?}: stderr so far: {}",
-                stderr(&out)
+                text(&out.stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -208,17 +178,7 @@ fn static_copy(w: &World, at: &str, tiles: bool) -> String {
 /// Returns the server and the proof of the last record.
 fn forked_log(w: &World, name: &str, records: &[(&str, &[u8])]) -> (logc::Server, Vec<u8>) {
     let dir = w.dir(name).join("log");
-    let out = Command::new(RGET)
-        .args(["log", "init", "--origin", ORIGIN, "--key"])
-        .arg(w.log_dir.join("log.key"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    logc::init_log_with_key(&dir, ORIGIN, &w.log_dir.join("log.key"));
     let fork = logc::Server::start(&dir, &["--batch-delay", "10"]);
     let a = logc::agent();
     let mut last = Vec::new();
@@ -247,9 +207,9 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
         let o = get_to(&w, &state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "writable by other users", &dl.join(APP));
         assert!(
-            stderr(&o).contains(&format!("chmod go-w {}", state.display())),
+            text(&o.stderr).contains(&format!("chmod go-w {}", state.display())),
             "{}",
-            stderr(&o)
+            text(&o.stderr)
         );
         assert!(!state.join("logs").exists(), "nothing written into it");
     }
@@ -262,7 +222,7 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
     chmod(&cp, 0o666);
     let o = get_to(&w, &state, &url, &dl.join(APP));
     assert_refused(&w, &o, LOCAL_IO, "mode 0666", &dl.join(APP));
-    assert!(stderr(&o).contains(&format!("chmod go-w {}", cp.display())));
+    assert!(text(&o.stderr).contains(&format!("chmod go-w {}", cp.display())));
     assert_eq!(std::fs::read(&cp).unwrap(), stored);
 
     // The log's directory writable by its group; fixed as the message says, the run works again.
@@ -279,7 +239,7 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
         std::os::unix::fs::chown(&state, Some(4321), Some(4321)).unwrap();
         let o = get_to(&w, &state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "belongs to uid 4321", &dl.join(APP));
-        assert!(stderr(&o).contains("chown"), "{}", stderr(&o));
+        assert!(text(&o.stderr).contains("chown"), "{}", text(&o.stderr));
     }
 }
 
@@ -314,7 +274,7 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
             "is a symbolic link"
         };
         assert_refused(&w, &o, LOCAL_IO, what, &dest);
-        assert!(stderr(&o).contains(&format!("rm {}", target.display())));
+        assert!(text(&o.stderr).contains(&format!("rm {}", target.display())));
         assert!(took < Duration::from_secs(20), "{name}: {took:?}");
     }
 }
@@ -357,7 +317,7 @@ fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
             w.srv.route(&w.rel.path("SHA256SUMS.tlog-proof"), proof);
             let o = get_to(&w, &state, &url, &dest);
             assert_refused(&w, &o, LOCAL_IO, why, &dest);
-            let err = stderr(&o);
+            let err = crate::common::text(&o.stderr);
             assert!(err.contains(&cp.display().to_string()), "{err}");
             assert!(err.contains("move the file aside"), "{err}");
             assert!(!err.contains("FORK") && !err.contains("ROLLBACK"), "{err}");
@@ -411,7 +371,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     };
     let o = run(&strict);
     assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest);
-    assert!(stderr(&o).contains("same size"), "{}", stderr(&o));
+    assert!(text(&o.stderr).contains("same size"), "{}", text(&o.stderr));
 
     // The lookup path: the forked log is the policy's log, and the quorum fails there too.
     w.srv.route(&proof_route, Reply::status(404));
@@ -444,9 +404,9 @@ fn a_log_back_at_size_1_after_size_3_is_a_trust_anomaly_on_both_paths() {
     let o = get_to(&w, &state, &url, &dl.join("first"));
     assert_ok(&o);
     assert!(
-        stderr(&o).contains("under checkpoint size 3"),
+        text(&o.stderr).contains("under checkpoint size 3"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     let old_policy = policy(&w, "policy-old", &old, "");
     let dest = dl.join(APP);
@@ -602,9 +562,9 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
         eprintln!("{name}: ended after {took:?}");
         assert_refused(&w, &o, NETWORK, "--max-time", &dest);
         assert!(
-            stderr(&o).contains("the time limit of 3 s for the whole command"),
+            text(&o.stderr).contains("the time limit of 3 s for the whole command"),
             "{}",
-            stderr(&o)
+            text(&o.stderr)
         );
         // Per-read timeouts (60 s) and retries would have held it for minutes.
         assert!(
@@ -637,7 +597,11 @@ fn max_time_bounds_the_wait_for_a_lock_another_run_holds() {
     lock.unlock().unwrap();
     eprintln!("lock wait: ended after {took:?}");
     assert_refused(&w, &o, NETWORK, "held this log's lock", &dest);
-    assert!(stderr(&o).contains("--max-time"), "{}", stderr(&o));
+    assert!(
+        text(&o.stderr).contains("--max-time"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(took < Duration::from_secs(7), "{took:?}");
     // The lock released, the same run goes through.
     assert_ok(&get_to(&w, &state, &url, &dest));
@@ -678,7 +642,7 @@ fn verify_stops_reading_at_max_size() {
         .run()
     };
     let o = verify(len - 1);
-    assert_eq!(o.status.code(), Some(MALFORMED), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(MALFORMED), "{}", text(&o.stderr));
     assert_ok(&verify(len));
 }
 
@@ -708,9 +672,9 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
     assert_ok(&o);
     assert_no_raw_controls(&o.stderr);
     assert!(
-        stderr(&o).contains("rget: verified \\x1b[31mred\\x1b]0;pwned\\x07 (100 bytes)"),
+        text(&o.stderr).contains("rget: verified \\x1b[31mred\\x1b]0;pwned\\x07 (100 bytes)"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
 
     // A name with a newline and a bidi override, fetched with -o: one "verified" line.
@@ -719,9 +683,9 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
     assert_ok(&o);
     assert_no_raw_controls(&o.stderr);
     assert!(
-        stderr(&o).contains("rget: verified two\\nlines\\u{202e}txt (50 bytes)"),
+        text(&o.stderr).contains("rget: verified two\\nlines\\u{202e}txt (50 bytes)"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     assert_eq!(std::fs::read(&dest).unwrap(), rel.file(nl));
 
@@ -735,7 +699,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
     let unlisted = w.url("/esc/%1B%5D0%3Bowned%07%0Aforged");
     let o = get_to(&w, &state, &unlisted, &dl.join("x"));
     assert_refused(&w, &o, NOT_FOUND, "owned", &dl.join("x"));
-    assert!(stderr(&o).contains("\\nforged"), "{}", stderr(&o));
+    assert!(text(&o.stderr).contains("\\nforged"), "{}", text(&o.stderr));
     let o = get_to(
         &w,
         &state,
@@ -777,7 +741,7 @@ fn cat_json_reports_on_stderr_while_stdout_carries_the_file() {
         .run();
     assert_ok(&o);
     assert_eq!(o.stdout, file, "stdout is exactly the file");
-    let err = stderr(&o);
+    let err = text(&o.stderr);
     assert!(
         err.starts_with('{') && err.ends_with("}\n") && err.lines().count() == 1,
         "one JSON object on stderr: {err:?}"

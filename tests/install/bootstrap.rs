@@ -349,24 +349,7 @@ fn refuses_an_unpinned_version() {
 fn the_build_refuses_a_malformed_pin_set() {
     let s = shared();
     let pins = write_pins(&s.w, "pins-bad", "quorum none\n", &s.rel);
-    let _guard = release::BOOTSTRAP_BUILD
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let target_dir = common::target_dir("bootstrap-e2e");
-    let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-        .args([
-            "build",
-            "--offline",
-            "-p",
-            "rget-bootstrap",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RGET_PINNED_DIR", &pins)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build");
+    let out = release::bootstrap_build_output(&pins);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "a policy without a log was accepted");
     assert!(
