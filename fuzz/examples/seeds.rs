@@ -12,6 +12,7 @@
 //! signatures are randomised, so those files then differ from run to run); without `sha256sum`, the
 //! `SHA256SUMS` seeds come from rget's writer alone.
 
+use rget::log::state::TreeState;
 use rget_core::cosignature;
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, MemoryTree, empty_root};
@@ -22,7 +23,6 @@ use rget_core::sums::{self, Entry};
 use rget_core::tile::{self, Tile, TileLevel};
 use rget_core::tlog_proof::TlogProof;
 use rget_fetch::percent_encode;
-use rget::log::state::TreeState;
 use rget_fuzz::{TARGET, log_key, log2_key, witness_key};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -1105,7 +1105,7 @@ fn check(c: &Corpus) {
     for (name, data) in seeds("minisig") {
         if let Some(p) = rget_fuzz::split_nul(data, 2) {
             let sig = Signature::parse(std::str::from_utf8(p[0]).unwrap()).unwrap();
-            minisig::verify(&key, &sig, p[1], true).unwrap_or_else(|e| panic!("{name}: {e}"));
+            minisig::verify(&key, &sig, p[1]).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
     for (name, data) in seeds("tlog_proof") {
