@@ -66,7 +66,11 @@ impl KeyFileError {
             KeyFileError::Read { .. } => ExitCode::LocalIo,
             KeyFileError::WrongPassword { .. } => ExitCode::VerificationFailed,
             KeyFileError::PasswordNeeded { .. } => ExitCode::Usage,
-            _ => ExitCode::Malformed,
+            KeyFileError::TooLarge { .. }
+            | KeyFileError::NotText { .. }
+            | KeyFileError::NotAKey { .. }
+            | KeyFileError::Unusable { .. }
+            | KeyFileError::Decrypt { .. } => ExitCode::Malformed,
         }
     }
 }
