@@ -1,7 +1,7 @@
 //! The progress bar of `rget get` (`indicatif`): bytes, rate and time left on standard error when
 //! it is a terminal, and nothing otherwise (a pipe or a log file gets only the summary).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use std::io::IsTerminal;
 
 /// What a terminal sees while a download runs; [`Progress::finish`] clears it before the summary.
@@ -19,7 +19,9 @@ impl Progress {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10))
         } else {
             ProgressBar::hidden()
-        };
+        }
+        // Also when a failed download drops it: the one-line error then starts a clean line.
+        .with_finish(ProgressFinish::AndClear);
         bar.set_style(style(false, color));
         Progress { bar, color }
     }
