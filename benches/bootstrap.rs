@@ -270,32 +270,29 @@ fn main() {
     if let Ok(dir) = std::env::var("RGET_BENCH_PROFILE") {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let strace = |extra: &[&str], out: &Path| {
-            let mut c = isolated(&w, "strace");
-            c.args(["-f", "-o"])
-                .arg(out)
-                .args(extra)
-                .arg("--")
-                .arg(&boot)
+        // The run profiled: an install into a fresh prefix, then `rget --version`.
+        let run_bootstrap = |c: &mut Command| {
+            c.arg(&boot)
                 .arg("--prefix")
                 .arg(fresh("boot"))
                 .arg("--cacert")
                 .arg(&ca)
                 .args(["--", "--version"]);
+        };
+        let strace = |extra: &[&str], out: &Path| {
+            let mut c = isolated(&w, "strace");
+            c.args(["-f", "-o"]).arg(out).args(extra).arg("--");
+            run_bootstrap(&mut c);
             assert_ok(&c.output().unwrap());
         };
         strace(&["-tt", "-T"], &dir.join("strace.txt"));
         strace(&["-c", "-w"], &dir.join("strace-c.txt"));
-        let perf = Command::new("perf")
-            .args(["record", "-g", "-F", "4999", "-o"])
+        let mut perf = Command::new("perf");
+        perf.args(["record", "-g", "-F", "4999", "-o"])
             .arg(dir.join("perf.data"))
-            .arg("--")
-            .arg(&boot)
-            .arg("--prefix")
-            .arg(fresh("boot"))
-            .arg("--cacert")
-            .arg(&ca)
-            .args(["--", "--version"])
+            .arg("--");
+        run_bootstrap(&mut perf);
+        let perf = perf
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", w.root.join("home"))

@@ -128,6 +128,20 @@ pub fn assert_ok(out: &Output) -> String {
     text(&out.stdout)
 }
 
+/// The command failed with `code` and its standard error names `needle`; returns standard error.
+#[track_caller]
+pub fn assert_failed(out: &Output, code: i32, needle: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{err}",
+        text(&out.stdout)
+    );
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    err
+}
+
 /// A refusal as every rget command makes one: exit `code`, nothing on standard output, and exactly
 /// one line `rget: ...` on standard error naming each of `words`. Returns that line.
 #[track_caller]

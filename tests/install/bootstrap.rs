@@ -9,7 +9,7 @@
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 use crate::common::rng::{Rng, crash_seed};
-use crate::common::{self, RGET, https, release, text};
+use crate::common::{self, RGET, assert_failed, https, listing, release, text};
 
 use release::{Release, VERSION, World, build_bootstrap, rget_file};
 use rget::core::note::SignerKey;
@@ -94,20 +94,9 @@ fn old_install(w: &World, tag: &str) -> PathBuf {
 /// untouched old rget (no temporary file, no rget.previous).
 #[track_caller]
 fn assert_refused(out: &Output, code: i32, needle: &str, dir: &Path) {
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{err}",
-        text(&out.stdout)
-    );
-    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    assert_failed(out, code, needle);
     assert_eq!(std::fs::read(dir.join("rget")).unwrap(), b"old rget\n");
-    let names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["rget"], "the install directory changed");
+    assert_eq!(listing(dir), ["rget"], "the install directory changed");
 }
 
 /// Serves a mirror of the honest release at `prefix`; returns its URL (ending in `/`).
