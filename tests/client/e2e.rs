@@ -16,7 +16,7 @@ use crate::common::{
 };
 
 use https::{Reply, TestServer, files_with_prefix};
-use release::{ORIGIN, World, data};
+use release::{ORIGIN, World, data, proof_index};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
 use rget::core::tlog_proof::TlogProof;
@@ -47,18 +47,18 @@ fn assert_refused(
     w.assert_no_temporaries(dest);
 }
 
-/// `rget get URL -o dest` with the release key, in a fresh directory.
-fn get_to(w: &World, state: &Path, url: &str, dest: &Path) -> Output {
-    w.client(state, &["get", url, "-o", dest.to_str().unwrap()])
-        .run()
-}
-
-/// A fresh state directory and download directory for one run.
-fn fresh(w: &World, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    (
-        w.dir(&format!("state-{name}")),
-        w.dir(&format!("dl-{name}")),
-    )
+/// `rget get` of the release's app to `dest` with `extra` arguments, set up but not run (an attack
+/// may point it at another policy or key).
+fn get_app_to<'w>(
+    w: &'w World,
+    state: &Path,
+    dest: &Path,
+    extra: &[&str],
+) -> release::ClientRun<'w> {
+    let url = w.url(&w.rel.path(APP));
+    let mut args = vec!["get", &url, "-o", dest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    w.client(state, &args)
 }
 
 /// The release key's ID as rget prints it, which must be exactly what minisign wrote in the `.pub`.
@@ -72,17 +72,12 @@ fn release_key_id(w: &World) -> String {
     id
 }
 
-/// The index line of a proof file.
-fn proof_index(proof: &[u8]) -> u64 {
-    TlogProof::parse(proof).expect("proof parses").index
-}
-
 // ---- happy paths ------------------------------------------------------------------------------
 
 #[test]
 fn get_saves_under_the_url_name_or_at_o_path() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "get");
+    let (state, dl) = w.fresh("get");
     // Default: the URL's file name in the current directory.
     let o = w
         .client(&state, &["get", &w.url(&w.rel.path(APP))])
@@ -115,18 +110,13 @@ fn get_saves_under_the_url_name_or_at_o_path() {
     let sub = dl.join("bin");
     std::fs::create_dir(&sub).unwrap();
     let dest = sub.join("installer");
-    let o = get_to(&w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest);
     assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
     assert!(stderr(&o).contains("same checkpoint as last seen (size 1)"));
     // An existing destination is replaced by the verified file.
     std::fs::write(&dest, b"old").unwrap();
-    assert_ok(&get_to(
-        &w,
-        &state,
-        &w.url(&w.rel.path("install.sh")),
-        &dest,
-    ));
+    assert_ok(&w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest));
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
     assert!(files_with_prefix(&dl, ".rget-").is_empty());
     assert!(files_with_prefix(&sub, ".rget-").is_empty());
@@ -135,7 +125,7 @@ fn get_saves_under_the_url_name_or_at_o_path() {
 #[test]
 fn verify_checks_a_file_on_disk() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "verify");
+    let (state, dl) = w.fresh("verify");
     let file = dl.join("download");
     std::fs::write(&file, w.rel.file(APP)).unwrap();
     let url = w.url(&w.rel.path(APP));
@@ -167,7 +157,7 @@ fn verify_checks_a_file_on_disk() {
 #[test]
 fn cat_writes_exactly_the_verified_bytes_and_nothing_otherwise() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "cat");
+    let (state, dl) = w.fresh("cat");
     let o = w
         .client(&state, &["cat", &w.url(&w.rel.path(APP))])
         .cwd(&dl)
@@ -204,20 +194,9 @@ fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
     let w = World::new();
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(&w, "lookup");
+    let (state, dl) = w.fresh("lookup");
     let dest = dl.join("app");
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--json",
-            ],
-        )
-        .run();
+    let o = get_app_to(&w, &state, &dest, &["--json"]).run();
     assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file(APP));
     let j = parse_json(stdout(&o).trim_end());
@@ -232,7 +211,7 @@ fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
 #[test]
 fn json_is_one_object_with_the_digest_index_and_origin() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "json");
+    let (state, dl) = w.fresh("json");
     let dest = dl.join(APP);
     let url = w.url(&w.rel.path(APP));
     let o = w
@@ -278,7 +257,7 @@ fn json_is_one_object_with_the_digest_index_and_origin() {
 #[test]
 fn without_a_key_the_summary_says_unsigned() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "unsigned");
+    let (state, dl) = w.fresh("unsigned");
     let url = w.url(&w.rel.path(APP));
     let o = w.client(&state, &["get", &url]).cwd(&dl).no_key().run();
     assert_ok(&o);
@@ -300,7 +279,7 @@ fn without_a_key_the_summary_says_unsigned() {
 #[test]
 fn checkpoint_memory_advances_as_the_log_grows() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "grow");
+    let (state, dl) = w.fresh("grow");
     let o = w
         .client(&state, &["get", &w.url(&w.rel.path(APP))])
         .cwd(&dl)
@@ -550,20 +529,20 @@ impl<'w> Attempt<'w> {
 
 /// `rget get` of the release's main file into a fresh directory, with a fresh state.
 fn get_app(w: &World) -> Attempt<'_> {
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    Attempt::new(get_to(w, &state, &w.url(&w.rel.path(APP)), &dest), dest)
+    Attempt::new(w.get_to(&state, &w.url(&w.rel.path(APP)), &dest), dest)
 }
 
 fn artifact_changed_on_the_server(w: &World) -> Attempt<'_> {
     let mut bad = w.rel.file(APP).to_vec();
     bad[12345] ^= 0x80;
     w.srv.route(&w.rel.path(APP), Reply::body(&bad));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
     // The destination already exists: it must stay as it was.
     std::fs::write(&dest, b"previous version").unwrap();
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dest);
     Attempt::new(o, dest).before(b"previous version")
 }
 
@@ -577,18 +556,18 @@ fn sums_changed_after_logging(w: &World) -> Attempt<'_> {
     assert_ne!(sums.as_bytes(), w.rel.sums);
     w.srv.route(&w.rel.path("SHA256SUMS"), Reply::body(&sums));
     w.srv.route(&w.rel.path("install.sh"), Reply::body(&evil));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("install.sh");
-    let o = get_to(w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest);
     Attempt::new(o, dest)
 }
 
 fn sums_never_logged(w: &World) -> Attempt<'_> {
     // Published and signed, but never submitted: no proof file, nothing in the log.
     let rel = w.publish("/unlogged", &[("tool", data(1000, 9))], false);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("tool");
-    let o = get_to(w, &state, &w.url(&rel.path("tool")), &dest);
+    let o = w.get_to(&state, &w.url(&rel.path("tool")), &dest);
     Attempt::new(o, dest)
 }
 
@@ -658,20 +637,9 @@ fn quorum_not_met(w: &World, lookup: bool) -> Attempt<'_> {
         w.srv
             .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
     }
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .policy(&policy)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).policy(&policy).run();
     Attempt::new(o, dest)
 }
 
@@ -709,8 +677,8 @@ fn rollback_to_an_older_checkpoint(w: &World) -> Attempt<'_> {
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(w, "t");
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dl.join("first"));
+    let (state, dl) = w.fresh("t");
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dl.join("first"));
     assert_ok(&o);
     assert!(
         stderr(&o).contains("under checkpoint size 2"),
@@ -720,18 +688,7 @@ fn rollback_to_an_older_checkpoint(w: &World) -> Attempt<'_> {
 
     // Now the log answers with its older checkpoint of size 1.
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .policy(&old_policy)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).policy(&old_policy).run();
     Attempt::new(o, dest).then(move |o| {
         assert!(stderr(o).contains("evidence"), "{}", stderr(o));
         assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
@@ -744,13 +701,8 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(w, "t");
-    assert_ok(&get_to(
-        w,
-        &state,
-        &w.url(&w.rel.path(APP)),
-        &dl.join("first"),
-    ));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &w.url(&w.rel.path(APP)), &dl.join("first")));
 
     // A second log with the SAME private key: [something else, release], also size 2.
     let fork_parent = w.dir("fork");
@@ -775,7 +727,7 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
         Reply::body(&forked.body),
     );
     let dest = dl.join(APP);
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dest);
     Attempt::new(o, dest).then(move |o| {
         assert!(stderr(o).contains("same size"), "{}", stderr(o));
         assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
@@ -784,20 +736,9 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
 
 fn signature_by_the_wrong_key(w: &World) -> Attempt<'_> {
     let (other_pub, _) = w.minisign.keypair(&w.root.join("other-keys"), "other");
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .key(&other_pub)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).key(&other_pub).run();
     Attempt::new(o, dest)
 }
 
@@ -809,9 +750,9 @@ fn signature_missing_where_a_key_applies(w: &World) -> Attempt<'_> {
 
 fn file_name_absent_from_the_sums(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path("extra.bin"), Reply::body(b"extra"));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("extra.bin");
-    let o = get_to(w, &state, &w.url(&w.rel.path("extra.bin")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("extra.bin")), &dest);
     Attempt::new(o, dest).then(|_| {
         assert_eq!(
             w.srv.count(&w.rel.path("extra.bin")),
@@ -831,9 +772,9 @@ fn sums_with_name<'w>(w: &'w World, name: &str) -> Attempt<'w> {
         Reply::body(format!("{d}  app\n{d}  {name}\n")),
     );
     w.srv.route("/evil/app", Reply::body(&body));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("app");
-    let o = get_to(w, &state, &w.url("/evil/app"), &dest);
+    let o = w.get_to(&state, &w.url("/evil/app"), &dest);
     Attempt::new(o, dest)
 }
 
@@ -857,41 +798,17 @@ fn https_to_http_redirect(w: &World) -> Attempt<'_> {
 }
 
 fn body_longer_than_max_size(w: &World) -> Attempt<'_> {
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--max-size",
-                "100000",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--max-size", "100000"]).run();
     Attempt::new(o, dest)
 }
 
 fn endless_body(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Endless);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--max-size",
-                "4000000",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--max-size", "4000000"]).run();
     Attempt::new(o, dest)
 }
 
@@ -912,22 +829,10 @@ fn body_cut_short(w: &World) -> Attempt<'_> {
 
 fn server_never_answers(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Hang);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
     let start = Instant::now();
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--timeout",
-                "1",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--timeout", "1"]).run();
     let took = start.elapsed();
     Attempt::new(o, dest).then(move |_| {
         // Three attempts of one second each, with backoff: far from the 60 s default.
@@ -983,7 +888,7 @@ fn submit_writes_a_verifying_proof_beside_the_file_and_is_idempotent() {
     w.srv
         .route("/sub/SHA256SUMS.tlog-proof", Reply::body(&proof));
     w.srv.route("/sub/tool", Reply::body(data(2000, 5)));
-    let (state, dl) = fresh(&w, "sub");
+    let (state, dl) = w.fresh("sub");
     let o = w
         .client(&state, &["get", &w.url("/sub/tool")])
         .cwd(&dl)

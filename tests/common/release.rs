@@ -384,6 +384,20 @@ impl World {
         d
     }
 
+    /// A fresh state directory and download directory for one run (`state-NAME`, `dl-NAME`).
+    pub fn fresh(&self, name: &str) -> (PathBuf, PathBuf) {
+        (
+            self.dir(&format!("state-{name}")),
+            self.dir(&format!("dl-{name}")),
+        )
+    }
+
+    /// `rget get URL -o dest` with the release key and the world's policy.
+    pub fn get_to(&self, state: &Path, url: &str, dest: &Path) -> Output {
+        self.client(state, &["get", url, "-o", dest.to_str().unwrap()])
+            .run()
+    }
+
     /// A client run: `rget ARGS... --policy --state --cacert --allow-http [--key]`, in `cwd`.
     pub fn client<S: AsRef<std::ffi::OsStr>>(&self, state: &Path, args: &[S]) -> ClientRun<'_> {
         ClientRun {
@@ -493,4 +507,11 @@ fn cargo_build_bootstrap<R>(pins: &Path, then: impl FnOnce(Output, &Path) -> R) 
         .output()
         .expect("run cargo build");
     then(build, &target_dir.join("debug").join("rget-bootstrap"))
+}
+
+/// The index line of a `.tlog-proof` file.
+pub fn proof_index(proof: &[u8]) -> u64 {
+    rget::core::tlog_proof::TlogProof::parse(proof)
+        .expect("a proof")
+        .index
 }

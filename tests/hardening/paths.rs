@@ -12,7 +12,9 @@
 //!   removes the leftover at once, and never a file a live run is writing.
 
 use crate::common::exit::{USAGE, VERIFICATION_FAILED};
-use crate::common::{RGET, assert_ok, assert_one_line_refusal, https, listing, release, text};
+use crate::common::{
+    self, RGET, assert_ok, assert_one_line_refusal, https, listing, release, text,
+};
 
 use https::{Reply, files_with_prefix};
 use release::{Release, World, build_bootstrap, data};
@@ -427,11 +429,22 @@ fn signal(child: &Child, sig: &str) {
     assert!(st.success(), "kill -s {sig}");
 }
 
+/// Starts `c` with its standard output and error captured.
 fn spawn(mut c: Command) -> Child {
-    c.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn")
+    common::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()))
+}
+
+/// Starts `rget get` of the app, served `chunk` bytes at a time, into `d/app`; returns the run once
+/// its temporary file streams, with that file's name.
+fn start_slow_get(w: &World, state: &Path, d: &Path, chunk: usize) -> (Child, String) {
+    trickle(w, &w.rel.path(APP), w.rel.file(APP), chunk);
+    let url = w.url(&w.rel.path(APP));
+    let c = w
+        .client(state, &["get", &url, "-o", d.join("app").to_str().unwrap()])
+        .command();
+    let mut child = spawn(c);
+    let part = wait_for_part(d, &mut child);
+    (child, part)
 }
 
 /// Signals `child` once its download streams into `dir`, and checks the status, the one line on
@@ -544,33 +557,14 @@ fn an_ignored_sighup_stays_ignored() {
 fn after_kill_9_the_next_get_removes_the_leftover_at_once() {
     let w = World::new();
     let state = w.dir("state");
-    trickle(&w, &w.rel.path(APP), w.rel.file(APP), 2048);
     let d = w.dir("dl");
-    let url = w.url(&w.rel.path(APP));
-    let c = w
-        .client(
-            &state,
-            &["get", &url, "-o", d.join("app").to_str().unwrap()],
-        )
-        .command();
-    let mut child = spawn(c);
-    let part = wait_for_part(&d, &mut child);
+    let (mut child, part) = start_slow_get(&w, &state, &d, 2048);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(d.join(&part).exists(), "kill -9 leaves the temporary file");
     // The next run, for another file in that directory.
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path("NOTES.txt")),
-                "-o",
-                d.join("notes").to_str().unwrap(),
-            ],
-        )
-        .run();
-    assert_ok(&o);
+    let notes = w.url(&w.rel.path("NOTES.txt"));
+    assert_ok(&w.get_to(&state, &notes, &d.join("notes")));
     assert_eq!(listing(&d), ["notes"], "the leftover is gone");
 }
 
@@ -580,32 +574,13 @@ fn after_kill_9_the_next_get_removes_the_leftover_at_once() {
 fn a_live_download_is_never_swept_by_another_run() {
     let w = World::new();
     let state = w.dir("state");
-    // About 7 s: long enough for the other runs to finish while it streams.
-    trickle(&w, &w.rel.path(APP), w.rel.file(APP), 1024);
     let d = w.dir("dl");
-    let url = w.url(&w.rel.path(APP));
-    let c = w
-        .client(
-            &state,
-            &["get", &url, "-o", d.join("app").to_str().unwrap()],
-        )
-        .command();
-    let mut live = spawn(c);
-    let part = wait_for_part(&d, &mut live);
+    // About 7 s: long enough for the other runs to finish while it streams.
+    let (mut live, part) = start_slow_get(&w, &state, &d, 1024);
     let ino = std::fs::metadata(d.join(&part)).unwrap().ino();
+    let notes = w.url(&w.rel.path("NOTES.txt"));
     for i in 0..3 {
-        let o = w
-            .client(
-                &state,
-                &[
-                    "get",
-                    &w.url(&w.rel.path("NOTES.txt")),
-                    "-o",
-                    d.join(format!("notes-{i}")).to_str().unwrap(),
-                ],
-            )
-            .run();
-        assert_ok(&o);
+        assert_ok(&w.get_to(&state, &notes, &d.join(format!("notes-{i}"))));
         assert!(
             live.try_wait().unwrap().is_none(),
             "the live download ended too early for this check"

@@ -50,20 +50,6 @@ fn assert_no_raw_controls(bytes: &[u8]) {
     }
 }
 
-/// `rget get URL -o dest` with the release key.
-fn get_to(w: &World, state: &Path, url: &str, dest: &Path) -> Output {
-    w.client(state, &["get", url, "-o", dest.to_str().unwrap()])
-        .run()
-}
-
-/// A fresh state directory and download directory for one run.
-fn fresh(w: &World, name: &str) -> (PathBuf, PathBuf) {
-    (
-        w.dir(&format!("state-{name}")),
-        w.dir(&format!("dl-{name}")),
-    )
-}
-
 fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
@@ -202,9 +188,9 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
     let url = w.url(&w.rel.path(APP));
     // The state directory itself, writable by everyone, or by its group.
     for (name, mode) in [("world", 0o777), ("group", 0o770), ("sticky", 0o1777)] {
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         chmod(&state, mode);
-        let o = get_to(&w, &state, &url, &dl.join(APP));
+        let o = w.get_to(&state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "writable by other users", &dl.join(APP));
         assert!(
             text(&o.stderr).contains(&format!("chmod go-w {}", state.display())),
@@ -215,12 +201,12 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
     }
 
     // A world-writable checkpoint file, after a run that stored it.
-    let (state, dl) = fresh(&w, "file");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("file");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     let cp = log_state(&state).join("checkpoint");
     let stored = std::fs::read(&cp).unwrap();
     chmod(&cp, 0o666);
-    let o = get_to(&w, &state, &url, &dl.join(APP));
+    let o = w.get_to(&state, &url, &dl.join(APP));
     assert_refused(&w, &o, LOCAL_IO, "mode 0666", &dl.join(APP));
     assert!(text(&o.stderr).contains(&format!("chmod go-w {}", cp.display())));
     assert_eq!(std::fs::read(&cp).unwrap(), stored);
@@ -228,16 +214,16 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
     // The log's directory writable by its group; fixed as the message says, the run works again.
     chmod(&cp, 0o600);
     chmod(&log_state(&state), 0o775);
-    let o = get_to(&w, &state, &url, &dl.join(APP));
+    let o = w.get_to(&state, &url, &dl.join(APP));
     assert_refused(&w, &o, LOCAL_IO, "mode 0775", &dl.join(APP));
     chmod(&log_state(&state), 0o755);
-    assert_ok(&get_to(&w, &state, &url, &dl.join(APP)));
+    assert_ok(&w.get_to(&state, &url, &dl.join(APP)));
 
     // Owned by another user: only root can give a directory away, and root refuses it too.
     if is_root(&w) {
-        let (state, dl) = fresh(&w, "theirs");
+        let (state, dl) = w.fresh("theirs");
         std::os::unix::fs::chown(&state, Some(4321), Some(4321)).unwrap();
-        let o = get_to(&w, &state, &url, &dl.join(APP));
+        let o = w.get_to(&state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "belongs to uid 4321", &dl.join(APP));
         assert!(text(&o.stderr).contains("chown"), "{}", text(&o.stderr));
     }
@@ -252,7 +238,7 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
         ("cp-fifo", "checkpoint", "fifo"),
         ("lock-link", "lock", "link"),
     ] {
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         let dir = log_state(&state);
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join(file);
@@ -283,8 +269,8 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
 fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     let cp = log_state(&state).join("checkpoint");
     let good = std::fs::read(&cp).unwrap();
     let text = String::from_utf8(good.clone()).unwrap();
@@ -315,7 +301,7 @@ fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
         // Both ways of proving: the proof file, and the log's lookup.
         for proof in [Reply::body(&w.rel.proof), Reply::status(404)] {
             w.srv.route(&w.rel.path("SHA256SUMS.tlog-proof"), proof);
-            let o = get_to(&w, &state, &url, &dest);
+            let o = w.get_to(&state, &url, &dest);
             assert_refused(&w, &o, LOCAL_IO, why, &dest);
             let err = crate::common::text(&o.stderr);
             assert!(err.contains(&cp.display().to_string()), "{err}");
@@ -327,7 +313,7 @@ fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
     }
     // Moved aside, as the message says: the next run trusts the log anew.
     std::fs::rename(&cp, cp.with_extension("bad")).unwrap();
-    assert_ok(&get_to(&w, &state, &url, &dl.join(APP)));
+    assert_ok(&w.get_to(&state, &url, &dl.join(APP)));
     assert_eq!(std::fs::read(&cp).unwrap(), good);
 }
 
@@ -341,8 +327,8 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     // This host sees the real log at size 2 (lookup route).
     w.srv.route(&proof_route, Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     // A log with the same key whose history is [something else, the release], also of size 2.
     let (elsewhere, other_sums) = (w.url("/elsewhere/SHA256SUMS"), logc::sums(7));
     let (fork, forked) = forked_log(
@@ -357,7 +343,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     let mut broken = TlogProof::parse(&forked).unwrap();
     broken.hashes[0].0[0] ^= 1;
     w.srv.route(&proof_route, Reply::body(broken.to_bytes()));
-    let o = get_to(&w, &state, &url, &dest);
+    let o = w.get_to(&state, &url, &dest);
     assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest);
     assert_eq!(evidence(&state), [["new.checkpoint", "stored.checkpoint"]]);
 
@@ -388,7 +374,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
         assert_eq!(files, ["new.checkpoint", "stored.checkpoint"]);
     }
     // The stored checkpoint is the real log's, untouched by any of it.
-    assert_ok(&get_to(&w, &state, &url, &dl.join("again")));
+    assert_ok(&w.get_to(&state, &url, &dl.join("again")));
 }
 
 #[test]
@@ -400,8 +386,8 @@ fn a_log_back_at_size_1_after_size_3_is_a_trust_anomaly_on_both_paths() {
     let url = w.url(&w.rel.path(APP));
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     w.srv.route(&proof_route, Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    let o = get_to(&w, &state, &url, &dl.join("first"));
+    let (state, dl) = w.fresh("t");
+    let o = w.get_to(&state, &url, &dl.join("first"));
     assert_ok(&o);
     assert!(
         text(&o.stderr).contains("under checkpoint size 3"),
@@ -470,29 +456,31 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     let dest_in = |dl: &Path| dl.join(APP);
     // A host that saw the log at size 1, through the release's proof file.
-    let (seen, dl_seen) = fresh(&w, "seen");
-    assert_ok(&get_to(&w, &seen, &url, &dl_seen.join("first")));
+    let (seen, dl_seen) = w.fresh("seen");
+    assert_ok(&w.get_to(&seen, &url, &dl_seen.join("first")));
     // The log grows to 2; a copy of it serves its checkpoint and lookup, but no tile at all.
     w.publish("/v2", &[("b", data(10, 1))], true);
     let bare = policy(&w, "policy-bare", &static_copy(&w, "bare", false), "");
     w.srv.route(&proof_route, Reply::status(404));
 
+    // Each run is refused as an anomaly naming the tiles, its destination untouched.
+    let refused_for_tiles = |state: &Path, dl: &Path| {
+        let o = w
+            .client(state, &["get", &url, "-o", dest_in(dl).to_str().unwrap()])
+            .policy(&bare)
+            .run();
+        assert_refused(
+            &w,
+            &o,
+            TRUST_ANOMALY,
+            "cannot serve the tiles of tree size 2",
+            &dest_in(dl),
+        );
+    };
+
     // First use: the inclusion proof at size 2 needs a tile that is not there.
-    let (fresh_state, dl) = fresh(&w, "first-use");
-    let o = w
-        .client(
-            &fresh_state,
-            &["get", &url, "-o", dest_in(&dl).to_str().unwrap()],
-        )
-        .policy(&bare)
-        .run();
-    assert_refused(
-        &w,
-        &o,
-        TRUST_ANOMALY,
-        "cannot serve the tiles of tree size 2",
-        &dest_in(&dl),
-    );
+    let (fresh_state, dl) = w.fresh("first-use");
+    refused_for_tiles(&fresh_state, &dl);
     assert_eq!(evidence(&fresh_state), [["new.checkpoint"]]);
     assert!(
         !log_state(&fresh_state).join("checkpoint").exists(),
@@ -500,20 +488,7 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
     );
 
     // With a stored checkpoint: the consistency proof from size 1 needs them.
-    let o = w
-        .client(
-            &seen,
-            &["get", &url, "-o", dest_in(&dl_seen).to_str().unwrap()],
-        )
-        .policy(&bare)
-        .run();
-    assert_refused(
-        &w,
-        &o,
-        TRUST_ANOMALY,
-        "cannot serve the tiles of tree size 2",
-        &dest_in(&dl_seen),
-    );
+    refused_for_tiles(&seen, &dl_seen);
     assert_eq!(evidence(&seen), [["new.checkpoint", "stored.checkpoint"]]);
 
     // Tiles that cannot be reached (HTTP 503) stay a network error, with no evidence.
@@ -522,7 +497,7 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
         w.srv.route(&format!("/flaky/{t}"), Reply::status(503));
     }
     let flaky = policy(&w, "policy-flaky", &flaky, "");
-    let (st, dl) = fresh(&w, "flaky");
+    let (st, dl) = w.fresh("flaky");
     let o = w
         .client(&st, &["get", &url, "-o", dest_in(&dl).to_str().unwrap()])
         .policy(&flaky)
@@ -550,7 +525,7 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
     ] {
         w.serve(&w.rel);
         w.srv.route(&path, reply);
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         let dest = dl.join(APP);
         let run = w
             .client(
@@ -578,8 +553,8 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
 fn max_time_bounds_the_wait_for_a_lock_another_run_holds() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     // Someone else holds the log's lock (as a run stuck on a slow log would): this test process.
     let lock = std::fs::File::options()
         .write(true)
@@ -604,14 +579,14 @@ fn max_time_bounds_the_wait_for_a_lock_another_run_holds() {
     );
     assert!(took < Duration::from_secs(7), "{took:?}");
     // The lock released, the same run goes through.
-    assert_ok(&get_to(&w, &state, &url, &dest));
+    assert_ok(&w.get_to(&state, &url, &dest));
 }
 
 #[test]
 fn verify_stops_reading_at_max_size() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
     let run = w
         .client(&state, &["verify", &url, "/dev/zero", "--max-size", "1000"])
         .command();
@@ -661,7 +636,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
         );
     }
     let url_of = |name: &str| w.url(&format!("/esc/{}", logc::pct(name)));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
 
     // A file whose listed name holds escape sequences: verified, and shown spelled out.
     let local = dl.join("esc-file");
@@ -679,7 +654,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
 
     // A name with a newline and a bidi override, fetched with -o: one "verified" line.
     let dest = dl.join("nl-file");
-    let o = get_to(&w, &state, &url_of(nl), &dest);
+    let o = w.get_to(&state, &url_of(nl), &dest);
     assert_ok(&o);
     assert_no_raw_controls(&o.stderr);
     assert!(
@@ -697,15 +672,10 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
 
     // Refusals quoting such a name, URL or path: one line, spelled out.
     let unlisted = w.url("/esc/%1B%5D0%3Bowned%07%0Aforged");
-    let o = get_to(&w, &state, &unlisted, &dl.join("x"));
+    let o = w.get_to(&state, &unlisted, &dl.join("x"));
     assert_refused(&w, &o, NOT_FOUND, "owned", &dl.join("x"));
     assert!(text(&o.stderr).contains("\\nforged"), "{}", text(&o.stderr));
-    let o = get_to(
-        &w,
-        &state,
-        "no-scheme\x1b[2J\nrget: verified",
-        &dl.join("x"),
-    );
+    let o = w.get_to(&state, "no-scheme\x1b[2J\nrget: verified", &dl.join("x"));
     assert_refused(
         &w,
         &o,
@@ -731,7 +701,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
 #[test]
 fn cat_json_reports_on_stderr_while_stdout_carries_the_file() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
     let file = w.rel.file("install.sh").to_vec();
     let o = w
         .client(

@@ -69,6 +69,15 @@ fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
     w.write_pins(dir, &rel.sums, policy, "/rel/v{version}/")
 }
 
+/// The honest bootstrap installing into `dir` from the mirror at `mirror` (a URL ending in `/`).
+fn install_from_mirror(s: &Shared, dir: &Path, mirror: &str) -> Output {
+    bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", mirror],
+    )
+}
+
 /// Runs a bootstrap with the world's isolated environment and the test CA.
 fn bootstrap(boot: &Path, w: &World, args: &[&str]) -> Output {
     common::output(
@@ -216,11 +225,7 @@ fn refuses_a_binary_swapped_on_the_mirror() {
         &format!("{prefix}/{}", name()),
         https::Reply::body(b"#!/bin/sh\necho evil\n"),
     );
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "but this bootstrap pins", &dir);
 }
 
@@ -243,11 +248,7 @@ fn refuses_sums_swapped_for_an_unlogged_one() {
         https::Reply::body(&s.rel.proof),
     );
     let m = format!("{}/", s.w.url(&prefix));
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "is not in the log", &dir);
 }
 
@@ -273,11 +274,7 @@ fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
     let dir = old_install(&s.w, "disagree");
     s.w.serve(&s.disagree);
     let m = format!("{}/", s.w.url(&format!("/mirror-disagree/v{VERSION}")));
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "but SHA256SUMS lists", &dir);
 }
 
@@ -295,11 +292,7 @@ fn refuses_a_signature_by_another_key() {
         &format!("{prefix}/SHA256SUMS.minisig"),
         https::Reply::body(std::fs::read(signed.join("SHA256SUMS.minisig")).unwrap()),
     );
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "which is not a pinned release key", &dir);
 }
 
