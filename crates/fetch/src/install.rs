@@ -17,47 +17,71 @@ pub fn previous_of(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// Why a verified binary was not installed (a local I/O failure: exit code 7). The binary at `DEST`
-/// is then the old one, whole.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    #[error("cannot keep {} as {}: {err}", dest.display(), previous.display())]
-    KeepPrevious {
-        dest: PathBuf,
-        previous: PathBuf,
-        err: io::Error,
-    },
-    #[error("{} exists and is not a regular file", .0.display())]
-    NotAFile(PathBuf),
-    #[error("cannot inspect {}: {err}", dest.display())]
-    Inspect { dest: PathBuf, err: io::Error },
-    #[error(transparent)]
+/// Why a verified binary was not installed at `dest` (a local I/O failure: exit code 7). The binary
+/// at `dest` is then the old one, whole. The path is kept once, not in each cause: this code is in
+/// the bootstrap, whose size is bounded.
+#[derive(Debug)]
+pub struct InstallError {
+    pub dest: PathBuf,
+    pub cause: InstallCause,
+}
+
+/// What went wrong installing at [`InstallError::dest`].
+#[derive(Debug)]
+pub enum InstallCause {
+    /// The current binary could not be kept as `DEST.previous`.
+    KeepPrevious(io::Error),
+    /// `DEST` exists and is a directory, a link or a special file.
+    NotAFile,
+    /// `DEST` could not be inspected.
+    Inspect(io::Error),
+    /// The verified file could not be moved over `DEST`.
     Persist(FetchError),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dest = self.dest.display();
+        match &self.cause {
+            InstallCause::KeepPrevious(e) => {
+                let previous = previous_of(&self.dest);
+                write!(f, "cannot keep {dest} as {}: {e}", previous.display())
+            }
+            InstallCause::NotAFile => write!(f, "{dest} exists and is not a regular file"),
+            InstallCause::Inspect(e) => write!(f, "cannot inspect {dest}: {e}"),
+            InstallCause::Persist(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InstallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            InstallCause::KeepPrevious(e) | InstallCause::Inspect(e) => Some(e),
+            InstallCause::NotAFile => None,
+            InstallCause::Persist(e) => e.source(),
+        }
+    }
 }
 
 /// Keeps the current `dest` (if any) as `dest.previous`, then moves the verified `staged` file over
 /// `dest` (fsync, mode 0755, rename, fsync of the directory). `staged` must have been created in
 /// `dest`'s directory, so that the rename is atomic.
 pub fn install(staged: Downloaded, dest: &Path) -> Result<(), InstallError> {
-    let previous = previous_of(dest);
+    let failed = |cause| InstallError {
+        dest: dest.to_owned(),
+        cause,
+    };
     match std::fs::symlink_metadata(dest) {
-        Ok(m) if m.is_file() => {
-            keep_previous(dest, &previous).map_err(|err| InstallError::KeepPrevious {
-                dest: dest.to_owned(),
-                previous,
-                err,
-            })?
-        }
-        Ok(_) => return Err(InstallError::NotAFile(dest.to_owned())),
+        Ok(m) if m.is_file() => keep_previous(dest, &previous_of(dest))
+            .map_err(|e| failed(InstallCause::KeepPrevious(e)))?,
+        Ok(_) => return Err(failed(InstallCause::NotAFile)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(err) => {
-            return Err(InstallError::Inspect {
-                dest: dest.to_owned(),
-                err,
-            });
-        }
+        Err(e) => return Err(failed(InstallCause::Inspect(e))),
     }
-    staged.persist(dest, 0o755).map_err(InstallError::Persist)
+    staged
+        .persist(dest, 0o755)
+        .map_err(|e| failed(InstallCause::Persist(e)))
 }
 
 /// The previous binary is hard-linked to a temporary name and renamed over `previous`, so that name
