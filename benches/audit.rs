@@ -20,6 +20,8 @@
 #[allow(dead_code)]
 mod common;
 
+use common::env_u64;
+
 use common::log::Server;
 use rget::core::digest::sha256;
 use rget::core::record;
@@ -30,13 +32,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const PREFIX: &str = "https://releases.example/p7/";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn record(i: u64) -> Vec<u8> {
     let sums: String = (0..4u8)
@@ -85,8 +80,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let total = env("RGET_BENCH_RECORDS", 1_000_000);
-    let runs = env("RGET_BENCH_RUNS", 3) as usize;
+    let total = env_u64("RGET_BENCH_RECORDS", 1_000_000);
+    let runs = env_u64("RGET_BENCH_RUNS", 3) as usize;
     let base = std::env::var("RGET_BENCH_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
     std::fs::create_dir_all(&base).unwrap();

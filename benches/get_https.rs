@@ -38,6 +38,8 @@
 #[allow(dead_code)]
 mod common;
 
+use common::env_u64;
+
 use common::assert_ok;
 use common::https::TestCa;
 use common::log::{Server, init_log};
@@ -50,13 +52,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 const GIB: u64 = 1 << 30;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Serves `files` (URL path -> file) over HTTPS on 127.0.0.1, a thread per connection.
 fn serve(files: HashMap<String, PathBuf>, config: Arc<rustls::ServerConfig>) -> SocketAddr {
@@ -175,8 +170,8 @@ fn main() {
     // `RGET_BENCH_RGET=PATH`: measure another build of rget (e.g. a candidate change) in its place.
     let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
     let rget_bin: &str = &rget_bin;
-    let runs = env("RGET_BENCH_RUNS", 5);
-    let huge = env("RGET_BENCH_HUGE", 1) != 0;
+    let runs = env_u64("RGET_BENCH_RUNS", 5);
+    let huge = env_u64("RGET_BENCH_HUGE", 1) != 0;
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
     let tmp = tempfile::tempdir_in(base).unwrap();
     let root = tmp.path();
@@ -310,7 +305,7 @@ fn main() {
     // `RGET_BENCH_ROUNDS=N`: N interleaved rounds (every command once per round, in order, after one
     // round of warm-up), so that load from elsewhere on the machine hits every command alike; the
     // ratio to `curl` is taken per round. Then the hyperfine run, unless `RGET_BENCH_RUNS=0`.
-    let rounds = env("RGET_BENCH_ROUNDS", 0);
+    let rounds = env_u64("RGET_BENCH_ROUNDS", 0);
     if rounds > 0 {
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
         for _ in 0..=rounds {

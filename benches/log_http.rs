@@ -17,6 +17,8 @@
 #[allow(dead_code)]
 mod common;
 
+use common::env_u64;
+
 use common::log::{Server, init_log};
 use rget::core::digest::sha256;
 use rget::core::policy::Policy;
@@ -29,13 +31,6 @@ use tokio::net::TcpStream;
 
 /// What one connection saw: answer latencies, errors, and one (record number, proof) to verify.
 type ConnectionResult = (Vec<Duration>, u64, Option<(u64, Vec<u8>)>);
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn sums(n: u64) -> Vec<u8> {
     (0..4u8)
@@ -95,10 +90,10 @@ async fn post(
 }
 
 fn main() {
-    let connections = env("RGET_BENCH_CONNECTIONS", 1024);
-    let total = env("RGET_BENCH_RECORDS", 100_000);
-    let delay = env("RGET_BENCH_BATCH_DELAY_MS", 500);
-    let batch = env("RGET_BENCH_BATCH_SIZE", 256);
+    let connections = env_u64("RGET_BENCH_CONNECTIONS", 1024);
+    let total = env_u64("RGET_BENCH_RECORDS", 100_000);
+    let delay = env_u64("RGET_BENCH_BATCH_DELAY_MS", 500);
+    let batch = env_u64("RGET_BENCH_BATCH_SIZE", 256);
     let tmp = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
     let (dir, vkey) = init_log(tmp.path(), "bench.example/log");
     let policy = Policy::parse(&format!("log {vkey}\nquorum none\n")).unwrap();

@@ -35,7 +35,15 @@ fn main() {
         }
     }
     let target = std::env::var("TARGET").expect("TARGET");
-    match pins::Pins::parse(&texts[0], &texts[1], &texts[2], &texts[3]) {
+    let files = pins::PinFiles {
+        sums: &texts[0],
+        trust: pins::ReleaseTrustFiles {
+            keys: &texts[1],
+            policy: &texts[2],
+            source: &texts[3],
+        },
+    };
+    match pins::Pins::parse(files) {
         Ok(p) => {
             if p.releases_for(&target).is_empty() {
                 println!(

@@ -2,12 +2,13 @@
 //! tree, and report the records under the release team's URL prefix.
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
 use crate::client::state::Evidence;
 use crate::client::trust::canonical_prefix;
 use rget_core::digest::{Hash, sha256_reader};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ pub fn run(a: Args) -> CliResult {
     let reports = audit::audit(&ctx, &prefix, expected.as_ref()).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {
-        json(&prefix, &reports, anomalies)
+        json::line(&json(&prefix, &reports, anomalies))?
     } else {
         // Records carry URLs anyone could log (canonical, so never a line break): spelled out,
         // never acted on by a terminal.
@@ -191,48 +192,94 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
     s
 }
 
-fn json(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
-    let q = json_string;
-    let rec = |r: &Rec| {
-        format!(
-            "{{\"index\":{},\"url\":{},\"sums_sha256\":{}}}",
-            r.index,
-            q(&r.url),
-            q(&r.sums_sha256.to_hex())
-        )
+/// The `--json` report of `rget audit`.
+#[derive(Serialize)]
+struct Report<'a> {
+    prefix: &'a str,
+    anomalies: usize,
+    logs: Vec<LogJson<'a>>,
+}
+
+/// What one log's audit found (see [`LogReport`]).
+#[derive(Serialize)]
+struct LogJson<'a> {
+    origin: &'a str,
+    from: u64,
+    to: u64,
+    bundles_fetched: u64,
+    seen: String,
+    new: Vec<RecJson<'a>>,
+    changed: Vec<ChangedJson<'a>>,
+    unexpected: Vec<RecJson<'a>>,
+    malformed: Vec<MalformedJson<'a>>,
+    /// The directory the evidence was kept in (`null` when none was, or it could not be).
+    evidence: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RecJson<'a> {
+    index: u64,
+    url: &'a str,
+    sums_sha256: String,
+}
+
+#[derive(Serialize)]
+struct ChangedJson<'a> {
+    url: &'a str,
+    records: Vec<RecJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MalformedJson<'a> {
+    index: u64,
+    error: &'a str,
+}
+
+fn json<'a>(prefix: &'a str, reports: &'a [LogReport], anomalies: usize) -> Report<'a> {
+    let recs = |list: &'a [Rec]| -> Vec<RecJson<'a>> {
+        list.iter()
+            .map(|r| RecJson {
+                index: r.index,
+                url: &r.url,
+                sums_sha256: r.sums_sha256.to_hex(),
+            })
+            .collect()
     };
-    let logs: Vec<String> = reports
+    let logs = reports
         .iter()
-        .map(|r| {
-            let new: Vec<String> = r.new.iter().map(rec).collect();
-            let unexpected: Vec<String> = r.unexpected.iter().map(rec).collect();
-            let changed: Vec<String> = r
+        .map(|r| LogJson {
+            origin: &r.origin,
+            from: r.from,
+            to: r.to,
+            bundles_fetched: r.bundles_fetched,
+            seen: r.memory.to_string(),
+            new: recs(&r.new),
+            changed: r
                 .changed
                 .iter()
-                .map(|(u, recs)| format!("{{\"url\":{},\"records\":[{}]}}", q(u), recs.iter().map(rec).collect::<Vec<_>>().join(",")))
-                .collect();
-            let malformed: Vec<String> = r.malformed.iter().map(|(i, e)| format!("{{\"index\":{i},\"error\":{}}}", q(e))).collect();
-            let evidence = match &r.evidence {
-                Some(Evidence::Saved(dir)) => q(&dir.display().to_string()),
-                _ => "null".to_owned(),
-            };
-            format!(
-                "{{\"origin\":{},\"from\":{},\"to\":{},\"bundles_fetched\":{},\"seen\":{},\"new\":[{}],\"changed\":[{}],\"unexpected\":[{}],\"malformed\":[{}],\"evidence\":{evidence}}}",
-                q(&r.origin),
-                r.from,
-                r.to,
-                r.bundles_fetched,
-                q(&r.memory.to_string()),
-                new.join(","),
-                changed.join(","),
-                unexpected.join(","),
-                malformed.join(",")
-            )
+                .map(|(url, list)| ChangedJson {
+                    url,
+                    records: recs(list),
+                })
+                .collect(),
+            unexpected: recs(&r.unexpected),
+            malformed: r
+                .malformed
+                .iter()
+                .map(|(index, error)| MalformedJson {
+                    index: *index,
+                    error,
+                })
+                .collect(),
+            evidence: match &r.evidence {
+                Some(Evidence::Saved(dir)) => Some(dir.display().to_string()),
+                Some(Evidence::NotSaved(_)) | None => None,
+            },
         })
         .collect();
-    format!(
-        "{{\"prefix\":{},\"anomalies\":{anomalies},\"logs\":[{}]}}\n",
-        q(prefix),
-        logs.join(",")
-    )
+    Report {
+        prefix,
+        anomalies,
+        logs,
+    }
 }

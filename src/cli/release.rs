@@ -7,17 +7,19 @@
 //! submission and proof checks.
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
 use super::submit::{Submitted, submit_verified};
+use super::summary::cosigned_by;
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
-use rget_core::record;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::url::CanonicalUrl;
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +96,7 @@ const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
 
 /// Everything a release produced, for the report.
 struct Released {
-    sums_url: String,
+    sums_url: CanonicalUrl,
     entries: Vec<Entry>,
     sums: String,
     signed: minisig::Verified,
@@ -110,8 +112,8 @@ pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign_sums(&key, &sums, &sums_url).map_err(Failure::verification)?;
-    let signed = verify_own(&key, &sums, &signature, &sums_url)?;
+    let signature = sign_sums(&key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
+    let signed = verify_own(&key, &sums, &signature, sums_url.as_str())?;
     let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
     let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
     let released = Released {
@@ -123,10 +125,7 @@ pub fn run(a: Args) -> CliResult {
         written,
     };
     if a.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", json(&a, &released))
-            .and_then(|()| out.flush())
-            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        json::print(&json(&a, &released))
     } else {
         summary(&a, &released);
         Ok(())
@@ -135,15 +134,14 @@ pub fn run(a: Args) -> CliResult {
 
 /// `BASE-URL/SHA256SUMS`, canonical. A base without a final `/` gets one: `…/v1.2` means the
 /// directory `v1.2`, never a file of that name, and the log needs one exact URL.
-fn sums_url(base: &str) -> CliResult<String> {
+fn sums_url(base: &str) -> CliResult<CanonicalUrl> {
     let base = if base.ends_with('/') {
         base.to_owned()
     } else {
         format!("{base}/")
     };
-    let usage = |e: record::RecordError| Failure::usage(format!("--url: {e}"));
-    let base = record::canonical_url(&base).map_err(usage)?;
-    record::canonical_url(&format!("{base}{SUMS_FILE}")).map_err(usage)
+    let base = CanonicalUrl::parse(&base).map_err(|e| Failure::usage(format!("--url: {e}")))?;
+    Ok(base.sums_url())
 }
 
 fn require_dir(dir: &Path) -> CliResult {
@@ -204,9 +202,8 @@ fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<V
 /// The human summary, on standard error.
 fn summary(a: &Args, r: &Released) {
     let cp = &r.submitted.logged.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
-    let base = r.sums_url.strip_suffix(SUMS_FILE).unwrap_or(&r.sums_url);
+    let base = r.sums_url.dir();
     let mut s = format!(
         "rget: released {} files from {} as {}\n",
         r.entries.len(),
@@ -224,11 +221,7 @@ fn summary(a: &Args, r: &Released) {
     ));
     s.push_str(&format!(
         "  cosigned   {}\n",
-        if cosigners.is_empty() {
-            "by no witness (the policy's quorum is none)".to_owned()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     s.push_str(&format!("  seen       {}\n", r.submitted.memory));
     s.push_str(&format!("  wrote      {}\n", written.join(", ")));
@@ -242,46 +235,57 @@ fn summary(a: &Args, r: &Released) {
 }
 
 /// The `--json` report: one object, in the style of `rget get --json`.
-fn json(a: &Args, r: &Released) -> String {
-    let q = json_string;
-    let cp = &r.submitted.logged.checkpoint;
-    let files: Vec<String> = r
-        .entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{{\"name\":{},\"sha256\":{}}}",
-                q(&e.name),
-                q(&e.digest.to_hex())
-            )
-        })
-        .collect();
-    let cosigners: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
-        .collect();
-    let written: Vec<String> = r
-        .written
-        .iter()
-        .map(|p| q(&p.display().to_string()))
-        .collect();
-    format!(
-        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{{\"key_id\":{},\"trusted_comment\":{}}},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"written\":[{}]}}",
-        q(&a.dir.display().to_string()),
-        q(&r.sums_url),
-        q(&sha256(r.sums.as_bytes()).to_hex()),
-        files.join(","),
-        q(&r.signed.key_id),
-        q(&r.signed.trusted_comment),
-        q(&cp.checkpoint.origin),
-        r.submitted.logged.index,
-        cp.checkpoint.size,
-        q(&cp.checkpoint.root.to_base64()),
-        cosigners.join(","),
-        q(&r.submitted.memory.to_string()),
-        written.join(","),
-    )
+#[derive(Serialize)]
+struct Report<'a> {
+    released: bool,
+    dir: String,
+    sums_url: &'a str,
+    sums_sha256: String,
+    files: Vec<FileJson<'a>>,
+    signature: SignatureJson<'a>,
+    log: Logged<'a, Cosigner<'a>>,
+    written: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FileJson<'a> {
+    name: &'a str,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    key_id: &'a str,
+    trusted_comment: &'a str,
+}
+
+fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
+    let logged = &r.submitted.logged;
+    Report {
+        released: true,
+        dir: a.dir.display().to_string(),
+        sums_url: r.sums_url.as_str(),
+        sums_sha256: sha256(r.sums.as_bytes()).to_hex(),
+        files: r
+            .entries
+            .iter()
+            .map(|e| FileJson {
+                name: &e.name,
+                sha256: e.digest.to_hex(),
+            })
+            .collect(),
+        signature: SignatureJson {
+            key_id: &r.signed.key_id,
+            trusted_comment: &r.signed.trusted_comment,
+        },
+        log: Logged::new(
+            &logged.checkpoint,
+            logged.index,
+            json::cosigners(&logged.checkpoint),
+            &r.submitted.memory,
+        ),
+        written: r.written.iter().map(|p| p.display().to_string()).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -292,11 +296,11 @@ mod tests {
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2").unwrap(),
+            sums_url("https://example.org/rel/v1.2").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2/").unwrap(),
+            sums_url("https://example.org/rel/v1.2/").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         for bad in [

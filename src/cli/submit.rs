@@ -7,6 +7,7 @@ use crate::client::state::{Observed, Seen};
 use crate::client::verified::{remember, settle};
 use rget_core::record;
 use rget_core::tlog_proof::TlogProof;
+use rget_core::url::CanonicalUrl;
 use rget_core::verify::{LoggedSums, verify_logged_sums};
 use rget_fetch::{LogClient, limits};
 use std::io::Write;
@@ -57,9 +58,10 @@ pub struct Submitted {
 pub fn submit_verified(
     ctx: &Context,
     log: Option<&str>,
-    url: &str,
+    url: &CanonicalUrl,
     sums: &[u8],
 ) -> CliResult<Submitted> {
+    let url = url.as_str();
     // Refuse locally what the log would refuse, with the same message.
     record::build(url, sums).map_err(Failure::malformed)?;
     let log_url = log_prefix(ctx, log)?;
@@ -101,7 +103,7 @@ fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
 
 pub fn run(a: Args) -> CliResult {
     let ctx = a.trust.context()?;
-    let url = record::canonical_url(&a.url).map_err(Failure::usage)?;
+    let url = CanonicalUrl::parse(&a.url).map_err(Failure::usage)?;
     let bytes = match &a.file {
         Some(f) => {
             let meta = std::fs::metadata(f)
@@ -118,7 +120,7 @@ pub fn run(a: Args) -> CliResult {
         }
         None => {
             ctx.fetch
-                .get_bytes(&url, limits::SUMS)
+                .get_bytes(url.as_str(), limits::SUMS)
                 .map_err(|e| client(e.into()))?
                 .bytes
         }

@@ -5,14 +5,68 @@
 //! policy and source with it too (rget cannot pin its own digest: that would be circular).
 
 use crate::digest::Hash;
-use crate::minisig::PublicKey;
-use crate::policy::Policy;
-use crate::record;
-use crate::sums::{self, Sums};
+use crate::minisig::{MinisigError, PublicKey};
+use crate::policy::{Policy, PolicyError};
+use crate::record::{self, RecordError};
+use crate::sums::{self, Sums, SumsError};
 use std::cmp::Ordering;
 
 /// The placeholder in `source` that stands for the version.
 pub const VERSION_PLACEHOLDER: &str = "{version}";
+
+/// Why a pin set is not valid: the file, then the problem.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PinsError {
+    #[error("SHA256SUMS: {0}")]
+    Sums(SumsError),
+    #[error(
+        "SHA256SUMS: {0:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)"
+    )]
+    BinaryName(String),
+    #[error("release.pub: line {line}: {err}")]
+    Key { line: usize, err: MinisigError },
+    #[error("release.pub: no minisign public key")]
+    NoKey,
+    #[error("policy: {0}")]
+    Policy(PolicyError),
+    #[error("policy: no `log` line: at least one log must be trusted")]
+    NoLog,
+    #[error("source: {0}")]
+    Source(SourceError),
+}
+
+/// Why `source` is not one usable URL template.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("empty: expected one URL template")]
+    Empty,
+    #[error("expected exactly one line")]
+    NotOneLine,
+    #[error("{0:?} is not an https:// URL")]
+    NotHttps(String),
+    #[error("{0:?} must contain {VERSION_PLACEHOLDER} exactly once")]
+    Placeholder(String),
+    #[error("{0:?} must end with `/` (it names the release directory)")]
+    NoFinalSlash(String),
+    #[error("{line:?} gives no usable URL: {err}")]
+    Unusable { line: String, err: RecordError },
+}
+
+/// The texts of the files that say what rget's releases are trusted by: `release.pub` (the keys),
+/// `policy` and `source`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseTrustFiles<'a> {
+    pub keys: &'a str,
+    pub policy: &'a str,
+    pub source: &'a str,
+}
+
+/// The texts of the four pin files: `SHA256SUMS` (the pinned digests) and the release trust.
+#[derive(Debug, Clone, Copy)]
+pub struct PinFiles<'a> {
+    pub sums: &'a str,
+    pub trust: ReleaseTrustFiles<'a>,
+}
 
 /// What both the bootstrap and `rget self` trust about rget's releases: who signs them, which logs
 /// and witnesses record them, and where they are published.
@@ -42,13 +96,13 @@ pub struct Pinned {
 
 impl ReleaseTrust {
     /// Parses `release.pub`, `policy` and `source`; the error names the file and the problem.
-    pub fn parse(keys: &str, policy: &str, source: &str) -> Result<ReleaseTrust, String> {
-        let keys = parse_keys(keys).map_err(|e| format!("release.pub: {e}"))?;
-        let policy = Policy::parse(policy).map_err(|e| format!("policy: {e}"))?;
+    pub fn parse(files: ReleaseTrustFiles<'_>) -> Result<ReleaseTrust, PinsError> {
+        let keys = parse_keys(files.keys)?;
+        let policy = Policy::parse(files.policy).map_err(PinsError::Policy)?;
         if policy.logs.is_empty() {
-            return Err("policy: no `log` line: at least one log must be trusted".into());
+            return Err(PinsError::NoLog);
         }
-        let source = parse_source(source).map_err(|e| format!("source: {e}"))?;
+        let source = parse_source(files.source).map_err(PinsError::Source)?;
         Ok(ReleaseTrust {
             keys,
             policy,
@@ -99,19 +153,18 @@ pub fn binary_name(version: &str, target: &str) -> String {
 
 impl Pins {
     /// Parses the four pin files; the error names the file and the problem.
-    pub fn parse(sums: &str, keys: &str, policy: &str, source: &str) -> Result<Pins, String> {
-        let parsed = sums::parse(sums.as_bytes()).map_err(|e| format!("SHA256SUMS: {e}"))?;
-        for e in parsed.entries() {
-            if split_name(&e.name).is_none() {
-                return Err(format!(
-                    "SHA256SUMS: {:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)",
-                    e.name
-                ));
-            }
+    pub fn parse(files: PinFiles<'_>) -> Result<Pins, PinsError> {
+        let parsed = sums::parse(files.sums.as_bytes()).map_err(PinsError::Sums)?;
+        if let Some(e) = parsed
+            .entries()
+            .iter()
+            .find(|e| split_name(&e.name).is_none())
+        {
+            return Err(PinsError::BinaryName(e.name.clone()));
         }
         Ok(Pins {
             sums: parsed,
-            trust: ReleaseTrust::parse(keys, policy, source)?,
+            trust: ReleaseTrust::parse(files.trust)?,
         })
     }
 
@@ -160,44 +213,43 @@ fn split_name(name: &str) -> Option<(Version, &str)> {
 /// One or more minisign public keys: each a whole `.pub` file (`untrusted comment:` line, then the
 /// base64 line) or the base64 line alone. Comment lines are skipped; every other non-blank line must be
 /// a key.
-fn parse_keys(text: &str) -> Result<Vec<PublicKey>, String> {
+fn parse_keys(text: &str) -> Result<Vec<PublicKey>, PinsError> {
     let mut keys = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with("untrusted comment:") {
             continue;
         }
-        keys.push(PublicKey::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?);
+        keys.push(PublicKey::parse(line).map_err(|err| PinsError::Key { line: i + 1, err })?);
     }
     if keys.is_empty() {
-        return Err("no minisign public key".into());
+        return Err(PinsError::NoKey);
     }
     Ok(keys)
 }
 
 /// One line: an https URL template with `{version}` exactly once, ending in `/`, that gives a
 /// canonical record URL for `SHA256SUMS`.
-fn parse_source(text: &str) -> Result<String, String> {
+fn parse_source(text: &str) -> Result<String, SourceError> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let line = lines.next().ok_or("empty: expected one URL template")?;
+    let line = lines.next().ok_or(SourceError::Empty)?;
     if lines.next().is_some() {
-        return Err("expected exactly one line".into());
+        return Err(SourceError::NotOneLine);
     }
     if !line.starts_with("https://") {
-        return Err(format!("{line:?} is not an https:// URL"));
+        return Err(SourceError::NotHttps(line.to_owned()));
     }
     if line.matches(VERSION_PLACEHOLDER).count() != 1 {
-        return Err(format!(
-            "{line:?} must contain {VERSION_PLACEHOLDER} exactly once"
-        ));
+        return Err(SourceError::Placeholder(line.to_owned()));
     }
     if !line.ends_with('/') {
-        return Err(format!(
-            "{line:?} must end with `/` (it names the release directory)"
-        ));
+        return Err(SourceError::NoFinalSlash(line.to_owned()));
     }
     let example = format!("{}SHA256SUMS", line.replace(VERSION_PLACEHOLDER, "0.0.0"));
-    record::canonical_url(&example).map_err(|e| format!("{line:?} gives no usable URL: {e}"))?;
+    record::canonical_url(&example).map_err(|err| SourceError::Unusable {
+        line: line.to_owned(),
+        err,
+    })?;
     Ok(line.to_owned())
 }
 
