@@ -95,7 +95,9 @@ pub struct UpgradeArgs {
     /// Allow a version older than this rget (never silently: an older release may have known holes)
     #[arg(long)]
     pub allow_downgrade: bool,
-    /// The directory rget is installed in (DIR/rget). Default: where this rget runs from
+    /// The directory rget is installed in (DIR/rget), created if missing; a DIR without this very
+    /// rget gets the release installed even when it is this rget's version. Default: where this
+    /// rget runs from
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
     #[command(flatten)]
@@ -238,7 +240,10 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
             (v, Some(url))
         }
     };
-    if target == current {
+    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    // "Already installed" only when DEST holds this very binary: a --prefix that is empty, or holds
+    // another build, gets the release installed.
+    if target == current && is_this_binary(&dest)? {
         let msg = format!("rget {VERSION} is already installed: nothing to do");
         return say(
             &a.common,
@@ -262,19 +267,46 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
             )),
         });
     }
-    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    // A --prefix not made yet is created, as the bootstrap creates its own.
+    if let Some(dir) = &a.prefix {
+        rget_fetch::durable::create_dirs(dir, 0o755)
+            .map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
+    }
     // What a killed upgrade left beside rget goes at once; a live one's file is locked and stays.
     rget_fetch::sweep_abandoned(&dest);
     let name = binary_name(&target.text, TARGET);
+    let existed = std::fs::symlink_metadata(&dest).is_ok();
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
-    let what = format!(
-        "upgraded {} from rget {VERSION} to rget {} (previous kept as {})",
-        dest.display(),
-        target.text,
-        previous_of(&dest).display()
-    );
+    let what = if existed {
+        format!(
+            "upgraded {} from rget {VERSION} to rget {} (previous kept as {})",
+            dest.display(),
+            target.text,
+            previous_of(&dest).display()
+        )
+    } else {
+        format!("installed rget {} as {}", target.text, dest.display())
+    };
     install_and_report(&a.common, &s, "upgraded", &what, &v, dl, &dest)
+}
+
+/// Whether `dest` is the running binary, byte for byte (compared by SHA-256); an absent `dest` is
+/// not.
+fn is_this_binary(dest: &Path) -> CliResult<bool> {
+    let digest = |p: &Path| -> Result<Option<Hash>, std::io::Error> {
+        let mut f = match std::fs::File::open(p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let (digest, _, _) = release::scan(&mut f)?;
+        Ok(Some(digest))
+    };
+    let running = digest(Path::new("/proc/self/exe"))
+        .map_err(|e| local(format!("cannot read the running binary: {e}")))?;
+    let installed = digest(dest).map_err(|e| local(format!("cannot read {}: {e}", dest.display())))?;
+    Ok(installed.is_some() && installed == running)
 }
 
 /// Downloads the binary and its three release files from the first location serving all four.
