@@ -6,8 +6,10 @@ use crate::cli::server_args::{self, ServerArgs};
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
-use crate::log::server::{self, DEFAULT_MAX_BODY};
-use crate::log::witnessing::Witnesses;
+use crate::log::server::{self, DEFAULT_ANSWER_TIMEOUT, DEFAULT_MAX_BODY};
+use crate::cli::trust_args;
+use crate::client::error::ClientError;
+use crate::log::witnessing::{Witnesses, WitnessesError};
 use crate::serve::logfmt::{Level, event};
 use rget_core::note::{SignerKey, VerifierKey};
 use serde::Serialize;
@@ -199,6 +201,12 @@ struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     queue_size: Option<u64>,
 
+    /// Longest a submission waits for a published checkpoint covering it (the witnesses' quorum,
+    /// their budgets), in milliseconds; then it is answered 503 with the reason in one line, and the
+    /// record, kept by the log, is published with the next checkpoint [default: 20000]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    answer_timeout: Option<u64>,
+
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
     max_body: Option<u64>,
@@ -337,8 +345,11 @@ fn serve(a: ServeArgs) -> CliResult {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
             Some(
-                Witnesses::parse(&text)
-                    .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+                Witnesses::parse_trusting(&text, &a.server.cacert).map_err(|e| match e {
+                    // A --cacert file that cannot be read or holds no certificate.
+                    WitnessesError::Client(e) => trust_args::failure(ClientError::from(e)),
+                    e => Failure::malformed(format!("{}: {e}", path.display())),
+                })?,
             )
         }
     };
@@ -372,6 +383,8 @@ fn serve(a: ServeArgs) -> CliResult {
             handle.clone(),
             LogDir::new(&a.dir),
             limits,
+            a.answer_timeout
+                .map_or(DEFAULT_ANSWER_TIMEOUT, Duration::from_millis),
             signals,
         )
         .await;

@@ -66,7 +66,15 @@ pub fn submit_verified(
     record::build(url, sums).map_err(Failure::malformed)?;
     let log_url = log_prefix(ctx, log)?;
     let lc = LogClient::new(&log_url, &ctx.fetch);
-    let proof = lc.submit(url, sums).map_err(|e| client(e.into()))?;
+    // The log answers once a checkpoint covering the record is cosigned by its witnesses' quorum,
+    // which can take a while: a terminal is told what is awaited (a pipe or a log gets nothing).
+    let waiting =
+        super::progress::Waiting::start("waiting for the log's witnesses to cosign the record");
+    let answer = lc.submit(url, sums);
+    drop(waiting);
+    // A refusal is one line from the log (503: its witness quorum not reached, its queue full),
+    // printed escaped; exit 4, like every failure of the log to answer.
+    let proof = answer.map_err(|e| client(e.into()))?;
     // The answer's checkpoint is compared with the memory as soon as the log's signature holds, so
     // a fork is reported as one whatever else fails (a malformed answer is left to the full check).
     let pending = match TlogProof::parse(&proof) {

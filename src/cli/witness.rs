@@ -245,10 +245,11 @@ fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>),
     }
     // Lists are public data, but only https is used to fetch them: a list over plain http could
     // be rewritten on the way to add logs nobody listed.
-    let config = Config {
+    let mut config = Config {
         read_timeout: Duration::from_secs(30),
         ..Config::from_env()
     };
+    config.ca_files.extend(a.server.cacert.iter().cloned());
     let client = Client::new(config).map_err(|e| trust_args::failure(ClientError::from(e)))?;
     let d = Arc::new(Discovery::new(sources, client, discovered));
     let report = d.refresh(&w);

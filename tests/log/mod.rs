@@ -2,6 +2,7 @@
 //! tests, and the log asking witnesses for cosignatures.
 
 mod crash;
+mod quorum_refusals;
 mod sequencer;
 mod server;
 mod witnessing;
