@@ -33,9 +33,9 @@ acknowledged and no longer counts it; a new anomaly is reported as before.",
       --expect published-sums/ --json
   rget audit --prefix https://example.org/releases/ --acknowledge 1234
 
-Exit codes: 0 no open anomaly, 6 open anomalies (or a log rolled back or forked),
-2 usage (including --acknowledge of an index with no open anomaly), 3, 4, 7 as
-for every command."
+Exit codes: 0 no open anomaly, 6 open anomalies (or a log rolled back or
+forked), 2 usage (including --acknowledge of an index with no open anomaly),
+3, 4, 7 as for every command."
 )]
 pub struct Args {
     /// The URL prefix of your published SHA256SUMS files
@@ -65,8 +65,7 @@ pub fn run(a: Args) -> CliResult {
         Some(expected_digests(&a.expect)?)
     };
     let ctx = a.trust.context()?;
-    let reports =
-        audit::audit(&ctx, &prefix, expected.as_ref(), &a.acknowledge).map_err(client)?;
+    let reports = audit::audit(&ctx, &prefix, expected.as_ref(), &a.acknowledge).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {
         json::line(&json(&prefix, &reports, anomalies))?
@@ -208,7 +207,11 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
                 .iter()
                 .map(|x| format!("{} at {}", x.sums_sha256, x.index))
                 .collect();
-            let mark = recs.iter().map(|x| again(x.index, before)).max().unwrap_or("");
+            let mark = recs
+                .iter()
+                .map(|x| again(x.index, before))
+                .max()
+                .unwrap_or("");
             s.push_str(&format!("  CHANGED    {url}: {}{mark}\n", list.join(", ")));
         }
         if let Some(e) = &r.evidence {
@@ -218,7 +221,10 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
             s.push_str(&rec_line("UNEXPECTED", x, before));
         }
         for (i, e) in &r.malformed {
-            s.push_str(&format!("  MALFORMED  entry {i}: {e}{}\n", again(*i, before)));
+            s.push_str(&format!(
+                "  MALFORMED  entry {i}: {e}{}\n",
+                again(*i, before)
+            ));
         }
         for i in &r.acknowledged {
             s.push_str(&format!("  ACKNOWLEDGED the anomaly at index {i}\n"));

@@ -26,14 +26,17 @@ is given.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget keygen                                   password asked; writes minisign.pub and
-                                                ~/.minisign/minisign.key
-  rget keygen -W -p release.pub -s release.key  no password
-  rget keygen --password-file pw -s ci.key      password from a file, for scripts
+  rget keygen                   password asked; writes minisign.pub and
+                                ~/.minisign/minisign.key
+  rget keygen -W -p release.pub -s release.key          no password
+  rget keygen --password-file pw -s ci.key              password from a file
 
-Standard output: the public key line (base64), for scripts; the rest goes to standard error.
+Standard output: the public key line (base64), for scripts; the rest goes to
+standard error. The key ID is printed as minisign prints it (hex, no leading
+zeros).
 
-Exit codes: 0 ok, 2 usage (a file exists and -f was not given, no password source), 7 local I/O.";
+Exit codes: 0 ok, 2 usage (a file exists and -f was not given, no password
+source), 7 local I/O.";
 
 /// Arguments of `rget keygen` (minisign's flags where minisign has one).
 #[derive(clap::Args, Debug)]

@@ -24,7 +24,12 @@ use std::path::{Path, PathBuf};
 must list the binary's SHA-256 under its name rget-<version>-<target>, be signed by a pinned release key, \
 and be recorded in a pinned log under a checkpoint cosigned as the pinned policy requires (and consistent \
 with the last checkpoint this host saw of that log). The pins (release.pub, policy, source) are compiled \
-into rget from pinned/; rget cannot pin its own digest, which is what the log and the signature are for."
+into rget from pinned/; rget cannot pin its own digest, which is what the log and the signature are for.",
+    after_help = "Examples:
+  rget self verify
+  rget self upgrade
+  rget self upgrade --prefix ~/.local/bin
+  rget self rollback"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -305,7 +310,8 @@ fn is_this_binary(dest: &Path) -> CliResult<bool> {
     };
     let running = digest(Path::new("/proc/self/exe"))
         .map_err(|e| local(format!("cannot read the running binary: {e}")))?;
-    let installed = digest(dest).map_err(|e| local(format!("cannot read {}: {e}", dest.display())))?;
+    let installed =
+        digest(dest).map_err(|e| local(format!("cannot read {}: {e}", dest.display())))?;
     Ok(installed.is_some() && installed == running)
 }
 

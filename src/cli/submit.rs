@@ -22,8 +22,14 @@ of exactly the record for URL and these bytes, consistency with the last checkpo
 as SHA256SUMS.tlog-proof, to publish next to SHA256SUMS. The log is --log, else the first log of the \
 policy; it must be in the policy either way, since its proof is checked with the policy's keys.",
     after_help = "Examples:
-  rget submit https://example.org/rel/v1.2/SHA256SUMS --file dist/SHA256SUMS      writes dist/SHA256SUMS.tlog-proof
-  rget submit https://example.org/rel/v1.2/SHA256SUMS -o SHA256SUMS.tlog-proof"
+  # writes dist/SHA256SUMS.tlog-proof
+  rget submit https://example.org/rel/v1.2/SHA256SUMS --file dist/SHA256SUMS
+  rget submit https://example.org/rel/v1.2/SHA256SUMS -o SHA256SUMS.tlog-proof
+
+While the log waits for its witnesses, a terminal shows what is awaited. A log
+that cannot publish the record in time answers 503 with the cause (its witness
+quorum not reached, and why): printed in one line, exit 4; the log keeps the
+record, and submitting again later gets its proof."
 )]
 pub struct Args {
     /// The URL where the SHA256SUMS is (or will be) published (https)

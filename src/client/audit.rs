@@ -170,7 +170,10 @@ impl Progress {
                     _ => return None,
                 };
                 let key = (index, kind.rank());
-                if index >= size || p.open.last().is_some_and(|o| (o.index, o.kind.rank()) >= key)
+                if index >= size
+                    || p.open
+                        .last()
+                        .is_some_and(|o| (o.index, o.kind.rank()) >= key)
                 {
                     return None;
                 }

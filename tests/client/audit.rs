@@ -153,19 +153,32 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         "{json}"
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("reported before and not acknowledged"), "{err}");
+    assert!(
+        err.contains("reported before and not acknowledged"),
+        "{err}"
+    );
     assert!(err.contains("--acknowledge INDEX"), "{err}");
 
     // Acknowledging an index with no open anomaly is refused (exit 2), and acknowledges nothing.
     let out = audit(t, &policy, &["--expect", expect_arg, "--acknowledge", "17"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--acknowledge 17: no log has an open anomaly"), "{err}");
+    assert!(
+        err.contains("--acknowledge 17: no log has an open anomaly"),
+        "{err}"
+    );
     // Both acknowledged: exit 0, and they are named as acknowledged.
     let out = audit(
         t,
         &policy,
-        &["--expect", expect_arg, "--acknowledge", "3000", "--acknowledge", "3001"],
+        &[
+            "--expect",
+            expect_arg,
+            "--acknowledge",
+            "3000",
+            "--acknowledge",
+            "3001",
+        ],
     );
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
@@ -231,11 +244,17 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         let report = parse_json(&json);
         assert_eq!(report["anomalies"], 1, "{json}");
         assert!(
-            report["logs"][0]["unexpected"].to_string().contains("rogue2"),
+            report["logs"][0]["unexpected"]
+                .to_string()
+                .contains("rogue2"),
             "{json}"
         );
     }
-    let out = audit(t, &policy, &["--expect", expect_arg, "--acknowledge", "3602"]);
+    let out = audit(
+        t,
+        &policy,
+        &["--expect", expect_arg, "--acknowledge", "3602"],
+    );
     assert_eq!(out.status.code(), Some(0));
 
     // A log whose bundle does not match its signed root: an anomaly, and the progress is not advanced.

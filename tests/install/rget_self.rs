@@ -318,7 +318,10 @@ fn upgrade_into_an_empty_or_absent_prefix_installs_the_release() {
         let prefix = dir.to_str().unwrap();
         let out = f.run(RGET.as_ref(), &["upgrade", "--prefix", prefix]);
         let said = assert_ok(&out);
-        assert!(said.contains(&format!("installed rget {VERSION} as ")), "{said}");
+        assert!(
+            said.contains(&format!("installed rget {VERSION} as ")),
+            "{said}"
+        );
         assert_eq!(std::fs::read(dir.join("rget")).unwrap(), released);
         assert!(!dir.join("rget.previous").exists(), "nothing was replaced");
         // Now it is there: nothing to do.

@@ -66,11 +66,21 @@ fn an_unreachable_quorum_is_named_in_the_answer_and_cacert_lets_the_log_reach_it
     let wpath = wfile.to_str().unwrap();
     let log = Server::start(
         &log_dir,
-        &["--batch-delay", "10", "--answer-timeout", "1500", "--witnesses", wpath],
+        &[
+            "--batch-delay",
+            "10",
+            "--answer-timeout",
+            "1500",
+            "--witnesses",
+            wpath,
+        ],
     );
     std::fs::write(
         t.join("policy"),
-        format!("log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n", log.base),
+        format!(
+            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
+            log.base
+        ),
     )
     .unwrap();
     let started = Instant::now();
@@ -125,7 +135,10 @@ fn an_unreachable_quorum_is_named_in_the_answer_and_cacert_lets_the_log_reach_it
     );
     std::fs::write(
         t.join("policy"),
-        format!("log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n", log.base),
+        format!(
+            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
+            log.base
+        ),
     )
     .unwrap();
     let o = output(&mut submit(t, &log.base, url, &sums_file));
@@ -167,7 +180,10 @@ fn a_witness_that_refuses_connections_is_named_in_the_answer() {
     );
     std::fs::write(
         t.join("policy"),
-        format!("log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n", log.base),
+        format!(
+            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
+            log.base
+        ),
     )
     .unwrap();
     let sums_file = t.join("SHA256SUMS");
@@ -182,7 +198,9 @@ fn a_witness_that_refuses_connections_is_named_in_the_answer() {
     assert_eq!(o.status.code(), Some(NETWORK), "{err}");
     assert_eq!(err.lines().count(), 1, "{err:?}");
     assert!(
-        err.contains("the witness quorum is not reached (it needs a cosignature by witness w1): witness w1: "),
+        err.contains(
+            "the witness quorum is not reached (it needs a cosignature by witness w1): witness w1: "
+        ),
         "{err}"
     );
     assert!(err.contains("connection refused"), "{err}");
