@@ -1,0 +1,4 @@
+//! What the documentation ships for operators, checked against the real binary: the systemd units
+//! of `docs/systemd/` that `docs/operations.md` installs.
+
+mod systemd;
