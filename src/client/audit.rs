@@ -19,7 +19,7 @@ use super::verified::{remember, settle};
 use rget_core::digest::Hash;
 use rget_core::merkle::{self, Frontier};
 use rget_core::record;
-use rget_core::tile::{self, TileHashSource, TileReader};
+use rget_core::tile::{self, TileError, TileHashSource};
 use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
 
@@ -226,13 +226,15 @@ fn audit_log(
     };
     let mut reader = LogClient::new(log_url, &ctx.fetch);
     for t in tile::entry_bundles(progress.size, size) {
-        let bytes = reader.read_tile(&t).map_err(|e| ClientError {
-            class: Class::Network,
-            message: format!("{log_url}{}: {e}", t.path()),
+        // A partial bundle the log has since filled may be gone: then the full one serves.
+        let entries = tile::read_entry_bundle(&mut reader, &t).map_err(|e| match e {
+            TileError::NotFound { .. } | TileError::Read { .. } => ClientError {
+                class: Class::Network,
+                message: format!("{log_url}{}: {e}", t.path()),
+            },
+            e => anomaly(format!("{origin}: {}: {e}", t.path())),
         })?;
         report.bundles_fetched += 1;
-        let entries = tile::decode_bundle(&bytes, t.width)
-            .map_err(|e| anomaly(format!("{origin}: {}: {e}", t.path())))?;
         // The first bundle may begin with entries audited last time.
         let first = t.first_entry();
         let audited = progress.size.saturating_sub(first) as usize;

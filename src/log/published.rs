@@ -1,5 +1,5 @@
 //! What `public/` may hold, and keeping it so: every tile and entry bundle in it is one the durable
-//! tree vouches for, byte for byte.
+//! tree vouches for, byte for byte, and superseded partial tiles do not pile up.
 //!
 //! The durable tree is `tree-state` (size and root) with the entry bundles that hash to that root
 //! (checked on every open, `sequencer::rebuild`). Every hash tile is a function of those entries, so
@@ -14,13 +14,20 @@
 //! verified entries, or removed once the full bundle exists; a tile the durable size needs and that
 //! is missing is written. An entry bundle the root check rejects cannot be vouched for by anything
 //! (its entries are lost): the log then refuses to start, naming the bundle.
+//!
+//! [`collect_garbage`] runs after every checkpoint the log publishes, and once after opening: the
+//! partial tiles of a tile whose full version is published go (C2SP tlog-tiles lets a log delete a
+//! partial tile once the full tile is available, and clients fall back to the full one), and of the
+//! partial versions narrower than the published one only those that fit in its bytes stay
+//! ([`tile::removable_partials`]), which keeps `public/` within about twice the entries' bytes
+//! whatever the batches look like.
 
 use super::dir::LogDir;
 use crate::serve::logfmt::{Level, event};
 use rget_core::merkle::{self, MemoryTree};
 use rget_core::tile::{self, TILE_HEIGHT, TILE_WIDTH, Tile, TileLevel};
 use rget_fetch::durable;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -245,6 +252,89 @@ fn remove_tile(dir: &LogDir, t: &Tile) -> io::Result<()> {
     Ok(())
 }
 
+/// The partial versions of tile (`level`, `index`) on disk: their widths and sizes in bytes.
+fn partials_on_disk(dir: &LogDir, level: TileLevel, index: u64) -> io::Result<Vec<(u16, u64)>> {
+    let probe = Tile {
+        level,
+        index,
+        width: 1,
+    };
+    let path = dir.tile(&probe);
+    let Some(parent) = path.parent() else {
+        return Ok(Vec::new());
+    };
+    let entries = match fs::read_dir(parent) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e?;
+        let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // The one spelling of a width, as the tile parser has it.
+        let Ok(t) = Tile::parse_path(&format!("{}.p/{name}", probe.full().path())) else {
+            continue;
+        };
+        if t.level == level && t.index == index && !t.is_full() {
+            out.push((t.width, e.metadata()?.len()));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the partial tiles that a published checkpoint of `published` leaves makes superfluous
+/// among the tiles a tree growing from `from` to `published` changed (see the module
+/// documentation). Returns how many files went. A failure here costs disk, never correctness, so
+/// the caller may log it and go on.
+pub fn collect_garbage(dir: &LogDir, from: u64, published: u64) -> io::Result<usize> {
+    let mut removed = 0;
+    let levels = (0..HASH_LEVELS)
+        .map(TileLevel::Hash)
+        .chain([TileLevel::Entries]);
+    for level in levels {
+        for index in tile::grown_tiles(level, from, published) {
+            removed += collect_tile(dir, level, index, published)?;
+        }
+    }
+    Ok(removed)
+}
+
+/// [`collect_garbage`] for every tile with partial versions on disk: after opening, when what
+/// earlier runs left is not known.
+pub fn collect_all_garbage(dir: &LogDir, published: u64) -> io::Result<usize> {
+    let mut groups: BTreeMap<(TileLevel, u64), ()> = BTreeMap::new();
+    for (t, _) in tile_files(dir)? {
+        if !t.is_full() {
+            groups.insert((t.level, t.index), ());
+        }
+    }
+    let mut removed = 0;
+    for (level, index) in groups.into_keys() {
+        removed += collect_tile(dir, level, index, published)?;
+    }
+    Ok(removed)
+}
+
+fn collect_tile(dir: &LogDir, level: TileLevel, index: u64, published: u64) -> io::Result<usize> {
+    let present = partials_on_disk(dir, level, index)?;
+    let width = tile::width_at(level, index, published);
+    let gone = tile::removable_partials(&present, width);
+    for w in &gone {
+        remove_tile(
+            dir,
+            &Tile {
+                level,
+                index,
+                width: *w,
+            },
+        )?;
+    }
+    Ok(gone.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +365,28 @@ mod tests {
         assert_eq!(
             needed(512),
             vec![t(Hash(0), 0, 256), t(Hash(0), 1, 256), t(Hash(1), 0, 2)]
+        );
+    }
+
+    #[test]
+    fn partial_widths_on_disk_are_listed_by_their_one_spelling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = LogDir::new(tmp.path());
+        for w in [1u16, 7, 200] {
+            let p = d.tile(&t(TileLevel::Entries, 1002, w));
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, vec![0; usize::from(w)]).unwrap();
+        }
+        let dir = d.tile(&t(TileLevel::Entries, 1002, 1));
+        let dir = dir.parent().unwrap();
+        fs::write(dir.join("07"), b"not a width").unwrap();
+        fs::write(dir.join("256"), b"not a width").unwrap();
+        let mut got = partials_on_disk(&d, TileLevel::Entries, 1002).unwrap();
+        got.sort_unstable();
+        assert_eq!(got, vec![(1, 1), (7, 7), (200, 200)]);
+        assert_eq!(
+            partials_on_disk(&d, TileLevel::Hash(0), 1002).unwrap(),
+            vec![]
         );
     }
 }

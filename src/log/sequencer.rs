@@ -151,8 +151,9 @@ pub struct Log {
 impl Log {
     /// Opens (and, after a crash, repairs) the log in `dir`: takes the lock, removes temporary files,
     /// rebuilds the tree and the indexes from the entry bundles, checks them against `tree-state`,
-    /// makes `public/` hold exactly the tiles that tree vouches for (`published::repair`), and signs
-    /// and publishes the checkpoint for the durable state if the published one is older.
+    /// makes `public/` hold exactly the tiles that tree vouches for (`published::repair`), signs and
+    /// publishes the checkpoint for the durable state if the published one is older, and removes
+    /// superseded partial tiles.
     pub fn open(dir: &Path) -> Result<Log, OpenError> {
         Self::open_with(dir, None)
     }
@@ -195,6 +196,8 @@ impl Log {
             stop: Arc::new(AtomicBool::new(false)),
         };
         log.finish_checkpoint()?;
+        let published = read(&log.shared).published;
+        published::collect_all_garbage(&log.dir, published).map_err(io_err(&log.dir.public()))?;
         Ok(log)
     }
 
@@ -279,12 +282,25 @@ impl Log {
             bytes = cosigned.note;
         }
         durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
-        let mut s = write(&self.shared);
-        s.published = cp.size;
-        s.checkpoint = bytes;
+        let before = {
+            let mut s = write(&self.shared);
+            let before = s.published;
+            s.published = cp.size;
+            s.checkpoint = bytes;
+            before
+        };
         self.metrics.tree_size.store(cp.size, Relaxed);
         self.metrics.quorum_missing.store(0, Relaxed);
         self.unpublished = false;
+        // Superseded partial tiles go once the new checkpoint is out (clients of the old one fall
+        // back to what stays). A failure costs disk, not correctness: say so and go on.
+        if let Err(e) = published::collect_garbage(&self.dir, before, cp.size) {
+            event(
+                Level::Warn,
+                "cannot remove superseded partial tiles",
+                &[("error", &e), ("tree_size", &cp.size)],
+            );
+        }
         Ok(true)
     }
 

@@ -43,10 +43,15 @@ pub struct Server {
 
 impl Server {
     /// Starts `rget log serve DIR --listen 127.0.0.1:0 ARGS...` and waits for its `listening on` line.
+    /// Every client of a test is 127.0.0.1, so the per-client limit on submissions is off
+    /// (`--add-rate 0`) unless ARGS set `--add-rate` (`log::server` tests the default).
     pub fn start(dir: &Path, args: &[&str]) -> Server {
         let mut all: Vec<&std::ffi::OsStr> =
             vec!["log".as_ref(), "serve".as_ref(), dir.as_os_str()];
         all.extend(["--listen", "127.0.0.1:0"].map(std::ffi::OsStr::new));
+        if !args.contains(&"--add-rate") {
+            all.extend(["--add-rate", "0"].map(std::ffi::OsStr::new));
+        }
         all.extend(args.iter().copied().map(std::ffi::OsStr::new));
         Server::spawn(&all)
     }

@@ -353,6 +353,53 @@ pub fn grown_tiles(level: TileLevel, old: u64, new: u64) -> std::ops::Range<u64>
     o / TILE_WIDTH..(n - 1) / TILE_WIDTH + 1
 }
 
+/// Which partial versions of one tile a log deletes once a checkpoint of a size that gives the
+/// tile width `published` (see [`width_at`]) is out. `present`: the partial widths on disk with
+/// their sizes in bytes.
+///
+/// C2SP tlog-tiles lets a log delete any partial tile once the full tile is available, and clients
+/// fall back to it (see [`TileHashSource`], [`read_entry_bundle`]): all partials go when
+/// `published` is 256. Before that, every checkpoint the log signs implies another partial width,
+/// and keeping them all costs the square of the tile's size on disk (N batches of one large record
+/// each: N²/2 records). So a partial narrower than the published one (the checkpoint a client
+/// fetches is the newest; its partial tiles are always kept) stays only while the narrower ones
+/// kept, widest first, hold no more bytes than the published one: at least the previous
+/// checkpoint's partial (a client that read that checkpoint just before the log moved on still
+/// finds its tiles), and never more than twice the tile's bytes in all. Widths beyond `published`
+/// belong to a tree not yet published (the witnesses' quorum is missing) and are kept.
+pub fn removable_partials(present: &[(u16, u64)], published: u16) -> Vec<u16> {
+    if published == 0 {
+        return Vec::new();
+    }
+    if published >= FULL {
+        return present
+            .iter()
+            .map(|(w, _)| *w)
+            .filter(|w| *w < FULL)
+            .collect();
+    }
+    let budget = present
+        .iter()
+        .find(|(w, _)| *w == published)
+        .map_or(0, |(_, bytes)| *bytes);
+    let mut narrower: Vec<(u16, u64)> = present
+        .iter()
+        .copied()
+        .filter(|(w, _)| *w < published)
+        .collect();
+    narrower.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+    let mut kept = 0u64;
+    let mut out = Vec::new();
+    for (w, bytes) in narrower {
+        kept = kept.saturating_add(bytes);
+        if kept > budget {
+            out.push(w);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// Number of complete level-`8·level` subtrees in a tree of `size` leaves (`size / 256^level`).
 fn hashes_at(level: u8, size: u64) -> u64 {
     size.checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
@@ -1108,6 +1155,49 @@ mod tests {
                     assert_eq!(differs, r.contains(&n), "{level:?} {n} {old}..{new}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn partials_go_when_full_and_stay_within_the_published_ones_bytes() {
+        let sized = |ws: &[u16]| {
+            ws.iter()
+                .map(|w| (*w, u64::from(*w) * 100))
+                .collect::<Vec<_>>()
+        };
+        // Full: every partial goes.
+        assert_eq!(
+            removable_partials(&sized(&[3, 9, 200]), 256),
+            vec![3, 9, 200]
+        );
+        // Not published at all: nothing goes.
+        assert_eq!(removable_partials(&sized(&[3, 9]), 0), Vec::<u16>::new());
+        // Equal-sized steps: the previous one stays (9 ≤ 10), the older ones go.
+        let p = sized(&[7, 8, 9, 10]);
+        assert_eq!(removable_partials(&p, 10), vec![7, 8]);
+        // Small steps after a big one: several fit in the published one's bytes.
+        let p = sized(&[1, 2, 3, 100]);
+        assert_eq!(removable_partials(&p, 100), Vec::<u16>::new());
+        // Wider than published (durable, not yet cosigned): kept.
+        assert_eq!(
+            removable_partials(&sized(&[5, 6, 50]), 6),
+            Vec::<u16>::new()
+        );
+        // The kept narrower ones never hold more bytes than the published one.
+        for published in 1..=255u16 {
+            let all: Vec<u16> = (1..=255).collect();
+            let p = sized(&all);
+            let gone = removable_partials(&p, published);
+            let kept: u64 = p
+                .iter()
+                .filter(|(w, _)| *w < published && !gone.contains(w))
+                .map(|(_, b)| b)
+                .sum();
+            assert!(kept <= u64::from(published) * 100, "{published}");
+            if published > 1 {
+                assert!(!gone.contains(&(published - 1)), "{published}");
+            }
+            assert!(gone.iter().all(|w| *w < published));
         }
     }
 
