@@ -6,6 +6,7 @@ use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_MAX_BODY};
 use crate::log::witnessing::Witnesses;
+use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::rate::{Rate, RateLimit};
 use hyper::header::HeaderName;
@@ -179,8 +180,8 @@ fn init(a: InitArgs) -> CliResult {
     let key = match &a.key {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
+            let text = secret::read_text(path, Secret::Key, secret::MAX_NOTE_KEY_FILE)
+                .map_err(Failure::local_io)?;
             let key = SignerKey::parse(text.trim_end())
                 .map_err(|e| Failure::malformed(format!("{path:?} is not a signer key: {e}")))?;
             Some(key)
@@ -216,7 +217,7 @@ fn init(a: InitArgs) -> CliResult {
 
 fn open_failure(e: OpenError) -> Failure {
     match &e {
-        OpenError::Io { .. } => Failure::local_io(e),
+        OpenError::Io { .. } | OpenError::Secret(_) => Failure::local_io(e),
         OpenError::Key { .. } | OpenError::State(_) | OpenError::Corrupt(_) => {
             Failure::malformed(e)
         }

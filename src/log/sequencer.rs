@@ -19,6 +19,7 @@ use super::metrics::Metrics;
 use super::published;
 use super::state::TreeState;
 use super::witnessing::Witnesses;
+use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::Hash;
@@ -69,6 +70,9 @@ pub enum OpenError {
     Key { path: String, reason: String },
     #[error("{0} is not a valid tree-state file")]
     State(String),
+    /// The key file cannot be read, or is not one only this user controls.
+    #[error("{0}")]
+    Secret(#[from] crate::secret::SecretError),
     #[error("log storage is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -163,7 +167,7 @@ impl Log {
     /// checkpoint stays and the sequencer keeps trying before it takes new submissions.
     pub fn open_with(dir: &Path, witnesses: Option<Witnesses>) -> Result<Log, OpenError> {
         let dir = LogDir::new(dir);
-        let key_text = fs::read_to_string(dir.key()).map_err(io_err(&dir.key()))?;
+        let key_text = secret::read_text(&dir.key(), Secret::Key, secret::MAX_NOTE_KEY_FILE)?;
         let key = SignerKey::parse(key_text.trim_end()).map_err(|e| OpenError::Key {
             path: dir.key().display().to_string(),
             reason: e.to_string(),

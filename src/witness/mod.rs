@@ -24,6 +24,7 @@
 pub mod server;
 pub mod state;
 
+use crate::secret::{self, Secret};
 use rget_core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
 use rget_core::cosignature;
 use rget_core::digest::Hash;
@@ -233,6 +234,9 @@ pub enum OpenError {
     Key { path: String, source: KeyError },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
+    /// The key file is not one only this user controls, or not a file at all.
+    #[error("{0}")]
+    Secret(crate::secret::SecretError),
     #[error("the policy has no 'log' lines: there is nothing to witness")]
     NoLogs,
     #[error("{0}")]
@@ -282,17 +286,12 @@ impl Witness {
     pub fn open(dir: &Path, policy: &Policy) -> Result<Witness, OpenError> {
         let kp = key_path(dir);
         let shown = kp.display().to_string();
-        let text = match std::fs::read_to_string(&kp) {
+        let text = match secret::read_text(&kp, Secret::Key, secret::MAX_NOTE_KEY_FILE) {
             Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return Err(OpenError::NotWitness(dir.display().to_string()));
             }
-            Err(source) => {
-                return Err(OpenError::Io {
-                    path: shown,
-                    source,
-                });
-            }
+            Err(e) => return Err(OpenError::Secret(e)),
         };
         let signer = SignerKey::parse(text.trim_end()).map_err(|source| OpenError::Key {
             path: shown.clone(),
