@@ -19,6 +19,7 @@
 pub mod dir;
 pub mod index;
 pub mod metrics;
+pub mod participation;
 pub mod published;
 pub mod sequencer;
 pub mod server;

@@ -7,6 +7,7 @@
 //! - [`release`]: a published, logged, signed release and the clients that fetch it ([`release::World`]);
 //! - [`minisign`]: minisign keys and signatures, from the `minisign` crate or the `minisign` tool;
 //! - [`cosig`]: an independent verifier of cosignatures;
+//! - [`relay`]: a counting reverse proxy, plain or as the client side of an https-bastion;
 //! - [`go`]: Go's reference x/mod packages as a command (interop tests only);
 //! - [`rng`]: a replayable random number generator for randomised schedules.
 
@@ -15,6 +16,7 @@ pub mod go;
 pub mod https;
 pub mod log;
 pub mod minisign;
+pub mod relay;
 pub mod release;
 pub mod rng;
 pub mod sigsum;
