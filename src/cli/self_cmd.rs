@@ -226,7 +226,13 @@ fn check(s: &Setup, version: &str, digest: Hash, len: u64, files: Fetched) -> Cl
 /// what a run reports is what is installed when it ends.
 fn hold(s: &Setup, dest: &Path) -> CliResult<InstallLock> {
     let deadline = s.ctx.fetch.config().deadline;
-    let held = install::lock(dest, deadline.as_ref()).map_err(|e| {
+    let waiting = |dir: &Path| {
+        eprintln!(
+            "rget: another rget is upgrading or rolling back the rget in {}; waiting for it to finish",
+            rget_core::escape::for_terminal(&dir.display().to_string())
+        )
+    };
+    let held = install::lock(dest, deadline.as_ref(), waiting).map_err(|e| {
         if deadline.is_some_and(|d| d.expired()) {
             Failure::network(e)
         } else {

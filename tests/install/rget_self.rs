@@ -675,3 +675,60 @@ fn special_files_at_rget_previous_are_refused_without_hanging() {
         }
     }
 }
+
+/// A run that finds another one holding the install lock says so at once, on one line naming the
+/// directory, instead of sitting silent: then it waits, and when the lock is free it goes on and
+/// upgrades; when --max-time runs out first it stops with exit 4, one line saying why, and leaves
+/// `rget` as it was. (The lock is held here by the test, as a running `self upgrade` holds it.)
+#[test]
+fn a_run_behind_another_says_it_waits_and_then_goes_on_or_times_out() {
+    use std::io::{BufRead, BufReader};
+    let f = Fixture::new(&[VERSION, V2]);
+    let before = std::fs::read(f.installed()).unwrap();
+    let held = std::fs::File::open(&f.install).unwrap();
+    held.lock().unwrap();
+
+    let t = std::time::Instant::now();
+    let out = f.run_installed(&["upgrade", "--to", V2, "--max-time", "2"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("another rget is upgrading or rolling back")
+            && lines[0].contains("waiting for it to finish"),
+        "{err}"
+    );
+    assert!(lines[1].contains("ran out while waiting"), "{err}");
+    assert!(t.elapsed() >= std::time::Duration::from_secs(2), "{err}");
+    assert!(
+        std::fs::read(f.installed()).unwrap() == before,
+        "rget changed"
+    );
+
+    let prefix = f.install.to_str().unwrap().to_owned();
+    let mut c = f.command(
+        &f.installed(),
+        &["upgrade", "--to", V2, "--json", "--prefix", &prefix],
+    );
+    let mut child = spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("waiting for it to finish"), "{first}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it did not wait for the lock"
+    );
+    assert!(
+        std::fs::read(f.installed()).unwrap() == before,
+        "rget changed while locked"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json = text(&out.stdout);
+    assert_eq!(crate::common::json_field(&json, "name"), rget_file(V2));
+    let (cur, _) = installed_versions(&f, &known(&f));
+    assert_eq!(cur, V2);
+}

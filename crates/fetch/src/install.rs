@@ -27,11 +27,23 @@ pub struct InstallLock {
 }
 
 /// Takes the install lock of `dest`'s directory, waiting while another rget holds it, but not past
-/// `deadline` (`None`: as long as it takes).
-pub fn lock(dest: &Path, deadline: Option<&Deadline>) -> Result<InstallLock, String> {
+/// `deadline` (`None`: as long as it takes). `waiting` is called once, with the directory, before a
+/// wait: a run that sits silently behind another one looks hung, so the caller says why it waits.
+pub fn lock(
+    dest: &Path,
+    deadline: Option<&Deadline>,
+    waiting: impl FnOnce(&Path),
+) -> Result<InstallLock, String> {
     let dir = durable::parent_of(dest);
     let f =
         File::open(dir).map_err(|e| format!("cannot open {} to lock it: {e}", dir.display()))?;
+    match f.try_lock() {
+        Ok(()) => return Ok(InstallLock { _dir: f }),
+        Err(std::fs::TryLockError::WouldBlock) => waiting(dir),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", dir.display()));
+        }
+    }
     match durable::lock_within(&f, deadline) {
         Ok(()) => Ok(InstallLock { _dir: f }),
         Err(LockWait::TimedOut) => Err(format!(
@@ -302,7 +314,7 @@ mod tests {
         let dest = t.path().join("rget");
         fs::write(&dest, b"new").unwrap();
         fs::write(previous_of(&dest), b"old").unwrap();
-        let lock = lock(&dest, None).unwrap();
+        let lock = lock(&dest, None, |_| {}).unwrap();
         swap_back(staged(t.path(), b"old"), &dest, &lock).unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"old");
         assert_eq!(fs::read(previous_of(&dest)).unwrap(), b"new");
@@ -323,7 +335,7 @@ mod tests {
         fs::write(previous_of(&dest), b"older").unwrap();
         // A killed install's second name of the installed binary: removed.
         fs::hard_link(&dest, keep(7)).unwrap();
-        let lock = lock(&dest, None).unwrap();
+        let lock = lock(&dest, None, |_| {}).unwrap();
         let done = clean_up(&dest, &lock);
         assert_eq!(done.removed, vec![keep(7)]);
         assert_eq!(done.restored, None);
@@ -370,14 +382,18 @@ mod tests {
         );
         fs::remove_file(previous_of(&dest)).unwrap();
 
-        let held = lock(&dest, None).unwrap();
+        let held = lock(&dest, None, |_| panic!("a free lock was waited for")).unwrap();
         let d = Deadline::after(std::time::Duration::from_millis(100));
-        let e = lock(&dest, Some(&d)).err().unwrap();
+        let mut told = None;
+        let e = lock(&dest, Some(&d), |dir| told = Some(dir.to_path_buf()))
+            .err()
+            .unwrap();
         assert!(
             e.contains("another rget is upgrading or rolling back") && e.contains("--max-time"),
             "{e}"
         );
+        assert_eq!(told.as_deref(), dest.parent(), "the wait was not announced");
         drop(held);
-        lock(&dest, Some(&d)).unwrap();
+        lock(&dest, Some(&d), |_| panic!("a free lock was waited for")).unwrap();
     }
 }
