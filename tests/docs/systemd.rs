@@ -2,10 +2,10 @@
 //! without a warning (with the binary this test run built in place of `/usr/local/bin/rget`), every
 //! flag their `ExecStart=` lines give rget is one its `--help` lists, and the log's and the witness's
 //! command lines, run as written (paths moved under a temporary directory, a free port), serve: the
-//! log gets a submission cosigned by the witness, and both stop with exit 0 on SIGTERM, as the
-//! units' `KillSignal=` expects.
+//! log takes a submission through its proxy's client header and has it cosigned by the witness, and
+//! both stop with exit 0 on SIGTERM, as the units' `KillSignal=` expects.
 
-use crate::common::log::{Server, agent, init_log, init_witness, submit, sums};
+use crate::common::log::{Server, agent, answer, init_log, init_witness, pct, sums};
 use crate::common::{RGET, exit, run, stderr, tempdir, text};
 use rget::core::policy::Policy;
 use rget::core::verify::verify_logged_sums;
@@ -179,8 +179,13 @@ fn the_log_and_witness_units_serve_as_written() {
     let log_cmd = relocated(&unit_command("rget-log.service"), root);
     let log = Server::spawn(&log_cmd.iter().map(OsString::as_os_str).collect::<Vec<_>>());
 
+    // The unit's --client-address-header: the proxy in front names the client.
     let url = "https://example.org/rel/v1/SHA256SUMS";
-    let answer = submit(&agent(), &log.base, url, &sums(1));
+    let add = format!("{}/add?url={}", log.base, pct(url));
+    let without = answer(agent().post(&add).send(&sums(1)[..])).unwrap();
+    assert_eq!(without.status, 400, "{}", without.text());
+    let proxied = agent().post(&add).header("X-Real-IP", "192.0.2.7");
+    let answer = answer(proxied.send(&sums(1)[..])).unwrap();
     assert_eq!(answer.status, 200, "{}", answer.text());
     let policy = Policy::parse(&format!(
         "log {log_vkey}\nwitness w1 {witness_vkey}\nquorum w1\n"
