@@ -25,10 +25,12 @@ pub enum Reject {
     /// No checkpoint covering the record was published in time (the witnesses' quorum, their
     /// budgets): 503 with the reason; the record stays in the log.
     NotPublished,
+    /// The client went over its rate limit (429 with Retry-After).
+    RateLimited,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 7] = [
+    pub const ALL: [Reject; 8] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
@@ -36,6 +38,7 @@ impl Reject {
         Reject::Unavailable,
         Reject::BadRequest,
         Reject::NotPublished,
+        Reject::RateLimited,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -46,6 +49,7 @@ impl Reject {
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
             Reject::NotPublished => "not_published",
+            Reject::RateLimited => "rate_limited",
         }
     }
 }
