@@ -42,9 +42,12 @@ verified, from a private spool file in $TMPDIR (the node itself stays); a direct
 block device is refused before anything is downloaded (exit 2). A symbolic link is followed to its \
 target, as curl -o does, and the target's kind decides.",
     after_help = "Examples:
-  rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz            saves tool-1.2-linux.tar.gz
-  rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool       saves to that path
-  rget get -o /dev/stdout https://example.org/rel/v1.2/tool | tar x       through a pipe, once verified
+  # saves tool-1.2-linux.tar.gz
+  rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz
+  # saves to that path
+  rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool
+  # through a pipe, once verified
+  rget get -o /dev/stdout https://example.org/rel/v1.2/tool.tar | tar x
   rget get --json https://example.org/rel/v1.2/tool | jq .sha256"
 )]
 pub struct GetArgs {
@@ -66,7 +69,8 @@ pub struct GetArgs {
 #[command(
     about = "Check a file on disk as `rget get` would have checked it",
     after_help = "Example:
-  rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz ./tool-1.2-linux.tar.gz"
+  rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz \\
+      ./tool-1.2-linux.tar.gz"
 )]
 pub struct VerifyArgs {
     /// The URL the file was published at (names it, and locates its SHA256SUMS)

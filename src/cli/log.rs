@@ -3,11 +3,15 @@
 use crate::cli::exit::{CliResult, Failure, io_reason};
 use crate::cli::json;
 use crate::cli::server_args::{self, ServerArgs};
+use crate::cli::trust_args;
+use crate::client::error::ClientError;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
-use crate::log::server::{self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_MAX_BODY};
-use crate::log::witnessing::Witnesses;
+use crate::log::server::{
+    self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_ANSWER_TIMEOUT, DEFAULT_MAX_BODY,
+};
+use crate::log::witnessing::{Witnesses, WitnessesError};
 use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::rate::{Rate, RateLimit};
@@ -63,10 +67,11 @@ keeps to it, putting several batches into one checkpoint when a witness's budget
 const PARTICIPATION_AFTER_HELP: &str = "\
 Examples:
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org
-  rget log participation /srv/rget-log --qpd 86400 --contact https://example.org/log --list staging --json
+  rget log participation /srv/rget-log --qpd 86400 \\
+      --contact https://example.org/log --list staging --json
 
-Exit codes: 0 printed, 2 usage (a contact a log list cannot carry), 3 DIR/log.pub is not a verifier
-key, 7 DIR/log.pub cannot be read.";
+Exit codes: 0 printed, 2 usage (a contact a log list cannot carry),
+3 DIR/log.pub is not a verifier key, 7 DIR/log.pub cannot be read.";
 
 /// Arguments of `rget log participation`.
 #[derive(clap::Args, Debug)]
@@ -112,8 +117,8 @@ Examples:
   vkey=$(rget log init --origin log.example.org/rget /srv/rget-log | tail -n1)
   rget log init --origin log.example.org/rget --key log.key /srv/rget-log
 
-Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR already holds a log),
-3 the --key file is not a signer key, 7 local I/O error.";
+Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR
+already holds a log), 3 the --key file is not a signer key, 7 local I/O error.";
 
 /// Arguments of `rget log init`.
 #[derive(clap::Args, Debug)]
@@ -163,12 +168,20 @@ finishes the batch in flight and what is queued, in-flight requests get their an
 const SERVE_AFTER_HELP: &str = "\
 Examples:
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
-  rget log serve /srv/rget-log --listen [::]:8080 --batch-size 1024 --batch-delay 200
+  rget log serve /srv/rget-log --listen [::]:8080 \\
+      --batch-size 1024 --batch-delay 200
+  rget log serve /srv/rget-log --listen 127.0.0.1:8080 \\
+      --witnesses /srv/rget-log/witnesses --cacert private-ca.pem
   curl --data-binary @SHA256SUMS \\
     'http://127.0.0.1:8080/add?url=https%3A%2F%2Fexample.org%2Fv1%2FSHA256SUMS'
 
-Exit codes: 0 clean shutdown, 2 usage, 3 the log directory is damaged or its key unreadable,
-4 cannot listen on ADDR, 7 local I/O error (including: another process serves this log).";
+A submission the log cannot publish within --answer-timeout (its witness quorum
+not reached) is answered 503 with the cause in one line; the log keeps the
+record and publishes it with its next checkpoint.
+
+Exit codes: 0 clean shutdown, 2 usage, 3 the log directory is damaged or its
+key unreadable, 4 cannot listen on ADDR, 7 local I/O error (including: another
+process serves this log; a --cacert file that cannot be read).";
 
 /// Arguments of `rget log serve`.
 #[derive(clap::Args, Debug)]
@@ -201,6 +214,12 @@ struct ServeArgs {
     /// Submissions that may wait for the sequencer; beyond that, 503 with Retry-After [default: 16384]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     queue_size: Option<u64>,
+
+    /// Longest a submission waits for a published checkpoint covering it (the witnesses' quorum,
+    /// their budgets), in milliseconds; then it is answered 503 with the reason in one line, and the
+    /// record, kept by the log, is published with the next checkpoint [default: 20000]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    answer_timeout: Option<u64>,
 
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
@@ -357,8 +376,11 @@ fn serve(a: ServeArgs) -> CliResult {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
             Some(
-                Witnesses::parse(&text)
-                    .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+                Witnesses::parse_trusting(&text, &a.server.cacert).map_err(|e| match e {
+                    // A --cacert file that cannot be read or holds no certificate.
+                    WitnessesError::Client(e) => trust_args::failure(ClientError::from(e)),
+                    e => Failure::malformed(format!("{}: {e}", path.display())),
+                })?,
             )
         }
     };
@@ -409,6 +431,8 @@ fn serve(a: ServeArgs) -> CliResult {
             handle.clone(),
             LogDir::new(&a.dir),
             limits,
+            a.answer_timeout
+                .map_or(DEFAULT_ANSWER_TIMEOUT, Duration::from_millis),
             admission,
             signals,
         )

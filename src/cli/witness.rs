@@ -27,8 +27,10 @@ static CT logs, configured by a policy or discovered in the witness network's lo
 const AFTER_HELP: &str = "\
 Examples:
   rget witness init --name witness.example.org/w1 /srv/rget-witness
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --log-list testing-log-list.1";
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --policy logs.policy
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --log-list testing-log-list.1";
 
 /// Arguments of `rget witness`.
 #[derive(clap::Args, Debug)]
@@ -60,9 +62,11 @@ policies of the logs' users. Never use the same key for two witnesses.";
 const INIT_AFTER_HELP: &str = "\
 Examples:
   rget witness init --name witness.example.org/w1 /srv/rget-witness
-  vkey=$(rget witness init --name witness.example.org/w1 /srv/rget-witness | tail -n1)
+  vkey=$(rget witness init --name witness.example.org/w1 /srv/rget-witness |
+      tail -n1)
 
-Exit codes: 0 created, 2 usage (bad name, DIR already holds a witness), 7 local I/O error.";
+Exit codes: 0 created, 2 usage (bad name, DIR already holds a witness), 7 local
+I/O error.";
 
 /// Arguments of `rget witness init`.
 #[derive(clap::Args, Debug)]
@@ -111,16 +115,20 @@ time serves a witness directory.";
 
 const SERVE_AFTER_HELP: &str = "\
 Examples:
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
-  printf 'log %s\\nquorum none\\n' \"$(cat /srv/rget-log/log.pub)\" > logs.policy
-  lists=https://raw.githubusercontent.com/transparency-dev/witness-network/main/lists
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
-    --log-list \"$lists/testing/log-list.1\" --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
+      --policy logs.policy
+  printf 'log %s\\nquorum none\\n' \"$(cat /srv/rget-log/log.pub)\" > logs.policy
+  lists=https://raw.githubusercontent.com/transparency-dev/witness-network
+  lists=$lists/main/lists
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --log-list \"$lists/testing/log-list.1\" \\
+      --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
 
-Exit codes: 0 clean shutdown, 2 usage (no log to witness), 3 the policy, a list file or the witness
-state is malformed, 4 cannot listen on ADDR, or the lists could not be fetched and there is nothing
-else to witness (5 if a list URL answered 404), 7 local I/O error (including: another process serves
-this witness).";
+Exit codes: 0 clean shutdown, 2 usage (no log to witness), 3 the policy, a
+list file or the witness state is malformed, 4 cannot listen on ADDR, or the
+lists could not be fetched and there is nothing else to witness (5 if a list
+URL answered 404), 7 local I/O error (including: another process serves this
+witness).";
 
 /// Arguments of `rget witness serve`.
 #[derive(clap::Args, Debug)]
@@ -245,10 +253,11 @@ fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>),
     }
     // Lists are public data, but only https is used to fetch them: a list over plain http could
     // be rewritten on the way to add logs nobody listed.
-    let config = Config {
+    let mut config = Config {
         read_timeout: Duration::from_secs(30),
         ..Config::from_env()
     };
+    config.ca_files.extend(a.server.cacert.iter().cloned());
     let client = Client::new(config).map_err(|e| trust_args::failure(ClientError::from(e)))?;
     let d = Arc::new(Discovery::new(sources, client, discovered));
     let report = d.refresh(&w);
