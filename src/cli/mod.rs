@@ -10,7 +10,9 @@ pub mod exit;
 pub mod get;
 pub mod json;
 pub mod keygen;
+pub mod keys;
 pub mod log;
+pub mod policy;
 pub mod progress;
 pub mod release;
 pub mod self_cmd;
@@ -75,6 +77,8 @@ enum Command {
     Log(log::Args),
     Witness(witness::Args),
     Keygen(keygen::Args),
+    Keys(keys::Args),
+    Policy(policy::Args),
     Release(release::Args),
     Sigsum(sigsum::Args),
     Demo(demo::Args),
@@ -93,6 +97,8 @@ fn run(command: Command) -> CliResult {
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Release(args) => release::run(args),
         Command::Sigsum(args) => sigsum::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
