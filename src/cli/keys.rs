@@ -19,7 +19,8 @@ on a path-segment boundary, and where a key applies a valid signature by it is r
 const AFTER_HELP: &str = "\
 Examples:
   rget keys add https://example.org/rel/ minisign.pub
-  rget keys add https://example.org/rel/ RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
+  rget keys add https://example.org/rel/ \\
+    RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
   rget keys list";
 
 /// Arguments of `rget keys`.
@@ -54,7 +55,8 @@ wins) and named on standard error.";
 const ADD_AFTER_HELP: &str = "\
 Examples:
   rget keys add https://example.org/rel/ minisign.pub
-  rget keys add https://example.org/rel/ RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
+  rget keys add https://example.org/rel/ \\
+    RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
   rget keys add https://example.org/rel/ minisign.pub --keys ./keys
 
 Exit codes: 0 added, 2 usage (PREFIX has a key already, or no canonical spelling), 3 the keys file

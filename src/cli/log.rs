@@ -28,7 +28,8 @@ serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget log init --origin log.example.org/rget --url https://log.example.org/rget/ /srv/rget-log
+  rget log init --origin log.example.org/rget \\
+    --url https://log.example.org/rget/ /srv/rget-log
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org";
 
@@ -112,8 +113,9 @@ file holding it) to assemble a policy. What was created, and where, goes to stan
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
-  rget log init --origin log.example.org/rget --url https://log.example.org/rget/ /srv/rget-log
-  rget log init --origin log.example.org/rget --url https://log.example.org/rget/ /srv/rget-log > log.line
+  rget log init --origin log.example.org/rget \\
+    --url https://log.example.org/rget/ /srv/rget-log > log.line
+  rget log init --origin log.example.org/rget /srv/rget-log
   rget log init --origin log.example.org/rget --key log.key --json /srv/rget-log
 
 Exit codes: 0 created, 2 usage (bad origin or URL, key name differs from origin, DIR already holds a

@@ -121,6 +121,24 @@ pub fn main() -> i32 {
     }
 }
 
+/// Whether `args` (the words after `rget`) make a command line `rget` accepts, without running it:
+/// the usage error, on one line, otherwise. `--help` and `--version` are accepted. The tests check
+/// every example of every `--help` text with it.
+pub fn parses<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    let argv =
+        std::iter::once(std::ffi::OsString::from("rget")).chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(argv) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Ok(()),
+        Err(e) => Err(first_line(&e)),
+    }
+}
+
 /// Prints `rget: <message>` on stderr. A failure to write it cannot be reported anywhere, so it is
 /// ignored; the exit code still tells.
 fn report(failure: &Failure) {

@@ -30,10 +30,15 @@ One command makes the three policies of a deployment:
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget policy --log log.line --witness w1.line --witness w2.line --quorum 2 -o ~/.config/rget/policy
-  rget policy --witness w1.line --witness w2.line --quorum 2 > /srv/rget-log/witnesses
-  rget policy --log log.line --quorum none > /srv/rget-witness/policy
-  rget policy --log 'log log.example.org/rget+1a2b3c4d+AbCd... https://log.example.org/rget/' --quorum none
+  # the users' policy: the log, two witnesses, both must cosign
+  rget policy --log log.line --witness w1.line --witness w2.line \\
+    --quorum 2 -o ~/.config/rget/policy
+  # the log's --witnesses file, and a witness's --policy
+  rget policy --witness w1.line --witness w2.line --quorum 2 -o witnesses
+  rget policy --log log.line --quorum none -o /srv/rget-witness/policy
+  # a line given as it was published
+  rget policy --quorum none \\
+    --log 'log log.example.org/rget+1a2b3c4d+AbCd https://log.example.org/rget/'
   rget policy --check ~/.config/rget/policy
 
 Exit codes: 0 written (or checked), 2 usage (no line given, a quorum the witnesses cannot meet, -o

@@ -29,7 +29,8 @@ static CT logs, configured by a policy or discovered in the witness network's lo
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget witness init --name witness.example.org/w1 --url https://witness.example.org/w1/ /srv/rget-witness
+  rget witness init --name witness.example.org/w1 \\
+    --url https://witness.example.org/w1/ /srv/rget-witness
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --log-list testing-log-list.1";
 
@@ -65,8 +66,9 @@ policy --witness' takes that line (or a file holding it). What was created goes 
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
-  rget witness init --name witness.example.org/w1 --url https://witness.example.org/w1/ /srv/rget-witness
-  rget witness init --name witness.example.org/w1 --url https://witness.example.org/w1/ /srv/rget-witness > w1.line
+  rget witness init --name witness.example.org/w1 \\
+    --url https://witness.example.org/w1/ /srv/rget-witness > w1.line
+  rget witness init --name witness.example.org/w1 /srv/rget-witness
   rget witness init --name witness.example.org/w1 --json /srv/rget-witness
 
 Exit codes: 0 created, 2 usage (bad name or URL, DIR already holds a witness), 7 local I/O error.";
@@ -129,7 +131,7 @@ time serves a witness directory.";
 const SERVE_AFTER_HELP: &str = "\
 Examples:
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
-  printf 'log %s\\nquorum none\\n' \"$(cat /srv/rget-log/log.pub)\" > logs.policy
+  rget policy --log log.line --quorum none -o logs.policy
   lists=https://raw.githubusercontent.com/transparency-dev/witness-network/main/lists
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
     --log-list \"$lists/testing/log-list.1\" --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
