@@ -186,6 +186,9 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, prefixed: bool,
     conn.finish();
 }
 
+/// A relayed answer: status, content type, body.
+type Answer = (u16, String, Vec<u8>);
+
 /// Sends the request on to the backend; returns its status, content type and body, or as the error
 /// the 502 answer to give when the backend refused the connection.
 fn forward(
@@ -193,7 +196,7 @@ fn forward(
     url: &str,
     headers: &[(String, String)],
     body: &[u8],
-) -> Result<(u16, String, Vec<u8>), (u16, String, Vec<u8>)> {
+) -> Result<Answer, Answer> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
