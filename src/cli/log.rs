@@ -5,6 +5,7 @@ use crate::cli::json;
 use crate::cli::server_args::{self, ServerArgs};
 use crate::cli::trust_args;
 use crate::client::error::ClientError;
+use crate::client::policy_lines;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
@@ -31,7 +32,8 @@ serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget log init --origin log.example.org/rget /srv/rget-log
+  rget log init --origin log.example.org/rget \\
+    --url https://log.example.org/rget/ /srv/rget-log
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org";
 
@@ -108,17 +110,22 @@ must equal ORIGIN), written to DIR/log.key with mode 0600; its verifier key in D
 tree; and the signed checkpoint of the empty tree in DIR/public/checkpoint. DIR is created if \
 missing. An existing log is never overwritten.
 
-The last line of the output is the log's verifier key, for the trust policies of the log's users \
-('log <vkey> <url>').";
+Standard output is the one line the operator publishes for the log's users and witnesses: the \
+log's line of a C2SP tlog-policy, 'log <vkey> <url>', <url> being --url, the https URL the log is \
+reached at (the TLS proxy in front of 'rget log serve'). 'rget policy --log' takes that line (or a \
+file holding it) to assemble a policy. What was created, and where, goes to standard error. Without \
+--url the line has no URL and clients cannot use it as it is: add the URL before publishing it.";
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
+  rget log init --origin log.example.org/rget \\
+      --url https://log.example.org/rget/ /srv/rget-log > log.line
   rget log init --origin log.example.org/rget /srv/rget-log
-  vkey=$(rget log init --origin log.example.org/rget /srv/rget-log | tail -n1)
-  rget log init --origin log.example.org/rget --key log.key /srv/rget-log
+  rget log init --origin log.example.org/rget --key log.key --json /srv/rget-log
 
-Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR
-already holds a log), 3 the --key file is not a signer key, 7 local I/O error.";
+Exit codes: 0 created, 2 usage (bad origin or URL, key name differs from
+origin, DIR already holds a log), 3 the --key file is not a signer key, 7 local
+I/O error.";
 
 /// Arguments of `rget log init`.
 #[derive(clap::Args, Debug)]
@@ -135,6 +142,16 @@ struct InitArgs {
     /// Use this existing signer key (PRIVATE+KEY+<origin>+...) instead of generating one
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+
+    /// The https URL the log's users reach it at, for its policy line (e.g.
+    /// https://log.example.org/rget/)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// One JSON object on standard output (origin, dir, private_key, vkey, url, policy_line)
+    /// instead of the line, and nothing on standard error
+    #[arg(long)]
+    json: bool,
 
     /// The log directory to create
     #[arg(value_name = "DIR")]
@@ -307,7 +324,25 @@ fn participation(a: ParticipationArgs) -> CliResult {
         .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
+/// The `--json` report of `rget log init`.
+#[derive(Serialize)]
+struct InitReport<'a> {
+    origin: &'a str,
+    dir: String,
+    private_key: String,
+    vkey: String,
+    url: Option<&'a str>,
+    policy_line: &'a str,
+}
+
 fn init(a: InitArgs) -> CliResult {
+    // The URL first: a refused one must leave no log behind.
+    let url = match &a.url {
+        None => None,
+        Some(u) => Some(
+            policy_lines::canonical_url(u).map_err(|e| Failure::usage(format!("--url: {e}")))?,
+        ),
+    };
     let key = match &a.key {
         None => None,
         Some(path) => {
@@ -330,20 +365,42 @@ fn init(a: InitArgs) -> CliResult {
     let log = Log::open(&root).map_err(open_failure)?;
     let vkey = log.verifier_key();
     drop(log);
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
+    let line = policy_lines::log_line(&vkey, url.as_deref());
+    if a.json {
+        return json::print(&InitReport {
+            origin: &a.origin,
+            dir: a.dir.display().to_string(),
+            private_key: d.key().display().to_string(),
+            vkey: vkey.to_string(),
+            url: url.as_deref(),
+            policy_line: &line,
+        });
+    }
+    let publish = if url.is_some() {
+        "publish the line below for the log's users and witnesses ('rget policy --log' takes it)"
+    } else {
+        "no --url: the line below has no URL, and clients fetch the log from it; append the log's \
+         https URL to it ('log <vkey> https://log.example.org/rget/') before publishing it"
+    };
+    let mut err = io::stderr().lock();
+    // What was created is for the person; standard output carries only the line.
+    let _ = writeln!(
+        err,
         "created log {origin} in {dir}\n\
          private key: {key} (mode 0600; keep it secret, never serve it)\n\
+         verifier key: {pubkey}\n\
          serve {public} (or run 'rget log serve {dir} --listen ADDR')\n\
-         verifier key:\n{vkey}",
+         {publish}:",
         origin = a.origin,
         dir = a.dir.display(),
         key = d.key().display(),
+        pubkey = d.verifier_key().display(),
         public = d.public().display(),
-    )
-    .and_then(|()| out.flush())
-    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    );
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
 fn open_failure(e: OpenError) -> Failure {

@@ -10,7 +10,9 @@ pub mod exit;
 pub mod get;
 pub mod json;
 pub mod keygen;
+pub mod keys;
 pub mod log;
+pub mod policy;
 pub mod progress;
 pub mod release;
 pub mod self_cmd;
@@ -81,6 +83,8 @@ enum Command {
     Log(log::Args),
     Witness(witness::Args),
     Keygen(keygen::Args),
+    Keys(keys::Args),
+    Policy(policy::Args),
     Release(release::Args),
     Sigsum(sigsum::Args),
     Demo(demo::Args),
@@ -99,6 +103,8 @@ fn run(command: Command) -> CliResult {
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Release(args) => release::run(args),
         Command::Sigsum(args) => sigsum::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
@@ -118,6 +124,24 @@ pub fn main() -> i32 {
             report(&failure);
             failure.code()
         }
+    }
+}
+
+/// Whether `args` (the words after `rget`) make a command line `rget` accepts, without running it:
+/// the usage error, on one line, otherwise. `--help` and `--version` are accepted. The tests check
+/// every example of every `--help` text with it.
+pub fn parses<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    let argv =
+        std::iter::once(std::ffi::OsString::from("rget")).chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(argv) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Ok(()),
+        Err(e) => Err(first_line(&e)),
     }
 }
 

@@ -180,8 +180,11 @@ fn last_line(b: &[u8]) -> String {
         .to_owned()
 }
 
-fn last_stdout_line(out: &Output) -> String {
-    last_line(&out.stdout)
+/// The verifier key of the policy line an `init` printed without `--url`: its last field
+/// (`log <vkey>`, `witness <name> <vkey>`).
+fn init_key(out: &Output) -> String {
+    let line = last_line(&out.stdout);
+    line.rsplit(' ').next().unwrap_or_default().to_owned()
 }
 
 fn dir(ws: &Path, name: &str) -> Result<PathBuf, String> {
@@ -224,7 +227,7 @@ fn steps(
 
     // 2. Two witnesses, then the log that needs both of them to cosign every checkpoint.
     let log_dir = ws.join("log");
-    let log_vkey = last_stdout_line(&rget(
+    let log_vkey = init_key(&rget(
         kids,
         exe,
         &["log", "init", "--origin", LOG_ORIGIN, p(&log_dir)],
@@ -235,7 +238,7 @@ fn steps(
     for i in 1..=2 {
         let wdir = ws.join(format!("witness{i}"));
         let name = format!("demo.rget.example/witness{i}");
-        let vkey = last_stdout_line(&rget(
+        let vkey = init_key(&rget(
             kids,
             exe,
             &["witness", "init", "--name", &name, p(&wdir)],
