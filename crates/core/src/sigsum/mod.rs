@@ -11,13 +11,19 @@
 //! - [`verify`]: the proof's tree head and cosignatures rebuilt as the checkpoint note the core's
 //!   [`crate::policy::Policy::verify_checkpoint`] verifies (log signature, witness quorum), the
 //!   leaf checked against the submitter keys, and the inclusion proof by [`crate::merkle`];
-//! - [`token`]: the `Sigsum-Token` header that public logs use for rate limiting.
+//! - [`token`]: the `Sigsum-Token` header that public logs use for rate limiting;
+//! - [`api`]: the ASCII requests and answers of a Sigsum log's HTTP API (`add-leaf`,
+//!   `get-tree-head`, `get-inclusion-proof`, `get-consistency-proof`, `get-leaves`), and the tree
+//!   head as the checkpoint note it is;
+//! - [`ascii`]: the strict `key=value` line reader the proof and the API answers share.
 //!
 //! Submitter keys are OpenSSH `ssh-ed25519` keys: see [`crate::openssh`].
 //!
 //! Sigsum names keys by their key hash, `SHA-256(raw 32-byte Ed25519 public key)`, everywhere: the
 //! leaf's submitter, the proof's log, the cosigning witnesses.
 
+pub mod api;
+pub mod ascii;
 pub mod builtin;
 pub mod leaf;
 pub mod policy;
