@@ -275,16 +275,23 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
         "  listed in  {} (sha256 {})",
         v.sums_url, v.sums_sha256
     ));
-    l.push(format!(
-        "  logged     {} index {} under checkpoint size {} ({})",
-        cp.checkpoint.origin,
-        v.index,
-        cp.checkpoint.size,
-        match v.proof_source {
-            ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
-            ProofSource::LogLookup => "log lookup, proved from tiles",
-        }
-    ));
+    l.push(match &v.sigsum {
+        Some(s) => format!(
+            "  logged     Sigsum log {} ({}) leaf index {} in tree size {} (SHA256SUMS.proof)",
+            cp.checkpoint.origin, s.log_url, v.index, cp.checkpoint.size,
+        ),
+        None => format!(
+            "  logged     {} index {} under checkpoint size {} ({})",
+            cp.checkpoint.origin,
+            v.index,
+            cp.checkpoint.size,
+            match v.proof_source {
+                ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
+                ProofSource::LogLookup => "log lookup, proved from tiles",
+                ProofSource::SigsumProof => "SHA256SUMS.proof",
+            }
+        ),
+    });
     l.push(format!(
         "  cosigned   {}",
         if cosigners.is_empty() {
@@ -313,6 +320,13 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
         }
         Signed::Unsigned => {
             l.push("  signature  UNSIGNED: no publisher key applies to this URL".to_owned())
+        }
+        Signed::SigsumLeaf { key_source, .. } => {
+            l.push(format!("  signature  the Sigsum leaf, {key_source}"));
+            l.push(
+                "  comment    none: a Sigsum leaf binds no URL (the name was found in this SHA256SUMS)"
+                    .to_owned(),
+            );
         }
     }
     if c.trust.allow_http && (url.starts_with("http://") || v.sums_url.starts_with("http://")) {
@@ -360,9 +374,26 @@ fn json(
             )
         }
         Signed::Unsigned => "{\"signed\":false}".to_string(),
+        Signed::SigsumLeaf { key_hash, .. } => format!(
+            "{{\"signed\":true,\"kind\":\"sigsum-leaf\",\"key_id\":{},\"trusted_comment\":null,\"bound_url\":null}}",
+            q(&key_hash.to_hex())
+        ),
+    };
+    // Under a Sigsum policy: the Sigsum log, the leaf index, the tree size and the witnesses that
+    // cosigned its tree head.
+    let sigsum = match &v.sigsum {
+        Some(s) => format!(
+            "{{\"log_key_hash\":{},\"log_url\":{},\"leaf_index\":{},\"tree_size\":{},\"witnesses\":[{}]}}",
+            q(&s.log_key_hash.to_hex()),
+            q(&s.log_url),
+            v.index,
+            cp.checkpoint.size,
+            cosigners.join(",")
+        ),
+        None => "null".to_owned(),
     };
     format!(
-        "{{\"verified\":true,\"url\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"sums_url\":{},\"sums_sha256\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"proof\":{},\"cosigners\":[{}],\"seen\":{}}},\"signature\":{signature},\"plain_http\":{}}}",
+        "{{\"verified\":true,\"url\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"sums_url\":{},\"sums_sha256\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"proof\":{},\"cosigners\":[{}],\"seen\":{}}},\"signature\":{signature},\"sigsum\":{sigsum},\"plain_http\":{}}}",
         q(url),
         q(&v.name),
         q(&sha.to_hex()),
@@ -377,6 +408,7 @@ fn json(
         q(match v.proof_source {
             ProofSource::ProofFile => "tlog-proof",
             ProofSource::LogLookup => "lookup",
+            ProofSource::SigsumProof => "sigsum-proof",
         }),
         cosigners.join(","),
         q(&v.memory.to_string()),

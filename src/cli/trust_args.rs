@@ -14,9 +14,11 @@ use std::path::PathBuf;
 /// commands take them as part of [`TrustArgs`].
 #[derive(clap::Args, Debug, Clone)]
 pub struct LogTrustArgs {
-    /// The tlog-policy file: trusted logs (with their URLs), witnesses and quorum. Default:
+    /// The trust policy: a C2SP tlog-policy or a Sigsum policy file (trusted logs with their URLs,
+    /// witnesses, quorum), or the name of a built-in Sigsum policy (sigsum-generic-2025-1,
+    /// sigsum-test-2025-3). Under a Sigsum policy a download needs SHA256SUMS.proof. Default:
     /// $RGET_POLICY, else $XDG_CONFIG_HOME/rget/policy
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|NAME")]
     pub policy: Option<PathBuf>,
     /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
     #[arg(long, value_name = "DIR")]
@@ -54,9 +56,10 @@ pub const MAX_MAX_TIME: u64 = 7 * 24 * 3600;
 pub struct TrustArgs {
     #[command(flatten)]
     pub log: LogTrustArgs,
-    /// A minisign public key (base64 or a .pub file) that must have signed every SHA256SUMS.
-    /// Default: the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest
-    /// prefix wins)
+    /// The publisher key that must have signed every SHA256SUMS: a minisign public key (base64 or a
+    /// .pub file; its signature is SHA256SUMS.minisig) or an OpenSSH ssh-ed25519 key (the line or
+    /// a .pub file; under a Sigsum policy its signature is the leaf of SHA256SUMS.proof). Default:
+    /// the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest prefix wins)
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 }
@@ -87,6 +90,7 @@ fn trust_failure(e: TrustError) -> Failure {
     match e {
         TrustError::ReadPolicy { .. } | TrustError::ReadKeys { .. } => Failure::local_io(e),
         TrustError::BadPolicy { .. }
+        | TrustError::MixedPolicy { .. }
         | TrustError::BadKeysLine { .. }
         | TrustError::BadKeyFile { .. } => Failure::malformed(e),
         _ => Failure::usage(e),

@@ -47,6 +47,13 @@ pub fn origin(log_key_hash: &Hash) -> String {
     format!("{ORIGIN_PREFIX}{}", log_key_hash.to_hex())
 }
 
+/// Whether `log` is a Sigsum log: an Ed25519 note key whose name, the checkpoint origin, is
+/// `sigsum.org/v1/tree/<hex SHA-256 of that very key>`. Its proofs are Sigsum proofs (`SHA256SUMS.proof`)
+/// and its API Sigsum's, whatever else it serves.
+pub fn is_sigsum_log(log: &crate::policy::PolicyLog) -> bool {
+    log.vkey.alg == crate::note::ALG_ED25519 && log.vkey.name == origin(&key_hash(&log.vkey.public_key))
+}
+
 /// Ed25519 over `namespace ‖ 0x00 ‖ data`: Sigsum's domain separation, so that a signature made for
 /// one purpose (a leaf, a submit token) can never be replayed as another.
 pub(crate) fn namespaced(namespace: &str, data: &[u8]) -> Vec<u8> {
