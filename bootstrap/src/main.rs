@@ -152,12 +152,14 @@ fn run() -> Result<(), Fail> {
     } else {
         pins::parse_minisign_keys(PIN_KEYS)
     };
-    let pins = keys.and_then(|k| Pins::with_keys(PIN_SUMS, k, PIN_POLICY, PIN_SOURCE)).map_err(|e| {
-        Fail(
-            ExitCode::VerificationFailed,
-            format!("the embedded pin set is invalid: {e}"),
-        )
-    })?;
+    let pins = keys
+        .and_then(|k| Pins::with_keys(PIN_SUMS, k, PIN_POLICY, PIN_SOURCE))
+        .map_err(|e| {
+            Fail(
+                ExitCode::VerificationFailed,
+                format!("the embedded pin set is invalid: {e}"),
+            )
+        })?;
     let releases = pins.releases_for(TARGET);
     let pinned: Pinned = match &args.version {
         None => releases.first().cloned().ok_or_else(|| {

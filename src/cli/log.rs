@@ -5,6 +5,7 @@ use crate::cli::server_args::{self, ServerArgs};
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{self, DEFAULT_MAX_BODY};
+use crate::log::sigsum_api::{SigsumApi, TokenKeys};
 use crate::log::witnessing::Witnesses;
 use crate::serve::logfmt::{Level, event};
 use rget_core::note::SignerKey;
@@ -15,14 +16,16 @@ use std::time::Duration;
 
 const LONG_ABOUT: &str = "\
 Run a transparency log of SHA256SUMS files: a C2SP tlog-tiles log whose entries are rget/record/v1 \
-records. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server that \
-accepts submissions and serves the log. DIR/public alone is a complete static log that any web \
+records, or (init --sigsum) a Sigsum log whose entries are Sigsum leaves and which also speaks the \
+Sigsum v1 API. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server \
+that accepts submissions and serves the log. DIR/public alone is a complete static log that any web \
 server or CDN can serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
   rget log init --origin log.example.org/rget /srv/rget-log
-  rget log serve /srv/rget-log --listen 127.0.0.1:8080";
+  rget log serve /srv/rget-log --listen 127.0.0.1:8080
+  rget log init --sigsum /srv/sigsum-log";
 
 /// Arguments of `rget log`.
 #[derive(clap::Args, Debug)]
@@ -49,13 +52,20 @@ tree; and the signed checkpoint of the empty tree in DIR/public/checkpoint. DIR 
 missing. An existing log is never overwritten.
 
 The last line of the output is the log's verifier key, for the trust policies of the log's users \
-('log <vkey> <url>').";
+('log <vkey> <url>').
+
+With --sigsum the log is a Sigsum log: its origin is sigsum.org/v1/tree/<hex SHA-256 of its public \
+key> (so its checkpoint signature is Sigsum's tree-head signature), it records Sigsum leaves, and \
+'serve' answers the Sigsum v1 API (add-leaf, get-tree-head, get-inclusion-proof, \
+get-consistency-proof, get-leaves) besides the tile read API. The output then also gives the line \
+for a Sigsum policy, 'log <hex public key> <url>'.";
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
   rget log init --origin log.example.org/rget /srv/rget-log
   vkey=$(rget log init --origin log.example.org/rget /srv/rget-log | tail -n1)
   rget log init --origin log.example.org/rget --key log.key /srv/rget-log
+  rget log init --sigsum /srv/sigsum-log
 
 Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR already holds a log),
 3 the --key file is not a signer key, 7 local I/O error.";
@@ -69,8 +79,12 @@ Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR al
 )]
 struct InitArgs {
     /// The log's origin: its checkpoint origin line and key name (e.g. log.example.org/rget)
-    #[arg(long, value_name = "ORIGIN")]
-    origin: String,
+    #[arg(long, value_name = "ORIGIN", required_unless_present = "sigsum")]
+    origin: Option<String>,
+
+    /// A Sigsum log: origin sigsum.org/v1/tree/<key hash>, Sigsum leaves, the Sigsum v1 API
+    #[arg(long, conflicts_with_all = ["origin", "key"])]
+    sigsum: bool,
 
     /// Use this existing signer key (PRIVATE+KEY+<origin>+...) instead of generating one
     #[arg(long, value_name = "FILE")]
@@ -90,6 +104,11 @@ c2sp.org/tlog-proof@v1 once a checkpoint covering the record is durable and publ
 record again gets its existing index)
   GET  /lookup?url=<URL>   '<index> <sha256>' per record of that URL, oldest first
   GET  /metrics            Prometheus counters
+A Sigsum log (init --sigsum) answers the Sigsum v1 API instead of /add and /lookup:
+  POST /add-leaf           a signed leaf; 202 until it is under the published (cosigned) tree head, \
+then 200 (with --sigsum-tokens, a valid Sigsum-Token header is required)
+  GET  /get-tree-head, /get-inclusion-proof/<size>/<leaf hash>, /get-consistency-proof/<old>/<new>, \
+/get-leaves/<start>/<end>
 
 The first line of standard output is 'listening on http://ADDR' (useful with port 0). Structured \
 logs (logfmt) go to standard error. On SIGTERM or SIGINT the server stops accepting, the sequencer \
@@ -140,6 +159,12 @@ struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     queue_size: Option<u64>,
 
+    /// A Sigsum log's submit-token keys: '<domain> <hex Ed25519 public key>' lines, what the DNS
+    /// records _sigsum_v1.<domain> hold for a public log. add-leaf then requires a Sigsum-Token
+    /// header signed by a key of its domain (403 otherwise)
+    #[arg(long, value_name = "FILE")]
+    sigsum_tokens: Option<PathBuf>,
+
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
     max_body: Option<u64>,
@@ -169,7 +194,16 @@ fn init(a: InitArgs) -> CliResult {
     };
     let root = a.dir.clone();
     let d = LogDir::new(&root);
-    dir::init(&d, &a.origin, key).map_err(|e| match e {
+    let key = match (a.sigsum, key) {
+        (true, _) => Some(dir::sigsum_key().map_err(Failure::local_io)?),
+        (false, k) => k,
+    };
+    let origin = match (&a.origin, &key) {
+        (Some(o), _) => o.clone(),
+        (None, Some(k)) => k.name().to_owned(),
+        (None, None) => return Err(Failure::usage("give --origin ORIGIN or --sigsum")),
+    };
+    dir::init(&d, &origin, key).map_err(|e| match e {
         InitError::Exists(_) | InitError::BadOrigin(_) | InitError::KeyNameMismatch { .. } => {
             Failure::usage(e)
         }
@@ -179,14 +213,21 @@ fn init(a: InitArgs) -> CliResult {
     let log = Log::open(&root).map_err(open_failure)?;
     let vkey = log.verifier_key();
     drop(log);
+    let sigsum = if dir::is_sigsum_key(&vkey) {
+        format!(
+            "a Sigsum log; in a Sigsum policy: log {} <URL>\n",
+            hex::encode(vkey.public_key)
+        )
+    } else {
+        String::new()
+    };
     let mut out = io::stdout().lock();
     writeln!(
         out,
         "created log {origin} in {dir}\n\
          private key: {key} (mode 0600; keep it secret, never serve it)\n\
          serve {public} (or run 'rget log serve {dir} --listen ADDR')\n\
-         verifier key:\n{vkey}",
-        origin = a.origin,
+         {sigsum}verifier key:\n{vkey}",
         dir = a.dir.display(),
         key = d.key().display(),
         public = d.public().display(),
@@ -230,9 +271,35 @@ fn serve(a: ServeArgs) -> CliResult {
             )
         }
     };
+    let witness_keys = witnesses
+        .as_ref()
+        .map(Witnesses::verifier_keys)
+        .unwrap_or_default();
     let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
-    let origin = log.verifier_key().name.clone();
+    let vkey = log.verifier_key();
+    let origin = vkey.name.clone();
+    let sigsum = if dir::is_sigsum_key(&vkey) {
+        let tokens = match &a.sigsum_tokens {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)))
+                })?;
+                Some(
+                    TokenKeys::parse(&text)
+                        .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+                )
+            }
+        };
+        Some(SigsumApi::new(vkey, witness_keys, tokens))
+    } else if a.sigsum_tokens.is_some() {
+        return Err(Failure::usage(
+            "--sigsum-tokens is for a Sigsum log (rget log init --sigsum)",
+        ));
+    } else {
+        None
+    };
     let (listener, addr) = server_args::bind(a.listen)?;
     let rt = server_args::runtime()?;
     let (handle, sequencer) = log
@@ -260,6 +327,7 @@ fn serve(a: ServeArgs) -> CliResult {
             handle.clone(),
             LogDir::new(&a.dir),
             limits,
+            sigsum,
             signals,
         )
         .await;

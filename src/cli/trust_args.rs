@@ -115,6 +115,15 @@ impl LogTrustArgs {
         self.context_with(policy, PublisherKeys::none(), &env)
     }
 
+    /// [`LogTrustArgs::context`] under the policy `policy` (a file or a built-in name) instead of
+    /// `--policy`: what `--sigsum-policy` names.
+    pub fn context_for_policy(&self, policy: &std::path::Path) -> Result<Context, Failure> {
+        let env = Env::from_process();
+        let policy =
+            TrustPolicy::load(Some(policy), &env, self.allow_http).map_err(trust_failure)?;
+        self.context_with(policy, PublisherKeys::none(), &env)
+    }
+
     fn policy(&self, env: &Env) -> Result<TrustPolicy, Failure> {
         TrustPolicy::load(self.policy.as_deref(), env, self.allow_http).map_err(trust_failure)
     }

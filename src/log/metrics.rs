@@ -20,16 +20,19 @@ pub enum Reject {
     Unavailable,
     /// Anything else malformed about the request.
     BadRequest,
+    /// A Sigsum leaf whose signature does not verify, or a missing or bad `Sigsum-Token`.
+    Forbidden,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 6] = [
+    pub const ALL: [Reject; 7] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
         Reject::QueueFull,
         Reject::Unavailable,
         Reject::BadRequest,
+        Reject::Forbidden,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -39,6 +42,7 @@ impl Reject {
             Reject::QueueFull => "queue_full",
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
+            Reject::Forbidden => "forbidden",
         }
     }
 }
@@ -60,7 +64,7 @@ pub struct Metrics {
     pub quorum_missing: AtomicU64,
     /// Witness requests that did not yield a valid cosignature.
     pub witness_failures: AtomicU64,
-    rejected: [AtomicU64; 6],
+    rejected: [AtomicU64; 7],
     batch_buckets: [AtomicU64; 12],
     batch_count: AtomicU64,
     batch_micros: AtomicU64,

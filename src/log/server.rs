@@ -21,6 +21,7 @@ use super::dir::LogDir;
 use super::index::format_lookup;
 use super::metrics::Reject;
 use super::sequencer::{Handle, SubmitError};
+use super::sigsum_api::{self, SigsumApi};
 use crate::serve::body::{BodyError, read_body};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::response::{line, method_not_allowed, ok, set};
@@ -110,11 +111,13 @@ impl HttpStats {
     }
 }
 
-struct State {
-    handle: Handle,
-    dir: LogDir,
-    limits: Limits,
+pub(super) struct State {
+    pub(super) handle: Handle,
+    pub(super) dir: LogDir,
+    pub(super) limits: Limits,
     stats: HttpStats,
+    /// The Sigsum API, for a Sigsum log (whose entries are Sigsum leaves, never records).
+    sigsum: Option<SigsumApi>,
 }
 
 /// Serves the log on `listener` until `shutdown` resolves (with the name of what asked, e.g.
@@ -126,6 +129,7 @@ pub async fn serve(
     handle: Handle,
     dir: LogDir,
     limits: Limits,
+    sigsum: Option<SigsumApi>,
     shutdown: impl Future<Output = &'static str>,
 ) {
     let state = Arc::new(State {
@@ -133,6 +137,7 @@ pub async fn serve(
         dir,
         limits: limits.clone(),
         stats: HttpStats::default(),
+        sigsum,
     });
     let st = state.clone();
     let handler = Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
@@ -162,7 +167,33 @@ const NO_CACHE: &str = "no-cache";
 async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     let path = req.uri().path().to_owned();
     let read = matches!(*req.method(), Method::GET | Method::HEAD);
-    let resp = match path.as_str() {
+    let resp = match &st.sigsum {
+        // A Sigsum log records Sigsum leaves only: rget's records have no door into it.
+        Some(_) if matches!(path.as_str(), "/add" | "/lookup") => line(
+            StatusCode::NOT_FOUND,
+            "not found: a Sigsum log (submit with POST /add-leaf)",
+        ),
+        Some(api) if sigsum_api::handles(&path) => {
+            sigsum_api::route(req, &path, api, st, peer).await
+        }
+        _ => rget_route(req, &path, read, st, peer).await,
+    };
+    let class = usize::from(resp.status().as_u16() / 100).saturating_sub(1);
+    if let Some(c) = st.stats.responses.get(class) {
+        c.fetch_add(1, Relaxed);
+    }
+    resp
+}
+
+/// The routes of an rget log (and the read routes every log has).
+async fn rget_route(
+    req: Request<Incoming>,
+    path: &str,
+    read: bool,
+    st: &State,
+    peer: SocketAddr,
+) -> Answer {
+    match path {
         "/checkpoint" if read => ok(st.handle.checkpoint(), TEXT, NO_CACHE),
         "/lookup" if read => lookup(req.uri().query(), st),
         "/metrics" if read => {
@@ -178,12 +209,7 @@ async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
             Some(Ok(_)) => method_not_allowed("GET, HEAD"),
             _ => line(StatusCode::NOT_FOUND, "not found"),
         },
-    };
-    let class = usize::from(resp.status().as_u16() / 100).saturating_sub(1);
-    if let Some(c) = st.stats.responses.get(class) {
-        c.fetch_add(1, Relaxed);
     }
-    resp
 }
 
 /// Serves a tile covered by the published checkpoint. The file path is rebuilt from the parsed tile
@@ -232,7 +258,13 @@ fn lookup(query: Option<&str>, st: &State) -> Answer {
 }
 
 /// A refused submission: counted by reason, logged, answered with one line.
-fn reject(st: &State, peer: SocketAddr, status: StatusCode, why: Reject, detail: &str) -> Answer {
+pub(super) fn reject(
+    st: &State,
+    peer: SocketAddr,
+    status: StatusCode,
+    why: Reject,
+    detail: &str,
+) -> Answer {
     st.handle.metrics().reject(why);
     event(
         Level::Warn,

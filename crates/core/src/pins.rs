@@ -63,7 +63,11 @@ impl ReleaseTrust {
 
     /// [`ReleaseTrust::parse`] with `release.pub` already parsed (by [`parse_minisign_keys`] or
     /// [`parse_ssh_keys`], when the kind is known beforehand).
-    pub fn with_keys(keys: ReleaseKeys, policy: &str, source: &str) -> Result<ReleaseTrust, String> {
+    pub fn with_keys(
+        keys: ReleaseKeys,
+        policy: &str,
+        source: &str,
+    ) -> Result<ReleaseTrust, String> {
         // A C2SP tlog-policy: a pin set may be written with a Sigsum policy, which
         // [`policy_as_tlog`] rewrites first (the bootstrap's build does, so that the bootstrap needs
         // one policy parser only).
@@ -281,7 +285,8 @@ pub fn parse_ssh_keys(text: &str) -> Result<ReleaseKeys, String> {
         if !is_ssh_line(line) {
             return Err(mixed(n));
         }
-        let k = openssh::parse_public_key(line).map_err(|e| format!("release.pub: line {n}: {e}"))?;
+        let k =
+            openssh::parse_public_key(line).map_err(|e| format!("release.pub: line {n}: {e}"))?;
         if keys.contains(&k.key) {
             return Err(format!("release.pub: line {n}: the key is listed twice"));
         }

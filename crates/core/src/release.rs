@@ -103,8 +103,8 @@ fn check_sums(
     files: &ReleaseFiles,
     passed: &mut dyn FnMut(String),
 ) -> Result<(), ReleaseError> {
-    let listed = sums::parse(files.sums)
-        .map_err(|e| ReleaseError::Malformed(format!("SHA256SUMS: {e}")))?;
+    let listed =
+        sums::parse(files.sums).map_err(|e| ReleaseError::Malformed(format!("SHA256SUMS: {e}")))?;
     check_listed(&listed, name, digest)
         .map_err(|e| ReleaseError::Refused(format!("SHA256SUMS: {e}")))?;
     passed(format!("SHA256SUMS lists the same digest for {name}"));
@@ -211,11 +211,15 @@ pub fn verify_sigsum_release(
     };
     check_sums(name, digest, files, passed)?;
     let sums_url = format!("{canonical_dir}SHA256SUMS");
-    let proof = SigsumProof::parse(files.proof).map_err(|e| {
-        ReleaseError::Malformed(format!("SHA256SUMS.proof: {e}"))
-    })?;
-    let v = crate::sigsum::verify::verify(&crate::digest::sha256(files.sums), &proof, keys, &trust.policy)
-        .map_err(|e| ReleaseError::Refused(format!("SHA256SUMS.proof: {e}")))?;
+    let proof = SigsumProof::parse(files.proof)
+        .map_err(|e| ReleaseError::Malformed(format!("SHA256SUMS.proof: {e}")))?;
+    let v = crate::sigsum::verify::verify(
+        &crate::digest::sha256(files.sums),
+        &proof,
+        keys,
+        &trust.policy,
+    )
+    .map_err(|e| ReleaseError::Refused(format!("SHA256SUMS.proof: {e}")))?;
     let key_hash = crate::sigsum::key_hash(&v.signer);
     passed(format!(
         "SHA256SUMS is signed by pinned release key ssh-ed25519 {key_hash} (a Sigsum leaf over its SHA-256)"

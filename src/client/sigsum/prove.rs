@@ -18,12 +18,12 @@ use super::super::context::Context;
 use super::super::error::{Class, ClientError};
 use super::super::state::{Observed, Seen};
 use super::super::trust::PublisherKey;
-use super::super::verified::{SigsumLogged, Signed, remember, settle};
+use super::super::verified::{Signed, SigsumLogged, remember, settle};
 use rget_core::digest::sha256;
 use rget_core::policy::VerifiedCheckpoint;
+use rget_core::sigsum::key_hash;
 use rget_core::sigsum::proof::SigsumProof;
 use rget_core::sigsum::verify::{checkpoint_note, verify};
-use rget_core::sigsum::key_hash;
 use rget_fetch::{Kind, limits};
 
 /// A `SHA256SUMS` proved by its Sigsum proof.
@@ -79,9 +79,8 @@ pub fn prove(ctx: &Context, sums_url: &str, sums_bytes: &[u8]) -> Result<Proved,
         Ok(note) => remember(ctx, &note, Seen::FromProof, None)?,
         Err(_) => None,
     };
-    let v = verify(&sha256(sums_bytes), &proof, keys, policy).map_err(|e| {
-        ClientError::new(Class::Verification, format!("{proof_url}: {e}"))
-    })?;
+    let v = verify(&sha256(sums_bytes), &proof, keys, policy)
+        .map_err(|e| ClientError::new(Class::Verification, format!("{proof_url}: {e}")))?;
     let memory = settle(ctx, pending, &v.checkpoint, Seen::FromProof)?;
     let log_url = ctx
         .policy

@@ -51,7 +51,8 @@ pub fn origin(log_key_hash: &Hash) -> String {
 /// `sigsum.org/v1/tree/<hex SHA-256 of that very key>`. Its proofs are Sigsum proofs (`SHA256SUMS.proof`)
 /// and its API Sigsum's, whatever else it serves.
 pub fn is_sigsum_log(log: &crate::policy::PolicyLog) -> bool {
-    log.vkey.alg == crate::note::ALG_ED25519 && log.vkey.name == origin(&key_hash(&log.vkey.public_key))
+    log.vkey.alg == crate::note::ALG_ED25519
+        && log.vkey.name == origin(&key_hash(&log.vkey.public_key))
 }
 
 /// Ed25519 over `namespace ‖ 0x00 ‖ data`: Sigsum's domain separation, so that a signature made for
