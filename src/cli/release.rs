@@ -4,17 +4,22 @@
 //!
 //! It runs the same code as the separate steps (`rget sums`, `minisign -S`, `rget submit`): the
 //! listing of `rget sums`, the signature format of the `minisign` tool, and `rget submit`'s
-//! submission and proof checks.
+//! submission and proof checks. With `--sigsum-…` the list is logged in Sigsum logs instead
+//! (`SHA256SUMS.proof`, whose leaf signature by the ssh-ed25519 key is the release signature; a
+//! minisign `--key` then adds `SHA256SUMS.minisig`, no longer required).
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::get::json_string;
 use super::keygen::{PasswordArgs, load_secret_key};
+use super::sigsum_args::{SigsumArgs, submit_sums};
 use super::submit::{Submitted, submit_verified};
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
+use crate::client::sigsum::submit as sigsum_submit;
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
+use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
@@ -45,13 +50,25 @@ satisfy them is refused here, before anything is written.
 
 The secret key is read from --key (made by `rget keygen` or `minisign -G`). If it is encrypted, its \
 password comes from --password-file FILE (first line), else $RGET_PASSWORD, else is asked on the \
-terminal.";
+terminal.
+
+Sigsum: with --sigsum-policy and --sigsum-key the SHA256SUMS is logged in a Sigsum log of that \
+policy instead of an rget log, as `rget submit --sigsum-...` does (the leaf signs SHA-256 of the \
+SHA256SUMS with the ssh-ed25519 key, exactly as `sigsum-submit SHA256SUMS`; polled until cosigned \
+as the policy's quorum requires; verified as a client would), and SHA256SUMS.proof is written \
+instead of SHA256SUMS.tlog-proof. The leaf is the release signature for users who give rget the \
+ssh-ed25519 public key; --key is then optional (it adds SHA256SUMS.minisig). A Sigsum leaf names no \
+URL: what stops an older release being served in this one's place is that a user asks for a file \
+by a name this SHA256SUMS must list, so every listed name should carry the release's version; a \
+warning names those that do not.";
 
 const AFTER_HELP: &str = "\
 Examples:
   rget release dist/ --key ~/.minisign/minisign.key --url https://example.org/rel/v1.2/
   RGET_PASSWORD=... rget release dist/ -s release.key --url https://example.org/rel/v1.2 --json
   rget release dist/ -s release.key --url https://example.org/rel/v1.2/ --policy publisher.policy
+  rget release dist/ --url https://example.org/rel/v1.2/ --sigsum-key sigsum.key \\
+      --sigsum-policy sigsum-generic-2025-1 --sigsum-token example.org:token.key
 
 Exit codes: 0 released, 1 a check failed (wrong password, the log's proof does not verify under the
 policy), 2 usage (bad URL or DIR, a subdirectory or link in DIR, nothing to release, no password),
@@ -68,9 +85,15 @@ back or forked, 7 local I/O.";
 pub struct Args {
     /// The directory holding the release files
     pub dir: PathBuf,
-    /// The minisign secret key to sign with (from `rget keygen` or `minisign -G`)
-    #[arg(short = 's', long, value_name = "SECRET-KEY")]
-    pub key: PathBuf,
+    /// The minisign secret key to sign with (from `rget keygen` or `minisign -G`); optional with
+    /// --sigsum-policy (it then adds SHA256SUMS.minisig)
+    #[arg(
+        short = 's',
+        long,
+        value_name = "SECRET-KEY",
+        required_unless_present = "sigsum_policy"
+    )]
+    pub key: Option<PathBuf>,
     /// Where DIR's files will be published (https; a missing final '/' is added). The log records
     /// the SHA256SUMS as published at BASE-URL/SHA256SUMS
     #[arg(long, value_name = "BASE-URL")]
@@ -84,22 +107,36 @@ pub struct Args {
     #[command(flatten)]
     pub password: PasswordArgs,
     #[command(flatten)]
+    pub sigsum: SigsumArgs,
+    #[command(flatten)]
     pub trust: LogTrustArgs,
 }
 
-/// The three files a release writes, in the order they are renamed into place: the list last, so
-/// that a client that reads during the renames finds its signature and proof already there.
+/// The files a release writes, in the order they are renamed into place: the list last, so that a
+/// client that reads during the renames finds its signature and proof already there.
 const SIG_FILE: &str = "SHA256SUMS.minisig";
 const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
+const SIGSUM_PROOF_FILE: &str = "SHA256SUMS.proof";
+
+/// What logged the release.
+enum Logged {
+    /// A record in an rget log (`SHA256SUMS.tlog-proof`).
+    Tlog(Submitted),
+    /// A leaf in a Sigsum log (`SHA256SUMS.proof`).
+    Sigsum(sigsum_submit::Submitted),
+}
 
 /// Everything a release produced, for the report.
 struct Released {
     sums_url: String,
     entries: Vec<Entry>,
     sums: String,
-    signed: minisig::Verified,
-    submitted: Submitted,
+    /// The minisign signature, when `--key` was given.
+    signed: Option<minisig::Verified>,
+    logged: Logged,
     written: Vec<PathBuf>,
+    /// Names that do not carry the release's version (Sigsum only: see [`unversioned_names`]).
+    warnings: Vec<String>,
 }
 
 /// Runs `rget release`.
@@ -107,20 +144,65 @@ pub fn run(a: Args) -> CliResult {
     let sums_url = sums_url(&a.url)?;
     require_dir(&a.dir)?;
     // Everything local is checked before the password is asked for and the log is contacted.
-    let ctx = a.trust.context()?;
-    let key = load_secret_key(&a.key, &a.password)?;
+    let sigsum_keys = if a.sigsum.enabled() {
+        Some(a.sigsum.keys()?)
+    } else {
+        None
+    };
+    let ctx = match &sigsum_keys {
+        Some(_) => a.sigsum.context(&a.trust)?,
+        None => a.trust.context()?,
+    };
+    let key = match &a.key {
+        Some(k) => Some(load_secret_key(k, &a.password)?),
+        None => None,
+    };
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
-    let signature = sign_sums(&key, &sums, &sums_url).map_err(Failure::verification)?;
-    let signed = verify_own(&key, &sums, &signature, &sums_url)?;
-    let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
-    let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
+    let signature = match &key {
+        Some(key) => {
+            let signature = sign_sums(key, &sums, &sums_url).map_err(Failure::verification)?;
+            let signed = verify_own(key, &sums, &signature, &sums_url)?;
+            Some((signature, signed))
+        }
+        None => None,
+    };
+    let mut warnings = Vec::new();
+    let logged = match &sigsum_keys {
+        Some(keys) => {
+            let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            warnings = unversioned_names(&sums_url, &names);
+            for w in &warnings {
+                let line = rget_core::escape::for_terminal(w);
+                let _ = writeln!(std::io::stderr(), "rget: warning: {line}");
+            }
+            Logged::Sigsum(submit_sums(&ctx, keys, sums.as_bytes())?)
+        }
+        None => Logged::Tlog(submit_verified(
+            &ctx,
+            a.log.as_deref(),
+            &sums_url,
+            sums.as_bytes(),
+        )?),
+    };
+    let (proof_name, proof): (&str, &[u8]) = match &logged {
+        Logged::Tlog(s) => (PROOF_FILE, &s.proof),
+        Logged::Sigsum(s) => (SIGSUM_PROOF_FILE, s.proof.as_bytes()),
+    };
+    let written = write_release(
+        &a.dir,
+        &sums,
+        signature.as_ref().map(|(s, _)| s.as_str()),
+        proof_name,
+        proof,
+    )?;
     let released = Released {
         sums_url,
         entries,
         sums,
-        signed,
-        submitted,
+        signed: signature.map(|(_, v)| v),
+        logged,
         written,
+        warnings,
     };
     if a.json {
         let mut out = std::io::stdout().lock();
@@ -183,27 +265,85 @@ fn verify_own(
     }
 }
 
-/// Writes the three files into `dir`: all temporaries fsynced before the first rename, so a
-/// failure leaves `dir` as it was.
-fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<Vec<PathBuf>> {
-    let paths = [SIG_FILE, PROOF_FILE, SUMS_FILE].map(|n| dir.join(n));
-    let [sig_path, proof_path, sums_path] = &paths;
-    rget_fetch::durable::write_atomic_all(&[
-        (sig_path, sig.as_bytes(), 0o644),
-        (proof_path, proof, 0o644),
-        (sums_path, sums.as_bytes(), 0o644),
-    ])
-    .map_err(|e| Failure::local_io(format!("writing into {}: {}", dir.display(), io_reason(&e))))?;
-    Ok(vec![
-        sums_path.clone(),
-        sig_path.clone(),
-        proof_path.clone(),
-    ])
+/// Writes the files into `dir` (the signature if there is one, the proof, then the list): all
+/// temporaries fsynced before the first rename, so a failure leaves `dir` as it was.
+fn write_release(
+    dir: &Path,
+    sums: &str,
+    sig: Option<&str>,
+    proof_name: &str,
+    proof: &[u8],
+) -> CliResult<Vec<PathBuf>> {
+    let (sig_path, proof_path, sums_path) = (
+        dir.join(SIG_FILE),
+        dir.join(proof_name),
+        dir.join(SUMS_FILE),
+    );
+    let mut files: Vec<(&Path, &[u8], u32)> = Vec::with_capacity(3);
+    if let Some(sig) = sig {
+        files.push((&sig_path, sig.as_bytes(), 0o644));
+    }
+    files.push((&proof_path, proof, 0o644));
+    files.push((&sums_path, sums.as_bytes(), 0o644));
+    rget_fetch::durable::write_atomic_all(&files).map_err(|e| {
+        Failure::local_io(format!("writing into {}: {}", dir.display(), io_reason(&e)))
+    })?;
+    let mut written = vec![sums_path.clone()];
+    if sig.is_some() {
+        written.push(sig_path.clone());
+    }
+    written.push(proof_path.clone());
+    Ok(written)
+}
+
+/// The warnings for a release logged in Sigsum: a Sigsum leaf names no URL, so the only thing that
+/// keeps this release's `SHA256SUMS` and proof from being served under another release's URL (and
+/// an older release's under this one) is the name a user asks for, which the served `SHA256SUMS`
+/// must list. A name that carries the release's version (the last segment of the release URL,
+/// without a leading `v`: `…/v1.2/` is `1.2`) cannot be listed by another version's list; one
+/// that does not can be. Empty when every name carries it.
+pub fn unversioned_names(sums_url: &str, names: &[&str]) -> Vec<String> {
+    let dir = sums_url.strip_suffix(SUMS_FILE).unwrap_or(sums_url);
+    let segment = dir
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let version = segment
+        .strip_prefix(['v', 'V'])
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(segment);
+    if !version.contains(|c: char| c.is_ascii_digit()) {
+        return vec![format!(
+            "the release URL {dir} names no version: a Sigsum leaf binds no URL, so an older release's SHA256SUMS and proof could be served here for any name they list; publish each release under a versioned directory and give its files versioned names"
+        )];
+    }
+    names
+        .iter()
+        .filter(|n| !n.contains(version))
+        .map(|n| {
+            format!(
+                "{n:?} does not carry the release's version {version:?}: a Sigsum leaf binds no URL, so another release's SHA256SUMS and proof listing {n:?} would verify for it too; put the version in the file name"
+            )
+        })
+        .collect()
+}
+
+/// The log's checkpoint, the record's (or leaf's) index and the memory outcome, whichever kind of log.
+fn logged_parts(r: &Released) -> (&VerifiedCheckpoint, u64, String) {
+    match &r.logged {
+        Logged::Tlog(s) => (&s.logged.checkpoint, s.logged.index, s.memory.to_string()),
+        Logged::Sigsum(s) => (
+            &s.verified.checkpoint,
+            s.verified.leaf_index,
+            s.memory.to_string(),
+        ),
+    }
 }
 
 /// The human summary, on standard error.
 fn summary(a: &Args, r: &Released) {
-    let cp = &r.submitted.logged.checkpoint;
+    let (cp, index, memory) = logged_parts(r);
     let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
     let base = r.sums_url.strip_suffix(SUMS_FILE).unwrap_or(&r.sums_url);
@@ -213,15 +353,26 @@ fn summary(a: &Args, r: &Released) {
         a.dir.display(),
         r.sums_url
     );
-    s.push_str(&format!(
-        "  signed     by key ID {} ({})\n",
-        r.signed.key_id,
-        r.signed.trusted_comment.replace('\t', " ")
-    ));
-    s.push_str(&format!(
-        "  logged     {} index {} under checkpoint size {}\n",
-        cp.checkpoint.origin, r.submitted.logged.index, cp.checkpoint.size
-    ));
+    if let Some(signed) = &r.signed {
+        s.push_str(&format!(
+            "  signed     by key ID {} ({})\n",
+            signed.key_id,
+            signed.trusted_comment.replace('\t', " ")
+        ));
+    }
+    match &r.logged {
+        Logged::Tlog(_) => s.push_str(&format!(
+            "  logged     {} index {index} under checkpoint size {}\n",
+            cp.checkpoint.origin, cp.checkpoint.size
+        )),
+        Logged::Sigsum(x) => s.push_str(&format!(
+            "  logged     Sigsum log {} ({}) leaf index {index} in tree size {}, the leaf signed by ssh-ed25519 key {}\n",
+            cp.checkpoint.origin,
+            x.log_url,
+            cp.checkpoint.size,
+            rget_core::sigsum::key_hash(&x.verified.signer)
+        )),
+    }
     s.push_str(&format!(
         "  cosigned   {}\n",
         if cosigners.is_empty() {
@@ -230,7 +381,7 @@ fn summary(a: &Args, r: &Released) {
             format!("by {}", cosigners.join(", "))
         }
     ));
-    s.push_str(&format!("  seen       {}\n", r.submitted.memory));
+    s.push_str(&format!("  seen       {memory}\n"));
     s.push_str(&format!("  wrote      {}\n", written.join(", ")));
     s.push_str(&format!(
         "  next       upload everything in {} to {base}\n",
@@ -244,7 +395,7 @@ fn summary(a: &Args, r: &Released) {
 /// The `--json` report: one object, in the style of `rget get --json`.
 fn json(a: &Args, r: &Released) -> String {
     let q = json_string;
-    let cp = &r.submitted.logged.checkpoint;
+    let (cp, index, memory) = logged_parts(r);
     let files: Vec<String> = r
         .entries
         .iter()
@@ -266,20 +417,41 @@ fn json(a: &Args, r: &Released) -> String {
         .iter()
         .map(|p| q(&p.display().to_string()))
         .collect();
+    let signature = match &r.signed {
+        Some(v) => format!(
+            "{{\"key_id\":{},\"trusted_comment\":{}}}",
+            q(&v.key_id),
+            q(&v.trusted_comment)
+        ),
+        None => "null".to_owned(),
+    };
+    let sigsum = match &r.logged {
+        Logged::Sigsum(s) => format!(
+            "{{\"log_key_hash\":{},\"log_url\":{},\"leaf_index\":{index},\"tree_size\":{},\"signer_key_hash\":{},\"witnesses\":[{}]}}",
+            q(cp.checkpoint
+                .origin
+                .strip_prefix(rget_core::sigsum::ORIGIN_PREFIX)
+                .unwrap_or_default()),
+            q(&s.log_url),
+            cp.checkpoint.size,
+            q(&rget_core::sigsum::key_hash(&s.verified.signer).to_hex()),
+            cosigners.join(",")
+        ),
+        Logged::Tlog(_) => "null".to_owned(),
+    };
+    let warnings: Vec<String> = r.warnings.iter().map(|w| q(w)).collect();
     format!(
-        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{{\"key_id\":{},\"trusted_comment\":{}}},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"written\":[{}]}}",
+        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{signature},\"log\":{{\"origin\":{},\"index\":{index},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"sigsum\":{sigsum},\"warnings\":[{}],\"written\":[{}]}}",
         q(&a.dir.display().to_string()),
         q(&r.sums_url),
         q(&sha256(r.sums.as_bytes()).to_hex()),
         files.join(","),
-        q(&r.signed.key_id),
-        q(&r.signed.trusted_comment),
         q(&cp.checkpoint.origin),
-        r.submitted.logged.index,
         cp.checkpoint.size,
         q(&cp.checkpoint.root.to_base64()),
         cosigners.join(","),
-        q(&r.submitted.memory.to_string()),
+        q(&memory),
+        warnings.join(","),
         written.join(","),
     )
 }
@@ -309,6 +481,21 @@ mod tests {
             assert_eq!(e.exit_code(), ExitCode::Usage, "{bad}: {e}");
             assert!(e.message().starts_with("--url: "), "{e}");
         }
+    }
+
+    #[test]
+    fn names_without_the_version_are_named() {
+        let url = "https://example.org/rel/v1.2/SHA256SUMS";
+        assert!(unversioned_names(url, &["tool-1.2.tar.gz", "tool_1.2_amd64.deb"]).is_empty());
+        let w = unversioned_names(url, &["tool-1.2.tar.gz", "install.sh"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].starts_with("\"install.sh\" does not carry the release's version \"1.2\""));
+        assert!(
+            unversioned_names("https://e.org/rget/0.3.0/SHA256SUMS", &["rget-0.3.0-x"]).is_empty()
+        );
+        let w = unversioned_names("https://e.org/latest/SHA256SUMS", &["a"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("names no version"), "{w:?}");
     }
 
     #[test]

@@ -712,6 +712,11 @@ impl PublisherKeys {
         })
     }
 
+    /// The key given with `--key`, if any.
+    pub fn flag(&self) -> Option<&PublisherKey> {
+        self.flag.as_ref()
+    }
+
     /// The key that applies to `sums_url`, if any: then a valid signature by it is required.
     pub fn key_for(&self, sums_url: &str) -> Option<&PublisherKey> {
         self.lookup(sums_url).map(|a| a.key)
