@@ -5,10 +5,10 @@
 //! `rget release --sigsum-…` and fetched with `rget get`, every process with the isolated
 //! environment of [`super::release::isolated`].
 
+use super::assert_ok;
 use super::https::{Reply, TestCa, TestServer};
 use super::log::Server;
 use super::release::isolated;
-use super::assert_ok;
 use rget::core::note::{SignerKey, VerifierKey};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -30,15 +30,15 @@ pub struct SigsumRelease {
 pub struct SigsumWorld {
     // Declaration order is drop order: servers first, the directory last.
     pub srv: TestServer,
-    pub log: Server,
-    pub witnesses: Vec<Server>,
+    /// Held for their drop, which stops them.
+    _log: Server,
+    _witnesses: Vec<Server>,
     pub ca: TestCa,
     pub log_dir: PathBuf,
     /// `http://127.0.0.1:PORT/`: the log's answers are authenticated by signatures and proofs.
     pub log_url: String,
     /// The log's Ed25519 public key.
     pub log_key: [u8; 32],
-    pub log_vkey: String,
     pub witness_dirs: Vec<PathBuf>,
     pub witness_keys: Vec<[u8; 32]>,
     /// The Sigsum policy file: the log, the witnesses, all of them required.
@@ -83,7 +83,12 @@ impl SigsumWorld {
                 .expect("run rget")
         };
         let log_dir = root.join("log");
-        let init = run(&["log".as_ref(), "init".as_ref(), "--sigsum".as_ref(), log_dir.as_os_str()]);
+        let init = run(&[
+            "log".as_ref(),
+            "init".as_ref(),
+            "--sigsum".as_ref(),
+            log_dir.as_os_str(),
+        ]);
         let log_vkey = last_line(&init);
         let log_key = raw_key(&log_vkey);
         assert!(
@@ -164,13 +169,12 @@ impl SigsumWorld {
         let key_pub = root.join("keys").join("sigsum.key.pub");
         SigsumWorld {
             srv,
-            log,
-            witnesses: servers,
+            _log: log,
+            _witnesses: servers,
             ca,
             log_dir,
             log_url,
             log_key,
-            log_vkey,
             witness_dirs,
             witness_keys,
             policy,
@@ -195,8 +199,8 @@ impl SigsumWorld {
     /// The signer key of witness `i` (read from its directory: for tests that play a colluding
     /// witness).
     pub fn witness_signer(&self, i: usize) -> SignerKey {
-        let text = std::fs::read_to_string(self.witness_dirs[i].join("witness.key"))
-            .expect("witness.key");
+        let text =
+            std::fs::read_to_string(self.witness_dirs[i].join("witness.key")).expect("witness.key");
         SignerKey::parse(text.trim_end()).expect("witness key")
     }
 
@@ -269,18 +273,27 @@ impl SigsumWorld {
     /// (Re)sets the routes of a release to its honest content: no `.minisig`, no `.tlog-proof`.
     pub fn serve(&self, rel: &SigsumRelease) {
         for (n, b) in &rel.files {
-            self.srv.route(&format!("{}/{n}", rel.prefix), Reply::body(b));
+            self.srv
+                .route(&format!("{}/{n}", rel.prefix), Reply::body(b));
         }
         let path = |n: &str| format!("{}/{n}", rel.prefix);
         self.srv.route(&path("SHA256SUMS"), Reply::body(&rel.sums));
         self.srv
             .route(&path("SHA256SUMS.proof"), Reply::body(&rel.proof));
-        self.srv.route(&path("SHA256SUMS.minisig"), Reply::status(404));
-        self.srv.route(&path("SHA256SUMS.tlog-proof"), Reply::status(404));
+        self.srv
+            .route(&path("SHA256SUMS.minisig"), Reply::status(404));
+        self.srv
+            .route(&path("SHA256SUMS.tlog-proof"), Reply::status(404));
     }
 
     /// `rget ARGS… --policy P --state STATE --cacert CA --allow-http --key KEY.pub` in `cwd`.
-    pub fn client<S: AsRef<std::ffi::OsStr>>(&self, cwd: &Path, state: &Path, policy: &Path, args: &[S]) -> Output {
+    pub fn client<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        cwd: &Path,
+        state: &Path,
+        policy: &Path,
+        args: &[S],
+    ) -> Output {
         self.command(cwd)
             .args(args)
             .arg("--policy")
@@ -299,7 +312,12 @@ impl SigsumWorld {
 
     /// `rget get URL -o OUT` under the world's policy and key.
     pub fn get(&self, url: &str, out: &Path, state: &Path) -> Output {
-        self.client(&self.root, state, &self.policy, &["get".as_ref(), url.as_ref(), "-o".as_ref(), out.as_os_str()])
+        self.client(
+            &self.root,
+            state,
+            &self.policy,
+            &["get".as_ref(), url.as_ref(), "-o".as_ref(), out.as_os_str()],
+        )
     }
 
     /// The HTTPS URL of a path on the file server.

@@ -87,14 +87,19 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
     want.sort();
     assert_eq!(names(&rel.dir), want);
     assert!(!rel.stderr.contains("warning"), "{}", rel.stderr);
-    assert!(rel.stderr.contains("cosigned   by w0, w1"), "{}", rel.stderr);
+    assert!(
+        rel.stderr.contains("cosigned   by w0, w1"),
+        "{}",
+        rel.stderr
+    );
 
     // The sigsum crate, an independent verifier, accepts the written proof for these bytes, under
     // the same policy and key, and refuses it for other bytes.
     let proof_text = String::from_utf8(rel.proof.clone()).expect("ASCII proof");
     assert!(proof_text.starts_with("version=2\n"), "{proof_text}");
     let sig = sigsum::SigsumSignature::from_ascii(&proof_text).expect("the sigsum crate parses it");
-    let policy = sigsum::Policy::parse(&w.policy_text()).expect("the sigsum crate parses the policy");
+    let policy =
+        sigsum::Policy::parse(&w.policy_text()).expect("the sigsum crate parses the policy");
     let signer: sigsum::PublicKey = publisher_key(&w).into();
     sigsum::verify(
         &sigsum::Hash::new(&rel.sums),
@@ -127,8 +132,14 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
     assert_eq!(std::fs::read(&out).expect("saved"), rget_bytes);
     assert_eq!(json_field(&json, "proof"), "sigsum-proof");
     assert_eq!(json_field(&json, "kind"), "sigsum-leaf");
-    assert_eq!(json_field(&json, "key_id"), key_hash(&publisher_key(&w)).to_hex());
-    assert_eq!(json_field(&json, "log_key_hash"), key_hash(&w.log_key).to_hex());
+    assert_eq!(
+        json_field(&json, "key_id"),
+        key_hash(&publisher_key(&w)).to_hex()
+    );
+    assert_eq!(
+        json_field(&json, "log_key_hash"),
+        key_hash(&w.log_key).to_hex()
+    );
     assert_eq!(json_number(&json, "leaf_index"), 1);
     assert_eq!(json_number(&json, "tree_size"), 2);
     let witnesses = &json[json.find("\"witnesses\":").expect("witnesses")..];
@@ -180,8 +191,14 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
         log.contains("ok: SHA256SUMS is signed by pinned release key ssh-ed25519"),
         "{log}"
     );
-    assert!(log.contains("ok: the leaf is in Sigsum log sigsum.org/v1/tree/"), "{log}");
-    assert_eq!(std::fs::read(bin.join("rget")).expect("installed"), rget_bytes);
+    assert!(
+        log.contains("ok: the leaf is in Sigsum log sigsum.org/v1/tree/"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read(bin.join("rget")).expect("installed"),
+        rget_bytes
+    );
     // The installed rget verified itself under the same Sigsum pins.
     assert_eq!(json_field(&report, "sha256"), sha256(&rget_bytes).to_hex());
     assert!(
@@ -192,8 +209,7 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
     // A binary swapped on the server is refused by the bootstrap, which installs nothing.
     let mut evil = rget_bytes.clone();
     evil.extend_from_slice(b"\n# a backdoor\n");
-    w.srv
-        .route(&format!("{prefix}/{name}"), Reply::body(&evil));
+    w.srv.route(&format!("{prefix}/{name}"), Reply::body(&evil));
     let o = output(
         Command::new(&boot)
             .env("HOME", w.root.join("home"))
@@ -204,7 +220,10 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
             .args(["--", "--version"]),
     );
     assert_code(&o, 1);
-    assert_eq!(std::fs::read(bin.join("rget")).expect("installed"), rget_bytes);
+    assert_eq!(
+        std::fs::read(bin.join("rget")).expect("installed"),
+        rget_bytes
+    );
 }
 
 /// A tree head of `size` leaves, the leaf `honest` proves first and filler after, signed with the
@@ -321,7 +340,11 @@ fn a_fork_and_a_rollback_of_a_sigsum_log_are_refused_with_evidence_kept() {
     assert!(!out.exists(), "nothing written");
     let ev = evidence(&state);
     assert_eq!(ev.len(), before + 1);
-    let fork_dir = state.join("evidence").join(ev.iter().find(|d| d.ends_with("-fork")).expect("fork evidence"));
+    let fork_dir = state.join("evidence").join(
+        ev.iter()
+            .find(|d| d.ends_with("-fork"))
+            .expect("fork evidence"),
+    );
     let kept = names(&fork_dir);
     assert_eq!(kept, ["new.checkpoint", "stored.checkpoint"]);
     let new = std::fs::read_to_string(fork_dir.join("new.checkpoint")).expect("new");
@@ -331,21 +354,18 @@ fn a_fork_and_a_rollback_of_a_sigsum_log_are_refused_with_evidence_kept() {
 
     // ROLLBACK: a log (here a mirror of its API) whose get-tree-head answers the older tree head,
     // signed and cosigned as it was. The auditor remembers size 2.
-    w.srv.route("/stale-log/get-tree-head", Reply::body(stale_head.to_text()));
+    w.srv.route(
+        "/stale-log/get-tree-head",
+        Reply::body(stale_head.to_text()),
+    );
     let stale_policy = w.root.join("stale-policy");
     std::fs::write(
         &stale_policy,
-        w.policy_text()
-            .replace(&w.log_url, &w.url("/stale-log/")),
+        w.policy_text().replace(&w.log_url, &w.url("/stale-log/")),
     )
     .expect("policy");
     let before = evidence(&state).len();
-    let o = w.client(
-        &w.root,
-        &state,
-        &stale_policy,
-        &["audit", "--sigsum"],
-    );
+    let o = w.client(&w.root, &state, &stale_policy, &["audit", "--sigsum"]);
     assert_code(&o, 6);
     let err = stderr(&o);
     assert!(
@@ -362,11 +382,7 @@ fn a_fork_and_a_rollback_of_a_sigsum_log_are_refused_with_evidence_kept() {
     let dir = w.dir("stale-release");
     std::fs::write(dir.join("SHA256SUMS"), b"x").expect("write");
     let sums = dir.join("SHA256SUMS");
-    std::fs::write(
-        &sums,
-        format!("{}  app-1.2.tar.gz\n", sha256(b"1.2")),
-    )
-    .expect("write");
+    std::fs::write(&sums, format!("{}  app-1.2.tar.gz\n", sha256(b"1.2"))).expect("write");
     let o = w
         .command(&w.root)
         .arg("submit")
@@ -424,7 +440,12 @@ fn audit_sigsum_reports_a_leaf_made_with_the_publishers_key_that_it_did_not_expe
     std::fs::write(expect.join("SHA256SUMS"), &v1.sums).expect("write");
     let audit_state = w.dir("audit-state");
     let audit = |json: bool| {
-        let mut args = vec!["audit", "--sigsum", "--expect", expect.to_str().expect("UTF-8")];
+        let mut args = vec![
+            "audit",
+            "--sigsum",
+            "--expect",
+            expect.to_str().expect("UTF-8"),
+        ];
         if json {
             args.push("--json");
         }
@@ -437,7 +458,10 @@ fn audit_sigsum_reports_a_leaf_made_with_the_publishers_key_that_it_did_not_expe
     assert_eq!(json_number(&json, "to"), 2);
     let checksum = |sums: &[u8]| sha256(&sha256(sums).0).to_hex();
     assert!(
-        json.contains(&format!("\"new\":[{{\"index\":0,\"checksum\":\"{}\"}}]", checksum(&v1.sums))),
+        json.contains(&format!(
+            "\"new\":[{{\"index\":0,\"checksum\":\"{}\"}}]",
+            checksum(&v1.sums)
+        )),
         "{json}"
     );
 

@@ -3,7 +3,9 @@
 //! Sigsum path end to end with a real Sigsum log and witnesses (`e2e`), its refusals of bad input
 //! (`bad_input`) and the log's Sigsum API (`log_api`).
 
+mod bad_input;
 mod e2e;
 mod interop;
 mod keys;
+mod log_api;
 mod verify;
