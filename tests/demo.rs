@@ -88,6 +88,19 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         assert!(a.contains(reason), "{name}: {reason:?} not in {a}");
     }
 
+    // The Sigsum path: a release logged in the Sigsum log, cosigned by both witnesses, verified by
+    // rget get.
+    let sigsum = &json[json
+        .find("\"sigsum\":{")
+        .unwrap_or_else(|| panic!("no sigsum: {json}"))..];
+    assert_eq!(json_field(sigsum, "verified"), "true", "{json}");
+    assert!(
+        json_field(sigsum, "log").starts_with("sigsum.org/v1/tree/"),
+        "{json}"
+    );
+    assert!(sigsum.contains("\"witnesses\":[\"w1\",\"w2\"]"), "{json}");
+    assert!(steps.contains("11. sigsum"), "{steps}");
+
     // Nothing left behind: every server stopped, the workspace removed.
     assert_eq!(json_field(&json, "cleaned_up"), "true");
     let list = &json[json.find("\"server_pids\":[").unwrap() + 15..];
@@ -95,7 +108,11 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         .split(',')
         .map(|s| s.parse().unwrap())
         .collect();
-    assert_eq!(pids.len(), 3, "a log and two witnesses: {json}");
+    assert_eq!(
+        pids.len(),
+        4,
+        "a log, two witnesses and the Sigsum log: {json}"
+    );
     for pid in pids {
         assert!(!alive(pid), "server {pid} is still running");
     }

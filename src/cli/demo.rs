@@ -72,7 +72,15 @@ pub fn run(a: Args) -> CliResult {
             .attacks
             .iter()
             .all(|x| x.refused && x.destination_untouched);
-    if !(account.installed && account.executed_sha256 == account.released_sha256 && all_refused) {
+    let sigsum_held = account
+        .sigsum
+        .as_ref()
+        .is_some_and(|s| s.verified && s.witnesses.len() == 2);
+    if !(account.installed
+        && account.executed_sha256 == account.released_sha256
+        && all_refused
+        && sigsum_held)
+    {
         return Err(Failure::verification(
             "demo: the account above does not show every step holding",
         ));
@@ -109,6 +117,22 @@ released {}{}.\n",
             } else {
                 "CHANGED"
             }
+        ));
+    }
+    if let Some(x) = &a.sigsum {
+        s.push_str(&format!(
+            "- Sigsum: a release logged with rget release --sigsum-… in a Sigsum log (leaf {} of a tree of {}, \
+cosigned by {}) was {} by rget get: its SHA256SUMS.proof carries the publisher's ssh-ed25519 signature \
+(the leaf), the log's signature and the witnesses' cosignatures, and the tree head was remembered like \
+any checkpoint.\n",
+            x.leaf_index,
+            x.tree_size,
+            if x.witnesses.is_empty() {
+                "no witness".to_owned()
+            } else {
+                x.witnesses.join(" and ")
+            },
+            if x.verified { "verified" } else { "NOT verified" }
         ));
     }
     s.push_str(&format!(
@@ -150,8 +174,23 @@ fn to_json(a: &Account) -> String {
         .collect();
     let checks: Vec<String> = a.bootstrap_checks.iter().map(|c| q(c)).collect();
     let pids: Vec<String> = a.server_pids.iter().map(u32::to_string).collect();
+    let sigsum = match &a.sigsum {
+        Some(x) => format!(
+            "{{\"log\":{},\"leaf_index\":{},\"tree_size\":{},\"witnesses\":[{}],\"verified\":{}}}",
+            q(&x.log),
+            x.leaf_index,
+            x.tree_size,
+            x.witnesses
+                .iter()
+                .map(|w| q(w))
+                .collect::<Vec<_>>()
+                .join(","),
+            x.verified
+        ),
+        None => "null".to_owned(),
+    };
     format!(
-        "{{\"workspace\":{},\"version\":{},\"released_sha256\":{},\"bootstrap_sha256\":{},\"installed\":{},\"executed_sha256\":{},\"log_index\":{},\"bootstrap_checks\":[{}],\"attacks\":[{}],\"server_pids\":[{}],\"cleaned_up\":{},\"seconds\":{:.2}}}",
+        "{{\"workspace\":{},\"version\":{},\"released_sha256\":{},\"bootstrap_sha256\":{},\"installed\":{},\"executed_sha256\":{},\"log_index\":{},\"bootstrap_checks\":[{}],\"attacks\":[{}],\"sigsum\":{sigsum},\"server_pids\":[{}],\"cleaned_up\":{},\"seconds\":{:.2}}}",
         q(&a.workspace.display().to_string()),
         q(&a.version),
         q(&a.released_sha256),
