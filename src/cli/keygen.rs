@@ -175,10 +175,11 @@ fn ssh_keygen(a: &Args) -> CliResult {
     .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
     let _ = writeln!(
         std::io::stderr(),
-        "rget: ssh-ed25519 secret key written to {} (NOT encrypted) - keep it secret\n  public key written to {} (Sigsum key hash {})\n  publish with: rget release DIR --sigsum-key {} --sigsum-policy POLICY --url URL",
+        "rget: ssh-ed25519 secret key written to {} (NOT encrypted) - keep it secret\n  public key written to {} (Sigsum key hash {})\n  the public key in hex (a Sigsum policy line, or a _sigsum_v1 DNS record for a submit token): {}\n  publish with: rget release DIR --sigsum-key {} --sigsum-policy POLICY --url URL",
         secret.display(),
         public.display(),
         rget_core::sigsum::key_hash(&seed.public_key()),
+        hex::encode(seed.public_key()),
         secret.display(),
     );
     let mut out = std::io::stdout().lock();

@@ -270,3 +270,65 @@ fn a_log_answering_202_for_ever_or_without_end_ends_within_max_time_and_writes_n
         assert_eq!(names, ["app-1.0.tar.gz"]);
     }
 }
+
+#[test]
+fn an_older_release_replayed_under_a_newer_url_is_refused_by_its_versioned_names() {
+    let w = SigsumWorld::new(0);
+    let old = w.release(
+        "/rel/v1.0",
+        &[
+            ("app-1.0.tar.gz", data(2000, 1)),
+            ("install.sh", b"#!/bin/sh\necho 1.0\n".to_vec()),
+        ],
+        &[],
+    );
+    // rget release warns about the name that does not carry the version.
+    assert!(
+        old.stderr
+            .contains("rget: warning: \"install.sh\" does not carry the release's version \"1.0\""),
+        "{}",
+        old.stderr
+    );
+    assert!(!old.stderr.contains("\"app-1.0.tar.gz\" does not carry"));
+    let new = w.release(
+        "/rel/v1.1",
+        &[
+            ("app-1.1.tar.gz", data(2000, 2)),
+            ("install.sh", b"#!/bin/sh\necho 1.1\n".to_vec()),
+        ],
+        &[],
+    );
+    let out_dir = w.dir("out");
+    let out = out_dir.join("f");
+    let state = w.dir("state");
+    assert_ok(&w.get(&w.url("/rel/v1.1/app-1.1.tar.gz"), &out, &state));
+    std::fs::remove_file(&out).expect("rm");
+
+    // The server replays v1.0's list, proof and files under v1.1's URL: the proof is real.
+    for (name, bytes) in &old.files {
+        w.srv
+            .route(&format!("/rel/v1.1/{name}"), Reply::body(bytes));
+    }
+    w.srv.route("/rel/v1.1/SHA256SUMS", Reply::body(&old.sums));
+    w.srv
+        .route("/rel/v1.1/SHA256SUMS.proof", Reply::body(&old.proof));
+    // A versioned name is not in the older list: refused, nothing written.
+    let o = w.get(&w.url("/rel/v1.1/app-1.1.tar.gz"), &out, &state);
+    refused(
+        &o,
+        5,
+        &[
+            "\"app-1.1.tar.gz\" is not listed in",
+            "/rel/v1.1/SHA256SUMS",
+        ],
+        &out_dir,
+    );
+    // The name without the version is what the warning was about: the older file is handed over.
+    let o = w.get(&w.url("/rel/v1.1/install.sh"), &out, &state);
+    assert_ok(&o);
+    assert_eq!(
+        std::fs::read(&out).expect("saved"),
+        b"#!/bin/sh\necho 1.0\n"
+    );
+    let _ = new;
+}
