@@ -76,7 +76,7 @@ fn main() {
         }
         let (mut t, mut s, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
-            let mut time = |f: &dyn Fn(&str, &Path)| {
+            let time = |f: &dyn Fn(&str, &Path)| {
                 let start = Instant::now();
                 f(name, &out);
                 let secs = start.elapsed().as_secs_f64();

@@ -15,8 +15,10 @@ publish this rget binary as a release with `rget release`; build an rget-bootstr
 (cargo build with RGET_PINNED_DIR, from the rget source tree); run it to install and execute the verified \
 rget, which verifies itself; then show three attacks refused with their real error messages: a binary \
 swapped on the server, an unlogged SHA256SUMS signed with a stolen release key, and a forked checkpoint \
-signed with the log's own key. Every process is stopped and every file removed at the end, also on Ctrl-C. \
-Nothing leaves this machine.",
+signed with the log's own key. Last, the Sigsum path: a Sigsum log (rget log init --sigsum) cosigned by \
+the same witnesses, a release published into it with `rget release --sigsum-...` and fetched with \
+`rget get` against its SHA256SUMS.proof. Every process is stopped and every file removed at the end, \
+also on Ctrl-C. Nothing leaves this machine.",
     after_help = "Examples:
   cargo run --release -- demo          from a clone of rget
   rget demo --json | jq .attacks       the account, for machines"

@@ -162,13 +162,12 @@ fn two_args(args: &str) -> Option<(&str, &str)> {
     (!b.contains('/')).then_some((a, b))
 }
 
-fn decimal(v: &str, what: &str) -> Result<u64, Answer> {
-    parse_decimal(v).ok_or_else(|| {
-        line(
-            StatusCode::BAD_REQUEST,
-            &format!("{what} is not a decimal number without sign or leading zero"),
-        )
-    })
+/// The answer to a path argument that is not a canonical decimal.
+fn not_decimal(what: &str) -> Answer {
+    line(
+        StatusCode::BAD_REQUEST,
+        &format!("{what} is not a decimal number without sign or leading zero"),
+    )
 }
 
 fn tree_head(api: &SigsumApi, st: &State) -> Answer {
@@ -190,9 +189,8 @@ fn tree_head(api: &SigsumApi, st: &State) -> Answer {
 }
 
 fn inclusion_proof(size: &str, leaf: &str, st: &State) -> Answer {
-    let size = match decimal(size, "size") {
-        Ok(s) => s,
-        Err(a) => return a,
+    let Some(size) = parse_decimal(size) else {
+        return not_decimal("size");
     };
     let Some(leaf) = Hash::from_hex(leaf) else {
         return line(
@@ -221,9 +219,8 @@ fn inclusion_proof(size: &str, leaf: &str, st: &State) -> Answer {
 }
 
 fn consistency_proof(old: &str, new: &str, st: &State) -> Answer {
-    let (old, new) = match (decimal(old, "old size"), decimal(new, "new size")) {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(a), _) | (_, Err(a)) => return a,
+    let (Some(old), Some(new)) = (parse_decimal(old), parse_decimal(new)) else {
+        return not_decimal("a tree size");
     };
     if old == 0 || new <= old {
         return line(StatusCode::BAD_REQUEST, "want 0 < old size < new size");
@@ -241,9 +238,8 @@ fn consistency_proof(old: &str, new: &str, st: &State) -> Answer {
 }
 
 fn leaves(start: &str, end: &str, st: &State) -> Answer {
-    let (start, end) = match (decimal(start, "start"), decimal(end, "end")) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(a), _) | (_, Err(a)) => return a,
+    let (Some(start), Some(end)) = (parse_decimal(start), parse_decimal(end)) else {
+        return not_decimal("a leaf index");
     };
     if start >= end {
         return line(StatusCode::BAD_REQUEST, "want start < end");

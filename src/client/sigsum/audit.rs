@@ -12,10 +12,10 @@
 //! must verify: a log must not record a leaf nobody signed) and compared with the expected
 //! checksums. Progress is kept per (log, key), so a second run fetches only what is new.
 
-use super::super::context::Context;
-use super::super::error::{Class, ClientError};
-use super::super::state::{Observed, Seen};
-use super::super::verified::{remember, settle};
+use crate::client::context::Context;
+use crate::client::error::{Class, ClientError};
+use crate::client::state::{Observed, Seen};
+use crate::client::verified::{remember, settle};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::Frontier;
 use rget_core::sigsum::key_hash;

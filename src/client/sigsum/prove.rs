@@ -14,11 +14,11 @@
 //! served (release files that carry their version in their names cannot be replayed under another
 //! version): see SECURITY.md.
 
-use super::super::context::Context;
-use super::super::error::{Class, ClientError};
-use super::super::state::{Observed, Seen};
-use super::super::trust::PublisherKey;
-use super::super::verified::{Signed, SigsumLogged, remember, settle};
+use crate::client::context::Context;
+use crate::client::error::{Class, ClientError};
+use crate::client::state::{Observed, Seen};
+use crate::client::trust::PublisherKey;
+use crate::client::verified::{Signed, SigsumLogged, remember, settle};
 use rget_core::digest::sha256;
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::sigsum::key_hash;

@@ -8,11 +8,11 @@
 //! latest, so one older than the one remembered is a rollback). Every wait fits in the command's
 //! deadline (`--max-time`): a log that answers 202 for ever ends the run with a message naming it.
 
-use super::super::context::Context;
-use super::super::error::{Class, ClientError};
-use super::super::state::{Observed, Seen};
-use super::super::trust::TrustedLog;
-use super::super::verified::{remember, settle};
+use crate::client::context::Context;
+use crate::client::error::{Class, ClientError};
+use crate::client::state::{Observed, Seen};
+use crate::client::trust::TrustedLog;
+use crate::client::verified::{remember, settle};
 use rget_core::digest::sha256;
 use rget_core::ed25519::Seed;
 use rget_core::policy::PolicyError;
