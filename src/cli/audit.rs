@@ -70,6 +70,11 @@ pub fn run(a: Args) -> CliResult {
         Some(expected_digests(&a.expect)?)
     };
     let ctx = a.trust.context()?;
+    if ctx.policy.is_sigsum() {
+        return Err(Failure::usage(
+            "the policy is a Sigsum policy: a Sigsum leaf names its signer, not a URL, so audit it with --sigsum --key <your ssh-ed25519 public key>",
+        ));
+    }
     let reports = audit::audit(&ctx, &prefix, expected.as_ref()).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {

@@ -78,6 +78,11 @@ pub fn submit_verified(
     url: &str,
     sums: &[u8],
 ) -> CliResult<Submitted> {
+    if ctx.policy.is_sigsum() {
+        return Err(Failure::usage(
+            "the policy is a Sigsum policy: log the SHA256SUMS with --sigsum-policy and --sigsum-key",
+        ));
+    }
     // Refuse locally what the log would refuse, with the same message.
     record::build(url, sums).map_err(Failure::malformed)?;
     let log_url = log_prefix(ctx, log)?;
