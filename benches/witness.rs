@@ -4,7 +4,11 @@
 //!    write, cosignature), from 1 and from 4 logs at once;
 //! 2. the latency witnessing adds to a submission: `rget log serve` with no witnesses against the same
 //!    log setup with three witnesses and a 2-of-3 policy, sequential submissions (batch delay 1 ms), p50
-//!    and p99 of the answer time.
+//!    and p99 of the answer time;
+//! 3. the witness network's log lists: parsing the largest real list (the staging list of the 100 qps
+//!    / 40,000 logs profile), and a list of 40,000 logs, the most that profile asks a witness to hold:
+//!    its parse, and `rget witness serve --log-list` with it (start-up until it listens, and the
+//!    process's peak resident memory against the same witness with one log).
 
 // The tests' shared helpers (serving `rget` processes, the HTTP client); this bench uses a few.
 #[path = "../tests/common/mod.rs"]
@@ -15,6 +19,7 @@ use common::RGET;
 use common::log::{Server, agent, init_log};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
+use rget::core::log_list;
 use rget::core::merkle::{self, MemoryTree};
 use rget::core::note::{self, SignerKey};
 use std::ffi::OsStr;
@@ -106,9 +111,117 @@ fn latencies(base: &str, n: u64, tag: &str) -> (Duration, Duration) {
     (lat[lat.len() / 2], lat[lat.len() * 99 / 100])
 }
 
+/// The peak resident memory of process `pid` (VmHWM, kB).
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The median of `n` timings of `f`.
+fn median(n: usize, mut f: impl FnMut()) -> Duration {
+    let mut v: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v[n / 2]
+}
+
+fn lists(t: &Path) {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/witness-network/staging-log-list-100qps-40klogs.1");
+    let bytes = std::fs::read(&real).unwrap();
+    let logs = log_list::parse(&bytes).unwrap().logs.len();
+    let d = median(1001, || {
+        std::hint::black_box(log_list::parse(std::hint::black_box(&bytes)).unwrap());
+    });
+    println!(
+        "log list, largest real one ({} bytes, {logs} logs): parse {:.1} µs",
+        bytes.len(),
+        d.as_secs_f64() * 1e6
+    );
+    // 40,000 logs, written as the real lists are.
+    let mut text = String::from("# 40,000 logs\nlogs/v0\n");
+    for i in 0..40_000 {
+        let k = SignerKey::generate(&format!("log{i}.bench.example/tlog")).unwrap();
+        text.push_str(&format!(
+            "\nvkey {}\nqpd 86400\ncontact ops{i}@bench.example | https://bench.example/log{i}\n",
+            k.verifier_key()
+        ));
+    }
+    let d = median(11, || {
+        std::hint::black_box(log_list::parse(text.as_bytes()).unwrap());
+    });
+    println!(
+        "log list of 40,000 logs ({:.1} MB): parse {:.0} ms",
+        text.len() as f64 / 1e6,
+        d.as_secs_f64() * 1e3
+    );
+    let big = t.join("list-40k");
+    std::fs::write(&big, &text).unwrap();
+    let one = t.join("list-1");
+    let first_log: String = text.split("\n\n").nth(1).unwrap().to_owned();
+    std::fs::write(&one, format!("logs/v0\n{first_log}\n")).unwrap();
+    let mut rss = Vec::new();
+    for (name, list) in [
+        ("1 log", &one),
+        ("the largest real list", &real),
+        ("40,000 logs", &big),
+    ] {
+        let dir = t.join(format!("wlist-{}", rss.len()));
+        let d = dir.to_str().unwrap();
+        last_line(&["witness", "init", "--name", "bench.example/lists", d]);
+        let args = [
+            "witness",
+            "serve",
+            d,
+            "--listen",
+            "127.0.0.1:0",
+            "--log-list",
+        ];
+        let mut all: Vec<&OsStr> = args.map(OsStr::new).to_vec();
+        all.push(list.as_os_str());
+        let started = Instant::now();
+        let w = Server::spawn(&all);
+        let up = started.elapsed();
+        let kb = peak_rss_kb(w.pid());
+        println!(
+            "rget witness serve --log-list with {name}: listening after {:.0} ms, peak RSS {:.1} MB",
+            up.as_secs_f64() * 1e3,
+            kb as f64 / 1024.0
+        );
+        rss.push(kb);
+        // A restart reads DIR/discovered-logs too: the same logs, configured already.
+        drop(w);
+        let started = Instant::now();
+        let w = Server::spawn(&all);
+        println!(
+            "  restarted (discovered-logs and the list read again): listening after {:.0} ms, peak RSS {:.1} MB",
+            started.elapsed().as_secs_f64() * 1e3,
+            peak_rss_kb(w.pid()) as f64 / 1024.0
+        );
+    }
+    println!(
+        "  memory for 40,000 logs: {:.1} MB ({:.0} bytes a log)",
+        (rss[2] - rss[0]) as f64 / 1024.0,
+        (rss[2] - rss[0]) as f64 * 1024.0 / 40_000.0
+    );
+}
+
 fn main() {
     let tmp = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
     let t = tmp.path();
+    if std::env::args().any(|a| a == "lists") {
+        lists(t);
+        return;
+    }
 
     // 1. add-checkpoint throughput.
     let keys: Vec<SignerKey> = (0..4)
@@ -183,4 +296,9 @@ fn main() {
         q99.as_secs_f64() * 1e3,
         (q50.as_secs_f64() - p50.as_secs_f64()) * 1e3
     );
+    drop(wl);
+    drop(procs);
+
+    // 3. Log lists.
+    lists(t);
 }

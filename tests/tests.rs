@@ -20,6 +20,7 @@ mod hardening;
 mod install;
 mod interop;
 mod log;
+mod network;
 mod release;
 mod sigsum;
 mod witness;

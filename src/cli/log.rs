@@ -1,14 +1,16 @@
 //! `rget log init` and `rget log serve`: create a transparency log and run its HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::get::json_string;
 use crate::cli::server_args::{self, ServerArgs};
 use crate::log::dir::{self, InitError, LogDir};
+use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{self, DEFAULT_MAX_BODY};
 use crate::log::sigsum_api::{SigsumApi, TokenKeys};
 use crate::log::witnessing::Witnesses;
 use crate::serve::logfmt::{Level, event};
-use rget_core::note::SignerKey;
+use rget_core::note::{SignerKey, VerifierKey};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,14 +20,16 @@ const LONG_ABOUT: &str = "\
 Run a transparency log of SHA256SUMS files: a C2SP tlog-tiles log whose entries are rget/record/v1 \
 records, or (init --sigsum) a Sigsum log whose entries are Sigsum leaves and which also speaks the \
 Sigsum v1 API. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server \
-that accepts submissions and serves the log. DIR/public alone is a complete static log that any web \
-server or CDN can serve.";
+that accepts submissions and serves the log; 'participation' prints the request that asks the \
+witness network to witness it. DIR/public alone is a complete static log that any web server or \
+CDN can serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
   rget log init --origin log.example.org/rget /srv/rget-log
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
-  rget log init --sigsum /srv/sigsum-log";
+  rget log init --sigsum /srv/sigsum-log
+  rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org";
 
 /// Arguments of `rget log`.
 #[derive(clap::Args, Debug)]
@@ -43,6 +47,54 @@ pub struct Args {
 enum Sub {
     Init(InitArgs),
     Serve(ServeArgs),
+    Participation(ParticipationArgs),
+}
+
+const PARTICIPATION_LONG_ABOUT: &str = "\
+Print the participation request to send the witness network (witness-network.org) so that its \
+witnesses cosign the log in DIR: the log's origin, its verifier key (from DIR/log.pub), the rate it \
+promises (--qpd add-checkpoint requests a day to each witness), the log list it asks for, and how to \
+reach its operator; then the log-list entry for it, as the network's lists write it.
+
+The rate is a promise the witnesses enforce (429 past it): give each network witness in the \
+--witnesses file of 'rget log serve' the line 'qpd <witness name> <the same number>', and the log \
+keeps to it, putting several batches into one checkpoint when a witness's budget is spent.";
+
+const PARTICIPATION_AFTER_HELP: &str = "\
+Examples:
+  rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org
+  rget log participation /srv/rget-log --qpd 86400 --contact https://example.org/log --list staging --json
+
+Exit codes: 0 printed, 2 usage (a contact a log list cannot carry), 3 DIR/log.pub is not a verifier
+key, 7 DIR/log.pub cannot be read.";
+
+/// Arguments of `rget log participation`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Print the witness network participation request and log-list entry for a log",
+    long_about = PARTICIPATION_LONG_ABOUT,
+    after_help = PARTICIPATION_AFTER_HELP
+)]
+struct ParticipationArgs {
+    /// The log directory (made by 'rget log init')
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+
+    /// add-checkpoint requests a day the log may send each witness (1 to 2147483647)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(i32::MAX)))]
+    qpd: u32,
+
+    /// How the network's maintainers and witnesses reach the log's operator (e-mail, URL)
+    #[arg(long, value_name = "CONTACT")]
+    contact: String,
+
+    /// The log list to ask for
+    #[arg(long, value_enum, default_value_t = List::Testing)]
+    list: List,
+
+    /// One JSON object instead of the text
+    #[arg(long)]
+    json: bool,
 }
 
 const INIT_LONG_ABOUT: &str = "\
@@ -103,12 +155,21 @@ published checkpoint covers them
 c2sp.org/tlog-proof@v1 once a checkpoint covering the record is durable and published (the same \
 record again gets its existing index)
   GET  /lookup?url=<URL>   '<index> <sha256>' per record of that URL, oldest first
-  GET  /metrics            Prometheus counters
+  GET  /metrics            Prometheus counters, with each witness's latest cosigned size \
+(rget_log_witness_cosigned_size{witness=\"NAME\"})
 A Sigsum log (init --sigsum) answers the Sigsum v1 API instead of /add and /lookup:
   POST /add-leaf           a signed leaf; 202 until it is under the published (cosigned) tree head, \
 then 200 (with --sigsum-tokens, a valid Sigsum-Token header is required)
   GET  /get-tree-head, /get-inclusion-proof/<size>/<leaf hash>, /get-consistency-proof/<old>/<new>, \
 /get-leaves/<start>/<end>
+
+With --witnesses FILE every checkpoint is sent to the witnesses (C2SP tlog-witness) and published \
+once their cosignatures meet the file's quorum. A witness with a 'qpd NAME N' line is sent at most N \
+add-checkpoint requests a day (2 at once): a checkpoint goes to the witnesses with budget left and \
+is published when they meet the quorum; when they cannot, the log keeps sequencing and publishes one \
+checkpoint for everything once enough budget is back. A witness skipped for its budget gets the \
+published checkpoint when the log is idle and its budget allows, and its cosignature is added to the \
+checkpoint served and to the proofs answered from then on.
 
 The first line of standard output is 'listening on http://ADDR' (useful with port 0). Structured \
 logs (logfmt) go to standard error. On SIGTERM or SIGINT the server stops accepting, the sequencer \
@@ -141,9 +202,11 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: SocketAddr,
 
-    /// A tlog-policy naming the witnesses (each 'witness' line with its URL) and the quorum every
-    /// checkpoint needs before it is published. Submissions are answered only after that; while the
-    /// quorum cannot be met, the last cosigned checkpoint stays published and the queue fills up
+    /// A tlog-policy naming the witnesses (each 'witness' line with its URL, an https-bastion URL
+    /// works too) and the quorum every checkpoint needs before it is published, plus 'qpd <witness
+    /// name> <requests a day>' lines for witnesses that grant the log a budget. Submissions are
+    /// answered only after that; while the quorum cannot be met, the last cosigned checkpoint stays
+    /// published and new batches wait for the next one
     #[arg(long, value_name = "FILE")]
     witnesses: Option<PathBuf>,
 
@@ -178,7 +241,48 @@ pub fn run(args: Args) -> CliResult {
     match args.command {
         Sub::Init(a) => init(a),
         Sub::Serve(a) => serve(a),
+        Sub::Participation(a) => participation(a),
     }
+}
+
+fn participation(a: ParticipationArgs) -> CliResult {
+    let path = LogDir::new(&a.dir).verifier_key();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
+    let vkey = VerifierKey::parse(text.trim_end())
+        .map_err(|e| Failure::malformed(format!("{}: not a verifier key: {e}", path.display())))?;
+    let request = Request {
+        vkey,
+        qpd: a.qpd,
+        contact: a.contact,
+        list: a.list,
+    };
+    let body = request
+        .text()
+        .map_err(|e| Failure::usage(format!("--contact {:?}: {e}", request.contact)))?;
+    let out = if a.json {
+        let entry = request
+            .entry()
+            .map_err(|e| Failure::usage(format!("--contact: {e}")))?;
+        format!(
+            "{{\"origin\":{},\"vkey\":{},\"qpd\":{},\"contact\":{},\"list\":{},\"to\":{},\"log_list_entry\":{},\"request\":{}}}\n",
+            json_string(&request.vkey.name),
+            json_string(&request.vkey.to_string()),
+            request.qpd,
+            json_string(&request.contact),
+            json_string(request.list.name()),
+            json_string(participation::ADDRESS),
+            json_string(&entry.to_lines()),
+            json_string(&body),
+        )
+    } else {
+        body
+    };
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
 fn init(a: InitArgs) -> CliResult {

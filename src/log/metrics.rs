@@ -1,8 +1,10 @@
 //! Prometheus-format counters for `GET /metrics`. Plain atomics: the sequencer and the HTTP handlers
 //! update them without locks, and rendering reads a consistent-enough snapshot.
 
+use super::witnessing::{WitnessStats, render_stats};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Why a submission was refused. Each is a label value of `rget_log_rejected_total`.
@@ -60,8 +62,14 @@ pub struct Metrics {
     pub duplicates: AtomicU64,
     pub queue_depth: AtomicU64,
     pub commit_failures: AtomicU64,
-    /// 1 while the durable tree is ahead of the published checkpoint for want of witness quorum.
+    /// 1 while the durable tree is ahead of the published checkpoint because the witnesses asked
+    /// did not meet the quorum.
     pub quorum_missing: AtomicU64,
+    /// 1 while the durable tree is ahead of the published checkpoint because too few witnesses have
+    /// budget left to meet the quorum (the next checkpoint will cover everything sequenced meanwhile).
+    pub budget_wait: AtomicU64,
+    /// Each witness's record (the sequencer replaces it after every round of witnessing).
+    pub witnesses: Mutex<Vec<WitnessStats>>,
     /// Witness requests that did not yield a valid cosignature.
     pub witness_failures: AtomicU64,
     rejected: [AtomicU64; 7],
@@ -77,6 +85,14 @@ impl Metrics {
     pub fn rejected(&self, r: Reject) -> u64 {
         self.rejected[r as usize].load(Relaxed)
     }
+    /// Replaces the witnesses' records.
+    pub fn set_witnesses(&self, stats: Vec<WitnessStats>) {
+        *self
+            .witnesses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = stats;
+    }
+
     /// Records one committed batch and how long it took from its first submission to publication.
     pub fn batch(&self, latency: Duration) {
         let s = latency.as_secs_f64();
@@ -139,6 +155,12 @@ impl Metrics {
             self.quorum_missing.load(Relaxed),
         );
         counter(
+            "rget_log_budget_wait",
+            "1 while new entries wait for witnesses' budgets to meet the quorum (they will share one checkpoint).",
+            "gauge",
+            self.budget_wait.load(Relaxed),
+        );
+        counter(
             "rget_log_witness_failures_total",
             "Witness requests that did not yield a valid cosignature.",
             "counter",
@@ -177,6 +199,13 @@ impl Metrics {
             self.batch_micros.load(Relaxed) as f64 / 1e6
         );
         let _ = writeln!(o, "rget_log_batch_seconds_count {count}");
+        render_stats(
+            &self
+                .witnesses
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            &mut o,
+        );
         o
     }
 }

@@ -18,6 +18,7 @@
 pub mod dir;
 pub mod index;
 pub mod metrics;
+pub mod participation;
 pub mod sequencer;
 pub mod server;
 pub mod sigsum_api;

@@ -7,6 +7,12 @@
 //! 3. the signed checkpoint in `public/checkpoint`;
 //! 4. only then are the submitters answered, each with a `c2sp.org/tlog-proof@v1`.
 //!
+//! With witnesses, step 3 waits for their quorum (`witnessing`): meanwhile the sequencer goes on
+//! making batches durable (steps 1 and 2), holding their answers, and the checkpoint it publishes
+//! once the quorum is met covers them all. That is how a log whose witnesses grant it a budget of
+//! requests batches checkpoints instead of failing. At most `queue_size` answers are held; beyond
+//! that, submissions wait in the queue, and past it they get 503.
+//!
 //! A crash before step 2 loses only unanswered submissions (their files are overwritten by the next
 //! batch: no checkpoint ever covered them). A crash between 2 and 3 is finished on the next open by
 //! signing the checkpoint for the durable state. Signing is deterministic (Ed25519 over the same text),
@@ -17,7 +23,7 @@ use super::dir::LogDir;
 use super::index::Index;
 use super::metrics::Metrics;
 use super::state::TreeState;
-use super::witnessing::Witnesses;
+use super::witnessing::{Waiting, Witnesses};
 use crate::serve::logfmt::{Level, event};
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::Hash;
@@ -269,6 +275,10 @@ impl Log {
                     cp.size, self.state.size
                 )));
             }
+            if let Some(w) = self.witnesses.as_mut() {
+                w.observe_published(&bytes, &cp);
+                self.metrics.set_witnesses(w.stats());
+            }
             if cp.size == self.state.size {
                 let mut s = write(&self.shared);
                 s.published = cp.size;
@@ -277,15 +287,16 @@ impl Log {
                 return Ok(());
             }
         }
-        if !self.publish_checkpoint().map_err(io_err(&path))? {
+        if self.publish_checkpoint().map_err(io_err(&path))?.is_some() {
             self.unpublished = true;
         }
         Ok(())
     }
 
     /// Publishes the checkpoint for the durable state, cosigned as the witnesses' quorum requires.
-    /// Returns false (and publishes nothing) when the quorum was not met.
-    fn publish_checkpoint(&mut self) -> io::Result<bool> {
+    /// Returns `None` once published; else (publishing nothing) why the quorum is not met yet and
+    /// when to try again.
+    fn publish_checkpoint(&mut self) -> io::Result<Option<(Waiting, Duration)>> {
         let cp = Checkpoint {
             origin: self.key.name().to_string(),
             size: self.state.size,
@@ -300,64 +311,149 @@ impl Log {
                 merkle::consistency_proof(old, new, &mut TreeRef(&read(&shared).tree))
             };
             let cosigned = w.cosign(&bytes, &cp, &proof);
+            self.metrics.set_witnesses(w.stats());
             self.metrics
                 .witness_failures
                 .fetch_add(cosigned.failures.len() as u64, Relaxed);
-            if !cosigned.quorum_met {
-                self.metrics.quorum_missing.store(1, Relaxed);
-                let size = cp.size.to_string();
-                let cosigners = cosigned.cosigners.join(",");
-                let failures = cosigned.failures.join("; ");
-                let needs = w.describe_quorum();
-                event(
-                    Level::Warn,
-                    "witness quorum not met; the last cosigned checkpoint stays published",
-                    &[
-                        ("size", &size),
-                        ("cosigned_by", &cosigners),
-                        ("needs", &needs),
-                        ("failures", &failures),
-                    ],
-                );
-                return Ok(false);
+            if let Some((why, after)) = cosigned.waiting {
+                let (missing, budget) = match why {
+                    Waiting::Failures => (1, 0),
+                    Waiting::Budget => (0, 1),
+                };
+                self.metrics.quorum_missing.store(missing, Relaxed);
+                self.metrics.budget_wait.store(budget, Relaxed);
+                // Waiting for budget is the normal course of a busy log: not worth a line each time.
+                if why == Waiting::Failures {
+                    let size = cp.size.to_string();
+                    let cosigners = cosigned.cosigners.join(",");
+                    let failures = cosigned.failures.join("; ");
+                    let needs = w.describe_quorum();
+                    event(
+                        Level::Warn,
+                        "witness quorum not met; the last cosigned checkpoint stays published",
+                        &[
+                            ("size", &size),
+                            ("cosigned_by", &cosigners),
+                            ("needs", &needs),
+                            ("failures", &failures),
+                            ("retry_ms", &after.as_millis()),
+                        ],
+                    );
+                }
+                return Ok(Some((why, after)));
             }
             bytes = cosigned.note;
         }
-        durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
-        let mut s = write(&self.shared);
-        s.published = cp.size;
-        s.checkpoint = bytes;
-        self.metrics.tree_size.store(cp.size, Relaxed);
+        self.install_checkpoint(cp.size, bytes)?;
         self.metrics.quorum_missing.store(0, Relaxed);
+        self.metrics.budget_wait.store(0, Relaxed);
         self.unpublished = false;
-        Ok(true)
+        Ok(None)
     }
 
-    /// Retries publication (with backoff) until the witnesses' quorum is met, or shutdown.
+    /// Makes `bytes` (a checkpoint of `size`) the published checkpoint: durable in
+    /// `public/checkpoint`, then served and used in every proof.
+    fn install_checkpoint(&mut self, size: u64, bytes: Vec<u8>) -> io::Result<()> {
+        durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
+        let mut s = write(&self.shared);
+        s.published = size;
+        s.checkpoint = bytes;
+        self.metrics.tree_size.store(size, Relaxed);
+        Ok(())
+    }
+
+    /// Retries publication until the witnesses' quorum is met, or shutdown: each retry when the
+    /// witnesses say (their back-off after failures, or their budget).
     fn publish_until_quorum(&mut self) -> io::Result<()> {
-        let mut pause = Duration::from_millis(200);
         loop {
-            if self.publish_checkpoint()? {
+            let Some((_, after)) = self.publish_checkpoint()? else {
                 return Ok(());
-            }
+            };
             self.unpublished = true;
-            let until = Instant::now() + pause;
+            let until = Instant::now() + after;
             while Instant::now() < until {
                 if self.stop.load(Relaxed) {
                     return Err(io::Error::other(
                         "shutting down before the witnesses' quorum was met",
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(20).min(until - Instant::now()));
             }
-            pause = (pause * 2).min(Duration::from_secs(10));
         }
+    }
+
+    /// When the published checkpoint should next go to witnesses that did not cosign it (skipped
+    /// for their budget, or failing): `None` if every witness did, or there are none.
+    fn catch_up_due(&mut self) -> Option<Instant> {
+        let size = read(&self.shared).published;
+        self.witnesses.as_mut()?.catch_up_due(size)
+    }
+
+    /// Sends the published checkpoint to the witnesses that did not cosign it and may be asked now,
+    /// and merges the cosignatures they give into it: the checkpoint served and the proofs answered
+    /// from then on carry them. The checkpoint itself (text, size, root) does not change.
+    fn catch_up(&mut self) -> io::Result<()> {
+        let (note_bytes, size) = {
+            let s = read(&self.shared);
+            (s.checkpoint.clone(), s.published)
+        };
+        let Some(w) = self.witnesses.as_mut() else {
+            return Ok(());
+        };
+        let Ok(mut parsed) = note::parse(&note_bytes) else {
+            return Ok(());
+        };
+        let Ok(cp) = Checkpoint::parse(&parsed.text) else {
+            return Ok(());
+        };
+        let shared = self.shared.clone();
+        let proof = move |old: u64, new: u64| {
+            merkle::consistency_proof(old, new, &mut TreeRef(&read(&shared).tree))
+        };
+        let (sigs, failures) = w.catch_up(&note_bytes, &cp, &proof);
+        self.metrics.set_witnesses(w.stats());
+        self.metrics
+            .witness_failures
+            .fetch_add(failures.len() as u64, Relaxed);
+        if sigs.is_empty() {
+            return Ok(());
+        }
+        // A witness's line is added once: a second line by one key would be ignored by verifiers at
+        // best.
+        let fresh: Vec<_> = sigs
+            .into_iter()
+            .filter(|s| {
+                !parsed
+                    .signatures
+                    .iter()
+                    .any(|o| o.name == s.name && o.id == s.id)
+            })
+            .collect();
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        parsed.signatures.extend(fresh);
+        self.install_checkpoint(size, parsed.to_bytes())
     }
 
     /// Sequences `records` as one batch and returns each one's index. Records already in the log (or
     /// twice in the batch) get their existing index and do not grow the log. When this returns `Ok`,
     /// the batch is durable and a checkpoint covering it is published.
     pub fn sequence(&mut self, records: &[Vec<u8>]) -> Result<Vec<u64>, CommitError> {
+        self.sequence_then(records, Self::publish_until_quorum)
+    }
+
+    /// [`Log::sequence`] without publishing: when this returns `Ok`, the batch is durable, and
+    /// `self.unpublished` says whether the published checkpoint lags behind it.
+    fn sequence_durable(&mut self, records: &[Vec<u8>]) -> Result<Vec<u64>, CommitError> {
+        self.sequence_then(records, |_| Ok(()))
+    }
+
+    fn sequence_then(
+        &mut self,
+        records: &[Vec<u8>],
+        publish: fn(&mut Log) -> io::Result<()>,
+    ) -> Result<Vec<u64>, CommitError> {
         if self.broken {
             return Err(CommitError(
                 "the log stopped after a storage failure; restart it".into(),
@@ -389,7 +485,7 @@ impl Log {
         if fresh.is_empty() {
             return Ok(indices);
         }
-        match self.commit(&fresh) {
+        match self.commit(&fresh).and_then(|()| publish(self)) {
             Ok(()) => Ok(indices),
             Err(e) => {
                 self.metrics.commit_failures.fetch_add(1, Relaxed);
@@ -453,9 +549,7 @@ impl Log {
                 s.index.insert(old + k as u64, *leaf, r);
             }
         }
-        if !self.publish_checkpoint()? {
-            self.publish_until_quorum()?;
-        }
+        self.unpublished = true;
         self.metrics.entries.fetch_add(fresh.len() as u64, Relaxed);
         self.metrics.batches.fetch_add(1, Relaxed);
         Ok(())
@@ -670,6 +764,44 @@ impl Handle {
     }
 }
 
+/// How long the log stays without new batches before it sends the published checkpoint to witnesses
+/// that did not cosign it.
+const CATCH_UP_IDLE: Duration = Duration::from_secs(1);
+/// Least time between two such rounds.
+const CATCH_UP_PAUSE: Duration = Duration::from_millis(200);
+
+/// Submissions whose batch is durable, waiting for a published checkpoint to cover them.
+#[derive(Default)]
+struct Pending {
+    /// Each submission with its index.
+    answers: Vec<(Submission, u64)>,
+    /// When each of their batches started (its first submission), for the latency histogram.
+    batches: Vec<Instant>,
+}
+
+impl Pending {
+    /// Answers everything with its proof under the published checkpoint.
+    fn answer(&mut self, log: &Log) {
+        for started in self.batches.drain(..) {
+            log.metrics.batch(started.elapsed());
+        }
+        let s = read(&log.shared);
+        for (sub, i) in self.answers.drain(..) {
+            let _ = sub
+                .reply
+                .send(s.proof(i).map_err(|e| CommitError(e.to_string())));
+        }
+    }
+
+    /// Answers everything with `e`.
+    fn fail(&mut self, e: &CommitError) {
+        self.batches.clear();
+        for (sub, _) in self.answers.drain(..) {
+            let _ = sub.reply.send(Err(e.clone()));
+        }
+    }
+}
+
 fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<AtomicBool>) {
     let metrics = log.metrics.clone();
     let take = |m: Msg, batch: &mut Vec<Submission>| match m {
@@ -680,17 +812,75 @@ fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<Atomic
         }
         Msg::Shutdown => true,
     };
+    let mut pending = Pending::default();
+    // While the durable tree is unpublished: when to ask the witnesses again.
+    let mut retry_at: Option<Instant> = None;
+    let mut last_batch = Instant::now();
     let mut stopping = false;
-    while !stopping {
-        // A durable tree not yet cosigned by the quorum comes first: nothing new is sequenced (and the
-        // queue fills up, so submitters get 503) until the witnesses answer.
-        if log.unpublished && log.publish_until_quorum().is_err() {
+    loop {
+        // Publish the durable tree as soon as the witnesses allow; on shutdown, one last try.
+        if log.unpublished && (stopping || retry_at.is_none_or(|t| Instant::now() >= t)) {
+            match log.publish_checkpoint() {
+                Ok(None) => retry_at = None,
+                Ok(Some((_, after))) => retry_at = Some(Instant::now() + after),
+                Err(e) => {
+                    // The checkpoint file could not be written: nothing new is published, and the
+                    // next attempt comes after the usual pause.
+                    event(
+                        Level::Error,
+                        "cannot write the published checkpoint",
+                        &[("error", &e)],
+                    );
+                    retry_at = Some(Instant::now() + Duration::from_secs(1));
+                }
+            }
+        }
+        if !log.unpublished {
+            pending.answer(&log);
+        }
+        if stopping {
             break;
         }
+        // Idle and published: bring witnesses that did not cosign the checkpoint up to date (while
+        // busy, the next checkpoint goes to them anyway).
+        let mut catch_up_at = None;
+        if !log.unpublished {
+            catch_up_at = log
+                .catch_up_due()
+                .map(|t| t.max(last_batch + CATCH_UP_IDLE));
+            if catch_up_at.is_some_and(|t| t <= Instant::now()) {
+                if let Err(e) = log.catch_up() {
+                    event(
+                        Level::Error,
+                        "cannot write the published checkpoint with new cosignatures",
+                        &[("error", &e)],
+                    );
+                }
+                // At most one round per pause, whatever the witnesses' budgets say.
+                catch_up_at = log
+                    .catch_up_due()
+                    .map(|t| t.max(Instant::now() + CATCH_UP_PAUSE));
+            }
+        }
+        let wake = [retry_at, catch_up_at].into_iter().flatten().min();
+        // Too many answers held already: let the queue take the strain (503 when it is full).
+        if pending.answers.len() >= config.queue_size.max(1) {
+            let until = wake.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
+            while Instant::now() < until && !log.stop.load(Relaxed) {
+                std::thread::sleep(Duration::from_millis(20).min(until - Instant::now()));
+            }
+            stopping = log.stop.load(Relaxed);
+            continue;
+        }
         let mut batch = Vec::new();
-        match rx.recv() {
+        let first = match wake {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(t) => rx.recv_timeout(t.saturating_duration_since(Instant::now())),
+        };
+        match first {
             Ok(m) => stopping = take(m, &mut batch),
-            Err(_) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => stopping = true,
         }
         if let Some(first) = batch.first() {
             let deadline = first.at + config.batch_delay;
@@ -724,16 +914,13 @@ fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<Atomic
             .iter_mut()
             .map(|s| std::mem::take(&mut s.record))
             .collect();
-        let result = log.sequence(&records);
-        match result {
+        // Durable now, published at the top of the loop: at once, or, when the witnesses' quorum
+        // is being waited for already, with the checkpoint that is waited for.
+        last_batch = Instant::now();
+        match log.sequence_durable(&records) {
             Ok(indices) => {
-                metrics.batch(started.elapsed());
-                let s = read(&log.shared);
-                for (sub, i) in batch.into_iter().zip(indices) {
-                    let _ = sub
-                        .reply
-                        .send(s.proof(i).map_err(|e| CommitError(e.to_string())));
-                }
+                pending.batches.push(started);
+                pending.answers.extend(batch.into_iter().zip(indices));
             }
             Err(e) => {
                 for sub in batch {
@@ -744,6 +931,15 @@ fn run(mut log: Log, config: Config, rx: mpsc::Receiver<Msg>, closed: Arc<Atomic
                 }
             }
         }
+    }
+    if log.unpublished {
+        pending.fail(&CommitError(
+            "shutting down before the witnesses' quorum was met; the record is in the log and \
+             will be published with its next checkpoint"
+                .into(),
+        ));
+    } else {
+        pending.answer(&log);
     }
     closed.store(true, Relaxed);
 }

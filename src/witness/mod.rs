@@ -4,32 +4,44 @@
 //!
 //! A witness directory `DIR` holds:
 //! ```text
-//! DIR/witness.key   the Ed25519 key, an ordinary note signer key PRIVATE+KEY+<name>+…, mode 0600
-//!                   (as transparency-dev's NewSignerForCosignatureV1 uses); its cosigner identity is
-//!                   the same key under signature type 0x04
-//! DIR/witness.pub   the cosigner verifier key (type 0x04) that `rget witness init` prints
-//! DIR/lock          held (flock) by the one process serving this witness
-//! DIR/logs/<hex>    per log: the latest checkpoint it cosigned, hex = lowercase SHA-256 of the origin
-//!                   (see `state`)
+//! DIR/witness.key       the Ed25519 key, an ordinary note signer key PRIVATE+KEY+<name>+…, mode 0600
+//!                       (as transparency-dev's NewSignerForCosignatureV1 uses); its cosigner identity
+//!                       is the same key under signature type 0x04
+//! DIR/witness.pub       the cosigner verifier key (type 0x04) that `rget witness init` prints
+//! DIR/lock              held (flock) by the one process serving this witness
+//! DIR/logs/<hex>        per log: the latest checkpoint it cosigned, hex = lowercase SHA-256 of the
+//!                       origin (see `state`)
+//! DIR/discovered-logs   the logs it took from the witness network's log lists, as a log list (see
+//!                       `discovery`)
 //! ```
 //!
-//! The logs witnessed are the `log` lines of a tlog-policy file given to `serve`; a log's key name is
-//! its origin.
+//! The logs witnessed ([`LogConfig`]) come from the operator (the `log` lines of a policy file: a
+//! log's key name is its origin, and its requests are not limited) and from log lists (`discovery`:
+//! any origin, and a `qpd` budget past which requests get 429). A log, once configured, keeps its key
+//! and its budget: [`Witness::add_log`] adds logs and never changes one.
+//!
+//! Any log whose checkpoints carry an Ed25519 note signature can be witnessed: rget's own logs, Go's
+//! checksum database (origin `go.sum database tree`, key `sum.golang.org`), Sigsum logs (origin
+//! `sigsum.org/v1/tree/<hex key hash>`), Rekor v2 and static CT logs (whose checkpoints also carry
+//! signatures of other types by other keys, ignored as signed-note requires).
 //!
 //! Checking and updating a log's state is one critical section: one mutex per log is held from reading
 //! the stored size to the durable write of the new state, and the answer is sent only after that. Two
 //! concurrent requests therefore cannot both be checked against the same old state, and a crash cannot
 //! lose a state the witness answered with.
 
+pub mod discovery;
 pub mod server;
 pub mod state;
 
 use rget_core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
 use rget_core::cosignature;
 use rget_core::digest::Hash;
+use rget_core::log_list::Entry;
 use rget_core::merkle::{empty_root, verify_consistency};
-use rget_core::note::{self, KeyError, Note, SignerKey, VerifierKey};
+use rget_core::note::{self, KeyError, Note, NoteError, SignerKey, VerifierKey};
 use rget_core::policy::Policy;
+use rget_core::qpd::Budget;
 use rget_fetch::durable::{self, sync_dir, write_atomic};
 use state::{LogState, StateError};
 use std::collections::HashMap;
@@ -37,7 +49,11 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+/// Longest the monitoring endpoint's checkpoint may lag behind the latest cosignature, in seconds.
+pub const MAX_MONITORING_DELAY: u64 = 3600;
 
 /// Most consistency-proof lines in a request (tlog-witness: a proof between two trees of at most
 /// 2^63 − 1 leaves has at most 63 hashes).
@@ -143,13 +159,16 @@ pub enum Refusal {
     BadRequest(String),
     /// 403: no valid signature by the log's key, or a bad one.
     Forbidden(String),
-    /// 404: no policy log has this origin.
+    /// 404: no configured log has this origin.
     UnknownLog(String),
     /// 409: the old size is not the size this witness holds, which is given.
     Conflict(u64),
     /// 422: a size-0 checkpoint whose root is not the empty tree's, an unexpected or failing
     /// consistency proof, or a different root for the size held: evidence of a misbehaving log.
     Inconsistent(String),
+    /// 429: the log has spent its `qpd` budget; the next request is possible in `retry_after`
+    /// seconds.
+    TooManyRequests { qpd: u32, retry_after: u64 },
     /// 500: this witness could not make its state durable (or its clock is unusable).
     Internal(String),
 }
@@ -163,6 +182,7 @@ impl Refusal {
             Refusal::UnknownLog(_) => 404,
             Refusal::Conflict(_) => 409,
             Refusal::Inconsistent(_) => 422,
+            Refusal::TooManyRequests { .. } => 429,
             Refusal::Internal(_) => 500,
         }
     }
@@ -177,6 +197,11 @@ impl fmt::Display for Refusal {
             | Refusal::Inconsistent(m)
             | Refusal::Internal(m) => f.write_str(m),
             Refusal::Conflict(n) => write!(f, "old size does not match the latest size {n}"),
+            Refusal::TooManyRequests { qpd, retry_after } => write!(
+                f,
+                "the log has used its budget of {qpd} add-checkpoint requests a day; \
+                 retry in {retry_after} s"
+            ),
         }
     }
 }
@@ -191,12 +216,74 @@ pub struct Cosigned {
     pub lines: String,
 }
 
+// ---- configuration --------------------------------------------------------------------------------
+
+/// A log this witness cosigns for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The origin line of its checkpoints.
+    pub origin: String,
+    /// The key its checkpoints must be signed with (Ed25519, type 0x01). Its name need not be the
+    /// origin (Go's checksum database: key `sum.golang.org`, origin `go.sum database tree`).
+    pub vkey: VerifierKey,
+    /// Its add-checkpoint budget a day (`rget_core::qpd`); `None`: not limited.
+    pub qpd: Option<u32>,
+}
+
+impl LogConfig {
+    /// The logs of a policy's `log` lines: each key's name is its origin, and none is limited (the
+    /// operator named them).
+    pub fn from_policy(policy: &Policy) -> Vec<LogConfig> {
+        policy
+            .logs
+            .iter()
+            .map(|l| LogConfig {
+                origin: l.vkey.name.clone(),
+                vkey: l.vkey.clone(),
+                qpd: None,
+            })
+            .collect()
+    }
+
+    /// The log of a log-list entry.
+    pub fn from_entry(e: &Entry) -> LogConfig {
+        LogConfig {
+            origin: e.origin.clone(),
+            vkey: e.vkey.clone(),
+            qpd: Some(e.qpd),
+        }
+    }
+}
+
+/// What [`Witness::add_log`] did with a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Added {
+    /// A new log: witnessed from now on.
+    New,
+    /// Already configured exactly so: nothing to do.
+    Same,
+    /// Already configured with another key or budget, which stay: a configured log is never changed
+    /// by a later source (the witness network's rule: a list is not the witness's configuration, so
+    /// the list's maintainers cannot take over or disable a log a witness already cosigns for).
+    Kept(LogConfig),
+}
+
 // ---- the witness ----------------------------------------------------------------------------------
 
-/// One witnessed log: its key and its state behind the mutex that makes check-and-update atomic.
+/// One witnessed log: its configuration, its budget, and its state behind the mutex that makes
+/// check-and-update atomic.
 struct Slot {
-    vkey: VerifierKey,
+    config: LogConfig,
+    budget: Option<Mutex<Budget>>,
     state: Mutex<LogState>,
+}
+
+/// The witnessed logs, by origin and by the hash of their origin (for the monitoring endpoint).
+#[derive(Default)]
+struct Logs {
+    by_origin: HashMap<String, Arc<Slot>>,
+    /// Lowercase hex SHA-256 of the origin → origin.
+    by_hash: HashMap<String, String>,
 }
 
 /// An open witness: its key, the logs it witnesses with their states, and the directory lock.
@@ -204,10 +291,9 @@ pub struct Witness {
     dir: PathBuf,
     signer: SignerKey,
     cosigner: VerifierKey,
-    /// By origin.
-    logs: HashMap<String, Slot>,
-    /// Lowercase hex SHA-256 of the origin → origin, for the monitoring endpoint.
-    by_hash: HashMap<String, String>,
+    logs: RwLock<Logs>,
+    /// The monotonic clock budgets are counted on.
+    started: Instant,
     _lock: File,
 }
 
@@ -233,7 +319,7 @@ pub enum OpenError {
     Key { path: String, source: KeyError },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
-    #[error("the policy has no 'log' lines: there is nothing to witness")]
+    #[error("no log to witness: the policy has no 'log' line and no log list named a log")]
     NoLogs,
     #[error("{0}")]
     State(#[from] StateError),
@@ -276,10 +362,34 @@ pub fn init(dir: &Path, name: &str) -> Result<VerifierKey, InitError> {
     Ok(vkey)
 }
 
+/// Whether a note that did not parse failed on a signature line by `vkey`'s name (a non-canonical
+/// or truncated encoding of its signature): for the log's own key that is a signature that fails to
+/// verify, which tlog-witness answers with 403, not with the 400 of a malformed request.
+fn bad_line_is_by(note_bytes: &[u8], e: &NoteError, vkey: &VerifierKey) -> bool {
+    let (NoteError::SigBase64 { line } | NoteError::SigTooShort { line, .. }) = e else {
+        return false;
+    };
+    let Some(text) = note_bytes
+        .split(|&b| b == b'\n')
+        .nth(line.saturating_sub(1))
+    else {
+        return false;
+    };
+    let Some(rest) = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.strip_prefix("\u{2014} "))
+    else {
+        return false;
+    };
+    rest.split(' ').next() == Some(vkey.name.as_str())
+}
+
 impl Witness {
-    /// Opens the witness in `dir` for the `log` lines of `policy`: takes the directory lock (a second
-    /// process on the same directory is refused), reads the key, and loads every log's state.
-    pub fn open(dir: &Path, policy: &Policy) -> Result<Witness, OpenError> {
+    /// Opens the witness in `dir` for `logs`: takes the directory lock (a second process on the same
+    /// directory is refused), reads the key, and loads every log's state. The first configuration of
+    /// an origin wins ([`Witness::add_log`]). Logs can be added later (log lists), so `logs` may be
+    /// empty; the caller decides whether a witness with nothing to witness should run.
+    pub fn open(dir: &Path, logs: &[LogConfig]) -> Result<Witness, OpenError> {
         let kp = key_path(dir);
         let shown = kp.display().to_string();
         let text = match std::fs::read_to_string(&kp) {
@@ -298,42 +408,33 @@ impl Witness {
             path: shown.clone(),
             source,
         })?;
-        if policy.logs.is_empty() {
-            return Err(OpenError::NoLogs);
-        }
         let lock = lock(dir).map_err(|source| OpenError::Io {
             path: dir.join("lock").display().to_string(),
             source,
         })?;
-        // Leftovers of a write interrupted by a crash; the renamed files are the state.
-        let logs_dir = state::logs_dir(dir);
-        durable::sweep_temporaries(&logs_dir, true).map_err(|source| OpenError::Io {
-            path: logs_dir.display().to_string(),
+        // Leftovers of a write interrupted by a crash (states, the discovered logs); the renamed
+        // files are the state.
+        durable::sweep_temporaries(dir, true).map_err(|source| OpenError::Io {
+            path: dir.display().to_string(),
             source,
         })?;
-        let cosigner = cosignature::verifier_key(&signer);
-        let mut logs = HashMap::new();
-        let mut by_hash = HashMap::new();
-        for l in &policy.logs {
-            let origin = l.vkey.name.clone();
-            let st = state::load(dir, &origin, &cosigner)?;
-            by_hash.insert(state::origin_hash(&origin), origin.clone());
-            logs.insert(
-                origin,
-                Slot {
-                    vkey: l.vkey.clone(),
-                    state: Mutex::new(st),
-                },
-            );
-        }
-        Ok(Witness {
+        let w = Witness {
             dir: dir.to_path_buf(),
+            cosigner: cosignature::verifier_key(&signer),
             signer,
-            cosigner,
-            logs,
-            by_hash,
+            logs: RwLock::new(Logs::default()),
+            started: Instant::now(),
             _lock: lock,
-        })
+        };
+        for l in logs {
+            w.add_log(l.clone())?;
+        }
+        Ok(w)
+    }
+
+    /// The witness directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The cosigner verifier key (type 0x04).
@@ -341,23 +442,70 @@ impl Witness {
         &self.cosigner
     }
 
-    /// The witnessed logs: (origin, size held), sorted by origin.
-    pub fn sizes(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .logs
-            .iter()
-            .map(|(o, s)| {
-                let st = s.state.lock().unwrap_or_else(PoisonError::into_inner);
-                (o.clone(), st.size)
-            })
-            .collect();
-        v.sort();
-        v
+    /// Milliseconds on the monotonic clock budgets are counted on.
+    fn clock_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Adds a log, unless its origin is already configured: then nothing changes, whatever `log`
+    /// says ([`Added::Kept`] tells the caller, so it can warn). A new log's state is loaded from
+    /// `DIR/logs`: a log witnessed before, dropped from the configuration and configured again
+    /// resumes where it was, its history not forgotten.
+    pub fn add_log(&self, log: LogConfig) -> Result<Added, StateError> {
+        let compare = |existing: &LogConfig| {
+            if *existing == log {
+                Added::Same
+            } else {
+                Added::Kept(existing.clone())
+            }
+        };
+        if let Some(slot) = self.slot(&log.origin) {
+            return Ok(compare(&slot.config));
+        }
+        // Loaded outside the write lock: reading one small file must not hold up every request.
+        let st = state::load(&self.dir, &log.origin, &self.cosigner)?;
+        let mut logs = self.logs.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = logs.by_origin.get(&log.origin) {
+            return Ok(compare(&slot.config)); // added meanwhile by another caller
+        }
+        let budget = log
+            .qpd
+            .map(|q| Mutex::new(Budget::for_witness(q, self.clock_ms())));
+        logs.by_hash
+            .insert(state::origin_hash(&log.origin), log.origin.clone());
+        logs.by_origin.insert(
+            log.origin.clone(),
+            Arc::new(Slot {
+                config: log,
+                budget,
+                state: Mutex::new(st),
+            }),
+        );
+        Ok(Added::New)
+    }
+
+    fn slot(&self, origin: &str) -> Option<Arc<Slot>> {
+        let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
+        logs.by_origin.get(origin).cloned()
+    }
+
+    /// The configuration of the log `origin`, if it is witnessed.
+    pub fn config_of(&self, origin: &str) -> Option<LogConfig> {
+        self.slot(origin).map(|s| s.config.clone())
+    }
+
+    /// How many logs are witnessed.
+    pub fn log_count(&self) -> usize {
+        let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
+        logs.by_origin.len()
     }
 
     /// The latest cosigned checkpoint of the log whose origin hashes to `hex`, if any.
     pub fn latest(&self, hex: &str) -> Option<Vec<u8>> {
-        let slot = self.logs.get(self.by_hash.get(hex)?)?;
+        let slot = {
+            let logs = self.logs.read().unwrap_or_else(PoisonError::into_inner);
+            logs.by_origin.get(logs.by_hash.get(hex)?)?.clone()
+        };
         let st = slot.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.note.clone()
     }
@@ -367,29 +515,57 @@ impl Witness {
     /// the cosignature. Blocking (it fsyncs); call it off the async workers.
     pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Cosigned, Refusal> {
         let req = parse_request(body).map_err(Refusal::BadRequest)?;
-        let parsed = note::parse(&req.note)
-            .map_err(|e| Refusal::BadRequest(format!("checkpoint note: {e}")))?;
+        let parsed = match note::parse(&req.note) {
+            Ok(p) => p,
+            Err(e) => {
+                // A note that does not parse because the log's own signature line is not canonical
+                // base64 carries a bad signature by the log's key: 403, as for any bad signature.
+                let first = req.note.split(|&b| b == b'\n').next().unwrap_or_default();
+                let slot = std::str::from_utf8(first).ok().and_then(|o| self.slot(o));
+                if let Some(slot) = slot.filter(|s| bad_line_is_by(&req.note, &e, &s.config.vkey)) {
+                    return Err(Refusal::Forbidden(format!(
+                        "checkpoint signature by the log's key {}: {e}",
+                        slot.config.vkey.name
+                    )));
+                }
+                return Err(Refusal::BadRequest(format!("checkpoint note: {e}")));
+            }
+        };
         let cp = Checkpoint::parse(&parsed.text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
-        let slot = self.logs.get(&cp.origin).ok_or_else(|| {
+        let slot = self.slot(&cp.origin).ok_or_else(|| {
             Refusal::UnknownLog(format!(
                 "unknown log origin {:?}",
                 note::snippet(&cp.origin)
             ))
         })?;
+        let vkey = &slot.config.vkey;
         // Keep the log's own signature (the first line by its key, the one verified) for the stored
         // checkpoint; other witnesses' cosignatures and unknown lines are not ours to vouch for.
         let log_sig = parsed
             .signatures
             .iter()
-            .find(|s| s.name == slot.vkey.name && s.id == slot.vkey.id)
+            .find(|s| s.name == vkey.name && s.id == vkey.id)
             .cloned();
-        let opened = note::verify_note(parsed, std::slice::from_ref(&slot.vkey))
+        let opened = note::verify_note(parsed, std::slice::from_ref(vkey))
             .map_err(|e| Refusal::Forbidden(format!("checkpoint signature: {e}")))?;
         let Some(log_sig) = log_sig else {
             return Err(Refusal::Forbidden(
                 "checkpoint has no signature by the log's key".into(),
             ));
         };
+        // The budget counts only requests that carry the log's valid signature: anyone can send junk
+        // in a log's name, and that must not use up the log's budget. (Anyone can also resend a
+        // log's published checkpoints, which do carry it: the budget protects the witness's
+        // capacity, not the log's access.)
+        if let (Some(budget), Some(qpd)) = (&slot.budget, slot.config.qpd) {
+            let mut b = budget.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Err(wait_ms) = b.take(self.clock_ms()) {
+                return Err(Refusal::TooManyRequests {
+                    qpd,
+                    retry_after: wait_ms.div_ceil(1000).max(1),
+                });
+            }
+        }
         if req.old > cp.size {
             return Err(Refusal::BadRequest(format!(
                 "old size {} is larger than the checkpoint size {}",
@@ -421,8 +597,12 @@ impl Witness {
         })?;
         let cosig = cosignature::sign(&self.signer, &text, now)
             .map_err(|e| Refusal::Internal(e.to_string()))?;
-        // Same tree again: answer, nothing to store. Otherwise the new state is durable first.
-        if st.note.is_none() || cp.size != st.size {
+        // Same tree again: answer, and store only if the stored cosignature is over an hour old, so
+        // that the monitoring endpoint serves a cosignature at most an hour staler than the latest
+        // (tlog-witness: a witness "SHOULD NOT delay for more than an hour"). Otherwise the new
+        // state is durable first.
+        let stale = st.cosigned_at.saturating_add(MAX_MONITORING_DELAY) < now;
+        if st.note.is_none() || cp.size != st.size || stale {
             let stored = Note {
                 text,
                 signatures: vec![log_sig, cosig.clone()],
@@ -442,6 +622,7 @@ impl Witness {
                 size: cp.size,
                 root: cp.root,
                 note: Some(stored),
+                cosigned_at: now,
             };
         }
         drop(st);

@@ -3,8 +3,9 @@
 //!
 //! Routes (submission and monitoring prefix `/`):
 //! - `POST /add-checkpoint`: C2SP tlog-witness. 200 with the `cosignature/v1` line; 400, 403, 404,
-//!   409 (body `<size>\n`, `Content-Type: text/x.tlog.size`), 422 as the spec says; 413 for a body
-//!   over the limit, 408 for one not received in time.
+//!   409 (body `<size>\n`, `Content-Type: text/x.tlog.size`), 422 as the spec says; 429 with
+//!   `Retry-After` once a log with a `qpd` budget has spent it; 413 for a body over the limit, 408
+//!   for one not received in time.
 //! - `GET|HEAD /<lowercase hex SHA-256(origin)>/checkpoint`: the latest checkpoint this witness
 //!   cosigned for that log, with the log's signature and this witness's cosignature; 404 if none.
 //!
@@ -174,9 +175,17 @@ async fn add_checkpoint(req: Request<Incoming>, st: &State, peer: SocketAddr) ->
                 ),
             }
             let mut r = line(status, &why);
-            if refusal.status() == 500 {
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            match refusal {
+                Refusal::Internal(_) => {
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                // When the log's budget has the next request (RFC 9110, section 10.2.3: seconds).
+                Refusal::TooManyRequests { retry_after, .. } => {
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                }
+                _ => {}
             }
             r
         }

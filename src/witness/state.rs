@@ -23,6 +23,8 @@ pub struct LogState {
     pub root: Hash,
     /// The cosigned checkpoint note as stored; `None` when nothing was ever cosigned.
     pub note: Option<Vec<u8>>,
+    /// The timestamp of this witness's cosignature in `note` (POSIX seconds; 0 without a note).
+    pub cosigned_at: u64,
 }
 
 impl LogState {
@@ -32,6 +34,7 @@ impl LogState {
             size: 0,
             root: empty_root(),
             note: None,
+            cosigned_at: 0,
         }
     }
 }
@@ -114,7 +117,7 @@ pub fn parse(
             origin: cp.origin,
         });
     }
-    note::verify_note(parsed, std::slice::from_ref(cosigner)).map_err(|source| {
+    let opened = note::verify_note(parsed, std::slice::from_ref(cosigner)).map_err(|source| {
         StateError::NotCosigned {
             path: shown(),
             source,
@@ -124,6 +127,11 @@ pub fn parse(
         size: cp.size,
         root: cp.root,
         note: Some(bytes),
+        cosigned_at: opened
+            .verified
+            .first()
+            .and_then(|v| v.timestamp)
+            .unwrap_or(0),
     })
 }
 
@@ -154,7 +162,7 @@ mod tests {
         n.signatures.push(cosignature::sign(&w, &text, 17).unwrap());
         store(t.path(), "log.example/a", &n.to_bytes()).unwrap();
         let s = load(t.path(), "log.example/a", &cv).unwrap();
-        assert_eq!((s.size, s.root), (3, sha256(b"x")));
+        assert_eq!((s.size, s.root, s.cosigned_at), (3, sha256(b"x"), 17));
         assert_eq!(s.note, Some(n.to_bytes()));
         // Under another origin's name, or without our cosignature, it is refused.
         std::fs::copy(path(t.path(), "log.example/a"), path(t.path(), "other")).unwrap();

@@ -61,8 +61,17 @@ impl Server {
     /// [`Server::spawn`], or, when the command exits without announcing an address, its exit
     /// status and stderr (for tests of refusals to start).
     pub fn try_spawn(args: &[&std::ffi::OsStr]) -> Result<Server, (ExitStatus, String)> {
+        Server::try_spawn_env(args, &[])
+    }
+
+    /// [`Server::try_spawn`] with environment variables set for the process (`SSL_CERT_FILE`, say).
+    pub fn try_spawn_env(
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Result<Server, (ExitStatus, String)> {
         let mut child = Command::new(RGET)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -243,6 +252,11 @@ pub fn get(agent: &ureq::Agent, url: &str) -> Answer {
 
 pub fn try_get(agent: &ureq::Agent, url: &str) -> Result<Answer, String> {
     answer(agent.get(url).call())
+}
+
+/// `POST url` with `body`; panics only when no HTTP answer came at all.
+pub fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Answer {
+    answer(agent.post(url).send(body)).unwrap_or_else(|e| panic!("POST {url}: {e}"))
 }
 
 /// `POST base/add?url=<url>` with `body`; `Err` only when no HTTP answer came at all.

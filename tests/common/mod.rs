@@ -8,6 +8,7 @@
 //! - [`minisign`]: minisign keys and signatures, from the `minisign` crate or the `minisign` tool;
 //! - [`sigsum_log`]: a real Sigsum log cosigned by real witnesses, and releases published into it;
 //! - [`cosig`]: an independent verifier of cosignatures;
+//! - [`relay`]: a counting reverse proxy, plain or as the client side of an https-bastion;
 //! - [`go`]: Go's reference x/mod packages as a command (interop tests only);
 //! - [`rng`]: a replayable random number generator for randomised schedules.
 
@@ -16,6 +17,7 @@ pub mod go;
 pub mod https;
 pub mod log;
 pub mod minisign;
+pub mod relay;
 pub mod release;
 pub mod rng;
 pub mod sigsum;

@@ -3,10 +3,10 @@
 //! nothing else.
 //!
 //! Formats (SHA256SUMS, minisign, signed notes, checkpoints, cosignatures, tlog-policy, tlog-proof,
-//! records, pins, Sigsum proofs and policies), Merkle proofs and tiles, and the exit codes every rget
-//! program reports. No I/O beyond `Read`/`Write`, no network, no async runtime, no CLI crate: the
-//! crate's dependencies are hashing, Ed25519, minisign verification and encodings, so that what
-//! decides trust can be read on its own.
+//! records, pins, Sigsum proofs and policies, the witness network's log lists and add-checkpoint
+//! budgets), Merkle proofs and tiles, and the exit codes every rget program reports. No I/O beyond
+//! `Read`/`Write`, no network, no async runtime, no CLI crate: the crate's dependencies are hashing,
+//! Ed25519, minisign verification and encodings, so that what decides trust can be read on its own.
 #![deny(unsafe_code)]
 
 pub mod b64;
@@ -16,6 +16,7 @@ pub mod digest;
 pub mod ed25519;
 pub mod escape;
 pub mod exit;
+pub mod log_list;
 pub mod merkle;
 pub mod minisig;
 pub mod note;
@@ -24,6 +25,7 @@ pub mod output_name;
 pub mod percent;
 pub mod pins;
 pub mod policy;
+pub mod qpd;
 pub mod record;
 pub mod release;
 pub mod sigsum;
