@@ -3,7 +3,8 @@
 //! `SHA256SUMS` by `SHA256SUMS.proof` exactly as `rget get` does; and the commands whose plain form
 //! is about URL records (`rget audit --prefix`, `rget submit` without `--sigsum-…`) refuse a Sigsum
 //! policy as a usage error naming the form that applies, instead of reading a Sigsum log as a
-//! tlog-tiles log.
+//! tlog-tiles log; and the progress line `rget submit --sigsum-…` shows on a terminal (only there)
+//! while the log answers 202.
 
 use crate::common::https::Reply;
 use crate::common::release::data;
@@ -163,4 +164,104 @@ fn audit_by_prefix_and_submit_without_sigsum_refuse_a_sigsum_policy() {
         "{}",
         text(&head.body)
     );
+}
+
+/// Runs `cmd` with its standard error on a pseudo-terminal and returns its exit code and what the
+/// terminal received.
+fn on_a_terminal(cmd: &mut std::process::Command) -> (Option<i32>, String) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().expect("UTF-8 name"))
+        .expect("open the terminal");
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .expect("spawn");
+    // Our copy of the terminal's other end is in `cmd`: closed with it, so the read below ends
+    // (EIO) when the child's is.
+    *cmd = std::process::Command::new("true");
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = f.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let status = child.wait().expect("wait");
+    (status.code(), text(&reader.join().expect("reader")))
+}
+
+#[test]
+fn submit_shows_what_it_waits_for_on_a_terminal_only() {
+    let w = SigsumWorld::new(0);
+    // A log that accepts the leaf and never logs it.
+    w.srv.route("/forever/add-leaf", Reply::status(202));
+    let policy = w.root.join("forever-policy");
+    std::fs::write(
+        &policy,
+        w.policy_text().replace(&w.log_url, &w.url("/forever/")),
+    )
+    .expect("policy");
+    let sums = w.dir("rel").join("SHA256SUMS");
+    std::fs::write(&sums, "x\n").expect("write");
+    let submit = || {
+        let mut c = w.command(&w.root);
+        c.arg("submit")
+            .arg("--file")
+            .arg(&sums)
+            .arg("--sigsum-policy")
+            .arg(&policy)
+            .arg("--sigsum-key")
+            .arg(&w.key)
+            .arg("--state")
+            .arg(w.root.join("state"))
+            .arg("--cacert")
+            .arg(w.ca.pem_path())
+            .args(["--max-time", "2"]);
+        c
+    };
+    let (code, seen) = on_a_terminal(&mut submit());
+    assert_eq!(code, Some(4), "{seen}");
+    // The line rewritten in place: what is awaited, from which log, for how long.
+    let progress = format!("{}: accepted, not yet logged (", w.url("/forever/"));
+    let at = seen
+        .find(&progress)
+        .unwrap_or_else(|| panic!("no progress line: {seen:?}"));
+    // After the spinner, which turns every 250 ms.
+    assert!(
+        ['|', '/', '-', '\\']
+            .iter()
+            .any(|c| seen[..at].ends_with(&format!("\r\x1b[K{c} "))),
+        "{seen:?}"
+    );
+    let secs: String = seen[at + progress.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(
+        !secs.is_empty() && seen[at + progress.len() + secs.len()..].starts_with(" s)"),
+        "{seen:?}"
+    );
+    // ... cleared before the one-line error.
+    assert!(seen.contains("\r\x1b[Krget: "), "{seen:?}");
+    assert!(
+        seen.contains("ran out while the log said the leaf was accepted"),
+        "{seen:?}"
+    );
+    // Not a terminal: the error line alone.
+    let o = submit().output().expect("run rget submit");
+    assert_code(&o, 4);
+    let err = one_line(&o);
+    assert!(!err.contains('\r') && !err.contains("\x1b"), "{err:?}");
 }
