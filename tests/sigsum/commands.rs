@@ -265,3 +265,71 @@ fn submit_shows_what_it_waits_for_on_a_terminal_only() {
     let err = one_line(&o);
     assert!(!err.contains('\r') && !err.contains("\x1b"), "{err:?}");
 }
+
+#[test]
+fn the_keys_file_gives_the_ssh_ed25519_key_of_each_url_prefix() {
+    let w = SigsumWorld::new(0);
+    let a = w.release("/a/v1.0", &[("a-1.0.tar.gz", data(500, 1))], &[]);
+    let b = w.release("/b/v1.0", &[("b-1.0.tar.gz", data(500, 2))], &[]);
+    let key_line = std::fs::read_to_string(&w.key_pub).expect("key.pub");
+    let other_key = w.root.join("keys").join("other.key");
+    assert_ok(
+        &w.command(&w.root)
+            .args(["keygen", "--ssh", "-s"])
+            .arg(&other_key)
+            .output()
+            .expect("keygen"),
+    );
+    let other_line =
+        std::fs::read_to_string(other_key.with_extension("key.pub")).expect("other.key.pub");
+    // /a/ is ours; /b/ is said to be another publisher's (whose key did not sign its leaf).
+    let keys_dir = w.dir("config/rget");
+    std::fs::write(
+        keys_dir.join("keys"),
+        format!(
+            "# publishers\n{} {}{} {}",
+            w.url("/a/"),
+            key_line,
+            w.url("/b/"),
+            other_line
+        ),
+    )
+    .expect("keys file");
+    let state = w.dir("state");
+    let out_dir = w.dir("out");
+    let get = |path: &str| {
+        w.command(&w.root)
+            .args(["get", &w.url(path), "--json", "-o"])
+            .arg(out_dir.join("f"))
+            .arg("--policy")
+            .arg(&w.policy)
+            .arg("--state")
+            .arg(&state)
+            .arg("--cacert")
+            .arg(w.ca.pem_path())
+            .arg("--allow-http")
+            .output()
+            .expect("run rget get")
+    };
+    let json = assert_ok(&get("/a/v1.0/a-1.0.tar.gz"));
+    assert_eq!(json_field(&json, "proof"), "sigsum-proof");
+    assert_eq!(
+        std::fs::read(out_dir.join("f")).expect("saved"),
+        a.files[0].1
+    );
+    std::fs::remove_file(out_dir.join("f")).expect("rm");
+    // The leaf of /b/ is signed by our key, not the one the keys file names for /b/: refused.
+    let o = get("/b/v1.0/b-1.0.tar.gz");
+    assert_code(&o, 1);
+    assert!(
+        one_line(&o).contains("which is none of the 1 submitter keys"),
+        "{}",
+        stderr(&o)
+    );
+    // A URL no line of the keys file covers: under a Sigsum policy a key must apply (usage).
+    w.srv.route("/c/v1.0/SHA256SUMS", Reply::body(&b.sums));
+    let o = get("/c/v1.0/b-1.0.tar.gz");
+    assert_code(&o, 2);
+    one_line(&o);
+    assert!(std::fs::read_dir(&out_dir).expect("out").next().is_none());
+}
