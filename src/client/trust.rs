@@ -177,7 +177,7 @@ pub enum TrustError {
         reason: String,
     },
     #[error(
-        "--key {arg:?} is neither a minisign or ssh-ed25519 public key ({parse}) nor a readable file ({io})"
+        "--key {arg:?} is neither a minisign nor an ssh-ed25519 public key ({parse}), nor a readable file ({io})"
     )]
     BadKeyArg {
         arg: String,
