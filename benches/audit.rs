@@ -11,10 +11,16 @@
 //! Peak RSS of each run comes from `/usr/bin/time -f %M`. `RGET_BENCH_PROFILE=FILE` adds one more
 //! first audit under `perf record -g` (FILE is its `perf.data`).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+
+use common::env_u64;
 
 use common::log::Server;
 use rget::core::digest::sha256;
@@ -26,13 +32,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const PREFIX: &str = "https://releases.example/p7/";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn record(i: u64) -> Vec<u8> {
     let sums: String = (0..4u8)
@@ -81,8 +80,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let total = env("RGET_BENCH_RECORDS", 1_000_000);
-    let runs = env("RGET_BENCH_RUNS", 3) as usize;
+    let total = env_u64("RGET_BENCH_RECORDS", 1_000_000);
+    let runs = env_u64("RGET_BENCH_RUNS", 3) as usize;
     let base = std::env::var("RGET_BENCH_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
     std::fs::create_dir_all(&base).unwrap();

@@ -29,23 +29,22 @@
 //! under `strace -f -c` (`DIR/strace.txt`, `DIR/strace-c.txt`) and one under `perf record -g`
 //! (`DIR/perf.data`, if perf is installed).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the published release world, output checks); this bench uses a few.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+
+use common::env_u64;
 
 use common::release::{VERSION, World, rget_file, target};
 use common::{RGET, assert_ok};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `bootstrap/build.sh` with `RGET_PINNED_DIR=pins` in `<target>/bootstrap-bench`; returns the binary.
 fn build_bootstrap(pins: &Path) -> PathBuf {
@@ -275,32 +274,29 @@ fn main() {
     if let Ok(dir) = std::env::var("RGET_BENCH_PROFILE") {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let strace = |extra: &[&str], out: &Path| {
-            let mut c = isolated(&w, "strace");
-            c.args(["-f", "-o"])
-                .arg(out)
-                .args(extra)
-                .arg("--")
-                .arg(&boot)
+        // The run profiled: an install into a fresh prefix, then `rget --version`.
+        let run_bootstrap = |c: &mut Command| {
+            c.arg(&boot)
                 .arg("--prefix")
                 .arg(fresh("boot"))
                 .arg("--cacert")
                 .arg(&ca)
                 .args(["--", "--version"]);
+        };
+        let strace = |extra: &[&str], out: &Path| {
+            let mut c = isolated(&w, "strace");
+            c.args(["-f", "-o"]).arg(out).args(extra).arg("--");
+            run_bootstrap(&mut c);
             assert_ok(&c.output().unwrap());
         };
         strace(&["-tt", "-T"], &dir.join("strace.txt"));
         strace(&["-c", "-w"], &dir.join("strace-c.txt"));
-        let perf = Command::new("perf")
-            .args(["record", "-g", "-F", "4999", "-o"])
+        let mut perf = Command::new("perf");
+        perf.args(["record", "-g", "-F", "4999", "-o"])
             .arg(dir.join("perf.data"))
-            .arg("--")
-            .arg(&boot)
-            .arg("--prefix")
-            .arg(fresh("boot"))
-            .arg("--cacert")
-            .arg(&ca)
-            .args(["--", "--version"])
+            .arg("--");
+        run_bootstrap(&mut perf);
+        let perf = perf
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", w.root.join("home"))

@@ -28,11 +28,17 @@
 //! `RGET_BENCH_PROFILE=FILE` adds one more `rget get` under `perf record -g` (FILE is its perf.data).
 //! Targets: `rget get` at most 1.1 times `curl` alone; peak RSS under 16 MiB for any file size.
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the test CA, the serving `rget log serve` process, output checks);
 // this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+
+use common::env_u64;
 
 use common::assert_ok;
 use common::https::TestCa;
@@ -46,13 +52,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 const GIB: u64 = 1 << 30;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Serves `files` (URL path -> file) over HTTPS on 127.0.0.1, a thread per connection.
 fn serve(files: HashMap<String, PathBuf>, config: Arc<rustls::ServerConfig>) -> SocketAddr {
@@ -171,8 +170,8 @@ fn main() {
     // `RGET_BENCH_RGET=PATH`: measure another build of rget (e.g. a candidate change) in its place.
     let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
     let rget_bin: &str = &rget_bin;
-    let runs = env("RGET_BENCH_RUNS", 5);
-    let huge = env("RGET_BENCH_HUGE", 1) != 0;
+    let runs = env_u64("RGET_BENCH_RUNS", 5);
+    let huge = env_u64("RGET_BENCH_HUGE", 1) != 0;
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
     let tmp = tempfile::tempdir_in(base).unwrap();
     let root = tmp.path();
@@ -306,7 +305,7 @@ fn main() {
     // `RGET_BENCH_ROUNDS=N`: N interleaved rounds (every command once per round, in order, after one
     // round of warm-up), so that load from elsewhere on the machine hits every command alike; the
     // ratio to `curl` is taken per round. Then the hyperfine run, unless `RGET_BENCH_RUNS=0`.
-    let rounds = env("RGET_BENCH_ROUNDS", 0);
+    let rounds = env_u64("RGET_BENCH_ROUNDS", 0);
     if rounds > 0 {
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
         for _ in 0..=rounds {

@@ -15,6 +15,10 @@
 //! per file: `small.bin` (1 KiB: the verification is the cost) and `big.bin` (16 MiB: the download
 //! is). `RGET_BENCH_ROUNDS` (default 21).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;

@@ -8,10 +8,16 @@
 //! `RGET_BENCH_CONNECTIONS` (default 1024), `RGET_BENCH_RECORDS` (default 100000),
 //! `RGET_BENCH_BATCH_DELAY_MS` (default 500, the server default), `RGET_BENCH_BATCH_SIZE` (default 256).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (the serving `rget log serve` process); this bench uses a few of them.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+
+use common::env_u64;
 
 use common::log::{Server, init_log};
 use rget::core::digest::sha256;
@@ -25,13 +31,6 @@ use tokio::net::TcpStream;
 
 /// What one connection saw: answer latencies, errors, and one (record number, proof) to verify.
 type ConnectionResult = (Vec<Duration>, u64, Option<(u64, Vec<u8>)>);
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn sums(n: u64) -> Vec<u8> {
     (0..4u8)
@@ -91,10 +90,10 @@ async fn post(
 }
 
 fn main() {
-    let connections = env("RGET_BENCH_CONNECTIONS", 1024);
-    let total = env("RGET_BENCH_RECORDS", 100_000);
-    let delay = env("RGET_BENCH_BATCH_DELAY_MS", 500);
-    let batch = env("RGET_BENCH_BATCH_SIZE", 256);
+    let connections = env_u64("RGET_BENCH_CONNECTIONS", 1024);
+    let total = env_u64("RGET_BENCH_RECORDS", 100_000);
+    let delay = env_u64("RGET_BENCH_BATCH_DELAY_MS", 500);
+    let batch = env_u64("RGET_BENCH_BATCH_SIZE", 256);
     let tmp = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target")).unwrap();
     let (dir, vkey) = init_log(tmp.path(), "bench.example/log");
     let policy = Policy::parse(&format!("log {vkey}\nquorum none\n")).unwrap();

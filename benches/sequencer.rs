@@ -9,6 +9,10 @@
 //! is several times slower. The logs of all runs are therefore deleted only at the end, and the bench
 //! waits `RGET_BENCH_SETTLE` seconds (default 35) before starting.
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::dir::{self, LogDir};

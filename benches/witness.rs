@@ -10,13 +10,16 @@
 //!    its parse, and `rget witness serve --log-list` with it (start-up until it listens, and the
 //!    process's peak resident memory against the same witness with one log).
 
+// Test code: a failed unwrap, expect or assertion is how it reports a failure (the house rule
+// against panics, in Cargo.toml's [workspace.lints], is for code that handles input).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 // The tests' shared helpers (serving `rget` processes, the HTTP client); this bench uses a few.
 #[path = "../tests/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 
-use common::RGET;
-use common::log::{Server, agent, init_log};
+use common::log::{Server, agent, init_log, init_witness};
 use rget::core::checkpoint::Checkpoint;
 use rget::core::digest::sha256;
 use rget::core::log_list;
@@ -25,27 +28,11 @@ use rget::core::note::{self, SignerKey};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn last_line(args: &[&str]) -> String {
-    let out = Command::new(RGET).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-}
 
 fn witness(dir: &Path, name: &str, policy: &Path) -> (String, Server) {
     let d = dir.to_str().unwrap();
-    let vkey = last_line(&["witness", "init", "--name", name, d]);
+    let vkey = init_witness(dir, name);
     let args = ["witness", "serve", d, "--listen", "127.0.0.1:0", "--policy"];
     let mut all: Vec<&OsStr> = args.map(OsStr::new).to_vec();
     all.push(policy.as_os_str());
@@ -177,7 +164,7 @@ fn lists(t: &Path) {
     ] {
         let dir = t.join(format!("wlist-{}", rss.len()));
         let d = dir.to_str().unwrap();
-        last_line(&["witness", "init", "--name", "bench.example/lists", d]);
+        init_witness(&dir, "bench.example/lists");
         let args = [
             "witness",
             "serve",

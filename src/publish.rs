@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The name every release list is published and signed under.
-pub const SUMS_FILE: &str = "SHA256SUMS";
+pub use rget_core::url::SUMS_FILE;
 
 /// What `minisign -S` writes as a signature's untrusted comment.
 const UNTRUSTED_COMMENT: &str = "signature from minisign secret key";
@@ -66,7 +66,11 @@ impl KeyFileError {
             KeyFileError::Read { .. } => ExitCode::LocalIo,
             KeyFileError::WrongPassword { .. } => ExitCode::VerificationFailed,
             KeyFileError::PasswordNeeded { .. } => ExitCode::Usage,
-            _ => ExitCode::Malformed,
+            KeyFileError::TooLarge { .. }
+            | KeyFileError::NotText { .. }
+            | KeyFileError::NotAKey { .. }
+            | KeyFileError::Unusable { .. }
+            | KeyFileError::Decrypt { .. } => ExitCode::Malformed,
         }
     }
 }

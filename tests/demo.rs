@@ -4,7 +4,7 @@
 //! a terminal sends it).
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-use crate::common::{self, RGET, json_field, text};
+use crate::common::{self, RGET, parse_json, text};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -49,20 +49,21 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
     let (json, steps) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout:\n{json}\nstderr:\n{steps}");
 
-    assert_eq!(json_field(&json, "installed"), "true", "{json}");
-    let released = json_field(&json, "released_sha256");
+    let account = parse_json(&json);
+    assert_eq!(account["installed"], true, "{json}");
+    let released = account["released_sha256"].as_str().unwrap_or_default();
     assert_eq!(released.len(), 64);
     // The released binary is this rget, and the executed one hashed itself to the same digest.
     assert_eq!(
         released,
         rget::core::digest::sha256(&std::fs::read(RGET).unwrap()).to_hex()
     );
-    assert_eq!(json_field(&json, "executed_sha256"), released, "{json}");
-    assert_eq!(json_field(&json, "log_index"), "0");
+    assert_eq!(account["executed_sha256"], released, "{json}");
+    assert_eq!(account["log_index"], 0);
 
     // The three attacks, each refused by the check that should stop it, with exit code 1 and the
     // installed rget untouched.
-    let attacks = &json[json.find("\"attacks\":[").unwrap()..];
+    let attacks = account["attacks"].as_array().unwrap();
     let expected = [
         (
             "a binary swapped on the release server",
@@ -78,35 +79,42 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         ),
     ];
     for (name, reason) in expected {
-        let a = &attacks[attacks
-            .find(name)
-            .unwrap_or_else(|| panic!("{name}: {json}"))..];
-        let a = &a[..a.find('}').unwrap()];
-        assert!(a.contains("\"refused\":true"), "{a}");
-        assert!(a.contains("\"exit_code\":1"), "{a}");
-        assert!(a.contains("\"destination_untouched\":true"), "{a}");
-        assert!(a.contains(reason), "{name}: {reason:?} not in {a}");
+        let a = attacks
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {json}"));
+        assert!(a["refused"] == true, "{a}");
+        assert!(a["exit_code"] == 1, "{a}");
+        assert!(a["destination_untouched"] == true, "{a}");
+        let error = a["error"].as_str().unwrap_or_default();
+        assert!(error.contains(reason), "{name}: {reason:?} not in {a}");
     }
 
     // The Sigsum path: a release logged in the Sigsum log, cosigned by both witnesses, verified by
     // rget get.
-    let sigsum = &json[json
-        .find("\"sigsum\":{")
-        .unwrap_or_else(|| panic!("no sigsum: {json}"))..];
-    assert_eq!(json_field(sigsum, "verified"), "true", "{json}");
+    let sigsum = &account["sigsum"];
+    assert_eq!(sigsum["verified"], true, "{json}");
     assert!(
-        json_field(sigsum, "log").starts_with("sigsum.org/v1/tree/"),
+        sigsum["log"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sigsum.org/v1/tree/"),
         "{json}"
     );
-    assert!(sigsum.contains("\"witnesses\":[\"w1\",\"w2\"]"), "{json}");
+    assert_eq!(
+        sigsum["witnesses"],
+        serde_json::json!(["w1", "w2"]),
+        "{json}"
+    );
     assert!(steps.contains("11. sigsum"), "{steps}");
 
     // Nothing left behind: every server stopped, the workspace removed.
-    assert_eq!(json_field(&json, "cleaned_up"), "true");
-    let list = &json[json.find("\"server_pids\":[").unwrap() + 15..];
-    let pids: Vec<u32> = list[..list.find(']').unwrap()]
-        .split(',')
-        .map(|s| s.parse().unwrap())
+    assert_eq!(account["cleaned_up"], true);
+    let pids: Vec<u64> = account["server_pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
         .collect();
     assert_eq!(
         pids.len(),
@@ -114,9 +122,10 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         "a log, two witnesses and the Sigsum log: {json}"
     );
     for pid in pids {
-        assert!(!alive(pid), "server {pid} is still running");
+        assert!(!alive(pid as u32), "server {pid} is still running");
     }
-    assert!(!Path::new(json_field(&json, "workspace")).exists());
+    let workspace = account["workspace"].as_str().unwrap();
+    assert!(!Path::new(workspace).exists());
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
 }
 

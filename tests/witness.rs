@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -31,20 +31,8 @@ const ORIGIN: &str = "log.test.example/witnessed";
 /// `rget witness init --name NAME parent/witness`: the directory and the cosigner key (last line).
 fn init_witness(parent: &Path, name: &str) -> (PathBuf, VerifierKey) {
     let dir = parent.join("witness");
-    let out = Command::new(RGET)
-        .args(["witness", "init", "--name", name])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rget witness init");
-    assert!(
-        out.status.success(),
-        "rget witness init failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
-    let last = stdout.lines().last().expect("init prints lines");
-    (dir, VerifierKey::parse(last).expect("last line is a vkey"))
+    let vkey = logc::init_witness(&dir, name);
+    (dir, VerifierKey::parse(&vkey).expect("last line is a vkey"))
 }
 
 /// A policy file witnessing the logs of `vkeys`.

@@ -27,16 +27,15 @@
 
 mod sys;
 
-use rget_core::digest::Hash;
+use rget_core::digest::{Hash, sha256_reader};
 use rget_core::exit::ExitCode;
-use rget_core::pins::{self, Pinned, Pins};
+use rget_core::pins::{self, PinFiles, Pinned, Pins, ReleaseTrustFiles};
 use rget_core::release::{ReleaseFiles, verify_minisign_release, verify_sigsum_release};
 use rget_fetch::release::{self, DownloadedRelease};
 use rget_fetch::{Client, Config, Downloaded};
 use std::ffi::CString;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 const TARGET: &str = env!("RGET_BOOTSTRAP_TARGET");
@@ -147,17 +146,28 @@ fn run() -> Result<(), Fail> {
     };
     // The pinned keys' kind is settled at build time (`cfg(rget_pins_sigsum)`), so only its parser
     // is linked.
-    let keys = if cfg!(rget_pins_sigsum) {
-        pins::parse_ssh_keys(PIN_KEYS)
+    let parse_keys = if cfg!(rget_pins_sigsum) {
+        pins::parse_ssh_keys
     } else {
-        pins::parse_minisign_keys(PIN_KEYS)
+        pins::parse_minisign_keys
     };
-    let pins = keys
-        .and_then(|k| Pins::with_keys(PIN_SUMS, k, PIN_POLICY, PIN_SOURCE))
-        .map_err(|e| {
+    let files = PinFiles {
+        sums: PIN_SUMS,
+        trust: ReleaseTrustFiles {
+            keys: PIN_KEYS,
+            policy: PIN_POLICY,
+            source: PIN_SOURCE,
+        },
+    };
+    let pins = Pins::parse_with(files, parse_keys)
+        // build.rs parsed these same texts with this same parser and refused to build on an error, so
+        // this cannot fail. The error is not spelled out: that keeps the pin parsers' messages (the
+        // policy's, the source's) out of the binary, which must stay under its size limit; build.rs
+        // prints them where they can occur.
+        .map_err(|_| {
             Fail(
                 ExitCode::VerificationFailed,
-                format!("the embedded pin set is invalid: {e}"),
+                "the embedded pin set is invalid".into(),
             )
         })?;
     let releases = pins.releases_for(TARGET);
@@ -257,7 +267,8 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
-    rget_fetch::install::install(got.binary, &dest).map_err(|e| Fail(ExitCode::LocalIo, e))?;
+    rget_fetch::install::install(got.binary, &dest)
+        .map_err(|e| Fail(ExitCode::LocalIo, e.to_string()))?;
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()
@@ -292,17 +303,14 @@ fn verify(
     got: &DownloadedRelease,
 ) -> Result<(), String> {
     let name = &pinned.name;
+    let pin = pinned.digest.to_hex();
     if got.binary.sha256 != pinned.digest {
         return Err(format!(
-            "{name} has SHA-256 {}, but this bootstrap pins {}",
-            got.binary.sha256.to_hex(),
-            pinned.digest.to_hex()
+            "{name} has SHA-256 {}, but this bootstrap pins {pin}",
+            got.binary.sha256.to_hex()
         ));
     }
-    eprintln!(
-        "ok: {name} has the pinned SHA-256 {}",
-        pinned.digest.to_hex()
-    );
+    eprintln!("ok: {name} has the pinned SHA-256 {pin}");
     let files = ReleaseFiles {
         sums: &got.files.sums,
         minisig: &got.files.minisig,
@@ -348,20 +356,11 @@ fn sealed_copy(dl: &Downloaded, digest: &Hash) -> Result<std::fs::File, SealErro
         .map_err(|e| other("cannot reopen the download", e))?;
     std::io::copy(&mut src, &mut memfd).map_err(|e| other("cannot fill the memfd", e))?;
     sys::seal_all(&memfd).map_err(|e| other("cannot seal the memfd", e))?;
-    let mut h = rget_core::digest::Sha256::new();
-    let mut buf = vec![0u8; rget_core::digest::STREAM_BUFFER];
-    let mut off = 0u64;
-    loop {
-        let n = memfd
-            .read_at(&mut buf, off)
-            .map_err(|e| other("cannot read the memfd", e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        off += n as u64;
-    }
-    let actual = h.finalize();
+    // From its start: the copy left the offset at the end.
+    let (actual, _) = memfd
+        .rewind()
+        .and_then(|()| sha256_reader(&memfd))
+        .map_err(|e| other("cannot read the memfd", e))?;
     if actual != *digest {
         return Err(SealError::Other(format!(
             "the sealed memfd has SHA-256 {}, not the verified {}",

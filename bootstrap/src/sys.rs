@@ -19,7 +19,7 @@ pub fn pin_nss_hosts() {
         // char *dbname, const char *service_line)`.
         fn __nss_configure_lookup(dbname: *const c_char, service_line: *const c_char) -> c_int;
     }
-    // SOUND: both arguments are NUL-terminated static strings that outlive the call; glibc copies
+    // SAFETY: both arguments are NUL-terminated static strings that outlive the call; glibc copies
     // what it keeps. It runs first thing in `main`, before any thread exists or any lookup is made,
     // so nothing reads the NSS configuration concurrently. Its result only says whether the pin took:
     // failure leaves glibc's default, so it is ignored.
@@ -34,7 +34,7 @@ pub fn pin_nss_hosts() {}
 
 /// Whether the effective user is root.
 pub fn is_root() -> bool {
-    // SOUND: geteuid takes no arguments, touches no memory and cannot fail.
+    // SAFETY: geteuid takes no arguments, touches no memory and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 
@@ -43,11 +43,11 @@ pub fn is_root() -> bool {
 pub fn memfd_exec(name: &CStr) -> io::Result<File> {
     let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     for flags in [base | libc::MFD_EXEC, base] {
-        // SOUND: `name` is a valid NUL-terminated string for the duration of the call and the flags
+        // SAFETY: `name` is a valid NUL-terminated string for the duration of the call and the flags
         // are plain integers; the kernel reads the name and returns a new fd or -1.
         let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
         if fd >= 0 {
-            // SOUND: `fd` was just returned by memfd_create, is open, and is owned by nobody else,
+            // SAFETY: `fd` was just returned by memfd_create, is open, and is owned by nobody else,
             // so the OwnedFd (and the File) is its only owner and closes it exactly once.
             return Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
         }
@@ -62,13 +62,13 @@ pub fn memfd_exec(name: &CStr) -> io::Result<File> {
 /// Seals a memfd against every change: write, grow, shrink, and further seal changes.
 pub fn seal_all(file: &File) -> io::Result<()> {
     let seals = libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
-    // SOUND: the fd is open for as long as `file` is borrowed; F_ADD_SEALS takes an int argument and
+    // SAFETY: the fd is open for as long as `file` is borrowed; F_ADD_SEALS takes an int argument and
     // touches no user memory.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SOUND: as above; F_GET_SEALS takes no argument.
+    // SAFETY: as above; F_GET_SEALS takes no argument.
     let got = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
     if got < 0 {
         return Err(io::Error::last_os_error());
@@ -94,7 +94,7 @@ pub fn fexecve(file: &File, argv: &[CString], envp: &[CString]) -> io::Error {
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
-    // SOUND: the fd is open (borrowed from `file`); `argv_p` and `envp_p` are NULL-terminated arrays
+    // SAFETY: the fd is open (borrowed from `file`); `argv_p` and `envp_p` are NULL-terminated arrays
     // of pointers to NUL-terminated strings owned by `argv`/`envp`, all alive until the call returns
     // (on success it never returns and the kernel has copied them).
     unsafe { libc::fexecve(file.as_raw_fd(), argv_p.as_ptr(), envp_p.as_ptr()) };

@@ -12,6 +12,7 @@
 //! signatures are randomised, so those files then differ from run to run); without `sha256sum`, the
 //! `SHA256SUMS` seeds come from rget's writer alone.
 
+use rget::log::state::TreeState;
 use rget_core::cosignature;
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, MemoryTree, empty_root};
@@ -22,7 +23,6 @@ use rget_core::sums::{self, Entry};
 use rget_core::tile::{self, Tile, TileLevel};
 use rget_core::tlog_proof::TlogProof;
 use rget_fetch::percent_encode;
-use rget::log::state::TreeState;
 use rget_fuzz::{TARGET, log_key, log2_key, witness_key};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -1197,14 +1197,19 @@ fn main() {
 /// parse, signatures verify with the fixed key, proofs and requests parse, the witness state loads.
 fn check(c: &Corpus) {
     use rget_core::minisig::{self, PublicKey, Signature};
-    use rget_core::pins::ReleaseTrust;
+    use rget_core::pins::{ReleaseTrust, ReleaseTrustFiles};
     use rget_core::policy::Policy;
     use rget_core::release::{ReleaseFiles, verify_release};
     let seeds = |t: &str| c.0.get(t).into_iter().flatten();
     for (name, data) in seeds("verify_release") {
         let p = rget_fuzz::split_nul(data, 8).unwrap();
         let s = |i: usize| std::str::from_utf8(p[i]).unwrap();
-        let trust = ReleaseTrust::parse(s(0), s(1), s(2)).unwrap();
+        let trust = ReleaseTrust::parse(ReleaseTrustFiles {
+            keys: s(0),
+            policy: s(1),
+            source: s(2),
+        })
+        .unwrap();
         let files = ReleaseFiles {
             sums: p[4],
             minisig: p[5],
@@ -1245,7 +1250,7 @@ fn check(c: &Corpus) {
             2 => sapi::parse_consistency_proof(body).is_ok(),
             3 => sapi::parse_leaves(&body[1..], u64::from(body[0]) + 1).is_ok(),
             _ => LeafRequest::parse(body)
-                .map(|r| r.leaf().is_some() == !name.ends_with("bad-signature"))
+                .map(|r| r.leaf().is_some() != name.ends_with("bad-signature"))
                 .unwrap_or(false),
         };
         assert!(ok, "sigsum_api/{name}");

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rget_core::pins::{self, Pins, ReleaseTrust, Version};
+use rget_core::pins::{self, PinFiles, Pins, ReleaseTrust, ReleaseTrustFiles, Version};
 use rget_core::release;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let parts: Vec<&str> = text.splitn(4, '\0').collect();
     if let [sums, keys, policy, source] = parts[..] {
-        if let Ok(p) = Pins::parse(sums, keys, policy, source) {
+        let trust = ReleaseTrustFiles {
+            keys,
+            policy,
+            source,
+        };
+        if let Ok(p) = Pins::parse(PinFiles { sums, trust }) {
             // A parsed source names a release directory for any version, and LATEST beside it.
             let dir = p.trust.source_dir("1.2.3");
             assert!(dir.starts_with("https://") && dir.ends_with('/'));
@@ -37,6 +42,6 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
-        let _ = ReleaseTrust::parse(keys, policy, source);
+        let _ = ReleaseTrust::parse(trust);
     }
 });

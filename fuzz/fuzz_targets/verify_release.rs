@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::{Hash, sha256};
 use rget_core::note::{self, ALG_COSIGNATURE_V1};
-use rget_core::pins::{ReleaseTrust, binary_name};
+use rget_core::pins::{ReleaseTrust, ReleaseTrustFiles, binary_name};
 use rget_core::policy::Policy;
 use rget_core::record;
 use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
@@ -143,7 +143,11 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
-    let Ok(trust) = ReleaseTrust::parse(keys, policy, source) else {
+    let Ok(trust) = ReleaseTrust::parse(ReleaseTrustFiles {
+        keys,
+        policy,
+        source,
+    }) else {
         return;
     };
     let i = Input {

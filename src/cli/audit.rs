@@ -2,7 +2,7 @@
 //! tree, and report the records under the release team's URL prefix.
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
 use crate::client::sigsum::audit as sigsum_audit;
@@ -10,6 +10,7 @@ use crate::client::state::Evidence;
 use crate::client::trust::PublisherKey;
 use crate::client::trust::canonical_prefix;
 use rget_core::digest::{Hash, sha256_reader};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -78,7 +79,7 @@ pub fn run(a: Args) -> CliResult {
     let reports = audit::audit(&ctx, &prefix, expected.as_ref()).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {
-        json(&prefix, &reports, anomalies)
+        json::line(&json(&prefix, &reports, anomalies))?
     } else {
         // Records carry URLs anyone could log (canonical, so never a line break): spelled out,
         // never acted on by a terminal.
@@ -129,7 +130,7 @@ fn run_sigsum(a: &Args) -> CliResult {
     let anomalies: usize = reports.iter().map(sigsum_audit::LogReport::anomalies).sum();
     let kh = rget_core::sigsum::key_hash(&key);
     let out = if a.json {
-        sigsum_json(&kh, &reports, anomalies)
+        json::line(&sigsum_json(&kh, &reports, anomalies))?
     } else {
         let text = sigsum_text(&kh, &reports, anomalies);
         rget_core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
@@ -204,38 +205,65 @@ fn sigsum_text(key: &Hash, reports: &[sigsum_audit::LogReport], anomalies: usize
     s
 }
 
-fn sigsum_json(key: &Hash, reports: &[sigsum_audit::LogReport], anomalies: usize) -> String {
-    let q = json_string;
-    let leaf = |l: &sigsum_audit::KeyLeaf| {
-        format!(
-            "{{\"index\":{},\"checksum\":{}}}",
-            l.index,
-            q(&l.checksum.to_hex())
-        )
+/// The `--json` report of `rget audit --sigsum`.
+#[derive(Serialize)]
+struct SigsumReport<'a> {
+    key_hash: String,
+    anomalies: usize,
+    logs: Vec<SigsumLogJson<'a>>,
+}
+
+/// What one Sigsum log's audit found (see [`sigsum_audit::LogReport`]).
+#[derive(Serialize)]
+struct SigsumLogJson<'a> {
+    origin: &'a str,
+    url: &'a str,
+    from: u64,
+    to: u64,
+    requests: u64,
+    seen: String,
+    new: Vec<LeafJson>,
+    unexpected: Vec<LeafJson>,
+    forged: Vec<LeafJson>,
+}
+
+#[derive(Serialize)]
+struct LeafJson {
+    index: u64,
+    checksum: String,
+}
+
+fn sigsum_json<'a>(
+    key: &Hash,
+    reports: &'a [sigsum_audit::LogReport],
+    anomalies: usize,
+) -> SigsumReport<'a> {
+    let leaves = |ls: &[sigsum_audit::KeyLeaf]| -> Vec<LeafJson> {
+        ls.iter()
+            .map(|l| LeafJson {
+                index: l.index,
+                checksum: l.checksum.to_hex(),
+            })
+            .collect()
     };
-    let list = |ls: &[sigsum_audit::KeyLeaf]| ls.iter().map(leaf).collect::<Vec<_>>().join(",");
-    let logs: Vec<String> = reports
-        .iter()
-        .map(|r| {
-            format!(
-                "{{\"origin\":{},\"url\":{},\"from\":{},\"to\":{},\"requests\":{},\"seen\":{},\"new\":[{}],\"unexpected\":[{}],\"forged\":[{}]}}",
-                q(&r.origin),
-                q(&r.log_url),
-                r.from,
-                r.to,
-                r.requests,
-                q(&r.memory.to_string()),
-                list(&r.new),
-                list(&r.unexpected),
-                list(&r.forged)
-            )
-        })
-        .collect();
-    format!(
-        "{{\"key_hash\":{},\"anomalies\":{anomalies},\"logs\":[{}]}}\n",
-        q(&key.to_hex()),
-        logs.join(",")
-    )
+    SigsumReport {
+        key_hash: key.to_hex(),
+        anomalies,
+        logs: reports
+            .iter()
+            .map(|r| SigsumLogJson {
+                origin: &r.origin,
+                url: &r.log_url,
+                from: r.from,
+                to: r.to,
+                requests: r.requests,
+                seen: r.memory.to_string(),
+                new: leaves(&r.new),
+                unexpected: leaves(&r.unexpected),
+                forged: leaves(&r.forged),
+            })
+            .collect(),
+    }
 }
 
 /// The SHA-256 of every expected SHA256SUMS.
@@ -355,48 +383,94 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
     s
 }
 
-fn json(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
-    let q = json_string;
-    let rec = |r: &Rec| {
-        format!(
-            "{{\"index\":{},\"url\":{},\"sums_sha256\":{}}}",
-            r.index,
-            q(&r.url),
-            q(&r.sums_sha256.to_hex())
-        )
+/// The `--json` report of `rget audit`.
+#[derive(Serialize)]
+struct Report<'a> {
+    prefix: &'a str,
+    anomalies: usize,
+    logs: Vec<LogJson<'a>>,
+}
+
+/// What one log's audit found (see [`LogReport`]).
+#[derive(Serialize)]
+struct LogJson<'a> {
+    origin: &'a str,
+    from: u64,
+    to: u64,
+    bundles_fetched: u64,
+    seen: String,
+    new: Vec<RecJson<'a>>,
+    changed: Vec<ChangedJson<'a>>,
+    unexpected: Vec<RecJson<'a>>,
+    malformed: Vec<MalformedJson<'a>>,
+    /// The directory the evidence was kept in (`null` when none was, or it could not be).
+    evidence: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RecJson<'a> {
+    index: u64,
+    url: &'a str,
+    sums_sha256: String,
+}
+
+#[derive(Serialize)]
+struct ChangedJson<'a> {
+    url: &'a str,
+    records: Vec<RecJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MalformedJson<'a> {
+    index: u64,
+    error: &'a str,
+}
+
+fn json<'a>(prefix: &'a str, reports: &'a [LogReport], anomalies: usize) -> Report<'a> {
+    let recs = |list: &'a [Rec]| -> Vec<RecJson<'a>> {
+        list.iter()
+            .map(|r| RecJson {
+                index: r.index,
+                url: &r.url,
+                sums_sha256: r.sums_sha256.to_hex(),
+            })
+            .collect()
     };
-    let logs: Vec<String> = reports
+    let logs = reports
         .iter()
-        .map(|r| {
-            let new: Vec<String> = r.new.iter().map(rec).collect();
-            let unexpected: Vec<String> = r.unexpected.iter().map(rec).collect();
-            let changed: Vec<String> = r
+        .map(|r| LogJson {
+            origin: &r.origin,
+            from: r.from,
+            to: r.to,
+            bundles_fetched: r.bundles_fetched,
+            seen: r.memory.to_string(),
+            new: recs(&r.new),
+            changed: r
                 .changed
                 .iter()
-                .map(|(u, recs)| format!("{{\"url\":{},\"records\":[{}]}}", q(u), recs.iter().map(rec).collect::<Vec<_>>().join(",")))
-                .collect();
-            let malformed: Vec<String> = r.malformed.iter().map(|(i, e)| format!("{{\"index\":{i},\"error\":{}}}", q(e))).collect();
-            let evidence = match &r.evidence {
-                Some(Evidence::Saved(dir)) => q(&dir.display().to_string()),
-                _ => "null".to_owned(),
-            };
-            format!(
-                "{{\"origin\":{},\"from\":{},\"to\":{},\"bundles_fetched\":{},\"seen\":{},\"new\":[{}],\"changed\":[{}],\"unexpected\":[{}],\"malformed\":[{}],\"evidence\":{evidence}}}",
-                q(&r.origin),
-                r.from,
-                r.to,
-                r.bundles_fetched,
-                q(&r.memory.to_string()),
-                new.join(","),
-                changed.join(","),
-                unexpected.join(","),
-                malformed.join(",")
-            )
+                .map(|(url, list)| ChangedJson {
+                    url,
+                    records: recs(list),
+                })
+                .collect(),
+            unexpected: recs(&r.unexpected),
+            malformed: r
+                .malformed
+                .iter()
+                .map(|(index, error)| MalformedJson {
+                    index: *index,
+                    error,
+                })
+                .collect(),
+            evidence: match &r.evidence {
+                Some(Evidence::Saved(dir)) => Some(dir.display().to_string()),
+                Some(Evidence::NotSaved(_)) | None => None,
+            },
         })
         .collect();
-    format!(
-        "{{\"prefix\":{},\"anomalies\":{anomalies},\"logs\":[{}]}}\n",
-        q(prefix),
-        logs.join(",")
-    )
+    Report {
+        prefix,
+        anomalies,
+        logs,
+    }
 }

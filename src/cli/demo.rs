@@ -2,7 +2,6 @@
 //! processes, and an account of what each step proved. The work is in `crate::demo`.
 
 use super::exit::{CliResult, Failure};
-use super::get::json_string;
 use crate::demo::{self, Account, Options};
 use std::path::PathBuf;
 
@@ -65,7 +64,7 @@ pub fn run(a: Args) -> CliResult {
     let account = demo::run(&opts, &mut say)
         .map_err(|e| Failure::new(super::exit::ExitCode::LocalIo, format!("demo: {e}")))?;
     if json {
-        println!("{}", to_json(&account));
+        super::json::print(&account)?;
     } else {
         println!("{}", story(&account, a.keep));
     }
@@ -155,55 +154,4 @@ any checkpoint.\n",
 fn short(hex: &str) -> String {
     hex.get(..16)
         .map_or_else(|| hex.to_owned(), |h| format!("{h}…"))
-}
-
-fn to_json(a: &Account) -> String {
-    let q = json_string;
-    let attacks: Vec<String> = a
-        .attacks
-        .iter()
-        .map(|x| {
-            format!(
-                "{{\"name\":{},\"refused\":{},\"exit_code\":{},\"error\":{},\"stopped_by\":{},\"destination_untouched\":{}}}",
-                q(x.name),
-                x.refused,
-                x.exit_code.map_or("null".into(), |c| c.to_string()),
-                q(&x.error),
-                q(x.stopped_by),
-                x.destination_untouched
-            )
-        })
-        .collect();
-    let checks: Vec<String> = a.bootstrap_checks.iter().map(|c| q(c)).collect();
-    let pids: Vec<String> = a.server_pids.iter().map(u32::to_string).collect();
-    let sigsum = match &a.sigsum {
-        Some(x) => format!(
-            "{{\"log\":{},\"leaf_index\":{},\"tree_size\":{},\"witnesses\":[{}],\"verified\":{}}}",
-            q(&x.log),
-            x.leaf_index,
-            x.tree_size,
-            x.witnesses
-                .iter()
-                .map(|w| q(w))
-                .collect::<Vec<_>>()
-                .join(","),
-            x.verified
-        ),
-        None => "null".to_owned(),
-    };
-    format!(
-        "{{\"workspace\":{},\"version\":{},\"released_sha256\":{},\"bootstrap_sha256\":{},\"installed\":{},\"executed_sha256\":{},\"log_index\":{},\"bootstrap_checks\":[{}],\"attacks\":[{}],\"sigsum\":{sigsum},\"server_pids\":[{}],\"cleaned_up\":{},\"seconds\":{:.2}}}",
-        q(&a.workspace.display().to_string()),
-        q(&a.version),
-        q(&a.released_sha256),
-        q(&a.bootstrap_sha256),
-        a.installed,
-        q(&a.executed_sha256),
-        a.log_index.map_or("null".into(), |i| i.to_string()),
-        checks.join(","),
-        attacks.join(","),
-        pids.join(","),
-        a.cleaned_up,
-        a.seconds
-    )
 }

@@ -2,14 +2,18 @@
 //! `rget::client::verified`), and say what was verified.
 
 use super::exit::{CliResult, Failure, io_reason};
+use super::json::{self, Cosigner, Logged};
+use super::summary::cosigned_by;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::destination::{self, Destination};
 use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::trusted_comment::UrlBinding;
+use rget_core::url::FileUrl;
 use rget_core::verify::{VerifyError, check_listed};
 use rget_fetch::limits;
-use std::io::{IsTerminal, Read, Write};
+use serde::Serialize;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -112,13 +116,14 @@ pub fn get(a: GetArgs) -> CliResult {
     // written is a usage error, with nothing downloaded and nothing written.
     // Without -o, the name saved is the name looked up in SHA256SUMS (`v.name` below): both are
     // the URL's decoded last segment, which must here also be a plain file name.
+    let url = file_url(&a.url)?;
     let named = match &a.output {
         Some(p) => p.clone(),
-        None => PathBuf::from(output_name(&a.url)?),
+        None => PathBuf::from(output_name(&url)?),
     };
-    let dest = destination::resolve(&named).map_err(client)?;
+    let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
     let beside = match &dest {
         Destination::Replace(p) => p.clone(),
@@ -127,18 +132,21 @@ pub fn get(a: GetArgs) -> CliResult {
     // What a killed rget left there (kill -9 skips every cleanup) goes at once; a live run's file
     // is locked and stays.
     rget_fetch::sweep_abandoned(&beside);
-    let mut bar = Progress::new();
+    let mut bar = super::progress::Progress::start();
     let dl = ctx
         .fetch
-        .download(&a.url, &beside, a.common.max_size, &mut |got, total| {
-            bar.update(got, total)
-        })
+        .download(
+            url.as_str(),
+            &beside,
+            a.common.max_size,
+            &mut |got, total| bar.update(got, total),
+        )
         .map_err(|e| client(e.into()))?;
     bar.finish();
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     let (digest, len) = (dl.sha256, dl.len);
     // The destination may have changed kind during a long download: decide again.
-    if destination::resolve(&named).map_err(client)? != dest {
+    if destination::resolve(&named).map_err(|e| client(e.into()))? != dest {
         return Err(local(format!(
             "{}: changed while it was being downloaded (it is no longer the same kind of file): nothing was written",
             named.display()
@@ -147,7 +155,7 @@ pub fn get(a: GetArgs) -> CliResult {
     match &dest {
         Destination::Replace(p) => dl.persist(p, 0o644).map_err(|e| client(e.into()))?,
         Destination::WriteThrough(p) => {
-            let mut out = destination::open_write_through(p).map_err(client)?;
+            let mut out = destination::open_write_through(p).map_err(|e| client(e.into()))?;
             // The same open file that was hashed: nothing can swap the bytes in between.
             let mut r = dl
                 .reader()
@@ -156,19 +164,20 @@ pub fn get(a: GetArgs) -> CliResult {
                 .map_err(|e| local(format!("writing {}: {}", p.display(), io_reason(&e))))?;
         }
     }
-    report(&a.common, &v, &a.url, &digest, len, Some(&named))
+    report(&a.common, &v, &url, &digest, len, Some(&named))
+}
+
+/// The URL of the command line, parsed once: a usage error if it names no file.
+fn file_url(url: &str) -> CliResult<FileUrl> {
+    FileUrl::parse(url).map_err(|e| Failure::usage(format!("{url}: {e}")))
 }
 
 /// The file name `rget get URL` saves to without `-o`, or a usage error that says to use `-o`.
-fn output_name(url: &str) -> CliResult<String> {
-    rget_core::output_name::output_name(url).map_err(|e| {
-        if e.output_path_helps() {
-            Failure::usage(format!(
-                "{url}: {e}: not saved under that name; give the destination with -o PATH"
-            ))
-        } else {
-            Failure::usage(format!("{url}: {e}"))
-        }
+fn output_name(url: &FileUrl) -> CliResult<&str> {
+    url.output_name().map_err(|e| {
+        Failure::usage(format!(
+            "{url}: {e}: not saved under that name; give the destination with -o PATH"
+        ))
     })
 }
 
@@ -190,8 +199,9 @@ pub(crate) fn interruptible() -> CliResult {
 
 /// `rget verify`.
 pub fn verify(a: VerifyArgs) -> CliResult {
+    let url = file_url(&a.url)?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     let f = std::fs::File::open(&a.file)
         .map_err(|e| local(format!("{}: {}", a.file.display(), io_reason(&e))))?;
     // --max-size holds here too: at most one byte more is read (`/dev/zero` ends, exit code 3).
@@ -205,19 +215,20 @@ pub fn verify(a: VerifyArgs) -> CliResult {
         )));
     }
     check_listed(&v.sums, &v.name, &digest).map_err(mismatch)?;
-    report(&a.common, &v, &a.url, &digest, len, Some(&a.file))
+    report(&a.common, &v, &url, &digest, len, Some(&a.file))
 }
 
 /// `rget cat`.
 pub fn cat(a: CatArgs) -> CliResult {
     interruptible()?;
+    let url = file_url(&a.url)?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &a.url, a.common.sums.as_deref()).map_err(client)?;
+    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     let spool = spool();
     rget_fetch::sweep_abandoned(&spool);
     let dl = ctx
         .fetch
-        .download(&a.url, &spool, a.common.max_size, &mut |_, _| {})
+        .download(url.as_str(), &spool, a.common.max_size, &mut |_, _| {})
         .map_err(|e| client(e.into()))?;
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     // Only now, with every byte verified, does anything reach standard output. The reader is the
@@ -231,13 +242,10 @@ pub fn cat(a: CatArgs) -> CliResult {
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
     // Standard output carries the file, so the report, JSON or not, goes to standard error.
     if a.common.json {
-        let line = format!(
-            "{}\n",
-            json(&a.common, &v, &a.url, &dl.sha256, dl.len, None)
-        );
+        let line = json::line(&json(&a.common, &v, &url, &dl.sha256, dl.len, None))?;
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     } else {
-        summary(&a.common, &v, &a.url, &dl.sha256, dl.len, None);
+        summary(&a.common, &v, &url, &dl.sha256, dl.len, None);
     }
     Ok(())
 }
@@ -249,15 +257,13 @@ fn mismatch(e: VerifyError) -> Failure {
 fn report(
     c: &Common,
     v: &VerifiedSums,
-    url: &str,
+    url: &FileUrl,
     sha: &Hash,
     len: u64,
     path: Option<&Path>,
 ) -> CliResult {
     if c.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", json(c, v, url, sha, len, path))
-            .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+        json::print(&json(c, v, url, sha, len, path))?;
     } else {
         summary(c, v, url, sha, len, path);
     }
@@ -265,9 +271,8 @@ fn report(
 }
 
 /// The human summary, on standard error (standard output may carry the file itself).
-fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: Option<&Path>) {
+fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, path: Option<&Path>) {
     let cp = &v.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let mut l: Vec<String> = Vec::new();
     l.push(format!("rget: verified {} ({len} bytes)", v.name));
     l.push(format!("  sha256     {sha}"));
@@ -294,11 +299,7 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     });
     l.push(format!(
         "  cosigned   {}",
-        if cosigners.is_empty() {
-            "by no witness (the policy's quorum is none)".to_string()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     l.push(format!("  seen       {}", v.memory));
     match &v.signed {
@@ -329,7 +330,8 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
             );
         }
     }
-    if c.trust.allow_http && (url.starts_with("http://") || v.sums_url.starts_with("http://")) {
+    // (The SHA256SUMS itself is always https: its URL is a record's.)
+    if c.trust.allow_http && url.is_plain_http() {
         l.push("  transport  plain http: NOT authenticated (--allow-http)".to_owned());
     }
     if let Some(p) = path {
@@ -341,133 +343,119 @@ fn summary(c: &Common, v: &VerifiedSums, url: &str, sha: &Hash, len: u64, path: 
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
-fn json(
+/// The `--json` report of `get`, `verify` and `cat`.
+#[derive(Serialize)]
+struct Report<'a> {
+    verified: bool,
+    url: &'a str,
+    name: &'a str,
+    sha256: String,
+    size: u64,
+    path: Option<String>,
+    sums_url: &'a str,
+    sums_sha256: String,
+    log: Logged<'a, Cosigner<'a>>,
+    signature: SignatureReport<'a>,
+    /// Under a Sigsum policy; `null` otherwise.
+    sigsum: Option<SigsumReport<'a>>,
+    plain_http: bool,
+}
+
+/// `"sigsum"`: the Sigsum log, the leaf index, the tree size and the witnesses that cosigned its
+/// tree head.
+#[derive(Serialize)]
+struct SigsumReport<'a> {
+    log_key_hash: String,
+    log_url: &'a str,
+    leaf_index: u64,
+    tree_size: u64,
+    witnesses: Vec<Cosigner<'a>>,
+}
+
+/// `"signature"`: `{"signed":false}`, or the key, the trusted comment and the URL it binds.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SignatureReport<'a> {
+    Signed {
+        signed: bool,
+        key_id: &'a str,
+        trusted_comment: &'a str,
+        bound_url: Option<&'a str>,
+    },
+    Unsigned {
+        signed: bool,
+    },
+    /// The leaf of `SHA256SUMS.proof`, signed by an `ssh-ed25519` key (its key hash): it carries no
+    /// comment and binds no URL.
+    SigsumLeaf {
+        signed: bool,
+        kind: &'static str,
+        key_id: String,
+        trusted_comment: Option<&'a str>,
+        bound_url: Option<&'a str>,
+    },
+}
+
+fn json<'a>(
     c: &Common,
-    v: &VerifiedSums,
-    url: &str,
+    v: &'a VerifiedSums,
+    url: &'a FileUrl,
     sha: &Hash,
     len: u64,
     path: Option<&Path>,
-) -> String {
-    let q = json_string;
+) -> Report<'a> {
     let cp = &v.checkpoint;
-    let cosigners: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
-        .collect();
     let signature = match &v.signed {
         Signed::Yes {
             key_id,
             trusted_comment,
             binding,
             ..
-        } => {
-            format!(
-                "{{\"signed\":true,\"key_id\":{},\"trusted_comment\":{},\"bound_url\":{}}}",
-                q(key_id),
-                q(trusted_comment),
-                match binding {
-                    UrlBinding::Bound(u) => q(u),
-                    UrlBinding::Unbound => "null".to_owned(),
-                }
-            )
-        }
-        Signed::Unsigned => "{\"signed\":false}".to_string(),
-        Signed::SigsumLeaf { key_hash, .. } => format!(
-            "{{\"signed\":true,\"kind\":\"sigsum-leaf\",\"key_id\":{},\"trusted_comment\":null,\"bound_url\":null}}",
-            q(&key_hash.to_hex())
-        ),
+        } => SignatureReport::Signed {
+            signed: true,
+            key_id,
+            trusted_comment,
+            bound_url: match binding {
+                UrlBinding::Bound(u) => Some(u),
+                UrlBinding::Unbound => None,
+            },
+        },
+        Signed::Unsigned => SignatureReport::Unsigned { signed: false },
+        Signed::SigsumLeaf { key_hash, .. } => SignatureReport::SigsumLeaf {
+            signed: true,
+            kind: "sigsum-leaf",
+            key_id: key_hash.to_hex(),
+            trusted_comment: None,
+            bound_url: None,
+        },
     };
-    // Under a Sigsum policy: the Sigsum log, the leaf index, the tree size and the witnesses that
-    // cosigned its tree head.
-    let sigsum = match &v.sigsum {
-        Some(s) => format!(
-            "{{\"log_key_hash\":{},\"log_url\":{},\"leaf_index\":{},\"tree_size\":{},\"witnesses\":[{}]}}",
-            q(&s.log_key_hash.to_hex()),
-            q(&s.log_url),
-            v.index,
-            cp.checkpoint.size,
-            cosigners.join(",")
-        ),
-        None => "null".to_owned(),
-    };
-    format!(
-        "{{\"verified\":true,\"url\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"sums_url\":{},\"sums_sha256\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"proof\":{},\"cosigners\":[{}],\"seen\":{}}},\"signature\":{signature},\"sigsum\":{sigsum},\"plain_http\":{}}}",
-        q(url),
-        q(&v.name),
-        q(&sha.to_hex()),
-        path.map(|p| q(&p.display().to_string()))
-            .unwrap_or_else(|| "null".into()),
-        q(&v.sums_url),
-        q(&v.sums_sha256.to_hex()),
-        q(&cp.checkpoint.origin),
-        v.index,
-        cp.checkpoint.size,
-        q(&cp.checkpoint.root.to_base64()),
-        q(match v.proof_source {
+    let sigsum = v.sigsum.as_ref().map(|s| SigsumReport {
+        log_key_hash: s.log_key_hash.to_hex(),
+        log_url: &s.log_url,
+        leaf_index: v.index,
+        tree_size: cp.checkpoint.size,
+        witnesses: json::cosigners(cp),
+    });
+    let log = Logged {
+        proof: Some(match v.proof_source {
             ProofSource::ProofFile => "tlog-proof",
             ProofSource::LogLookup => "lookup",
             ProofSource::SigsumProof => "sigsum-proof",
         }),
-        cosigners.join(","),
-        q(&v.memory.to_string()),
-        c.trust.allow_http && url.starts_with("http://"),
-    )
-}
-
-/// A JSON string literal.
-pub fn json_string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            // Every control character (C0, DEL, C1), so the JSON is safe on a terminal too.
-            c if c.is_control() => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// A progress line on standard error, only when it is a terminal.
-struct Progress {
-    on: bool,
-    last: std::time::Instant,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            on: std::io::stderr().is_terminal(),
-            last: std::time::Instant::now(),
-        }
-    }
-    fn update(&mut self, got: u64, total: Option<u64>) {
-        if !self.on || self.last.elapsed() < std::time::Duration::from_millis(100) {
-            return;
-        }
-        self.last = std::time::Instant::now();
-        let line = match total {
-            Some(t) if t > 0 => format!(
-                "\r{:>5.1}%  {} / {} bytes",
-                got as f64 * 100.0 / t as f64,
-                got,
-                t
-            ),
-            _ => format!("\r{got} bytes"),
-        };
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    }
-    fn finish(&self) {
-        if self.on {
-            let _ = std::io::stderr().write_all(b"\r\x1b[K");
-        }
+        ..Logged::new(cp, v.index, json::cosigners(cp), &v.memory)
+    };
+    Report {
+        verified: true,
+        url: url.as_str(),
+        name: &v.name,
+        sha256: sha.to_hex(),
+        size: len,
+        path: path.map(|p| p.display().to_string()),
+        sums_url: v.sums_url.as_str(),
+        sums_sha256: v.sums_sha256.to_hex(),
+        log,
+        signature,
+        sigsum,
+        plain_http: c.trust.allow_http && url.is_plain_http(),
     }
 }

@@ -1,7 +1,7 @@
 //! `rget log init` and `rget log serve`: create a transparency log and run its HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
-use crate::cli::get::json_string;
+use crate::cli::json;
 use crate::cli::server_args::{self, ServerArgs};
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
@@ -11,8 +11,8 @@ use crate::log::sigsum_api::{SigsumApi, TokenKeys};
 use crate::log::witnessing::Witnesses;
 use crate::serve::logfmt::{Level, event};
 use rget_core::note::{SignerKey, VerifierKey};
+use serde::Serialize;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -198,10 +198,6 @@ struct ServeArgs {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
-
     /// A tlog-policy naming the witnesses (each 'witness' line with its URL, an https-bastion URL
     /// works too) and the quorum every checkpoint needs before it is published, plus 'qpd <witness
     /// name> <requests a day>' lines for witnesses that grant the log a budget. Submissions are
@@ -245,6 +241,19 @@ pub fn run(args: Args) -> CliResult {
     }
 }
 
+/// The `--json` report of `rget log participation`: the request and where it goes.
+#[derive(Serialize)]
+struct ParticipationReport<'a> {
+    origin: &'a str,
+    vkey: String,
+    qpd: u32,
+    contact: &'a str,
+    list: &'a str,
+    to: &'a str,
+    log_list_entry: String,
+    request: &'a str,
+}
+
 fn participation(a: ParticipationArgs) -> CliResult {
     let path = LogDir::new(&a.dir).verifier_key();
     let text = std::fs::read_to_string(&path)
@@ -264,17 +273,16 @@ fn participation(a: ParticipationArgs) -> CliResult {
         let entry = request
             .entry()
             .map_err(|e| Failure::usage(format!("--contact: {e}")))?;
-        format!(
-            "{{\"origin\":{},\"vkey\":{},\"qpd\":{},\"contact\":{},\"list\":{},\"to\":{},\"log_list_entry\":{},\"request\":{}}}\n",
-            json_string(&request.vkey.name),
-            json_string(&request.vkey.to_string()),
-            request.qpd,
-            json_string(&request.contact),
-            json_string(request.list.name()),
-            json_string(participation::ADDRESS),
-            json_string(&entry.to_lines()),
-            json_string(&body),
-        )
+        json::line(&ParticipationReport {
+            origin: &request.vkey.name,
+            vkey: request.vkey.to_string(),
+            qpd: request.qpd,
+            contact: &request.contact,
+            list: request.list.name(),
+            to: participation::ADDRESS,
+            log_list_entry: entry.to_lines(),
+            request: &body,
+        })?
     } else {
         body
     };
@@ -404,7 +412,7 @@ fn serve(a: ServeArgs) -> CliResult {
     } else {
         None
     };
-    let (listener, addr) = server_args::bind(a.listen)?;
+    let (listener, addr) = a.server.bind()?;
     let rt = server_args::runtime()?;
     let (handle, sequencer) = log
         .start(config.clone())

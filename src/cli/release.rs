@@ -9,10 +9,11 @@
 //! minisign `--key` then adds `SHA256SUMS.minisig`, no longer required).
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
 use super::sigsum_args::{SigsumArgs, submit_sums};
 use super::submit::{Submitted, submit_verified};
+use super::summary::cosigned_by;
 use super::sums::{DirRules, listing};
 use super::trust_args::LogTrustArgs;
 use crate::client::sigsum::submit as sigsum_submit;
@@ -20,9 +21,10 @@ use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
 use rget_core::policy::VerifiedCheckpoint;
-use rget_core::record;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
+use rget_core::url::CanonicalUrl;
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -119,7 +121,7 @@ const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
 const SIGSUM_PROOF_FILE: &str = "SHA256SUMS.proof";
 
 /// What logged the release.
-enum Logged {
+enum LoggedBy {
     /// A record in an rget log (`SHA256SUMS.tlog-proof`).
     Tlog(Submitted),
     /// A leaf in a Sigsum log (`SHA256SUMS.proof`).
@@ -128,12 +130,12 @@ enum Logged {
 
 /// Everything a release produced, for the report.
 struct Released {
-    sums_url: String,
+    sums_url: CanonicalUrl,
     entries: Vec<Entry>,
     sums: String,
     /// The minisign signature, when `--key` was given.
     signed: Option<minisig::Verified>,
-    logged: Logged,
+    logged: LoggedBy,
     written: Vec<PathBuf>,
     /// Names that do not carry the release's version (Sigsum only: see [`unversioned_names`]).
     warnings: Vec<String>,
@@ -160,8 +162,9 @@ pub fn run(a: Args) -> CliResult {
     let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
     let signature = match &key {
         Some(key) => {
-            let signature = sign_sums(key, &sums, &sums_url).map_err(Failure::verification)?;
-            let signed = verify_own(key, &sums, &signature, &sums_url)?;
+            let signature =
+                sign_sums(key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
+            let signed = verify_own(key, &sums, &signature, sums_url.as_str())?;
             Some((signature, signed))
         }
         None => None,
@@ -170,14 +173,14 @@ pub fn run(a: Args) -> CliResult {
     let logged = match &sigsum_keys {
         Some(keys) => {
             let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-            warnings = unversioned_names(&sums_url, &names);
+            warnings = unversioned_names(sums_url.as_str(), &names);
             for w in &warnings {
                 let line = rget_core::escape::for_terminal(w);
                 let _ = writeln!(std::io::stderr(), "rget: warning: {line}");
             }
-            Logged::Sigsum(submit_sums(&ctx, keys, sums.as_bytes())?)
+            LoggedBy::Sigsum(submit_sums(&ctx, keys, sums.as_bytes())?)
         }
-        None => Logged::Tlog(submit_verified(
+        None => LoggedBy::Tlog(submit_verified(
             &ctx,
             a.log.as_deref(),
             &sums_url,
@@ -185,8 +188,8 @@ pub fn run(a: Args) -> CliResult {
         )?),
     };
     let (proof_name, proof): (&str, &[u8]) = match &logged {
-        Logged::Tlog(s) => (PROOF_FILE, &s.proof),
-        Logged::Sigsum(s) => (SIGSUM_PROOF_FILE, s.proof.as_bytes()),
+        LoggedBy::Tlog(s) => (PROOF_FILE, &s.proof),
+        LoggedBy::Sigsum(s) => (SIGSUM_PROOF_FILE, s.proof.as_bytes()),
     };
     let written = write_release(
         &a.dir,
@@ -205,10 +208,7 @@ pub fn run(a: Args) -> CliResult {
         warnings,
     };
     if a.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", json(&a, &released))
-            .and_then(|()| out.flush())
-            .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        json::print(&json(&a, &released))
     } else {
         summary(&a, &released);
         Ok(())
@@ -217,15 +217,14 @@ pub fn run(a: Args) -> CliResult {
 
 /// `BASE-URL/SHA256SUMS`, canonical. A base without a final `/` gets one: `…/v1.2` means the
 /// directory `v1.2`, never a file of that name, and the log needs one exact URL.
-fn sums_url(base: &str) -> CliResult<String> {
+fn sums_url(base: &str) -> CliResult<CanonicalUrl> {
     let base = if base.ends_with('/') {
         base.to_owned()
     } else {
         format!("{base}/")
     };
-    let usage = |e: record::RecordError| Failure::usage(format!("--url: {e}"));
-    let base = record::canonical_url(&base).map_err(usage)?;
-    record::canonical_url(&format!("{base}{SUMS_FILE}")).map_err(usage)
+    let base = CanonicalUrl::parse(&base).map_err(|e| Failure::usage(format!("--url: {e}")))?;
+    Ok(base.sums_url())
 }
 
 fn require_dir(dir: &Path) -> CliResult {
@@ -332,8 +331,8 @@ pub fn unversioned_names(sums_url: &str, names: &[&str]) -> Vec<String> {
 /// The log's checkpoint, the record's (or leaf's) index and the memory outcome, whichever kind of log.
 fn logged_parts(r: &Released) -> (&VerifiedCheckpoint, u64, String) {
     match &r.logged {
-        Logged::Tlog(s) => (&s.logged.checkpoint, s.logged.index, s.memory.to_string()),
-        Logged::Sigsum(s) => (
+        LoggedBy::Tlog(s) => (&s.logged.checkpoint, s.logged.index, s.memory.to_string()),
+        LoggedBy::Sigsum(s) => (
             &s.verified.checkpoint,
             s.verified.leaf_index,
             s.memory.to_string(),
@@ -344,9 +343,8 @@ fn logged_parts(r: &Released) -> (&VerifiedCheckpoint, u64, String) {
 /// The human summary, on standard error.
 fn summary(a: &Args, r: &Released) {
     let (cp, index, memory) = logged_parts(r);
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
-    let base = r.sums_url.strip_suffix(SUMS_FILE).unwrap_or(&r.sums_url);
+    let base = r.sums_url.dir();
     let mut s = format!(
         "rget: released {} files from {} as {}\n",
         r.entries.len(),
@@ -361,11 +359,11 @@ fn summary(a: &Args, r: &Released) {
         ));
     }
     match &r.logged {
-        Logged::Tlog(_) => s.push_str(&format!(
+        LoggedBy::Tlog(_) => s.push_str(&format!(
             "  logged     {} index {index} under checkpoint size {}\n",
             cp.checkpoint.origin, cp.checkpoint.size
         )),
-        Logged::Sigsum(x) => s.push_str(&format!(
+        LoggedBy::Sigsum(x) => s.push_str(&format!(
             "  logged     Sigsum log {} ({}) leaf index {index} in tree size {}, the leaf signed by ssh-ed25519 key {}\n",
             cp.checkpoint.origin,
             x.log_url,
@@ -375,11 +373,7 @@ fn summary(a: &Args, r: &Released) {
     }
     s.push_str(&format!(
         "  cosigned   {}\n",
-        if cosigners.is_empty() {
-            "by no witness (the policy's quorum is none)".to_owned()
-        } else {
-            format!("by {}", cosigners.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     s.push_str(&format!("  seen       {memory}\n"));
     s.push_str(&format!("  wrote      {}\n", written.join(", ")));
@@ -393,67 +387,84 @@ fn summary(a: &Args, r: &Released) {
 }
 
 /// The `--json` report: one object, in the style of `rget get --json`.
-fn json(a: &Args, r: &Released) -> String {
-    let q = json_string;
+#[derive(Serialize)]
+struct Report<'a> {
+    released: bool,
+    dir: String,
+    sums_url: &'a str,
+    sums_sha256: String,
+    files: Vec<FileJson<'a>>,
+    /// `null` without `--key` (a release logged in Sigsum only).
+    signature: Option<SignatureJson<'a>>,
+    log: Logged<'a, Cosigner<'a>>,
+    /// The Sigsum log, with `--sigsum-…`; `null` otherwise.
+    sigsum: Option<SigsumJson<'a>>,
+    warnings: &'a [String],
+    written: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FileJson<'a> {
+    name: &'a str,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    key_id: &'a str,
+    trusted_comment: &'a str,
+}
+
+/// `"sigsum"`: the log (its key hash and URL), the leaf, the tree it is in, who signed the leaf and
+/// the witnesses that cosigned the tree head.
+#[derive(Serialize)]
+struct SigsumJson<'a> {
+    log_key_hash: &'a str,
+    log_url: &'a str,
+    leaf_index: u64,
+    tree_size: u64,
+    signer_key_hash: String,
+    witnesses: Vec<Cosigner<'a>>,
+}
+
+fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
     let (cp, index, memory) = logged_parts(r);
-    let files: Vec<String> = r
-        .entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{{\"name\":{},\"sha256\":{}}}",
-                q(&e.name),
-                q(&e.digest.to_hex())
-            )
-        })
-        .collect();
-    let cosigners: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(n, t)| format!("{{\"name\":{},\"timestamp\":{t}}}", q(n)))
-        .collect();
-    let written: Vec<String> = r
-        .written
-        .iter()
-        .map(|p| q(&p.display().to_string()))
-        .collect();
-    let signature = match &r.signed {
-        Some(v) => format!(
-            "{{\"key_id\":{},\"trusted_comment\":{}}}",
-            q(&v.key_id),
-            q(&v.trusted_comment)
-        ),
-        None => "null".to_owned(),
-    };
-    let sigsum = match &r.logged {
-        Logged::Sigsum(s) => format!(
-            "{{\"log_key_hash\":{},\"log_url\":{},\"leaf_index\":{index},\"tree_size\":{},\"signer_key_hash\":{},\"witnesses\":[{}]}}",
-            q(cp.checkpoint
-                .origin
-                .strip_prefix(rget_core::sigsum::ORIGIN_PREFIX)
-                .unwrap_or_default()),
-            q(&s.log_url),
-            cp.checkpoint.size,
-            q(&rget_core::sigsum::key_hash(&s.verified.signer).to_hex()),
-            cosigners.join(",")
-        ),
-        Logged::Tlog(_) => "null".to_owned(),
-    };
-    let warnings: Vec<String> = r.warnings.iter().map(|w| q(w)).collect();
-    format!(
-        "{{\"released\":true,\"dir\":{},\"sums_url\":{},\"sums_sha256\":{},\"files\":[{}],\"signature\":{signature},\"log\":{{\"origin\":{},\"index\":{index},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}},\"sigsum\":{sigsum},\"warnings\":[{}],\"written\":[{}]}}",
-        q(&a.dir.display().to_string()),
-        q(&r.sums_url),
-        q(&sha256(r.sums.as_bytes()).to_hex()),
-        files.join(","),
-        q(&cp.checkpoint.origin),
-        cp.checkpoint.size,
-        q(&cp.checkpoint.root.to_base64()),
-        cosigners.join(","),
-        q(&memory),
-        warnings.join(","),
-        written.join(","),
-    )
+    Report {
+        released: true,
+        dir: a.dir.display().to_string(),
+        sums_url: r.sums_url.as_str(),
+        sums_sha256: sha256(r.sums.as_bytes()).to_hex(),
+        files: r
+            .entries
+            .iter()
+            .map(|e| FileJson {
+                name: &e.name,
+                sha256: e.digest.to_hex(),
+            })
+            .collect(),
+        signature: r.signed.as_ref().map(|v| SignatureJson {
+            key_id: &v.key_id,
+            trusted_comment: &v.trusted_comment,
+        }),
+        log: Logged::new(cp, index, json::cosigners(cp), &memory),
+        sigsum: match &r.logged {
+            LoggedBy::Sigsum(s) => Some(SigsumJson {
+                log_key_hash: cp
+                    .checkpoint
+                    .origin
+                    .strip_prefix(rget_core::sigsum::ORIGIN_PREFIX)
+                    .unwrap_or_default(),
+                log_url: &s.log_url,
+                leaf_index: index,
+                tree_size: cp.checkpoint.size,
+                signer_key_hash: rget_core::sigsum::key_hash(&s.verified.signer).to_hex(),
+                witnesses: json::cosigners(cp),
+            }),
+            LoggedBy::Tlog(_) => None,
+        },
+        warnings: &r.warnings,
+        written: r.written.iter().map(|p| p.display().to_string()).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -464,11 +475,11 @@ mod tests {
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2").unwrap(),
+            sums_url("https://example.org/rel/v1.2").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         assert_eq!(
-            sums_url("https://example.org/rel/v1.2/").unwrap(),
+            sums_url("https://example.org/rel/v1.2/").unwrap().as_str(),
             "https://example.org/rel/v1.2/SHA256SUMS"
         );
         for bad in [

@@ -2,8 +2,9 @@
 //! the release trust compiled into it (the same `pinned/` keys, policy and source as the bootstrap).
 
 use super::exit::{CliResult, Failure};
-use super::get::json_string;
-use super::trust_args::{DEFAULT_MAX_TIME, MAX_MAX_TIME, Network, client, local};
+use super::json::{self, Logged};
+use super::summary::cosigned_by;
+use super::trust_args::{NetworkArgs, client, local};
 use crate::client::context::Context;
 use crate::client::own_release::{self, Checked, OwnTrust, RELEASE_MARKER, TARGET, VERSION};
 use crate::client::trust::{Env, PublisherKeys};
@@ -13,6 +14,7 @@ use rget_core::release;
 use rget_fetch::Downloaded;
 use rget_fetch::install::{install, previous_of};
 use rget_fetch::release::{Fetched, MAX_BINARY};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -47,25 +49,12 @@ pub struct Common {
     /// every byte is still checked, and the log record is the one at the pinned source
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
-    /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file (SSL_CERT_FILE is honoured too)
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Vec<PathBuf>,
     /// Allow plain http for --mirror URLs (every byte is checked all the same). A log the pins
     /// name with an http URL is always allowed; the pinned release source is always https
     #[arg(long)]
     pub allow_http: bool,
-    /// Longest wait, in seconds, for any single read from a server
-    #[arg(long, value_name = "SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: u64,
-    /// Longest time, in seconds, the whole command may take (every connect, read, retry and the
-    /// whole download; exit code 4 when it runs out)
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_TIME,
-          value_parser = clap::value_parser!(u64).range(1..=MAX_MAX_TIME))]
-    pub max_time: u64,
+    #[command(flatten)]
+    pub net: NetworkArgs,
     /// Print the result as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
@@ -103,7 +92,7 @@ pub struct UpgradeArgs {
     /// The version to install instead of the one LATEST names
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
-    /// Allow a version older than this rget (trust rule 5: no silent downgrade)
+    /// Allow a version older than this rget (never silently: an older release may have known holes)
     #[arg(long)]
     pub allow_downgrade: bool,
     /// The directory rget is installed in (DIR/rget). Default: where this rget runs from
@@ -153,14 +142,8 @@ fn setup(c: &Common) -> CliResult<Setup> {
     }
     .map_err(client)?;
     let http_log = own.policy.logs().any(|l| l.url.starts_with("http://"));
-    let net = Network {
-        state: c.state.as_deref(),
-        cacert: &c.cacert,
-        allow_http: c.allow_http || http_log,
-        timeout: c.timeout,
-        max_time: c.max_time,
-    };
-    let ctx = net.context(
+    let ctx = c.net.context(
+        c.allow_http || http_log,
         own.policy.clone(),
         PublisherKeys::none(),
         &Env::from_process(),
@@ -259,10 +242,10 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
         let msg = format!("rget {VERSION} is already installed: nothing to do");
         return say(
             &a.common,
-            &format!(
-                "{{\"upgraded\":false,\"version\":{}}}",
-                json_string(VERSION)
-            ),
+            &NothingToDo {
+                upgraded: false,
+                version: VERSION,
+            },
             &msg,
         );
     }
@@ -371,10 +354,36 @@ fn rollback(a: RollbackArgs) -> CliResult {
     )))
 }
 
+/// `rget self upgrade --json` when the target version is the running one.
+#[derive(Serialize)]
+struct NothingToDo {
+    upgraded: bool,
+    version: &'static str,
+}
+
+/// The `--json` report of `rget self verify | upgrade | rollback`.
+#[derive(Serialize)]
+struct Report<'a> {
+    outcome: &'a str,
+    name: &'a str,
+    sha256: String,
+    size: u64,
+    path: Option<String>,
+    built_as: &'static str,
+    sums_url: &'a str,
+    downloaded_from: &'a str,
+    key_id: &'a str,
+    trusted_comment: &'a str,
+    /// Where the trusted release key, log and policy came from.
+    pins: &'a str,
+    /// The cosigners by name only (unlike `rget get --json`).
+    log: Logged<'a, &'a str>,
+}
+
 /// A one-line outcome that needs no report.
-fn say(c: &Common, json: &str, human: &str) -> CliResult {
+fn say(c: &Common, json: &impl Serialize, human: &str) -> CliResult {
     if c.json {
-        println!("{json}");
+        json::print(json)?;
     } else {
         println!("rget: {}", rget_core::escape::for_terminal(human));
     }
@@ -392,55 +401,46 @@ fn print_report(
     let (name, digest, len, files, checked) = (&v.name, &v.digest, v.len, &v.files, &v.checked);
     let r = &checked.release;
     let cp = &r.logged.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
-    let out = if c.json {
-        let q = json_string;
-        let names: Vec<String> = cosigners.iter().map(|n| q(n)).collect();
-        format!(
-            "{{\"outcome\":{},\"name\":{},\"sha256\":{},\"size\":{len},\"path\":{},\"built_as\":{},\"sums_url\":{},\"downloaded_from\":{},\"key_id\":{},\"trusted_comment\":{},\"pins\":{},\"log\":{{\"origin\":{},\"index\":{},\"checkpoint_size\":{},\"checkpoint_root\":{},\"cosigners\":[{}],\"seen\":{}}}}}",
-            q(outcome),
-            q(name),
-            q(&digest.to_hex()),
-            installed.map_or("null".into(), |p| q(&p.display().to_string())),
-            q(RELEASE_MARKER.trim_matches('\0')),
-            q(&r.sums_url),
-            q(&files.location),
-            q(&r.key_id),
-            q(&r.trusted_comment),
-            q(&s.own.origin),
-            q(&cp.checkpoint.origin),
-            r.logged.index,
-            cp.checkpoint.size,
-            q(&cp.checkpoint.root.to_base64()),
-            names.join(","),
-            q(&checked.memory.to_string()),
-        )
-    } else {
-        let mut o = format!("rget: {what}\n");
-        o.push_str(&format!("  sha256     {digest} ({len} bytes)\n"));
-        o.push_str(&format!("  listed in  {}\n", r.sums_url));
-        o.push_str(&format!(
-            "  signed by  release key {} (pins: {})\n",
-            r.key_id, s.own.origin
-        ));
-        o.push_str(&format!("  comment    {:?}\n", r.trusted_comment));
-        o.push_str(&format!(
-            "  logged     {} index {} under checkpoint size {}\n",
-            cp.checkpoint.origin, r.logged.index, cp.checkpoint.size
-        ));
-        o.push_str(&format!(
-            "  cosigned   {}\n",
-            if cosigners.is_empty() {
-                "by no witness (the pinned quorum is none)".to_string()
-            } else {
-                format!("by {}", cosigners.join(", "))
-            }
-        ));
-        o.push_str(&format!("  seen       {}", checked.memory));
-        // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
-        let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
-        o.trim_end().to_owned()
-    };
-    println!("{out}");
+    if c.json {
+        return json::print(&Report {
+            outcome,
+            name,
+            sha256: digest.to_hex(),
+            size: len,
+            path: installed.map(|p| p.display().to_string()),
+            built_as: RELEASE_MARKER.trim_matches('\0'),
+            sums_url: &r.sums_url,
+            downloaded_from: &files.location,
+            key_id: &r.key_id,
+            trusted_comment: &r.trusted_comment,
+            pins: &s.own.origin,
+            log: Logged::new(
+                cp,
+                r.logged.index,
+                cp.cosigners.iter().map(|(n, _)| n.as_str()).collect(),
+                &checked.memory,
+            ),
+        });
+    }
+    let mut o = format!("rget: {what}\n");
+    o.push_str(&format!("  sha256     {digest} ({len} bytes)\n"));
+    o.push_str(&format!("  listed in  {}\n", r.sums_url));
+    o.push_str(&format!(
+        "  signed by  release key {} (pins: {})\n",
+        r.key_id, s.own.origin
+    ));
+    o.push_str(&format!("  comment    {:?}\n", r.trusted_comment));
+    o.push_str(&format!(
+        "  logged     {} index {} under checkpoint size {}\n",
+        cp.checkpoint.origin, r.logged.index, cp.checkpoint.size
+    ));
+    o.push_str(&format!(
+        "  cosigned   {}\n",
+        cosigned_by(cp, "the pinned quorum")
+    ));
+    o.push_str(&format!("  seen       {}", checked.memory));
+    // Spelled out for the terminal, line by line (URLs canonical, names from the pins).
+    let o = rget_core::escape::lines_for_terminal(&o.lines().collect::<Vec<_>>());
+    println!("{}", o.trim_end());
     Ok(())
 }

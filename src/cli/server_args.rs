@@ -1,4 +1,5 @@
-//! The connection limits every server command takes (`rget log serve`, `rget witness serve`).
+//! What every server command takes (`rget log serve`, `rget witness serve`): the address to listen
+//! on and the connection limits.
 
 use crate::cli::exit::{Failure, io_reason};
 use crate::serve::{Limits, shutdown_signals};
@@ -9,6 +10,10 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: SocketAddr,
+
     /// Concurrent connections; at the cap new ones wait in the kernel backlog
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -42,18 +47,20 @@ impl ServerArgs {
             shutdown_grace: Duration::from_millis(self.shutdown_timeout),
         }
     }
-}
 
-/// Binds `listen` before anything is served, so a busy port fails the command at once (exit 4).
-pub fn bind(listen: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), Failure> {
-    let failed = |e: std::io::Error| {
-        Failure::network(format!("cannot listen on {listen}: {}", io_reason(&e)))
-    };
-    let listener = std::net::TcpListener::bind(listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(failed)?;
-    let addr = listener.local_addr().map_err(failed)?;
-    Ok((listener, addr))
+    /// Binds `--listen` before anything is served, so a busy port fails the command at once
+    /// (exit 4).
+    pub fn bind(&self) -> Result<(std::net::TcpListener, SocketAddr), Failure> {
+        let listen = self.listen;
+        let failed = |e: std::io::Error| {
+            Failure::network(format!("cannot listen on {listen}: {}", io_reason(&e)))
+        };
+        let listener = std::net::TcpListener::bind(listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(failed)?;
+        let addr = listener.local_addr().map_err(failed)?;
+        Ok((listener, addr))
+    }
 }
 
 /// The tokio runtime a server command runs on.

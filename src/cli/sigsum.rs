@@ -2,7 +2,8 @@
 //! `sigsum-verify` does (same options, same inputs), with rget's exit codes and one-line errors.
 
 use super::exit::{CliResult, Failure, io_reason};
-use super::get::json_string;
+use super::json::{self, Cosigner};
+use super::summary::cosigned_by;
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::openssh::{self, MAX_KEY_FILE};
 use rget_core::policy::Policy;
@@ -10,6 +11,7 @@ use rget_core::sigsum::policy::{MAX_SIGSUM_POLICY_SIZE, parse_any};
 use rget_core::sigsum::proof::{MAX_PROOF_SIZE, SigsumProof};
 use rget_core::sigsum::verify::{VerifiedProof, verify};
 use rget_core::sigsum::{ORIGIN_PREFIX, builtin, key_hash};
+use serde::Serialize;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -281,12 +283,7 @@ fn verify_cmd(a: VerifyArgs) -> CliResult {
     let verified = verify(&message, &proof, &keys.keys, &policy)
         .map_err(|e| Failure::verification(format!("{}: {e}", a.proof.display())))?;
     if a.json {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{}", json(&verified, &message, &policy_name))
-            .and_then(|()| out.flush())
-            .map_err(|e| {
-                Failure::local_io(format!("writing to standard output: {}", io_reason(&e)))
-            })?;
+        json::print(&json(&verified, &message, &policy_name))?;
     } else {
         summary(&a.proof, &verified, &message, &policy_name, a.raw_hash);
     }
@@ -305,7 +302,6 @@ fn log_label(v: &VerifiedProof) -> String {
 /// The human summary, on standard error.
 fn summary(proof: &Path, v: &VerifiedProof, message: &Hash, policy: &str, raw: bool) {
     let cp = &v.checkpoint;
-    let names: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let mut s = format!("rget: verified Sigsum proof {}\n", proof.display());
     if raw {
         s.push_str(&format!("  message    {message} (--raw-hash)\n"));
@@ -324,16 +320,33 @@ fn summary(proof: &Path, v: &VerifiedProof, message: &Hash, policy: &str, raw: b
     ));
     s.push_str(&format!(
         "  cosigned   {} (policy {policy})\n",
-        if names.is_empty() {
-            "by no witness (the policy's quorum is none)".to_owned()
-        } else {
-            format!("by {}", names.join(", "))
-        }
+        cosigned_by(cp, "the policy's quorum")
     ));
     let _ = io::stderr().write_all(s.as_bytes());
 }
 
-fn json(v: &VerifiedProof, message: &Hash, policy: &str) -> String {
+/// The `--json` report of `rget sigsum verify`.
+#[derive(Serialize)]
+struct Report<'a> {
+    verified: bool,
+    message: String,
+    signer_key_hash: String,
+    policy: &'a str,
+    log: LogReport<'a>,
+    leaf_index: u64,
+    tree_size: u64,
+    root_hash: String,
+    witnesses: Vec<Cosigner<'a>>,
+}
+
+#[derive(Serialize)]
+struct LogReport<'a> {
+    key_hash: &'a str,
+    origin: &'a str,
+    url: Option<&'a str>,
+}
+
+fn json<'a>(v: &'a VerifiedProof, message: &Hash, policy: &'a str) -> Report<'a> {
     let cp = &v.checkpoint;
     // A Sigsum log's origin is its key hash under a fixed prefix (that is how it was looked up).
     let log_key_hash = cp
@@ -341,22 +354,19 @@ fn json(v: &VerifiedProof, message: &Hash, policy: &str) -> String {
         .origin
         .strip_prefix(ORIGIN_PREFIX)
         .unwrap_or_default();
-    let witnesses: Vec<String> = cp
-        .cosigners
-        .iter()
-        .map(|(name, ts)| format!("{{\"name\":{},\"timestamp\":{ts}}}", json_string(name)))
-        .collect();
-    format!(
-        "{{\"verified\":true,\"message\":\"{message}\",\"signer_key_hash\":\"{}\",\"policy\":{},\
-\"log\":{{\"key_hash\":\"{log_key_hash}\",\"origin\":{},\"url\":{}}},\"leaf_index\":{},\
-\"tree_size\":{},\"root_hash\":\"{}\",\"witnesses\":[{}]}}",
-        key_hash(&v.signer),
-        json_string(policy),
-        json_string(&cp.checkpoint.origin),
-        cp.log.url.as_deref().map_or("null".to_owned(), json_string),
-        v.leaf_index,
-        cp.checkpoint.size,
-        cp.checkpoint.root,
-        witnesses.join(",")
-    )
+    Report {
+        verified: true,
+        message: message.to_hex(),
+        signer_key_hash: key_hash(&v.signer).to_hex(),
+        policy,
+        log: LogReport {
+            key_hash: log_key_hash,
+            origin: &cp.checkpoint.origin,
+            url: cp.log.url.as_deref(),
+        },
+        leaf_index: v.leaf_index,
+        tree_size: cp.checkpoint.size,
+        root_hash: cp.checkpoint.root.to_hex(),
+        witnesses: json::cosigners(cp),
+    }
 }

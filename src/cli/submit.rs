@@ -3,12 +3,14 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::sigsum_args::{SigsumArgs, submit_sums};
+use super::summary::cosigned_by;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::context::Context;
 use crate::client::state::{Observed, Seen};
 use crate::client::verified::{remember, settle};
 use rget_core::record;
 use rget_core::tlog_proof::TlogProof;
+use rget_core::url::CanonicalUrl;
 use rget_core::verify::{LoggedSums, verify_logged_sums};
 use rget_fetch::{LogClient, limits};
 use std::io::Write;
@@ -75,7 +77,7 @@ pub struct Submitted {
 pub fn submit_verified(
     ctx: &Context,
     log: Option<&str>,
-    url: &str,
+    url: &CanonicalUrl,
     sums: &[u8],
 ) -> CliResult<Submitted> {
     if ctx.policy.is_sigsum() {
@@ -83,6 +85,7 @@ pub fn submit_verified(
             "the policy is a Sigsum policy: log the SHA256SUMS with --sigsum-policy and --sigsum-key",
         ));
     }
+    let url = url.as_str();
     // Refuse locally what the log would refuse, with the same message.
     record::build(url, sums).map_err(Failure::malformed)?;
     let log_url = log_prefix(ctx, log)?;
@@ -128,7 +131,7 @@ pub fn run(a: Args) -> CliResult {
     }
     let ctx = a.trust.context()?;
     let url = a.url.as_deref().unwrap_or_default();
-    let url = record::canonical_url(url).map_err(Failure::usage)?;
+    let url = CanonicalUrl::parse(url).map_err(Failure::usage)?;
     let bytes = read_sums(&ctx, &a, Some(&url))?;
     let Submitted {
         proof,
@@ -157,7 +160,7 @@ fn run_sigsum(a: &Args) -> CliResult {
     let keys = a.sigsum.keys()?;
     let ctx = a.sigsum.context(&a.trust)?;
     let url = match &a.url {
-        Some(u) => Some(record::canonical_url(u).map_err(Failure::usage)?),
+        Some(u) => Some(CanonicalUrl::parse(u).map_err(Failure::usage)?),
         None => None,
     };
     if url.is_none() && a.file.is_none() {
@@ -165,13 +168,12 @@ fn run_sigsum(a: &Args) -> CliResult {
             "give the SHA256SUMS with --file (or its URL)",
         ));
     }
-    let bytes = read_sums(&ctx, a, url.as_deref())?;
+    let bytes = read_sums(&ctx, a, url.as_ref())?;
     let s = submit_sums(&ctx, &keys, &bytes)?;
     let out = output_path(a, "SHA256SUMS.proof");
     rget_fetch::durable::write_atomic(&out, s.proof.as_bytes(), 0o644)
         .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
     let cp = &s.verified.checkpoint;
-    let cosigners: Vec<&str> = cp.cosigners.iter().map(|(n, _)| n.as_str()).collect();
     let report = [
         format!(
             "rget: SHA256SUMS (sha256 {}) is in Sigsum log {} ({}) at leaf index {} (tree size {}; {})",
@@ -182,14 +184,7 @@ fn run_sigsum(a: &Args) -> CliResult {
             cp.checkpoint.size,
             s.memory
         ),
-        format!(
-            "  cosigned   {}",
-            if cosigners.is_empty() {
-                "by no witness (the policy's quorum is none)".to_owned()
-            } else {
-                format!("by {}", cosigners.join(", "))
-            }
-        ),
+        format!("  cosigned   {}", cosigned_by(cp, "the policy's quorum")),
         format!("  proof written to {}", out.display()),
     ];
     let report = rget_core::escape::lines_for_terminal(&report);
@@ -207,7 +202,7 @@ fn output_path(a: &Args, name: &str) -> PathBuf {
 }
 
 /// The `SHA256SUMS`: from `--file` (at most what a log record holds), else downloaded from `url`.
-fn read_sums(ctx: &Context, a: &Args, url: Option<&str>) -> CliResult<Vec<u8>> {
+fn read_sums(ctx: &Context, a: &Args, url: Option<&CanonicalUrl>) -> CliResult<Vec<u8>> {
     Ok(match (&a.file, url) {
         (Some(f), _) => {
             let meta = std::fs::metadata(f)
@@ -224,7 +219,7 @@ fn read_sums(ctx: &Context, a: &Args, url: Option<&str>) -> CliResult<Vec<u8>> {
         }
         (None, Some(url)) => {
             ctx.fetch
-                .get_bytes(url, limits::SUMS)
+                .get_bytes(url.as_str(), limits::SUMS)
                 .map_err(|e| client(e.into()))?
                 .bytes
         }

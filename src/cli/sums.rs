@@ -5,9 +5,11 @@
 //! stricter parser, so a list that passes here will pass in `rget get` too.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::json;
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::sums::{self, Entry, MAX_FILE_BYTES};
 use rget_fetch::durable;
+use serde::Serialize;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
@@ -343,7 +345,8 @@ fn check(list: &Path, quiet: bool, json: bool) -> CliResult {
         outcomes.push(outcome);
     }
     if json {
-        writeln!(out, "{}", to_json(list, parsed.entries(), &outcomes)).map_err(write_err)?;
+        let line = json::line(&to_json(list, parsed.entries(), &outcomes))?;
+        out.write_all(line.as_bytes()).map_err(write_err)?;
     }
     out.flush().map_err(write_err)?;
 
@@ -427,71 +430,61 @@ fn display_name(name: &str) -> String {
     }
 }
 
-/// The `--json` report: one object, written by hand (a handful of fields does not need serde).
-fn to_json(list: &Path, entries: &[Entry], outcomes: &[Outcome]) -> String {
+/// The `--json` report of `--check`.
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    sums: String,
+    ok: bool,
+    total: usize,
+    failed: usize,
+    files: Vec<FileReport<'a>>,
+}
+
+/// One listed file: `status` is `ok`, `failed` (with the `actual` digest) or `unreadable` (with the
+/// `error`).
+#[derive(Serialize)]
+struct FileReport<'a> {
+    name: &'a str,
+    expected: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actual: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn to_json<'a>(list: &Path, entries: &'a [Entry], outcomes: &'a [Outcome]) -> CheckReport<'a> {
     let failed = outcomes.iter().filter(|o| **o != Outcome::Ok).count();
-    let files: Vec<String> = entries
+    let files = entries
         .iter()
         .zip(outcomes)
         .map(|(entry, outcome)| {
-            let common = format!(
-                "\"name\":{},\"expected\":\"{}\"",
-                json_string(&entry.name),
-                entry.digest
-            );
-            match outcome {
-                Outcome::Ok => format!("{{{common},\"status\":\"ok\"}}"),
-                Outcome::Mismatch { actual } => {
-                    format!("{{{common},\"status\":\"failed\",\"actual\":\"{actual}\"}}")
-                }
-                Outcome::Unreadable { reason } => format!(
-                    "{{{common},\"status\":\"unreadable\",\"error\":{}}}",
-                    json_string(reason)
-                ),
+            let (status, actual, error) = match outcome {
+                Outcome::Ok => ("ok", None, None),
+                Outcome::Mismatch { actual } => ("failed", Some(actual.to_hex()), None),
+                Outcome::Unreadable { reason } => ("unreadable", None, Some(reason.as_str())),
+            };
+            FileReport {
+                name: &entry.name,
+                expected: entry.digest.to_hex(),
+                status,
+                actual,
+                error,
             }
         })
         .collect();
-    format!(
-        "{{\"sums\":{},\"ok\":{},\"total\":{},\"failed\":{failed},\"files\":[{}]}}",
-        json_string(&list.to_string_lossy()),
-        failed == 0,
-        outcomes.len(),
-        files.join(",")
-    )
-}
-
-/// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
+    CheckReport {
+        sums: list.to_string_lossy().into_owned(),
+        ok: failed == 0,
+        total: outcomes.len(),
+        failed,
+        files,
     }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_escape_everything_json_requires() {
-        assert_eq!(
-            json_string("a\"b\\c\nd\re\tf\u{1}g\u{7f}ü"),
-            "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fü\""
-        );
-    }
 
     #[test]
     fn report_names_escape_line_breaks_only() {

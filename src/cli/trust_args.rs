@@ -20,16 +20,24 @@ pub struct LogTrustArgs {
     /// $RGET_POLICY, else $XDG_CONFIG_HOME/rget/policy
     #[arg(long, value_name = "FILE|NAME")]
     pub policy: Option<PathBuf>,
+    /// Allow plain http (for logs and files); the output says the transport was not authenticated.
+    /// A redirect from https to http is refused even so
+    #[arg(long)]
+    pub allow_http: bool,
+    #[command(flatten)]
+    pub net: NetworkArgs,
+}
+
+/// The checkpoint memory and how servers are reached: the options of every command that verifies
+/// (through [`LogTrustArgs`], and `rget self`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct NetworkArgs {
     /// Where the last verified checkpoint of each log is kept. Default: $XDG_STATE_HOME/rget
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Also trust the CA certificates in this PEM file (SSL_CERT_FILE is honoured too)
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
-    /// Allow plain http (for logs and files); the output says the transport was not authenticated.
-    /// A redirect from https to http is refused even so
-    #[arg(long)]
-    pub allow_http: bool,
     /// Longest wait, in seconds, for any single read from (or write to) a server: a server that
     /// stops answering, or stalls in the middle of a body, fails the transfer after this long
     /// (a GET is then retried, as for any failure in transit)
@@ -73,9 +81,9 @@ impl std::ops::Deref for TrustArgs {
     }
 }
 
-/// Maps a client failure class to the documented exit code.
+/// Maps a client failure, by its class, to the documented exit code.
 pub fn failure(e: ClientError) -> Failure {
-    match e.class {
+    match e.class() {
         Class::Verification => Failure::verification(e),
         Class::Malformed => Failure::malformed(e),
         Class::Network => Failure::network(e),
@@ -87,14 +95,7 @@ pub fn failure(e: ClientError) -> Failure {
 }
 
 fn trust_failure(e: TrustError) -> Failure {
-    match e {
-        TrustError::ReadPolicy { .. } | TrustError::ReadKeys { .. } => Failure::local_io(e),
-        TrustError::BadPolicy { .. }
-        | TrustError::MixedPolicy { .. }
-        | TrustError::BadKeysLine { .. }
-        | TrustError::BadKeyFile { .. } => Failure::malformed(e),
-        _ => Failure::usage(e),
-    }
+    failure(e.into())
 }
 
 impl TrustArgs {
@@ -134,44 +135,27 @@ impl LogTrustArgs {
         keys: PublisherKeys,
         env: &Env,
     ) -> Result<Context, Failure> {
-        let net = Network {
-            state: self.state.as_deref(),
-            cacert: &self.cacert,
-            allow_http: self.allow_http,
-            timeout: self.timeout,
-            max_time: self.max_time,
-        };
-        net.context(policy, keys, env)
+        self.net.context(self.allow_http, policy, keys, env)
     }
 }
 
-/// The checkpoint memory and HTTP settings every verifying command turns into a [`Context`] (the
-/// log-trust commands from [`LogTrustArgs`], `rget self` from its own options).
-pub struct Network<'a> {
-    pub state: Option<&'a std::path::Path>,
-    pub cacert: &'a [PathBuf],
-    pub allow_http: bool,
-    /// Seconds.
-    pub timeout: u64,
-    /// Seconds, for the whole command (`--max-time`), counted from when the context is made.
-    pub max_time: u64,
-}
-
-impl Network<'_> {
-    /// Opens the state directory and builds the HTTP client around `policy` and `keys`.
+impl NetworkArgs {
+    /// Opens the state directory and builds the HTTP client around `policy` and `keys`; the whole
+    /// command's `--max-time` counts from now.
     pub fn context(
         &self,
+        allow_http: bool,
         policy: TrustPolicy,
         keys: PublisherKeys,
         env: &Env,
     ) -> Result<Context, Failure> {
         let deadline = Deadline::after(std::time::Duration::from_secs(self.max_time));
-        let state = StateDir::open_default(self.state, env)
+        let state = StateDir::open_default(self.state.as_deref(), env)
             .map_err(|e| failure(e.into()))?
             .with_deadline(Some(deadline));
         let mut config = Config::from_env();
         config.ca_files.extend(self.cacert.iter().cloned());
-        config.allow_http = self.allow_http;
+        config.allow_http = allow_http;
         config.read_timeout = std::time::Duration::from_secs(self.timeout);
         config.deadline = Some(deadline);
         let fetch = Client::new(config).map_err(|e| failure(e.into()))?;
@@ -189,10 +173,7 @@ pub fn client(e: ClientError) -> Failure {
     failure(e)
 }
 
-/// A client error for a local I/O problem.
+/// A local I/O problem (exit code 7).
 pub fn local(message: impl std::fmt::Display) -> Failure {
-    failure(ClientError {
-        class: Class::LocalIo,
-        message: message.to_string(),
-    })
+    Failure::local_io(message)
 }

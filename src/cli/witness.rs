@@ -12,7 +12,6 @@ use crate::witness::{self as witness, Added, InitError, LogConfig, OpenError, Wi
 use rget_core::sigsum::policy as sigsum_policy;
 use rget_fetch::{Client, Config};
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -135,10 +134,6 @@ struct ServeArgs {
     /// The witness directory (made by 'rget witness init')
     #[arg(value_name = "DIR")]
     dir: PathBuf,
-
-    /// Address to listen on, e.g. 127.0.0.1:7380 (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
 
     /// A tlog-policy (or Sigsum policy) file whose 'log' lines are logs to witness
     #[arg(long, value_name = "FILE")]
@@ -322,7 +317,7 @@ fn serve(a: ServeArgs) -> CliResult {
     // Open (lock, load every log's state, read the lists) before listening, so a locked or damaged
     // witness fails before any log can connect.
     let (w, discovery) = open_witness(&a)?;
-    let (listener, addr) = server_args::bind(a.listen)?;
+    let (listener, addr) = a.server.bind()?;
     let rt = server_args::runtime()?;
     let (stop_lists, stopped) = mpsc::channel::<()>();
     if let Some(d) = discovery {

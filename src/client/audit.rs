@@ -15,13 +15,16 @@
 use super::context::Context;
 use super::error::{Class, ClientError};
 use super::state::{Evidence, Observed, Seen};
-use super::verified::{remember, settle};
+use super::trust::TrustedLog;
+use super::verified::{remember, settle, verify_latest};
 use rget_core::digest::Hash;
-use rget_core::merkle::{self, Frontier};
-use rget_core::record;
-use rget_core::tile::{self, TileHashSource, TileReader};
+use rget_core::merkle::{self, Frontier, MerkleError};
+use rget_core::policy::VerifiedCheckpoint;
+use rget_core::record::{self, RecordError};
+use rget_core::tile::{self, TileError, TileHashSource, TileReader};
 use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 
 /// A record under the audited prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,10 +125,63 @@ impl Progress {
     }
 }
 
-fn anomaly(message: impl std::fmt::Display) -> ClientError {
-    ClientError {
-        class: Class::TrustAnomaly,
-        message: message.to_string(),
+/// Why an audit stopped: the log's own data contradicts what it signed or what was audited before
+/// (a trust anomaly), the audit progress file is damaged, or an entry bundle could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(
+        "{origin}: the log's checkpoint (size {size}) is smaller than the tree already audited (size {audited})"
+    )]
+    Shrunk {
+        origin: String,
+        size: u64,
+        audited: u64,
+    },
+    #[error("{origin}: cannot read the audited part of the tree from its tiles: {err}")]
+    AuditedUnreadable {
+        origin: String,
+        err: MerkleError<TileError>,
+    },
+    #[error("{origin}: the log's tiles no longer hash to the root audited at size {audited}")]
+    AuditedChanged { origin: String, audited: u64 },
+    #[error("{origin}: {path}: {err}")]
+    BadBundle {
+        origin: String,
+        path: String,
+        err: TileError,
+    },
+    #[error(
+        "{origin}: entries {from}..{size} from the log's bundles do not hash to its signed root"
+    )]
+    NotTheSignedRoot {
+        origin: String,
+        from: u64,
+        size: u64,
+    },
+    #[error(
+        "{}: not a valid audit progress file; remove it to audit {origin} from the start",
+        path.display()
+    )]
+    Progress { path: PathBuf, origin: String },
+    #[error("{log_url}{path}: {err}")]
+    Bundle {
+        log_url: String,
+        path: String,
+        err: TileError,
+    },
+}
+
+impl AuditError {
+    pub fn class(&self) -> Class {
+        match self {
+            AuditError::Shrunk { .. }
+            | AuditError::AuditedUnreadable { .. }
+            | AuditError::AuditedChanged { .. }
+            | AuditError::BadBundle { .. }
+            | AuditError::NotTheSignedRoot { .. } => Class::TrustAnomaly,
+            AuditError::Progress { .. } => Class::Malformed,
+            AuditError::Bundle { .. } => Class::Network,
+        }
     }
 }
 
@@ -138,82 +194,34 @@ pub fn audit(
 ) -> Result<Vec<LogReport>, ClientError> {
     let mut reports = Vec::new();
     for log in ctx.policy.logs() {
-        reports.push(audit_log(ctx, log.origin, log.url, prefix, expected)?);
+        reports.push(audit_log(ctx, log, prefix, expected)?);
     }
     Ok(reports)
 }
 
+/// One log: its latest checkpoint checked, the tree audited last time found unchanged in it, every
+/// new entry proved to extend that tree to the signed root, the records under `prefix` reported, and
+/// the progress saved.
 fn audit_log(
     ctx: &Context,
-    origin: &str,
-    log_url: &str,
+    log: TrustedLog,
     prefix: &str,
     expected: Option<&HashSet<Hash>>,
 ) -> Result<LogReport, ClientError> {
-    let lc = LogClient::new(log_url, &ctx.fetch);
-    let note = lc.checkpoint()?;
-    // Compared with the memory as soon as the log's signature holds: a fork is a fork whatever else.
-    let pending = remember(ctx, &note, Seen::Latest, Some(origin))?;
-    let vc = ctx
-        .policy
-        .policy
-        .verify_checkpoint(&note)
-        .map_err(|e| ClientError {
-            class: Class::Verification,
-            message: format!("{log_url}checkpoint: {e}"),
-        })?;
-    if vc.checkpoint.origin != origin {
-        return Err(ClientError {
-            class: Class::Verification,
-            message: format!(
-                "{log_url}checkpoint is for {:?}, not {origin:?}",
-                vc.checkpoint.origin
-            ),
-        });
-    }
-    let memory = settle(ctx, pending, &vc, Seen::Latest)?;
+    let (vc, memory) = latest_checkpoint(ctx, log)?;
     let size = vc.checkpoint.size;
-    let progress = match ctx.state.read_audit(origin, prefix)? {
-        None => Progress::default(),
-        Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|t| Progress::parse(t, prefix)).ok_or_else(|| {
-            ClientError {
-                class: Class::Malformed,
-                message: format!(
-                    "{}: not a valid audit progress file; remove it to audit {origin} from the start",
-                    ctx.state.audit_prefix_path(origin, prefix).display()
-                ),
-            }
-        })?,
-    };
+    let progress = read_progress(ctx, log.origin, prefix)?;
     if progress.size > size {
-        return Err(anomaly(format!(
-            "{origin}: the log's checkpoint (size {size}) is smaller than the tree already audited (size {})",
-            progress.size
-        )));
-    }
-
-    // The tree as last audited, from tiles, must hash to the root recorded then.
-    let mut frontier = match progress.root {
-        None => Frontier::new(),
-        Some(root) => {
-            let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), size);
-            let f = Frontier::of(progress.size, &mut src).map_err(|e| {
-                anomaly(format!(
-                    "{origin}: cannot read the audited part of the tree from its tiles: {e}"
-                ))
-            })?;
-            if f.root() != root {
-                return Err(anomaly(format!(
-                    "{origin}: the log's tiles no longer hash to the root audited at size {}",
-                    progress.size
-                )));
-            }
-            f
+        return Err(AuditError::Shrunk {
+            origin: log.origin.to_owned(),
+            size,
+            audited: progress.size,
         }
-    };
-
+        .into());
+    }
+    let mut frontier = audited_tree(ctx, log, &progress, size)?;
     let mut report = LogReport {
-        origin: origin.to_string(),
+        origin: log.origin.to_string(),
         from: progress.size,
         to: size,
         memory,
@@ -224,34 +232,109 @@ fn audit_log(
         bundles_fetched: 0,
         evidence: None,
     };
-    let mut reader = LogClient::new(log_url, &ctx.fetch);
-    for t in tile::entry_bundles(progress.size, size) {
-        let bytes = reader.read_tile(&t).map_err(|e| ClientError {
-            class: Class::Network,
-            message: format!("{log_url}{}: {e}", t.path()),
+    read_new_entries(ctx, log, prefix, &mut frontier, &mut report)?;
+    // Every new entry, in order, extends the audited tree to exactly the signed root.
+    if frontier.root() != vc.checkpoint.root {
+        return Err(AuditError::NotTheSignedRoot {
+            origin: log.origin.to_owned(),
+            from: progress.size,
+            size,
+        }
+        .into());
+    }
+    if let Some(exp) = expected {
+        report.unexpected = unexpected(&report.new, exp);
+    }
+    report.changed = changed_urls(&progress, &report.new);
+    if !report.changed.is_empty() {
+        report.evidence = Some(keep_evidence(ctx, log.origin, &vc.note, &report.changed));
+    }
+    save_progress(ctx, log.origin, prefix, progress, &report.new, &vc)?;
+    Ok(report)
+}
+
+/// The log's latest checkpoint, verified under the policy and tied to this host's memory of it.
+fn latest_checkpoint(
+    ctx: &Context,
+    log: TrustedLog,
+) -> Result<(VerifiedCheckpoint, Observed), ClientError> {
+    let note = LogClient::new(log.url, &ctx.fetch).checkpoint()?;
+    // Compared with the memory as soon as the log's signature holds: a fork is a fork whatever else.
+    let pending = remember(ctx, &note, Seen::Latest, Some(log.origin))?;
+    let vc = verify_latest(ctx, log, &note)?;
+    let memory = settle(ctx, pending, &vc, Seen::Latest)?;
+    Ok((vc, memory))
+}
+
+/// How far this prefix was audited in this log (nothing, the first time).
+fn read_progress(ctx: &Context, origin: &str, prefix: &str) -> Result<Progress, ClientError> {
+    let Some(bytes) = ctx.state.read_audit(origin, prefix)? else {
+        return Ok(Progress::default());
+    };
+    let progress = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| Progress::parse(t, prefix))
+        .ok_or_else(|| AuditError::Progress {
+            path: ctx.state.audit_prefix_path(origin, prefix),
+            origin: origin.to_owned(),
+        })?;
+    Ok(progress)
+}
+
+/// The tree as last audited, rebuilt from the log's tiles at `size`: it must hash to the root
+/// recorded then (a log that rewrote its past is caught here).
+fn audited_tree(
+    ctx: &Context,
+    log: TrustedLog,
+    progress: &Progress,
+    size: u64,
+) -> Result<Frontier, AuditError> {
+    let Some(root) = progress.root else {
+        return Ok(Frontier::new());
+    };
+    let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), size);
+    let f = Frontier::of(progress.size, &mut src).map_err(|err| AuditError::AuditedUnreadable {
+        origin: log.origin.to_owned(),
+        err,
+    })?;
+    if f.root() != root {
+        return Err(AuditError::AuditedChanged {
+            origin: log.origin.to_owned(),
+            audited: progress.size,
+        });
+    }
+    Ok(f)
+}
+
+/// Downloads the entry bundles from `report.from` to `report.to`, appends every new entry to
+/// `frontier`, and reports the records under `prefix` (and the entries that are not records).
+fn read_new_entries(
+    ctx: &Context,
+    log: TrustedLog,
+    prefix: &str,
+    frontier: &mut Frontier,
+    report: &mut LogReport,
+) -> Result<(), AuditError> {
+    let mut reader = LogClient::new(log.url, &ctx.fetch);
+    for t in tile::entry_bundles(report.from, report.to) {
+        let bytes = reader.read_tile(&t).map_err(|err| AuditError::Bundle {
+            log_url: log.url.to_owned(),
+            path: t.path(),
+            err,
         })?;
         report.bundles_fetched += 1;
-        let entries = tile::decode_bundle(&bytes, t.width)
-            .map_err(|e| anomaly(format!("{origin}: {}: {e}", t.path())))?;
+        let entries =
+            tile::decode_bundle(&bytes, t.width).map_err(|err| AuditError::BadBundle {
+                origin: log.origin.to_owned(),
+                path: t.path(),
+                err,
+            })?;
         // The first bundle may begin with entries audited last time.
         let first = t.first_entry();
-        let audited = progress.size.saturating_sub(first) as usize;
+        let audited = report.from.saturating_sub(first) as usize;
         for (index, entry) in (first..).zip(&entries).skip(audited) {
             frontier.append(merkle::leaf_hash(entry));
-            // Every entry must at least be a record; the ones under the prefix, which are reported,
-            // are checked whole (canonical URL, digest of the carried SHA256SUMS, its syntax). Entries
-            // of other publishers are theirs to audit: fully re-parsing them would triple the cost.
-            let checked = record::parse_header(entry).and_then(|h| {
-                // Matched in canonical form, so a record made under another spelling of a URL
-                // under the prefix is reported (as not canonical), never missed.
-                let url = record::canonical_url(h.url);
-                if super::trust::prefix_matches(prefix, url.as_deref().unwrap_or(h.url)) {
-                    record::parse(entry).map(Some)
-                } else {
-                    Ok(None)
-                }
-            });
-            match checked {
+            match record_under(prefix, entry) {
                 Ok(Some(r)) => report.new.push(Rec {
                     index,
                     url: r.url.to_string(),
@@ -262,51 +345,74 @@ fn audit_log(
             }
         }
     }
-    // Every new entry, in order, extends the audited tree to exactly the signed root.
-    if frontier.root() != vc.checkpoint.root {
-        return Err(anomaly(format!(
-            "{origin}: entries {}..{size} from the log's bundles do not hash to its signed root",
-            progress.size
-        )));
-    }
+    Ok(())
+}
 
-    if let Some(exp) = expected {
-        report.unexpected = report
-            .new
-            .iter()
-            .filter(|r| !exp.contains(&r.sums_sha256))
-            .cloned()
-            .collect();
+/// The record `entry` if it is one under `prefix`. Every entry must at least be a record; the ones
+/// under the prefix, which are reported, are checked whole (canonical URL, digest of the carried
+/// SHA256SUMS, its syntax). Entries of other publishers are theirs to audit: fully re-parsing them
+/// would triple the cost.
+fn record_under<'e>(
+    prefix: &str,
+    entry: &'e [u8],
+) -> Result<Option<record::Record<'e>>, RecordError> {
+    let h = record::parse_header(entry)?;
+    // Matched in canonical form, so a record made under another spelling of a URL under the
+    // prefix is reported (as not canonical), never missed.
+    let url = record::canonical_url(h.url);
+    if super::trust::prefix_matches(prefix, url.as_deref().unwrap_or(h.url)) {
+        record::parse(entry).map(Some)
+    } else {
+        Ok(None)
     }
+}
+
+/// The new records whose `SHA256SUMS` is not one the release team expects.
+fn unexpected(new: &[Rec], expected: &HashSet<Hash>) -> Vec<Rec> {
+    new.iter()
+        .filter(|r| !expected.contains(&r.sums_sha256))
+        .cloned()
+        .collect()
+}
+
+/// The URLs with more than one digest among all records audited, where a new record was seen: each
+/// with every record of it, oldest first.
+fn changed_urls(progress: &Progress, new: &[Rec]) -> Vec<(String, Vec<Rec>)> {
     let mut by_url: BTreeMap<&str, Vec<&Rec>> = BTreeMap::new();
-    for r in progress.records.iter().chain(&report.new) {
+    for r in progress.records.iter().chain(new) {
         by_url.entry(&r.url).or_default().push(r);
     }
+    let mut changed = Vec::new();
     for (url, recs) in by_url {
         let digests: HashSet<&Hash> = recs.iter().map(|r| &r.sums_sha256).collect();
         let touched = recs.iter().any(|r| r.index >= progress.size);
         if digests.len() > 1 && touched {
-            report
-                .changed
-                .push((url.to_string(), recs.into_iter().cloned().collect()));
+            changed.push((url.to_string(), recs.into_iter().cloned().collect()));
         }
     }
+    changed
+}
 
-    if !report.changed.is_empty() {
-        report.evidence = Some(keep_evidence(ctx, origin, &vc.note, &report.changed));
-    }
-
-    // Remember how far this prefix is audited (anomalies are reported by the run that finds them).
-    let mut all = progress.records;
-    all.extend(report.new.iter().cloned());
+/// Remembers how far this prefix is audited (anomalies are reported by the run that finds them).
+fn save_progress(
+    ctx: &Context,
+    origin: &str,
+    prefix: &str,
+    progress: Progress,
+    new: &[Rec],
+    vc: &VerifiedCheckpoint,
+) -> Result<(), ClientError> {
+    let size = vc.checkpoint.size;
+    let mut records = progress.records;
+    records.extend(new.iter().cloned());
     let done = Progress {
         size,
         root: (size > 0).then_some(vc.checkpoint.root),
-        records: all,
+        records,
     };
-    ctx.state
-        .write_audit(origin, prefix, done.format(prefix).as_bytes())?;
-    Ok(report)
+    Ok(ctx
+        .state
+        .write_audit(origin, prefix, done.format(prefix).as_bytes())?)
 }
 
 /// Keeps the evidence of URLs with several records, as the lookup path does

@@ -16,7 +16,7 @@
 //!   target (a link to a regular file replaces the target and keeps the link; a link to a device
 //!   or FIFO, `/dev/stdout` say, is written through).
 
-use super::error::{Class, ClientError};
+use super::error::Class;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -43,24 +43,57 @@ impl Destination {
     }
 }
 
-fn refuse(path: &Path, why: impl std::fmt::Display) -> ClientError {
-    ClientError::new(
-        Class::Usage,
-        format!(
-            "{}: {why}; rget writes only to a regular file (replaced once verified), a character device or a FIFO (see 'rget get --help')",
-            path.display()
-        ),
-    )
+/// Why a destination cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    /// Not a place for a file: the command line is wrong (exit 2), nothing was downloaded.
+    #[error(
+        "{}: {why}; rget writes only to a regular file (replaced once verified), a character device or a FIFO (see 'rget get --help')",
+        path.display()
+    )]
+    Refused { path: PathBuf, why: String },
+    #[error("{}: {what}: {err}", path.display())]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        err: std::io::Error,
+    },
+    #[error(
+        "{}: is no longer a character device or FIFO (it changed during the download): nothing was written",
+        path.display()
+    )]
+    Changed { path: PathBuf },
+}
+
+impl DestinationError {
+    pub fn class(&self) -> Class {
+        match self {
+            DestinationError::Refused { .. } => Class::Usage,
+            DestinationError::Io { .. } | DestinationError::Changed { .. } => Class::LocalIo,
+        }
+    }
+}
+
+fn refuse(path: &Path, why: impl std::fmt::Display) -> DestinationError {
+    DestinationError::Refused {
+        path: path.to_owned(),
+        why: why.to_string(),
+    }
+}
+
+fn io(path: &Path, what: &'static str, err: std::io::Error) -> DestinationError {
+    DestinationError::Io {
+        path: path.to_owned(),
+        what,
+        err,
+    }
 }
 
 /// Decides by what `path` finally names, symbolic links followed. Refuses (exit 2) a directory, a
 /// socket, a block device and a loop of links; a path that cannot be inspected is a local I/O error
 /// (exit 7).
-pub fn resolve(path: &Path) -> Result<Destination, ClientError> {
+pub fn resolve(path: &Path) -> Result<Destination, DestinationError> {
     use std::os::unix::fs::FileTypeExt;
-    let io = |p: &Path, what: &str, e: std::io::Error| {
-        ClientError::new(Class::LocalIo, format!("{}: {what}: {e}", p.display()))
-    };
     let m = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -110,17 +143,13 @@ pub fn resolve(path: &Path) -> Result<Destination, ClientError> {
 
 /// The path at the end of a chain of symbolic links starting at `link` (which need not exist
 /// there), relative targets taken from each link's directory.
-fn link_target(link: &Path) -> Result<PathBuf, ClientError> {
+fn link_target(link: &Path) -> Result<PathBuf, DestinationError> {
     let mut p = link.to_owned();
     for _ in 0..=MAX_LINKS {
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
-                let target = std::fs::read_link(&p).map_err(|e| {
-                    ClientError::new(
-                        Class::LocalIo,
-                        format!("{}: cannot read the link: {e}", p.display()),
-                    )
-                })?;
+                let target =
+                    std::fs::read_link(&p).map_err(|e| io(&p, "cannot read the link", e))?;
                 p = rget_fetch::durable::parent_of(&p).join(target);
             }
             _ => return Ok(p),
@@ -133,27 +162,20 @@ fn link_target(link: &Path) -> Result<PathBuf, ClientError> {
 /// creating or truncating anything, and only if what was opened is still a character device or a
 /// FIFO (a regular file put there meanwhile would be written in place, not replaced atomically:
 /// refused before a byte is written). Opening a FIFO waits for its reader, as a shell's `>` does.
-pub fn open_write_through(path: &Path) -> Result<File, ClientError> {
+pub fn open_write_through(path: &Path) -> Result<File, DestinationError> {
     use std::os::unix::fs::FileTypeExt;
-    let io = |what: &str, e: std::io::Error| {
-        ClientError::new(Class::LocalIo, format!("{}: {what}: {e}", path.display()))
-    };
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| io("cannot open it for writing", e))?;
+        .map_err(|e| io(path, "cannot open it for writing", e))?;
     let t = f
         .metadata()
-        .map_err(|e| io("cannot inspect it", e))?
+        .map_err(|e| io(path, "cannot inspect it", e))?
         .file_type();
     if !(t.is_char_device() || t.is_fifo()) {
-        return Err(ClientError::new(
-            Class::LocalIo,
-            format!(
-                "{}: is no longer a character device or FIFO (it changed during the download): nothing was written",
-                path.display()
-            ),
-        ));
+        return Err(DestinationError::Changed {
+            path: path.to_owned(),
+        });
     }
     Ok(f)
 }
@@ -206,28 +228,32 @@ mod tests {
         );
 
         let e = resolve(d).unwrap_err();
-        assert_eq!(e.class, Class::Usage);
-        assert!(e.message.contains("is a directory"), "{}", e.message);
+        assert_eq!(e.class(), Class::Usage);
+        assert!(
+            e.to_string().contains("is a directory"),
+            "{}",
+            e.to_string()
+        );
         symlink(d, d.join("to-dir")).unwrap();
         let e = resolve(&d.join("to-dir")).unwrap_err();
         assert!(
-            e.message.contains("is a directory (where the link"),
+            e.to_string().contains("is a directory (where the link"),
             "{}",
-            e.message
+            e.to_string()
         );
         let sock = d.join("sock");
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
         let e = resolve(&sock).unwrap_err();
-        assert_eq!(e.class, Class::Usage);
-        assert!(e.message.contains("is a socket"), "{}", e.message);
+        assert_eq!(e.class(), Class::Usage);
+        assert!(e.to_string().contains("is a socket"), "{}", e.to_string());
         symlink("loop-b", d.join("loop-a")).unwrap();
         symlink("loop-a", d.join("loop-b")).unwrap();
         let e = resolve(&d.join("loop-a")).unwrap_err();
-        assert_eq!(e.class, Class::Usage);
+        assert_eq!(e.class(), Class::Usage);
         assert!(
-            e.message.contains("loop of symbolic links"),
+            e.to_string().contains("loop of symbolic links"),
             "{}",
-            e.message
+            e.to_string()
         );
     }
 
@@ -237,12 +263,15 @@ mod tests {
         let file = t.path().join("file");
         std::fs::write(&file, b"old").unwrap();
         let e = open_write_through(&file).unwrap_err();
-        assert_eq!(e.class, Class::LocalIo);
+        assert_eq!(e.class(), Class::LocalIo);
         assert_eq!(std::fs::read(&file).unwrap(), b"old");
         // Nor through a link to a regular file.
         let link = t.path().join("link");
         symlink(&file, &link).unwrap();
-        assert_eq!(open_write_through(&link).unwrap_err().class, Class::LocalIo);
+        assert_eq!(
+            open_write_through(&link).unwrap_err().class(),
+            Class::LocalIo
+        );
         assert_eq!(std::fs::read(&file).unwrap(), b"old");
         let f = t.path().join("fifo");
         fifo(&f);

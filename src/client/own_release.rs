@@ -8,13 +8,13 @@
 //! a `SHA256SUMS` signed by a pinned release key and recorded in a pinned log under the pinned quorum.
 
 use super::context::Context;
-use super::error::{Class, ClientError};
+use super::error::ClientError;
 use super::state::{Observed, Seen};
 use super::trust::{PolicySource, TrustPolicy};
 use super::verified::{remember, settle};
 use rget_core::digest::Hash;
-use rget_core::pins::{self, ReleaseTrust, Version};
-use rget_core::release::{ReleaseError, ReleaseFiles, VerifiedRelease, verify_release};
+use rget_core::pins::{self, ReleaseTrust, ReleaseTrustFiles, Version};
+use rget_core::release::{ReleaseFiles, VerifiedRelease, verify_release};
 use rget_core::sigsum::proof::SigsumProof;
 use rget_core::sigsum::verify::checkpoint_note;
 use rget_core::tlog_proof::TlogProof;
@@ -58,9 +58,11 @@ impl OwnTrust {
     /// The trust compiled into this binary.
     pub fn embedded() -> Result<OwnTrust, ClientError> {
         Self::from_texts(
-            EMBEDDED_KEYS,
-            EMBEDDED_POLICY,
-            EMBEDDED_SOURCE,
+            ReleaseTrustFiles {
+                keys: EMBEDDED_KEYS,
+                policy: EMBEDDED_POLICY,
+                source: EMBEDDED_SOURCE,
+            },
             Path::new("<compiled-in pinned/policy>"),
             "compiled in".into(),
         )
@@ -72,40 +74,52 @@ impl OwnTrust {
     pub fn from_dir(dir: &Path) -> Result<OwnTrust, ClientError> {
         let read = |f: &str| {
             let p = dir.join(f);
-            std::fs::read_to_string(&p).map_err(|e| {
-                ClientError::new(
-                    Class::LocalIo,
-                    format!("cannot read the pin file {}: {e}", p.display()),
-                )
-            })
+            std::fs::read_to_string(&p).map_err(|err| ClientError::PinFile { path: p, err })
         };
+        let (keys, policy, source) = (read("release.pub")?, read("policy")?, read("source")?);
         Self::from_texts(
-            &read("release.pub")?,
-            &read("policy")?,
-            &read("source")?,
+            ReleaseTrustFiles {
+                keys: &keys,
+                policy: &policy,
+                source: &source,
+            },
             &dir.join("policy"),
             dir.display().to_string(),
         )
     }
 
     fn from_texts(
-        keys: &str,
-        policy: &str,
-        source: &str,
+        files: ReleaseTrustFiles<'_>,
         policy_path: &Path,
         origin: String,
     ) -> Result<OwnTrust, ClientError> {
-        let malformed =
-            |e: String| ClientError::new(Class::Malformed, format!("pins ({origin}): {e}"));
         // A Sigsum-format policy is read as the tlog-policy it stands for, as the bootstrap's build
         // embeds it.
-        let policy = &pins::policy_as_tlog(policy).map_err(malformed)?;
-        let trust = ReleaseTrust::parse(keys, policy, source).map_err(malformed)?;
+        let policy_text = match pins::policy_as_tlog(files.policy) {
+            Ok(t) => t,
+            Err(err) => return Err(ClientError::Pins { origin, err }),
+        };
+        let files = ReleaseTrustFiles {
+            policy: &policy_text,
+            ..files
+        };
+        let trust = match ReleaseTrust::parse(files) {
+            Ok(t) => t,
+            Err(err) => return Err(ClientError::Pins { origin, err }),
+        };
         // The pinned policy's log URLs are the release team's own configuration: a plain-http log is
         // their choice, and harmless, since everything a log serves is checked by signatures and
         // Merkle proofs. (The release source itself must be https: `ReleaseTrust::parse`.)
-        let policy = TrustPolicy::from_text(policy_path, PolicySource::Flag, policy, true)
-            .map_err(|e| malformed(e.to_string()))?;
+        let policy =
+            match TrustPolicy::from_text(policy_path, PolicySource::Flag, files.policy, true) {
+                Ok(p) => p,
+                Err(err) => {
+                    return Err(ClientError::PinnedPolicy {
+                        origin,
+                        err: Box::new(err),
+                    });
+                }
+            };
         Ok(OwnTrust {
             trust,
             policy,
@@ -142,16 +156,14 @@ pub fn download(
 
 /// Why no location served `what`. One location: its own error (and exit code). Several: all of
 /// their errors, as a network failure.
-fn no_location(what: &str, failures: Vec<FetchError>) -> ClientError {
-    let mut failures: Vec<ClientError> = failures.into_iter().map(ClientError::from).collect();
+fn no_location(what: &str, mut failures: Vec<FetchError>) -> ClientError {
     if failures.len() == 1 {
-        return failures.remove(0);
+        return failures.remove(0).into();
     }
-    let joined: Vec<String> = failures.into_iter().map(|e| e.message).collect();
-    ClientError::new(
-        Class::Network,
-        format!("no location served {what}: {}", joined.join("; ")),
-    )
+    ClientError::NoLocation {
+        what: what.to_owned(),
+        failures,
+    }
 }
 
 /// A release binary that passed every check, tied to this host's memory of the log.
@@ -197,10 +209,7 @@ pub fn check(
         },
         &mut |_| {},
     )
-    .map_err(|e| match e {
-        ReleaseError::Malformed(m) => ClientError::new(Class::Malformed, m),
-        ReleaseError::Refused(m) => ClientError::new(Class::Verification, m),
-    })?;
+    .map_err(ClientError::Release)?;
     let memory = settle(ctx, pending, &release.logged.checkpoint, Seen::FromProof)?;
     Ok(Checked { release, memory })
 }
@@ -222,16 +231,16 @@ pub fn latest(
                 let text = String::from_utf8_lossy(&r.bytes);
                 let v = text.trim();
                 return Version::parse(v).map(|v| (v, url.clone())).ok_or_else(|| {
-                    ClientError::new(
-                        Class::Malformed,
-                        format!("{url}: {v:?} is not a version (MAJOR.MINOR.PATCH[-PRERELEASE])"),
-                    )
+                    ClientError::NotAVersion {
+                        url,
+                        text: v.to_owned(),
+                    }
                 });
             }
             Err(e) => last = Some(ClientError::from(e)),
         }
     }
-    Err(last.unwrap_or_else(|| ClientError::new(Class::Usage, "no LATEST location")))
+    Err(last.unwrap_or(ClientError::NoLatestLocation))
 }
 
 /// Where the running binary is installed: `--prefix DIR` gives `DIR/rget`; otherwise the running
@@ -240,18 +249,10 @@ pub fn installed_path(prefix: Option<&Path>) -> Result<PathBuf, ClientError> {
     if let Some(dir) = prefix {
         return Ok(dir.join("rget"));
     }
-    let exe = std::env::current_exe().map_err(|e| {
-        ClientError::new(
-            Class::Usage,
-            format!("cannot tell where this rget is installed ({e}): give --prefix DIR"),
-        )
-    })?;
+    let exe = std::env::current_exe().map_err(ClientError::NoInstalledPath)?;
     let s = exe.to_string_lossy();
     if s.starts_with("/memfd:") || s.ends_with(" (deleted)") {
-        return Err(ClientError::new(
-            Class::Usage,
-            format!("this rget runs from {s}, not from an installed file: give --prefix DIR"),
-        ));
+        return Err(ClientError::NotInstalled(s.into_owned()));
     }
     Ok(exe)
 }

@@ -32,6 +32,7 @@ use rget_core::openssh;
 use rget_core::policy::{MAX_POLICY_SIZE, Policy, PolicyLog};
 use rget_core::record;
 use rget_core::sigsum::{self, builtin, policy::SigsumPolicyError};
+use rget_core::url::CanonicalUrl;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
@@ -174,7 +175,7 @@ pub enum TrustError {
         line: usize,
         origin: String,
         url: String,
-        reason: String,
+        reason: Box<PrefixError>,
     },
     #[error(
         "--key {arg:?} is neither a minisign nor an ssh-ed25519 public key ({parse}), nor a readable file ({io})"
@@ -214,29 +215,46 @@ fn show(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The canonical spelling of an http(s) URL or URL prefix, the one `SHA256SUMS` records use: scheme and
-/// host lowercased, default port dropped, and everything a client would rewrite refused (see
-/// `record::canonical_url`). The error is a phrase to follow the URL in a message.
-pub fn canonical_prefix(input: &str, allow_http: bool) -> Result<String, String> {
-    let phrase = |e: record::RecordError| match e {
+/// Why a URL prefix cannot be used: a phrase to follow the URL in a message.
+#[derive(Debug, PartialEq, Eq, Error)]
+pub enum PrefixError {
+    #[error("has no scheme (want https://...)")]
+    NoScheme,
+    #[error("has scheme {0:?}, want https")]
+    Scheme(String),
+    #[error("is plain http, which is refused unless http is allowed by flag")]
+    PlainHttp,
+    /// No canonical spelling (`record::canonical_url`).
+    #[error("{}", record_phrase(.0))]
+    Url(record::RecordError),
+}
+
+fn record_phrase(e: &record::RecordError) -> String {
+    match e {
         record::RecordError::BadUrl { reason, .. } => format!("is not usable: {reason}"),
         record::RecordError::UrlTooLong => format!("is longer than {} bytes", record::MAX_URL),
         other => format!("is not usable: {other}"),
-    };
+    }
+}
+
+/// The canonical spelling of an http(s) URL or URL prefix, the one `SHA256SUMS` records use: scheme and
+/// host lowercased, default port dropped, and everything a client would rewrite refused (see
+/// `record::canonical_url`).
+pub fn canonical_prefix(input: &str, allow_http: bool) -> Result<String, PrefixError> {
     let Some((scheme, rest)) = input.split_once("://") else {
-        return Err("has no scheme (want https://...)".into());
+        return Err(PrefixError::NoScheme);
     };
     if scheme.eq_ignore_ascii_case("https") {
-        return record::canonical_url(input).map_err(phrase);
+        return record::canonical_url(input).map_err(PrefixError::Url);
     }
     if !scheme.eq_ignore_ascii_case("http") {
-        return Err(format!("has scheme {scheme:?}, want https"));
+        return Err(PrefixError::Scheme(scheme.to_owned()));
     }
     if !allow_http {
-        return Err("is plain http, which is refused unless http is allowed by flag".into());
+        return Err(PrefixError::PlainHttp);
     }
     // Check it with the https rules, then put back http and http's own default port (80, not 443).
-    let c = record::canonical_url(&format!("https://{rest}")).map_err(phrase)?;
+    let c = record::canonical_url(&format!("https://{rest}")).map_err(PrefixError::Url)?;
     let tail = c.strip_prefix("https://").unwrap_or(&c);
     let (auth, path) = tail.split_at(tail.find('/').unwrap_or(tail.len()));
     let given_auth = rest.split('/').next().unwrap_or_default();
@@ -388,7 +406,7 @@ impl TrustPolicy {
                     line,
                     origin,
                     url: url.clone(),
-                    reason,
+                    reason: Box::new(reason),
                 })?;
             // A prefix ending in `/` lets callers append tile paths without guessing.
             if !canon.ends_with('/') {
@@ -686,17 +704,26 @@ impl PublisherKeys {
         })
     }
 
-    /// The key that applies to the `SHA256SUMS` at `sums_url`, and where it came from. Pass the
-    /// canonical URL (the record's); other spellings are canonicalised first when possible.
+    /// The key that applies to the `SHA256SUMS` at `sums_url` (the record's URL, parsed once), and
+    /// where it came from.
+    pub fn for_sums(&self, sums_url: &CanonicalUrl) -> Option<AppliedKey<'_>> {
+        self.matching(sums_url.as_str())
+    }
+
+    /// [`PublisherKeys::for_sums`] for a URL in any spelling: canonicalised first when possible.
     pub fn lookup(&self, sums_url: &str) -> Option<AppliedKey<'_>> {
+        let canon = canonical_prefix(sums_url, true);
+        self.matching(canon.as_deref().unwrap_or(sums_url))
+    }
+
+    /// The key for the canonical `url`: `--key`, else the longest keys-file prefix covering it.
+    fn matching(&self, url: &str) -> Option<AppliedKey<'_>> {
         if let Some(key) = &self.flag {
             return Some(AppliedKey {
                 key,
                 source: KeySource::Flag,
             });
         }
-        let canon = canonical_prefix(sums_url, true);
-        let url = canon.as_deref().unwrap_or(sums_url);
         let best = self
             .entries
             .iter()

@@ -16,14 +16,16 @@
 //! (`core::trusted_comment`) stops the replay on both paths.
 
 use super::context::Context;
-use super::error::{Class, ClientError};
+use super::error::ClientError;
 use super::state::Evidence;
 use super::trust::TrustedLog;
+use super::verified::verify_latest;
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle;
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
 use rget_core::tile::{self, Tile, TileError, TileHashSource, TileReader};
+use rget_core::url::CanonicalUrl;
 use rget_fetch::LogClient;
 
 /// Other records proved from the tiles at most: anyone can record a URL thousands of times, and
@@ -47,17 +49,38 @@ pub(crate) struct Ours<'a> {
     pub checkpoint: &'a VerifiedCheckpoint,
 }
 
+/// A URL the trusted logs list with more than one `SHA256SUMS`: exit code 6, with every other
+/// record named (the first [`MAX_NAMED`]) and where the evidence went.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{sums_url} has more than one SHA256SUMS in the trusted logs: index {index} (sha256 {sums_sha256}, the one served) and {}; an older release may be replayed under this URL, or the release was changed after it was logged; {}",
+    others.join(", "),
+    match evidence {
+        Evidence::Saved(dir) => format!("evidence kept in {}", dir.display()),
+        Evidence::NotSaved(e) => format!("could NOT keep the evidence: {e}"),
+    }
+)]
+pub struct Replayed {
+    pub sums_url: CanonicalUrl,
+    /// The record verified and served.
+    pub index: u64,
+    pub sums_sha256: Hash,
+    /// The other records: `index N (sha256 D[, log O][, NOT proved])`.
+    pub others: Vec<String>,
+    pub evidence: Evidence,
+}
+
 /// Looks `sums_url` up in the trusted logs not in `listed` yet, and refuses (exit code 6, evidence
 /// kept) if any log lists a `SHA256SUMS` for it other than `ours`.
 pub(crate) fn refuse_other_records<'a>(
     ctx: &'a Context,
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
     ours: &Ours,
     mut listed: Vec<Listed<'a>>,
 ) -> Result<(), ClientError> {
     for log in ctx.policy.logs() {
         if !listed.iter().any(|l| l.log.origin == log.origin) {
-            let hits = LogClient::new(log.url, &ctx.fetch).lookup(sums_url)?;
+            let hits = LogClient::new(log.url, &ctx.fetch).lookup(sums_url.as_str())?;
             listed.push(Listed { log, hits });
         }
     }
@@ -123,43 +146,28 @@ pub(crate) fn refuse_other_records<'a>(
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
-    let evidence = match ctx.state.keep_evidence(ours.log.origin, "records", &refs) {
-        Evidence::Saved(dir) => format!("evidence kept in {}", dir.display()),
-        Evidence::NotSaved(e) => format!("could NOT keep the evidence: {e}"),
-    };
+    let evidence = ctx.state.keep_evidence(ours.log.origin, "records", &refs);
     if others.len() > MAX_NAMED {
         let more = others.len() - MAX_NAMED;
         others.truncate(MAX_NAMED);
         others.push(format!("and {more} more (all listed in the evidence)"));
     }
-    Err(ClientError::new(
-        Class::TrustAnomaly,
-        format!(
-            "{sums_url} has more than one SHA256SUMS in the trusted logs: index {} (sha256 {}, the one served) and {}; an older release may be replayed under this URL, or the release was changed after it was logged; {evidence}",
-            ours.index,
-            ours.sums_sha256,
-            others.join(", ")
-        ),
-    ))
+    Err(Box::new(Replayed {
+        sums_url: sums_url.clone(),
+        index: ours.index,
+        sums_sha256: *ours.sums_sha256,
+        others,
+        evidence,
+    })
+    .into())
 }
 
-/// A log's latest checkpoint, verified under the policy.
+/// A log's latest checkpoint, verified under the policy (for the evidence: a failure is noted there).
 fn latest_checkpoint(ctx: &Context, log: TrustedLog) -> Result<VerifiedCheckpoint, String> {
     let note = LogClient::new(log.url, &ctx.fetch)
         .checkpoint()
         .map_err(|e| e.to_string())?;
-    let vc = ctx
-        .policy
-        .policy
-        .verify_checkpoint(&note)
-        .map_err(|e| format!("{}checkpoint: {e}", log.url))?;
-    if vc.checkpoint.origin != log.origin {
-        return Err(format!(
-            "{}checkpoint is for {:?}, not for {:?}",
-            log.url, vc.checkpoint.origin, log.origin
-        ));
-    }
-    Ok(vc)
+    verify_latest(ctx, log, &note).map_err(|e| e.to_string())
 }
 
 /// The entry at `index` of the log, from its entry bundle, if it is a record of `sums_url` carrying a
@@ -170,7 +178,7 @@ fn prove_record(
     vc: &VerifiedCheckpoint,
     index: u64,
     digest: &Hash,
-    sums_url: &str,
+    sums_url: &CanonicalUrl,
 ) -> Result<Vec<u8>, String> {
     let size = vc.checkpoint.size;
     if index >= size {
@@ -181,7 +189,7 @@ fn prove_record(
     let entry = read_entry(&mut LogClient::new(log.url, &ctx.fetch), index, size)?;
     let r = record::parse_header(&entry).map_err(|e| format!("entry {index}: {e}"))?;
     // A record made under another spelling of the URL is a record of the URL too.
-    if record::canonical_url(r.url).as_deref() != Ok(sums_url) {
+    if CanonicalUrl::parse(r.url).as_ref() != Ok(sums_url) {
         return Err(format!("entry {index} is a record of {:?}", r.url));
     }
     if r.sums_sha256 != *digest || sha256(r.sums) != *digest {

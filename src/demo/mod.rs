@@ -38,22 +38,23 @@ pub struct Options {
     pub tmp: PathBuf,
 }
 
-/// One attack and how it was refused.
-#[derive(Debug, Clone)]
+/// One attack and how it was refused. `rget demo --json` prints it as it is (fields in this order).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Attack {
     pub name: &'static str,
-    /// What the check that stopped it proves.
-    pub stopped_by: &'static str,
     pub refused: bool,
     pub exit_code: Option<i32>,
     /// The bootstrap's own one-line error.
     pub error: String,
+    /// What the check that stopped it proves.
+    pub stopped_by: &'static str,
     /// The installed rget is still the verified one, and nothing else was written.
     pub destination_untouched: bool,
 }
 
-/// The Sigsum step: a release logged in a Sigsum log and fetched with `rget get`.
-#[derive(Debug, Clone, Default)]
+/// The Sigsum step: a release logged in a Sigsum log and fetched with `rget get`. `rget demo
+/// --json` prints it as it is (fields in this order).
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SigsumStep {
     /// The Sigsum log's origin, `sigsum.org/v1/tree/<key hash>`.
     pub log: String,
@@ -65,9 +66,10 @@ pub struct SigsumStep {
     pub verified: bool,
 }
 
-/// What the demo did and saw.
-#[derive(Debug, Clone, Default)]
+/// What the demo did and saw. `rget demo --json` prints it as it is (fields in this order).
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Account {
+    #[serde(serialize_with = "display")]
     pub workspace: PathBuf,
     pub version: String,
     pub released_sha256: String,
@@ -82,7 +84,18 @@ pub struct Account {
     pub server_pids: Vec<u32>,
     /// After cleanup: no server alive and the workspace gone (or kept on request).
     pub cleaned_up: bool,
+    #[serde(serialize_with = "hundredths")]
     pub seconds: f64,
+}
+
+/// A path as it displays (a non-UTF-8 byte replaced), for the JSON account.
+fn display<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&p.display())
+}
+
+/// Seconds to the hundredth, for the JSON account.
+fn hundredths<S: serde::Serializer>(t: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((t * 100.0).round() / 100.0)
 }
 
 /// Runs the demo; `say` gets one line per step as it happens.
@@ -370,9 +383,11 @@ fn steps(
     if !out.status.success() {
         return Err(format!("the bootstrap failed: {}", last_line(&out.stderr)));
     }
-    let report = String::from_utf8_lossy(&out.stdout);
-    account.executed_sha256 = json_field(&report, "sha256").unwrap_or_default();
-    account.log_index = json_field(&report, "index").and_then(|s| s.parse().ok());
+    // The executed rget's `self verify --json` report: what it hashed itself to, and where its
+    // record is. Anything else (not JSON, fields missing) leaves them empty, and the account says so.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    account.executed_sha256 = report["sha256"].as_str().unwrap_or_default().to_owned();
+    account.log_index = report["log"]["index"].as_u64();
     account.installed = read(&bin.join("rget"))? == bytes;
     for c in &account.bootstrap_checks {
         say(&format!("                  {c}"));
@@ -557,21 +572,25 @@ fn sigsum_step(
             p(&ws.join("host-state")),
         ],
     )?;
-    let report = String::from_utf8_lossy(&got.stdout);
-    let number = |k: &str| {
-        json_field(&report, k)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    // The `rget get --json` report: anything else (not JSON, fields missing) leaves them empty, and
+    // the account says so.
+    let report: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap_or_default();
+    let sigsum = &report["sigsum"];
     let step = SigsumStep {
-        log: json_field(&report, "origin").unwrap_or_default(),
-        leaf_index: number("leaf_index"),
-        tree_size: number("tree_size"),
-        witnesses: ["w1", "w2"]
-            .iter()
-            .filter(|w| report.contains(&format!("\"name\":\"{w}\"")))
-            .map(|w| (*w).to_owned())
-            .collect(),
+        log: report["log"]["origin"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        leaf_index: sigsum["leaf_index"].as_u64().unwrap_or(0),
+        tree_size: sigsum["tree_size"].as_u64().unwrap_or(0),
+        witnesses: sigsum["witnesses"]
+            .as_array()
+            .map(|ws| {
+                ws.iter()
+                    .filter_map(|w| w["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
         verified: read(&out)? == bytes.as_bytes(),
     };
     say(&format!(
@@ -667,14 +686,4 @@ fn build_bootstrap(
     let boot = ws.join("rget-bootstrap");
     std::fs::copy(&built, &boot).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     Ok(boot)
-}
-
-/// The value of `"key":` in a flat JSON object (a string's content, or a number).
-fn json_field(json: &str, key: &str) -> Option<String> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = &json[at..];
-    if let Some(s) = rest.strip_prefix('"') {
-        return s.split('"').next().map(str::to_owned);
-    }
-    Some(rest.chars().take_while(|c| c.is_ascii_digit()).collect())
 }

@@ -1,8 +1,9 @@
 //! The sequencer: turns submitted records into durable, published tree growth, one batch at a time.
 //!
 //! A batch commits in this order, each step durable before the next starts:
-//! 1. the entry bundles and hash tiles the batch adds or changes (temporary files, fsync, rename, one
-//!    fsync per changed directory);
+//! 1. the entry bundles and hash tiles the batch adds or changes, all in one `durable::write_many`:
+//!    temporary files written, one file-system-wide sync (`syncfs`), every rename, a second sync, so a
+//!    batch costs two barriers however many files and directories it touches;
 //! 2. `tree-state` (size and root): from here on the batch is part of the log for good;
 //! 3. the signed checkpoint in `public/checkpoint`;
 //! 4. only then are the submitters answered, each with a `c2sp.org/tlog-proof@v1`.

@@ -21,7 +21,7 @@
 
 use super::dir::LogDir;
 use super::metrics::Reject;
-use super::sequencer::{SubmitError, read_bundle};
+use super::sequencer::{OpenError, SubmitError, read_bundle};
 use super::server::{State, reject};
 use crate::serve::Answer;
 use crate::serve::body::{BodyError, read_body};
@@ -34,7 +34,7 @@ use rget_core::note::VerifierKey;
 use rget_core::sigsum::api::{self, InclusionProof, LeafRequest, MAX_LEAVES_PER_REQUEST, TreeHead};
 use rget_core::sigsum::leaf::{LEAF_LEN, Leaf};
 use rget_core::sigsum::token::{self, SubmitToken};
-use rget_core::tile::{self, Tile};
+use rget_core::tile::{self, Tile, TileError};
 use rget_core::tlog_proof::parse_decimal;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -44,6 +44,20 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Most token keys per domain read (as a log reads at most this many DNS TXT records).
 const MAX_TOKEN_KEYS: usize = 10;
+
+/// Why a `--sigsum-tokens` file is refused: the line, then the problem.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenKeysError {
+    #[error("line {line}: want `<domain> <hex public key>`")]
+    Shape { line: usize },
+    /// The domain as a header can carry it, or no token could ever match it.
+    #[error("line {line}: {domain:?} is not a lowercase ASCII domain name")]
+    Domain { line: usize, domain: String },
+    #[error("line {line}: the key is not 64 hex digits")]
+    Key { line: usize },
+    #[error("line {line}: more than {MAX_TOKEN_KEYS} keys for {domain}")]
+    TooMany { line: usize, domain: String },
+}
 
 /// Submit-token keys by domain: what the DNS records `_sigsum_v1.<domain>` publish for a public log.
 /// A log on loopback has no DNS to ask, so the operator lists them (`--sigsum-tokens FILE`).
@@ -55,34 +69,34 @@ pub struct TokenKeys {
 impl TokenKeys {
     /// Parses `<domain> <hex Ed25519 public key>` lines (`#` comments, blank lines ignored); a
     /// domain may have several keys (one line each).
-    pub fn parse(text: &str) -> Result<TokenKeys, String> {
+    pub fn parse(text: &str) -> Result<TokenKeys, TokenKeysError> {
         let mut by_domain: HashMap<String, Vec<[u8; 32]>> = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
+            let (n, line) = (i + 1, raw.trim());
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = |why: &str| format!("line {}: {why}", i + 1);
             let [domain, key] = line
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .try_into()
-                .map_err(|_| bad("want `<domain> <hex public key>`"))?;
-            // The domain as a header can carry it, or no token could ever match it.
+                .map_err(|_| TokenKeysError::Shape { line: n })?;
             if !token::valid_domain(domain) {
-                return Err(bad(&format!(
-                    "{domain:?} is not a lowercase ASCII domain name"
-                )));
+                return Err(TokenKeysError::Domain {
+                    line: n,
+                    domain: domain.to_owned(),
+                });
             }
             let key: [u8; 32] = hex::decode(key)
                 .ok()
                 .and_then(|k| k.try_into().ok())
-                .ok_or_else(|| bad("the key is not 64 hex digits"))?;
+                .ok_or(TokenKeysError::Key { line: n })?;
             let keys = by_domain.entry(domain.to_owned()).or_default();
             if keys.len() == MAX_TOKEN_KEYS {
-                return Err(bad(&format!(
-                    "more than {MAX_TOKEN_KEYS} keys for {domain}"
-                )));
+                return Err(TokenKeysError::TooMany {
+                    line: n,
+                    domain: domain.to_owned(),
+                });
             }
             keys.push(key);
         }
@@ -266,22 +280,39 @@ fn leaves(start: &str, end: &str, st: &State) -> Answer {
     }
 }
 
+/// Why the leaves asked for could not be read from the log directory (the log's own fault: logged,
+/// and answered with 500).
+#[derive(Debug, thiserror::Error)]
+enum LeavesError {
+    #[error("leaf {0} is beyond the published tree")]
+    Beyond(u64),
+    #[error(transparent)]
+    Read(OpenError),
+    #[error(transparent)]
+    Bundle(TileError),
+    #[error("entry {0} is not a {LEAF_LEN}-byte Sigsum leaf")]
+    NotALeaf(u64),
+}
+
 /// Leaves `start..end` of the published tree of `published` entries, from its entry bundles.
-fn read_leaves(dir: &LogDir, start: u64, end: u64, published: u64) -> Result<Vec<Leaf>, String> {
+fn read_leaves(
+    dir: &LogDir,
+    start: u64,
+    end: u64,
+    published: u64,
+) -> Result<Vec<Leaf>, LeavesError> {
     let mut out = Vec::new();
     let mut next = start;
     while next < end {
-        let t: Tile = Tile::entry_bundle(next, published).ok_or("beyond the published tree")?;
-        let bytes = read_bundle(dir, &t).map_err(|e| e.to_string())?;
-        let entries = tile::decode_bundle(&bytes, t.width).map_err(|e| e.to_string())?;
+        let t: Tile = Tile::entry_bundle(next, published).ok_or(LeavesError::Beyond(next))?;
+        let bytes = read_bundle(dir, &t).map_err(LeavesError::Read)?;
+        let entries = tile::decode_bundle(&bytes, t.width).map_err(LeavesError::Bundle)?;
         let first = t.first_entry();
         for (i, e) in (first..).zip(&entries) {
             if i < next || i >= end {
                 continue;
             }
-            let leaf: &[u8; LEAF_LEN] = (*e)
-                .try_into()
-                .map_err(|_| format!("entry {i} is not a {LEAF_LEN}-byte Sigsum leaf"))?;
+            let leaf: &[u8; LEAF_LEN] = (*e).try_into().map_err(|_| LeavesError::NotALeaf(i))?;
             out.push(Leaf::from_bytes(leaf));
         }
         next = first + u64::from(t.width);

@@ -30,8 +30,8 @@
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::Hash;
 use rget_core::merkle::MerkleError;
-use rget_core::note::{self, Note, NoteSignature, VerifierKey};
-use rget_core::policy::Policy;
+use rget_core::note::{self, Note, NoteError, NoteSignature, VerifierKey};
+use rget_core::policy::{Policy, PolicyError};
 use rget_core::qpd::{self, Budget};
 use rget_fetch::{Client, Config, FetchError};
 use std::fmt::Write as _;
@@ -114,6 +114,63 @@ pub struct Cosigned {
     pub failures: Vec<String>,
 }
 
+/// Why a witnesses file cannot be used (`line` is 1-based).
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessesError {
+    #[error("line {0}: a qpd line is 'qpd <witness name> <requests a day>'")]
+    QpdLine(usize),
+    #[error("line {line}: qpd {value:?} is not a number from 1 to 2147483647")]
+    QpdValue { line: usize, value: String },
+    #[error("line {line}: qpd for {name:?}, which is not a witness")]
+    QpdNotAWitness { line: usize, name: String },
+    #[error("line {line}: a second qpd for witness {name:?}")]
+    SecondQpd { line: usize, name: String },
+    #[error(transparent)]
+    Policy(PolicyError),
+    #[error("witness {0:?} has no URL: the log must know where to send checkpoints")]
+    NoUrl(String),
+    #[error(transparent)]
+    Client(FetchError),
+}
+
+/// Why one witness did not cosign a checkpoint (one line in the log's report of the round).
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// Only the resend after a 409 can meet an empty budget (the first request is made only with
+    /// budget left).
+    #[error("its budget has no request left for the resend after its 409")]
+    NoBudgetForResend,
+    #[error("no consistency proof from {old}: {err}")]
+    NoProof { old: u64, err: MerkleError },
+    /// The witness cosigned a larger tree than this log has.
+    #[error("holds size {held}, larger than this log's {size}: a fork or a rollback")]
+    HoldsLarger { held: u64, size: u64 },
+    #[error("answered 409 with {0:?}")]
+    Bad409(String),
+    #[error("kept answering 409")]
+    Kept409,
+    /// An HTTP failure, with what the status means coming from a bastion or a budget (or nothing).
+    #[error("{err}{hint}")]
+    Fetch { err: FetchError, hint: &'static str },
+    #[error(transparent)]
+    Answer(AnswerError),
+    #[error("witness thread panicked")]
+    Panicked,
+}
+
+/// Why a witness's answer holds no cosignature to keep.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    #[error("answer is not UTF-8")]
+    NotUtf8,
+    #[error("answer is not signature lines: {0}")]
+    NotSignatureLines(NoteError),
+    #[error("answer has no cosignature by this witness's key")]
+    NoCosignature,
+    #[error("cosignature does not verify: {0}")]
+    DoesNotVerify(NoteError),
+}
+
 /// Whether the first path segment of `url` is a lowercase hex SHA-256: the route an https-bastion
 /// gives a backend.
 fn is_bastion_route(url: &str) -> bool {
@@ -132,24 +189,18 @@ type BudgetLine = (String, u32, usize);
 
 /// Splits the log's own lines (`qpd <witness> <n>`) from a witnesses file, leaving a blank line in
 /// their place so the policy parser's line numbers stay those of the file.
-fn split_budgets(text: &str) -> Result<(String, Vec<BudgetLine>), String> {
+fn split_budgets(text: &str) -> Result<(String, Vec<BudgetLine>), WitnessesError> {
     let mut policy = String::with_capacity(text.len());
     let mut budgets = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
         if fields.first() == Some(&"qpd") {
             let [_, name, n] = fields.as_slice() else {
-                return Err(format!(
-                    "line {}: a qpd line is 'qpd <witness name> <requests a day>'",
-                    i + 1
-                ));
+                return Err(WitnessesError::QpdLine(i + 1));
             };
-            let n = qpd::parse(n).ok_or_else(|| {
-                format!(
-                    "line {}: qpd {:?} is not a number from 1 to 2147483647",
-                    i + 1,
-                    note::snippet(n)
-                )
+            let n = qpd::parse(n).ok_or_else(|| WitnessesError::QpdValue {
+                line: i + 1,
+                value: note::snippet(n),
             })?;
             budgets.push(((*name).to_owned(), n, i + 1));
         } else {
@@ -165,18 +216,16 @@ impl Witnesses {
     /// Reads a witnesses file: a C2SP tlog-policy whose `witness` lines all carry the witness's URL,
     /// and `qpd <witness name> <requests a day>` lines giving witnesses a budget (at most one each,
     /// after the witness's line). `log` lines, if any, are ignored (the log knows its own key).
-    pub fn parse(text: &str) -> Result<Witnesses, String> {
+    pub fn parse(text: &str) -> Result<Witnesses, WitnessesError> {
         let (policy_text, budgets) = split_budgets(text)?;
-        let policy = Policy::parse(&policy_text).map_err(|e| e.to_string())?;
+        let policy = Policy::parse(&policy_text).map_err(WitnessesError::Policy)?;
         let started = Instant::now();
         let mut targets = Vec::new();
         for w in &policy.witnesses {
-            let url = w.url.clone().ok_or_else(|| {
-                format!(
-                    "witness {:?} has no URL: the log must know where to send checkpoints",
-                    w.name
-                )
-            })?;
+            let url = w
+                .url
+                .clone()
+                .ok_or_else(|| WitnessesError::NoUrl(w.name.clone()))?;
             let url = if url.ends_with('/') {
                 url
             } else {
@@ -197,12 +246,14 @@ impl Witnesses {
             });
         }
         for (name, n, line) in budgets {
-            let t = targets
-                .iter_mut()
-                .find(|t| t.name == name)
-                .ok_or_else(|| format!("line {line}: qpd for {name:?}, which is not a witness"))?;
+            let t = targets.iter_mut().find(|t| t.name == name).ok_or_else(|| {
+                WitnessesError::QpdNotAWitness {
+                    line,
+                    name: name.clone(),
+                }
+            })?;
             if t.budget.is_some() {
-                return Err(format!("line {line}: a second qpd for witness {name:?}"));
+                return Err(WitnessesError::SecondQpd { line, name });
             }
             t.budget = Some(Budget::for_log(n, 0));
         }
@@ -215,7 +266,7 @@ impl Witnesses {
             read_timeout: Duration::from_secs(10),
             ..Config::from_env()
         };
-        let client = Client::new(config).map_err(|e| e.to_string())?;
+        let client = Client::new(config).map_err(WitnessesError::Client)?;
         Ok(Witnesses {
             policy,
             targets,
@@ -371,7 +422,7 @@ impl Witnesses {
     ) -> (Vec<NoteSignature>, Vec<String>, Vec<String>) {
         let client = &self.client;
         let started = self.started;
-        let results: Vec<(String, Result<Vec<NoteSignature>, String>)> = std::thread::scope(|s| {
+        let results: Vec<(String, Answer)> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .targets
                 .iter_mut()
@@ -388,7 +439,7 @@ impl Witnesses {
                 .into_iter()
                 .map(|h| {
                     h.join()
-                        .unwrap_or_else(|_| (String::new(), Err("witness thread panicked".into())))
+                        .unwrap_or_else(|_| (String::new(), Err(WitnessError::Panicked)))
                 })
                 .collect()
         });
@@ -469,8 +520,11 @@ fn spend(t: &mut Target, started: Instant) -> bool {
     t.budget.as_mut().is_none_or(|b| b.take(ms).is_ok())
 }
 
+/// What asking one witness gave: its verified cosignature line, or why not.
+type Answer = Result<Vec<NoteSignature>, WitnessError>;
+
 /// Records a failure of `t`: its back-off doubles.
-fn failed(t: &mut Target, why: String) -> Result<Vec<NoteSignature>, String> {
+fn failed(t: &mut Target, why: WitnessError) -> Answer {
     t.failures = t.failures.saturating_add(1);
     let backoff = FIRST_BACKOFF
         .saturating_mul(1 << t.failures.saturating_sub(1).min(16))
@@ -479,9 +533,9 @@ fn failed(t: &mut Target, why: String) -> Result<Vec<NoteSignature>, String> {
     Err(why)
 }
 
-/// What an HTTP error from `t` means, bastion statuses named.
-fn describe(t: &Target, e: &FetchError) -> String {
-    let hint = match e {
+/// An HTTP error from `t`, with what its status means from a bastion or for a budget.
+fn http_failure(t: &Target, e: FetchError) -> WitnessError {
+    let hint = match &e {
         FetchError::Http { status: 421, .. } if t.bastion => {
             " (the bastion does not serve this witness: check the key hash in its URL)"
         }
@@ -493,7 +547,7 @@ fn describe(t: &Target, e: &FetchError) -> String {
         }
         _ => "",
     };
-    format!("{e}{hint}")
+    WitnessError::Fetch { err: e, hint }
 }
 
 /// One witness, one checkpoint: at most two requests (the second after a 409 told us its size), each
@@ -505,18 +559,18 @@ fn ask(
     note_bytes: &[u8],
     cp: &Checkpoint,
     proof: &(dyn Fn(u64, u64) -> Result<Vec<Hash>, MerkleError> + Sync),
-) -> Result<Vec<NoteSignature>, String> {
+) -> Answer {
     let mut old = t.held.filter(|h| *h <= cp.size).unwrap_or(0);
     for _ in 0..2 {
         if !spend(t, started) {
             // Only the resend after a 409 can get here: it waits for the next checkpoint, which then
             // needs one request, the size being known now.
-            return Err("its budget has no request left for the resend after its 409".into());
+            return Err(WitnessError::NoBudgetForResend);
         }
         let hashes = match proof(old, cp.size) {
             Ok(h) if old > 0 && old < cp.size => h,
             Ok(_) => Vec::new(),
-            Err(e) => return failed(t, format!("no consistency proof from {old}: {e}")),
+            Err(err) => return failed(t, WitnessError::NoProof { old, err }),
         };
         let mut body = format!("old {old}\n").into_bytes();
         for h in &hashes {
@@ -536,7 +590,7 @@ fn ask(
                         t.not_before = None;
                         Ok(sigs)
                     }
-                    Err(why) => failed(t, why),
+                    Err(why) => failed(t, WitnessError::Answer(why)),
                 };
             }
             // 409: the witness holds another size; resend with a proof from there (C2SP tlog-witness).
@@ -551,15 +605,13 @@ fn ask(
                 }
                 Ok(size) if size > cp.size => {
                     t.held = Some(size);
-                    return failed(
-                        t,
-                        format!(
-                            "holds size {size}, larger than this log's {}: a fork or a rollback",
-                            cp.size
-                        ),
-                    );
+                    let held = WitnessError::HoldsLarger {
+                        held: size,
+                        size: cp.size,
+                    };
+                    return failed(t, held);
                 }
-                _ => return failed(t, format!("answered 409 with {detail:?}")),
+                _ => return failed(t, WitnessError::Bad409(detail)),
             },
             Err(e) => {
                 if let (FetchError::Http { status: 429, .. }, Some(b)) = (&e, t.budget.as_mut()) {
@@ -567,12 +619,12 @@ fn ask(
                     // for ours to refill before asking again.
                     b.drain(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
                 }
-                let why = describe(t, &e);
+                let why = http_failure(t, e);
                 return failed(t, why);
             }
         }
     }
-    failed(t, "kept answering 409".into())
+    failed(t, WitnessError::Kept409)
 }
 
 /// Keeps the answer's signature lines that are valid cosignatures by the witness key `vkey` over the
@@ -582,11 +634,10 @@ pub fn verify_answer(
     vkey: &VerifierKey,
     text: &str,
     answer: &[u8],
-) -> Result<Vec<note::NoteSignature>, String> {
-    let answer = std::str::from_utf8(answer).map_err(|_| "answer is not UTF-8".to_string())?;
+) -> Result<Vec<note::NoteSignature>, AnswerError> {
+    let answer = std::str::from_utf8(answer).map_err(|_| AnswerError::NotUtf8)?;
     let as_note = format!("{text}\n{answer}");
-    let parsed = note::parse(as_note.as_bytes())
-        .map_err(|e| format!("answer is not signature lines: {e}"))?;
+    let parsed = note::parse(as_note.as_bytes()).map_err(AnswerError::NotSignatureLines)?;
     // Only the first line by this key: it is the one `verify_note` checks (signed-note ignores
     // repeated signatures by one key), and a later, unchecked line kept in the published checkpoint
     // would make every client refuse it, since a bad signature by a known key rejects a whole note
@@ -595,7 +646,7 @@ pub fn verify_answer(
         .signatures
         .into_iter()
         .find(|s| s.name == vkey.name && s.id == vkey.id)
-        .ok_or("answer has no cosignature by this witness's key")?;
+        .ok_or(AnswerError::NoCosignature)?;
     note::verify_note(
         Note {
             text: text.to_string(),
@@ -603,7 +654,7 @@ pub fn verify_answer(
         },
         std::slice::from_ref(vkey),
     )
-    .map_err(|e| format!("cosignature does not verify: {e}"))?;
+    .map_err(AnswerError::DoesNotVerify)?;
     Ok(vec![mine])
 }
 
@@ -728,7 +779,7 @@ mod tests {
             ("bogus\n", "line 4: unknown keyword"),
         ] {
             let e = Witnesses::parse(&file(extra)).err().unwrap();
-            assert!(e.contains(want), "{extra:?}: {e}");
+            assert!(e.to_string().contains(want), "{extra:?}: {e}");
         }
         assert!(!is_bastion_route(&format!(
             "http://b.example/{}/",

@@ -4,7 +4,7 @@
 
 use crate::common::https::TestServer;
 use crate::common::log::{Server, init_log};
-use crate::common::{RGET, json_number};
+use crate::common::{RGET, parse_json};
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::sequencer::Log;
@@ -103,17 +103,18 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         "anomalies exit 6: {json} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(json_number(&json, "to"), 3002);
-    assert_eq!(json_number(&json, "from"), 0);
+    let report = parse_json(&json);
+    let log = &report["logs"][0];
+    assert_eq!(log["to"], 3002);
+    assert_eq!(log["from"], 0);
     // 20 originals + the replacement + the rogue one are new; proj-x is not under the prefix.
-    let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
-    assert_eq!(new_part.matches("\"index\"").count(), 22, "{new_part}");
+    let new = log["new"].to_string();
+    assert_eq!(log["new"].as_array().map(Vec::len), Some(22), "{new}");
     assert!(
-        !new_part.contains("proj-x"),
+        !new.contains("proj-x"),
         "segment boundary: proj-x is not under proj/"
     );
-    let changed =
-        &json[json.find("\"changed\":[").unwrap()..json.find("\"unexpected\":[").unwrap()];
+    let changed = log["changed"].to_string();
     assert!(
         changed.contains(&format!("{PREFIX}v5/SHA256SUMS")),
         "{changed}"
@@ -123,19 +124,14 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         3,
         "one changed URL listing its two records: {changed}"
     );
-    let unexpected =
-        &json[json.find("\"unexpected\":[").unwrap()..json.find("\"malformed\":[").unwrap()];
+    let unexpected = log["unexpected"].to_string();
     assert!(
         unexpected.contains("rogue") && unexpected.contains("v5/SHA256SUMS"),
         "{unexpected}"
     );
-    assert_eq!(unexpected.matches("\"index\"").count(), 2);
-    assert_eq!(json_number(&json, "anomalies"), 3);
-    assert_eq!(
-        json_number(&json, "bundles_fetched"),
-        12,
-        "3002 entries = 12 bundles"
-    );
+    assert_eq!(log["unexpected"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["anomalies"], 3);
+    assert_eq!(log["bundles_fetched"], 12, "3002 entries = 12 bundles");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).lines().count(),
         1,
@@ -146,9 +142,10 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
-    assert_eq!(json_number(&json, "bundles_fetched"), 0);
-    assert_eq!(json_number(&json, "from"), 3002);
-    assert_eq!(json_number(&json, "anomalies"), 0);
+    let report = parse_json(&json);
+    assert_eq!(report["logs"][0]["bundles_fetched"], 0);
+    assert_eq!(report["logs"][0]["from"], 3002);
+    assert_eq!(report["anomalies"], 0);
 
     // The log grows by 600 (one expected record under the prefix): only the new bundles are fetched.
     drop(server);
@@ -175,15 +172,16 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
+    let log = &parse_json(&json)["logs"][0];
     assert_eq!(
-        (json_number(&json, "from"), json_number(&json, "to")),
-        (3002, 3602)
+        (log["from"].as_u64(), log["to"].as_u64()),
+        (Some(3002), Some(3602))
     );
     // Entries 3002..3602 live in bundles 11 (partial before, now full) through 14.
-    assert_eq!(json_number(&json, "bundles_fetched"), 4);
-    let new_part = &json[json.find("\"new\":[").unwrap()..json.find("\"changed\":[").unwrap()];
-    assert_eq!(new_part.matches("\"index\"").count(), 1);
-    assert!(new_part.contains("v-new"));
+    assert_eq!(log["bundles_fetched"], 4);
+    let new = log["new"].to_string();
+    assert_eq!(log["new"].as_array().map(Vec::len), Some(1));
+    assert!(new.contains("v-new"));
 
     // A log whose bundle does not match its signed root: an anomaly, and the progress is not advanced.
     drop(server);

@@ -10,10 +10,13 @@
 //! they can tamper with what the servers answer without disturbing each other while they run in
 //! parallel.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release, stderr, stdout};
+use crate::common::exit::{MALFORMED, NETWORK, NOT_FOUND, TRUST_ANOMALY, VERIFICATION_FAILED};
+use crate::common::{
+    assert_ok, assert_one_line_refusal, https, log as logc, parse_json, release, stderr, stdout,
+};
 
 use https::{Reply, TestServer, files_with_prefix};
-use release::{ORIGIN, World, data};
+use release::{ORIGIN, World, data, proof_index};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
 use rget::core::tlog_proof::TlogProof;
@@ -21,13 +24,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
-const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
-const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
 
 const APP: &str = "app-1.0.tar.gz";
 
@@ -43,201 +39,26 @@ fn assert_refused(
     dest: &Path,
     before: Option<&[u8]>,
 ) {
-    let err = stderr(o);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        stdout(o)
-    );
-    assert!(o.stdout.is_empty(), "nothing on stdout: {:?}", stdout(o));
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    assert!(
-        err.contains(word),
-        "{err:?} should name the reason ({word:?})"
-    );
+    assert_one_line_refusal(o, code, &[word]);
     match before {
         None => assert!(!dest.exists(), "{} must not be created", dest.display()),
         Some(b) => assert_eq!(std::fs::read(dest).expect("dest kept"), b, "dest changed"),
     }
-    let dir = dest.parent().expect("dest has a parent");
-    assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
-    assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
+    w.assert_no_temporaries(dest);
 }
 
-/// `rget get URL -o dest` with the release key, in a fresh directory.
-fn get_to(w: &World, state: &Path, url: &str, dest: &Path) -> Output {
-    w.client(state, &["get", url, "-o", dest.to_str().unwrap()])
-        .run()
-}
-
-/// A fresh state directory and download directory for one run.
-fn fresh(w: &World, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    (
-        w.dir(&format!("state-{name}")),
-        w.dir(&format!("dl-{name}")),
-    )
-}
-
-// ---- a minimal JSON reader, to check that --json prints one well-formed object ---------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn get(&self, k: &str) -> &Json {
-        match self {
-            Json::Obj(m) => m
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no key {k:?} in {self:?}")),
-            _ => panic!("not an object: {self:?}"),
-        }
-    }
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            _ => panic!("not a string: {self:?}"),
-        }
-    }
-    fn num(&self) -> u64 {
-        match self {
-            Json::Num(s) => s.parse().expect("integer"),
-            _ => panic!("not a number: {self:?}"),
-        }
-    }
-}
-
-fn parse_json(s: &str) -> Json {
-    fn ws(b: &[u8], i: &mut usize) {
-        while *i < b.len() && b" \t\r\n".contains(&b[*i]) {
-            *i += 1;
-        }
-    }
-    fn string(b: &[u8], i: &mut usize) -> String {
-        assert_eq!(b[*i], b'"');
-        *i += 1;
-        let mut out = Vec::new();
-        loop {
-            match b[*i] {
-                b'"' => {
-                    *i += 1;
-                    return String::from_utf8(out).expect("UTF-8");
-                }
-                b'\\' => {
-                    *i += 1;
-                    match b[*i] {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'u' => {
-                            let h = std::str::from_utf8(&b[*i + 1..*i + 5]).unwrap();
-                            let c = char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap();
-                            out.extend_from_slice(c.to_string().as_bytes());
-                            *i += 4;
-                        }
-                        c => out.push(c),
-                    }
-                    *i += 1;
-                }
-                c => {
-                    assert!(c >= 0x20, "control character in a JSON string");
-                    out.push(c);
-                    *i += 1;
-                }
-            }
-        }
-    }
-    fn value(b: &[u8], i: &mut usize) -> Json {
-        ws(b, i);
-        let v = match b[*i] {
-            b'{' => {
-                *i += 1;
-                let mut m = Vec::new();
-                ws(b, i);
-                if b[*i] == b'}' {
-                    *i += 1;
-                    return Json::Obj(m);
-                }
-                loop {
-                    ws(b, i);
-                    let k = string(b, i);
-                    ws(b, i);
-                    assert_eq!(b[*i], b':');
-                    *i += 1;
-                    let v = value(b, i);
-                    assert!(!m.iter().any(|(n, _)| *n == k), "duplicate key {k}");
-                    m.push((k, v));
-                    ws(b, i);
-                    *i += 1;
-                    match b[*i - 1] {
-                        b',' => continue,
-                        b'}' => break Json::Obj(m),
-                        c => panic!("unexpected {:?}", c as char),
-                    }
-                }
-            }
-            b'[' => {
-                *i += 1;
-                let mut a = Vec::new();
-                ws(b, i);
-                if b[*i] == b']' {
-                    *i += 1;
-                    return Json::Arr(a);
-                }
-                loop {
-                    a.push(value(b, i));
-                    ws(b, i);
-                    *i += 1;
-                    match b[*i - 1] {
-                        b',' => continue,
-                        b']' => break Json::Arr(a),
-                        c => panic!("unexpected {:?}", c as char),
-                    }
-                }
-            }
-            b'"' => Json::Str(string(b, i)),
-            b't' if b[*i..].starts_with(b"true") => {
-                *i += 4;
-                Json::Bool(true)
-            }
-            b'f' if b[*i..].starts_with(b"false") => {
-                *i += 5;
-                Json::Bool(false)
-            }
-            b'n' if b[*i..].starts_with(b"null") => {
-                *i += 4;
-                Json::Null
-            }
-            _ => {
-                let start = *i;
-                while *i < b.len() && (b[*i].is_ascii_digit() || b"-+.eE".contains(&b[*i])) {
-                    *i += 1;
-                }
-                assert!(*i > start, "not a JSON value at {start}");
-                Json::Num(String::from_utf8(b[start..*i].to_vec()).unwrap())
-            }
-        };
-        ws(b, i);
-        v
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    let v = value(b, &mut i);
-    assert_eq!(i, b.len(), "trailing bytes after the JSON value: {s:?}");
-    v
+/// `rget get` of the release's app to `dest` with `extra` arguments, set up but not run (an attack
+/// may point it at another policy or key).
+fn get_app_to<'w>(
+    w: &'w World,
+    state: &Path,
+    dest: &Path,
+    extra: &[&str],
+) -> release::ClientRun<'w> {
+    let url = w.url(&w.rel.path(APP));
+    let mut args = vec!["get", &url, "-o", dest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    w.client(state, &args)
 }
 
 /// The release key's ID as rget prints it, which must be exactly what minisign wrote in the `.pub`.
@@ -251,17 +72,12 @@ fn release_key_id(w: &World) -> String {
     id
 }
 
-/// The index line of a proof file.
-fn proof_index(proof: &[u8]) -> u64 {
-    TlogProof::parse(proof).expect("proof parses").index
-}
-
 // ---- happy paths ------------------------------------------------------------------------------
 
 #[test]
 fn get_saves_under_the_url_name_or_at_o_path() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "get");
+    let (state, dl) = w.fresh("get");
     // Default: the URL's file name in the current directory.
     let o = w
         .client(&state, &["get", &w.url(&w.rel.path(APP))])
@@ -294,18 +110,13 @@ fn get_saves_under_the_url_name_or_at_o_path() {
     let sub = dl.join("bin");
     std::fs::create_dir(&sub).unwrap();
     let dest = sub.join("installer");
-    let o = get_to(&w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest);
     assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
     assert!(stderr(&o).contains("same checkpoint as last seen (size 1)"));
     // An existing destination is replaced by the verified file.
     std::fs::write(&dest, b"old").unwrap();
-    assert_ok(&get_to(
-        &w,
-        &state,
-        &w.url(&w.rel.path("install.sh")),
-        &dest,
-    ));
+    assert_ok(&w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest));
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file("install.sh"));
     assert!(files_with_prefix(&dl, ".rget-").is_empty());
     assert!(files_with_prefix(&sub, ".rget-").is_empty());
@@ -314,7 +125,7 @@ fn get_saves_under_the_url_name_or_at_o_path() {
 #[test]
 fn verify_checks_a_file_on_disk() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "verify");
+    let (state, dl) = w.fresh("verify");
     let file = dl.join("download");
     std::fs::write(&file, w.rel.file(APP)).unwrap();
     let url = w.url(&w.rel.path(APP));
@@ -346,7 +157,7 @@ fn verify_checks_a_file_on_disk() {
 #[test]
 fn cat_writes_exactly_the_verified_bytes_and_nothing_otherwise() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "cat");
+    let (state, dl) = w.fresh("cat");
     let o = w
         .client(&state, &["cat", &w.url(&w.rel.path(APP))])
         .cwd(&dl)
@@ -383,26 +194,15 @@ fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
     let w = World::new();
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(&w, "lookup");
+    let (state, dl) = w.fresh("lookup");
     let dest = dl.join("app");
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--json",
-            ],
-        )
-        .run();
+    let o = get_app_to(&w, &state, &dest, &["--json"]).run();
     assert_ok(&o);
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file(APP));
     let j = parse_json(stdout(&o).trim_end());
-    assert_eq!(j.get("log").get("proof").str(), "lookup");
-    assert_eq!(j.get("log").get("index").num(), 0);
-    assert_eq!(j.get("log").get("checkpoint_size").num(), 1);
+    assert_eq!(j["log"]["proof"], "lookup");
+    assert_eq!(j["log"]["index"], 0);
+    assert_eq!(j["log"]["checkpoint_size"], 1);
     assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.tlog-proof")), 1);
     // The checkpoint memory now holds the log's checkpoint.
     assert!(state.join("logs").read_dir().unwrap().next().is_some());
@@ -411,7 +211,7 @@ fn without_a_proof_file_the_log_lookup_and_tiles_prove_it() {
 #[test]
 fn json_is_one_object_with_the_digest_index_and_origin() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "json");
+    let (state, dl) = w.fresh("json");
     let dest = dl.join(APP);
     let url = w.url(&w.rel.path(APP));
     let o = w
@@ -429,30 +229,35 @@ fn json_is_one_object_with_the_digest_index_and_origin() {
         stderr(&o)
     );
     let j = parse_json(out.trim_end());
-    assert!(matches!(j, Json::Obj(_)));
-    assert_eq!(j.get("verified"), &Json::Bool(true));
-    assert_eq!(j.get("sha256").str(), sha256(w.rel.file(APP)).to_hex());
-    assert_eq!(j.get("size").num(), w.rel.file(APP).len() as u64);
-    assert_eq!(j.get("url").str(), url);
-    assert_eq!(j.get("name").str(), APP);
-    assert_eq!(j.get("path").str(), dest.to_str().unwrap());
-    assert_eq!(j.get("sums_url").str(), w.rel.sums_url);
-    assert_eq!(j.get("sums_sha256").str(), sha256(&w.rel.sums).to_hex());
-    let log = j.get("log");
-    assert_eq!(log.get("origin").str(), ORIGIN);
-    assert_eq!(log.get("index").num(), proof_index(&w.rel.proof));
-    assert_eq!(log.get("proof").str(), "tlog-proof");
-    assert_eq!(log.get("cosigners"), &Json::Arr(vec![]));
-    let sig = j.get("signature");
-    assert_eq!(sig.get("signed"), &Json::Bool(true));
-    assert_eq!(sig.get("key_id").str(), release_key_id(&w));
-    assert!(sig.get("trusted_comment").str().contains("SHA256SUMS"));
+    assert!(j.is_object());
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["sha256"], sha256(w.rel.file(APP)).to_hex());
+    assert_eq!(j["size"], w.rel.file(APP).len() as u64);
+    assert_eq!(j["url"], url);
+    assert_eq!(j["name"], APP);
+    assert_eq!(j["path"], dest.to_str().unwrap());
+    assert_eq!(j["sums_url"], w.rel.sums_url);
+    assert_eq!(j["sums_sha256"], sha256(&w.rel.sums).to_hex());
+    let log = &j["log"];
+    assert_eq!(log["origin"], ORIGIN);
+    assert_eq!(log["index"], proof_index(&w.rel.proof));
+    assert_eq!(log["proof"], "tlog-proof");
+    assert_eq!(log["cosigners"], serde_json::json!([]));
+    let sig = &j["signature"];
+    assert_eq!(sig["signed"], true);
+    assert_eq!(sig["key_id"], release_key_id(&w));
+    assert!(
+        sig["trusted_comment"]
+            .as_str()
+            .unwrap()
+            .contains("SHA256SUMS")
+    );
 }
 
 #[test]
 fn without_a_key_the_summary_says_unsigned() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "unsigned");
+    let (state, dl) = w.fresh("unsigned");
     let url = w.url(&w.rel.path(APP));
     let o = w.client(&state, &["get", &url]).cwd(&dl).no_key().run();
     assert_ok(&o);
@@ -466,7 +271,7 @@ fn without_a_key_the_summary_says_unsigned() {
         .run();
     assert_ok(&o);
     let j = parse_json(stdout(&o).trim_end());
-    assert_eq!(j.get("signature").get("signed"), &Json::Bool(false));
+    assert_eq!(j["signature"]["signed"], false);
     // With no key, the signature is not even fetched.
     assert_eq!(w.srv.count(&w.rel.path("SHA256SUMS.minisig")), 0);
 }
@@ -474,7 +279,7 @@ fn without_a_key_the_summary_says_unsigned() {
 #[test]
 fn checkpoint_memory_advances_as_the_log_grows() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "grow");
+    let (state, dl) = w.fresh("grow");
     let o = w
         .client(&state, &["get", &w.url(&w.rel.path(APP))])
         .cwd(&dl)
@@ -724,20 +529,20 @@ impl<'w> Attempt<'w> {
 
 /// `rget get` of the release's main file into a fresh directory, with a fresh state.
 fn get_app(w: &World) -> Attempt<'_> {
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    Attempt::new(get_to(w, &state, &w.url(&w.rel.path(APP)), &dest), dest)
+    Attempt::new(w.get_to(&state, &w.url(&w.rel.path(APP)), &dest), dest)
 }
 
 fn artifact_changed_on_the_server(w: &World) -> Attempt<'_> {
     let mut bad = w.rel.file(APP).to_vec();
     bad[12345] ^= 0x80;
     w.srv.route(&w.rel.path(APP), Reply::body(&bad));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
     // The destination already exists: it must stay as it was.
     std::fs::write(&dest, b"previous version").unwrap();
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dest);
     Attempt::new(o, dest).before(b"previous version")
 }
 
@@ -751,18 +556,18 @@ fn sums_changed_after_logging(w: &World) -> Attempt<'_> {
     assert_ne!(sums.as_bytes(), w.rel.sums);
     w.srv.route(&w.rel.path("SHA256SUMS"), Reply::body(&sums));
     w.srv.route(&w.rel.path("install.sh"), Reply::body(&evil));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("install.sh");
-    let o = get_to(w, &state, &w.url(&w.rel.path("install.sh")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("install.sh")), &dest);
     Attempt::new(o, dest)
 }
 
 fn sums_never_logged(w: &World) -> Attempt<'_> {
     // Published and signed, but never submitted: no proof file, nothing in the log.
     let rel = w.publish("/unlogged", &[("tool", data(1000, 9))], false);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("tool");
-    let o = get_to(w, &state, &w.url(&rel.path("tool")), &dest);
+    let o = w.get_to(&state, &w.url(&rel.path("tool")), &dest);
     Attempt::new(o, dest)
 }
 
@@ -832,20 +637,9 @@ fn quorum_not_met(w: &World, lookup: bool) -> Attempt<'_> {
         w.srv
             .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
     }
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .policy(&policy)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).policy(&policy).run();
     Attempt::new(o, dest)
 }
 
@@ -883,8 +677,8 @@ fn rollback_to_an_older_checkpoint(w: &World) -> Attempt<'_> {
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(w, "t");
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dl.join("first"));
+    let (state, dl) = w.fresh("t");
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dl.join("first"));
     assert_ok(&o);
     assert!(
         stderr(&o).contains("under checkpoint size 2"),
@@ -894,18 +688,7 @@ fn rollback_to_an_older_checkpoint(w: &World) -> Attempt<'_> {
 
     // Now the log answers with its older checkpoint of size 1.
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .policy(&old_policy)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).policy(&old_policy).run();
     Attempt::new(o, dest).then(move |o| {
         assert!(stderr(o).contains("evidence"), "{}", stderr(o));
         assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
@@ -918,28 +701,13 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
     w.publish("/v2", &[("b", data(10, 1))], true);
     w.srv
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
-    let (state, dl) = fresh(w, "t");
-    assert_ok(&get_to(
-        w,
-        &state,
-        &w.url(&w.rel.path(APP)),
-        &dl.join("first"),
-    ));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &w.url(&w.rel.path(APP)), &dl.join("first")));
 
     // A second log with the SAME private key: [something else, release], also size 2.
     let fork_parent = w.dir("fork");
     let fork_dir = fork_parent.join("log");
-    let out = std::process::Command::new(RGET)
-        .args(["log", "init", "--origin", ORIGIN, "--key"])
-        .arg(w.log_dir.join("log.key"))
-        .arg(&fork_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    logc::init_log_with_key(&fork_dir, ORIGIN, &w.log_dir.join("log.key"));
     let fork = logc::Server::start(&fork_dir, &["--batch-delay", "10"]);
     let a = logc::agent();
     let other = logc::submit(
@@ -959,7 +727,7 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
         Reply::body(&forked.body),
     );
     let dest = dl.join(APP);
-    let o = get_to(w, &state, &w.url(&w.rel.path(APP)), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path(APP)), &dest);
     Attempt::new(o, dest).then(move |o| {
         assert!(stderr(o).contains("same size"), "{}", stderr(o));
         assert_eq!(evidence(&state), ["new.checkpoint", "stored.checkpoint"]);
@@ -968,20 +736,9 @@ fn fork_two_checkpoints_of_the_same_size(w: &World) -> Attempt<'_> {
 
 fn signature_by_the_wrong_key(w: &World) -> Attempt<'_> {
     let (other_pub, _) = w.minisign.keypair(&w.root.join("other-keys"), "other");
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-            ],
-        )
-        .key(&other_pub)
-        .run();
+    let o = get_app_to(w, &state, &dest, &[]).key(&other_pub).run();
     Attempt::new(o, dest)
 }
 
@@ -993,9 +750,9 @@ fn signature_missing_where_a_key_applies(w: &World) -> Attempt<'_> {
 
 fn file_name_absent_from_the_sums(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path("extra.bin"), Reply::body(b"extra"));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("extra.bin");
-    let o = get_to(w, &state, &w.url(&w.rel.path("extra.bin")), &dest);
+    let o = w.get_to(&state, &w.url(&w.rel.path("extra.bin")), &dest);
     Attempt::new(o, dest).then(|_| {
         assert_eq!(
             w.srv.count(&w.rel.path("extra.bin")),
@@ -1015,9 +772,9 @@ fn sums_with_name<'w>(w: &'w World, name: &str) -> Attempt<'w> {
         Reply::body(format!("{d}  app\n{d}  {name}\n")),
     );
     w.srv.route("/evil/app", Reply::body(&body));
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join("app");
-    let o = get_to(w, &state, &w.url("/evil/app"), &dest);
+    let o = w.get_to(&state, &w.url("/evil/app"), &dest);
     Attempt::new(o, dest)
 }
 
@@ -1041,41 +798,17 @@ fn https_to_http_redirect(w: &World) -> Attempt<'_> {
 }
 
 fn body_longer_than_max_size(w: &World) -> Attempt<'_> {
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--max-size",
-                "100000",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--max-size", "100000"]).run();
     Attempt::new(o, dest)
 }
 
 fn endless_body(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Endless);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--max-size",
-                "4000000",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--max-size", "4000000"]).run();
     Attempt::new(o, dest)
 }
 
@@ -1096,22 +829,10 @@ fn body_cut_short(w: &World) -> Attempt<'_> {
 
 fn server_never_answers(w: &World) -> Attempt<'_> {
     w.srv.route(&w.rel.path(APP), Reply::Hang);
-    let (state, dl) = fresh(w, "t");
+    let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
     let start = Instant::now();
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--timeout",
-                "1",
-            ],
-        )
-        .run();
+    let o = get_app_to(w, &state, &dest, &["--timeout", "1"]).run();
     let took = start.elapsed();
     Attempt::new(o, dest).then(move |_| {
         // Three attempts of one second each, with backoff: far from the 60 s default.
@@ -1167,7 +888,7 @@ fn submit_writes_a_verifying_proof_beside_the_file_and_is_idempotent() {
     w.srv
         .route("/sub/SHA256SUMS.tlog-proof", Reply::body(&proof));
     w.srv.route("/sub/tool", Reply::body(data(2000, 5)));
-    let (state, dl) = fresh(&w, "sub");
+    let (state, dl) = w.fresh("sub");
     let o = w
         .client(&state, &["get", &w.url("/sub/tool")])
         .cwd(&dl)

@@ -2,4 +2,5 @@
 
 mod audit;
 mod e2e;
+mod progress;
 mod state;

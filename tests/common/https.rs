@@ -286,14 +286,28 @@ impl Drop for SilentServer {
     }
 }
 
-/// A connection, TLS or not.
-enum Conn {
+/// A connection a test server accepted, TLS or not.
+pub enum Conn {
     Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
     Plain(TcpStream),
 }
 
 impl Conn {
-    fn io(&mut self) -> &mut dyn ReadWrite {
+    /// Takes over `tcp` (10 s read and write timeouts), in TLS when `tls` is given; `None` if TLS
+    /// cannot start.
+    pub fn accept(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>) -> Option<Conn> {
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+        Some(match tls {
+            Some(cfg) => Conn::Tls(Box::new(rustls::StreamOwned::new(
+                rustls::ServerConnection::new(cfg).ok()?,
+                tcp,
+            ))),
+            None => Conn::Plain(tcp),
+        })
+    }
+
+    pub fn io(&mut self) -> &mut dyn ReadWrite {
         match self {
             Conn::Tls(t) => t.as_mut(),
             Conn::Plain(p) => p,
@@ -301,7 +315,7 @@ impl Conn {
     }
 
     /// Ends the connection properly (TLS `close_notify`), so a close-delimited body is complete.
-    fn finish(&mut self) {
+    pub fn finish(&mut self) {
         if let Conn::Tls(t) = self {
             t.conn.send_close_notify();
             let _ = t.flush();
@@ -309,20 +323,12 @@ impl Conn {
     }
 }
 
-trait ReadWrite: Read + Write {}
+pub trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
 fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
-    let mut conn = match tls {
-        Some(cfg) => {
-            let Ok(c) = rustls::ServerConnection::new(cfg) else {
-                return;
-            };
-            Conn::Tls(Box::new(rustls::StreamOwned::new(c, tcp)))
-        }
-        None => Conn::Plain(tcp),
+    let Some(mut conn) = Conn::accept(tcp, tls) else {
+        return;
     };
     let Some(path) = read_request(conn.io()) else {
         return;
@@ -345,8 +351,9 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
     }
 }
 
-/// Reads the request head (and a `Content-Length` body); returns the path without the query.
-fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
+/// A request's head, up to and including the empty line (at most 64 KiB; byte by byte, so nothing
+/// of the body is consumed); `None` if the connection ends first.
+pub fn read_head(stream: &mut dyn ReadWrite) -> Option<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -355,7 +362,12 @@ fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
         }
         buf.push(byte[0]);
     }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Reads the request head (and a `Content-Length` body); returns the path without the query.
+fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
+    let head = read_head(stream)?;
     let target = head.split(' ').nth(1)?.to_owned();
     let len: u64 = head
         .lines()

@@ -5,6 +5,7 @@
 use super::RGET;
 use rget::core::digest::sha256;
 use rget::core::tile::{Tile, TileError, TileReader};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -15,20 +16,42 @@ use std::time::{Duration, Instant};
 /// `rget log init` in `parent/log`: returns the directory and the verifier key (last stdout line).
 pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
     let dir = parent.join("log");
-    let out = Command::new(RGET)
-        .args(["log", "init", "--origin", origin])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rget log init");
-    assert!(
-        out.status.success(),
-        "rget log init failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
-    let vkey = stdout.lines().last().expect("init prints lines").to_owned();
+    let args: [&OsStr; 5] = [
+        "log".as_ref(),
+        "init".as_ref(),
+        "--origin".as_ref(),
+        origin.as_ref(),
+        dir.as_os_str(),
+    ];
+    let vkey = super::rget_last_line(&args);
     (dir, vkey)
+}
+
+/// `rget log init --origin ORIGIN --key KEY DIR`: another log signing with the same key as the one
+/// whose `log.key` is `key` (a fork, when it is given other records). Returns its verifier key.
+pub fn init_log_with_key(dir: &Path, origin: &str, key: &Path) -> String {
+    let args: [&OsStr; 7] = [
+        "log".as_ref(),
+        "init".as_ref(),
+        "--origin".as_ref(),
+        origin.as_ref(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        dir.as_os_str(),
+    ];
+    super::rget_last_line(&args)
+}
+
+/// `rget witness init --name NAME DIR`: the witness's cosigner verifier key (the last line).
+pub fn init_witness(dir: &Path, name: &str) -> String {
+    let args: [&OsStr; 5] = [
+        "witness".as_ref(),
+        "init".as_ref(),
+        "--name".as_ref(),
+        name.as_ref(),
+        dir.as_os_str(),
+    ];
+    super::rget_last_line(&args)
 }
 
 /// A running `rget log serve`. Killed (SIGKILL) on drop if the test did not stop it.
@@ -215,7 +238,8 @@ impl Answer {
     }
 }
 
-fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {
+/// An HTTP answer as the tests look at it: status, the headers they check, the body (64 MiB at most).
+pub fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {
     let mut r = r.map_err(|e| e.to_string())?;
     let h = |name: &str| {
         r.headers()

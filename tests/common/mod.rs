@@ -26,12 +26,33 @@ pub mod sigsum_log;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// The documented exit codes (README.md "Exit codes"), declared once in `rget_core::exit`.
+pub mod exit {
+    use rget::core::exit::ExitCode;
+    pub const VERIFICATION_FAILED: i32 = ExitCode::VerificationFailed.code();
+    pub const USAGE: i32 = ExitCode::Usage.code();
+    pub const MALFORMED: i32 = ExitCode::Malformed.code();
+    pub const NETWORK: i32 = ExitCode::Network.code();
+    pub const NOT_FOUND: i32 = ExitCode::NotFound.code();
+    pub const TRUST_ANOMALY: i32 = ExitCode::TrustAnomaly.code();
+    pub const LOCAL_IO: i32 = ExitCode::LocalIo.code();
+}
+
 /// The `rget` binary Cargo built for these tests.
 pub const RGET: &str = env!("CARGO_BIN_EXE_rget");
 
 /// Runs `rget` with `args` in `cwd`, stdin closed.
 pub fn rget<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Output {
     run(Command::new(RGET).args(args).current_dir(cwd))
+}
+
+/// Runs `rget` with `args` (stdin closed), asserts that it succeeded, and returns the last line of
+/// its standard output: what the `init` commands end with, the new key's verifier key.
+#[track_caller]
+pub fn rget_last_line<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    let out = run(Command::new(RGET).args(args));
+    let stdout = assert_ok(&out);
+    stdout.lines().last().unwrap_or_default().to_owned()
 }
 
 /// Runs a command with stdin closed and collects its output.
@@ -109,28 +130,75 @@ pub fn assert_ok(out: &Output) -> String {
     text(&out.stdout)
 }
 
-/// `"key":<value>` from a flat JSON rendering, the first one anywhere: the string's content, or
-/// the raw token (number, `true`, ...).
+/// The command failed with `code` and its standard error names `needle`; returns standard error.
 #[track_caller]
-pub fn json_field<'a>(json: &'a str, key: &str) -> &'a str {
-    let at = json
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 3;
-    let rest = &json[at..];
-    match rest.strip_prefix('"') {
-        Some(s) => &s[..s.find('"').expect("string end")],
-        None => &rest[..rest.find([',', '}', ']']).expect("token end")],
-    }
+pub fn assert_failed(out: &Output, code: i32, needle: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{err}",
+        text(&out.stdout)
+    );
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    err
 }
 
-/// A JSON number field, as [`json_field`] finds it.
+/// A refusal as every rget command makes one: exit `code`, nothing on standard output, and exactly
+/// one line `rget: ...` on standard error naming each of `words`. Returns that line.
 #[track_caller]
-pub fn json_number(json: &str, key: &str) -> u64 {
-    json_field(json, key)
-        .parse()
-        .unwrap_or_else(|e| panic!("{key} in {json}: {e}"))
+pub fn assert_one_line_refusal(o: &Output, code: i32, words: &[&str]) -> String {
+    let err = text(&o.stderr);
+    eprint!("refused as expected: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
+        text(&o.stdout)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "nothing on stdout: {:?}",
+        text(&o.stdout)
+    );
+    assert!(
+        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
+        "exactly one line on stderr: {err:?}"
+    );
+    for word in words {
+        assert!(
+            err.contains(word),
+            "{err:?} should name the reason ({word:?})"
+        );
+    }
+    err
+}
+
+/// The names in `dir`, sorted.
+#[track_caller]
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// One JSON value, as `--json` prints it (one line; the newline and nothing else after it).
+#[track_caller]
+pub fn parse_json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not one JSON value ({e}): {out:?}"))
+}
+
+/// A number from the environment (the benchmarks' `RGET_BENCH_*` settings), or `default` when it is
+/// unset or not a number. Only the benchmarks (which include this module) use it.
+#[allow(dead_code)]
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 pub fn tempdir() -> tempfile::TempDir {

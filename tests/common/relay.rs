@@ -13,9 +13,9 @@
 //!
 //! One request per connection (`Connection: close`); only `Content-Length` bodies.
 
-use super::https::TestCa;
+use super::https::{Conn, ReadWrite, TestCa, read_head};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -121,35 +121,9 @@ impl Drop for Relay {
     }
 }
 
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
-
-/// A connection, TLS or not.
-enum Conn {
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
-    Plain(TcpStream),
-}
-
-impl Conn {
-    fn io(&mut self) -> &mut dyn ReadWrite {
-        match self {
-            Conn::Tls(t) => t.as_mut(),
-            Conn::Plain(p) => p,
-        }
-    }
-}
-
 fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, prefixed: bool, s: &Shared) {
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
-    let mut conn = match tls {
-        Some(cfg) => {
-            let Ok(c) = rustls::ServerConnection::new(cfg) else {
-                return;
-            };
-            Conn::Tls(Box::new(rustls::StreamOwned::new(c, tcp)))
-        }
-        None => Conn::Plain(tcp),
+    let Some(mut conn) = Conn::accept(tcp, tls) else {
+        return;
     };
     let Some((method, path, headers, body)) = read_request(conn.io()) else {
         return;
@@ -187,10 +161,7 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, prefixed: bool,
         return;
     }
     let _ = io.flush();
-    if let Conn::Tls(t) = &mut conn {
-        t.conn.send_close_notify();
-        let _ = t.flush();
-    }
+    conn.finish();
 }
 
 /// Sends the request on to the backend; returns its status, content type and body.
@@ -239,15 +210,7 @@ type Request = (String, String, Vec<(String, String)>, Vec<u8>);
 
 /// Reads a request head and its `Content-Length` body.
 fn read_request(stream: &mut dyn ReadWrite) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if buf.len() > 64 * 1024 || stream.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    let head = read_head(stream)?;
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_owned();

@@ -13,7 +13,7 @@
 //! Every `rget` process runs with an empty environment but `PATH`, and `HOME`, `XDG_*` and `TMPDIR`
 //! inside the temporary directory, so nothing reads or writes the real home.
 
-use super::https::{Reply, TestCa, TestServer};
+use super::https::{Reply, TestCa, TestServer, files_with_prefix};
 use super::log::{Server, init_log};
 use super::minisign::Minisign;
 use super::{RGET, assert_ok};
@@ -78,6 +78,29 @@ pub struct Release {
 }
 
 impl Release {
+    /// The release `rget release` wrote into `dir`: `files` and the `SHA256SUMS`, its signature and
+    /// its proof read back from there.
+    pub fn written(
+        prefix: &str,
+        dir: &Path,
+        files: &[(&str, Vec<u8>)],
+        sums_url: String,
+    ) -> Release {
+        let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
+        Release {
+            prefix: prefix.to_owned(),
+            dir: dir.to_owned(),
+            files: files
+                .iter()
+                .map(|(n, b)| (n.to_string(), b.clone()))
+                .collect(),
+            sums: read("SHA256SUMS"),
+            minisig: read("SHA256SUMS.minisig"),
+            proof: read("SHA256SUMS.tlog-proof"),
+            sums_url,
+        }
+    }
+
     pub fn file(&self, name: &str) -> &[u8] {
         &self
             .files
@@ -123,6 +146,17 @@ pub struct World {
 }
 
 impl World {
+    /// No `.rget-` temporary file left beside `dest` or in the clients' `TMPDIR`.
+    #[track_caller]
+    pub fn assert_no_temporaries(&self, dest: &Path) {
+        let dir = dest.parent().expect("dest has a parent");
+        assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
+        assert_eq!(
+            files_with_prefix(&self.tmpdir, ".rget-"),
+            Vec::<String>::new()
+        );
+    }
+
     pub fn new() -> World {
         Self::with_minisign(Minisign::Crate)
     }
@@ -290,20 +324,8 @@ impl World {
             .output()
             .expect("run rget release");
         crate::common::assert_ok(&out);
-        let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
-        let rel = Release {
-            prefix: prefix.to_owned(),
-            files: files
-                .iter()
-                .map(|(n, b)| (n.to_string(), b.clone()))
-                .collect(),
-            sums: read("SHA256SUMS"),
-            minisig: read("SHA256SUMS.minisig"),
-            proof: read("SHA256SUMS.tlog-proof"),
-            // As spelled in `--url`.
-            sums_url: format!("{base}SHA256SUMS"),
-            dir,
-        };
+        // The SHA256SUMS URL as spelled in `--url`.
+        let rel = Release::written(prefix, &dir, files, format!("{base}SHA256SUMS"));
         self.serve(&rel);
         rel
     }
@@ -367,6 +389,20 @@ impl World {
         let d = self.root.join(name);
         std::fs::create_dir_all(&d).expect("mkdir");
         d
+    }
+
+    /// A fresh state directory and download directory for one run (`state-NAME`, `dl-NAME`).
+    pub fn fresh(&self, name: &str) -> (PathBuf, PathBuf) {
+        (
+            self.dir(&format!("state-{name}")),
+            self.dir(&format!("dl-{name}")),
+        )
+    }
+
+    /// `rget get URL -o dest` with the release key and the world's policy.
+    pub fn get_to(&self, state: &Path, url: &str, dest: &Path) -> Output {
+        self.client(state, &["get", url, "-o", dest.to_str().unwrap()])
+            .run()
     }
 
     /// A client run: `rget ARGS... --policy --state --cacert --allow-http [--key]`, in `cwd`.
@@ -435,16 +471,35 @@ impl ClientRun<'_> {
 
 /// One nested cargo build of the bootstrap at a time: the builds share a target directory and its
 /// output path.
-pub static BOOTSTRAP_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static BOOTSTRAP_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `cargo build -p rget-bootstrap` (debug) with `RGET_PINNED_DIR=pins`, in `<target>/bootstrap-e2e`
 /// (persistent, so later runs are incremental); the binary is copied to `out`.
 pub fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
+    cargo_build_bootstrap(pins, |build, built| {
+        assert!(
+            build.status.success(),
+            "building the bootstrap failed:\n{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        std::fs::copy(built, out).expect("copy bootstrap");
+        out.to_owned()
+    })
+}
+
+/// What `cargo build -p rget-bootstrap` says of the pin set `pins` (a malformed one fails the build).
+pub fn bootstrap_build_output(pins: &Path) -> Output {
+    cargo_build_bootstrap(pins, |build, _| build)
+}
+
+/// Runs the build, one at a time, and hands its output and the built binary's path to `then`
+/// (still holding the build's lock).
+fn cargo_build_bootstrap<R>(pins: &Path, then: impl FnOnce(Output, &Path) -> R) -> R {
     let _guard = BOOTSTRAP_BUILD.lock().unwrap_or_else(|e| e.into_inner());
     // <target>/debug/rget → <target>/bootstrap-e2e: persistent, so later runs are incremental.
     let target_dir = crate::common::target_dir("bootstrap-e2e");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let out_build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+    let build = Command::new(option_env!("CARGO").unwrap_or("cargo"))
         .args([
             "build",
             "--offline",
@@ -458,11 +513,12 @@ pub fn build_bootstrap(pins: &Path, out: &Path) -> PathBuf {
         .stdin(Stdio::null())
         .output()
         .expect("run cargo build");
-    assert!(
-        out_build.status.success(),
-        "building the bootstrap failed:\n{}",
-        String::from_utf8_lossy(&out_build.stderr)
-    );
-    std::fs::copy(target_dir.join("debug").join("rget-bootstrap"), out).expect("copy bootstrap");
-    out.to_owned()
+    then(build, &target_dir.join("debug").join("rget-bootstrap"))
+}
+
+/// The index line of a `.tlog-proof` file.
+pub fn proof_index(proof: &[u8]) -> u64 {
+    rget::core::tlog_proof::TlogProof::parse(proof)
+        .expect("a proof")
+        .index
 }

@@ -281,23 +281,50 @@ fn random_large_trees_memory_and_tiles_agree() {
 // ---------------------------------------------------------------------------------------------
 // Mutations: every change to a proof or to what it is checked against is caught.
 
+/// The root of every size from 0 to `n` of `tree`.
+fn roots_up_to(tree: &MemoryTree, n: u64) -> Vec<Hash> {
+    (0..=n)
+        .map(|size| tree_hash(size, &mut Bounded { tree, size }).unwrap())
+        .collect()
+}
+
+/// `h` with bit `bit` (0 to 255) flipped.
+fn flipped(mut h: Hash, bit: usize) -> Hash {
+    h.0[bit / 8] ^= 1 << (bit % 8);
+    h
+}
+
+/// `verify` refuses `proof` with any one bit flipped, any one hash dropped (as a wrong length, which
+/// `is_length_error` recognizes) and `other` inserted at any position.
+fn assert_proof_edits_fail(
+    proof: &[Hash],
+    other: Hash,
+    verify: impl Fn(&[Hash]) -> Result<(), MerkleError>,
+    is_length_error: impl Fn(&MerkleError) -> bool,
+) {
+    for pos in 0..proof.len() {
+        for bit in 0..256 {
+            let mut bad = proof.to_vec();
+            bad[pos] = flipped(bad[pos], bit);
+            assert!(verify(&bad).is_err());
+        }
+        let mut dropped = proof.to_vec();
+        dropped.remove(pos);
+        assert!(verify(&dropped).is_err_and(|e| is_length_error(&e)));
+    }
+    for pos in 0..=proof.len() {
+        let mut added = proof.to_vec();
+        added.insert(pos, other);
+        assert!(verify(&added).is_err());
+    }
+}
+
 /// Every bit flip, dropped hash, added hash, other index, and other (size, root) fails.
 #[test]
 fn inclusion_mutations_fail() {
     const N: u64 = 24;
     let tree = memory_tree(N as usize);
-    let roots: Vec<Hash> = (0..=N)
-        .map(|n| {
-            tree_hash(
-                n,
-                &mut Bounded {
-                    tree: &tree,
-                    size: n,
-                },
-            )
-            .unwrap()
-        })
-        .collect();
+    let roots = roots_up_to(&tree, N);
     let other = rget::core::merkle::leaf_hash(b"not in the tree");
     for size in 1..=N {
         let root = roots[size as usize];
@@ -305,31 +332,15 @@ fn inclusion_mutations_fail() {
             let leaf = tree.subtree_hash(0, index).unwrap();
             let proof = inclusion_proof(index, size, &mut Bounded { tree: &tree, size }).unwrap();
             assert!(verify_inclusion(index, size, &leaf, &proof, &root).is_ok());
-            for pos in 0..proof.len() {
-                for bit in 0..256 {
-                    let mut bad = proof.clone();
-                    bad[pos].0[bit / 8] ^= 1 << (bit % 8);
-                    assert!(verify_inclusion(index, size, &leaf, &bad, &root).is_err());
-                }
-                let mut dropped = proof.clone();
-                dropped.remove(pos);
-                assert!(matches!(
-                    verify_inclusion(index, size, &leaf, &dropped, &root),
-                    Err(MerkleError::InclusionProofLength { .. })
-                ));
-            }
-            for pos in 0..=proof.len() {
-                let mut added = proof.clone();
-                added.insert(pos, other);
-                assert!(verify_inclusion(index, size, &leaf, &added, &root).is_err());
-            }
+            assert_proof_edits_fail(
+                &proof,
+                other,
+                |p| verify_inclusion(index, size, &leaf, p, &root),
+                |e| matches!(e, MerkleError::InclusionProofLength { .. }),
+            );
             for bit in 0..256 {
-                let mut bad_root = root;
-                bad_root.0[bit / 8] ^= 1 << (bit % 8);
-                assert!(verify_inclusion(index, size, &leaf, &proof, &bad_root).is_err());
-                let mut bad_leaf = leaf;
-                bad_leaf.0[bit / 8] ^= 1 << (bit % 8);
-                assert!(verify_inclusion(index, size, &bad_leaf, &proof, &root).is_err());
+                assert!(verify_inclusion(index, size, &leaf, &proof, &flipped(root, bit)).is_err());
+                assert!(verify_inclusion(index, size, &flipped(leaf, bit), &proof, &root).is_err());
             }
             for other_index in (0..size + 2).filter(|j| *j != index) {
                 assert!(verify_inclusion(other_index, size, &leaf, &proof, &root).is_err());
@@ -350,18 +361,7 @@ fn inclusion_mutations_fail() {
 fn consistency_mutations_fail() {
     const N: u64 = 24;
     let tree = memory_tree(N as usize);
-    let roots: Vec<Hash> = (0..=N)
-        .map(|n| {
-            tree_hash(
-                n,
-                &mut Bounded {
-                    tree: &tree,
-                    size: n,
-                },
-            )
-            .unwrap()
-        })
-        .collect();
+    let roots = roots_up_to(&tree, N);
     let other = rget::core::merkle::leaf_hash(b"not in the tree");
     for new in 1..=N {
         for old in 1..new {
@@ -376,31 +376,19 @@ fn consistency_mutations_fail() {
             )
             .unwrap();
             assert!(verify_consistency(old, new, &r_old, &r_new, &proof).is_ok());
-            for pos in 0..proof.len() {
-                for bit in 0..256 {
-                    let mut bad = proof.clone();
-                    bad[pos].0[bit / 8] ^= 1 << (bit % 8);
-                    assert!(verify_consistency(old, new, &r_old, &r_new, &bad).is_err());
-                }
-                let mut dropped = proof.clone();
-                dropped.remove(pos);
-                assert!(matches!(
-                    verify_consistency(old, new, &r_old, &r_new, &dropped),
-                    Err(MerkleError::ConsistencyProofLength { .. })
-                ));
-            }
-            for pos in 0..=proof.len() {
-                let mut added = proof.clone();
-                added.insert(pos, other);
-                assert!(verify_consistency(old, new, &r_old, &r_new, &added).is_err());
-            }
+            assert_proof_edits_fail(
+                &proof,
+                other,
+                |p| verify_consistency(old, new, &r_old, &r_new, p),
+                |e| matches!(e, MerkleError::ConsistencyProofLength { .. }),
+            );
             for bit in 0..256 {
-                let mut bad = r_old;
-                bad.0[bit / 8] ^= 1 << (bit % 8);
-                assert!(verify_consistency(old, new, &bad, &r_new, &proof).is_err());
-                let mut bad = r_new;
-                bad.0[bit / 8] ^= 1 << (bit % 8);
-                assert!(verify_consistency(old, new, &r_old, &bad, &proof).is_err());
+                assert!(
+                    verify_consistency(old, new, &flipped(r_old, bit), &r_new, &proof).is_err()
+                );
+                assert!(
+                    verify_consistency(old, new, &r_old, &flipped(r_new, bit), &proof).is_err()
+                );
             }
             // Other sizes, each with its own true root.
             for o in (0..=N + 1).filter(|o| *o != old) {
@@ -443,14 +431,14 @@ fn random_bit_flips_fail() {
             let leaf = tree.subtree_hash(0, index).unwrap();
             let mut proof = inclusion_proof(index, size, &mut src).unwrap();
             let p = pos % proof.len();
-            proof[p].0[bit / 8] ^= 1 << (bit % 8);
+            proof[p] = flipped(proof[p], bit);
             prop_assert!(verify_inclusion(index, size, &leaf, &proof, &root).is_err());
 
             let old = 1 + b % (size - 1);
             let old_root = tree_hash(old, &mut src).unwrap();
             let mut proof = consistency_proof(old, size, &mut src).unwrap();
             let p = pos % proof.len();
-            proof[p].0[bit / 8] ^= 1 << (bit % 8);
+            proof[p] = flipped(proof[p], bit);
             prop_assert!(verify_consistency(old, size, &old_root, &root, &proof).is_err());
             Ok(())
         })

@@ -11,7 +11,10 @@
 //!   and the bootstrap exit 130, 143, 129 and leave no temporary file; after `kill -9` the next run
 //!   removes the leftover at once, and never a file a live run is writing.
 
-use crate::common::{RGET, assert_ok, https, release, text};
+use crate::common::exit::{USAGE, VERIFICATION_FAILED};
+use crate::common::{
+    self, RGET, assert_ok, assert_one_line_refusal, https, listing, release, text,
+};
 
 use https::{Reply, files_with_prefix};
 use release::{Release, World, build_bootstrap, data};
@@ -23,49 +26,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-
 const APP: &str = "app-1.0.tar.gz";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The three signals and the status each must end a run with (128 + the signal's number).
 const SIGNALS: [(&str, i32); 3] = [("INT", 130), ("TERM", 143), ("HUP", 129)];
-
-/// The sorted names in `dir`.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// The exit code, one line on stderr containing every needle, nothing on stdout.
-#[track_caller]
-fn assert_refused(o: &Output, code: i32, needles: &[&str]) {
-    let err = text(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        text(&o.stdout)
-    );
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err:?}");
-    }
-    assert!(
-        o.stdout.is_empty(),
-        "nothing on stdout: {:?}",
-        text(&o.stdout)
-    );
-}
 
 // ---- class 2: output names ------------------------------------------------------------------
 
@@ -129,7 +94,7 @@ fn a_last_segment_that_is_not_a_plain_name_is_refused_without_o() {
         let url = w.url(&format!("/evil/{segment}"));
         let o = w.client(&state, &["get", &url]).cwd(&cwd).run();
         eprint!("{segment:>30}: {}", text(&o.stderr));
-        assert_refused(&o, USAGE, &["-o PATH"]);
+        assert_one_line_refusal(&o, USAGE, &["-o PATH"]);
         assert_eq!(listing(&cwd), Vec::<String>::new(), "{segment}: cwd");
         assert_eq!(listing(&parent), ["cwd"], "{segment}: parent");
         assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
@@ -144,7 +109,7 @@ fn a_last_segment_that_is_not_a_plain_name_is_refused_without_o() {
         .client(&state, &["get", &w.url("/evil/%zz")])
         .cwd(&cwd)
         .run();
-    assert_refused(&o, USAGE, &["percent-escape"]);
+    assert_one_line_refusal(&o, USAGE, &["percent-escape"]);
     assert!(!text(&o.stderr).contains("-o"), "{}", text(&o.stderr));
 }
 
@@ -182,7 +147,7 @@ fn with_o_the_same_files_download_and_plain_names_still_save() {
             assert_eq!(&std::fs::read(cwd.join("a b")).unwrap(), b);
         } else {
             let o = w.client(&state, &["get", &url]).cwd(&cwd).run();
-            assert_refused(&o, USAGE, &["-o PATH"]);
+            assert_one_line_refusal(&o, USAGE, &["-o PATH"]);
         }
     }
     let mut want: Vec<String> = (0..files.len()).map(|i| format!("out-{i}")).collect();
@@ -341,7 +306,7 @@ fn special_destinations_are_written_through_or_refused_and_survive() {
             let o = w
                 .client(&state, &["get", &url, "-o", target.to_str().unwrap()])
                 .run();
-            assert_refused(&o, USAGE, &[word, "rget writes only to"]);
+            assert_one_line_refusal(&o, USAGE, &[word, "rget writes only to"]);
             assert_eq!(kind(node), before, "{word}: the node survives");
             if via_link {
                 assert_eq!(kind(&target).0, "symlink", "the link stays a link");
@@ -408,7 +373,7 @@ fn links_are_followed_and_a_fifo_sees_nothing_unverified() {
     let o = w
         .client(&state, &["get", &url, "-o", fifo.to_str().unwrap()])
         .run();
-    assert_refused(&o, VERIFICATION_FAILED, &["but SHA256SUMS lists"]);
+    assert_one_line_refusal(&o, VERIFICATION_FAILED, &["but SHA256SUMS lists"]);
     drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
     assert_eq!(reader.join().unwrap(), Vec::<u8>::new());
     assert_eq!(kind(&fifo).0, "fifo");
@@ -464,11 +429,22 @@ fn signal(child: &Child, sig: &str) {
     assert!(st.success(), "kill -s {sig}");
 }
 
+/// Starts `c` with its standard output and error captured.
 fn spawn(mut c: Command) -> Child {
-    c.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn")
+    common::spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()))
+}
+
+/// Starts `rget get` of the app, served `chunk` bytes at a time, into `d/app`; returns the run once
+/// its temporary file streams, with that file's name.
+fn start_slow_get(w: &World, state: &Path, d: &Path, chunk: usize) -> (Child, String) {
+    trickle(w, &w.rel.path(APP), w.rel.file(APP), chunk);
+    let url = w.url(&w.rel.path(APP));
+    let c = w
+        .client(state, &["get", &url, "-o", d.join("app").to_str().unwrap()])
+        .command();
+    let mut child = spawn(c);
+    let part = wait_for_part(d, &mut child);
+    (child, part)
 }
 
 /// Signals `child` once its download streams into `dir`, and checks the status, the one line on
@@ -581,33 +557,14 @@ fn an_ignored_sighup_stays_ignored() {
 fn after_kill_9_the_next_get_removes_the_leftover_at_once() {
     let w = World::new();
     let state = w.dir("state");
-    trickle(&w, &w.rel.path(APP), w.rel.file(APP), 2048);
     let d = w.dir("dl");
-    let url = w.url(&w.rel.path(APP));
-    let c = w
-        .client(
-            &state,
-            &["get", &url, "-o", d.join("app").to_str().unwrap()],
-        )
-        .command();
-    let mut child = spawn(c);
-    let part = wait_for_part(&d, &mut child);
+    let (mut child, part) = start_slow_get(&w, &state, &d, 2048);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(d.join(&part).exists(), "kill -9 leaves the temporary file");
     // The next run, for another file in that directory.
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path("NOTES.txt")),
-                "-o",
-                d.join("notes").to_str().unwrap(),
-            ],
-        )
-        .run();
-    assert_ok(&o);
+    let notes = w.url(&w.rel.path("NOTES.txt"));
+    assert_ok(&w.get_to(&state, &notes, &d.join("notes")));
     assert_eq!(listing(&d), ["notes"], "the leftover is gone");
 }
 
@@ -617,32 +574,13 @@ fn after_kill_9_the_next_get_removes_the_leftover_at_once() {
 fn a_live_download_is_never_swept_by_another_run() {
     let w = World::new();
     let state = w.dir("state");
-    // About 7 s: long enough for the other runs to finish while it streams.
-    trickle(&w, &w.rel.path(APP), w.rel.file(APP), 1024);
     let d = w.dir("dl");
-    let url = w.url(&w.rel.path(APP));
-    let c = w
-        .client(
-            &state,
-            &["get", &url, "-o", d.join("app").to_str().unwrap()],
-        )
-        .command();
-    let mut live = spawn(c);
-    let part = wait_for_part(&d, &mut live);
+    // About 7 s: long enough for the other runs to finish while it streams.
+    let (mut live, part) = start_slow_get(&w, &state, &d, 1024);
     let ino = std::fs::metadata(d.join(&part)).unwrap().ino();
+    let notes = w.url(&w.rel.path("NOTES.txt"));
     for i in 0..3 {
-        let o = w
-            .client(
-                &state,
-                &[
-                    "get",
-                    &w.url(&w.rel.path("NOTES.txt")),
-                    "-o",
-                    d.join(format!("notes-{i}")).to_str().unwrap(),
-                ],
-            )
-            .run();
-        assert_ok(&o);
+        assert_ok(&w.get_to(&state, &notes, &d.join(format!("notes-{i}"))));
         assert!(
             live.try_wait().unwrap().is_none(),
             "the live download ended too early for this check"

@@ -9,22 +9,19 @@
 //! the proof of that record or without it (then the client uses the log's lookup). Every refusal
 //! leaves nothing in the output directory and no temporary file anywhere.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release, text};
+use crate::common::exit::{TRUST_ANOMALY, USAGE, VERIFICATION_FAILED};
+use crate::common::{
+    RGET, assert_ok, assert_one_line_refusal, https, listing, log as logc, release, text,
+};
 
 use https::{Reply, TestServer, files_with_prefix};
-use release::{Release, World, data};
+use release::{Release, World, data, proof_index};
 use rget::core::digest::sha256;
 use rget::core::record;
-use rget::core::tlog_proof::TlogProof;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
 
 const TOOL: &str = "tool.sh";
 
@@ -32,26 +29,7 @@ const TOOL: &str = "tool.sh";
 /// nothing on stdout, `dl` empty, and no `.rget-` temporary in `TMPDIR`.
 #[track_caller]
 fn assert_refused(w: &World, o: &Output, code: i32, words: &[&str], dl: &Path) -> String {
-    let err = text(&o.stderr);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        text(&o.stdout)
-    );
-    assert!(
-        o.stdout.is_empty(),
-        "nothing on stdout: {}",
-        text(&o.stdout)
-    );
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    for word in words {
-        assert!(err.contains(word), "{err:?} should name {word:?}");
-    }
+    let err = assert_one_line_refusal(o, code, words);
     assert_eq!(
         listing(dl),
         Vec::<String>::new(),
@@ -59,27 +37,6 @@ fn assert_refused(w: &World, o: &Output, code: i32, words: &[&str], dl: &Path) -
     );
     assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
     err
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut n: Vec<String> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    n.sort();
-    n
-}
-
-/// A fresh state directory and output directory.
-fn fresh(w: &World, name: &str) -> (PathBuf, PathBuf) {
-    (
-        w.dir(&format!("state-{name}")),
-        w.dir(&format!("dl-{name}")),
-    )
-}
-
-fn proof_index(proof: &[u8]) -> u64 {
-    TlogProof::parse(proof).expect("a proof").index
 }
 
 fn files(version: u8) -> Vec<(&'static str, Vec<u8>)> {
@@ -150,7 +107,7 @@ fn replay_with_a_url_bound_signature_and_its_proof_file_is_refused_by_the_bindin
     let v2_url = w.url("/v2/SHA256SUMS");
     let words = ["trusted comment", v1_url.as_str(), v2_url.as_str()];
 
-    let (state, dl) = fresh(&w, "get");
+    let (state, dl) = w.fresh("get");
     let o = get(&w, &state, &dl, &[]);
     assert_refused(&w, &o, VERIFICATION_FAILED, &words, &dl);
 
@@ -187,7 +144,7 @@ fn replay_with_a_url_bound_signature_without_a_proof_file_is_a_trust_anomaly() {
     let w = World::new();
     let (v1, v2) = two_releases(&w, true);
     let replayed = replay(&w, &v1, &v2, false);
-    let (state, dl) = fresh(&w, "lookup");
+    let (state, dl) = w.fresh("lookup");
     let o = get(&w, &state, &dl, &[]);
     let v2_index = format!("index {}", proof_index(&v2.proof));
     let replay_index = format!("index {replayed}");
@@ -207,7 +164,7 @@ fn replay_with_a_minisign_signature_without_a_proof_file_is_a_trust_anomaly_with
     let replayed = replay(&w, &v1, &v2, false);
     let v2_index = proof_index(&v2.proof);
     let (d1, d2) = (sha256(&v1.sums).to_hex(), sha256(&v2.sums).to_hex());
-    let (state, dl) = fresh(&w, "minisign-lookup");
+    let (state, dl) = w.fresh("minisign-lookup");
     let o = get(&w, &state, &dl, &[]);
     let err = assert_refused(
         &w,
@@ -277,7 +234,7 @@ fn replay_with_a_minisign_signature_and_its_proof_file_is_named_in_the_output_an
     // What SECURITY.md says: a proof file alone cannot show a replay whose signature names no URL.
     // The output names what was handed over: the replayed record's index, and a comment that
     // binds no URL.
-    let (state, dl) = fresh(&w, "proof");
+    let (state, dl) = w.fresh("proof");
     let json = assert_ok(&get(&w, &state, &dl, &["--json"]));
     assert!(json.contains(&format!("\"index\":{replayed},")), "{json}");
     assert!(
@@ -351,7 +308,7 @@ fn a_url_recorded_many_times_is_refused_proving_only_the_first_records() {
         proof: Vec::new(),
         ..v2.clone()
     });
-    let (state, dl) = fresh(&w, "flood");
+    let (state, dl) = w.fresh("flood");
     let o = get(&w, &state, &dl, &[]);
     let err = assert_refused(
         &w,
@@ -506,7 +463,7 @@ fn respelled_urls_verify_as_the_same_record() {
             w.srv
                 .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::status(404));
         }
-        let (state, dl) = fresh(&w, &format!("respelled-{name}"));
+        let (state, dl) = w.fresh(&format!("respelled-{name}"));
         let dest = dl.join("app");
         let url = format!("HTTPS://127.0.0.1:{port}{spelled}");
         let o = w
@@ -532,7 +489,7 @@ fn respelled_urls_verify_as_the_same_record() {
     let rel = w.release_with_rget("/rel%2Bx", None, "/rel%2bx", &f);
     let spelled = format!("/%72el%2bx/{TOOL}");
     w.srv.route(&spelled, Reply::body(rel.file(TOOL)));
-    let (state, dl) = fresh(&w, "reserved");
+    let (state, dl) = w.fresh("reserved");
     let o = w
         .client(
             &state,
@@ -563,7 +520,7 @@ fn respelled_urls_verify_as_the_same_record() {
     w.srv
         .route(&format!("/%68/{TOOL}"), Reply::body(rel.file(TOOL)));
     let proxy = TunnelProxy::start(w.srv.addr);
-    let (state, dl) = fresh(&w, "host");
+    let (state, dl) = w.fresh("host");
     let o = w
         .command(&dl)
         .args([
@@ -622,7 +579,7 @@ fn numeric_hosts_and_encoded_separators_are_refused_before_any_connection() {
         ),
     ];
     for (i, (url, word)) in cases.iter().enumerate() {
-        let (state, dl) = fresh(&w, &format!("numeric-{i}"));
+        let (state, dl) = w.fresh(&format!("numeric-{i}"));
         let o = w
             .client(&state, &["get", url, "-o", dl.join(TOOL).to_str().unwrap()])
             .run();
@@ -640,7 +597,7 @@ fn allow_http_with_an_http_file_url_says_to_give_sums_an_https_url() {
         Reply::body(w.rel.file("app-1.0.tar.gz")),
     );
     let url = plain.url("/rel/app-1.0.tar.gz");
-    let (state, dl) = fresh(&w, "http");
+    let (state, dl) = w.fresh("http");
     let dest = dl.join("app");
     let o = w
         .client(&state, &["get", &url, "-o", dest.to_str().unwrap()])

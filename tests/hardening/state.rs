@@ -10,9 +10,10 @@
 //!   `rget verify --max-size` on an endless file;
 //! - names and URLs reaching the terminal spelled out, and `rget cat --json`.
 
-use crate::common::{RGET, assert_ok, https, log as logc, release};
+use crate::common::exit::{LOCAL_IO, MALFORMED, NETWORK, NOT_FOUND, TRUST_ANOMALY, USAGE};
+use crate::common::{assert_ok, assert_one_line_refusal, https, log as logc, release, text};
 
-use https::{Reply, files_with_prefix};
+use https::Reply;
 use release::{ORIGIN, World, data};
 use rget::core::digest::sha256;
 use rget::core::note::{self, SignerKey};
@@ -22,48 +23,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-// Exit codes (src/cli/exit.rs).
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-const MALFORMED: i32 = rget::core::exit::ExitCode::Malformed.code();
-const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
-const NOT_FOUND: i32 = rget::core::exit::ExitCode::NotFound.code();
-const TRUST_ANOMALY: i32 = rget::core::exit::ExitCode::TrustAnomaly.code();
-const LOCAL_IO: i32 = rget::core::exit::ExitCode::LocalIo.code();
-
 const APP: &str = "app-1.0.tar.gz";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A refusal: exit `code`, exactly one line `rget: ...` on stderr containing `word`, nothing on
 /// stdout, `dest` not created, no `.rget-` temporary beside it or in `TMPDIR`, and no raw control
 /// character in what reached the terminal.
 #[track_caller]
 fn assert_refused(w: &World, o: &Output, code: i32, word: &str, dest: &Path) {
-    let err = stderr(o);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        stdout(o)
-    );
-    assert!(o.stdout.is_empty(), "nothing on stdout: {:?}", stdout(o));
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    assert!(err.contains(word), "{err:?} should say {word:?}");
+    assert_one_line_refusal(o, code, &[word]);
     assert_no_raw_controls(&o.stderr);
     assert!(!dest.exists(), "{} must not be created", dest.display());
-    let dir = dest.parent().expect("dest has a parent");
-    assert_eq!(files_with_prefix(dir, ".rget-"), Vec::<String>::new());
-    assert_eq!(files_with_prefix(&w.tmpdir, ".rget-"), Vec::<String>::new());
+    w.assert_no_temporaries(dest);
 }
 
 /// No character a terminal would act on, but the line breaks ending rget's own lines: no C0 or C1
@@ -78,20 +48,6 @@ fn assert_no_raw_controls(bytes: &[u8]) {
             "raw {c:?} at byte {i} reached the terminal: {text:?}"
         );
     }
-}
-
-/// `rget get URL -o dest` with the release key.
-fn get_to(w: &World, state: &Path, url: &str, dest: &Path) -> Output {
-    w.client(state, &["get", url, "-o", dest.to_str().unwrap()])
-        .run()
-}
-
-/// A fresh state directory and download directory for one run.
-fn fresh(w: &World, name: &str) -> (PathBuf, PathBuf) {
-    (
-        w.dir(&format!("state-{name}")),
-        w.dir(&format!("dl-{name}")),
-    )
 }
 
 fn chmod(p: &Path, mode: u32) {
@@ -140,7 +96,7 @@ fn bounded(mut cmd: Command, limit: Duration) -> (Output, Duration) {
             let out = child.wait_with_output().expect("output");
             panic!(
                 "rget still ran after {limit:?}: stderr so far: {}",
-                stderr(&out)
+                text(&out.stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -208,17 +164,7 @@ fn static_copy(w: &World, at: &str, tiles: bool) -> String {
 /// Returns the server and the proof of the last record.
 fn forked_log(w: &World, name: &str, records: &[(&str, &[u8])]) -> (logc::Server, Vec<u8>) {
     let dir = w.dir(name).join("log");
-    let out = Command::new(RGET)
-        .args(["log", "init", "--origin", ORIGIN, "--key"])
-        .arg(w.log_dir.join("log.key"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    logc::init_log_with_key(&dir, ORIGIN, &w.log_dir.join("log.key"));
     let fork = logc::Server::start(&dir, &["--batch-delay", "10"]);
     let a = logc::agent();
     let mut last = Vec::new();
@@ -242,44 +188,44 @@ fn a_state_directory_or_file_others_can_write_is_refused_with_the_fix() {
     let url = w.url(&w.rel.path(APP));
     // The state directory itself, writable by everyone, or by its group.
     for (name, mode) in [("world", 0o777), ("group", 0o770), ("sticky", 0o1777)] {
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         chmod(&state, mode);
-        let o = get_to(&w, &state, &url, &dl.join(APP));
+        let o = w.get_to(&state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "writable by other users", &dl.join(APP));
         assert!(
-            stderr(&o).contains(&format!("chmod go-w {}", state.display())),
+            text(&o.stderr).contains(&format!("chmod go-w {}", state.display())),
             "{}",
-            stderr(&o)
+            text(&o.stderr)
         );
         assert!(!state.join("logs").exists(), "nothing written into it");
     }
 
     // A world-writable checkpoint file, after a run that stored it.
-    let (state, dl) = fresh(&w, "file");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("file");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     let cp = log_state(&state).join("checkpoint");
     let stored = std::fs::read(&cp).unwrap();
     chmod(&cp, 0o666);
-    let o = get_to(&w, &state, &url, &dl.join(APP));
+    let o = w.get_to(&state, &url, &dl.join(APP));
     assert_refused(&w, &o, LOCAL_IO, "mode 0666", &dl.join(APP));
-    assert!(stderr(&o).contains(&format!("chmod go-w {}", cp.display())));
+    assert!(text(&o.stderr).contains(&format!("chmod go-w {}", cp.display())));
     assert_eq!(std::fs::read(&cp).unwrap(), stored);
 
     // The log's directory writable by its group; fixed as the message says, the run works again.
     chmod(&cp, 0o600);
     chmod(&log_state(&state), 0o775);
-    let o = get_to(&w, &state, &url, &dl.join(APP));
+    let o = w.get_to(&state, &url, &dl.join(APP));
     assert_refused(&w, &o, LOCAL_IO, "mode 0775", &dl.join(APP));
     chmod(&log_state(&state), 0o755);
-    assert_ok(&get_to(&w, &state, &url, &dl.join(APP)));
+    assert_ok(&w.get_to(&state, &url, &dl.join(APP)));
 
     // Owned by another user: only root can give a directory away, and root refuses it too.
     if is_root(&w) {
-        let (state, dl) = fresh(&w, "theirs");
+        let (state, dl) = w.fresh("theirs");
         std::os::unix::fs::chown(&state, Some(4321), Some(4321)).unwrap();
-        let o = get_to(&w, &state, &url, &dl.join(APP));
+        let o = w.get_to(&state, &url, &dl.join(APP));
         assert_refused(&w, &o, LOCAL_IO, "belongs to uid 4321", &dl.join(APP));
-        assert!(stderr(&o).contains("chown"), "{}", stderr(&o));
+        assert!(text(&o.stderr).contains("chown"), "{}", text(&o.stderr));
     }
 }
 
@@ -292,7 +238,7 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
         ("cp-fifo", "checkpoint", "fifo"),
         ("lock-link", "lock", "link"),
     ] {
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         let dir = log_state(&state);
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join(file);
@@ -314,7 +260,7 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
             "is a symbolic link"
         };
         assert_refused(&w, &o, LOCAL_IO, what, &dest);
-        assert!(stderr(&o).contains(&format!("rm {}", target.display())));
+        assert!(text(&o.stderr).contains(&format!("rm {}", target.display())));
         assert!(took < Duration::from_secs(20), "{name}: {took:?}");
     }
 }
@@ -323,8 +269,8 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
 fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     let cp = log_state(&state).join("checkpoint");
     let good = std::fs::read(&cp).unwrap();
     let text = String::from_utf8(good.clone()).unwrap();
@@ -355,9 +301,9 @@ fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
         // Both ways of proving: the proof file, and the log's lookup.
         for proof in [Reply::body(&w.rel.proof), Reply::status(404)] {
             w.srv.route(&w.rel.path("SHA256SUMS.tlog-proof"), proof);
-            let o = get_to(&w, &state, &url, &dest);
+            let o = w.get_to(&state, &url, &dest);
             assert_refused(&w, &o, LOCAL_IO, why, &dest);
-            let err = stderr(&o);
+            let err = crate::common::text(&o.stderr);
             assert!(err.contains(&cp.display().to_string()), "{err}");
             assert!(err.contains("move the file aside"), "{err}");
             assert!(!err.contains("FORK") && !err.contains("ROLLBACK"), "{err}");
@@ -367,7 +313,7 @@ fn a_tampered_stored_checkpoint_is_local_corruption_never_a_fork() {
     }
     // Moved aside, as the message says: the next run trusts the log anew.
     std::fs::rename(&cp, cp.with_extension("bad")).unwrap();
-    assert_ok(&get_to(&w, &state, &url, &dl.join(APP)));
+    assert_ok(&w.get_to(&state, &url, &dl.join(APP)));
     assert_eq!(std::fs::read(&cp).unwrap(), good);
 }
 
@@ -381,8 +327,8 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     // This host sees the real log at size 2 (lookup route).
     w.srv.route(&proof_route, Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     // A log with the same key whose history is [something else, the release], also of size 2.
     let (elsewhere, other_sums) = (w.url("/elsewhere/SHA256SUMS"), logc::sums(7));
     let (fork, forked) = forked_log(
@@ -397,7 +343,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     let mut broken = TlogProof::parse(&forked).unwrap();
     broken.hashes[0].0[0] ^= 1;
     w.srv.route(&proof_route, Reply::body(broken.to_bytes()));
-    let o = get_to(&w, &state, &url, &dest);
+    let o = w.get_to(&state, &url, &dest);
     assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest);
     assert_eq!(evidence(&state), [["new.checkpoint", "stored.checkpoint"]]);
 
@@ -411,7 +357,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
     };
     let o = run(&strict);
     assert_refused(&w, &o, TRUST_ANOMALY, "FORK", &dest);
-    assert!(stderr(&o).contains("same size"), "{}", stderr(&o));
+    assert!(text(&o.stderr).contains("same size"), "{}", text(&o.stderr));
 
     // The lookup path: the forked log is the policy's log, and the quorum fails there too.
     w.srv.route(&proof_route, Reply::status(404));
@@ -428,7 +374,7 @@ fn a_fork_is_reported_with_evidence_even_when_inclusion_or_quorum_fail_too() {
         assert_eq!(files, ["new.checkpoint", "stored.checkpoint"]);
     }
     // The stored checkpoint is the real log's, untouched by any of it.
-    assert_ok(&get_to(&w, &state, &url, &dl.join("again")));
+    assert_ok(&w.get_to(&state, &url, &dl.join("again")));
 }
 
 #[test]
@@ -440,13 +386,13 @@ fn a_log_back_at_size_1_after_size_3_is_a_trust_anomaly_on_both_paths() {
     let url = w.url(&w.rel.path(APP));
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     w.srv.route(&proof_route, Reply::status(404));
-    let (state, dl) = fresh(&w, "t");
-    let o = get_to(&w, &state, &url, &dl.join("first"));
+    let (state, dl) = w.fresh("t");
+    let o = w.get_to(&state, &url, &dl.join("first"));
     assert_ok(&o);
     assert!(
-        stderr(&o).contains("under checkpoint size 3"),
+        text(&o.stderr).contains("under checkpoint size 3"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     let old_policy = policy(&w, "policy-old", &old, "");
     let dest = dl.join(APP);
@@ -510,29 +456,31 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
     let proof_route = w.rel.path("SHA256SUMS.tlog-proof");
     let dest_in = |dl: &Path| dl.join(APP);
     // A host that saw the log at size 1, through the release's proof file.
-    let (seen, dl_seen) = fresh(&w, "seen");
-    assert_ok(&get_to(&w, &seen, &url, &dl_seen.join("first")));
+    let (seen, dl_seen) = w.fresh("seen");
+    assert_ok(&w.get_to(&seen, &url, &dl_seen.join("first")));
     // The log grows to 2; a copy of it serves its checkpoint and lookup, but no tile at all.
     w.publish("/v2", &[("b", data(10, 1))], true);
     let bare = policy(&w, "policy-bare", &static_copy(&w, "bare", false), "");
     w.srv.route(&proof_route, Reply::status(404));
 
+    // Each run is refused as an anomaly naming the tiles, its destination untouched.
+    let refused_for_tiles = |state: &Path, dl: &Path| {
+        let o = w
+            .client(state, &["get", &url, "-o", dest_in(dl).to_str().unwrap()])
+            .policy(&bare)
+            .run();
+        assert_refused(
+            &w,
+            &o,
+            TRUST_ANOMALY,
+            "cannot serve the tiles of tree size 2",
+            &dest_in(dl),
+        );
+    };
+
     // First use: the inclusion proof at size 2 needs a tile that is not there.
-    let (fresh_state, dl) = fresh(&w, "first-use");
-    let o = w
-        .client(
-            &fresh_state,
-            &["get", &url, "-o", dest_in(&dl).to_str().unwrap()],
-        )
-        .policy(&bare)
-        .run();
-    assert_refused(
-        &w,
-        &o,
-        TRUST_ANOMALY,
-        "cannot serve the tiles of tree size 2",
-        &dest_in(&dl),
-    );
+    let (fresh_state, dl) = w.fresh("first-use");
+    refused_for_tiles(&fresh_state, &dl);
     assert_eq!(evidence(&fresh_state), [["new.checkpoint"]]);
     assert!(
         !log_state(&fresh_state).join("checkpoint").exists(),
@@ -540,20 +488,7 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
     );
 
     // With a stored checkpoint: the consistency proof from size 1 needs them.
-    let o = w
-        .client(
-            &seen,
-            &["get", &url, "-o", dest_in(&dl_seen).to_str().unwrap()],
-        )
-        .policy(&bare)
-        .run();
-    assert_refused(
-        &w,
-        &o,
-        TRUST_ANOMALY,
-        "cannot serve the tiles of tree size 2",
-        &dest_in(&dl_seen),
-    );
+    refused_for_tiles(&seen, &dl_seen);
     assert_eq!(evidence(&seen), [["new.checkpoint", "stored.checkpoint"]]);
 
     // Tiles that cannot be reached (HTTP 503) stay a network error, with no evidence.
@@ -562,7 +497,7 @@ fn a_log_that_cannot_serve_the_tiles_it_signed_is_an_anomaly_not_a_network_error
         w.srv.route(&format!("/flaky/{t}"), Reply::status(503));
     }
     let flaky = policy(&w, "policy-flaky", &flaky, "");
-    let (st, dl) = fresh(&w, "flaky");
+    let (st, dl) = w.fresh("flaky");
     let o = w
         .client(&st, &["get", &url, "-o", dest_in(&dl).to_str().unwrap()])
         .policy(&flaky)
@@ -590,7 +525,7 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
     ] {
         w.serve(&w.rel);
         w.srv.route(&path, reply);
-        let (state, dl) = fresh(&w, name);
+        let (state, dl) = w.fresh(name);
         let dest = dl.join(APP);
         let run = w
             .client(
@@ -602,9 +537,9 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
         eprintln!("{name}: ended after {took:?}");
         assert_refused(&w, &o, NETWORK, "--max-time", &dest);
         assert!(
-            stderr(&o).contains("the time limit of 3 s for the whole command"),
+            text(&o.stderr).contains("the time limit of 3 s for the whole command"),
             "{}",
-            stderr(&o)
+            text(&o.stderr)
         );
         // Per-read timeouts (60 s) and retries would have held it for minutes.
         assert!(
@@ -618,8 +553,8 @@ fn max_time_ends_a_run_against_a_trickling_or_stalled_server() {
 fn max_time_bounds_the_wait_for_a_lock_another_run_holds() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
-    assert_ok(&get_to(&w, &state, &url, &dl.join("first")));
+    let (state, dl) = w.fresh("t");
+    assert_ok(&w.get_to(&state, &url, &dl.join("first")));
     // Someone else holds the log's lock (as a run stuck on a slow log would): this test process.
     let lock = std::fs::File::options()
         .write(true)
@@ -637,17 +572,21 @@ fn max_time_bounds_the_wait_for_a_lock_another_run_holds() {
     lock.unlock().unwrap();
     eprintln!("lock wait: ended after {took:?}");
     assert_refused(&w, &o, NETWORK, "held this log's lock", &dest);
-    assert!(stderr(&o).contains("--max-time"), "{}", stderr(&o));
+    assert!(
+        text(&o.stderr).contains("--max-time"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(took < Duration::from_secs(7), "{took:?}");
     // The lock released, the same run goes through.
-    assert_ok(&get_to(&w, &state, &url, &dest));
+    assert_ok(&w.get_to(&state, &url, &dest));
 }
 
 #[test]
 fn verify_stops_reading_at_max_size() {
     let w = World::new();
     let url = w.url(&w.rel.path(APP));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
     let run = w
         .client(&state, &["verify", &url, "/dev/zero", "--max-size", "1000"])
         .command();
@@ -678,7 +617,7 @@ fn verify_stops_reading_at_max_size() {
         .run()
     };
     let o = verify(len - 1);
-    assert_eq!(o.status.code(), Some(MALFORMED), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(MALFORMED), "{}", text(&o.stderr));
     assert_ok(&verify(len));
 }
 
@@ -697,7 +636,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
         );
     }
     let url_of = |name: &str| w.url(&format!("/esc/{}", logc::pct(name)));
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
 
     // A file whose listed name holds escape sequences: verified, and shown spelled out.
     let local = dl.join("esc-file");
@@ -708,20 +647,20 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
     assert_ok(&o);
     assert_no_raw_controls(&o.stderr);
     assert!(
-        stderr(&o).contains("rget: verified \\x1b[31mred\\x1b]0;pwned\\x07 (100 bytes)"),
+        text(&o.stderr).contains("rget: verified \\x1b[31mred\\x1b]0;pwned\\x07 (100 bytes)"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
 
     // A name with a newline and a bidi override, fetched with -o: one "verified" line.
     let dest = dl.join("nl-file");
-    let o = get_to(&w, &state, &url_of(nl), &dest);
+    let o = w.get_to(&state, &url_of(nl), &dest);
     assert_ok(&o);
     assert_no_raw_controls(&o.stderr);
     assert!(
-        stderr(&o).contains("rget: verified two\\nlines\\u{202e}txt (50 bytes)"),
+        text(&o.stderr).contains("rget: verified two\\nlines\\u{202e}txt (50 bytes)"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     assert_eq!(std::fs::read(&dest).unwrap(), rel.file(nl));
 
@@ -733,15 +672,10 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
 
     // Refusals quoting such a name, URL or path: one line, spelled out.
     let unlisted = w.url("/esc/%1B%5D0%3Bowned%07%0Aforged");
-    let o = get_to(&w, &state, &unlisted, &dl.join("x"));
+    let o = w.get_to(&state, &unlisted, &dl.join("x"));
     assert_refused(&w, &o, NOT_FOUND, "owned", &dl.join("x"));
-    assert!(stderr(&o).contains("\\nforged"), "{}", stderr(&o));
-    let o = get_to(
-        &w,
-        &state,
-        "no-scheme\x1b[2J\nrget: verified",
-        &dl.join("x"),
-    );
+    assert!(text(&o.stderr).contains("\\nforged"), "{}", text(&o.stderr));
+    let o = w.get_to(&state, "no-scheme\x1b[2J\nrget: verified", &dl.join("x"));
     assert_refused(
         &w,
         &o,
@@ -767,7 +701,7 @@ fn names_and_urls_reach_the_terminal_spelled_out() {
 #[test]
 fn cat_json_reports_on_stderr_while_stdout_carries_the_file() {
     let w = World::new();
-    let (state, dl) = fresh(&w, "t");
+    let (state, dl) = w.fresh("t");
     let file = w.rel.file("install.sh").to_vec();
     let o = w
         .client(
@@ -777,7 +711,7 @@ fn cat_json_reports_on_stderr_while_stdout_carries_the_file() {
         .run();
     assert_ok(&o);
     assert_eq!(o.stdout, file, "stdout is exactly the file");
-    let err = stderr(&o);
+    let err = text(&o.stderr);
     assert!(
         err.starts_with('{') && err.ends_with("}\n") && err.lines().count() == 1,
         "one JSON object on stderr: {err:?}"

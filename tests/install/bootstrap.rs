@@ -9,7 +9,7 @@
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 use crate::common::rng::{Rng, crash_seed};
-use crate::common::{self, RGET, https, release, text};
+use crate::common::{self, RGET, assert_failed, https, listing, release, text};
 
 use release::{Release, VERSION, World, build_bootstrap, rget_file};
 use rget::core::note::SignerKey;
@@ -69,6 +69,15 @@ fn write_pins(w: &World, dir: &str, policy: &str, rel: &Release) -> PathBuf {
     w.write_pins(dir, &rel.sums, policy, "/rel/v{version}/")
 }
 
+/// The honest bootstrap installing into `dir` from the mirror at `mirror` (a URL ending in `/`).
+fn install_from_mirror(s: &Shared, dir: &Path, mirror: &str) -> Output {
+    bootstrap(
+        &s.boot,
+        &s.w,
+        &["--prefix", dir.to_str().unwrap(), "--mirror", mirror],
+    )
+}
+
 /// Runs a bootstrap with the world's isolated environment and the test CA.
 fn bootstrap(boot: &Path, w: &World, args: &[&str]) -> Output {
     common::output(
@@ -94,20 +103,9 @@ fn old_install(w: &World, tag: &str) -> PathBuf {
 /// untouched old rget (no temporary file, no rget.previous).
 #[track_caller]
 fn assert_refused(out: &Output, code: i32, needle: &str, dir: &Path) {
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{err}",
-        text(&out.stdout)
-    );
-    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    assert_failed(out, code, needle);
     assert_eq!(std::fs::read(dir.join("rget")).unwrap(), b"old rget\n");
-    let names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["rget"], "the install directory changed");
+    assert_eq!(listing(dir), ["rget"], "the install directory changed");
 }
 
 /// Serves a mirror of the honest release at `prefix`; returns its URL (ending in `/`).
@@ -227,11 +225,7 @@ fn refuses_a_binary_swapped_on_the_mirror() {
         &format!("{prefix}/{}", name()),
         https::Reply::body(b"#!/bin/sh\necho evil\n"),
     );
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "but this bootstrap pins", &dir);
 }
 
@@ -254,11 +248,7 @@ fn refuses_sums_swapped_for_an_unlogged_one() {
         https::Reply::body(&s.rel.proof),
     );
     let m = format!("{}/", s.w.url(&prefix));
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "is not in the log", &dir);
 }
 
@@ -284,11 +274,7 @@ fn refuses_logged_sums_that_disagree_with_the_pinned_digest() {
     let dir = old_install(&s.w, "disagree");
     s.w.serve(&s.disagree);
     let m = format!("{}/", s.w.url(&format!("/mirror-disagree/v{VERSION}")));
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "but SHA256SUMS lists", &dir);
 }
 
@@ -306,11 +292,7 @@ fn refuses_a_signature_by_another_key() {
         &format!("{prefix}/SHA256SUMS.minisig"),
         https::Reply::body(std::fs::read(signed.join("SHA256SUMS.minisig")).unwrap()),
     );
-    let out = bootstrap(
-        &s.boot,
-        &s.w,
-        &["--prefix", dir.to_str().unwrap(), "--mirror", &m],
-    );
+    let out = install_from_mirror(s, &dir, &m);
     assert_refused(&out, 1, "which is not a pinned release key", &dir);
 }
 
@@ -349,24 +331,7 @@ fn refuses_an_unpinned_version() {
 fn the_build_refuses_a_malformed_pin_set() {
     let s = shared();
     let pins = write_pins(&s.w, "pins-bad", "quorum none\n", &s.rel);
-    let _guard = release::BOOTSTRAP_BUILD
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let target_dir = common::target_dir("bootstrap-e2e");
-    let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-        .args([
-            "build",
-            "--offline",
-            "-p",
-            "rget-bootstrap",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RGET_PINNED_DIR", &pins)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo build");
+    let out = release::bootstrap_build_output(&pins);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "a policy without a log was accepted");
     assert!(

@@ -8,7 +8,7 @@
 //! a different digest, a release marker naming the new version, and still a working rget.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-use crate::common::{RGET, assert_ok, https, json_number, output, release, spawn, text};
+use crate::common::{RGET, assert_failed, assert_ok, https, output, parse_json, release, spawn};
 
 use https::Reply;
 use release::{Release, VERSION, World, rget_file, target};
@@ -137,14 +137,7 @@ fn publish(w: &World, version: &str, bytes: Vec<u8>) -> Release {
 
 #[track_caller]
 fn assert_fails(out: &Output, code: i32, needle: &str) {
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{err}",
-        text(&out.stdout)
-    );
-    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    let err = assert_failed(out, code, needle);
     assert_eq!(err.trim_end().lines().count(), 1, "not one line:\n{err}");
 }
 
@@ -182,7 +175,7 @@ fn self_verify_reports_the_running_binary_its_key_and_log_index() {
         .trim_start_matches("index ")
         .parse()
         .unwrap();
-    assert_eq!(json_number(&json, "index"), index);
+    assert_eq!(parse_json(&json)["log"]["index"], index);
 
     // The human report says the same.
     let human = assert_ok(&f.run(rel, &["verify"]));

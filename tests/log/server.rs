@@ -176,20 +176,9 @@ fn init_prints_the_key_and_publishes_the_empty_tree() {
 
     // --key: an existing signer key is used (the printed vkey is its verifier key).
     let key_dir = t.path().join("keyed");
-    let out = Command::new(RGET)
-        .args(["log", "init", "--origin", ORIGIN, "--key"])
-        .arg(dir.join("log.key"))
-        .arg(&key_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap().lines().last(),
-        Some(vkey.as_str())
+        init_log_with_key(&key_dir, ORIGIN, &dir.join("log.key")),
+        vkey
     );
 }
 
@@ -541,27 +530,7 @@ fn bad_input_gets_a_one_line_4xx_and_leaves_the_log_unchanged() {
 }
 
 fn answer_of(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut r = r.expect("an HTTP answer");
-    let h = |n: &str| {
-        r.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (retry_after, content_type, cache_control, allow) = (
-        h("retry-after"),
-        h("content-type"),
-        h("cache-control"),
-        h("allow"),
-    );
-    Answer {
-        status: r.status().as_u16(),
-        retry_after,
-        content_type,
-        cache_control,
-        allow,
-        body: r.body_mut().read_to_vec().unwrap_or_default(),
-    }
+    answer(r).unwrap_or_else(|e| panic!("no HTTP answer: {e}"))
 }
 
 fn try_submit_raw(agent: &ureq::Agent, base: &str, query: &str, body: &[u8]) -> Answer {

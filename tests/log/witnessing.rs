@@ -16,25 +16,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn witness_init(dir: &Path, name: &str) -> String {
-    let out = Command::new(RGET)
-        .args(["witness", "init", "--name", name])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-}
-
 fn witness_serve(dir: &Path, policy: &Path, listen: &str) -> Server {
     let args: [&std::ffi::OsStr; 7] = [
         "witness".as_ref(),
@@ -73,7 +54,7 @@ fn two_of_three_witnesses_cosign_and_the_log_waits_for_the_quorum() {
     let mut witnesses = Vec::new();
     for i in 0..3 {
         let d = t.join(format!("w{i}"));
-        vkeys.push(witness_init(&d, &format!("w{i}.example/witness")));
+        vkeys.push(logc::init_witness(&d, &format!("w{i}.example/witness")));
         witnesses.push(Some(witness_serve(&d, &witness_policy, "127.0.0.1:0")));
     }
     let mut wfile = String::new();

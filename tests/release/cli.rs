@@ -4,20 +4,15 @@
 //! downloaded with `rget get` over HTTPS, and the refusals, each of which must leave the release
 //! directory exactly as it was.
 
+use crate::common::exit::{LOCAL_IO, NETWORK, USAGE, VERIFICATION_FAILED};
 use crate::common::minisign::Minisign;
-use crate::common::{RGET, assert_ok, release, text};
+use crate::common::{RGET, assert_ok, assert_one_line_refusal, listing, release, text};
 
 use release::{Release, World, data};
 use rget::core::note::SignerKey;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-// Exit codes (src/cli/exit.rs).
-const VERIFICATION_FAILED: i32 = rget::core::exit::ExitCode::VerificationFailed.code();
-const USAGE: i32 = rget::core::exit::ExitCode::Usage.code();
-const NETWORK: i32 = rget::core::exit::ExitCode::Network.code();
-const LOCAL_IO: i32 = rget::core::exit::ExitCode::LocalIo.code();
 
 /// The password of every encrypted key in these tests.
 const PASSWORD: &str = "correct horse battery staple";
@@ -99,41 +94,11 @@ fn release_command(w: &World, dir: &Path, key: &Path, base: &str, policy: &Path)
     c
 }
 
-/// Names in `dir`, sorted: what a refusal must leave unchanged.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// A refusal: exit `code`, one line `rget: ...` naming `word`, nothing on stdout, and the
 /// directory's entries exactly `before` (so no SHA256SUMS, signature, proof or temporary).
 #[track_caller]
 fn assert_refused(o: &Output, code: i32, word: &str, dir: &Path, before: &[String]) {
-    let err = text(&o.stderr);
-    eprint!("refused as expected: {err}");
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "want exit {code}; stdout:\n{}\nstderr:\n{err}",
-        text(&o.stdout)
-    );
-    assert!(
-        o.stdout.is_empty(),
-        "nothing on stdout: {:?}",
-        text(&o.stdout)
-    );
-    assert!(
-        err.starts_with("rget: ") && err.ends_with('\n') && err.lines().count() == 1,
-        "exactly one line on stderr: {err:?}"
-    );
-    assert!(
-        err.contains(word),
-        "{err:?} should name the reason ({word:?})"
-    );
+    assert_one_line_refusal(o, code, &[word]);
     assert_eq!(listing(dir), before, "the release directory changed");
 }
 
@@ -251,19 +216,7 @@ fn keygen_refusals() {
 
 /// Serves a directory released by `rget release` at `prefix` on the world's HTTPS server.
 fn serve(w: &World, prefix: &str, dir: &Path, files: &[(&str, Vec<u8>)]) -> Release {
-    let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
-    let rel = Release {
-        prefix: prefix.to_owned(),
-        dir: dir.to_owned(),
-        files: files
-            .iter()
-            .map(|(n, b)| (n.to_string(), b.clone()))
-            .collect(),
-        sums: read("SHA256SUMS"),
-        minisig: read("SHA256SUMS.minisig"),
-        proof: read("SHA256SUMS.tlog-proof"),
-        sums_url: w.url(&format!("{prefix}/SHA256SUMS")),
-    };
+    let rel = Release::written(prefix, dir, files, w.url(&format!("{prefix}/SHA256SUMS")));
     w.serve(&rel);
     rel
 }

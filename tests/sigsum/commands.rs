@@ -9,7 +9,7 @@
 use crate::common::https::Reply;
 use crate::common::release::data;
 use crate::common::sigsum_log::SigsumWorld;
-use crate::common::{assert_code, assert_ok, json_field, json_number, stderr, text};
+use crate::common::{assert_code, assert_ok, parse_json, stderr, text};
 use rget::core::sigsum::key_hash;
 
 /// The one line of standard error of a refusal.
@@ -54,15 +54,16 @@ fn verify_and_cat_prove_the_sums_by_the_sigsum_proof() {
     let cat = |u: &str| w.client(&w.root, &state, &w.policy, &["cat", u, "--json"]);
 
     // rget verify: the file on disk, its SHA256SUMS proved by the Sigsum proof.
-    let json = assert_ok(&verify(&disk));
-    assert_eq!(json_field(&json, "proof"), "sigsum-proof");
-    assert_eq!(json_field(&json, "kind"), "sigsum-leaf");
+    let json = parse_json(&assert_ok(&verify(&disk)));
+    assert_eq!(json["log"]["proof"], "sigsum-proof", "{json}");
+    assert_eq!(json["signature"]["kind"], "sigsum-leaf", "{json}");
     assert_eq!(
-        json_field(&json, "log_key_hash"),
-        key_hash(&w.log_key).to_hex()
+        json["sigsum"]["log_key_hash"],
+        key_hash(&w.log_key).to_hex(),
+        "{json}"
     );
-    assert_eq!(json_number(&json, "leaf_index"), 0);
-    assert_eq!(json_number(&json, "tree_size"), 1);
+    assert_eq!(json["sigsum"]["leaf_index"], 0, "{json}");
+    assert_eq!(json["sigsum"]["tree_size"], 1, "{json}");
 
     // A file that is not the published one: verification failed (exit 1).
     let other = w.dir("disk2").join("app");
@@ -77,7 +78,11 @@ fn verify_and_cat_prove_the_sums_by_the_sigsum_proof() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(o.stdout, script);
     let report = text(&o.stderr);
-    assert_eq!(json_field(&report, "proof"), "sigsum-proof", "{report}");
+    assert_eq!(
+        parse_json(&report)["log"]["proof"],
+        "sigsum-proof",
+        "{report}"
+    );
 
     // A proof of another leaf (the same log's, valid on its own) is refused for these bytes by
     // both, and cat writes nothing to standard output.
@@ -311,8 +316,8 @@ fn the_keys_file_gives_the_ssh_ed25519_key_of_each_url_prefix() {
             .output()
             .expect("run rget get")
     };
-    let json = assert_ok(&get("/a/v1.0/a-1.0.tar.gz"));
-    assert_eq!(json_field(&json, "proof"), "sigsum-proof");
+    let json = parse_json(&assert_ok(&get("/a/v1.0/a-1.0.tar.gz")));
+    assert_eq!(json["log"]["proof"], "sigsum-proof", "{json}");
     assert_eq!(
         std::fs::read(out_dir.join("f")).expect("saved"),
         a.files[0].1

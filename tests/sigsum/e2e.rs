@@ -12,7 +12,7 @@ use crate::common::https::Reply;
 use crate::common::log::{agent, get};
 use crate::common::release::{VERSION, build_bootstrap, data, rget_file};
 use crate::common::sigsum_log::SigsumWorld;
-use crate::common::{RGET, assert_code, assert_ok, json_field, json_number, output, stderr, text};
+use crate::common::{RGET, assert_code, assert_ok, output, parse_json, stderr, text};
 use rget::core::cosignature;
 use rget::core::digest::sha256;
 use rget::core::merkle::{self, MemoryTree};
@@ -128,23 +128,30 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
             "--json".as_ref(),
         ],
     );
-    let json = assert_ok(&o);
+    let json = parse_json(&assert_ok(&o));
     assert_eq!(std::fs::read(&out).expect("saved"), rget_bytes);
-    assert_eq!(json_field(&json, "proof"), "sigsum-proof");
-    assert_eq!(json_field(&json, "kind"), "sigsum-leaf");
+    assert_eq!(json["log"]["proof"], "sigsum-proof", "{json}");
+    assert_eq!(json["signature"]["kind"], "sigsum-leaf", "{json}");
     assert_eq!(
-        json_field(&json, "key_id"),
-        key_hash(&publisher_key(&w)).to_hex()
+        json["signature"]["key_id"],
+        key_hash(&publisher_key(&w)).to_hex(),
+        "{json}"
     );
     assert_eq!(
-        json_field(&json, "log_key_hash"),
-        key_hash(&w.log_key).to_hex()
+        json["sigsum"]["log_key_hash"],
+        key_hash(&w.log_key).to_hex(),
+        "{json}"
     );
-    assert_eq!(json_number(&json, "leaf_index"), 1);
-    assert_eq!(json_number(&json, "tree_size"), 2);
-    let witnesses = &json[json.find("\"witnesses\":").expect("witnesses")..];
+    assert_eq!(json["sigsum"]["leaf_index"], 1, "{json}");
+    assert_eq!(json["sigsum"]["tree_size"], 2, "{json}");
+    let witnesses: Vec<&str> = json["sigsum"]["witnesses"]
+        .as_array()
+        .expect("witnesses")
+        .iter()
+        .filter_map(|w| w["name"].as_str())
+        .collect();
     assert!(
-        witnesses.contains("\"name\":\"w0\"") && witnesses.contains("\"name\":\"w1\""),
+        witnesses.contains(&"w0") && witnesses.contains(&"w1"),
         "{json}"
     );
 
@@ -181,7 +188,7 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
             .arg("--state")
             .arg(w.root.join("host-state")),
     );
-    let report = assert_ok(&o);
+    let report = parse_json(&assert_ok(&o));
     let log = text(&o.stderr);
     assert!(
         log.contains(&format!("ok: {name} has the pinned SHA-256")),
@@ -200,9 +207,11 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
         rget_bytes
     );
     // The installed rget verified itself under the same Sigsum pins.
-    assert_eq!(json_field(&report, "sha256"), sha256(&rget_bytes).to_hex());
+    assert_eq!(report["sha256"], sha256(&rget_bytes).to_hex(), "{report}");
     assert!(
-        json_field(&report, "key_id").starts_with("ssh-ed25519 "),
+        report["key_id"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("ssh-ed25519 ")),
         "{report}"
     );
 
@@ -283,9 +292,11 @@ fn a_fork_and_a_rollback_of_a_sigsum_log_are_refused_with_evidence_kept() {
         &w.policy,
         &["get", &url_a, "-o", out.to_str().expect("UTF-8"), "--json"],
     );
-    let json = assert_ok(&o);
+    let json = parse_json(&assert_ok(&o));
     assert!(
-        json_field(&json, "seen").contains("consistent with the newest one seen (size 2)"),
+        json["log"]["seen"]
+            .as_str()
+            .is_some_and(|s| s.contains("consistent with the newest one seen (size 2)")),
         "{json}"
     );
     // ... and when the log cannot be reached for that proof, a clear network error (exit 4).
@@ -452,16 +463,14 @@ fn audit_sigsum_reports_a_leaf_made_with_the_publishers_key_that_it_did_not_expe
         w.client(&w.root, &audit_state, &w.policy, &args)
     };
     let o = audit(true);
-    let json = assert_ok(&o);
-    assert_eq!(json_number(&json, "anomalies"), 0);
-    assert_eq!(json_number(&json, "from"), 0);
-    assert_eq!(json_number(&json, "to"), 2);
+    let json = parse_json(&assert_ok(&o));
+    assert_eq!(json["anomalies"], 0, "{json}");
+    assert_eq!(json["logs"][0]["from"], 0, "{json}");
+    assert_eq!(json["logs"][0]["to"], 2, "{json}");
     let checksum = |sums: &[u8]| sha256(&sha256(sums).0).to_hex();
-    assert!(
-        json.contains(&format!(
-            "\"new\":[{{\"index\":0,\"checksum\":\"{}\"}}]",
-            checksum(&v1.sums)
-        )),
+    assert_eq!(
+        json["logs"][0]["new"],
+        serde_json::json!([{"index": 0, "checksum": checksum(&v1.sums)}]),
         "{json}"
     );
 
@@ -489,7 +498,7 @@ fn audit_sigsum_reports_a_leaf_made_with_the_publishers_key_that_it_did_not_expe
     );
     // A second run fetches only what is new (nothing), and reports nothing again.
     let o = audit(true);
-    let json = assert_ok(&o);
-    assert_eq!(json_number(&json, "from"), 3);
-    assert_eq!(json_number(&json, "requests"), 0);
+    let json = parse_json(&assert_ok(&o));
+    assert_eq!(json["logs"][0]["from"], 3, "{json}");
+    assert_eq!(json["logs"][0]["requests"], 0, "{json}");
 }

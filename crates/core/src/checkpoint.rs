@@ -22,24 +22,49 @@ pub const MAX_TREE_SIZE: u64 = i64::MAX as u64;
 /// Errors in checkpoint text. Line numbers are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CheckpointError {
+    /// The text is empty or its last byte is not `\n` (every checkpoint line ends in a newline).
     #[error("checkpoint does not end in a newline")]
     NoFinalNewline,
+    /// The text holds a byte below 0x20 other than `\n` (tabs and carriage returns included), the
+    /// same rule a signed note's text follows.
     #[error("checkpoint line {line}: control character 0x{byte:02x}")]
-    ControlChar { line: usize, byte: u8 },
+    ControlChar {
+        /// The 1-based line that holds the first such byte.
+        line: usize,
+        /// The offending byte.
+        byte: u8,
+    },
+    /// The text has fewer than the three mandatory lines.
     #[error("checkpoint has {lines} lines, needs at least 3 (origin, tree size, root hash)")]
-    TooShort { lines: usize },
+    TooShort {
+        /// How many lines the text has (without its final newline).
+        lines: usize,
+    },
+    /// The first line (the origin) is empty or made of whitespace only.
     #[error("checkpoint line 1: origin is empty or only whitespace")]
     EmptyOrigin,
+    /// The second line is empty or holds something other than ASCII digits (a sign, a space).
+    /// Holds the line, shortened for the message.
     #[error("checkpoint line 2: tree size {0:?} is not a decimal number")]
     SizeNotDecimal(String),
+    /// The second line is digits with a leading zero (only `0` itself may start with one), which
+    /// would give one tree size two spellings. Holds the line, shortened for the message.
     #[error("checkpoint line 2: tree size {0:?} has a leading zero")]
     SizeLeadingZero(String),
+    /// The second line is a decimal number above [`MAX_TREE_SIZE`]. Holds the line, shortened for
+    /// the message.
     #[error("checkpoint line 2: tree size {0:?} is larger than 2^63-1")]
     SizeTooLarge(String),
+    /// The third line is not canonical standard base64 of exactly 32 bytes. Holds the line,
+    /// shortened for the message.
     #[error("checkpoint line 3: root hash {0:?} is not canonical base64 of 32 bytes")]
     BadRoot(String),
+    /// An extension line (after the root hash) is empty.
     #[error("checkpoint line {line}: extension line is empty")]
-    EmptyExtension { line: usize },
+    EmptyExtension {
+        /// The 1-based line number of the first empty extension line (4 or more).
+        line: usize,
+    },
 }
 
 /// A parsed checkpoint.
@@ -47,7 +72,9 @@ pub enum CheckpointError {
 pub struct Checkpoint {
     /// The log's identity; the log's key name equals it.
     pub origin: String,
+    /// The number of leaves in the log's tree (at most [`MAX_TREE_SIZE`]).
     pub size: u64,
+    /// The Merkle tree hash (RFC 6962) of the tree's `size` leaves.
     pub root: Hash,
     /// Extension lines, each non-empty, without their newline (NOT RECOMMENDED by the spec, kept
     /// verbatim because cosignatures cover them).

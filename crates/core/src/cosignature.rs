@@ -27,6 +27,8 @@ pub const SIGNATURE_LEN: usize = 8 + 64;
 /// Errors when making a cosignature.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CosignatureError {
+    /// [`sign`] was asked to cosign at a timestamp above [`MAX_TIMESTAMP`], which the spec forbids
+    /// and verifiers refuse. Holds the timestamp.
     #[error("cosignature timestamp {0} is larger than 2^63-1")]
     TimestampTooLarge(u64),
 }

@@ -74,12 +74,15 @@ impl fmt::Debug for Hash {
 pub struct Sha256(sha2::Sha256);
 
 impl Sha256 {
+    /// A hasher that has seen no bytes yet.
     pub fn new() -> Self {
         Sha256(sha2::Sha256::new())
     }
+    /// Feeds `data` to the hash, after the bytes fed so far.
     pub fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
+    /// The SHA-256 digest of every byte fed so far, in order; consumes the hasher.
     pub fn finalize(self) -> Hash {
         Hash(self.0.finalize().into())
     }
@@ -130,6 +133,7 @@ pub struct HashingWriter<W> {
 }
 
 impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`, with nothing written or hashed yet.
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,

@@ -33,4 +33,5 @@ pub mod sums;
 pub mod tile;
 pub mod tlog_proof;
 pub mod trusted_comment;
+pub mod url;
 pub mod verify;

@@ -22,8 +22,8 @@
 //! - keyword and value are separated by exactly one space (the reference validator splits on one
 //!   space); `origin` and `contact` take the rest of the line, spaces included (Go's checksum
 //!   database's origin is `go.sum database tree`), `vkey` and `qpd` exactly one value;
-//! - the origin must be a valid checkpoint origin line and the key a valid Ed25519 note key, as a
-//!   witness checks them later anyway;
+//! - the origin must be non-empty and hold no tab (what a checkpoint's first line can be), and the key
+//!   a valid Ed25519 note key, as a witness checks them later anyway;
 //! - two logs with one origin in one list are an error: which key would the witness trust?
 //! - control characters other than tab (C0, DEL and C1) are refused anywhere, so nothing from a
 //!   list can rewrite a terminal or a log line;
@@ -46,46 +46,121 @@ pub const MAX_LINE_LEN: usize = 4 * 1024;
 /// A line of a log list that is not what the format allows, with its 1-based number.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LogListError {
+    /// The list is over [`MAX_LIST_SIZE`] bytes; refused before parsing.
     #[error("log list is {len} bytes, over the limit of {MAX_LIST_SIZE} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The list's size in bytes.
+        len: usize,
+    },
+    /// The list's bytes are not valid UTF-8.
     #[error("log list is not UTF-8 (line {line})")]
-    NotUtf8 { line: usize },
+    NotUtf8 {
+        /// The 1-based line that holds the first invalid byte.
+        line: usize,
+    },
+    /// A line, without its `\n`, is over [`MAX_LINE_LEN`] bytes.
     #[error("log list line {line}: line is {len} bytes, over the limit of {MAX_LINE_LEN} bytes")]
-    LineTooLong { line: usize, len: usize },
+    LineTooLong {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The line's length in bytes, without its `\n`.
+        len: usize,
+    },
+    /// A line, once trimmed of white space at both ends, holds a control character other than tab
+    /// (C0, DEL or C1), comments included.
     #[error("log list line {line}: control character U+{char:04X}")]
-    ControlChar { line: usize, char: u32 },
+    ControlChar {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The first such character's code point.
+        char: u32,
+    },
+    /// The list has no line other than blank lines and comments, so no `logs/v0` header.
     #[error("log list has no {HEADER:?} header line")]
     NoHeader,
+    /// The first line that is neither blank nor a comment is not exactly `logs/v0`.
     #[error("log list line {line}: {found:?} where the header {HEADER:?} must come first")]
-    BadHeader { line: usize, found: String },
+    BadHeader {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The line, trimmed and shortened for the message.
+        found: String,
+    },
+    /// A line after the header starts with a keyword other than `vkey`, `origin`, `qpd` and
+    /// `contact` (the keyword is what comes before the first space).
     #[error("log list line {line}: unknown keyword {keyword:?}")]
-    UnknownKeyword { line: usize, keyword: String },
+    UnknownKeyword {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The keyword as the line gives it, shortened for the message.
+        keyword: String,
+    },
+    /// A known keyword comes where a log's lines do not allow it: not `vkey` first, `origin` or
+    /// `qpd` repeated, `origin` after `qpd`, `contact` before `qpd`, or `vkey` before the previous
+    /// log's `contact`.
     #[error("log list line {line}: {keyword} line, but {expected} expected")]
     OutOfOrder {
+        /// The 1-based line number in the list.
         line: usize,
+        /// The keyword found.
         keyword: &'static str,
+        /// What the parser expected at that point, as a phrase for the message.
         expected: &'static str,
     },
+    /// A keyword's value is missing or empty, `vkey` or `qpd` has more than one value (a space
+    /// or tab in it), or `origin` holds a tab (no checkpoint origin line can).
     #[error("log list line {line}: {keyword} needs {want}")]
     Value {
+        /// The 1-based line number in the list.
         line: usize,
+        /// The line's keyword.
         keyword: &'static str,
+        /// What the value must be, as a phrase for the message.
         want: &'static str,
     },
+    /// A `vkey` value is not a valid verifier key.
     #[error("log list line {line}: vkey: {source}")]
-    Key { line: usize, source: KeyError },
+    Key {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// Why the key does not parse.
+        source: KeyError,
+    },
+    /// A `vkey` parses, but its type is not Ed25519 (0x01), the only type a log signs
+    /// checkpoints with.
     #[error("log list line {line}: vkey has type 0x{alg:02x}; a log's key must be Ed25519 (0x01)")]
-    KeyType { line: usize, alg: u8 },
+    KeyType {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The key's type byte.
+        alg: u8,
+    },
+    /// A `qpd` value is not ASCII digits without leading zero from 1 to 2^31 − 1.
     #[error("log list line {line}: qpd {value:?} is not a number from 1 to 2147483647")]
-    Qpd { line: usize, value: String },
+    Qpd {
+        /// The 1-based line number in the list.
+        line: usize,
+        /// The value as the line gives it, shortened for the message.
+        value: String,
+    },
+    /// Two logs of the list have the same origin (from their `origin` line or their key name).
     #[error("log list line {line}: origin {origin:?} is already listed on line {first}")]
     DuplicateOrigin {
+        /// The 1-based line of the second log's `vkey`.
         line: usize,
+        /// The shared origin, shortened for the message.
         origin: String,
+        /// The 1-based line of the first log's `vkey`.
         first: usize,
     },
+    /// The list ends after a log's `vkey` but before its `qpd` or `contact` line.
     #[error("log list ends inside the log that starts on line {line} (it has no {missing} line)")]
-    Incomplete { line: usize, missing: &'static str },
+    Incomplete {
+        /// The 1-based line of that log's `vkey`.
+        line: usize,
+        /// The first line it lacks: `qpd` or `contact`.
+        missing: &'static str,
+    },
 }
 
 /// One log of a list.
@@ -119,6 +194,7 @@ impl Entry {
 /// A parsed log list: its logs, in the order listed.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct LogList {
+    /// The logs, in list order, no two with one origin.
     pub logs: Vec<Entry>,
 }
 

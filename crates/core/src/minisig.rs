@@ -1,9 +1,9 @@
 //! Publisher signatures made by the real `minisign` tool, verified with `minisign-verify`.
 //!
 //! minisign signs either the BLAKE2b-512 hash of the file ("prehashed", algorithm `ED`, the default
-//! since minisign 0.10) or the file itself ("legacy", `Ed`). Prehashed signatures are required unless the
-//! caller opts into legacy ones, because legacy verification must hold the whole file in memory and
-//! cannot stream. The trusted comment is covered by the global signature; `minisign-verify` checks it but
+//! since minisign 0.10) or the file itself ("legacy", `Ed`). Only prehashed signatures are accepted,
+//! everywhere: legacy verification must hold the whole file in memory and cannot stream, and every
+//! minisign since 0.10 makes prehashed ones. The trusted comment is covered by the global signature; `minisign-verify` checks it but
 //! does not interpret it, so callers that need it read it from [`Verified::trusted_comment`] and
 //! interpret it with `trusted_comment` (the file it names, the URL it binds).
 
@@ -16,21 +16,42 @@ pub const MAX_FILE: usize = 16 * 1024;
 /// Errors from parsing or verifying minisign data. Messages are one line and name the problem.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MinisigError {
+    /// The public key or signature text is longer than [`MAX_FILE`] bytes, so it is no minisign
+    /// file; refused before any parsing.
     #[error("minisign {what} is larger than {max} bytes")]
-    TooLarge { what: &'static str, max: usize },
+    TooLarge {
+        /// Which text was too large: `"public key"` or `"signature"`.
+        what: &'static str,
+        /// The limit in bytes ([`MAX_FILE`]).
+        max: usize,
+    },
+    /// The public key text has no key line (empty, or only an untrusted comment), has lines beyond
+    /// the optional comment and the key line, its key line is not base64 of 42 bytes, its algorithm
+    /// is not `Ed`, or `minisign-verify` rejects it. Holds which of these.
     #[error("minisign public key is malformed: {0}")]
     BadPublicKey(&'static str),
+    /// The `.minisig` text is not exactly four lines (untrusted comment, signature line, trusted
+    /// comment, global signature), its signature line is not base64 of 74 bytes with algorithm `ED`
+    /// or `Ed`, or `minisign-verify` rejects it. Holds which of these.
     #[error("minisign signature is malformed: {0}")]
     BadSignature(&'static str),
+    /// The key ID in the signature differs from the trusted key's ID: the signature was made by
+    /// another key (or names one), so it is not checked further.
     #[error("signature was made by key {signature_key}, not by the trusted key {trusted_key}")]
     WrongKey {
+        /// The key ID the signature names, as `minisign` prints it (unauthenticated).
         signature_key: String,
+        /// The trusted public key's ID, as `minisign` prints it.
         trusted_key: String,
     },
+    /// The signature is legacy (algorithm `Ed`, over the whole file rather than its BLAKE2b-512
+    /// hash), which cannot be verified in constant memory; rget refuses it everywhere.
     #[error(
         "signature uses the legacy (non-prehashed) minisign format, which is refused (sign with `minisign -S`, prehashed by default since minisign 0.11)"
     )]
     LegacyRefused,
+    /// The key IDs match but the signature over the data, or the global signature over the
+    /// signature and its trusted comment, does not verify. Holds the key ID as `minisign` prints it.
     #[error(
         "minisign signature by key {0} does not verify: the file or its trusted comment was changed"
     )]
@@ -236,7 +257,8 @@ impl<'a> StreamVerifier<'a> {
 mod tests {
     use super::*;
 
-    // Signatures by the real `minisign` tool are tested in tests/minisign_interop.rs.
+    // Signatures by the real `minisign` tool are tested in tests/interop/minisign.rs (the C tool) and with the
+    // `minisign` crate across tests/client/.
     #[test]
     fn key_id_format() {
         assert_eq!(format_key_id(&[1, 2, 3, 4, 5, 6, 7, 8]), "807060504030201");

@@ -81,22 +81,47 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
 /// Errors in key text (verifier keys and Go private keys). Messages never contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum KeyError {
+    /// The key text (after `PRIVATE+KEY+` for a private key) has fewer than two `+` separators.
     #[error("key is not of the form <name>+<key id>+<base64 key>")]
     Syntax,
+    /// Private key text does not start with `PRIVATE+KEY+`.
     #[error("private key does not start with \"PRIVATE+KEY+\"")]
     NotPrivate,
+    /// The key name (in key text, or given to make a key) is empty or holds Unicode white space
+    /// or `+`. Holds the name, shortened for the message.
     #[error("key name {0:?} is empty or contains whitespace or '+'")]
     InvalidName(String),
+    /// The key id field of key text is not exactly 8 lowercase hex digits (Go writes `%08x`).
     #[error("key id is not 8 lowercase hexadecimal digits")]
     BadKeyId,
+    /// The key material after the second `+` is not canonical standard base64.
     #[error("key material is not canonical base64")]
     BadBase64,
+    /// The key's type byte is neither 0x01 nor 0x04, or a private key's type is not 0x01 (Go's
+    /// private keys exist only for note signatures). Holds the type byte.
     #[error("key type 0x{0:02x} is not supported (want 0x01 Ed25519 or 0x04 cosignature/v1)")]
     UnknownAlg(u8),
+    /// The decoded key material is empty, or its bytes after the type byte are not 32.
     #[error("key of type 0x{alg:02x} has {got} key bytes, want {want}")]
-    WrongLength { alg: u8, got: usize, want: usize },
+    WrongLength {
+        /// The type byte (0 when the material is empty).
+        alg: u8,
+        /// How many key bytes follow the type byte.
+        got: usize,
+        /// How many the type needs ([`ED25519_KEY_LEN`]).
+        want: usize,
+    },
+    /// The key id in the key text is not the one the name, type and key hash to (for a private
+    /// key, the public key derived from the seed), so the text would attribute the key wrongly.
     #[error("key id {stated:08x} does not match the key, which hashes to {computed:08x}")]
-    IdMismatch { stated: u32, computed: u32 },
+    IdMismatch {
+        /// The key id the text gives.
+        stated: u32,
+        /// The key id computed with [`key_id`].
+        computed: u32,
+    },
+    /// [`SignerKey::generate`] could not get a seed from the operating system's random number
+    /// generator.
     #[error("cannot generate a key: the system random number generator failed")]
     Rng,
 }
@@ -105,38 +130,104 @@ pub enum KeyError {
 /// signature lines.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NoteError {
+    /// The note to parse, or the note [`sign`] would produce, is over [`MAX_NOTE_SIZE`] bytes.
     #[error("note is {len} bytes, over the limit of {MAX_NOTE_SIZE} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The note's size in bytes.
+        len: usize,
+    },
+    /// The note's bytes are not valid UTF-8.
     #[error("note line {line}: not valid utf-8")]
-    NotUtf8 { line: usize },
+    NotUtf8 {
+        /// The line that holds the first invalid byte.
+        line: usize,
+    },
+    /// The note (text or signature lines) holds a byte below 0x20 other than `\n`.
     #[error("note line {line}: control character 0x{byte:02x} (only newline is allowed)")]
-    ControlChar { line: usize, byte: u8 },
+    ControlChar {
+        /// The line that holds the first such byte.
+        line: usize,
+        /// The offending byte.
+        byte: u8,
+    },
+    /// The text given to [`sign`] does not end in `\n`.
     #[error("note text does not end in a newline")]
     TextNoNewline,
+    /// The note has no blank line (`\n\n`), so nothing separates its text from signatures.
     #[error("note has no blank line between its text and its signatures")]
     NoSeparator,
+    /// Nothing follows the note's last blank line, or [`sign`] was given no signers.
     #[error("note has no signature lines")]
     NoSignatures,
+    /// The note's signature lines do not end in `\n`.
     #[error("note does not end in a newline")]
     NoFinalNewline,
+    /// The note has more than [`MAX_SIGNATURES`] signature lines, or [`sign`] was given more
+    /// signers than that; counted before any line is decoded.
     #[error("note has {count} signature lines, over the limit of {MAX_SIGNATURES}")]
-    TooManySignatures { count: usize },
+    TooManySignatures {
+        /// The number of signature lines (or signers).
+        count: usize,
+    },
+    /// A line after the separating blank line does not start with `— ` (U+2014 EM DASH, space).
     #[error("note line {line}: signature line does not start with an em dash and a space")]
-    SigPrefix { line: usize },
+    SigPrefix {
+        /// The signature line's number.
+        line: usize,
+    },
+    /// The key name on a signature line (up to its first space) is empty or holds white space or
+    /// `+`.
     #[error("note line {line}: signature key name {name:?} is empty or contains whitespace or '+'")]
-    SigName { line: usize, name: String },
+    SigName {
+        /// The signature line's number.
+        line: usize,
+        /// The name as the line gives it, shortened for the message.
+        name: String,
+    },
+    /// The part of a signature line after the key name and one space is not canonical standard
+    /// base64 (a second space makes it so).
     #[error("note line {line}: signature is not canonical base64")]
-    SigBase64 { line: usize },
+    SigBase64 {
+        /// The signature line's number.
+        line: usize,
+    },
+    /// A signature line's decoded bytes are fewer than 5: a 4-byte key id and at least one
+    /// signature byte, as Go requires.
     #[error("note line {line}: signature is {len} bytes, too short for a key id and a signature")]
-    SigTooShort { line: usize, len: usize },
+    SigTooShort {
+        /// The signature line's number.
+        line: usize,
+        /// How many bytes its base64 decodes to.
+        len: usize,
+    },
+    /// The caller's verifier list has two keys with the same name and key id, so a signature
+    /// could not be matched to one key: a configuration error, never the note's fault.
     #[error("two verifier keys share the name {name} and key id {id:08x}")]
-    AmbiguousVerifier { name: String, id: u32 },
+    AmbiguousVerifier {
+        /// The shared key name.
+        name: String,
+        /// The shared key id.
+        id: u32,
+    },
+    /// A signature line names a known key (name and key id) but its signature does not verify
+    /// over the note text; the whole note is rejected.
     #[error("note line {line}: invalid signature by known key {name}+{id:08x}")]
-    InvalidSignature { line: usize, name: String, id: u32 },
+    InvalidSignature {
+        /// The signature line's number.
+        line: usize,
+        /// The key name the line gives.
+        name: String,
+        /// The key id the line gives.
+        id: u32,
+    },
+    /// No signature line names a known key (name and key id), so nothing vouches for the note.
     #[error(
         "note has no valid signature by a known key ({unknown} signatures by unknown keys ignored)"
     )]
-    Unverified { unknown: usize },
+    Unverified {
+        /// How many signature lines name unknown keys.
+        unknown: usize,
+    },
 }
 
 /// Something that can check one note signature: a known (name, key id) and its public key.
@@ -164,9 +255,13 @@ pub fn verify_ed25519(public_key: &[u8; 32], text: &[u8], sig: &[u8]) -> bool {
 /// both types in the `cosignature` module, the one that knows how a cosignature is checked.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VerifierKey {
+    /// The key name: non-empty, no white space, no `+`; a log's equals its checkpoints' origin.
     pub name: String,
+    /// The key id: the first four bytes of `SHA-256(name ‖ "\n" ‖ alg ‖ public_key)`, big-endian.
     pub id: u32,
+    /// The signature type: [`ALG_ED25519`] or [`ALG_COSIGNATURE_V1`].
     pub alg: u8,
+    /// The raw Ed25519 public key.
     pub public_key: [u8; 32],
 }
 
@@ -409,7 +504,9 @@ impl fmt::Display for SignerKey {
 /// One signature line: `— <name> <base64(id ‖ sig)>\n`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
+    /// The key name the signature line gives.
     pub name: String,
+    /// The key id: the first 4 bytes of the line's decoded base64, big-endian.
     pub id: u32,
     /// The signature bytes after the 4-byte key id.
     pub sig: Vec<u8>,
@@ -470,6 +567,7 @@ impl NoteSignature {
 pub struct Note {
     /// The note text, final newline included, separating blank line excluded.
     pub text: String,
+    /// The signature lines after the separating blank line, in order, duplicates included.
     pub signatures: Vec<NoteSignature>,
 }
 
@@ -562,6 +660,7 @@ pub struct Verified {
 /// A note whose known signatures all verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opened {
+    /// The note as parsed, every signature line included (unknown and repeated ones too).
     pub note: Note,
     /// One entry per known key that signed, in signature-line order.
     pub verified: Vec<Verified>,

@@ -54,65 +54,126 @@ const BLOCK: usize = 8;
 /// Errors in OpenSSH key text. Messages never contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpensshError {
+    /// The public key file is over [`MAX_KEY_FILE`] bytes, or the private key file over
+    /// [`MAX_PRIVATE_KEY_FILE`]; refused before parsing.
     #[error("key file is {len} bytes, over the limit of {max} bytes")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// The file's size in bytes.
+        len: usize,
+        /// The limit that applies to this kind of file, in bytes.
+        max: usize,
+    },
+    /// The key file's bytes are not valid UTF-8.
     #[error("key file is not UTF-8 text")]
     NotUtf8,
+    /// The public key line lacks a field: it is empty, holds only the `sigsum-policy` option, or
+    /// has a key type but no base64 blob after it.
     #[error("key line has no key: want \"ssh-ed25519 <base64> [comment]\"")]
     MissingFields,
+    /// The key type, on a public key line, in its blob or in a private key's private section, is
+    /// not `ssh-ed25519`. Holds the type as given, cut to 64 characters.
     #[error("key type {0:?} is not supported: Sigsum keys are ssh-ed25519")]
     NotEd25519(String),
+    /// The public key line's blob, or the private key file's body between its armor lines, is not
+    /// canonical standard base64.
     #[error("key is not canonical base64")]
     BadBase64,
+    /// The public key line starts with `-----BEGIN`: a private key (or other PEM file) was given
+    /// where a public key line belongs.
     #[error("a PEM block, not a public key line (give the public key, the .pub file)")]
     NotPublic,
+    /// The decoded public key blob is not exactly `string "ssh-ed25519" ‖ string key` with a key
+    /// of 32 bytes (a length runs past the end, the key has another length, or bytes follow).
     #[error("key blob is not an ssh-ed25519 key of 32 bytes")]
     BadBlob,
+    /// The line's first field starts with `sigsum-policy=` but is not `sigsum-policy="<name>"`
+    /// with a non-empty name free of quotes, backslashes, spaces and tabs.
     #[error("sigsum-policy option is not of the form sigsum-policy=\"<name>\"")]
     BadPolicyOption,
+    /// A line of the public key file holds a control character other than tab (a carriage return
+    /// of a CRLF file included).
     #[error("key file line {line}: control character 0x{byte:02x} (only tab is allowed)")]
-    ControlChar { line: usize, byte: u8 },
+    ControlChar {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The first such byte on that line.
+        byte: u8,
+    },
+    /// A line of the public key file (neither blank nor a `#` comment) is no valid public key line.
     #[error("key file line {line}: {source}")]
     Line {
+        /// The 1-based line number in the file.
         line: usize,
+        /// What is wrong with that line.
         source: Box<OpensshError>,
     },
+    /// A public key file lists the same key twice.
     #[error("key file line {line}: the key repeats the key of line {first}")]
-    DuplicateKey { line: usize, first: usize },
+    DuplicateKey {
+        /// The 1-based line number of the repetition.
+        line: usize,
+        /// The 1-based line number where the key first appears.
+        first: usize,
+    },
+    /// A public key file's lines do not all name the same `sigsum-policy` (or all name none).
     #[error(
         "key file line {line}: policy {name:?} conflicts with policy {first:?} of an earlier key"
     )]
     ConflictingPolicy {
+        /// The 1-based line number of the first line that differs from the first key's.
         line: usize,
+        /// The policy that line names, or `(none)`.
         name: String,
+        /// The policy the file's first key names, or `(none)`.
         first: String,
     },
+    /// The public key file has no key line: it is empty or holds only blank lines and comments.
     #[error("key file has no keys (only blank lines and # comments)")]
     NoKeys,
+    /// The private key file's first line is not the OpenSSH `BEGIN` armor line, nor any other
+    /// `-----BEGIN …-----` line.
     #[error("not an OpenSSH private key: the first line is not \"{BEGIN}\"")]
     NoArmor,
+    /// The private key file starts with the armor of another PEM kind (RSA, EC, PKCS#8, …). Holds
+    /// the armor's label, cut to 40 characters.
     #[error("PEM {0:?} key is not an OpenSSH private key (write one with ssh-keygen -t ed25519)")]
     OtherPem(String),
+    /// The private key file's armor is broken: text after the `END` line, no `END` line, or a body
+    /// line that is empty or longer than 76 characters. Holds which of these.
     #[error("private key armor: {0}")]
     Armor(&'static str),
+    /// The private key's decoded body does not start with the `openssh-key-v1\0` magic.
     #[error("private key does not start with \"openssh-key-v1\"")]
     BadMagic,
+    /// The private key's cipher is not `none`: it is protected by a passphrase. Holds the cipher
+    /// name, cut to 40 characters.
     #[error(
         "private key is encrypted (cipher {0}): rget reads only unencrypted keys; remove the passphrase with 'ssh-keygen -p -N \"\" -f FILE' on a copy kept offline"
     )]
     Encrypted(String),
+    /// The private key's cipher is `none` but its KDF is not `none` or its KDF options are not
+    /// empty. Holds the KDF name, cut to 40 characters.
     #[error("private key names key derivation {0:?} but is not encrypted")]
     StrayKdf(String),
+    /// The private key file's key count is not 1. Holds the count.
     #[error("private key file holds {0} keys, want exactly 1")]
     KeyCount(u32),
+    /// A field of the private key's body or private section runs past the end of its data, or its
+    /// secret is shorter than the 32-byte seed.
     #[error("private key is truncated")]
     Truncated,
+    /// The private key's body has bytes after the private section. Holds how many.
     #[error("private key has {0} bytes after its last field")]
     TrailingData(usize),
+    /// The two check integers at the start of the private section differ.
     #[error("private key check integers differ: the key is corrupt")]
     CheckMismatch,
+    /// The private section's length is not a multiple of 8, or what follows the comment is not
+    /// the bytes `1, 2, 3, …` (fewer than 8 of them).
     #[error("private key padding is not 1, 2, 3, … up to a multiple of 8 bytes")]
     BadPadding,
+    /// The public key stated in the body, in the private section and after the seed are not all
+    /// the key the seed derives, so the file claims another key than the one it signs with.
     #[error("private key's public key does not match its secret key")]
     Inconsistent,
 }
@@ -120,21 +181,27 @@ pub enum OpensshError {
 /// One public key line: the key, and the Sigsum policy it names, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKeyLine {
+    /// The raw Ed25519 public key from the line's blob.
     pub key: [u8; 32],
+    /// The name in the line's `sigsum-policy="<name>"` option, without quotes; `None` without one.
     pub policy: Option<String>,
 }
 
 /// A public key file: its keys in file order (no two equal) and the one policy they name, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyFile {
+    /// The raw Ed25519 public keys, in file order, at least one, no two equal.
     pub keys: Vec<[u8; 32]>,
+    /// The `sigsum-policy` name every key line gives; `None` when no line gives one.
     pub policy: Option<String>,
 }
 
 /// An unencrypted Ed25519 private key. `Debug` does not show the seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrivateKey {
+    /// The 32-byte Ed25519 seed (the first half of the file's secret).
     pub seed: Seed,
+    /// The Ed25519 public key, checked to be the one `seed` derives.
     pub public_key: [u8; 32],
 }
 

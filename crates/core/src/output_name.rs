@@ -16,32 +16,57 @@ pub const MAX_OUTPUT_NAME: usize = 255;
 /// Why a URL gives no output name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutputNameError {
+    /// The URL, before any `?` or `#`, has no `://`, so it has no scheme and authority.
     #[error("not an absolute URL")]
     NotAbsolute,
+    /// The URL has no `/` after its authority (`https://host`), so it has no path segment.
     #[error("names no file (no path)")]
     NoPath,
     /// The last segment is not valid percent-encoding of UTF-8.
     #[error("its file name: {0}")]
     Undecodable(&'static str),
+    /// The name is empty: the URL's path ends in `/`.
     #[error("its last path segment is empty (it names a directory, not a file)")]
     Empty,
+    /// The name is `.` or `..`, the current or parent directory. Holds the name.
     #[error("its last path segment decodes to {0:?}, which names a directory, not a file")]
     DotName(String),
+    /// The name holds `/` or `\` (decoded from `%2F` or `%5C`, or a literal backslash), so it
+    /// would be read as a path of several components.
     #[error("its last path segment decodes to {name:?}, which holds {sep:?}, a path separator")]
-    Separator { name: String, sep: char },
+    Separator {
+        /// The decoded name.
+        name: String,
+        /// The first separator found in it, `/` or `\`.
+        sep: char,
+    },
+    /// The name holds a control character (C0 including NUL, DEL, or C1), which could cut the path
+    /// or rewrite a terminal. Holds the name.
     #[error("its last path segment decodes to {0:?}, which holds a NUL or control character")]
     Control(String),
+    /// The name holds a Unicode bidirectional formatting character, so it would display in
+    /// another order than it has. Holds the name.
     #[error(
         "its last path segment decodes to {0:?}, which holds a bidirectional-text control character (it would not read as it is)"
     )]
     Bidi(String),
+    /// The name starts with `.` (hidden, and the prefix of rget's temporary files), `-` (read as
+    /// an option by the next command) or `~` (a home directory to a shell).
     #[error(
         "its last path segment decodes to {name:?}, which starts with {first:?} ({})",
         start_reason(*.first)
     )]
-    SpecialStart { name: String, first: char },
+    SpecialStart {
+        /// The decoded name.
+        name: String,
+        /// Its first character: `.`, `-` or `~`.
+        first: char,
+    },
+    /// The name starts or ends with a Unicode white-space character, which is easy to miss when
+    /// the name is shown. Holds the name.
     #[error("its last path segment decodes to {0:?}, which starts or ends with white space")]
     Whitespace(String),
+    /// The name is longer than [`MAX_OUTPUT_NAME`] bytes. Holds its length in bytes.
     #[error(
         "its last path segment decodes to a name of {0} bytes, more than a file name can hold ({MAX_OUTPUT_NAME})"
     )]

@@ -1,16 +1,17 @@
-//! The pin set (`pinned/`): the digests of rget's own releases, the release keys, the policy they are
-//! logged under and the release source. `bootstrap/build.rs` validates a pin set
+//! The pin set (the four files in `pinned/`, described in pinned/README.md): the digests of rget's
+//! own releases, the release keys, the policy they are logged under and the release source.
+//! `bootstrap/build.rs` validates a pin set
 //! with this module at build time and the bootstrap parses its embedded copy with it at run time, so
 //! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
 //! policy and source with it too (rget cannot pin its own digest: that would be circular).
 
 use crate::digest::Hash;
-use crate::minisig::PublicKey;
-use crate::openssh;
-use crate::policy::Policy;
-use crate::record;
-use crate::sigsum;
-use crate::sums::{self, Sums};
+use crate::minisig::{MinisigError, PublicKey};
+use crate::openssh::{self, OpensshError};
+use crate::policy::{Policy, PolicyError};
+use crate::record::{self, RecordError};
+use crate::sigsum::{self, policy::SigsumPolicyError};
+use crate::sums::{self, Sums, SumsError};
 use std::cmp::Ordering;
 
 /// The placeholder in `source` that stands for the version.
@@ -25,6 +26,78 @@ pub enum ReleaseKeys {
     /// `ssh-ed25519` keys of Sigsum submitters: `SHA256SUMS.proof`, a Sigsum proof under the
     /// policy, whose leaf signature by one of these keys is the release signature.
     Sigsum(Vec<[u8; 32]>),
+}
+
+/// Why a pin set is not valid: the file, then the problem.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PinsError {
+    #[error("SHA256SUMS: {0}")]
+    Sums(SumsError),
+    #[error(
+        "SHA256SUMS: {0:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)"
+    )]
+    BinaryName(String),
+    #[error("release.pub: line {line}: {err}")]
+    Key { line: usize, err: MinisigError },
+    #[error("release.pub: line {line}: {err}")]
+    SshKey { line: usize, err: OpensshError },
+    #[error("release.pub: line {line}: the key is listed twice")]
+    DuplicateKey { line: usize },
+    #[error(
+        "release.pub: line {line}: mixes minisign and ssh-ed25519 keys: a pin set trusts one kind (minisign with an rget log, ssh-ed25519 with Sigsum logs)"
+    )]
+    MixedKeys { line: usize },
+    #[error("release.pub: no minisign or ssh-ed25519 public key")]
+    NoKey,
+    #[error("policy: {0}")]
+    Policy(PolicyError),
+    #[error("policy: {0}")]
+    SigsumPolicy(SigsumPolicyError),
+    #[error("policy: no `log` line: at least one log must be trusted")]
+    NoLog,
+    #[error(
+        "policy: log {0:?} is not a Sigsum log (origin sigsum.org/v1/tree/<key hash>), but release.pub holds ssh-ed25519 keys, whose signatures only Sigsum proofs carry"
+    )]
+    NotSigsumLog(String),
+    #[error(
+        "policy: log {0:?} is a Sigsum log, whose proofs carry ssh-ed25519 signatures, but release.pub holds minisign keys"
+    )]
+    SigsumLogForMinisign(String),
+    #[error("source: {0}")]
+    Source(SourceError),
+}
+
+/// Why `source` is not one usable URL template.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("empty: expected one URL template")]
+    Empty,
+    #[error("expected exactly one line")]
+    NotOneLine,
+    #[error("{0:?} is not an https:// URL")]
+    NotHttps(String),
+    #[error("{0:?} must contain {VERSION_PLACEHOLDER} exactly once")]
+    Placeholder(String),
+    #[error("{0:?} must end with `/` (it names the release directory)")]
+    NoFinalSlash(String),
+    #[error("{line:?} gives no usable URL: {err}")]
+    Unusable { line: String, err: RecordError },
+}
+
+/// The texts of the files that say what rget's releases are trusted by: `release.pub` (the keys),
+/// `policy` and `source`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseTrustFiles<'a> {
+    pub keys: &'a str,
+    pub policy: &'a str,
+    pub source: &'a str,
+}
+
+/// The texts of the four pin files: `SHA256SUMS` (the pinned digests) and the release trust.
+#[derive(Debug, Clone, Copy)]
+pub struct PinFiles<'a> {
+    pub sums: &'a str,
+    pub trust: ReleaseTrustFiles<'a>,
 }
 
 /// What both the bootstrap and `rget self` trust about rget's releases: who signs them, which logs
@@ -57,23 +130,24 @@ pub struct Pinned {
 
 impl ReleaseTrust {
     /// Parses `release.pub`, `policy` and `source`; the error names the file and the problem.
-    pub fn parse(keys: &str, policy: &str, source: &str) -> Result<ReleaseTrust, String> {
-        Self::with_keys(parse_keys(keys)?, policy, source)
+    pub fn parse(files: ReleaseTrustFiles<'_>) -> Result<ReleaseTrust, PinsError> {
+        Self::parse_with(files, parse_keys)
     }
 
-    /// [`ReleaseTrust::parse`] with `release.pub` already parsed (by [`parse_minisign_keys`] or
-    /// [`parse_ssh_keys`], when the kind is known beforehand).
-    pub fn with_keys(
-        keys: ReleaseKeys,
-        policy: &str,
-        source: &str,
-    ) -> Result<ReleaseTrust, String> {
+    /// [`ReleaseTrust::parse`] with `release.pub` parsed by `parse_keys` ([`parse_minisign_keys`]
+    /// or [`parse_ssh_keys`] when the kind is known beforehand: the bootstrap links only the one
+    /// its pins need).
+    pub fn parse_with(
+        files: ReleaseTrustFiles<'_>,
+        parse_keys: fn(&str) -> Result<ReleaseKeys, PinsError>,
+    ) -> Result<ReleaseTrust, PinsError> {
+        let keys = parse_keys(files.keys)?;
         // A C2SP tlog-policy: a pin set may be written with a Sigsum policy, which
         // [`policy_as_tlog`] rewrites first (the bootstrap's build does, so that the bootstrap needs
         // one policy parser only).
-        let policy = Policy::parse(policy).map_err(|e| format!("policy: {e}"))?;
+        let policy = Policy::parse(files.policy).map_err(PinsError::Policy)?;
         if policy.logs.is_empty() {
-            return Err("policy: no `log` line: at least one log must be trusted".into());
+            return Err(PinsError::NoLog);
         }
         // One kind of evidence per pin set: a Sigsum proof can only carry an ssh-ed25519 signature,
         // and a minisign signature can only go with a record in an rget log.
@@ -83,19 +157,14 @@ impl ReleaseTrust {
             .iter()
             .find(|l| sigsum::is_sigsum_log(l) != sigsum_keys)
         {
+            let name = log.vkey.name.clone();
             return Err(if sigsum_keys {
-                format!(
-                    "policy: log {:?} is not a Sigsum log (origin sigsum.org/v1/tree/<key hash>), but release.pub holds ssh-ed25519 keys, whose signatures only Sigsum proofs carry",
-                    log.vkey.name
-                )
+                PinsError::NotSigsumLog(name)
             } else {
-                format!(
-                    "policy: log {:?} is a Sigsum log, whose proofs carry ssh-ed25519 signatures, but release.pub holds minisign keys",
-                    log.vkey.name
-                )
+                PinsError::SigsumLogForMinisign(name)
             });
         }
-        let source = parse_source(source).map_err(|e| format!("source: {e}"))?;
+        let source = parse_source(files.source).map_err(PinsError::Source)?;
         Ok(ReleaseTrust {
             keys,
             policy,
@@ -141,10 +210,10 @@ impl ReleaseTrust {
 /// The pinned `policy` file as the C2SP tlog-policy [`ReleaseTrust::parse`] reads: unchanged if it
 /// is one, rewritten if it is a Sigsum policy (`log <hex key>`, `witness <name> <hex key>`: see
 /// `sigsum::policy`).
-pub fn policy_as_tlog(text: &str) -> Result<String, String> {
+pub fn policy_as_tlog(text: &str) -> Result<String, PinsError> {
     sigsum::policy::as_tlog_policy(text)
         .map(std::borrow::Cow::into_owned)
-        .map_err(|e| format!("policy: {e}"))
+        .map_err(PinsError::SigsumPolicy)
 }
 
 /// [`ReleaseTrust::latest_url`] for any template (a mirror's too).
@@ -161,29 +230,26 @@ pub fn binary_name(version: &str, target: &str) -> String {
 
 impl Pins {
     /// Parses the four pin files; the error names the file and the problem.
-    pub fn parse(sums: &str, keys: &str, policy: &str, source: &str) -> Result<Pins, String> {
-        Self::with_keys(sums, parse_keys(keys)?, policy, source)
+    pub fn parse(files: PinFiles<'_>) -> Result<Pins, PinsError> {
+        Self::parse_with(files, parse_keys)
     }
 
-    /// [`Pins::parse`] with `release.pub` already parsed.
-    pub fn with_keys(
-        sums: &str,
-        keys: ReleaseKeys,
-        policy: &str,
-        source: &str,
-    ) -> Result<Pins, String> {
-        let parsed = sums::parse(sums.as_bytes()).map_err(|e| format!("SHA256SUMS: {e}"))?;
-        for e in parsed.entries() {
-            if split_name(&e.name).is_none() {
-                return Err(format!(
-                    "SHA256SUMS: {:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)",
-                    e.name
-                ));
-            }
+    /// [`Pins::parse`] with `release.pub` parsed by `parse_keys` (see [`ReleaseTrust::parse_with`]).
+    pub fn parse_with(
+        files: PinFiles<'_>,
+        parse_keys: fn(&str) -> Result<ReleaseKeys, PinsError>,
+    ) -> Result<Pins, PinsError> {
+        let parsed = sums::parse(files.sums.as_bytes()).map_err(PinsError::Sums)?;
+        if let Some(e) = parsed
+            .entries()
+            .iter()
+            .find(|e| split_name(&e.name).is_none())
+        {
+            return Err(PinsError::BinaryName(e.name.clone()));
         }
         Ok(Pins {
             sums: parsed,
-            trust: ReleaseTrust::with_keys(keys, policy, source)?,
+            trust: ReleaseTrust::parse_with(files.trust, parse_keys)?,
         })
     }
 
@@ -234,7 +300,7 @@ fn split_name(name: &str) -> Option<(Version, &str)> {
 /// OpenSSH `ssh-ed25519` public key lines (as `ssh-keygen` writes them). Blank lines, `#` comments
 /// and `untrusted comment:` lines are skipped; every other line must be a key. The kind is the
 /// first key's.
-pub fn parse_keys(text: &str) -> Result<ReleaseKeys, String> {
+pub fn parse_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
     let ssh = key_lines(text).next().is_some_and(|(_, l)| is_ssh_line(l));
     if ssh {
         parse_ssh_keys(text)
@@ -256,71 +322,63 @@ fn is_ssh_line(line: &str) -> bool {
     line.starts_with(openssh::KEY_TYPE) || line.starts_with("sigsum-policy=")
 }
 
-/// A pin set mixing the two kinds.
-fn mixed(line: usize) -> String {
-    format!(
-        "release.pub: line {line}: mixes minisign and ssh-ed25519 keys: a pin set trusts one kind (minisign with an rget log, ssh-ed25519 with Sigsum logs)"
-    )
-}
-
 /// `release.pub` holding minisign keys only ([`parse_keys`]).
-pub fn parse_minisign_keys(text: &str) -> Result<ReleaseKeys, String> {
+pub fn parse_minisign_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
     let mut keys = Vec::new();
     for (n, line) in key_lines(text) {
         if is_ssh_line(line) {
-            return Err(mixed(n));
+            return Err(PinsError::MixedKeys { line: n });
         }
-        keys.push(PublicKey::parse(line).map_err(|e| format!("release.pub: line {n}: {e}"))?);
+        keys.push(PublicKey::parse(line).map_err(|err| PinsError::Key { line: n, err })?);
     }
     if keys.is_empty() {
-        return Err("release.pub: no minisign or ssh-ed25519 public key".into());
+        return Err(PinsError::NoKey);
     }
     Ok(ReleaseKeys::Minisign(keys))
 }
 
 /// `release.pub` holding `ssh-ed25519` keys only ([`parse_keys`]).
-pub fn parse_ssh_keys(text: &str) -> Result<ReleaseKeys, String> {
+pub fn parse_ssh_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
     let mut keys: Vec<[u8; 32]> = Vec::new();
     for (n, line) in key_lines(text) {
         if !is_ssh_line(line) {
-            return Err(mixed(n));
+            return Err(PinsError::MixedKeys { line: n });
         }
         let k =
-            openssh::parse_public_key(line).map_err(|e| format!("release.pub: line {n}: {e}"))?;
+            openssh::parse_public_key(line).map_err(|err| PinsError::SshKey { line: n, err })?;
         if keys.contains(&k.key) {
-            return Err(format!("release.pub: line {n}: the key is listed twice"));
+            return Err(PinsError::DuplicateKey { line: n });
         }
         keys.push(k.key);
     }
     if keys.is_empty() {
-        return Err("release.pub: no minisign or ssh-ed25519 public key".into());
+        return Err(PinsError::NoKey);
     }
     Ok(ReleaseKeys::Sigsum(keys))
 }
 
 /// One line: an https URL template with `{version}` exactly once, ending in `/`, that gives a
 /// canonical record URL for `SHA256SUMS`.
-fn parse_source(text: &str) -> Result<String, String> {
+fn parse_source(text: &str) -> Result<String, SourceError> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let line = lines.next().ok_or("empty: expected one URL template")?;
+    let line = lines.next().ok_or(SourceError::Empty)?;
     if lines.next().is_some() {
-        return Err("expected exactly one line".into());
+        return Err(SourceError::NotOneLine);
     }
     if !line.starts_with("https://") {
-        return Err(format!("{line:?} is not an https:// URL"));
+        return Err(SourceError::NotHttps(line.to_owned()));
     }
     if line.matches(VERSION_PLACEHOLDER).count() != 1 {
-        return Err(format!(
-            "{line:?} must contain {VERSION_PLACEHOLDER} exactly once"
-        ));
+        return Err(SourceError::Placeholder(line.to_owned()));
     }
     if !line.ends_with('/') {
-        return Err(format!(
-            "{line:?} must end with `/` (it names the release directory)"
-        ));
+        return Err(SourceError::NoFinalSlash(line.to_owned()));
     }
     let example = format!("{}SHA256SUMS", line.replace(VERSION_PLACEHOLDER, "0.0.0"));
-    record::canonical_url(&example).map_err(|e| format!("{line:?} gives no usable URL: {e}"))?;
+    record::canonical_url(&example).map_err(|err| SourceError::Unusable {
+        line: line.to_owned(),
+        err,
+    })?;
     Ok(line.to_owned())
 }
 

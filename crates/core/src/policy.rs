@@ -41,89 +41,215 @@ const NONE: &str = "none";
 /// Errors in a policy file (each with its 1-based line number) and in checkpoint verification.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PolicyError {
+    /// The policy file is over [`MAX_POLICY_SIZE`] bytes; refused before parsing.
     #[error("policy is {len} bytes, over the limit of {MAX_POLICY_SIZE} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The file's size in bytes.
+        len: usize,
+    },
+    /// A line, without its `\n`, is over [`MAX_LINE_LEN`] bytes.
     #[error("policy line {line}: line is {len} bytes, over the limit of {MAX_LINE_LEN} bytes")]
-    LineTooLong { line: usize, len: usize },
+    LineTooLong {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The line's length in bytes, without its `\n`.
+        len: usize,
+    },
+    /// A line holds a byte the spec's character set excludes: below 0x20 other than tab (a CRLF
+    /// file's carriage return included), or DEL.
     #[error("policy line {line}: control character 0x{byte:02x} (only tab is allowed)")]
-    ControlChar { line: usize, byte: u8 },
+    ControlChar {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The first such byte on that line.
+        byte: u8,
+    },
+    /// A line's first field is not `log`, `witness`, `group` or `quorum` and does not start with
+    /// `#` (keywords are case-sensitive).
     #[error("policy line {line}: unknown keyword {keyword:?}")]
-    UnknownKeyword { line: usize, keyword: String },
+    UnknownKeyword {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The first field as given, shortened for the message.
+        keyword: String,
+    },
+    /// A `log` line has other than 2 or 3 fields, `witness` other than 3 or 4, `group` fewer than
+    /// 4, or `quorum` other than 2 (fields are separated by spaces and tabs).
     #[error("policy line {line}: {keyword} line has {got} fields, want {want}")]
     FieldCount {
+        /// The 1-based line number in the file.
         line: usize,
+        /// The line's keyword.
         keyword: &'static str,
+        /// How many fields the line has, its keyword included.
         got: usize,
+        /// How many it must have, as a phrase for the message.
         want: &'static str,
     },
+    /// A `log` or `witness` line's key field is not a valid verifier key.
     #[error("policy line {line}: {role} key: {source}")]
     Key {
+        /// The 1-based line number in the file.
         line: usize,
+        /// Whose key: `"log"` or `"witness"`.
         role: &'static str,
+        /// Why the key does not parse.
         source: KeyError,
     },
+    /// A log key is not of type 0x01 (Ed25519 note signature), or a witness key not of type 0x04
+    /// (`cosignature/v1`).
     #[error("policy line {line}: {role} key has type 0x{alg:02x}, want 0x{want:02x}")]
     WrongKeyType {
+        /// The 1-based line number in the file.
         line: usize,
+        /// Whose key: `"log"` or `"witness"`.
         role: &'static str,
+        /// The key's type byte.
         alg: u8,
+        /// The type that role requires.
         want: u8,
     },
+    /// Two logs, or two witnesses, have the same Ed25519 public key: one witness key counted
+    /// twice would let one party count twice towards the quorum.
     #[error("policy line {line}: {role} key repeats the public key of line {first}")]
     DuplicateKey {
+        /// The 1-based line number of the repetition.
         line: usize,
+        /// Whose key: `"log"` or `"witness"`.
         role: &'static str,
+        /// The 1-based line number where the key first appears.
         first: usize,
     },
+    /// A key has the same key name and key id as an earlier log or witness key, so a signature
+    /// line could not be attributed to one key.
     #[error("policy line {line}: key name and key id collide with the key on line {first}")]
-    KeyIdCollision { line: usize, first: usize },
+    KeyIdCollision {
+        /// The 1-based line number of the second key.
+        line: usize,
+        /// The 1-based line number of the first.
+        first: usize,
+    },
+    /// Two logs have the same key name, which is their checkpoints' origin, so an origin would
+    /// not select one log key.
     #[error("policy line {line}: log origin {origin:?} is already defined on line {first}")]
     DuplicateOrigin {
+        /// The 1-based line number of the second log.
         line: usize,
+        /// The shared origin, shortened for the message.
         origin: String,
+        /// The 1-based line number of the first log.
         first: usize,
     },
+    /// A `witness` or `group` line defines a name an earlier witness or group already has.
     #[error("policy line {line}: name {name:?} is already defined on line {first}")]
     DuplicateName {
+        /// The 1-based line number of the second definition.
         line: usize,
+        /// The name, shortened for the message.
         name: String,
+        /// The 1-based line number of the first definition.
         first: usize,
     },
+    /// A `witness` or `group` line defines the name `none`, or a group lists `none` as a member;
+    /// `none` only means "no cosignatures" on the `quorum` line.
     #[error("policy line {line}: \"none\" is reserved and cannot be defined or be a group member")]
-    ReservedName { line: usize },
+    ReservedName {
+        /// The 1-based line number in the file.
+        line: usize,
+    },
+    /// A group member or the quorum names no witness or group defined on an earlier line (which
+    /// also rules out cycles).
     #[error("policy line {line}: name {name:?} is not defined on an earlier line")]
-    UndefinedName { line: usize, name: String },
+    UndefinedName {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The name as given, shortened for the message.
+        name: String,
+    },
+    /// A `group` line lists one member twice.
     #[error("policy line {line}: group member {name:?} is listed twice")]
-    DuplicateMember { line: usize, name: String },
+    DuplicateMember {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The repeated member name, shortened for the message.
+        name: String,
+    },
+    /// A group's threshold is not `all`, `any` or a decimal number without leading zero from 1 to
+    /// its member count.
     #[error("policy line {line}: group threshold {k:?} is not all, any or a number from 1 to {n}")]
-    BadThreshold { line: usize, k: String, n: usize },
+    BadThreshold {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// The threshold field as given, shortened for the message.
+        k: String,
+        /// The group's member count.
+        n: usize,
+    },
+    /// The policy defines more than [`MAX_LOGS`] logs, [`MAX_WITNESSES`] witnesses or
+    /// [`MAX_GROUPS`] groups.
     #[error("policy line {line}: more than {max} {what}")]
     TooMany {
+        /// The 1-based line number of the definition over the limit.
         line: usize,
+        /// What is too many: `"logs"`, `"witnesses"` or `"groups"`.
         what: &'static str,
+        /// The limit.
         max: usize,
     },
+    /// The policy has more than one `quorum` line.
     #[error("policy line {line}: second quorum line (the first is on line {first})")]
-    SecondQuorum { line: usize, first: usize },
+    SecondQuorum {
+        /// The 1-based line number of the second `quorum` line.
+        line: usize,
+        /// The 1-based line number of the first.
+        first: usize,
+    },
+    /// The policy has no `quorum` line; there is no default quorum.
     #[error("policy has no quorum line (write \"quorum none\" to require no witnesses)")]
     NoQuorum,
+    /// The checkpoint's signed note does not parse, or note verification refuses the policy's
+    /// keys (two sharing a name and key id, which only a hand-built [`Policy`] can have).
     #[error("checkpoint note: {0}")]
     Note(NoteError),
+    /// The signed note's text is not a valid checkpoint.
     #[error("checkpoint: {0}")]
     Checkpoint(CheckpointError),
+    /// The checkpoint's origin is not the key name of any policy log (for
+    /// [`verify_signed_by`], of the given log).
     #[error("checkpoint origin {origin:?} is not a log in the policy")]
-    UnknownLog { origin: String },
+    UnknownLog {
+        /// The checkpoint's origin, shortened for the message.
+        origin: String,
+    },
+    /// The note has no signature by the origin's log key (none names its key name and id), even
+    /// if witnesses cosigned it.
     #[error("checkpoint for {origin:?} has no valid signature by the log's key")]
-    MissingLogSignature { origin: String },
+    MissingLogSignature {
+        /// The checkpoint's origin, shortened for the message.
+        origin: String,
+    },
+    /// A signature line names a policy key (the log's, or a witness's) but does not verify; the
+    /// whole checkpoint is rejected, whatever the other signatures say.
     #[error("checkpoint has an invalid signature by known key {name}+{id:08x}")]
-    BadSignature { name: String, id: u32 },
+    BadSignature {
+        /// The key name the signature line gives.
+        name: String,
+        /// The key id the signature line gives.
+        id: u32,
+    },
+    /// The log signed the checkpoint, but the policy witnesses whose cosignatures verified do not
+    /// satisfy the quorum.
     #[error(
         "quorum not met: cosigned by {count} of {total} policy witnesses ({cosigned}), needs {need}"
     )]
     QuorumNotMet {
+        /// How many policy witnesses' cosignatures verified.
         count: usize,
+        /// How many witnesses the policy has.
         total: usize,
+        /// Their policy names, comma-separated and shortened, or `none`.
         cosigned: String,
+        /// The quorum rule in words ([`Policy::describe_quorum`]).
         need: String,
     },
 }
@@ -131,30 +257,41 @@ pub enum PolicyError {
 /// A trusted log. Its key name is its origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyLog {
+    /// The log's checkpoint signing key (type 0x01); its name is the log's origin.
     pub vkey: VerifierKey,
+    /// The `log` line's optional URL field, verbatim (not checked by the parser).
     pub url: Option<String>,
 }
 
 /// A trusted witness. `name` is the policy's name for it, which may differ from its key name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyWitness {
+    /// The name groups and the quorum refer to it by (the `witness` line's second field).
     pub name: String,
+    /// The witness's cosigning key (type 0x04, `cosignature/v1`).
     pub vkey: VerifierKey,
+    /// The `witness` line's optional URL field, verbatim (not checked by the parser).
     pub url: Option<String>,
 }
 
 /// A member of a group or the quorum: an index into `Policy::witnesses` or `Policy::groups`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Member {
+    /// A witness: its index in `Policy::witnesses`; satisfied by its verified cosignature.
     Witness(usize),
+    /// A group: its index in `Policy::groups`; satisfied when its threshold is met.
     Group(usize),
 }
 
 /// A group: satisfied when at least `threshold` of its members are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyGroup {
+    /// The group's name, unique among witnesses and groups.
     pub name: String,
+    /// How many members must be satisfied, from 1 to the member count (`all` is the member count,
+    /// `any` is 1).
     pub threshold: usize,
+    /// Its members, each once, in line order: witnesses or groups defined before it.
     pub members: Vec<Member>,
 }
 
@@ -163,25 +300,31 @@ pub struct PolicyGroup {
 pub enum Quorum {
     /// `quorum none`: the log's signature alone suffices.
     None,
+    /// `quorum <name>`: that witness or group must be satisfied.
     Member(Member),
 }
 
 /// A parsed policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// The trusted logs, in file order; no two share an origin or a public key.
     pub logs: Vec<PolicyLog>,
+    /// The trusted witnesses, in file order; no two share a name or a public key.
     pub witnesses: Vec<PolicyWitness>,
     /// In definition order: a group's members are witnesses or earlier groups.
     pub groups: Vec<PolicyGroup>,
+    /// The rule a checkpoint's verified witness cosignatures must satisfy.
     pub quorum: Quorum,
 }
 
 /// A checkpoint accepted by a policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedCheckpoint {
+    /// The checkpoint the note's text parses to.
     pub checkpoint: Checkpoint,
     /// The note exactly as verified (to store as evidence, or to pass on).
     pub note: Vec<u8>,
+    /// The policy log whose origin it has and whose key signed it.
     pub log: PolicyLog,
     /// The policy witnesses whose cosignatures verified: (policy name, cosignature timestamp).
     pub cosigners: Vec<(String, u64)>,
@@ -197,9 +340,11 @@ pub struct VerifiedCheckpoint {
 /// [`Policy::verify_checkpoint`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogSigned {
+    /// The checkpoint the note's text parses to.
     pub checkpoint: Checkpoint,
     /// The note exactly as verified.
     pub note: Vec<u8>,
+    /// The policy log whose origin it has and whose key signed it.
     pub log: PolicyLog,
 }
 

@@ -23,22 +23,41 @@ pub const MAX_RECORD: usize = 65_535;
 /// Longest accepted URL.
 pub const MAX_URL: usize = 2048;
 
+/// Why a URL has no canonical form, or a record cannot be built or parsed. Messages are one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
+    /// The URL is longer than [`MAX_URL`] bytes; refused before any other check.
     #[error("URL is longer than {MAX_URL} bytes")]
     UrlTooLong,
+    /// The URL's scheme (before `://`) is not `https` in any letter case. Holds the URL as given.
     #[error("URL {0:?} is not https (records are only made for https URLs)")]
     NotHttps(String),
+    /// The URL cannot be put into one canonical spelling: no scheme, a fragment, query or user
+    /// info, a bad port, host or path (see [`canonical_url`] for each rule).
     #[error("URL {url:?} is not usable: {reason}")]
-    BadUrl { url: String, reason: &'static str },
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// Which rule it breaks, as a clause that completes "URL is not usable: ".
+        reason: &'static str,
+    },
+    /// The record (when building) or the log entry (when parsing) is longer than [`MAX_RECORD`]
+    /// bytes. Holds its length in bytes.
     #[error("record would be {0} bytes, more than the {MAX_RECORD} a log entry can hold")]
     TooLarge(usize),
+    /// The entry's header is not the three lines `rget/record/v1`, `url <URL>`,
+    /// `sha256 <64 lowercase hex>` followed by a blank line, or is not UTF-8. Holds which part is
+    /// wrong.
     #[error("record is malformed: {0}")]
     Malformed(&'static str),
+    /// The entry's `sha256` line is not the SHA-256 of the `SHA256SUMS` bytes after its header.
     #[error("record's sha256 line does not match the SHA256SUMS bytes it carries")]
     DigestMismatch,
+    /// The entry's `url` line is a usable URL but not in the canonical spelling [`canonical_url`]
+    /// gives it, so one place would have two records. Holds the URL as the entry gives it.
     #[error("record's URL {0:?} is not in canonical form")]
     NotCanonical(String),
+    /// The `SHA256SUMS` bytes (given to [`build`], or carried by the entry) do not parse.
     #[error("record's SHA256SUMS is malformed: {0}")]
     Sums(#[from] sums::SumsError),
 }

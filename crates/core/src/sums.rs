@@ -48,7 +48,9 @@ const TAG_SEPARATOR: &str = ") = ";
 /// One line of a `SHA256SUMS`: a file name and the digest its content must have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
+    /// The file name, unescaped (a plain relative name, see [`check_name`]).
     pub name: String,
+    /// The SHA-256 the named file's content must have.
     pub digest: Hash,
 }
 
@@ -86,18 +88,32 @@ impl Sums {
 /// Why a name is not a plain relative file name.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum NameError {
+    /// The name is the empty string.
     #[error("name is empty")]
     Empty,
+    /// The name is longer than [`MAX_NAME_BYTES`] bytes.
     #[error("name is {len} bytes, more than the limit of {MAX_NAME_BYTES}")]
-    TooLong { len: usize },
+    TooLong {
+        /// The name's length in bytes (after unescaping).
+        len: usize,
+    },
+    /// The name holds a NUL byte, which no file name can. Holds the name.
     #[error("name {0:?} contains a NUL byte")]
     Nul(String),
+    /// The name starts with `/`, so joined to a directory it would name a file outside it. Holds
+    /// the name.
     #[error("name {0:?} is an absolute path")]
     Absolute(String),
+    /// A `/`-separated component of the name is `..`, which climbs out of the directory. Holds
+    /// the name.
     #[error("name {0:?} has a \"..\" component")]
     DotDot(String),
+    /// A `/`-separated component of the name is `.`, a second spelling of a shorter name. Holds
+    /// the name.
     #[error("name {0:?} has a \".\" component")]
     Dot(String),
+    /// The name has an empty component (`a//b`, or a trailing `/`), a second spelling of another
+    /// name or a directory. Holds the name.
     #[error("name {0:?} has an empty component")]
     EmptyComponent(String),
 }
@@ -105,55 +121,98 @@ pub enum NameError {
 /// What is wrong with one line.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum LineError {
+    /// The line, without its `\n`, is longer than [`MAX_LINE_BYTES`] bytes.
     #[error("line is {len} bytes, more than the limit of {MAX_LINE_BYTES}")]
-    TooLong { len: usize },
+    TooLong {
+        /// The line's length in bytes, without its `\n`.
+        len: usize,
+    },
+    /// The line is empty (blank lines and comments are not part of the format).
     #[error("blank line")]
     Blank,
+    /// The line's last byte is a carriage return (a CRLF line ending), which coreutils drops
+    /// silently but would give one list two spellings.
     #[error("line ends with a carriage return (CRLF line endings are not accepted, use LF)")]
     CrLf,
+    /// The line holds a carriage return before its end; a name holding one must be written
+    /// escaped, and a raw one can hide text on a terminal.
     #[error("raw carriage return in line (a name holding one must use the escaped form \\r)")]
     RawCarriageReturn,
+    /// The line's bytes are not valid UTF-8.
     #[error("not valid UTF-8")]
     NotUtf8,
+    /// The line is neither `<hex><space><space or *><name>` (too short for it, or another
+    /// separator after the 64 digest characters) nor `SHA256 (<name>) = <hex>` (no `) = `).
     #[error("not a checksum line (expected \"<hex>  <name>\" or \"SHA256 (<name>) = <hex>\")")]
     Syntax,
+    /// The line has the right shape but its digest is not exactly 64 lowercase hex digits.
     #[error("digest is not 64 lowercase hexadecimal digits")]
     Digest,
+    /// The line is escaped (starts with `\`) and its name has a backslash followed by anything
+    /// other than `\`, `n` or `r`, or ends in a lone backslash; `sha256sum -c` rejects it too.
     #[error("invalid escape in name (only \\\\, \\n and \\r are allowed after a backslash)")]
     Escape,
+    /// The line's name (after unescaping) is not a plain relative file name.
     #[error("{0}")]
     Name(#[from] NameError),
+    /// The line lists a name an earlier line already listed, with another digest. (The same name
+    /// with the same digest again is accepted and dropped.)
     #[error("name {name:?} is listed again with a different digest (first on line {first})")]
-    Conflict { name: String, first: usize },
+    Conflict {
+        /// The name listed twice, unescaped.
+        name: String,
+        /// The 1-based line number where the name was first listed.
+        first: usize,
+    },
 }
 
 /// Why a `SHA256SUMS` does not parse.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum SumsError {
+    /// The file is larger than [`MAX_FILE_BYTES`]; refused before any line is read.
     #[error("SHA256SUMS is {size} bytes, more than the limit of {MAX_FILE_BYTES}")]
-    TooLarge { size: usize },
+    TooLarge {
+        /// The file's size in bytes.
+        size: usize,
+    },
+    /// The file is zero bytes long.
     #[error("SHA256SUMS has no entries")]
     Empty,
+    /// The file lists more than [`MAX_ENTRIES`] distinct names.
     #[error("SHA256SUMS has more than {MAX_ENTRIES} entries")]
     TooManyEntries,
-    /// `line` counts from 1.
+    /// One line is not a valid checksum line; parsing stops at the first such line.
     #[error("SHA256SUMS line {line}: {problem}")]
-    Line { line: usize, problem: LineError },
+    Line {
+        /// The 1-based line number in the file.
+        line: usize,
+        /// What is wrong with that line.
+        problem: LineError,
+    },
 }
 
 /// Why entries cannot be written as a `SHA256SUMS`.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum FormatError {
+    /// An entry's name is not a plain relative file name.
     #[error("{0}")]
     Name(#[from] NameError),
+    /// Two entries have the same name (even with the same digest, which [`parse`] would drop).
+    /// Holds the name.
     #[error("name {0:?} is listed twice")]
     Duplicate(String),
+    /// No entries were given; an empty `SHA256SUMS` does not parse.
     #[error("no entries to list")]
     Empty,
+    /// More than [`MAX_ENTRIES`] entries were given.
     #[error("more than {MAX_ENTRIES} entries")]
     TooManyEntries,
+    /// The text written so far already exceeds [`MAX_FILE_BYTES`].
     #[error("the list would be {size} bytes, more than the limit of {MAX_FILE_BYTES}")]
-    TooLarge { size: usize },
+    TooLarge {
+        /// The length in bytes of the text written when the limit was passed (the lines so far).
+        size: usize,
+    },
 }
 
 /// Checks that `name` is a plain relative file name: non-empty, at most [`MAX_NAME_BYTES`], no NUL,

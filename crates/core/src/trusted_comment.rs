@@ -21,12 +21,21 @@ pub const FILE_FIELD: &str = "file:";
 /// Why a trusted comment was refused. Messages are one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CommentError {
+    /// Two tab-separated fields of the comment start with the same prefix (`file:` or `url:`).
+    /// Holds that prefix.
     #[error("the signature's trusted comment has more than one {0} field")]
     Repeated(&'static str),
+    /// The comment has a `url:` field whose value, in canonical form, is not the URL the
+    /// `SHA256SUMS` was fetched from, or is no usable URL at all.
     #[error(
         "the signature was made for the SHA256SUMS at {signed}, not for the one at {expected}: another release's SHA256SUMS is served here (its trusted comment binds the URL)"
     )]
-    OtherUrl { signed: String, expected: String },
+    OtherUrl {
+        /// The `url:` field's value as the signed comment gives it (not canonicalized).
+        signed: String,
+        /// The URL the `SHA256SUMS` was fetched from, in canonical form (as given if it has none).
+        expected: String,
+    },
 }
 
 /// The fields of a trusted comment that rget reads.

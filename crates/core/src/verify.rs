@@ -17,26 +17,45 @@ use crate::tlog_proof::{TlogProof, TlogProofError};
 /// must be able to tell apart.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    /// The record for the fetched URL and `SHA256SUMS` bytes cannot be built (the URL has no
+    /// canonical form, or the bytes are no valid `SHA256SUMS`), so there is nothing to look for in
+    /// the log.
     #[error("cannot build the log record: {0}")]
     Record(#[from] RecordError),
+    /// The `c2sp.org/tlog-proof@v1` file does not parse.
     #[error("{0}")]
     ProofFile(#[from] TlogProofError),
+    /// The proof's checkpoint does not meet the policy: not signed by the policy's log for its
+    /// origin, a bad signature by a known key, or too few witness cosignatures.
     #[error("checkpoint rejected: {0}")]
     Checkpoint(#[from] PolicyError),
+    /// The checkpoint is trusted, but the proof's inclusion hashes do not lead from the record's
+    /// leaf hash at the proof's index to the checkpoint's root.
     #[error(
         "SHA256SUMS is not in the log: the inclusion proof for index {index} does not verify against the checkpoint of size {size}: {source}"
     )]
     NotIncluded {
+        /// The leaf index the proof file claims for the record.
         index: u64,
+        /// The tree size of the proof's checkpoint.
         size: u64,
+        /// Why the inclusion proof failed.
         source: MerkleError,
     },
+    /// The file name has no line in the `SHA256SUMS`.
     #[error("{name:?} is not listed in SHA256SUMS")]
-    NotListed { name: String },
+    NotListed {
+        /// The file name looked up, as the caller gave it.
+        name: String,
+    },
+    /// The file's SHA-256 differs from the digest its `SHA256SUMS` line lists.
     #[error("{name:?} has SHA-256 {actual}, but SHA256SUMS lists {expected}")]
     DigestMismatch {
+        /// The file name looked up, as the caller gave it.
         name: String,
+        /// The digest the `SHA256SUMS` lists for the name.
         expected: Hash,
+        /// The digest of the bytes the caller got.
         actual: Hash,
     },
 }

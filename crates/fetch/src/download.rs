@@ -21,8 +21,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-/// Temporary files are `.rget-<16 hex>.part` in the destination's directory.
+/// Temporary files are `.rget-<16 hex>.part` in the destination's directory: this is the prefix.
 pub const TEMP_PREFIX: &str = ".rget-";
+/// The suffix of a temporary file's name (see [`TEMP_PREFIX`]).
 pub const TEMP_SUFFIX: &str = ".part";
 
 /// A verified-later download: the body in a temporary file, its digest and length.

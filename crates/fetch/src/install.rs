@@ -4,6 +4,7 @@
 //! or the new complete binary (a `kill -9` or a power cut at any point leaves one of them), and so is
 //! `DEST.previous`.
 
+use crate::FetchError;
 use crate::download::Downloaded;
 use std::fs::File;
 use std::io;
@@ -16,29 +17,71 @@ pub fn previous_of(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
+/// Why a verified binary was not installed at `dest` (a local I/O failure: exit code 7). The binary
+/// at `dest` is then the old one, whole. The path is kept once, not in each cause: this code is in
+/// the bootstrap, whose size is bounded.
+#[derive(Debug)]
+pub struct InstallError {
+    pub dest: PathBuf,
+    pub cause: InstallCause,
+}
+
+/// What went wrong installing at [`InstallError::dest`].
+#[derive(Debug)]
+pub enum InstallCause {
+    /// The current binary could not be kept as `DEST.previous`.
+    KeepPrevious(io::Error),
+    /// `DEST` exists and is a directory, a link or a special file.
+    NotAFile,
+    /// `DEST` could not be inspected.
+    Inspect(io::Error),
+    /// The verified file could not be moved over `DEST`.
+    Persist(FetchError),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dest = self.dest.display();
+        match &self.cause {
+            InstallCause::KeepPrevious(e) => {
+                let previous = previous_of(&self.dest);
+                write!(f, "cannot keep {dest} as {}: {e}", previous.display())
+            }
+            InstallCause::NotAFile => write!(f, "{dest} exists and is not a regular file"),
+            InstallCause::Inspect(e) => write!(f, "cannot inspect {dest}: {e}"),
+            InstallCause::Persist(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InstallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            InstallCause::KeepPrevious(e) | InstallCause::Inspect(e) => Some(e),
+            InstallCause::NotAFile => None,
+            InstallCause::Persist(e) => e.source(),
+        }
+    }
+}
+
 /// Keeps the current `dest` (if any) as `dest.previous`, then moves the verified `staged` file over
 /// `dest` (fsync, mode 0755, rename, fsync of the directory). `staged` must have been created in
 /// `dest`'s directory, so that the rename is atomic.
-pub fn install(staged: Downloaded, dest: &Path) -> Result<(), String> {
-    let previous = previous_of(dest);
+pub fn install(staged: Downloaded, dest: &Path) -> Result<(), InstallError> {
+    let failed = |cause| InstallError {
+        dest: dest.to_owned(),
+        cause,
+    };
     match std::fs::symlink_metadata(dest) {
-        Ok(m) if m.is_file() => keep_previous(dest, &previous).map_err(|e| {
-            format!(
-                "cannot keep {} as {}: {e}",
-                dest.display(),
-                previous.display()
-            )
-        })?,
-        Ok(_) => {
-            return Err(format!(
-                "{} exists and is not a regular file",
-                dest.display()
-            ));
-        }
+        Ok(m) if m.is_file() => keep_previous(dest, &previous_of(dest))
+            .map_err(|e| failed(InstallCause::KeepPrevious(e)))?,
+        Ok(_) => return Err(failed(InstallCause::NotAFile)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot inspect {}: {e}", dest.display())),
+        Err(e) => return Err(failed(InstallCause::Inspect(e))),
     }
-    staged.persist(dest, 0o755).map_err(|e| e.to_string())
+    staged
+        .persist(dest, 0o755)
+        .map_err(|e| failed(InstallCause::Persist(e)))
 }
 
 /// The previous binary is hard-linked to a temporary name and renamed over `previous`, so that name

@@ -47,7 +47,7 @@ pub use client::{Client, Config, Fetched};
 pub use deadline::Deadline;
 pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
 pub use error::{FetchError, Kind};
-pub use log_client::{LogClient, parse_lookup, percent_encode};
+pub use log_client::{LogClient, LookupError, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;
 pub use sigsum_log::{Added, SigsumLog};
 /// The fetcher's URL type, exported only for the fuzz target of `Location` handling (`fuzz/`).

@@ -45,7 +45,10 @@ impl<'a> LogClient<'a> {
     pub fn lookup(&self, url: &str) -> Result<Vec<(u64, Hash)>, FetchError> {
         let u = format!("{}/lookup?url={}", self.base, percent_encode(url));
         let body = self.fetch.get_bytes(&u, limits::LOOKUP)?.bytes;
-        parse_lookup(&body).map_err(|reason| FetchError::BadResponse { url: u, reason })
+        parse_lookup(&body).map_err(|e| FetchError::BadResponse {
+            url: u,
+            reason: e.to_string(),
+        })
     }
 
     /// Submits a `SHA256SUMS` published at `sums_url`; returns the log's answer, a tlog-proof
@@ -82,29 +85,43 @@ impl TileReader for LogClient<'_> {
     }
 }
 
+/// Why a lookup answer does not parse (`line` is 1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("not UTF-8")]
+    NotUtf8,
+    #[error("last line does not end with a newline")]
+    NoFinalNewline,
+    #[error("line {0}: expected `<index> <sha256>`")]
+    Fields(usize),
+    #[error("line {0}: index is not a canonical decimal number")]
+    Index(usize),
+    #[error("line {0}: not 64 lowercase hex digits")]
+    Digest(usize),
+    #[error("line {0}: indexes are not increasing")]
+    NotIncreasing(usize),
+}
+
 /// Parses a lookup answer strictly: lines `<index> <64 lowercase hex>\n`, the index in canonical
 /// decimal, strictly increasing.
-pub fn parse_lookup(body: &[u8]) -> Result<Vec<(u64, Hash)>, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "not UTF-8".to_owned())?;
+pub fn parse_lookup(body: &[u8]) -> Result<Vec<(u64, Hash)>, LookupError> {
+    let text = std::str::from_utf8(body).map_err(|_| LookupError::NotUtf8)?;
     if !text.is_empty() && !text.ends_with('\n') {
-        return Err("last line does not end with a newline".into());
+        return Err(LookupError::NoFinalNewline);
     }
     let mut out: Vec<(u64, Hash)> = Vec::new();
-    for (n, line) in text.split_terminator('\n').enumerate() {
-        let bad = |what: &str| format!("line {}: {what}", n + 1);
-        let (i, h) = line
-            .split_once(' ')
-            .ok_or_else(|| bad("expected `<index> <sha256>`"))?;
+    for (n, line) in (1..).zip(text.split_terminator('\n')) {
+        let (i, h) = line.split_once(' ').ok_or(LookupError::Fields(n))?;
         let canonical = !i.is_empty()
             && i.bytes().all(|b| b.is_ascii_digit())
             && (i.len() == 1 || !i.starts_with('0'));
         let index: u64 = canonical
             .then(|| i.parse().ok())
             .flatten()
-            .ok_or_else(|| bad("index is not a canonical decimal number"))?;
-        let hash = Hash::from_hex(h).ok_or_else(|| bad("not 64 lowercase hex digits"))?;
+            .ok_or(LookupError::Index(n))?;
+        let hash = Hash::from_hex(h).ok_or(LookupError::Digest(n))?;
         if out.last().is_some_and(|(prev, _)| *prev >= index) {
-            return Err(bad("indexes are not increasing"));
+            return Err(LookupError::NotIncreasing(n));
         }
         out.push((index, hash));
     }

@@ -70,6 +70,7 @@ impl Url {
         Ok(url)
     }
 
+    /// Whether the scheme is `https` (otherwise it is `http`).
     pub fn is_https(&self) -> bool {
         self.https
     }
@@ -85,6 +86,7 @@ impl Url {
         host.to_ascii_lowercase()
     }
 
+    /// The URL written back: scheme, authority as given, path and query (no fragment).
     pub fn as_string(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}{}", self.authority, self.path_query)

@@ -12,8 +12,9 @@
 //! must verify: a log must not record a leaf nobody signed) and compared with the expected
 //! checksums. Progress is kept per (log, key), so a second run fetches only what is new.
 
+use super::error::SigsumClientError;
 use crate::client::context::Context;
-use crate::client::error::{Class, ClientError};
+use crate::client::error::ClientError;
 use crate::client::state::{Observed, Seen};
 use crate::client::verified::{remember, settle};
 use rget_core::digest::{Hash, sha256};
@@ -112,10 +113,6 @@ impl Progress {
     }
 }
 
-fn anomaly(message: impl std::fmt::Display) -> ClientError {
-    ClientError::new(Class::TrustAnomaly, message)
-}
-
 /// Audits every Sigsum log of the policy for leaves signed by `key` (an `ssh-ed25519` public key).
 /// `expected`: the checksums the publisher logged ([`checksum_of`] its `SHA256SUMS` files), if
 /// given.
@@ -125,13 +122,11 @@ pub fn audit(
     expected: Option<&HashSet<Hash>>,
 ) -> Result<Vec<LogReport>, ClientError> {
     if !ctx.policy.is_sigsum() {
-        return Err(ClientError::new(
-            Class::Usage,
-            format!(
-                "{}: --sigsum needs a Sigsum policy (its logs are not Sigsum logs)",
-                ctx.policy.path.display()
-            ),
-        ));
+        return Err(SigsumClientError::NotSigsumPolicy {
+            path: ctx.policy.path.clone(),
+            what: "--sigsum needs a Sigsum policy",
+        }
+        .into());
     }
     let mut reports = Vec::new();
     for log in ctx.policy.logs() {
@@ -152,20 +147,20 @@ fn audit_log(
     let log_key_hash = origin
         .strip_prefix(rget_core::sigsum::ORIGIN_PREFIX)
         .and_then(Hash::from_hex)
-        .ok_or_else(|| ClientError::new(Class::Usage, format!("{origin} is not a Sigsum log")))?;
-    let note = tree_head_note(&log_key_hash, &th, &ctx.policy.policy).map_err(|e| {
-        ClientError::new(
-            Class::Verification,
-            format!("{}: {e}", client.url("get-tree-head")),
-        )
+        .ok_or_else(|| SigsumClientError::NotSigsumLog(origin.to_owned()))?;
+    let note = tree_head_note(&log_key_hash, &th, &ctx.policy.policy).map_err(|err| {
+        SigsumClientError::TreeHead {
+            url: client.url("get-tree-head"),
+            err: Box::new(err),
+        }
     })?;
     // The log's latest tree head: compared with the memory as soon as the log's signature holds.
     let pending = remember(ctx, &note, Seen::Latest, Some(origin))?;
-    let vc = ctx.policy.policy.verify_checkpoint(&note).map_err(|e| {
-        ClientError::new(
-            Class::Verification,
-            format!("{}: {e}", client.url("get-tree-head")),
-        )
+    let vc = ctx.policy.policy.verify_checkpoint(&note).map_err(|err| {
+        SigsumClientError::Checkpoint {
+            url: client.url("get-tree-head"),
+            err,
+        }
     })?;
     let memory = settle(ctx, pending, &vc, Seen::Latest)?;
     let size = vc.checkpoint.size;
@@ -177,21 +172,19 @@ fn audit_log(
         Some(bytes) => std::str::from_utf8(&bytes)
             .ok()
             .and_then(|t| Progress::parse(t, &kh))
-            .ok_or_else(|| {
-                ClientError::new(
-                    Class::Malformed,
-                    format!(
-                        "{}: not a valid Sigsum audit progress file; remove it to audit {origin} from the start",
-                        ctx.state.audit_prefix_path(origin, &state_name).display()
-                    ),
-                )
+            .ok_or_else(|| SigsumClientError::Progress {
+                path: ctx.state.audit_prefix_path(origin, &state_name),
+                origin: origin.to_owned(),
             })?,
     };
     let from = progress.frontier.size();
     if from > size {
-        return Err(anomaly(format!(
-            "{origin}: the log's tree head (size {size}) is smaller than the tree already audited (size {from})"
-        )));
+        return Err(SigsumClientError::Shrank {
+            origin: origin.to_owned(),
+            size,
+            audited: from,
+        }
+        .into());
     }
     let mut frontier = progress.frontier.clone();
     let mut report = LogReport {
@@ -230,10 +223,13 @@ fn audit_log(
     // Every new leaf, in order, extends the audited tree to exactly the signed root (a log that
     // served other leaves, or answered past the tree head, cannot pass this).
     if frontier.size() != size || frontier.root() != vc.checkpoint.root {
-        return Err(anomaly(format!(
-            "{origin}: leaves {from}..{size} from {} do not hash to the signed root of size {size}, extending the tree audited at size {from}",
-            client.url("get-leaves")
-        )));
+        return Err(SigsumClientError::LeavesOffRoot {
+            origin: origin.to_owned(),
+            url: client.url("get-leaves"),
+            from,
+            size,
+        }
+        .into());
     }
     // Progress is kept once the tree verified (anomalies are reported by the run that finds them).
     let mut leaves = progress.leaves;

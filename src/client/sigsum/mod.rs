@@ -9,7 +9,9 @@
 //!   read from the logs' leaves and proved against a consistent tree head.
 
 pub mod audit;
+pub mod error;
 pub mod prove;
 pub mod submit;
 
+pub use error::SigsumClientError;
 pub use prove::prove;

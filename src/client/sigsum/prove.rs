@@ -14,8 +14,9 @@
 //! served (release files that carry their version in their names cannot be replayed under another
 //! version): see SECURITY.md.
 
+use super::error::SigsumClientError;
 use crate::client::context::Context;
-use crate::client::error::{Class, ClientError};
+use crate::client::error::ClientError;
 use crate::client::state::{Observed, Seen};
 use crate::client::trust::PublisherKey;
 use crate::client::verified::{Signed, SigsumLogged, remember, settle};
@@ -24,6 +25,7 @@ use rget_core::policy::VerifiedCheckpoint;
 use rget_core::sigsum::key_hash;
 use rget_core::sigsum::proof::SigsumProof;
 use rget_core::sigsum::verify::{checkpoint_note, verify};
+use rget_core::url::CanonicalUrl;
 use rget_fetch::{Kind, limits};
 
 /// A `SHA256SUMS` proved by its Sigsum proof.
@@ -35,43 +37,40 @@ pub struct Proved {
     pub logged: SigsumLogged,
 }
 
-/// Proves `sums_bytes`, fetched from `sums_url` (canonical), by the `SHA256SUMS.proof` next to it.
-pub fn prove(ctx: &Context, sums_url: &str, sums_bytes: &[u8]) -> Result<Proved, ClientError> {
+/// Proves `sums_bytes`, fetched from `sums_url`, by the `SHA256SUMS.proof` next to it.
+pub fn prove(
+    ctx: &Context,
+    sums_url: &CanonicalUrl,
+    sums_bytes: &[u8],
+) -> Result<Proved, ClientError> {
     // The publisher key first: without one, no leaf can be attributed, and nothing need be fetched.
-    let applied = ctx.keys.lookup(sums_url).ok_or_else(|| {
-        ClientError::new(
-            Class::Usage,
-            format!(
-                "the policy is a Sigsum policy, whose proofs are checked against the publisher's \
-                 ssh-ed25519 key, and no key applies to {sums_url}: give it with --key or in the keys file"
-            ),
-        )
-    })?;
+    let applied = ctx
+        .keys
+        .for_sums(sums_url)
+        .ok_or_else(|| SigsumClientError::NoKey(sums_url.clone()))?;
     let PublisherKey::Ssh(keys) = applied.key else {
-        return Err(ClientError::new(
-            Class::Usage,
-            format!(
-                "a minisign key applies to {sums_url} ({applied}), but the policy is a Sigsum policy, \
-                 whose proofs carry an ssh-ed25519 signature: give the publisher's ssh-ed25519 key"
-            ),
-        ));
+        return Err(SigsumClientError::MinisignKey {
+            sums_url: sums_url.clone(),
+            key: applied.to_string(),
+        }
+        .into());
     };
-    let proof_url = format!("{sums_url}.proof");
+    let proof_url = sums_url.with_suffix(".proof");
     let bytes = match ctx.fetch.get_bytes(&proof_url, limits::SIGSUM_PROOF) {
         Ok(f) => f.bytes,
-        // Exit code 5, as for a SHA256SUMS recorded in no trusted log.
         Err(e) if e.kind() == Kind::NotFound => {
-            return Err(ClientError::new(
-                Class::NotFound,
-                format!(
-                    "{sums_url} is not proved to be in a Sigsum log: {proof_url} is not found (the policy is a Sigsum policy)"
-                ),
-            ));
+            return Err(SigsumClientError::NoProof {
+                sums_url: sums_url.clone(),
+                proof_url,
+            }
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
-    let proof = SigsumProof::parse(&bytes)
-        .map_err(|e| ClientError::new(Class::Malformed, format!("{proof_url}: {e}")))?;
+    let proof = match SigsumProof::parse(&bytes) {
+        Ok(p) => p,
+        Err(err) => return Err(SigsumClientError::ProofFile { proof_url, err }.into()),
+    };
     let policy = &ctx.policy.policy;
     // Compared with the memory as soon as the log's signature holds (a tree head from a log outside
     // the policy is left to `verify`, which names it).
@@ -79,8 +78,16 @@ pub fn prove(ctx: &Context, sums_url: &str, sums_bytes: &[u8]) -> Result<Proved,
         Ok(note) => remember(ctx, &note, Seen::FromProof, None)?,
         Err(_) => None,
     };
-    let v = verify(&sha256(sums_bytes), &proof, keys, policy)
-        .map_err(|e| ClientError::new(Class::Verification, format!("{proof_url}: {e}")))?;
+    let v = match verify(&sha256(sums_bytes), &proof, keys, policy) {
+        Ok(v) => v,
+        Err(err) => {
+            return Err(SigsumClientError::Unproved {
+                proof_url,
+                err: Box::new(err),
+            }
+            .into());
+        }
+    };
     let memory = settle(ctx, pending, &v.checkpoint, Seen::FromProof)?;
     let log_url = ctx
         .policy
@@ -91,7 +98,7 @@ pub fn prove(ctx: &Context, sums_url: &str, sums_bytes: &[u8]) -> Result<Proved,
         index: v.leaf_index,
         signed: Signed::SigsumLeaf {
             key_hash: key_hash(&v.signer),
-            key_source: ctx.keys.describe(sums_url),
+            key_source: ctx.keys.describe(sums_url.as_str()),
         },
         logged: SigsumLogged {
             log_key_hash: proof.log_key_hash,

@@ -8,8 +8,9 @@
 //! latest, so one older than the one remembered is a rollback). Every wait fits in the command's
 //! deadline (`--max-time`): a log that answers 202 for ever ends the run with a message naming it.
 
+use super::error::SigsumClientError;
 use crate::client::context::Context;
-use crate::client::error::{Class, ClientError};
+use crate::client::error::ClientError;
 use crate::client::state::{Observed, Seen};
 use crate::client::trust::TrustedLog;
 use crate::client::verified::{remember, settle};
@@ -56,10 +57,6 @@ pub struct Submitted {
     pub log_url: String,
 }
 
-fn fail(class: Class, message: impl std::fmt::Display) -> ClientError {
-    ClientError::new(class, message)
-}
-
 /// Logs SHA-256 of `data` signed by `submitter` in a Sigsum log of `ctx.policy` (a Sigsum policy)
 /// and returns the verified proof. `progress` is told what is awaited while polling.
 pub fn submit(
@@ -69,22 +66,15 @@ pub fn submit(
     progress: &mut dyn FnMut(&Waiting),
 ) -> Result<Submitted, ClientError> {
     if !ctx.policy.is_sigsum() {
-        return Err(fail(
-            Class::Usage,
-            format!(
-                "{}: not a Sigsum policy (its logs are not Sigsum logs)",
-                ctx.policy.path.display()
-            ),
-        ));
+        return Err(SigsumClientError::NotSigsumPolicy {
+            path: ctx.policy.path.clone(),
+            what: "not a Sigsum policy",
+        }
+        .into());
     }
     let message = sha256(data);
     let request = LeafRequest::sign(submitter.key, &message);
-    let leaf = request.leaf().ok_or_else(|| {
-        fail(
-            Class::Verification,
-            "the new leaf signature does not verify",
-        )
-    })?;
+    let leaf = request.leaf().ok_or(SigsumClientError::LeafSignature)?;
     let leaf_hash = leaf.merkle_hash();
     let started = Instant::now();
 
@@ -99,23 +89,14 @@ pub fn submit(
                 chosen = Some((log, client, token, added));
                 break;
             }
-            Err(e) => failures.push(ClientError::from(e)),
+            Err(e) => failures.push(e),
         }
     }
     let Some((log, client, token, mut added)) = chosen else {
-        return Err(match failures.len() {
-            1 => failures.remove(0),
-            _ => fail(
-                Class::Network,
-                format!(
-                    "no Sigsum log of the policy accepted the leaf: {}",
-                    failures
-                        .iter()
-                        .map(|e| e.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            ),
+        return Err(if failures.len() == 1 {
+            failures.remove(0).into()
+        } else {
+            SigsumClientError::NoLogAccepted { failures }.into()
         });
     };
 
@@ -129,15 +110,13 @@ pub fn submit(
         if let Some(d) = ctx.fetch.config().deadline
             && d.remaining() <= *pause
         {
-            return Err(fail(
-                Class::Network,
-                format!(
-                    "{}: {} ran out while the log said the leaf was {what} (after {:.0} s)",
-                    client.url("add-leaf"),
-                    d.describe(),
-                    started.elapsed().as_secs_f64()
-                ),
-            ));
+            return Err(SigsumClientError::OutOfTime {
+                url: client.url("add-leaf"),
+                deadline: d.describe(),
+                what,
+                secs: started.elapsed().as_secs_f64(),
+            }
+            .into());
         }
         std::thread::sleep(*pause);
         *pause = (*pause * 2).min(MAX_POLL);
@@ -151,11 +130,11 @@ pub fn submit(
         }
         let th = client.tree_head()?;
         let log_key_hash = key_hash(&log.log.vkey.public_key);
-        let note = tree_head_note(&log_key_hash, &th, &ctx.policy.policy).map_err(|e| {
-            fail(
-                Class::Verification,
-                format!("{}: {e}", client.url("get-tree-head")),
-            )
+        let note = tree_head_note(&log_key_hash, &th, &ctx.policy.policy).map_err(|err| {
+            SigsumClientError::TreeHead {
+                url: client.url("get-tree-head"),
+                err: Box::new(err),
+            }
         })?;
         // The log's latest tree head: compared with the memory as soon as its signature holds, so
         // a rollback or fork is reported as one, with evidence, whatever else is wrong with it.
@@ -169,11 +148,12 @@ pub fn submit(
                 added = client.add_leaf(&request, token.as_deref())?;
                 continue;
             }
-            Err(e) => {
-                return Err(fail(
-                    Class::Verification,
-                    format!("{}: {e}", client.url("get-tree-head")),
-                ));
+            Err(err) => {
+                return Err(SigsumClientError::Checkpoint {
+                    url: client.url("get-tree-head"),
+                    err,
+                }
+                .into());
             }
         }
         let (leaf_index, path) = if th.size == 1 {
@@ -196,12 +176,11 @@ pub fn submit(
         };
         // Checked as a client checks what it downloads: the file as written, parsed back.
         let text = proof.to_text();
-        let parsed = SigsumProof::parse(text.as_bytes()).map_err(|e| {
-            fail(
-                Class::Malformed,
-                format!("the proof assembled from {}: {e}", log.url),
-            )
-        })?;
+        let parsed =
+            SigsumProof::parse(text.as_bytes()).map_err(|err| SigsumClientError::Assembled {
+                log_url: log.url.to_owned(),
+                err,
+            })?;
         let verified = verify(
             &message,
             &parsed,
@@ -209,17 +188,11 @@ pub fn submit(
             &ctx.policy.policy,
         )
         .map_err(|e| match e {
-            SigsumError::NotIncluded(_) => fail(
-                Class::Verification,
-                format!(
-                    "{}: the log's inclusion proof does not verify: {e}",
-                    client.url("get-inclusion-proof")
-                ),
-            ),
-            e => fail(
-                Class::Verification,
-                format!("the proof does not verify: {e}"),
-            ),
+            SigsumError::NotIncluded(_) => SigsumClientError::Inclusion {
+                url: client.url("get-inclusion-proof"),
+                err: Box::new(e),
+            },
+            e => SigsumClientError::Unverified(Box::new(e)),
         })?;
         let memory = settle(ctx, pending, &verified.checkpoint, Seen::Latest)?;
         return Ok(Submitted {
@@ -242,5 +215,5 @@ fn token_for(
     };
     SubmitToken::sign(key, domain, &log.log.vkey.public_key)
         .map(|t| Some(t.header_value()))
-        .map_err(|e| fail(Class::Usage, format!("--sigsum-token: {e}")))
+        .map_err(|e| SigsumClientError::Token(e).into())
 }
