@@ -2,13 +2,14 @@
 //! of an rget log (`--sigsum-policy`, `--sigsum-key`, `--sigsum-token`), turned into what
 //! `client::sigsum::submit` needs; and the progress line shown while a log is polled.
 
-use super::exit::{CliResult, Failure, io_reason};
+use super::exit::{CliResult, Failure};
 use super::trust_args::{LogTrustArgs, client};
 use crate::client::context::Context;
 use crate::client::sigsum::submit::{self, Submitted, Submitter, Waiting};
+use crate::secret::{self, Secret, SecretError};
 use rget_core::ed25519::Seed;
 use rget_core::openssh::{self, MAX_PRIVATE_KEY_FILE};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// `--sigsum-policy`, `--sigsum-key`, `--sigsum-token`.
@@ -36,15 +37,17 @@ pub struct SigsumArgs {
     pub sigsum_token: Option<String>,
 }
 
-/// An OpenSSH private key file, read whole (bounded) and parsed.
+/// An OpenSSH private key file, read whole (bounded) and parsed. Like every signing key, it must be
+/// a regular file only this user (or root) can change (`crate::secret`): whoever can write it
+/// decides what is logged in the publisher's name.
 fn read_private_key(path: &Path, what: &str) -> CliResult<Seed> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(MAX_PRIVATE_KEY_FILE as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
-        .map_err(|e| Failure::local_io(format!("{what} {}: {}", path.display(), io_reason(&e))))?;
+    let bytes =
+        secret::read(path, Secret::Key, MAX_PRIVATE_KEY_FILE as u64).map_err(|e| match e {
+            SecretError::TooLarge { .. } => Failure::malformed(format!("{what} {e}")),
+            SecretError::Io { .. } | SecretError::NotPrivate { .. } => {
+                Failure::local_io(format!("{what} {e}"))
+            }
+        })?;
     let key = openssh::parse_private_key(&bytes)
         .map_err(|e| Failure::malformed(format!("{what} {}: {e}", path.display())))?;
     Ok(key.seed)

@@ -24,10 +24,12 @@ pub enum Reject {
     BadRequest,
     /// A Sigsum leaf whose signature does not verify, or a missing or bad `Sigsum-Token`.
     Forbidden,
+    /// The client went over its rate limit (429 with Retry-After).
+    RateLimited,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 7] = [
+    pub const ALL: [Reject; 8] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
@@ -35,6 +37,7 @@ impl Reject {
         Reject::Unavailable,
         Reject::BadRequest,
         Reject::Forbidden,
+        Reject::RateLimited,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -45,6 +48,7 @@ impl Reject {
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
             Reject::Forbidden => "forbidden",
+            Reject::RateLimited => "rate_limited",
         }
     }
 }
@@ -72,7 +76,7 @@ pub struct Metrics {
     pub witnesses: Mutex<Vec<WitnessStats>>,
     /// Witness requests that did not yield a valid cosignature.
     pub witness_failures: AtomicU64,
-    rejected: [AtomicU64; 7],
+    rejected: [AtomicU64; Reject::ALL.len()],
     batch_buckets: [AtomicU64; 12],
     batch_count: AtomicU64,
     batch_micros: AtomicU64,

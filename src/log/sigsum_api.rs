@@ -22,10 +22,11 @@
 use super::dir::LogDir;
 use super::metrics::Reject;
 use super::sequencer::{OpenError, SubmitError, read_bundle};
-use super::server::{State, reject};
+use super::server::{State, over_rate, reject};
 use crate::serve::Answer;
 use crate::serve::body::{BodyError, read_body};
 use crate::serve::logfmt::{Level, event};
+use crate::serve::rate::client_address;
 use crate::serve::response::{line, ok, set};
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode, header};
@@ -325,6 +326,11 @@ async fn add_leaf(req: Request<Incoming>, api: &SigsumApi, st: &State, peer: Soc
         .headers()
         .get(token::HEADER)
         .map(|v| v.to_str().map(str::to_owned));
+    let client = client_address(
+        req.headers(),
+        peer.ip(),
+        st.admission.client_header.as_ref(),
+    );
     let body = match read_body(req, api::MAX_LEAF_REQUEST, st.limits.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
@@ -368,6 +374,22 @@ async fn add_leaf(req: Request<Incoming>, api: &SigsumApi, st: &State, peer: Soc
     let hash = leaf.merkle_hash();
     if st.handle.published_index(&hash).is_some() {
         return ok("", TEXT, "no-store");
+    }
+    // A submitter asks again until the leaf is published (as sigsum-submit does): only a new leaf
+    // counts against its rate limit (`rget log serve --add-rate`), a leaf already queued does not.
+    let queued = api
+        .pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&hash);
+    if !queued {
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => return reject(st, peer, StatusCode::BAD_REQUEST, Reject::BadRequest, &e),
+        };
+        if let Some(r) = over_rate(st, peer, client) {
+            return r;
+        }
     }
     let accepted = || {
         line(

@@ -304,3 +304,55 @@ fn with_sigsum_tokens_add_leaf_needs_a_token_of_its_domain_for_this_log() {
     assert!(tmp.path().join("SHA256SUMS.proof").exists());
     drop(log);
 }
+
+/// `add-leaf` costs disk for good like `/add`: a new leaf counts against the same per-client limit
+/// (`--add-rate`, `--add-burst`: 429 with Retry-After), while asking again for a leaf already queued
+/// or published, as every submitter does until it is logged, does not.
+#[test]
+fn add_leaf_counts_new_leaves_against_the_per_client_rate_limit() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("log");
+    init(&dir);
+    let log = Server::start(
+        &dir,
+        &["--batch-delay", "10", "--add-rate", "1", "--add-burst", "2"],
+    );
+    let base = log.base.clone();
+    let seed = Seed([6; 32]);
+    let reqs: Vec<LeafRequest> = (0..3u8)
+        .map(|i| LeafRequest::sign(&seed, &sha256(&[i, 1])))
+        .collect();
+    // The burst of two new leaves is accepted; polling for them costs nothing.
+    for r in &reqs[..2] {
+        let (status, body) = post(&base, &r.to_text(), None);
+        assert!(status == 202 || status == 200, "{status} {body}");
+        until_logged(&base, r, None);
+    }
+    // A third new leaf is over the limit, and is not queued.
+    let mut r = agent()
+        .post(format!("{base}/add-leaf"))
+        .send(reqs[2].to_text())
+        .expect("POST add-leaf");
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    assert!(
+        body.contains("too many submissions from 127.0.0.1"),
+        "{body}"
+    );
+    // A leaf already in the log is answered 200 at once, over the limit or not.
+    assert_eq!(post(&base, &reqs[0].to_text(), None).0, 200);
+    let th = TreeHead::parse(&get(&agent(), &format!("{base}/get-tree-head")).body).expect("th");
+    assert_eq!(th.size, 2, "the refused leaf was not logged");
+    let metrics = get(&agent(), &format!("{base}/metrics")).text();
+    assert!(
+        metrics.contains("rget_log_rejected_total{reason=\"rate_limited\"} 1\n"),
+        "{metrics}"
+    );
+}
