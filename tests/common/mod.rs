@@ -174,6 +174,16 @@ pub fn assert_one_line_refusal(o: &Output, code: i32, words: &[&str]) -> String 
     err
 }
 
+/// Makes a FIFO at `path` with `mkfifo`, and asserts that it did.
+#[track_caller]
+pub fn mkfifo(path: &Path) {
+    let st = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(st.success(), "mkfifo {}", path.display());
+}
+
 /// The names in `dir`, sorted.
 #[track_caller]
 pub fn listing(dir: &Path) -> Vec<String> {
@@ -199,6 +209,22 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+/// A temporary directory in `RGET_BENCH_DIR` (default: `target/`), for the benchmarks' large data.
+#[allow(dead_code)]
+pub fn bench_tempdir() -> tempfile::TempDir {
+    let base = std::env::var("RGET_BENCH_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    std::fs::create_dir_all(&base).expect("create RGET_BENCH_DIR");
+    tempfile::tempdir_in(&base).expect("temp dir")
+}
+
+/// The median of `v` (the upper one of an even count), for the benchmarks' rounds.
+#[allow(dead_code)]
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 pub fn tempdir() -> tempfile::TempDir {

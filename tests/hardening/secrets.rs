@@ -4,7 +4,7 @@
 //! the fix (`chmod go-w FILE`), before anything is signed, served or logged. A FIFO where a key
 //! belongs is refused at once; a password through a pipe still works.
 
-use crate::common::{RGET, assert_ok, log as logc, release, tempdir, text};
+use crate::common::{RGET, assert_ok, log as logc, mkfifo, release, tempdir, text};
 use release::World;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -150,13 +150,7 @@ fn release_keys_and_password_files_others_can_write_are_refused() {
     assert_eq!(size(), before, "nothing was logged");
 
     let fifo = keys.join("fifo.key");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let start = Instant::now();
     let o = release(&fifo, &[]).output().unwrap();
     assert!(
