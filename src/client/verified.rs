@@ -6,12 +6,16 @@
 //! URL: `url_records`); and the minisign signature holds where a publisher key applies, with a trusted
 //! comment that names no URL or this one (`core::trusted_comment`).
 //!
+//! Under a Sigsum policy the proof is `SHA256SUMS.proof` instead, and the publisher's signature is
+//! its leaf (`client::sigsum`); the checkpoint memory, the prover of consistency proofs (the log's
+//! `get-consistency-proof`) and the report are the same.
+//!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
 use super::context::Context;
 use super::error::ClientError;
-use super::state::{Observed, Pending, Seen};
-use super::trust::TrustedLog;
+use super::state::{Observed, Pending, ProofError, Seen};
+use super::trust::{PublisherKey, TrustedLog};
 use super::url_records::{self, Listed, Ours};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, MerkleError};
@@ -24,7 +28,7 @@ use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify;
-use rget_fetch::{Kind, LogClient, limits};
+use rget_fetch::{FetchError, Kind, LogClient, SigsumLog, limits};
 
 /// Where the inclusion proof came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub enum ProofSource {
     ProofFile,
     /// The log's lookup, proved from its tiles under its latest checkpoint.
     LogLookup,
+    /// `SHA256SUMS.proof`, a Sigsum proof, published next to the `SHA256SUMS` (a Sigsum policy).
+    SigsumProof,
 }
 
 /// The publisher signature check.
@@ -48,6 +54,22 @@ pub enum Signed {
     },
     /// No key applies to this URL: the output must say the sums were unsigned.
     Unsigned,
+    /// An `ssh-ed25519` key applied, and it signed the Sigsum leaf of `SHA256SUMS.proof` (over
+    /// SHA-256 of these very bytes). A leaf carries no comment and binds no URL.
+    SigsumLeaf {
+        /// Sigsum's name for the signer: SHA-256 of its public key.
+        key_hash: Hash,
+        key_source: String,
+    },
+}
+
+/// What a Sigsum proof showed besides the checkpoint (which [`VerifiedSums`] holds as for any log).
+#[derive(Debug, Clone)]
+pub struct SigsumLogged {
+    /// The log's key hash (its origin is `sigsum.org/v1/tree/<key hash>`).
+    pub log_key_hash: Hash,
+    /// The log's URL, from the policy.
+    pub log_url: String,
 }
 
 /// A `SHA256SUMS` that passed every check, and what the file named in the URL must hash to.
@@ -66,6 +88,9 @@ pub struct VerifiedSums {
     pub proof_source: ProofSource,
     pub memory: Observed,
     pub signed: Signed,
+    /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
+    /// cosigned tree head.
+    pub sigsum: Option<SigsumLogged>,
 }
 
 /// Runs every check on the `SHA256SUMS` that lists the file at `url` (or the one at `sums_url`).
@@ -105,6 +130,22 @@ pub fn verify_sums(
         name: name.clone(),
         sums_url: sums_url.clone(),
     })?;
+    if ctx.policy.is_sigsum() {
+        let p = super::sigsum::prove(ctx, &sums_url, &sums_bytes)?;
+        return Ok(VerifiedSums {
+            name,
+            expected,
+            sums_sha256: sha256(&sums_bytes),
+            sums_url,
+            sums,
+            index: p.index,
+            checkpoint: p.checkpoint,
+            proof_source: ProofSource::SigsumProof,
+            memory: p.memory,
+            signed: p.signed,
+            sigsum: Some(p.logged),
+        });
+    }
     let record = record::build(sums_url.as_str(), &sums_bytes).map_err(ClientError::Record)?;
 
     let (index, checkpoint, proof_source, memory) = match ctx
@@ -130,6 +171,7 @@ pub fn verify_sums(
         proof_source,
         memory,
         signed,
+        sigsum: None,
     })
 }
 
@@ -171,15 +213,44 @@ pub(crate) fn verify_latest(
     Ok(vc)
 }
 
-/// Consistency proofs between two sizes of a log, computed from its tiles at the larger size. A log
-/// serving wrong tiles only makes the proof fail to verify; it cannot make a wrong one pass.
+/// Why a consistency proof could not be had, by the kind of log asked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProverError {
+    /// Computed from an rget log's tiles.
+    #[error(transparent)]
+    Tiles(MerkleError<TileError>),
+    /// Asked of a Sigsum log's `get-consistency-proof`.
+    #[error(transparent)]
+    Sigsum(FetchError),
+}
+
+/// A log that answered without the data of a tree it signed (missing or malformed tiles; a Sigsum
+/// log answering "not found" or garbage) is a trust anomaly, rather than being unreachable.
+impl ProofError for ProverError {
+    fn unserved(&self) -> bool {
+        match self {
+            ProverError::Tiles(e) => e.is_unserved(),
+            ProverError::Sigsum(e) => e.is_unserved(),
+        }
+    }
+}
+
+/// Consistency proofs between two sizes of a log: computed from its tiles at the larger size, or
+/// for a Sigsum log asked of its `get-consistency-proof`. A log serving wrong tiles or a wrong proof
+/// only makes the proof fail to verify; it cannot make a wrong one pass.
 pub(crate) fn prover<'a>(
     ctx: &'a Context,
-    log_url: &'a str,
-) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError<TileError>> + 'a {
+    log: TrustedLog<'a>,
+) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, ProverError> + 'a {
     move |old, new| {
-        let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
-        merkle::consistency_proof(old, new, &mut src)
+        if log.sigsum {
+            SigsumLog::new(log.url, &ctx.fetch)
+                .consistency_proof(old, new)
+                .map_err(ProverError::Sigsum)
+        } else {
+            let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), new);
+            merkle::consistency_proof(old, new, &mut src).map_err(ProverError::Tiles)
+        }
     }
 }
 
@@ -208,7 +279,7 @@ pub(crate) fn remember<'a>(
     Ok(Some(ctx.state.compare(
         &signed,
         seen,
-        &mut prover(ctx, log.url),
+        &mut prover(ctx, log),
     )?))
 }
 
@@ -226,7 +297,7 @@ pub(crate) fn settle(
     let log = trusted_log(ctx, vc)?;
     Ok(ctx
         .state
-        .compare(&vc.log_signed(), seen, &mut prover(ctx, log.url))?
+        .compare(&vc.log_signed(), seen, &mut prover(ctx, log))?
         .commit(vc)?)
 }
 
@@ -333,6 +404,12 @@ fn check_signature(
     let Some(applied) = ctx.keys.for_sums(sums_url) else {
         return Ok(Signed::Unsigned);
     };
+    let PublisherKey::Minisign(key) = applied.key else {
+        return Err(ClientError::SshKeyForRgetLog {
+            sums_url: sums_url.clone(),
+            key: ctx.keys.describe(sums_url.as_str()),
+        });
+    };
     let sig_url = sums_url.with_suffix(".minisig");
     let sig_bytes = match ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE) {
         Ok(f) => f.bytes,
@@ -351,7 +428,7 @@ fn check_signature(
         Ok(s) => s,
         Err(err) => return Err(ClientError::SignatureMalformed { sig_url, err }),
     };
-    let v = match minisig::verify(applied.key, &sig, sums_bytes) {
+    let v = match minisig::verify(key, &sig, sums_bytes) {
         Ok(v) => v,
         Err(err) => return Err(ClientError::BadSignature { sig_url, err }),
     };
