@@ -55,9 +55,11 @@ pub struct Env {
     pub home: Option<PathBuf>,
     /// `XDG_CONFIG_HOME`: where `rget/policy` and `rget/keys` live (used only if absolute).
     pub xdg_config_home: Option<PathBuf>,
-    /// `XDG_STATE_HOME`: where `rget/` keeps the checkpoints this host has seen (used only if absolute).
+    /// `XDG_STATE_HOME`: where `rget/` keeps the checkpoints this host has seen (used only if
+    /// absolute).
     pub xdg_state_home: Option<PathBuf>,
-    /// `RGET_POLICY`: the policy file (or built-in policy name) to use when `--policy` is not given.
+    /// `RGET_POLICY`: the policy file (or built-in policy name) to use when `--policy` is not
+    /// given.
     pub rget_policy: Option<PathBuf>,
 }
 
@@ -127,7 +129,8 @@ impl fmt::Display for PolicySource {
 /// Errors in the trust configuration. Each is one line naming the file (and line) and the problem.
 #[derive(Debug, Error)]
 pub enum TrustError {
-    /// Neither `--policy` nor `RGET_POLICY` is given and the configuration directory has no `policy`.
+    /// Neither `--policy` nor `RGET_POLICY` is given and the configuration directory has no
+    /// `policy`.
     #[error(
         "no trust policy: --policy was not given, RGET_POLICY is not set, and {looked} does not exist; \
          create it with one line `log <log vkey> <log URL>` per trusted log and a quorum line \

@@ -96,7 +96,8 @@ pub enum OpenError {
     Secret(#[from] crate::secret::SecretError),
     /// The files disagree: a published checkpoint that does not verify or is ahead of
     /// `tree-state`, an entry bundle that does not decode, or bundles that do not hash to the
-    /// recorded root. Serving from them could publish a tree that contradicts a published checkpoint.
+    /// recorded root. Serving from them could publish a tree that contradicts a published
+    /// checkpoint.
     #[error("log storage is inconsistent: {0}")]
     Corrupt(String),
 }

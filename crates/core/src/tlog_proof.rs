@@ -40,7 +40,8 @@ pub enum TlogProofError {
         /// What the line should be.
         reason: &'static str,
     },
-    /// More than [`MAX_PROOF_HASHES`] proof hashes: more than any tree of at most 2^63 leaves needs.
+    /// More than [`MAX_PROOF_HASHES`] proof hashes: more than any tree of at most 2^63 leaves
+    /// needs.
     #[error("tlog-proof has more than {MAX_PROOF_HASHES} proof hashes")]
     TooManyHashes,
     /// No blank line ends the header block, or nothing follows it: the proof carries no checkpoint.

@@ -1,4 +1,4 @@
-//! Why the Sigsum path failed: proving a download ([`super::prove`]), publishing
+//! Why the Sigsum path failed: proving a download ([`mod@super::prove`]), publishing
 //! ([`super::submit`]) or monitoring ([`super::audit`]). [`SigsumClientError::class`] gives each
 //! cause its [`Class`] by an exhaustive match, as [`ClientError::class`] does for the rest.
 

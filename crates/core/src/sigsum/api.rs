@@ -69,7 +69,8 @@ pub enum ApiError {
         /// The first cosignature line over the limit.
         line: usize,
     },
-    /// Two cosignatures by one witness key hash: one witness must never count twice toward a quorum.
+    /// Two cosignatures by one witness key hash: one witness must never count twice toward a
+    /// quorum.
     #[error("line {line}: a second cosignature by the witness of line {first}")]
     DuplicateCosignature {
         /// The second cosignature line.

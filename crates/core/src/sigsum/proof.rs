@@ -106,7 +106,8 @@ pub enum ProofError {
         /// The first cosignature line over the limit.
         line: usize,
     },
-    /// Two cosignatures by one witness key hash: one witness must never count twice toward a quorum.
+    /// Two cosignatures by one witness key hash: one witness must never count twice toward a
+    /// quorum.
     #[error("sigsum proof line {line}: a second cosignature by the witness of line {first}")]
     DuplicateCosignature {
         /// The second cosignature line.

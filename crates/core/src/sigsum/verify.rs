@@ -29,7 +29,8 @@ use thiserror::Error;
 /// but does not show that this message was signed by these keys and logged under this policy.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SigsumError {
-    /// A version 1 proof whose checksum prefix differs from this data's: the proof is another file's.
+    /// A version 1 proof whose checksum prefix differs from this data's: the proof is another
+    /// file's.
     #[error(
         "the proof is for other data: its leaf checksum starts with {proof}, this data's with {data}"
     )]
