@@ -54,7 +54,7 @@ pub enum ClientError {
     /// This host's memory of the logs: a fork, a rollback, or a state file that cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
-    /// The trust configuration (policy, publisher keys) cannot be read or does not parse.
+    /// The trust configuration (policy, publisher keys) cannot be found, read or parsed.
     #[error(transparent)]
     Trust(Box<TrustError>),
     /// The output file cannot be created or replaced where asked.

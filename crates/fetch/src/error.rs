@@ -88,7 +88,7 @@ pub enum FetchError {
     /// (the last attempt's error, which names the URL).
     #[error("{limit} ran out: {during}")]
     Deadline {
-        /// The limit as the user gave it.
+        /// The limit, described for the message (`--max-time`).
         limit: String,
         /// The last attempt's error.
         during: String,

@@ -113,7 +113,7 @@ pub enum SigsumClientError {
     OutOfTime {
         /// The log's `add-leaf` URL.
         url: String,
-        /// The deadline that ran out, as the user gave it.
+        /// The deadline that ran out, described for the message (`--max-time`).
         deadline: String,
         /// What the log last said of the leaf.
         what: &'static str,
