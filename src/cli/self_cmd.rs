@@ -39,8 +39,10 @@ pub struct Args {
     pub command: SelfCommand,
 }
 
-/// The `self` commands.
+/// The `self` commands. Its variants carry no doc comments on purpose: clap would take them as the
+/// subcommands' help texts, which the `#[command(...)]` of each argument struct gives instead.
 #[derive(clap::Subcommand, Debug)]
+#[allow(missing_docs)]
 pub enum SelfCommand {
     Verify(VerifyArgs),
     Upgrade(UpgradeArgs),
