@@ -4,8 +4,8 @@
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
 use super::summary::cosigned_by;
-use super::trust_args::{TrustArgs, client, local};
 use super::transfers::{self, Done, Job, Plan};
+use super::trust_args::{TrustArgs, client, local};
 use super::url_list;
 use crate::client::destination;
 use crate::client::verified::{self, ProofSource, ReleaseFiles, Signed, VerifiedSums};
@@ -200,9 +200,23 @@ pub fn get(a: GetArgs) -> CliResult {
         match outcome {
             Ok(d) => {
                 if a.common.json {
-                    let _ = json::print(&json(&a.common, &d.v, &job.url, &d.sha256, d.len, Some(&job.named)));
+                    let _ = json::print(&json(
+                        &a.common,
+                        &d.v,
+                        &job.url,
+                        &d.sha256,
+                        d.len,
+                        Some(&job.named),
+                    ));
                 } else {
-                    summary(&a.common, &d.v, &job.url, &d.sha256, d.len, Some(&job.named));
+                    summary(
+                        &a.common,
+                        &d.v,
+                        &job.url,
+                        &d.sha256,
+                        d.len,
+                        Some(&job.named),
+                    );
                 }
             }
             Err(f) => failed(&a.common, &job.url, f),
@@ -215,14 +229,16 @@ pub fn get(a: GetArgs) -> CliResult {
 /// only once (two spellings of one URL are one URL).
 fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
     let mut given: Vec<String> = a.urls.iter().map(|u| u.to_string()).collect();
-    let mut origin: Vec<String> = a.urls.iter().map(|_| "the command line".to_owned()).collect();
+    let mut origin: Vec<String> = (1..=a.urls.len())
+        .map(|i| format!("URL {i}{COMMAND_LINE}"))
+        .collect();
     if let Some(list) = &a.input_file {
         let bytes = read_list(list)?;
         let shown = list.display();
         let listed = url_list::parse(&bytes)
             .map_err(|e| Failure::usage(format!("{shown}: {e}: nothing was downloaded")))?;
         for l in listed {
-            origin.push(format!("{shown} line {}", l.line));
+            origin.push(format!("line {} of {shown}", l.line));
             given.push(l.url);
         }
     }
@@ -235,7 +251,11 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
     let mut seen: Vec<(String, usize)> = Vec::with_capacity(given.len());
     for (i, g) in given.iter().enumerate() {
         let url = file_url(g).map_err(|f| {
-            Failure::usage(format!("{} ({}): nothing was downloaded", f.message(), origin[i]))
+            Failure::usage(format!(
+                "{} ({}): nothing was downloaded",
+                f.message(),
+                origin[i]
+            ))
         })?;
         // One spelling per URL (RFC 3986 section 6.2.2, as records compare them), so that
         // `HTTPS://Example.ORG/x` and `https://example.org/x` are caught as one.
@@ -243,9 +263,13 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
             .map(|c| c.as_str().to_owned())
             .unwrap_or_else(|_| g.clone());
         if let Some((_, j)) = seen.iter().find(|(k, _)| *k == key) {
+            let (first, second) = (&origin[*j], &origin[i]);
+            let both = match first.strip_suffix(COMMAND_LINE) {
+                Some(f) if second.ends_with(COMMAND_LINE) => format!("{f} and {second}"),
+                _ => format!("{first} and {second}"),
+            };
             return Err(Failure::usage(format!(
-                "{g} is given twice ({} and {}): nothing was downloaded",
-                origin[*j], origin[i]
+                "{g} is given twice ({both}): nothing was downloaded"
             )));
         }
         seen.push((key, i));
@@ -254,13 +278,18 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
     Ok(out)
 }
 
+const COMMAND_LINE: &str = " of the command line";
+
 /// The bytes of `-i FILE` (`-`: standard input), at most `limits::URL_LIST`.
 fn read_list(list: &Path) -> CliResult<Vec<u8>> {
     let shown = list.display();
     let cap = limits::URL_LIST;
     let mut bytes = Vec::new();
     let read = if list.as_os_str() == "-" {
-        std::io::stdin().lock().take(cap + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(list).and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
     };

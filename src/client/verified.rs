@@ -164,8 +164,8 @@ impl ReleaseFiles {
         let signed = ctx.keys.for_sums(sums_url).is_some();
         std::thread::scope(|s| {
             let proof = s.spawn(|| get(sums_url.with_suffix(".tlog-proof"), limits::PROOF));
-            let signature =
-                signed.then(|| s.spawn(|| get(sums_url.with_suffix(".minisig"), limits::SIGNATURE)));
+            let signature = signed
+                .then(|| s.spawn(|| get(sums_url.with_suffix(".minisig"), limits::SIGNATURE)));
             let sums = get(sums_url.to_string(), limits::SUMS);
             ReleaseFiles {
                 sums,
@@ -181,7 +181,11 @@ impl ReleaseFiles {
     /// older, and are only tied to it).
     pub fn proof_checkpoint(&self, ctx: &Context) -> Option<(String, u64)> {
         let proof = TlogProof::parse(&self.proof.as_ref().ok()?.bytes).ok()?;
-        let signed = ctx.policy.policy.verify_log_signature(&proof.checkpoint).ok()?;
+        let signed = ctx
+            .policy
+            .policy
+            .verify_log_signature(&proof.checkpoint)
+            .ok()?;
         Some((signed.checkpoint.origin, signed.checkpoint.size))
     }
 }

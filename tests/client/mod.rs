@@ -2,5 +2,7 @@
 
 mod audit;
 mod e2e;
+mod many;
+mod overlap;
 mod progress;
 mod state;
