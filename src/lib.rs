@@ -8,7 +8,8 @@
 //!   client, durable writes and locks, the install of a verified binary, interruption handling, and
 //!   the system-call wrappers (the only `unsafe`).
 //! - this crate: the client (trust, checkpoint memory, `get`, audit, `self`), the log, the witness,
-//!   their HTTP serving plumbing ([`serve`]), publishing with a minisign key ([`publish`]), the demo and the CLI.
+//!   their HTTP serving plumbing ([`serve`]), publishing with a minisign key ([`publish`]), reading
+//!   key and password files only this user can change ([`secret`]), the demo and the CLI.
 //!   `rget-bootstrap` depends on the two crates above and never on this one (`.ci/run` checks it).
 //!
 //! Imports: code in this workspace names the crate an item lives in (`rget_core::note`,
@@ -25,5 +26,6 @@ pub mod client;
 pub mod demo;
 pub mod log;
 pub mod publish;
+pub mod secret;
 pub mod serve;
 pub mod witness;

@@ -7,11 +7,11 @@
 //! every signature made here is checked by the core's verifier before anything is written
 //! (`rget release`), so a damaged key cannot publish a signature clients refuse.
 
+use crate::secret::{self, Secret, SecretError};
 use minisign::{PublicKey, SecretKey, SecretKeyBox};
 use rget_core::escape::io_reason;
 use rget_core::exit::ExitCode;
 use rget_core::{b64, minisig, trusted_comment};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The name every release list is published and signed under.
@@ -42,6 +42,9 @@ pub struct SigningKey {
 pub enum KeyFileError {
     #[error("{}: {reason}", path.display())]
     Read { path: PathBuf, reason: String },
+    /// Others could replace the key (or it is not a file): see `crate::secret`.
+    #[error("{0}")]
+    NotPrivate(String),
     #[error("{}: larger than {MAX_KEY_FILE} bytes, not a minisign secret key", path.display())]
     TooLarge { path: PathBuf },
     #[error("{}: not a minisign secret key (not UTF-8 text)", path.display())]
@@ -63,7 +66,7 @@ impl KeyFileError {
     /// password is the command line's; anything else means the file is not a usable key.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            KeyFileError::Read { .. } => ExitCode::LocalIo,
+            KeyFileError::Read { .. } | KeyFileError::NotPrivate(_) => ExitCode::LocalIo,
             KeyFileError::WrongPassword { .. } => ExitCode::VerificationFailed,
             KeyFileError::PasswordNeeded { .. } => ExitCode::Usage,
             KeyFileError::TooLarge { .. }
@@ -87,16 +90,14 @@ impl SecretKeyFile {
     /// Reads a minisign secret key file and checks its layout, without decrypting it.
     pub fn read(path: &Path) -> Result<SecretKeyFile, KeyFileError> {
         let path = path.to_path_buf();
-        let mut raw = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut raw))
-            .map_err(|e| KeyFileError::Read {
+        let raw = secret::read(&path, Secret::Key, MAX_KEY_FILE).map_err(|e| match e {
+            SecretError::TooLarge { .. } => KeyFileError::TooLarge { path: path.clone() },
+            SecretError::Io { source, .. } => KeyFileError::Read {
                 path: path.clone(),
-                reason: io_reason(&e),
-            })?;
-        if raw.len() as u64 > MAX_KEY_FILE {
-            return Err(KeyFileError::TooLarge { path });
-        }
+                reason: io_reason(&source),
+            },
+            e @ SecretError::NotPrivate { .. } => KeyFileError::NotPrivate(e.to_string()),
+        })?;
         let Ok(text) = String::from_utf8(raw) else {
             return Err(KeyFileError::NotText { path });
         };

@@ -953,3 +953,90 @@ fn kill_9_under_load_never_forks_or_loses_state() {
     assert!(n >= 20, "too little load: {n} cosigned");
     assert!(refused > 0, "no inconsistent checkpoint was offered");
 }
+
+/// A flood of refused `add-checkpoint` requests (8 connections for 3 s, as fast as the witness
+/// answers) writes a bounded log: each kind of event writes its burst, then 10 lines a second, and
+/// once a second one line says how many were left out, so the lines on stderr grow with time, not
+/// with requests, and every refused request is still counted.
+#[test]
+fn a_flood_of_requests_writes_a_bounded_log() {
+    let t = tempdir();
+    let (dir, _) = init_witness(t.path(), "witness.example/flood");
+    let log = SignerKey::generate(ORIGIN).unwrap();
+    let policy = write_policy(t.path(), &[&log.verifier_key()]);
+    let w = start_witness(&dir, &policy);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let flooders: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, stop, sent) = (w.base.clone(), stop.clone(), sent.clone());
+            std::thread::spawn(move || {
+                let a = agent(Duration::from_secs(10));
+                while !stop.load(Ordering::Relaxed) {
+                    // A body that is no add-checkpoint request at all: 400, logged as refused.
+                    let r = add(&a, &base, b"old 0\n\nnot a checkpoint\n");
+                    assert_eq!(r.status, 400, "{}", r.text());
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::Relaxed);
+    for f in flooders {
+        f.join().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    // One more second, so the last count of what was left out is written.
+    std::thread::sleep(Duration::from_millis(1500));
+    w.sigterm();
+    let (status, stderr) = w.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let sent = sent.load(Ordering::Relaxed);
+    let refused: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("msg=\"add-checkpoint refused\""))
+        .collect();
+    let left_out: u64 = stderr
+        .lines()
+        .filter(|l| l.contains("msg=\"events left out\" event=\"add-checkpoint refused\""))
+        .map(|l| {
+            l.split(" count=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    let lines = stderr.lines().count();
+    eprintln!(
+        "{sent} refused requests in {secs:.1} s ({:.0}/s): {lines} lines, {} bytes on stderr ({:.1} lines/s)",
+        sent as f64 / secs,
+        stderr.len(),
+        lines as f64 / (secs + 1.5)
+    );
+    assert!(
+        sent > 500,
+        "the flood was too light to test anything ({sent} requests)"
+    );
+    assert_eq!(
+        refused.len() as u64 + left_out,
+        sent,
+        "every refusal is logged or counted"
+    );
+    // The burst, then 10 a second (over 3 s and the wait), the counts, start and stop.
+    assert!(
+        refused.len() <= 50 + 10 * 5,
+        "{} refusal lines",
+        refused.len()
+    );
+    assert!(
+        lines <= 150 && stderr.len() < 64 * 1024,
+        "{lines} lines, {} bytes",
+        stderr.len()
+    );
+}

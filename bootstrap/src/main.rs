@@ -254,8 +254,20 @@ fn run() -> Result<(), Fail> {
         );
         return Ok(());
     }
+    // One install at a time in this directory (an `rget self upgrade` there takes the same lock),
+    // and what a killed one left goes first.
+    let waiting = |d: &std::path::Path| {
+        eprintln!(
+            "rget-bootstrap: another rget is installing into {}; waiting for it to finish",
+            d.display()
+        )
+    };
+    let lock =
+        rget_fetch::install::lock(&dest, None, waiting).map_err(|e| Fail(ExitCode::LocalIo, e))?;
+    rget_fetch::install::clean_up(&dest, &lock);
     rget_fetch::install::install(got.binary, &dest)
         .map_err(|e| Fail(ExitCode::LocalIo, e.to_string()))?;
+    drop(lock);
     eprintln!(
         "installed: {} (previous kept as rget.previous)",
         dest.display()

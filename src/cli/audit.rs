@@ -7,10 +7,14 @@ use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
 use crate::client::state::Evidence;
 use crate::client::trust::canonical_prefix;
-use rget_core::digest::{Hash, sha256_reader};
+use rget_core::digest::{Hash, sha256};
+use rget_core::sums;
+use rget_fetch::limits;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::io::Read as _;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -32,7 +36,9 @@ pub struct Args {
     #[arg(long, value_name = "URL-PREFIX")]
     pub prefix: String,
     /// A SHA256SUMS you published, or a directory holding them (every file named SHA256SUMS below
-    /// it). Records under the prefix whose SHA256SUMS is not among them are anomalies
+    /// it). Records under the prefix whose SHA256SUMS is not among them are anomalies. A file that
+    /// cannot be one (a FIFO or device, too large for a log record, not a SHA256SUMS) is skipped
+    /// with one line on standard error
     #[arg(long, value_name = "FILE-OR-DIR")]
     pub expect: Vec<PathBuf>,
     /// One JSON object on standard output instead of the text report
@@ -75,7 +81,11 @@ pub fn run(a: Args) -> CliResult {
     Ok(())
 }
 
-/// The SHA-256 of every expected SHA256SUMS.
+/// The SHA-256 of every expected SHA256SUMS. What cannot be one is skipped, each with one line on
+/// standard error saying why: a FIFO, socket or device (never opened for reading, so never waited
+/// on), a file larger than a log record can carry, or one that is not a `SHA256SUMS` at all. A
+/// skipped file expects nothing, so a record of it would be reported as unexpected: the line says
+/// which file that was.
 fn expected_digests(paths: &[PathBuf]) -> Result<HashSet<Hash>, Failure> {
     let mut out = HashSet::new();
     for p in paths {
@@ -95,16 +105,76 @@ fn collect(p: &Path, explicit: bool, out: &mut HashSet<Hash>) -> Result<(), Fail
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let path = e.path();
-            let ft = e.file_type().map_err(err)?;
-            if ft.is_dir() || (ft.is_file() && e.file_name() == "SHA256SUMS") {
+            // Links followed, as for the paths given: what matters is what they lead to.
+            let Ok(m) = std::fs::metadata(&path) else {
+                skipped(&path, "a link that leads nowhere");
+                continue;
+            };
+            if m.is_dir() || e.file_name() == "SHA256SUMS" {
                 collect(&path, false, out)?;
             }
         }
-    } else if meta.is_file() && (explicit || p.file_name().is_some_and(|n| n == "SHA256SUMS")) {
-        let f = std::fs::File::open(p).map_err(err)?;
-        out.insert(sha256_reader(f).map_err(err)?.0);
+        return Ok(());
+    }
+    if !(explicit || p.file_name().is_some_and(|n| n == "SHA256SUMS")) {
+        return Ok(());
+    }
+    if !meta.is_file() {
+        skipped(p, &format!("{}, not a regular file", kind(&meta)));
+        return Ok(());
+    }
+    match read_sums(p).map_err(err)? {
+        Ok(bytes) => {
+            out.insert(sha256(&bytes));
+        }
+        Err(why) => skipped(p, &why),
     }
     Ok(())
+}
+
+/// The bytes of a `SHA256SUMS` to expect, or why `p` is none: too large for a log record, or not a
+/// `SHA256SUMS`. Opened without blocking, and read only up to one byte past the limit.
+fn read_sums(p: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Ok(Err(format!("{}, not a regular file", kind(&m))));
+    }
+    let mut bytes = Vec::new();
+    f.take(limits::SUMS + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limits::SUMS {
+        return Ok(Err(format!(
+            "larger than {} bytes, more than a log record can carry",
+            limits::SUMS
+        )));
+    }
+    Ok(sums::parse(&bytes)
+        .map(|_| bytes)
+        .map_err(|e| format!("not a SHA256SUMS ({e})")))
+}
+
+/// One line on standard error for a file `--expect` skipped.
+fn skipped(p: &Path, why: &str) {
+    let line = format!("--expect: skipped {}: {why}", p.display());
+    eprintln!("rget: {}", rget_core::escape::for_terminal(&line));
+}
+
+/// A file type in words.
+fn kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
 }
 
 /// The URLs with several records, with every index and digest, and where the evidence is: the part

@@ -8,8 +8,9 @@
 
 use super::exit::{CliResult, Failure, io_reason};
 use crate::publish::{KeyFileError, SecretKeyFile, SigningKey, public_key_line};
+use crate::secret::{self, Secret};
 use minisign::{KeyPair, PublicKey};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 const LONG_ABOUT: &str = "\
@@ -219,14 +220,10 @@ impl PasswordArgs {
 
 /// The first line of `path`, without its line ending.
 fn read_password_file(path: &Path) -> CliResult<String> {
-    let io_err =
-        |e: std::io::Error| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)));
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io_err)?
-        .take(MAX_PASSWORD as u64 + 2)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
+    // Only the first line counts: read a little past the longest password and its line break, and
+    // no more (a file that goes on is not refused for that).
+    let bytes = secret::read_prefix(path, Secret::Password, MAX_PASSWORD as u64 + 2)
+        .map_err(Failure::local_io)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Failure::malformed(format!("{}: not valid UTF-8", path.display())))?;
     let line = text.split('\n').next().unwrap_or_default();

@@ -6,9 +6,12 @@ use crate::cli::server_args::{self, ServerArgs};
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
-use crate::log::server::{self, DEFAULT_MAX_BODY};
+use crate::log::server::{self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_MAX_BODY};
 use crate::log::witnessing::Witnesses;
+use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
+use crate::serve::rate::{Rate, RateLimit};
+use hyper::header::HeaderName;
 use rget_core::note::{SignerKey, VerifierKey};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -203,6 +206,23 @@ struct ServeArgs {
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
     max_body: Option<u64>,
 
+    /// Submissions a minute one client may make, after its burst: beyond, 429 with Retry-After.
+    /// A client is an IPv4 address or an IPv6 /64. 0 turns the limit off
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ADD_RATE,
+          value_parser = clap::value_parser!(u32).range(0..=6_000_000))]
+    add_rate: u32,
+
+    /// Submissions one client may make at once, before --add-rate applies
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ADD_BURST,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    add_burst: u32,
+
+    /// Behind a reverse proxy, the request header in which it names the client (X-Real-IP, or
+    /// X-Forwarded-For, whose last address counts); without it every client would share the
+    /// proxy's allowance. Only the proxy must be able to reach the log then (listen on loopback)
+    #[arg(long, value_name = "HEADER")]
+    client_address_header: Option<String>,
+
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -272,8 +292,8 @@ fn init(a: InitArgs) -> CliResult {
     let key = match &a.key {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::local_io(format!("{path:?}: {}", io_reason(&e))))?;
+            let text = secret::read_text(path, Secret::Key, secret::MAX_NOTE_KEY_FILE)
+                .map_err(Failure::local_io)?;
             let key = SignerKey::parse(text.trim_end())
                 .map_err(|e| Failure::malformed(format!("{path:?} is not a signer key: {e}")))?;
             Some(key)
@@ -309,7 +329,7 @@ fn init(a: InitArgs) -> CliResult {
 
 fn open_failure(e: OpenError) -> Failure {
     match &e {
-        OpenError::Io { .. } => Failure::local_io(e),
+        OpenError::Io { .. } | OpenError::Secret(_) => Failure::local_io(e),
         OpenError::Key { .. } | OpenError::State(_) | OpenError::Corrupt(_) => {
             Failure::malformed(e)
         }
@@ -342,6 +362,21 @@ fn serve(a: ServeArgs) -> CliResult {
             )
         }
     };
+    let client_header = match &a.client_address_header {
+        None => None,
+        Some(h) => Some(HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+            Failure::usage(format!(
+                "--client-address-header {h:?} is not a header name"
+            ))
+        })?),
+    };
+    let admission = Admission {
+        rate: RateLimit::new(Rate {
+            per_minute: a.add_rate,
+            burst: a.add_burst,
+        }),
+        client_header,
+    };
     let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
     let origin = log.verifier_key().name.clone();
@@ -365,6 +400,8 @@ fn serve(a: ServeArgs) -> CliResult {
                 ("queue_size", &config.queue_size),
                 ("max_connections", &limits.max_connections),
                 ("max_body", &limits.max_body),
+                ("add_rate_per_minute", &a.add_rate),
+                ("add_burst", &a.add_burst),
             ],
         );
         server::serve(
@@ -372,6 +409,7 @@ fn serve(a: ServeArgs) -> CliResult {
             handle.clone(),
             LogDir::new(&a.dir),
             limits,
+            admission,
             signals,
         )
         .await;

@@ -9,16 +9,17 @@
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
-use super::submit::{Submitted, submit_verified};
+use super::submit::{Submitted, log_prefix, submit_verified};
 use super::summary::cosigned_by;
-use super::sums::{DirRules, listing};
-use super::trust_args::LogTrustArgs;
+use super::sums::{DirRules, Hashed, listed_names, listing_held};
+use super::trust_args::{LogTrustArgs, client};
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::url::CanonicalUrl;
+use rget_fetch::{LogClient, durable};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,18 @@ signature with the verifier rget's clients use, record the SHA256SUMS in the tra
 published at BASE-URL/SHA256SUMS (as `rget submit` does), and verify the log's answer under the trust \
 policy: the log's signature, the policy's witness quorum, the inclusion of exactly this record, and \
 consistency with the last checkpoint this host saw of the log. Only when all of that held are \
-SHA256SUMS, SHA256SUMS.minisig and SHA256SUMS.tlog-proof written into DIR, each atomically and all \
-three after one another; on any failure DIR is left as it was. Then upload all of DIR to BASE-URL.
+SHA256SUMS, SHA256SUMS.minisig and SHA256SUMS.tlog-proof renamed into DIR, all three after one \
+another; on any failure DIR is left as it was. Then upload all of DIR to BASE-URL.
+
+Nothing is logged until everything local is known to work, since a record cannot be taken back: \
+the three files are first written under temporary names in DIR (so a read-only DIR, a full disk, \
+or a directory where one of them goes is refused before the log is asked); every file is hashed \
+through a descriptor kept open, and just before the list is logged each must still be the file \
+that was hashed (same file, size, modification and change times) and DIR must hold the same \
+files: a file written to, replaced, added or removed meanwhile stops the release (exit 1). The log \
+is also asked (GET /lookup) what it holds for BASE-URL/SHA256SUMS: a different SHA256SUMS already \
+recorded there is refused (exit 2) unless --allow-second-record, because clients that find a URL \
+with two records refuse it (the same SHA256SUMS again is fine: the log answers with its record).
 
 What is listed: the regular files directly in DIR, sorted by name, except SHA256SUMS, \
 SHA256SUMS.minisig and SHA256SUMS.tlog-proof (replaced by this run). Hidden files (names starting \
@@ -55,10 +66,12 @@ Examples:
   RGET_PASSWORD=... rget release dist/ -s release.key --url https://example.org/rel/v1.2 --json
   rget release dist/ -s release.key --url https://example.org/rel/v1.2/ --policy publisher.policy
 
-Exit codes: 0 released, 1 a check failed (wrong password, the log's proof does not verify under the
-policy), 2 usage (bad URL or DIR, a subdirectory or link in DIR, nothing to release, no password),
+Exit codes: 0 released, 1 a check failed (wrong password, a file changed while it was released,
+the log's proof does not verify under the policy), 2 usage (bad URL or DIR, a subdirectory or link
+in DIR, a directory or special file where SHA256SUMS or its signature or proof goes, nothing to
+release, no password, another SHA256SUMS already logged for the URL without --allow-second-record),
 3 malformed (the secret key, the log's answer), 4 network (the log is unreachable), 6 the log rolled
-back or forked, 7 local I/O.";
+back or forked, 7 local I/O (including a DIR where the files cannot be written).";
 
 /// Arguments of `rget release`.
 #[derive(clap::Args, Debug)]
@@ -80,6 +93,11 @@ pub struct Args {
     /// The log's URL prefix. Default: the first log of the policy
     #[arg(long, value_name = "URL")]
     pub log: Option<String>,
+    /// Record this SHA256SUMS although the log already holds a different one for the same URL
+    /// (a release changed in place); clients that look the URL up will then refuse it (exit 6)
+    /// and must be given the new SHA256SUMS.tlog-proof
+    #[arg(long)]
+    pub allow_second_record: bool,
     /// Print what was released as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
@@ -111,11 +129,23 @@ pub fn run(a: Args) -> CliResult {
     // Everything local is checked before the password is asked for and the log is contacted.
     let ctx = a.trust.context()?;
     let key = load_secret_key(&a.key, &a.password)?;
-    let (entries, sums) = listing(std::slice::from_ref(&a.dir), &[], DirRules::Release)?;
+    let dirs = std::slice::from_ref(&a.dir);
+    let (entries, sums, hashed) = listing_held(dirs, &[], DirRules::Release, true)?;
     let signature = sign_sums(&key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
     let signed = verify_own(&key, &sums, &signature, sums_url.as_str())?;
-    let submitted = submit_verified(&ctx, a.log.as_deref(), &sums_url, sums.as_bytes())?;
-    let written = write_release(&a.dir, &sums, &signature, &submitted.proof)?;
+    // A record cannot be taken back: everything that can fail here fails before it is made.
+    let staged = stage_release(&a.dir, &sums, &signature)?;
+    let log_url = log_prefix(&ctx, a.log.as_deref())?;
+    refuse_second_record(
+        &ctx,
+        &log_url,
+        sums_url.as_str(),
+        &sums,
+        a.allow_second_record,
+    )?;
+    unchanged(&a.dir, &entries, &hashed)?;
+    let submitted = submit_verified(&ctx, Some(&log_url), &sums_url, sums.as_bytes())?;
+    let written = write_release(&a.dir, staged, &submitted)?;
     let released = Released {
         sums_url,
         entries,
@@ -181,22 +211,127 @@ fn verify_own(
     }
 }
 
-/// Writes the three files into `dir`: all temporaries fsynced before the first rename, so a
-/// failure leaves `dir` as it was.
-fn write_release(dir: &Path, sums: &str, sig: &str, proof: &[u8]) -> CliResult<Vec<PathBuf>> {
-    let paths = [SIG_FILE, PROOF_FILE, SUMS_FILE].map(|n| dir.join(n));
-    let [sig_path, proof_path, sums_path] = &paths;
-    rget_fetch::durable::write_atomic_all(&[
-        (sig_path, sig.as_bytes(), 0o644),
-        (proof_path, proof, 0o644),
-        (sums_path, sums.as_bytes(), 0o644),
-    ])
-    .map_err(|e| Failure::local_io(format!("writing into {}: {}", dir.display(), io_reason(&e))))?;
-    Ok(vec![
-        sums_path.clone(),
-        sig_path.clone(),
-        proof_path.clone(),
-    ])
+/// The three files, written and fsynced under temporary names in `dir` (the proof as a placeholder
+/// until the log answers), in the order they are renamed: the list last, so that a client reading
+/// during the renames finds its signature and proof already there. Dropped, they leave nothing.
+struct StagedRelease {
+    files: durable::Staged,
+    proof: usize,
+    paths: Vec<PathBuf>,
+}
+
+/// Makes every write of the release before anything is logged: a read-only or full `dir`, or a
+/// directory or special file where one of the three goes, is refused here.
+fn stage_release(dir: &Path, sums: &str, sig: &str) -> CliResult<StagedRelease> {
+    let mut files = durable::Staged::default();
+    let mut proof = 0;
+    for (name, bytes) in [(SIG_FILE, sig), (PROOF_FILE, ""), (SUMS_FILE, sums)] {
+        let path = dir.join(name);
+        let i = files.add(&path, bytes.as_bytes(), 0o644).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                // The message names the file and what is there.
+                Failure::usage(format!("{e}; move it out of {}", dir.display()))
+            } else {
+                Failure::local_io(format!(
+                    "cannot write {}: {}",
+                    path.display(),
+                    io_reason(&e)
+                ))
+            }
+        })?;
+        if name == PROOF_FILE {
+            proof = i;
+        }
+    }
+    Ok(StagedRelease {
+        files,
+        proof,
+        paths: [SUMS_FILE, SIG_FILE, PROOF_FILE]
+            .map(|n| dir.join(n))
+            .to_vec(),
+    })
+}
+
+/// Refuses to make a second, different record for `sums_url`: the log's lookup (a hint, which is
+/// enough here: this guards the publisher against a mistake, and clients prove what they use)
+/// lists every record of the URL. The same `SHA256SUMS` again is fine: the log answers with the
+/// record it has.
+fn refuse_second_record(
+    ctx: &crate::client::context::Context,
+    log_url: &str,
+    sums_url: &str,
+    sums: &str,
+    allowed: bool,
+) -> CliResult {
+    let ours = sha256(sums.as_bytes());
+    let records = LogClient::new(log_url, &ctx.fetch)
+        .lookup(sums_url)
+        .map_err(|e| client(e.into()))?;
+    let others: Vec<String> = records
+        .iter()
+        .filter(|(_, digest)| *digest != ours)
+        .map(|(index, digest)| format!("index {index} (sha256 {digest})"))
+        .collect();
+    if others.is_empty() || allowed {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{log_url} already holds a different SHA256SUMS for {sums_url}: {}; a second record makes \
+         clients that look the URL up refuse it, so nothing was logged: release under a new URL, \
+         or pass --allow-second-record",
+        others.join(", ")
+    )))
+}
+
+/// Refuses the release if anything listed changed since it was hashed, or `dir` gained or lost a
+/// file: what is logged must be exactly what is published.
+fn unchanged(dir: &Path, entries: &[Entry], hashed: &[Hashed]) -> CliResult {
+    for h in hashed {
+        if let Some(why) = h.changed() {
+            return Err(Failure::verification(format!(
+                "{} changed while it was being released: {why}; nothing was logged (run rget \
+                 release again)",
+                h.path().display()
+            )));
+        }
+    }
+    let now = listed_names(std::slice::from_ref(&dir.to_path_buf()), DirRules::Release)?;
+    let listed: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    if now != listed {
+        return Err(Failure::verification(format!(
+            "{} gained or lost files while it was being released (listed: {}; now: {}); nothing \
+             was logged (run rget release again)",
+            dir.display(),
+            listed.join(", "),
+            now.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Puts the log's proof in its place and renames the three files into `dir`.
+fn write_release(
+    dir: &Path,
+    staged: StagedRelease,
+    submitted: &Submitted,
+) -> CliResult<Vec<PathBuf>> {
+    let StagedRelease {
+        mut files,
+        proof,
+        paths,
+    } = staged;
+    let failed = |e: std::io::Error| {
+        Failure::local_io(format!(
+            "the log holds the record (index {}), but writing into {} failed: {}; run rget release \
+             again to write the files",
+            submitted.logged.index,
+            dir.display(),
+            io_reason(&e)
+        ))
+    };
+    files.rewrite(proof, &submitted.proof).map_err(failed)?;
+    files.commit().map_err(failed)?;
+    Ok(paths)
 }
 
 /// The human summary, on standard error.

@@ -12,9 +12,10 @@ use rget_core::digest::Hash;
 use rget_core::pins::{Version, binary_name};
 use rget_core::release;
 use rget_fetch::Downloaded;
-use rget_fetch::install::{install, previous_of};
+use rget_fetch::install::{self, InstallLock, previous_of};
 use rget_fetch::release::{Fetched, MAX_BINARY};
 use serde::Serialize;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -200,6 +201,48 @@ fn check(s: &Setup, version: &str, digest: Hash, len: u64, files: Fetched) -> Cl
     })
 }
 
+/// Takes the install lock of `dest`'s directory (waiting for another `self upgrade` or `rollback`
+/// there, within --max-time), then removes what killed runs left beside it (their downloads, the
+/// second names the install gives the binary it keeps; a binary a killed rollback left only under
+/// such a name goes back to `rget.previous`), and refuses a `rget.previous` that is not a regular
+/// file. Everything that reads or changes `dest` and `dest.previous` happens under this lock, so
+/// what a run reports is what is installed when it ends.
+fn hold(s: &Setup, dest: &Path) -> CliResult<InstallLock> {
+    let deadline = s.ctx.fetch.config().deadline;
+    let waiting = |dir: &Path| {
+        eprintln!(
+            "rget: another rget is upgrading or rolling back the rget in {}; waiting for it to finish",
+            rget_core::escape::for_terminal(&dir.display().to_string())
+        )
+    };
+    let held = install::lock(dest, deadline.as_ref(), waiting).map_err(|e| {
+        if deadline.is_some_and(|d| d.expired()) {
+            Failure::network(e)
+        } else {
+            local(e)
+        }
+    })?;
+    // What a killed run left beside rget goes at once; a live download elsewhere in the directory
+    // (`rget get -o`) holds its file's lock and stays.
+    rget_fetch::sweep_abandoned(dest);
+    let cleaned = install::clean_up(dest, &held);
+    if let Some(p) = &cleaned.restored {
+        eprintln!(
+            "rget: {} was left only under a temporary name by a killed rollback; put back as {}",
+            file_name(p),
+            p.display()
+        );
+    }
+    install::check_previous(dest).map_err(local)?;
+    Ok(held)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Swaps the verified `staged` copy in as `dest` (keeping `dest.previous`) and reports it.
 fn install_and_report(
     c: &Common,
@@ -210,7 +253,7 @@ fn install_and_report(
     staged: Downloaded,
     dest: &Path,
 ) -> CliResult {
-    install(staged, dest).map_err(local)?;
+    install::install(staged, dest).map_err(local)?;
     print_report(c, s, outcome, what, v, Some(dest))
 }
 
@@ -222,6 +265,8 @@ fn fetch(s: &Setup, c: &Common, version: &str) -> CliResult<Fetched> {
 fn upgrade(a: UpgradeArgs) -> CliResult {
     super::get::interruptible()?;
     let s = setup(&a.common)?;
+    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    let lock = hold(&s, &dest)?;
     let current = this_version()?;
     let (target, hint) = match &a.to {
         Some(v) => (
@@ -238,8 +283,13 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
             (v, Some(url))
         }
     };
-    if target == current {
-        let msg = format!("rget {VERSION} is already installed: nothing to do");
+    // This very binary is the one installed: nothing to download. (Run from elsewhere, with
+    // --prefix, the installed one may be another binary: the digests below decide.)
+    if target == current && runs_as(&dest) {
+        let msg = format!(
+            "rget {VERSION} is already installed as {}: nothing to do",
+            dest.display()
+        );
         return say(
             &a.common,
             &NothingToDo {
@@ -262,19 +312,66 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
             )),
         });
     }
-    let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
-    // What a killed upgrade left beside rget goes at once; a live one's file is locked and stays.
-    rget_fetch::sweep_abandoned(&dest);
     let name = binary_name(&target.text, TARGET);
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
+    // Another run may have installed it while this one waited for the lock: then there is nothing
+    // to do (and `rget.previous` keeps what it holds).
+    let installed = installed_binary(&dest);
+    if installed.as_ref().map(|(d, _)| *d) == Some(dl.sha256) {
+        let what = format!(
+            "rget {} is already installed as {}: nothing to do",
+            target.text,
+            dest.display()
+        );
+        return print_report(&a.common, &s, "already-installed", &what, &v, Some(&dest));
+    }
+    let from = installed.and_then(|(_, v)| v).map_or_else(
+        || "a binary that names no version".to_owned(),
+        |v| format!("rget {v}"),
+    );
     let what = format!(
-        "upgraded {} from rget {VERSION} to rget {} (previous kept as {})",
+        "upgraded {} from {from} to rget {} (previous kept as {})",
         dest.display(),
         target.text,
         previous_of(&dest).display()
     );
-    install_and_report(&a.common, &s, "upgraded", &what, &v, dl, &dest)
+    install_and_report(&a.common, &s, "upgraded", &what, &v, dl, &dest)?;
+    drop(lock);
+    Ok(())
+}
+
+/// Whether `dest` is the binary running now: the same file, or the same bytes.
+fn runs_as(dest: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let exe = Path::new("/proc/self/exe");
+    match (std::fs::metadata(exe), std::fs::metadata(dest)) {
+        (Ok(a), Ok(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino()) => true,
+        (Ok(a), Ok(b)) if a.len() == b.len() => {
+            let digest = |p: &Path| {
+                let f = std::fs::File::open(p).ok()?;
+                release::scan(&mut std::io::BufReader::new(f))
+                    .ok()
+                    .map(|(d, _, _)| d)
+            };
+            digest(exe).is_some_and(|d| Some(d) == digest(dest))
+        }
+        _ => false,
+    }
+}
+
+/// The SHA-256 of the installed binary, if it can be read, and the newest version its release
+/// markers claim for this target (a claim only: what the report's "from" says it was).
+fn installed_binary(dest: &Path) -> Option<(Hash, Option<String>)> {
+    let f = std::fs::File::open(dest).ok()?;
+    let (digest, _, markers) = release::scan(&mut std::io::BufReader::new(f)).ok()?;
+    let newest = markers
+        .iter()
+        .filter(|(_, t)| t == TARGET)
+        .filter_map(|(v, _)| Version::parse(v))
+        .max()
+        .map(|v| v.text);
+    Some((digest, newest))
 }
 
 /// Downloads the binary and its three release files from the first location serving all four.
@@ -293,18 +390,35 @@ fn rollback(a: RollbackArgs) -> CliResult {
     super::get::interruptible()?;
     let s = setup(&a.common)?;
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
-    rget_fetch::sweep_abandoned(&dest);
+    let lock = hold(&s, &dest)?;
     let previous = previous_of(&dest);
-    let mut src = std::fs::File::open(&previous).map_err(|e| {
-        let f = format!("cannot open {}: {e}", previous.display());
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Failure::not_found(format!("{f} (no previous rget was kept)"))
-        } else {
-            local(f)
-        }
-    })?;
+    // Without following a link or waiting on a FIFO (`hold` refused those already; this holds
+    // even if one appears in between): a regular file, or a one-line refusal naming it.
+    let mut src = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(&previous)
+        .map_err(|e| {
+            let f = format!("cannot open {}: {e}", previous.display());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Failure::not_found(format!("{f} (no previous rget was kept)"))
+            } else {
+                local(f)
+            }
+        })?;
+    if !src.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(local(format!(
+            "{} is not a regular file: remove it and run again",
+            previous.display()
+        )));
+    }
     // Our own copy: what is verified is exactly what gets installed, whatever happens to the path.
-    let dl = Downloaded::stage_copy(&mut src, &dest, MAX_BINARY).map_err(|e| client(e.into()))?;
+    let dl = Downloaded::stage_copy(&mut src, &dest, MAX_BINARY).map_err(|e| {
+        local(format!(
+            "cannot copy {} to verify it: {e}",
+            previous.display()
+        ))
+    })?;
     let mut reader = dl
         .reader()
         .map_err(|e| local(format!("cannot reread the copy: {e}")))?;
@@ -336,7 +450,8 @@ fn rollback(a: RollbackArgs) -> CliResult {
                     version.text,
                     previous.display()
                 );
-                return install_and_report(&a.common, &s, "rolled-back", &what, &v, dl, &dest);
+                install::swap_back(dl, &dest, &lock).map_err(local)?;
+                return print_report(&a.common, &s, "rolled-back", &what, &v, Some(&dest));
             }
             Err(e) => failures.push(e),
         }

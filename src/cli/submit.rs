@@ -84,7 +84,7 @@ pub fn submit_verified(
 }
 
 /// The log's URL prefix, ending in `/`: `log` if given, else the first log of the policy.
-fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
+pub fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
     let log_url = match log {
         Some(l) => l.to_owned(),
         None => ctx

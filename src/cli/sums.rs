@@ -140,6 +140,18 @@ pub fn listing(
     excluded: &[FileId],
     rules: DirRules,
 ) -> CliResult<(Vec<Entry>, String)> {
+    let (entries, text, _) = listing_held(paths, excluded, rules, false)?;
+    Ok((entries, text))
+}
+
+/// [`listing`], keeping every file open as it was hashed ([`Hashed`]), so that what was listed can
+/// be checked again later (`rget release`, just before it logs the list).
+pub fn listing_held(
+    paths: &[PathBuf],
+    excluded: &[FileId],
+    rules: DirRules,
+    hold: bool,
+) -> CliResult<(Vec<Entry>, String, Vec<Hashed>)> {
     let mut files = Vec::new();
     for path in paths {
         collect(path, excluded, rules, &mut files)?;
@@ -162,9 +174,13 @@ pub fn listing(
     }
 
     let mut entries = Vec::with_capacity(files.len());
+    let mut held = Vec::new();
     for file in files {
-        let digest = hash_file(&file.path)
+        let (digest, h) = hash_file(&file.path)
             .map_err(|e| Failure::local_io(format!("{:?}: {}", file.path, io_reason(&e))))?;
+        if hold {
+            held.push(h);
+        }
         entries.push(Entry {
             name: file.name,
             digest,
@@ -172,7 +188,81 @@ pub fn listing(
     }
     // Names were checked as they were collected; this also enforces the size limits.
     let text = sums::format(&entries).map_err(Failure::usage)?;
-    Ok((entries, text))
+    Ok((entries, text, held))
+}
+
+/// The names [`listing`] would list for `paths` now, without hashing anything: to tell whether a
+/// directory gained or lost a file since it was listed.
+pub fn listed_names(paths: &[PathBuf], rules: DirRules) -> CliResult<Vec<String>> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &[], rules, &mut files)?;
+    }
+    let mut names: Vec<String> = files.into_iter().map(|c| c.name).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A listed file as it was hashed: the descriptor it was read through, kept open, and what the file
+/// looked like just before it was read.
+pub struct Hashed {
+    path: PathBuf,
+    file: File,
+    stamp: Stamp,
+}
+
+/// What tells one state of a file from another without reading it: which file (device, inode), its
+/// size, and its modification and change times. The change time moves with every write, truncation
+/// and `touch`, and only the kernel sets it, so a file rewritten to the same size with its old
+/// modification time put back still shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
+
+impl Hashed {
+    /// Why the file is no longer what was hashed, if it is not: written to (its size or times
+    /// moved, seen through the descriptor), or replaced (its path now names another file, or
+    /// none).
+    pub fn changed(&self) -> Option<String> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == (self.stamp.dev, self.stamp.ino) => {}
+            Ok(_) => return Some("another file took its name after it was hashed".to_owned()),
+            Err(e) => return Some(format!("it is gone ({})", io_reason(&e))),
+        }
+        let now = match self.file.metadata() {
+            Ok(m) => Stamp::of(&m),
+            Err(e) => return Some(format!("cannot inspect it again: {}", io_reason(&e))),
+        };
+        if now.len != self.stamp.len {
+            return Some(format!(
+                "its size went from {} to {} bytes after it was hashed",
+                self.stamp.len, now.len
+            ));
+        }
+        (now != self.stamp).then(|| "it was written to after it was hashed".to_owned())
+    }
+
+    /// The path it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// The identities of the files the list is being written to, so that they are never listed: the
@@ -299,9 +389,19 @@ fn note(message: &str) {
     );
 }
 
-/// SHA-256 of a file, streamed in constant memory.
-fn hash_file(path: &Path) -> io::Result<Hash> {
-    sha256_reader(File::open(path)?).map(|(digest, _)| digest)
+/// SHA-256 of a file, streamed in constant memory, and the file as it was just before it was read.
+fn hash_file(path: &Path) -> io::Result<(Hash, Hashed)> {
+    let mut file = File::open(path)?;
+    let stamp = Stamp::of(&file.metadata()?);
+    let (digest, _) = sha256_reader(&mut file)?;
+    Ok((
+        digest,
+        Hashed {
+            path: path.to_path_buf(),
+            file,
+            stamp,
+        },
+    ))
 }
 
 /// Replaces `target` with `bytes` so that a crash leaves either the old content or the new, never
@@ -406,8 +506,8 @@ fn check_file(entry: &Entry) -> Outcome {
     }
     match hash_file(Path::new(&entry.name)) {
         Err(e) => unreadable(io_reason(&e)),
-        Ok(actual) if actual == entry.digest => Outcome::Ok,
-        Ok(actual) => Outcome::Mismatch { actual },
+        Ok((actual, _)) if actual == entry.digest => Outcome::Ok,
+        Ok((actual, _)) => Outcome::Mismatch { actual },
     }
 }
 

@@ -188,7 +188,7 @@ fn init(a: InitArgs) -> CliResult {
 fn open_failure(e: OpenError) -> Failure {
     match &e {
         OpenError::NotWitness(_) | OpenError::NoLogs => Failure::usage(e),
-        OpenError::Io { .. } => Failure::local_io(e),
+        OpenError::Io { .. } | OpenError::Secret(_) => Failure::local_io(e),
         OpenError::Key { .. } | OpenError::State(_) => Failure::malformed(e),
     }
 }

@@ -21,7 +21,7 @@ use rget_core::digest::Hash;
 use rget_core::merkle::{self, Frontier, MerkleError};
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record::{self, RecordError};
-use rget_core::tile::{self, TileError, TileHashSource, TileReader};
+use rget_core::tile::{self, TileError, TileHashSource};
 use rget_fetch::LogClient;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -317,18 +317,20 @@ fn read_new_entries(
 ) -> Result<(), AuditError> {
     let mut reader = LogClient::new(log.url, &ctx.fetch);
     for t in tile::entry_bundles(report.from, report.to) {
-        let bytes = reader.read_tile(&t).map_err(|err| AuditError::Bundle {
-            log_url: log.url.to_owned(),
-            path: t.path(),
-            err,
-        })?;
-        report.bundles_fetched += 1;
-        let entries =
-            tile::decode_bundle(&bytes, t.width).map_err(|err| AuditError::BadBundle {
+        // A partial bundle the log has since filled may be gone: then the full one serves.
+        let entries = tile::read_entry_bundle(&mut reader, &t).map_err(|err| match err {
+            TileError::NotFound { .. } | TileError::Read { .. } => AuditError::Bundle {
+                log_url: log.url.to_owned(),
+                path: t.path(),
+                err,
+            },
+            err => AuditError::BadBundle {
                 origin: log.origin.to_owned(),
                 path: t.path(),
                 err,
-            })?;
+            },
+        })?;
+        report.bundles_fetched += 1;
         // The first bundle may begin with entries audited last time.
         let first = t.first_entry();
         let audited = report.from.saturating_sub(first) as usize;

@@ -24,7 +24,7 @@ use rget_core::digest::{Hash, sha256};
 use rget_core::merkle;
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
-use rget_core::tile::{self, Tile, TileError, TileHashSource, TileReader};
+use rget_core::tile::{self, Tile, TileHashSource, TileReader};
 use rget_core::url::CanonicalUrl;
 use rget_fetch::LogClient;
 
@@ -211,26 +211,12 @@ fn prove_record(
 fn read_entry(reader: &mut impl TileReader, index: u64, size: u64) -> Result<Vec<u8>, String> {
     let implied = Tile::entry_bundle(index, size)
         .ok_or_else(|| format!("entry {index} is not in a tree of size {size}"))?;
-    let mut tries = vec![implied];
-    if !implied.is_full() {
-        tries.push(implied.full());
-    }
-    let mut last = String::new();
-    for t in tries {
-        match reader.read_tile(&t) {
-            Ok(bytes) => {
-                let entries = tile::decode_bundle(&bytes, t.width).map_err(|e| e.to_string())?;
-                let k = usize::try_from(index - t.first_entry()).unwrap_or(usize::MAX);
-                return entries
-                    .get(k)
-                    .map(|e| e.to_vec())
-                    .ok_or_else(|| format!("entry {index} is not in its bundle"));
-            }
-            Err(e @ TileError::NotFound { .. }) => last = e.to_string(),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Err(last)
+    let entries = tile::read_entry_bundle(reader, &implied).map_err(|e| e.to_string())?;
+    let k = usize::try_from(index - implied.first_entry()).unwrap_or(usize::MAX);
+    entries
+        .into_iter()
+        .nth(k)
+        .ok_or_else(|| format!("entry {index} is not in its bundle"))
 }
 
 #[cfg(test)]

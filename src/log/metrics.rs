@@ -22,16 +22,19 @@ pub enum Reject {
     Unavailable,
     /// Anything else malformed about the request.
     BadRequest,
+    /// The client went over its rate limit (429 with Retry-After).
+    RateLimited,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 6] = [
+    pub const ALL: [Reject; 7] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
         Reject::QueueFull,
         Reject::Unavailable,
         Reject::BadRequest,
+        Reject::RateLimited,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -41,6 +44,7 @@ impl Reject {
             Reject::QueueFull => "queue_full",
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
+            Reject::RateLimited => "rate_limited",
         }
     }
 }
@@ -68,7 +72,7 @@ pub struct Metrics {
     pub witnesses: Mutex<Vec<WitnessStats>>,
     /// Witness requests that did not yield a valid cosignature.
     pub witness_failures: AtomicU64,
-    rejected: [AtomicU64; 6],
+    rejected: [AtomicU64; 7],
     batch_buckets: [AtomicU64; 12],
     batch_count: AtomicU64,
     batch_micros: AtomicU64,

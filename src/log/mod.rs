@@ -12,12 +12,15 @@
 //!     tile/<L>/<N>[.p/<W>]       hash tiles
 //!     tile/entries/<N>[.p/<W>]   entry bundles
 //! ```
-//! Everything under `public/` except `checkpoint` is immutable once a checkpoint covers it.
+//! Everything under `public/` except `checkpoint` is immutable once a checkpoint covers it; partial
+//! tiles are deleted once superseded, and nothing the durable tree does not vouch for is kept
+//! (`published`).
 
 pub mod dir;
 pub mod index;
 pub mod metrics;
 pub mod participation;
+pub mod published;
 pub mod sequencer;
 pub mod server;
 pub mod state;

@@ -14,8 +14,9 @@
 //! requests batches checkpoints instead of failing. At most `queue_size` answers are held; beyond
 //! that, submissions wait in the queue, and past it they get 503.
 //!
-//! A crash before step 2 loses only unanswered submissions (their files are overwritten by the next
-//! batch: no checkpoint ever covered them). A crash between 2 and 3 is finished on the next open by
+//! A crash before step 2 loses only unanswered submissions: no checkpoint ever covered their files,
+//! and the next open removes them (`published::repair`), as a failed batch does at once. A crash
+//! between 2 and 3 is finished on the next open by
 //! signing the checkpoint for the durable state. Signing is deterministic (Ed25519 over the same text),
 //! and a checkpoint is only ever signed for the durable state, so the log never signs two different
 //! roots for one size, whatever the crash.
@@ -23,14 +24,16 @@
 use super::dir::LogDir;
 use super::index::Index;
 use super::metrics::Metrics;
+use super::published;
 use super::state::TreeState;
 use super::witnessing::{Waiting, Witnesses};
+use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
 use rget_core::checkpoint::Checkpoint;
 use rget_core::digest::Hash;
-use rget_core::merkle::{self, HashSource, MemoryTree, MerkleError};
+use rget_core::merkle::{self, MemoryTree, MerkleError};
 use rget_core::note::{self, SignerKey, VerifierKey};
-use rget_core::tile::{self, Tile, TileLevel};
+use rget_core::tile::{self, Tile};
 use rget_core::tlog_proof::TlogProof;
 use rget_fetch::durable;
 use std::collections::HashMap;
@@ -75,6 +78,9 @@ pub enum OpenError {
     Key { path: String, reason: String },
     #[error("{0} is not a valid tree-state file")]
     State(String),
+    /// The key file cannot be read, or is not one only this user controls.
+    #[error("{0}")]
+    Secret(#[from] crate::secret::SecretError),
     #[error("log storage is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -110,18 +116,9 @@ struct Shared {
     index: Index,
 }
 
-/// Read-only `HashSource` over a tree behind a read lock.
-struct TreeRef<'a>(&'a MemoryTree);
-
-impl HashSource for TreeRef<'_> {
-    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError> {
-        self.0.subtree_hash(level, index)
-    }
-}
-
 impl Shared {
     fn proof(&self, index: u64) -> Result<Proved, MerkleError> {
-        let hashes = merkle::inclusion_proof(index, self.published, &mut TreeRef(&self.tree))?;
+        let hashes = merkle::inclusion_proof(index, self.published, &mut &self.tree)?;
         let file = TlogProof {
             extra: None,
             index,
@@ -166,8 +163,9 @@ pub struct Log {
 impl Log {
     /// Opens (and, after a crash, repairs) the log in `dir`: takes the lock, removes temporary files,
     /// rebuilds the tree and the indexes from the entry bundles, checks them against `tree-state`,
-    /// rewrites missing right-edge tiles, and signs and publishes the checkpoint for the durable state
-    /// if the published one is older.
+    /// makes `public/` hold exactly the tiles that tree vouches for (`published::repair`), signs and
+    /// publishes the checkpoint for the durable state if the published one is older, and removes
+    /// superseded partial tiles.
     pub fn open(dir: &Path) -> Result<Log, OpenError> {
         Self::open_with(dir, None)
     }
@@ -177,7 +175,7 @@ impl Log {
     /// checkpoint stays and the sequencer keeps trying before it takes new submissions.
     pub fn open_with(dir: &Path, witnesses: Option<Witnesses>) -> Result<Log, OpenError> {
         let dir = LogDir::new(dir);
-        let key_text = fs::read_to_string(dir.key()).map_err(io_err(&dir.key()))?;
+        let key_text = secret::read_text(&dir.key(), Secret::Key, secret::MAX_NOTE_KEY_FILE)?;
         let key = SignerKey::parse(key_text.trim_end()).map_err(|e| OpenError::Key {
             path: dir.key().display().to_string(),
             reason: e.to_string(),
@@ -188,6 +186,9 @@ impl Log {
         let state = TreeState::parse(&state_text)
             .ok_or_else(|| OpenError::State(dir.state().display().to_string()))?;
         let (tree, index, edge) = rebuild(&dir, state)?;
+        // Before anything is served: only what the durable tree vouches for stays in public/.
+        published_checkpoint(&dir, &key, state)?;
+        published::repair(&dir, &tree, state.size, &edge).map_err(io_err(&dir.public()))?;
         let mut log = Log {
             dir,
             key,
@@ -206,8 +207,9 @@ impl Log {
             unpublished: false,
             stop: Arc::new(AtomicBool::new(false)),
         };
-        log.repair_right_edge()?;
         log.finish_checkpoint()?;
+        let published = read(&log.shared).published;
+        published::collect_all_garbage(&log.dir, published).map_err(io_err(&log.dir.public()))?;
         Ok(log)
     }
 
@@ -231,51 +233,9 @@ impl Log {
         self.metrics.clone()
     }
 
-    fn repair_right_edge(&mut self) -> Result<(), OpenError> {
-        let size = self.state.size;
-        let mut fix = Vec::new();
-        {
-            let shared = read(&self.shared);
-            for t in tile::tiles_for_size(size) {
-                let TileLevel::Hash(level) = t.level else {
-                    continue;
-                };
-                let bytes = tile::hash_tile(level, t.index, t.width, &mut TreeRef(&shared.tree))
-                    .map_err(|e| OpenError::Corrupt(e.to_string()))?;
-                let path = self.dir.tile(&t);
-                if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
-                    fix.push((path, bytes));
-                }
-            }
-        }
-        if !fix.is_empty() {
-            durable::write_many(&fix, 0o644).map_err(io_err(&self.dir.public()))?;
-        }
-        Ok(())
-    }
-
     /// Publishes the checkpoint for the durable state unless the published one already is it.
     fn finish_checkpoint(&mut self) -> Result<(), OpenError> {
-        let vkey = self.key.verifier_key();
-        let path = self.dir.checkpoint();
-        let current = match fs::read(&path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_err(&path)(e)),
-        };
-        if let Some(bytes) = current {
-            let opened = note::open(&bytes, std::slice::from_ref(&vkey))
-                .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
-            let cp = Checkpoint::parse(&opened.note.text)
-                .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
-            if cp.size > self.state.size
-                || (cp.size == self.state.size && cp.root != self.state.root)
-            {
-                return Err(OpenError::Corrupt(format!(
-                    "published checkpoint (size {}) is ahead of or different from tree-state (size {})",
-                    cp.size, self.state.size
-                )));
-            }
+        if let Some((cp, bytes)) = published_checkpoint(&self.dir, &self.key, self.state)? {
             if let Some(w) = self.witnesses.as_mut() {
                 w.observe_published(&bytes, &cp);
                 self.metrics.set_witnesses(w.stats());
@@ -288,7 +248,11 @@ impl Log {
                 return Ok(());
             }
         }
-        if self.publish_checkpoint().map_err(io_err(&path))?.is_some() {
+        if self
+            .publish_checkpoint()
+            .map_err(io_err(&self.dir.checkpoint()))?
+            .is_some()
+        {
             self.unpublished = true;
         }
         Ok(())
@@ -309,7 +273,7 @@ impl Log {
         if let Some(w) = self.witnesses.as_mut() {
             let shared = self.shared.clone();
             let proof = move |old: u64, new: u64| {
-                merkle::consistency_proof(old, new, &mut TreeRef(&read(&shared).tree))
+                merkle::consistency_proof(old, new, &mut &read(&shared).tree)
             };
             let cosigned = w.cosign(&bytes, &cp, &proof);
             self.metrics.set_witnesses(w.stats());
@@ -356,10 +320,23 @@ impl Log {
     /// `public/checkpoint`, then served and used in every proof.
     fn install_checkpoint(&mut self, size: u64, bytes: Vec<u8>) -> io::Result<()> {
         durable::write_atomic(&self.dir.checkpoint(), &bytes, 0o644)?;
-        let mut s = write(&self.shared);
-        s.published = size;
-        s.checkpoint = bytes;
+        let before = {
+            let mut s = write(&self.shared);
+            let before = s.published;
+            s.published = size;
+            s.checkpoint = bytes;
+            before
+        };
         self.metrics.tree_size.store(size, Relaxed);
+        // Superseded partial tiles go once the new checkpoint is out (clients of the old one fall
+        // back to what stays). A failure costs disk, not correctness: say so and go on.
+        if let Err(e) = published::collect_garbage(&self.dir, before, size) {
+            event(
+                Level::Warn,
+                "cannot remove superseded partial tiles",
+                &[("error", &e), ("tree_size", &size)],
+            );
+        }
         Ok(())
     }
 
@@ -408,9 +385,8 @@ impl Log {
             return Ok(());
         };
         let shared = self.shared.clone();
-        let proof = move |old: u64, new: u64| {
-            merkle::consistency_proof(old, new, &mut TreeRef(&read(&shared).tree))
-        };
+        let proof =
+            move |old: u64, new: u64| merkle::consistency_proof(old, new, &mut &read(&shared).tree);
         let (sigs, failures) = w.catch_up(&note_bytes, &cp, &proof);
         self.metrics.set_witnesses(w.stats());
         self.metrics
@@ -486,7 +462,11 @@ impl Log {
         if fresh.is_empty() {
             return Ok(indices);
         }
-        match self.commit(&fresh).and_then(|()| publish(self)) {
+        let mut written = Vec::new();
+        match self
+            .commit(&fresh, &mut written)
+            .and_then(|()| publish(self))
+        {
             Ok(()) => Ok(indices),
             Err(e) => {
                 self.metrics.commit_failures.fetch_add(1, Relaxed);
@@ -497,12 +477,33 @@ impl Log {
                         "{e}; reloading the log from disk failed too: {r}"
                     )));
                 }
+                // What the failed batch wrote beyond the durable tree goes now: once the tree grows
+                // past such a partial tile without rewriting it, it would be served.
+                if let Err(r) = self.remove_beyond_state(&written) {
+                    self.broken = true;
+                    return Err(CommitError(format!(
+                        "{e}; removing the failed batch's tiles failed too: {r}"
+                    )));
+                }
                 Err(CommitError(e.to_string()))
             }
         }
     }
 
-    fn commit(&mut self, fresh: &[(Hash, &[u8])]) -> io::Result<()> {
+    /// Removes the tiles of `written` that the durable tree does not cover.
+    fn remove_beyond_state(&self, written: &[Tile]) -> io::Result<()> {
+        for t in written.iter().filter(|t| !t.is_covered_by(self.state.size)) {
+            match fs::remove_file(self.dir.tile(t)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `fresh` durable; `written` receives every tile it writes (or tries to), so that a
+    /// failure can take them back.
+    fn commit(&mut self, fresh: &[(Hash, &[u8])], written: &mut Vec<Tile>) -> io::Result<()> {
         let old = self.state.size;
         let new = old + fresh.len() as u64;
         let other = |e: MerkleError| io::Error::other(e.to_string());
@@ -528,6 +529,7 @@ impl Log {
                 .get(start..start + usize::from(t.width))
                 .ok_or_else(|| io::Error::other("an entry bundle reaches beyond the batch"))?;
             let bytes = tile::encode_bundle(bundle).map_err(|e| io::Error::other(e.to_string()))?;
+            written.push(t);
             files.push((self.dir.tile(&t), bytes));
             // The new right edge: the last bundle's entries if it is partial, none if it is full.
             edge = Some(if t.is_full() {
@@ -536,7 +538,10 @@ impl Log {
                 bundle.iter().map(|e| e.to_vec()).collect()
             });
         }
-        files.extend(hash_tiles.into_iter().map(|(t, b)| (self.dir.tile(&t), b)));
+        for (t, b) in hash_tiles {
+            written.push(t);
+            files.push((self.dir.tile(&t), b));
+        }
         durable::write_many(&files, 0o644)?;
         let state = TreeState { size: new, root };
         durable::write_atomic(&self.dir.state(), state.format().as_bytes(), 0o644)?;
@@ -598,6 +603,34 @@ fn write(s: &RwLock<Shared>) -> std::sync::RwLockWriteGuard<'_, Shared> {
     s.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The published checkpoint and its bytes, if there is one; an error if it is not the log's or is
+/// ahead of (or beside) the durable state, which only storage that lies can bring about. Checked
+/// before anything in `public/` is repaired: a durable state that is behind the published
+/// checkpoint must not be taken as the authority over what stays.
+fn published_checkpoint(
+    dir: &LogDir,
+    key: &SignerKey,
+    state: TreeState,
+) -> Result<Option<(Checkpoint, Vec<u8>)>, OpenError> {
+    let path = dir.checkpoint();
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let opened = note::open(&bytes, &[key.verifier_key()])
+        .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
+    let cp = Checkpoint::parse(&opened.note.text)
+        .map_err(|e| OpenError::Corrupt(format!("published checkpoint: {e}")))?;
+    if cp.size > state.size || (cp.size == state.size && cp.root != state.root) {
+        return Err(OpenError::Corrupt(format!(
+            "published checkpoint (size {}) is ahead of or different from tree-state (size {})",
+            cp.size, state.size
+        )));
+    }
+    Ok(Some((cp, bytes)))
+}
+
 /// Rebuilds the tree and the indexes from the entry bundles up to `state.size`, and checks that they
 /// hash to `state.root`.
 fn rebuild(dir: &LogDir, state: TreeState) -> Result<(MemoryTree, Index, Vec<Vec<u8>>), OpenError> {
@@ -618,8 +651,14 @@ fn rebuild(dir: &LogDir, state: TreeState) -> Result<(MemoryTree, Index, Vec<Vec
         }
     }
     if tree.root() != state.root {
+        // Nothing on disk vouches for the lost entries; name where they were lost, so the operator
+        // knows what to restore from a backup (or a mirror of public/).
+        let culprit = published::disagreeing_bundle(dir, &tree, state.size)
+            .map(|(bundle, tile)| format!(": {bundle} disagrees with the hash tile {tile}"))
+            .unwrap_or_default();
         return Err(OpenError::Corrupt(format!(
-            "entry bundles hash to {} but tree-state says {} for size {}",
+            "the entry bundles hash to {}, not to the root {} that tree-state holds for size {}{culprit}; \
+             restore the log directory from a backup",
             tree.root().to_base64(),
             state.root.to_base64(),
             state.size

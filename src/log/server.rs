@@ -7,7 +7,8 @@
 //! - `GET|HEAD /tile/<L>/<N>[.p/<W>]`, `/tile/entries/<N>[.p/<W>]`: a tile, only if the published
 //!   checkpoint covers it, with an immutable cache lifetime.
 //! - `POST /add?url=<percent-encoded https URL>` with the `SHA256SUMS` as body: a
-//!   `c2sp.org/tlog-proof@v1` once a checkpoint covering the record is durable and published.
+//!   `c2sp.org/tlog-proof@v1` once a checkpoint covering the record is durable and published; 429
+//!   with `Retry-After` for a client over its rate limit ([`Admission`]).
 //! - `GET|HEAD /lookup?url=<percent-encoded URL>`: `<index> <sha256>` lines, oldest first.
 //! - `GET|HEAD /metrics`: Prometheus text format.
 //!
@@ -23,10 +24,11 @@ use super::metrics::Reject;
 use super::sequencer::{Handle, SubmitError};
 use crate::serve::body::{BodyError, read_body};
 use crate::serve::logfmt::{Level, event};
+use crate::serve::rate::{RateLimit, client_address, retry_after_secs};
 use crate::serve::response::{line, method_not_allowed, ok, set};
 use crate::serve::{Answer, Connections, Limits, serve_connections};
 use hyper::body::Incoming;
-use hyper::header;
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use rget_core::merkle::leaf_hash;
 pub use rget_core::percent::percent_decode;
@@ -38,11 +40,19 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// Largest accepted `POST /add` body by default: the largest record (`record::MAX_RECORD`), whose
 /// `SHA256SUMS` is most of it.
 pub const DEFAULT_MAX_BODY: usize = record::MAX_RECORD;
+
+/// Submissions a minute one client may make by default, after its burst. A release is one
+/// submission; at the most this lets one address add 43,200 records (2.8 GB of the largest ones) a
+/// day, where a loop of its own would otherwise add as many as the sequencer can take.
+pub const DEFAULT_ADD_RATE: u32 = 30;
+/// Submissions one client may make at once by default: a project recording its past releases.
+pub const DEFAULT_ADD_BURST: u32 = 60;
 
 // ---- query strings --------------------------------------------------------------------------------
 
@@ -110,10 +120,22 @@ impl HttpStats {
     }
 }
 
+/// Who may submit how often: every accepted record costs disk for good, so one client must not be
+/// able to take the log's whole capacity (`rget log serve --add-rate`, `--add-burst`,
+/// `--client-address-header`).
+#[derive(Default)]
+pub struct Admission {
+    /// The per-client limit on `POST /add`, if any.
+    pub rate: Option<RateLimit>,
+    /// Behind a reverse proxy: the header in which it names the client.
+    pub client_header: Option<HeaderName>,
+}
+
 struct State {
     handle: Handle,
     dir: LogDir,
     limits: Limits,
+    admission: Admission,
     stats: HttpStats,
 }
 
@@ -126,12 +148,14 @@ pub async fn serve(
     handle: Handle,
     dir: LogDir,
     limits: Limits,
+    admission: Admission,
     shutdown: impl Future<Output = &'static str>,
 ) {
     let state = Arc::new(State {
         handle,
         dir,
         limits: limits.clone(),
+        admission,
         stats: HttpStats::default(),
     });
     let st = state.clone();
@@ -261,6 +285,11 @@ fn record_reject(e: &RecordError) -> (StatusCode, Reject) {
 
 async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     let query = req.uri().query().map(str::to_owned);
+    let client = client_address(
+        req.headers(),
+        peer.ip(),
+        st.admission.client_header.as_ref(),
+    );
     // The body first, even when the URL is bad: answering before reading it would leave it unread,
     // and closing a socket with unread data can reset the connection before the client sees why.
     let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
@@ -277,6 +306,26 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
             return r;
         }
     };
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => return reject(st, peer, StatusCode::BAD_REQUEST, Reject::BadRequest, &e),
+    };
+    if let Some(limit) = &st.admission.rate
+        && let Err(wait) = limit.take(client, Instant::now())
+    {
+        let secs = retry_after_secs(wait);
+        let mut r = reject(
+            st,
+            peer,
+            StatusCode::TOO_MANY_REQUESTS,
+            Reject::RateLimited,
+            &format!("too many submissions from {client}; retry after {secs} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let url = match url_param(query.as_deref()) {
         Ok(u) => u,
         Err(e) => return reject(st, peer, StatusCode::BAD_REQUEST, Reject::BadUrl, &e),

@@ -10,9 +10,11 @@
 //! - [`body::read_body`]: a request body within a size and a time limit.
 //! - [`response`]: one-line answers and the headers every answer sets.
 //! - [`logfmt`]: one structured log line per event on standard error.
+//! - [`rate`]: per-client rate limits (the log's `POST /add`).
 
 pub mod body;
 pub mod logfmt;
+pub mod rate;
 pub mod response;
 mod timed_io;
 

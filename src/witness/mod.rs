@@ -34,6 +34,7 @@ pub mod discovery;
 pub mod server;
 pub mod state;
 
+use crate::secret::{self, Secret};
 use rget_core::checkpoint::{Checkpoint, MAX_TREE_SIZE};
 use rget_core::cosignature;
 use rget_core::digest::Hash;
@@ -319,6 +320,9 @@ pub enum OpenError {
     Key { path: String, source: KeyError },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
+    /// The key file is not one only this user controls, or not a file at all.
+    #[error("{0}")]
+    Secret(crate::secret::SecretError),
     #[error("no log to witness: the policy has no 'log' line and no log list named a log")]
     NoLogs,
     #[error("{0}")]
@@ -392,17 +396,12 @@ impl Witness {
     pub fn open(dir: &Path, logs: &[LogConfig]) -> Result<Witness, OpenError> {
         let kp = key_path(dir);
         let shown = kp.display().to_string();
-        let text = match std::fs::read_to_string(&kp) {
+        let text = match secret::read_text(&kp, Secret::Key, secret::MAX_NOTE_KEY_FILE) {
             Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return Err(OpenError::NotWitness(dir.display().to_string()));
             }
-            Err(source) => {
-                return Err(OpenError::Io {
-                    path: shown,
-                    source,
-                });
-            }
+            Err(e) => return Err(OpenError::Secret(e)),
         };
         let signer = SignerKey::parse(text.trim_end()).map_err(|source| OpenError::Key {
             path: shown.clone(),

@@ -210,3 +210,81 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         assert!(err.contains("do not hash to its signed root"), "{err}");
     }
 }
+
+/// `--expect` says what it skipped, one line each on standard error, and never waits on a FIFO: a
+/// FIFO named SHA256SUMS (and one given by name), a file that is not a SHA256SUMS, one larger than a
+/// log record can carry, and a link that leads nowhere. What it could read still counts: the one
+/// published record is expected, so the audit is clean.
+#[test]
+fn expect_reports_what_it_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (dir, vkey) = init_log(t, "audit.example/log");
+    let good = sums("v1");
+    append(&dir, &[(format!("{PREFIX}v1/SHA256SUMS"), good.clone())]);
+    let expect = t.join("published");
+    for d in ["v1", "fifo", "garbage", "huge", "dangling"] {
+        std::fs::create_dir_all(expect.join(d)).unwrap();
+    }
+    std::fs::write(expect.join("v1/SHA256SUMS"), &good).unwrap();
+    let fifo = expect.join("fifo/SHA256SUMS");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::write(
+        expect.join("garbage/SHA256SUMS"),
+        b"<html>not found</html>\n",
+    )
+    .unwrap();
+    let huge: String = (0..2000)
+        .map(|i| format!("{}  f{i}\n", sha256(&[i as u8, (i / 256) as u8])))
+        .collect();
+    std::fs::write(expect.join("huge/SHA256SUMS"), huge).unwrap();
+    std::os::unix::fs::symlink("nowhere", expect.join("dangling/SHA256SUMS")).unwrap();
+
+    let server = Server::start(&dir, &[]);
+    let policy = t.join("policy");
+    std::fs::write(
+        &policy,
+        format!("log {vkey} {}/\nquorum none\n", server.base),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let out = audit(
+        t,
+        &policy,
+        &[
+            "--expect",
+            expect.to_str().unwrap(),
+            "--expect",
+            fifo.to_str().unwrap(),
+        ],
+    );
+    assert!(start.elapsed().as_secs() < 60, "waited on the FIFO");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let d = expect.display();
+    let want = [
+        format!("rget: --expect: skipped {d}/dangling/SHA256SUMS: a link that leads nowhere"),
+        format!("rget: --expect: skipped {d}/fifo/SHA256SUMS: a FIFO, not a regular file"),
+        format!(
+            "rget: --expect: skipped {d}/garbage/SHA256SUMS: not a SHA256SUMS (SHA256SUMS line 1: "
+        ),
+        format!(
+            "rget: --expect: skipped {d}/huge/SHA256SUMS: larger than 65535 bytes, more than a log record can carry"
+        ),
+        format!("rget: --expect: skipped {d}/fifo/SHA256SUMS: a FIFO, not a regular file"),
+    ];
+    assert_eq!(lines.len(), want.len(), "{err}");
+    for (line, want) in lines.iter().zip(&want) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} should start with {want:?}"
+        );
+    }
+}

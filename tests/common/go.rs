@@ -47,3 +47,23 @@ fn build_gointerop() -> PathBuf {
     std::fs::rename(&tmp, &bin).expect("move the gointerop binary into place");
     bin
 }
+
+/// Go's reference verification of a whole published log directory (`gointerop checkdir`): the
+/// checkpoint, the tree from the entry bundles, and every file under `tile/` against it. Panics
+/// with Go's one-line message if anything fails; returns `ok <size> <root> <files>`.
+pub fn check_published_dir(public: &Path, vkey: &str) -> String {
+    let out = Command::new(gointerop())
+        .arg("checkdir")
+        .arg(public)
+        .arg(vkey)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gointerop");
+    assert!(
+        out.status.success(),
+        "Go's verification of {} failed: {}",
+        public.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}

@@ -93,6 +93,19 @@ pub enum Reply {
     Hang,
     /// The i-th request gets the i-th reply; the last one repeats.
     Sequence(Vec<Reply>),
+    /// Whatever the function makes of the request target (path and query), when the request
+    /// arrives: a test's hook into a run at that moment (a front of a real server, say).
+    Hook(Hook),
+}
+
+/// The function of [`Reply::Hook`].
+#[derive(Clone)]
+pub struct Hook(pub Arc<dyn Fn(&str) -> Reply + Send + Sync>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 impl Reply {
@@ -330,9 +343,10 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
     let Some(mut conn) = Conn::accept(tcp, tls) else {
         return;
     };
-    let Some(path) = read_request(conn.io()) else {
+    let Some(target) = read_request(conn.io()) else {
         return;
     };
+    let path = target.split('?').next().unwrap_or("").to_owned();
     let reply = {
         let mut routes = s.routes.lock().unwrap();
         let r = routes.entry(path).or_insert(Route {
@@ -344,6 +358,11 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
             Reply::Sequence(v) => v[(r.count - 1).min(v.len() - 1)].clone(),
             other => other.clone(),
         }
+    };
+    // Outside the routes' lock: a hook may take its time.
+    let reply = match reply {
+        Reply::Hook(h) => (h.0)(&target),
+        other => other,
     };
     let complete = !matches!(reply, Reply::CutShort { .. });
     if answer(conn.io(), reply, s).is_ok() && complete {
@@ -365,7 +384,7 @@ pub fn read_head(stream: &mut dyn ReadWrite) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Reads the request head (and a `Content-Length` body); returns the path without the query.
+/// Reads the request head (and a `Content-Length` body); returns the target (path and query).
 fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
     let head = read_head(stream)?;
     let target = head.split(' ').nth(1)?.to_owned();
@@ -376,7 +395,7 @@ fn read_request(stream: &mut dyn ReadWrite) -> Option<String> {
         .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or(0);
     std::io::copy(&mut stream.take(len), &mut std::io::sink()).ok()?;
-    Some(target.split('?').next().unwrap_or("").to_owned())
+    Some(target)
 }
 
 fn reason(status: u16) -> &'static str {
@@ -449,7 +468,7 @@ fn answer(stream: &mut dyn ReadWrite, reply: Reply, s: &Shared) -> std::io::Resu
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        Reply::Sequence(_) => unreachable!("resolved by serve"),
+        Reply::Sequence(_) | Reply::Hook(_) => unreachable!("resolved by serve"),
     }
     stream.flush()
 }

@@ -66,10 +66,15 @@ pub struct Server {
 
 impl Server {
     /// Starts `rget log serve DIR --listen 127.0.0.1:0 ARGS...` and waits for its `listening on` line.
+    /// Every client of a test is 127.0.0.1, so the per-client limit on submissions is off
+    /// (`--add-rate 0`) unless ARGS set `--add-rate` (`log::server` tests the default).
     pub fn start(dir: &Path, args: &[&str]) -> Server {
         let mut all: Vec<&std::ffi::OsStr> =
             vec!["log".as_ref(), "serve".as_ref(), dir.as_os_str()];
         all.extend(["--listen", "127.0.0.1:0"].map(std::ffi::OsStr::new));
+        if !args.contains(&"--add-rate") {
+            all.extend(["--add-rate", "0"].map(std::ffi::OsStr::new));
+        }
         all.extend(args.iter().copied().map(std::ffi::OsStr::new));
         Server::spawn(&all)
     }
@@ -366,4 +371,99 @@ impl TileReader for HttpTiles {
             }),
         }
     }
+}
+
+/// Checks the whole published directory `dir/public` of a log the way a mirror or an auditor reads
+/// it, with rget's own tile code but independently of the log: the checkpoint verifies with `vkey`;
+/// the entry bundles it implies (a missing partial read from the full bundle, as clients may) hash
+/// to its root, every entry a record; and then every file under `public/tile/`, whatever its width,
+/// is a tile path the checkpoint covers, holding exactly the bytes that tree gives it (a stale
+/// partial tile or bundle of a lost batch, or a corrupted full tile, fails here). Returns the
+/// checkpoint, every entry, and how many tile files there are.
+pub fn check_published_tree(
+    dir: &Path,
+    vkey: &rget::core::note::VerifierKey,
+) -> (rget::core::checkpoint::Checkpoint, Vec<Vec<u8>>, usize) {
+    use rget::core::checkpoint::Checkpoint;
+    use rget::core::merkle::{self, MemoryTree};
+    use rget::core::tile::{self, MemoryTiles, TileLevel};
+    let public = dir.join("public");
+    let bytes = std::fs::read(public.join("checkpoint")).expect("read the published checkpoint");
+    let opened = rget::core::note::open(&bytes, std::slice::from_ref(vkey))
+        .expect("the checkpoint verifies with the log key");
+    let cp = Checkpoint::parse(&opened.note.text).expect("a checkpoint");
+
+    // Every file under public/tile, by its path.
+    let mut files = MemoryTiles::new();
+    let mut count = 0;
+    let mut stack = vec![(public.join("tile"), "tile".to_owned())];
+    while let Some((path, rel)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for e in rd {
+            let e = e.unwrap();
+            let rel = format!("{rel}/{}", e.file_name().to_str().expect("UTF-8 name"));
+            let kind = e.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push((e.path(), rel));
+                continue;
+            }
+            assert!(kind.is_file(), "{rel} is not a regular file");
+            let t = Tile::parse_path(&rel).unwrap_or_else(|e| panic!("{rel} is no tile: {e}"));
+            files.insert(&t, std::fs::read(e.path()).unwrap());
+            count += 1;
+        }
+    }
+
+    struct Files<'a>(&'a MemoryTiles);
+    impl TileReader for Files<'_> {
+        fn read_tile(&mut self, t: &Tile) -> Result<Vec<u8>, TileError> {
+            self.0
+                .get(t)
+                .map(<[u8]>::to_vec)
+                .ok_or(TileError::NotFound { path: t.path() })
+        }
+    }
+    let mut entries = Vec::new();
+    for t in tile::entry_bundles(0, cp.size) {
+        entries.extend(
+            tile::read_entry_bundle(&mut Files(&files), &t)
+                .unwrap_or_else(|e| panic!("entry bundle {}: {e}", t.path())),
+        );
+    }
+    let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|e| merkle::leaf_hash(e)));
+    assert_eq!(
+        tree.root(),
+        cp.root,
+        "the entries do not hash to the checkpoint root"
+    );
+    for e in &entries {
+        rget::core::record::parse(e).expect("every entry is a valid record");
+    }
+    for (path, bytes) in files.iter() {
+        let t = Tile::parse_path(path).unwrap();
+        assert!(
+            t.is_covered_by(cp.size),
+            "{path} is published but beyond the checkpoint (size {})",
+            cp.size
+        );
+        let want = match t.level {
+            TileLevel::Hash(level) => tile::hash_tile(level, t.index, t.width, &mut &tree).unwrap(),
+            TileLevel::Entries => {
+                let first = t.first_entry() as usize;
+                let refs: Vec<&[u8]> = entries[first..first + usize::from(t.width)]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect();
+                tile::encode_bundle(&refs).unwrap()
+            }
+        };
+        assert!(
+            bytes == want.as_slice(),
+            "{path} differs from what the checkpoint (size {}) gives it",
+            cp.size
+        );
+    }
+    (cp, entries, count)
 }

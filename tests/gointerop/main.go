@@ -12,6 +12,7 @@
 //	gointerop merkle N [-i INDEX]... [-c OLD]...
 //	gointerop writelog DIR N SKEY-FILE ORIGIN
 //	gointerop checklog DIR VKEY
+//	gointerop checkdir DIR VKEY
 //	gointerop proofs DIR VKEY [-i INDEX]... [-c OLD]...
 //
 // Every failure prints one line "gointerop: ..." on stderr and exits 1.
@@ -72,7 +73,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gointerop keygen|sign|open|merkle|writelog|checklog|proofs ...")
+		return errors.New("usage: gointerop keygen|sign|open|merkle|writelog|checklog|checkdir|proofs ...")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -88,6 +89,8 @@ func run(args []string) error {
 		return cmdWritelog(args)
 	case "checklog":
 		return cmdChecklog(args)
+	case "checkdir":
+		return cmdCheckdir(args)
 	case "proofs":
 		return cmdProofs(args)
 	}
@@ -616,12 +619,23 @@ func cmdChecklog(args []string) error {
 	if len(args) != 2 {
 		return errors.New("usage: gointerop checklog DIR VKEY")
 	}
-	dir := args[0]
-	cp, err := openCheckpoint(dir, args[1])
+	cp, _, _, err := verifyLog(args[0], args[1])
 	if err != nil {
 		return err
 	}
+	fmt.Printf("ok %d %s\n", cp.n, b64(cp.root))
+	return nil
+}
+
+// verifyLog is checklog's verification: it returns the checkpoint, the tree
+// of the entries and the entries themselves.
+func verifyLog(dir, vkey string) (*checkpoint, *memTree, [][]byte, error) {
+	cp, err := openCheckpoint(dir, vkey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	n := cp.n
+	var all [][]byte
 
 	// 1. Entries -> leaf hashes -> stored hashes (tlog.StoredHashes' algorithm).
 	t := &memTree{stored: make([]tlog.Hash, 0, 2*n+64)}
@@ -637,18 +651,19 @@ func cmdChecklog(args []string) error {
 		}
 		entries, err := readBundle(dir, b, w)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
+		all = append(all, entries...)
 		for _, e := range entries {
 			h := tlog.RecordHash(e)
 			leaves = append(leaves, h)
 			if err := t.add(h); err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 		}
 	}
 	if int64(len(leaves)) != n {
-		return fmt.Errorf("read %d entries, checkpoint size %d", len(leaves), n)
+		return nil, nil, nil, fmt.Errorf("read %d entries, checkpoint size %d", len(leaves), n)
 	}
 
 	// 2. Hash tiles, level by level. `below` holds the previous level's
@@ -671,10 +686,10 @@ func cmdChecklog(args []string) error {
 			p := c2spPath(level, tn, w)
 			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 			if err != nil {
-				return fmt.Errorf("hash tile %s: %v", p, err)
+				return nil, nil, nil, fmt.Errorf("hash tile %s: %v", p, err)
 			}
 			if len(data) != w*tlog.HashSize {
-				return fmt.Errorf("hash tile %s: %d bytes, want %d", p, len(data), w*tlog.HashSize)
+				return nil, nil, nil, fmt.Errorf("hash tile %s: %d bytes, want %d", p, len(data), w*tlog.HashSize)
 			}
 			for i := 0; i < w; i++ {
 				var got tlog.Hash
@@ -694,9 +709,9 @@ func cmdChecklog(args []string) error {
 				}
 				if got != want {
 					if level == 0 {
-						return fmt.Errorf("hash tile %s: hash %d != leaf hash of entry %d (%s)", p, i, idx, c2spPath(-1, tn, w))
+						return nil, nil, nil, fmt.Errorf("hash tile %s: hash %d != leaf hash of entry %d (%s)", p, i, idx, c2spPath(-1, tn, w))
 					}
-					return fmt.Errorf("hash tile %s: hash %d != root of tile %s", p, i, c2spPath(level-1, idx, tileWidth))
+					return nil, nil, nil, fmt.Errorf("hash tile %s: hash %d != root of tile %s", p, i, c2spPath(level-1, idx, tileWidth))
 				}
 				this = append(this, got)
 			}
@@ -704,10 +719,10 @@ func cmdChecklog(args []string) error {
 			// stored hashes computed from the entries.
 			exp, err := tlog.ReadTileData(tlog.Tile{H: tileHeight, L: level, N: tn, W: w}, t)
 			if err != nil {
-				return fmt.Errorf("hash tile %s: ReadTileData: %v", p, err)
+				return nil, nil, nil, fmt.Errorf("hash tile %s: ReadTileData: %v", p, err)
 			}
 			if !bytes.Equal(exp, data) {
-				return fmt.Errorf("hash tile %s: differs from tlog.ReadTileData", p)
+				return nil, nil, nil, fmt.Errorf("hash tile %s: differs from tlog.ReadTileData", p)
 			}
 		}
 		below = this
@@ -716,12 +731,89 @@ func cmdChecklog(args []string) error {
 	// 3. Root from the entries' stored hashes (not from the tiles).
 	root, err := t.root(n)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if root != cp.root {
-		return fmt.Errorf("checkpoint root %s != root of entries %s", b64(cp.root), b64(root))
+		return nil, nil, nil, fmt.Errorf("checkpoint root %s != root of entries %s", b64(cp.root), b64(root))
 	}
-	fmt.Printf("ok %d %s\n", n, b64(root))
+	return cp, t, all, nil
+}
+
+// checkdir DIR VKEY: checklog, then every file below DIR/tile, which is what a
+// web server publishes: each must be a tile path (the one C2SP spelling, read
+// with Go's tlog.ParseTilePath) that the checkpoint covers, and hold exactly the
+// bytes the checkpoint's tree gives it (tlog.ReadTileData over the entries'
+// stored hashes for hash tiles, the entries themselves for bundles), whatever
+// its width: a narrower partial tile of an older checkpoint included.
+func cmdCheckdir(args []string) error {
+	if len(args) != 2 {
+		return errors.New("usage: gointerop checkdir DIR VKEY")
+	}
+	dir := args[0]
+	cp, t, entries, err := verifyLog(dir, args[1])
+	if err != nil {
+		return err
+	}
+	files := 0
+	err = filepath.WalkDir(filepath.Join(dir, "tile"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		files++
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", rel)
+		}
+		goPath := strings.Replace(strings.Replace(rel, "tile/", "tile/8/", 1), "tile/8/entries/", "tile/8/data/", 1)
+		tile, err := tlog.ParseTilePath(goPath)
+		if err != nil {
+			return fmt.Errorf("%s is not a tile path: %v", rel, err)
+		}
+		if canon, err := c2spTilePath(tile); err != nil || canon != rel {
+			return fmt.Errorf("%s is not the one spelling of a tile (%s, %v)", rel, canon, err)
+		}
+		level := tile.L
+		if level < 0 {
+			level = 0
+		}
+		// The last hash (or entry) of the tile must be inside the checkpoint's tree.
+		end := (tile.N*tileWidth + int64(tile.W)) << (tileHeight * uint(level))
+		if end > cp.n || end < 0 {
+			return fmt.Errorf("%s is beyond the checkpoint (size %d)", rel, cp.n)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var want []byte
+		if tile.L < 0 {
+			var buf bytes.Buffer
+			for _, e := range entries[tile.N*tileWidth : tile.N*tileWidth+int64(tile.W)] {
+				var l [2]byte
+				binary.BigEndian.PutUint16(l[:], uint16(len(e)))
+				buf.Write(l[:])
+				buf.Write(e)
+			}
+			want = buf.Bytes()
+		} else if want, err = tlog.ReadTileData(tile, t); err != nil {
+			return fmt.Errorf("%s: ReadTileData: %v", rel, err)
+		}
+		if !bytes.Equal(data, want) {
+			return fmt.Errorf("%s differs from what the checkpoint's tree gives it", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ok %d %s %d\n", cp.n, b64(cp.root), files)
 	return nil
 }
 

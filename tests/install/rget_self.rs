@@ -8,7 +8,9 @@
 //! a different digest, a release marker naming the new version, and still a working rget.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-use crate::common::{RGET, assert_failed, assert_ok, https, output, parse_json, release, spawn};
+use crate::common::{
+    RGET, assert_failed, assert_ok, https, output, parse_json, release, spawn, text,
+};
 
 use https::Reply;
 use release::{Release, VERSION, World, rget_file, target};
@@ -374,4 +376,357 @@ fn kill_9_during_self_upgrade_never_leaves_a_partial_rget() {
         seen_old > 0,
         "every run finished: no kill landed during an upgrade"
     );
+}
+
+/// The versions of the fixtures below, and their binaries.
+const V2: &str = "0.2.0";
+const V3: &str = "0.3.0";
+
+fn known(f: &Fixture) -> [(String, Vec<u8>); 3] {
+    let _ = f;
+    [
+        (VERSION.to_owned(), std::fs::read(RGET).unwrap()),
+        (V2.to_owned(), binary(V2, b"")),
+        (V3.to_owned(), binary(V3, b"")),
+    ]
+}
+
+/// Which known version `bytes` are; panics naming `what` if none.
+#[track_caller]
+fn version_of(known: &[(String, Vec<u8>)], bytes: &[u8], what: &str) -> String {
+    known
+        .iter()
+        .find(|(_, b)| b == bytes)
+        .map(|(v, _)| v.clone())
+        .unwrap_or_else(|| panic!("{what} is none of the released binaries"))
+}
+
+/// (`rget`, `rget.previous`) in the install directory, as versions.
+fn installed_versions(f: &Fixture, known: &[(String, Vec<u8>)]) -> (String, Option<String>) {
+    let cur = std::fs::read(f.installed()).expect("rget is always there");
+    let prev = std::fs::read(f.install.join("rget.previous")).ok();
+    (
+        version_of(known, &cur, "rget"),
+        prev.map(|p| version_of(known, &p, "rget.previous")),
+    )
+}
+
+/// Names in the install directory that start with a dot.
+fn hidden(f: &Fixture) -> Vec<String> {
+    f.listing()
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// Two or three `self upgrade --to` and `self rollback` at once, in several rounds: they take turns
+/// (a lock on the install directory), so each reports what it did to what the one before it left,
+/// and the last one to finish reports exactly what is installed. None leaves a hidden file.
+#[test]
+fn concurrent_upgrades_and_rollbacks_report_what_is_installed() {
+    let f = Fixture::new(&[VERSION, V2, V3]);
+    let known = known(&f);
+    let mut rng = crate::common::rng::Rng(crate::common::rng::crash_seed());
+    let prefix = f.install.to_str().unwrap().to_owned();
+    for round in 0..5 {
+        let mut ops: Vec<Vec<&str>> = vec![
+            vec!["upgrade", "--to", V2],
+            vec!["upgrade", "--to", V3],
+            vec!["rollback"],
+        ];
+        // Two or three of them, in a random order.
+        let n = 2 + rng.below(2) as usize;
+        for i in (1..ops.len()).rev() {
+            ops.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        ops.truncate(n);
+        let mut running: Vec<(Vec<&str>, std::process::Child)> = ops
+            .into_iter()
+            .map(|op| {
+                let mut args = op.clone();
+                args.extend(["--json", "--prefix", &prefix]);
+                let mut c = f.command(RGET.as_ref(), &args);
+                c.stdout(Stdio::piped()).stderr(Stdio::piped());
+                (op, spawn(&mut c))
+            })
+            .collect();
+        // Collect them in the order they finish.
+        let mut finished = Vec::new();
+        while !running.is_empty() {
+            let mut i = 0;
+            while i < running.len() {
+                if running[i].1.try_wait().unwrap().is_some() {
+                    let (op, child) = running.remove(i);
+                    finished.push((op, child.wait_with_output().unwrap()));
+                } else {
+                    i += 1;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let (cur, prev) = installed_versions(&f, &known);
+        let mut last = None;
+        for (op, out) in &finished {
+            let err = text(&out.stderr);
+            match out.status.code() {
+                Some(0) => {
+                    let json = text(&out.stdout);
+                    let name = parse_json(&json)["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    last = Some((op.clone(), name));
+                }
+                // A rollback with nothing kept, in the first round: a clean refusal.
+                Some(5) if op[0] == "rollback" => {
+                    assert!(err.contains("no previous rget"), "{err}")
+                }
+                code => panic!("round {round}: {op:?} exited {code:?}: {err}"),
+            }
+        }
+        let (op, name) = last.expect("at least one run succeeded");
+        assert_eq!(
+            name,
+            rget_file(&cur),
+            "round {round}: the last run ({op:?}) reported {name}, but rget {cur} is installed"
+        );
+        assert!(hidden(&f).is_empty(), "round {round}: {:?}", f.listing());
+        eprintln!(
+            "round {round}: {:?} -> rget {cur}, previous {prev:?}",
+            finished
+                .iter()
+                .map(|(o, out)| (o.join(" "), out.status.code()))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+/// 40 `self upgrade` and `self rollback` runs killed (SIGKILL) at random moments of their run
+/// (seeded: `RGET_CRASH_SEED` replays a schedule). After each kill `rget` is a whole released
+/// binary; the next run (here a cheap `self upgrade --to 0.0.1`, which takes the lock, cleans up,
+/// and refuses the downgrade) leaves no hidden file; and no binary is lost: a killed rollback leaves the two
+/// binaries it swaps under the two names, a killed upgrade the old or the new one in place with the
+/// old one kept.
+#[test]
+fn forty_killed_upgrades_and_rollbacks_leave_no_hidden_files_and_lose_no_binary() {
+    let f = Fixture::new(&[VERSION, V2, V3]);
+    let known = known(&f);
+    let prefix = f.install.to_str().unwrap().to_owned();
+    let mut rng = crate::common::rng::Rng(crate::common::rng::crash_seed());
+    // How long each takes here, to spread the kills over it.
+    let timed = |args: &[&str]| {
+        let t = std::time::Instant::now();
+        assert_ok(&f.run_installed(args));
+        t.elapsed().as_millis() as u64
+    };
+    let up = timed(&["upgrade", "--to", V2]);
+    let back = timed(&["rollback"]);
+    let (mut changed, mut unchanged) = (0, 0);
+    for kill in 0..40 {
+        let before = installed_versions(&f, &known);
+        // Always a change: an upgrade to the version not installed, or a rollback.
+        let other = if before.0 == V2 { V3 } else { V2 };
+        let (args, whole): (Vec<&str>, u64) = match rng.below(2) {
+            0 => (vec!["upgrade", "--to", other], up),
+            _ => (vec!["rollback"], back),
+        };
+        let mut all = args.clone();
+        all.extend(["--prefix", &prefix]);
+        let mut c = f.command(RGET.as_ref(), &all);
+        let mut child = spawn(c.stdout(Stdio::null()).stderr(Stdio::null()));
+        // Over two and a half times the measured run: the machine is shared, and a run may take
+        // twice as long as the one measured; some kills must land after the swap too.
+        let delay = rng.below(whole * 5 / 2 + 1);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = installed_versions(&f, &known);
+        assert!(
+            run_version(&f.installed()).status.success(),
+            "kill {kill}: rget does not run"
+        );
+        // The next run cleans up what the killed one left (this one stops right after, refusing
+        // a downgrade it was not allowed).
+        let clean = f.run(
+            RGET.as_ref(),
+            &["upgrade", "--to", "0.0.1", "--prefix", &prefix],
+        );
+        assert_fails(&clean, 2, "--allow-downgrade");
+        assert!(
+            hidden(&f).is_empty(),
+            "kill {kill} ({args:?} after {delay} ms): hidden files stay: {:?}",
+            f.listing()
+        );
+        let after = installed_versions(&f, &known);
+        assert_eq!(after.0, now.0, "kill {kill}: the clean-up changed rget");
+        if args[0] == "rollback" {
+            // Both binaries it swaps are kept, in one order or the other.
+            let mut was = vec![Some(before.0.clone()), before.1.clone()];
+            let mut is = vec![Some(after.0.clone()), after.1.clone()];
+            was.sort();
+            is.sort();
+            assert_eq!(
+                is, was,
+                "kill {kill} ({args:?} after {delay} ms): a binary was lost"
+            );
+        } else if after.0 == before.0 {
+            assert!(
+                after.1 == before.1 || after.1.as_deref() == Some(&before.0),
+                "kill {kill} ({args:?} after {delay} ms): {before:?} became {after:?}"
+            );
+        } else {
+            assert_eq!(
+                after.0, args[2],
+                "kill {kill}: rget is neither the old nor the new"
+            );
+            assert_eq!(
+                after.1.as_deref(),
+                Some(before.0.as_str()),
+                "kill {kill}: the old one is not kept"
+            );
+        }
+        eprintln!("kill {kill}: {args:?} after {delay} of {whole} ms: {before:?} -> {after:?}");
+        if after == before {
+            unchanged += 1;
+        } else {
+            changed += 1;
+        }
+    }
+    eprintln!("{changed} killed runs had changed the install, {unchanged} had not");
+    assert!(
+        changed > 0 && unchanged > 0,
+        "the kills all landed before or all after the swap"
+    );
+}
+
+/// A FIFO, a directory, a symbolic link or (as root) a device at `rget.previous`: `self rollback`
+/// and `self upgrade` refuse it at once (never waiting on the FIFO), in one line that names
+/// `rget.previous`, and leave `rget` as it was.
+#[test]
+fn special_files_at_rget_previous_are_refused_without_hanging() {
+    let f = Fixture::new(&[VERSION, V2]);
+    let previous = f.install.join("rget.previous");
+    type Make<'a> = Box<dyn Fn() + 'a>;
+    let mut kinds: Vec<(&str, Make)> = vec![
+        (
+            "a FIFO",
+            Box::new(|| {
+                assert!(
+                    Command::new("mkfifo")
+                        .arg(&previous)
+                        .status()
+                        .unwrap()
+                        .success()
+                )
+            }),
+        ),
+        (
+            "a directory",
+            Box::new(|| std::fs::create_dir(&previous).unwrap()),
+        ),
+        (
+            "a symbolic link",
+            Box::new(|| std::os::unix::fs::symlink("rget", &previous).unwrap()),
+        ),
+    ];
+    if rget::fetch::sys::effective_uid() == 0 {
+        kinds.push((
+            "a device",
+            Box::new(|| {
+                assert!(
+                    Command::new("mknod")
+                        .arg(&previous)
+                        .args(["c", "1", "3"])
+                        .status()
+                        .unwrap()
+                        .success()
+                )
+            }),
+        ));
+    }
+    let before = std::fs::read(f.installed()).unwrap();
+    for (what, make) in &kinds {
+        make();
+        for args in [&["rollback"][..], &["upgrade", "--to", V2][..]] {
+            let t = std::time::Instant::now();
+            let out = f.run_installed(args);
+            assert!(
+                t.elapsed().as_secs() < 30,
+                "{what}: {args:?} took {:?}",
+                t.elapsed()
+            );
+            assert_fails(
+                &out,
+                7,
+                &format!("rget.previous is {what}, not a regular file"),
+            );
+            assert!(
+                std::fs::read(f.installed()).unwrap() == before,
+                "{what}: rget changed"
+            );
+        }
+        let m = std::fs::symlink_metadata(&previous).unwrap();
+        if m.is_dir() {
+            std::fs::remove_dir(&previous).unwrap();
+        } else {
+            std::fs::remove_file(&previous).unwrap();
+        }
+    }
+}
+
+/// A run that finds another one holding the install lock says so at once, on one line naming the
+/// directory, instead of sitting silent: then it waits, and when the lock is free it goes on and
+/// upgrades; when --max-time runs out first it stops with exit 4, one line saying why, and leaves
+/// `rget` as it was. (The lock is held here by the test, as a running `self upgrade` holds it.)
+#[test]
+fn a_run_behind_another_says_it_waits_and_then_goes_on_or_times_out() {
+    use std::io::{BufRead, BufReader};
+    let f = Fixture::new(&[VERSION, V2]);
+    let before = std::fs::read(f.installed()).unwrap();
+    let held = std::fs::File::open(&f.install).unwrap();
+    held.lock().unwrap();
+
+    let t = std::time::Instant::now();
+    let out = f.run_installed(&["upgrade", "--to", V2, "--max-time", "2"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("another rget is upgrading or rolling back")
+            && lines[0].contains("waiting for it to finish"),
+        "{err}"
+    );
+    assert!(lines[1].contains("ran out while waiting"), "{err}");
+    assert!(t.elapsed() >= std::time::Duration::from_secs(2), "{err}");
+    assert!(
+        std::fs::read(f.installed()).unwrap() == before,
+        "rget changed"
+    );
+
+    let prefix = f.install.to_str().unwrap().to_owned();
+    let mut c = f.command(
+        &f.installed(),
+        &["upgrade", "--to", V2, "--json", "--prefix", &prefix],
+    );
+    let mut child = spawn(c.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("waiting for it to finish"), "{first}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it did not wait for the lock"
+    );
+    assert!(
+        std::fs::read(f.installed()).unwrap() == before,
+        "rget changed while locked"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json = text(&out.stdout);
+    assert_eq!(parse_json(&json)["name"], rget_file(V2));
+    let (cur, _) = installed_versions(&f, &known(&f));
+    assert_eq!(cur, V2);
 }

@@ -1,7 +1,8 @@
 //! The transparency log: the sequencer in process, `rget log serve` as a process, kill -9 crash
-//! tests, and the log asking witnesses for cosignatures.
+//! tests, disk use per record, and the log asking witnesses for cosignatures.
 
 mod crash;
+mod disk;
 mod sequencer;
 mod server;
 mod witnessing;

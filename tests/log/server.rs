@@ -587,6 +587,130 @@ fn a_full_queue_answers_503_with_retry_after() {
     assert!(stderr.contains("reason=queue_full status=503"), "{stderr}");
 }
 
+/// `POST /add` with a header, for the reverse-proxy mode.
+fn submit_as(base: &str, client: Option<&str>, i: u64) -> Answer {
+    let mut req = agent().post(format!("{base}/add?url={}", pct(&release_url(i, 50))));
+    if let Some(c) = client {
+        req = req.header("X-Real-IP", c);
+    }
+    answer_of(req.send(&sums(i)[..]))
+}
+
+/// The default per-client limit: 60 submissions at once, then 30 a minute; the next one gets 429
+/// with Retry-After (2 s at 30 a minute) and one line naming the client, is counted in /metrics,
+/// and does not reach the log. Behind a proxy (`--client-address-header`) each address named in
+/// the header has its own allowance, and a request without the header is refused.
+#[test]
+fn submissions_are_rate_limited_per_client() {
+    let t = tempdir();
+    let (dir, _) = init_log(t.path(), ORIGIN);
+    // No --add-rate: the documented default (the test helper turns it off otherwise).
+    let listen = [
+        "log",
+        "serve",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--batch-delay",
+        "0",
+    ];
+    let args: Vec<&std::ffi::OsStr> = listen.iter().map(std::ffi::OsStr::new).collect();
+    let server = Server::spawn(&args);
+    // 66 at once from 6 connections: the burst of 60, plus one for every 2 s they take.
+    let start = Instant::now();
+    let handles: Vec<_> = (0..6u64)
+        .map(|t| {
+            let base = server.base.clone();
+            std::thread::spawn(move || {
+                (0..11)
+                    .map(|k| {
+                        let i = t * 11 + k;
+                        submit(&agent(), &base, &release_url(i, 50), &sums(i))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let answers: Vec<Answer> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let agent = agent();
+    let refilled = start.elapsed().as_secs() / 2 + 1;
+    let ok = answers.iter().filter(|a| a.status == 200).count() as u64;
+    let limited: Vec<&Answer> = answers.iter().filter(|a| a.status == 429).collect();
+    assert_eq!(ok + limited.len() as u64, 66);
+    assert!((60..=60 + refilled).contains(&ok), "{ok} accepted");
+    assert!(
+        !limited.is_empty() || refilled >= 6,
+        "no 429 after the burst"
+    );
+    for a in &limited {
+        let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+        assert!((1..=2).contains(&wait), "Retry-After {wait}");
+        assert_eq!(
+            a.text(),
+            format!("too many submissions from 127.0.0.1; retry after {wait} s\n")
+        );
+    }
+    let metrics = get(&agent, &server.url("/metrics")).text();
+    assert!(
+        metrics.contains(&format!(
+            "rget_log_rejected_total{{reason=\"rate_limited\"}} {}\n",
+            limited.len()
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("rget_log_entries_total {ok}\n")),
+        "{metrics}"
+    );
+    // Used up: one more waits for its turn.
+    let a = submit(&agent, &server.base, &release_url(70, 50), &sums(70));
+    assert_eq!(a.status, 429, "{}", a.text());
+    let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+    std::thread::sleep(Duration::from_secs(wait));
+    let a = submit(&agent, &server.base, &release_url(70, 50), &sums(70));
+    assert_eq!(a.status, 200, "after Retry-After: {}", a.text());
+    let (status, stderr) = server.stop();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("reason=rate_limited status=429"),
+        "{stderr}"
+    );
+
+    let server = Server::start(
+        &dir,
+        &[
+            "--add-rate",
+            "1",
+            "--add-burst",
+            "2",
+            "--client-address-header",
+            "X-Real-IP",
+            "--batch-delay",
+            "0",
+        ],
+    );
+    for i in 100..102 {
+        assert_eq!(submit_as(&server.base, Some("192.0.2.1"), i).status, 200);
+    }
+    let a = submit_as(&server.base, Some("192.0.2.1"), 102);
+    // One a minute: the next turn is about a minute away.
+    assert_eq!(a.status, 429, "{}", a.text());
+    let wait: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((50..=60).contains(&wait), "Retry-After {wait}");
+    assert!(a.text().contains("from 192.0.2.1;"), "{}", a.text());
+    assert_eq!(submit_as(&server.base, Some("192.0.2.2"), 103).status, 200);
+    let a = submit_as(&server.base, None, 104);
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(
+        a.text(),
+        "missing x-real-ip header (the reverse proxy must set it)\n"
+    );
+    drop(server);
+}
+
 #[test]
 fn slow_and_idle_clients_are_disconnected_and_connections_are_capped() {
     let t = tempdir();

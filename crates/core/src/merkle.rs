@@ -541,6 +541,13 @@ impl HashSource for MemoryTree {
     }
 }
 
+/// Reading needs no `&mut`: a tree shared behind a read lock serves proofs and tiles too.
+impl HashSource for &MemoryTree {
+    fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError> {
+        self.subtree_hash(level, index)
+    }
+}
+
 /// The right edge of a tree (a "compact range" over `[0, size)`): the roots of its complete subtrees,
 /// largest first. Enough to keep appending leaves and to compute the root, in O(log n) memory. An
 /// auditor starts it from a root it already verified, appends every new entry it downloaded, and

@@ -326,6 +326,80 @@ pub fn partial_width(level: u8, size: u64) -> u64 {
     hashes_at(level, size) % TILE_WIDTH
 }
 
+/// The width tile `index` of `level` has in a tree of `size` leaves: 256 when that tree fills it,
+/// 1..=255 when it is the partial tile at the right edge, 0 when the tree does not reach it.
+pub fn width_at(level: TileLevel, index: u64, size: u64) -> u16 {
+    let count = match level {
+        TileLevel::Hash(l) => hashes_at(l, size),
+        TileLevel::Entries => size,
+    };
+    let start = index.saturating_mul(TILE_WIDTH);
+    // At most 256 after `min`, so the cast cannot truncate.
+    count.saturating_sub(start).min(TILE_WIDTH) as u16
+}
+
+/// The indexes of the tiles of `level` whose width differs between trees of `old` and `new`
+/// leaves: from the tile holding the first hash (or entry) `new` adds to the one holding its
+/// last. Empty when `new` adds nothing at that level.
+pub fn grown_tiles(level: TileLevel, old: u64, new: u64) -> std::ops::Range<u64> {
+    let count = |size| match level {
+        TileLevel::Hash(l) => hashes_at(l, size),
+        TileLevel::Entries => size,
+    };
+    let (o, n) = (count(old), count(new));
+    if n <= o {
+        return 0..0;
+    }
+    o / TILE_WIDTH..(n - 1) / TILE_WIDTH + 1
+}
+
+/// Which partial versions of one tile a log deletes once a checkpoint of a size that gives the
+/// tile width `published` (see [`width_at`]) is out. `present`: the partial widths on disk with
+/// their sizes in bytes.
+///
+/// C2SP tlog-tiles lets a log delete any partial tile once the full tile is available, and clients
+/// fall back to it (see [`TileHashSource`], [`read_entry_bundle`]): all partials go when
+/// `published` is 256. Before that, every checkpoint the log signs implies another partial width,
+/// and keeping them all costs the square of the tile's size on disk (N batches of one large record
+/// each: N²/2 records). So a partial narrower than the published one (the checkpoint a client
+/// fetches is the newest; its partial tiles are always kept) stays only while the narrower ones
+/// kept, widest first, hold no more bytes than the published one: at least the previous
+/// checkpoint's partial (a client that read that checkpoint just before the log moved on still
+/// finds its tiles), and never more than twice the tile's bytes in all. Widths beyond `published`
+/// belong to a tree not yet published (the witnesses' quorum is missing) and are kept.
+pub fn removable_partials(present: &[(u16, u64)], published: u16) -> Vec<u16> {
+    if published == 0 {
+        return Vec::new();
+    }
+    if published >= FULL {
+        return present
+            .iter()
+            .map(|(w, _)| *w)
+            .filter(|w| *w < FULL)
+            .collect();
+    }
+    let budget = present
+        .iter()
+        .find(|(w, _)| *w == published)
+        .map_or(0, |(_, bytes)| *bytes);
+    let mut narrower: Vec<(u16, u64)> = present
+        .iter()
+        .copied()
+        .filter(|(w, _)| *w < published)
+        .collect();
+    narrower.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+    let mut kept = 0u64;
+    let mut out = Vec::new();
+    for (w, bytes) in narrower {
+        kept = kept.saturating_add(bytes);
+        if kept > budget {
+            out.push(w);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// Number of complete level-`8·level` subtrees in a tree of `size` leaves (`size / 256^level`).
 fn hashes_at(level: u8, size: u64) -> u64 {
     size.checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
@@ -514,6 +588,29 @@ impl MerkleError<TileError> {
     pub fn is_unserved(&self) -> bool {
         matches!(self, MerkleError::Source(e) if e.is_unserved())
     }
+}
+
+/// The entries of entry bundle `tile`: that bundle, or, when it is partial and gone (a log may
+/// delete a partial bundle once the full one exists: C2SP tlog-tiles), the first `tile.width`
+/// entries of the full bundle. The length of every entry is checked by decoding; that the entries
+/// are the log's is for the caller to check against a signed root.
+pub fn read_entry_bundle(
+    reader: &mut impl TileReader,
+    tile: &Tile,
+) -> Result<Vec<Vec<u8>>, TileError> {
+    let (bytes, width) = match reader.read_tile(tile) {
+        Ok(b) => (b, tile.width),
+        Err(TileError::NotFound { .. }) if !tile.is_full() => {
+            (reader.read_tile(&tile.full())?, FULL)
+        }
+        Err(e) => return Err(e),
+    };
+    let entries = decode_bundle(&bytes, width)?;
+    Ok(entries
+        .into_iter()
+        .take(usize::from(tile.width))
+        .map(<[u8]>::to_vec)
+        .collect())
 }
 
 /// Reads tiles by name: a directory, an HTTP client, or [`MemoryTiles`].
@@ -1025,6 +1122,108 @@ mod tests {
             assert_eq!(first + covered, to, "{from}..{to}");
             assert!(bundles.iter().all(|t| t.is_covered_by(to)));
         }
+    }
+
+    #[test]
+    fn widths_at_a_size_and_tiles_a_growth_changes() {
+        use TileLevel::{Entries, Hash};
+        assert_eq!(width_at(Entries, 0, 0), 0);
+        assert_eq!(width_at(Entries, 0, 5), 5);
+        assert_eq!(width_at(Entries, 0, 700), 256);
+        assert_eq!(width_at(Entries, 2, 700), 188);
+        assert_eq!(width_at(Entries, 3, 700), 0);
+        assert_eq!(width_at(Hash(0), 2, 700), 188);
+        assert_eq!(width_at(Hash(1), 0, 700), 2);
+        assert_eq!(width_at(Hash(1), 0, 70_000), 256);
+        assert_eq!(width_at(Hash(1), 1, 70_000), 17);
+        assert_eq!(width_at(Hash(2), 0, 70_000), 1);
+        assert_eq!(width_at(Hash(3), 0, 70_000), 0);
+        assert_eq!(width_at(Hash(0), u64::MAX, u64::MAX), 0);
+        assert_eq!(grown_tiles(Entries, 700, 700), 0..0);
+        assert_eq!(grown_tiles(Entries, 700, 701), 2..3);
+        assert_eq!(grown_tiles(Entries, 700, 800), 2..4);
+        assert_eq!(grown_tiles(Hash(1), 700, 760), 0..0);
+        assert_eq!(grown_tiles(Hash(1), 700, 800), 0..1);
+        assert_eq!(grown_tiles(Hash(0), 0, 256), 0..1);
+        assert_eq!(grown_tiles(Hash(0), 900, 700), 0..0);
+        // Every tile whose width differs between the two sizes is in the range, and only those.
+        for (old, new) in [(0u64, 1u64), (255, 257), (700, 70_000), (65_535, 65_537)] {
+            for level in [Entries, Hash(0), Hash(1), Hash(2)] {
+                let r = grown_tiles(level, old, new);
+                for n in 0..400 {
+                    let differs = width_at(level, n, old) != width_at(level, n, new);
+                    assert_eq!(differs, r.contains(&n), "{level:?} {n} {old}..{new}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn partials_go_when_full_and_stay_within_the_published_ones_bytes() {
+        let sized = |ws: &[u16]| {
+            ws.iter()
+                .map(|w| (*w, u64::from(*w) * 100))
+                .collect::<Vec<_>>()
+        };
+        // Full: every partial goes.
+        assert_eq!(
+            removable_partials(&sized(&[3, 9, 200]), 256),
+            vec![3, 9, 200]
+        );
+        // Not published at all: nothing goes.
+        assert_eq!(removable_partials(&sized(&[3, 9]), 0), Vec::<u16>::new());
+        // Equal-sized steps: the previous one stays (9 ≤ 10), the older ones go.
+        let p = sized(&[7, 8, 9, 10]);
+        assert_eq!(removable_partials(&p, 10), vec![7, 8]);
+        // Small steps after a big one: several fit in the published one's bytes.
+        let p = sized(&[1, 2, 3, 100]);
+        assert_eq!(removable_partials(&p, 100), Vec::<u16>::new());
+        // Wider than published (durable, not yet cosigned): kept.
+        assert_eq!(
+            removable_partials(&sized(&[5, 6, 50]), 6),
+            Vec::<u16>::new()
+        );
+        // The kept narrower ones never hold more bytes than the published one.
+        for published in 1..=255u16 {
+            let all: Vec<u16> = (1..=255).collect();
+            let p = sized(&all);
+            let gone = removable_partials(&p, published);
+            let kept: u64 = p
+                .iter()
+                .filter(|(w, _)| *w < published && !gone.contains(w))
+                .map(|(_, b)| b)
+                .sum();
+            assert!(kept <= u64::from(published) * 100, "{published}");
+            if published > 1 {
+                assert!(!gone.contains(&(published - 1)), "{published}");
+            }
+            assert!(gone.iter().all(|w| *w < published));
+        }
+    }
+
+    #[test]
+    fn entry_bundles_fall_back_to_the_full_bundle() {
+        let entries: Vec<Vec<u8>> = (0..256u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let mut tiles = MemoryTiles::new();
+        tiles.insert(
+            &t(TileLevel::Entries, 0, 256),
+            encode_bundle(&refs).unwrap(),
+        );
+        tiles.insert(
+            &t(TileLevel::Entries, 0, 3),
+            encode_bundle(&refs[..3]).unwrap(),
+        );
+        let got = read_entry_bundle(&mut tiles, &t(TileLevel::Entries, 0, 3)).unwrap();
+        assert_eq!(got, entries[..3]);
+        let got = read_entry_bundle(&mut tiles, &t(TileLevel::Entries, 0, 40)).unwrap();
+        assert_eq!(got, entries[..40]);
+        assert!(matches!(
+            read_entry_bundle(&mut tiles, &t(TileLevel::Entries, 1, 4)),
+            Err(TileError::NotFound { .. })
+        ));
+        tiles.insert(&t(TileLevel::Entries, 0, 5), b"junk".to_vec());
+        assert!(read_entry_bundle(&mut tiles, &t(TileLevel::Entries, 0, 5)).is_err());
     }
 
     #[test]

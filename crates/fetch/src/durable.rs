@@ -104,31 +104,116 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_atomic_all(&[(path, bytes, mode)])
 }
 
-/// Writes several files that belong together (a `SHA256SUMS` with its signature and proof, a key
-/// pair) as nearly all-or-nothing as POSIX allows: every temporary is written and fsynced before
+/// Writes several files that belong together (a key pair, a `SHA256SUMS` with its signature and
+/// proof) as nearly all-or-nothing as POSIX allows: every temporary is written and fsynced before
 /// the first rename, so a failure while writing (disk full, permissions) leaves every target as it
 /// was and no temporary behind; the renames follow back to back, then each directory is fsynced.
 pub fn write_atomic_all(files: &[(&Path, &[u8], u32)]) -> io::Result<()> {
-    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    let mut staged = Staged::default();
     for (path, bytes, mode) in files {
-        match durable_temp(path, bytes, *mode) {
-            Ok(tmp) => temps.push(tmp),
-            Err(e) => {
-                remove_all(&temps);
+        staged.add(path, bytes, *mode)?;
+    }
+    staged.commit()
+}
+
+/// Files staged in temporaries beside their targets, each written and fsynced, and renamed into
+/// place only by [`Staged::commit`]: [`write_atomic_all`] in two steps, so that a command can make
+/// every write it will make before a step it cannot take back (`rget release` logs the list only
+/// once its signature, the list and a place for the proof are on disk beside their targets). A
+/// file whose bytes come later is staged with what is known and [`Staged::rewrite`]n. Dropped
+/// without a commit, it removes its temporaries and leaves every target as it was.
+#[derive(Default)]
+pub struct Staged {
+    files: Vec<(PathBuf, PathBuf, u32)>,
+    committed: bool,
+}
+
+impl Staged {
+    /// Stages `bytes` for `path`. A target that exists must be a regular file (links are not
+    /// followed): a directory or a special file there could not be replaced by the rename, and
+    /// finding that out only at [`Staged::commit`] would be too late.
+    pub fn add(&mut self, path: &Path, bytes: &[u8], mode: u32) -> io::Result<usize> {
+        match fs::symlink_metadata(path) {
+            Ok(m) if !m.is_file() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} is {}, not a regular file it could replace",
+                        path.display(),
+                        kind(&m)
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let tmp = durable_temp(path, bytes, mode)?;
+        self.files.push((path.to_path_buf(), tmp, mode));
+        Ok(self.files.len() - 1)
+    }
+
+    /// Replaces the bytes staged as file `index` (durably, still under its temporary name).
+    pub fn rewrite(&mut self, index: usize, bytes: &[u8]) -> io::Result<()> {
+        let (path, tmp, mode) = self
+            .files
+            .get_mut(index)
+            .ok_or_else(|| io::Error::other("no such staged file"))?;
+        let new = durable_temp(path, bytes, *mode)?;
+        let old = std::mem::replace(tmp, new);
+        let _ = fs::remove_file(old);
+        Ok(())
+    }
+
+    /// Renames every staged file into place, in the order they were added, then fsyncs their
+    /// directories. A failed rename removes the temporaries not yet renamed.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.committed = true;
+        for (i, (path, tmp, _)) in self.files.iter().enumerate() {
+            if let Err(e) = fs::rename(tmp, path) {
+                let rest: Vec<PathBuf> = self
+                    .files
+                    .iter()
+                    .skip(i)
+                    .map(|(_, t, _)| t.clone())
+                    .collect();
+                remove_all(&rest);
                 return Err(e);
             }
         }
+        for (path, _, _) in &self.files {
+            sync_dir(parent_of(path))?;
+        }
+        Ok(())
     }
-    for (i, ((path, _, _), tmp)) in files.iter().zip(&temps).enumerate() {
-        if let Err(e) = fs::rename(tmp, path) {
-            remove_all(temps.get(i..).unwrap_or_default());
-            return Err(e);
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let temps: Vec<PathBuf> = self.files.iter().map(|(_, t, _)| t.clone()).collect();
+            remove_all(&temps);
         }
     }
-    for (path, _, _) in files {
-        sync_dir(parent_of(path))?;
+}
+
+/// A file type in words, for messages.
+fn kind(m: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
     }
-    Ok(())
 }
 
 /// A fsynced temporary beside `path` holding `bytes`; none is left on error.
@@ -365,6 +450,35 @@ mod tests {
             "no temporary left"
         );
         assert_eq!(parent_of(Path::new("a/b")), Path::new("a"));
+    }
+
+    #[test]
+    fn staged_files_are_checked_before_and_renamed_only_on_commit() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        fs::write(&a, b"old").unwrap();
+        let mut s = Staged::default();
+        s.add(&a, b"new a", 0o644).unwrap();
+        let later = s.add(&b, b"", 0o644).unwrap();
+        assert_eq!(
+            fs::read(&a).unwrap(),
+            b"old",
+            "nothing renamed before commit"
+        );
+        assert!(!b.exists());
+        s.rewrite(later, b"known later").unwrap();
+        s.commit().unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"new a");
+        assert_eq!(fs::read(&b).unwrap(), b"known later");
+        // A directory where a file goes is refused at once; dropping leaves nothing behind.
+        fs::create_dir(t.path().join("d")).unwrap();
+        let mut s = Staged::default();
+        s.add(&a, b"x", 0o644).unwrap();
+        let e = s.add(&t.path().join("d"), b"x", 0o644).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        drop(s);
+        assert_eq!(fs::read(&a).unwrap(), b"new a");
+        assert_eq!(sweep_temporaries(t.path(), true).unwrap(), 0);
     }
 
     #[test]

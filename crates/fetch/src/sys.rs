@@ -1,7 +1,8 @@
 //! Every `unsafe` block of rget outside the bootstrap: thin wrappers, each with a safe signature,
 //! around system calls that `std` does not offer: sync_file_range(2) and syncfs(2), the signal mask
-//! with sigwait(3) (how an interrupted download removes its temporary file), and geteuid(2). The
-//! rest of rget denies `unsafe_code`.
+//! with sigwait(3) (how an interrupted download removes its temporary file), geteuid(2), and
+//! renameat2(2) with `RENAME_EXCHANGE` (how a rollback swaps two binaries). The rest of rget denies
+//! `unsafe_code`.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -49,6 +50,51 @@ pub fn sync_file_system(file: &File) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Swaps the files at `a` and `b` in one step: Linux `renameat2(RENAME_EXCHANGE)`. At every instant
+/// each name leads to one of the two files, whole, and a crash leaves them swapped or not. Both
+/// must exist, in one file system. A file system (or a system) that cannot exchange gives an error
+/// of kind `Unsupported`, so that the caller can do it another way.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn exchange(a: &std::path::Path, b: &std::path::Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &std::path::Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: renameat2 reads two NUL-terminated paths, both owned by `a` and `b` for the whole
+    // call, and takes integers otherwise (AT_FDCWD, flags); it writes no memory of this process.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    Err(match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {
+            io::Error::new(io::ErrorKind::Unsupported, e)
+        }
+        _ => e,
+    })
+}
+
+/// Elsewhere: no exchange to offer.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn exchange(_a: &std::path::Path, _b: &std::path::Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "renameat2(RENAME_EXCHANGE) is Linux-only",
+    ))
 }
 
 /// Not Linux: no file-system-wide barrier to offer.

@@ -7,9 +7,10 @@
 //! then checked to be regular files. Each refusal is one line that says how to fix it.
 
 use super::StateError;
+use crate::secret::Exposure;
 use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Refuses `dir` unless it is a directory owned by this user (or root) that neither its group nor
@@ -92,32 +93,28 @@ fn open_checked(path: &Path, options: &OpenOptions) -> Result<Option<File>, Stat
 /// bit may be set.
 fn check_owner_and_mode(path: &Path, m: &Metadata, what: &str) -> Result<(), StateError> {
     let me = rget_fetch::sys::effective_uid();
-    if m.uid() != me && m.uid() != 0 {
-        return Err(not_private(
+    match crate::secret::others_can_write(m, me) {
+        None => Ok(()),
+        Some(Exposure::OtherOwner { uid }) => Err(not_private(
             path,
             format!(
-                "{what} belongs to uid {}, not to the user running rget (uid {me}), who could not \
-                 trust what that user writes there",
-                m.uid()
+                "{what} belongs to uid {uid}, not to the user running rget (uid {me}), who could not \
+                 trust what that user writes there"
             ),
             format!(
                 "chown it to uid {me} (chown -R {me} {}), or pass --state DIR for a directory of your own",
                 path.display()
             ),
-        ));
-    }
-    let mode = m.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(not_private(
+        )),
+        Some(Exposure::Writable { mode }) => Err(not_private(
             path,
             format!(
                 "{what} is writable by other users (mode {mode:04o}), so anyone could plant the checkpoints \
                  this host trusts"
             ),
             format!("make it private: chmod go-w {}", path.display()),
-        ));
+        )),
     }
-    Ok(())
 }
 
 fn not_regular(path: &Path, t: &FileType) -> StateError {
