@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Download a release file, verified against its logged SHA256SUMS",
+    about = "Download release files, each verified against its logged SHA256SUMS",
     long_about = "Download URL and keep it only if all of this holds: the SHA256SUMS next to it (or --sums) \
 lists its name and digest; that SHA256SUMS is recorded in a trusted transparency log (from \
 SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from its tiles) under a \
@@ -29,7 +29,9 @@ checkpoint this host saw of that log (and, when the log's lookup is used, no tru
 SHA256SUMS for that URL: exit 6, evidence kept); and its minisign signature holds where a publisher key \
 applies, with a trusted comment that names no other URL (rget release writes url:<URL> into it). \
 The body is hashed while it streams into a temporary file beside the destination, which is renamed \
-into place only after every check: on any failure the destination is untouched, and an interrupted \
+into place only after every check. It starts streaming at once, while the SHA256SUMS, its proof and \
+its signature are fetched in parallel and checked; a failed check stops it and removes the temporary \
+file. On any failure the destination is untouched, and an interrupted \
 download (Ctrl-C, SIGTERM, SIGHUP: exit 130, 143, 129) leaves no temporary file; what a killed rget \
 left (kill -9) is removed by the next run in that directory.
 
@@ -42,12 +44,22 @@ The destination (-o, or the derived name) decides how it is written: absent or a
 replaced atomically; a character device or a FIFO is written through, only after the whole file \
 verified, from a private spool file in $TMPDIR (the node itself stays); a directory, a socket or a \
 block device is refused before anything is downloaded (exit 2). A symbolic link is followed to its \
-target, as curl -o does, and the target's kind decides.",
+target, as curl -o does, and the target's kind decides.
+
+Many URLs (on the command line, or listed with -i FILE, one a line, '-' for standard input, blank \
+lines and '#' comments skipped) are downloaded -P at a time, each under its own name in --output-dir \
+(or the current directory). Each release directory's SHA256SUMS, proof and signature are fetched \
+and checked once for all its files. A bad list line, a URL given twice, or two URLs for one output \
+name are refused before anything is fetched (exit 2). Each file ends on its own: those that verified \
+are kept, each failure is one line naming its URL and exit class, and the exit code is that of the \
+first failed file in the order given (0 only if all verified). --json prints one object per file.",
     after_help = "Examples:
   rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz            saves tool-1.2-linux.tar.gz
   rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool       saves to that path
   rget get -o /dev/stdout https://example.org/rel/v1.2/tool | tar x       through a pipe, once verified
-  rget get --json https://example.org/rel/v1.2/tool | jq .sha256"
+  rget get --json https://example.org/rel/v1.2/tool | jq .sha256
+  rget get --output-dir bin/ https://example.org/rel/v1.2/a https://example.org/rel/v1.2/b
+  printf '%s\\n' https://example.org/rel/v1.2/a https://example.org/rel/v1.3/c | rget get -P 8 -i -"
 )]
 pub struct GetArgs {
     /// The files to download (https). With more than one, each is saved under its own name (in

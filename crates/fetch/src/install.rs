@@ -418,7 +418,10 @@ mod tests {
             "{e}"
         );
         let e = install(staged(t.path(), b"next"), &dest).unwrap_err();
-        assert!(e.to_string().contains("rget.previous is a directory"), "{e}");
+        assert!(
+            e.to_string().contains("rget.previous is a directory"),
+            "{e}"
+        );
         assert_eq!(fs::read(&dest).unwrap(), b"current");
         fs::remove_dir(previous_of(&dest)).unwrap();
         std::os::unix::fs::symlink("rget", previous_of(&dest)).unwrap();
