@@ -148,6 +148,7 @@ fn main() {
     let rounds = env_u64("RGET_BENCH_ROUNDS", 5).max(1);
     let delay = Duration::from_millis(env_u64("RGET_BENCH_DELAY_MS", 50));
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
+    std::fs::create_dir_all(base).unwrap();
     let tmp = tempfile::tempdir_in(base).unwrap();
     let root = tmp.path();
     let out_dir =

@@ -7,6 +7,8 @@
 //! number of its files the run names. A file is handed over (renamed into place, written through)
 //! only when its directory's checks held, its name is listed, and its digest is the listed one; a
 //! failed check drops its transfer, which removes the temporary file at once and stops the thread.
+//! A transfer slot is freed as soon as its body is complete: a file whose directory is still being
+//! checked waits, downloaded, while the slot fetches the next file.
 //!
 //! Release directories of one log are checked from the one whose proof is under the largest
 //! checkpoint down, so the memory of that log is written once per run: the others' checkpoints are
@@ -21,10 +23,11 @@ use crate::client::verified::{self, ReleaseFiles, VerifiedRelease, VerifiedSums}
 use rget_core::digest::Hash;
 use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify::check_listed;
-use rget_fetch::{Downloaded, Transfer};
+use rget_fetch::Downloaded;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// One file of the run, everything about it settled before anything is fetched.
 pub struct Job {
@@ -73,12 +76,27 @@ pub fn run(
         let workers = plan.parallel.clamp(1, plan.jobs.len().max(1));
         for _ in 0..workers {
             s.spawn(|| {
+                let end = |i: usize, outcome: CliResult<Done>| {
+                    report(i, &outcome);
+                    lock(&outcomes)[i] = Some(outcome);
+                };
+                // A transfer slot is freed as soon as its body is complete: a file whose checks
+                // are still running waits here, downloaded, while the slot fetches the next one.
+                let mut parked = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = plan.jobs.get(i) else { break };
-                    let outcome = run_job(ctx, plan, job, &board);
-                    report(i, &outcome);
-                    lock(&outcomes)[i] = Some(outcome);
+                    match transfer(ctx, plan, job, &board) {
+                        Err(f) => end(i, Err(f)),
+                        Ok(dl) => match board.get(job.release) {
+                            Some(verdict) => end(i, complete(job, verdict, dl)),
+                            None => parked.push((i, dl)),
+                        },
+                    }
+                }
+                for (i, dl) in parked {
+                    let job = &plan.jobs[i];
+                    end(i, complete(job, board.wait(job.release), dl));
                 }
             });
         }
@@ -138,8 +156,18 @@ fn verify_releases(ctx: &Context, plan: &Plan<'_>, board: &Board) {
     }
 }
 
-/// One file: start its transfer, wait for its directory's verdict, then check and hand over.
-fn run_job(ctx: &Context, plan: &Plan<'_>, job: &Job, board: &Board) -> CliResult<Done> {
+/// How often a transfer in progress looks whether its directory's checks failed meanwhile.
+const CHECK_EVERY: Duration = Duration::from_millis(20);
+
+/// One file's transfer, to its end: the body downloaded (or the transfer's own failure, which its
+/// directory's verdict may still take precedence over), or a failed check of its directory or name,
+/// which stops the transfer at once (dropping it removes its temporary file).
+fn transfer(
+    ctx: &Context,
+    plan: &Plan<'_>,
+    job: &Job,
+    board: &Board,
+) -> CliResult<CliResult<Downloaded>> {
     // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
     let beside = match &job.dest {
         Destination::Replace(p) => p.clone(),
@@ -156,22 +184,34 @@ fn run_job(ctx: &Context, plan: &Plan<'_>, job: &Job, board: &Board) -> CliResul
     let started = ctx
         .fetch
         .start_download(job.url.as_str(), &beside, plan.max_size, progress);
-    // The checks decide first: if they fail, that is the failure reported, and returning drops the
-    // transfer, which removes its temporary file at once. (A transfer that could not start is
-    // reported only if they held.)
-    let checked = board
-        .wait(job.release)
-        .and_then(|r| r.file(job.name.clone()).map_err(client));
-    let finished = checked.and_then(|v| {
-        let dl = started
-            .and_then(Transfer::finish)
-            .map_err(|e| client(e.into()))?;
-        Ok((v, dl))
-    });
+    let result = match started {
+        Ok(mut t) => loop {
+            // A failed check, or a name its SHA256SUMS does not list, ends it now.
+            if let Some(v) = board.get(job.release) {
+                let r = v?;
+                if r.sums.get(&job.name).is_none() {
+                    r.file(job.name.clone()).map_err(client)?;
+                }
+            }
+            match t.wait(Some(CHECK_EVERY)) {
+                Ok(r) => break r,
+                Err(still) => t = still,
+            }
+        },
+        Err(e) => Err(e),
+    };
     if let Some(b) = &bar {
         b.finish();
     }
-    let (v, dl) = finished?;
+    Ok(result.map_err(|e| client(e.into())))
+}
+
+/// A downloaded file (or its failed transfer) with its directory's verdict: the verdict's failure
+/// comes first, then an unlisted name, then the transfer's failure, then a digest other than the
+/// listed one; otherwise it is handed over.
+fn complete(job: &Job, verdict: Verdict, dl: CliResult<Downloaded>) -> CliResult<Done> {
+    let v = verdict?.file(job.name.clone()).map_err(client)?;
+    let dl = dl?;
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(Failure::verification)?;
     let (sha256, len) = (dl.sha256, dl.len);
     hand_over(dl, job)?;
@@ -226,6 +266,11 @@ impl Board {
             *slot = Some(v);
         }
         self.posted.notify_all();
+    }
+
+    /// The verdict on directory `i`, if it is known yet.
+    fn get(&self, i: usize) -> Option<Verdict> {
+        lock(&self.verdicts).get(i).cloned().flatten()
     }
 
     fn wait(&self, i: usize) -> Verdict {

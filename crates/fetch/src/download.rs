@@ -337,22 +337,43 @@ impl Transfer {
 
     /// Waits for the whole body: the download, hashed, ready to be checked and persisted.
     pub fn finish(self) -> Result<Downloaded, FetchError> {
-        let r = match self.done.recv() {
+        match self.wait(None) {
             Ok(r) => r,
+            // Without a time limit the wait only ends with an answer.
+            Err(t) => t.finish(),
+        }
+    }
+
+    /// [`Transfer::finish`], waiting at most `limit` (`None`: as long as it takes): the transfer
+    /// itself back if the body is not complete by then, so the caller can check something else
+    /// (has a check failed?) and wait again, or drop it.
+    pub fn wait(
+        self,
+        limit: Option<std::time::Duration>,
+    ) -> Result<Result<Downloaded, FetchError>, Transfer> {
+        let answer = match limit {
+            None => self
+                .done
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(l) => self.done.recv_timeout(l),
+        };
+        let r = match answer {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(self),
             // The thread ended without an answer: only a panic does that.
-            Err(_) => Err(FetchError::local(
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(FetchError::local(
                 &self.temp.path,
                 "the download thread stopped",
                 std::io::Error::other("it panicked"),
             )),
         };
-        let (sha256, len, final_url) = r?;
-        Ok(Downloaded {
+        Ok(r.map(|(sha256, len, final_url)| Downloaded {
             temp: self.temp,
             sha256,
             len,
             final_url,
-        })
+        }))
     }
 }
 
