@@ -156,3 +156,56 @@ fn ctrl_c_stops_every_process_and_removes_every_file() {
         "files left behind"
     );
 }
+
+/// A bootstrap that does not build: the demo shows cargo's error lines (bounded), names the first in
+/// its one-line error, exits non-zero and removes its workspace.
+#[test]
+fn a_bootstrap_that_does_not_build_shows_cargos_errors() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src-tree");
+    std::fs::create_dir_all(src.join("src")).unwrap();
+    // What the demo checks a source tree by (its tree has the bootstrap's build script).
+    std::fs::create_dir_all(src.join("bootstrap")).unwrap();
+    std::fs::write(src.join("bootstrap/build.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        src.join("Cargo.toml"),
+        "[package]\nname = \"rget-bootstrap\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"rget-bootstrap\"\nversion = \"0.0.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("src/main.rs"),
+        "fn main() {\n    let n: u32 = \"not a number\";\n    println!(\"{n}\");\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(RGET)
+        .arg("demo")
+        .arg("--source")
+        .arg(&src)
+        .arg("--target-dir")
+        .arg(work.path().join("target"))
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("  cargo: error[E0308]: mismatched types"),
+        "{err}"
+    );
+    assert!(err.contains("  cargo:  --> src/main.rs:2:"), "{err}");
+    assert!(err.matches("  cargo: ").count() <= 20, "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("building the bootstrap failed: error[E0308]: mismatched types"),
+        "{last}"
+    );
+    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+}

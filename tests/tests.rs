@@ -4,9 +4,10 @@
 //! Each area is a module: a file `tests/AREA.rs`, or a directory `tests/AREA/` whose `mod.rs` lists
 //! its files. Everything shared lives once in `tests/common/` (running `rget`, HTTPS with a test CA,
 //! log and witness processes, published releases, minisign keys and signatures, Go's reference
-//! helper, random numbers). Tests that need a tool outside Cargo (`minisign`, Go with x/mod) are
-//! `#[ignore = "needs <tool>: see .ci/run"]`: `cargo test --workspace --locked -- --include-ignored`
-//! runs them, and `.ci/run` installs the tools and does so.
+//! helper, random numbers). Tests that need a tool outside Cargo (`minisign`, Go with x/mod,
+//! `systemd-analyze`) are `#[ignore = "needs <tool>: see .ci/run"]`:
+//! `cargo test --workspace --locked -- --include-ignored` runs them, and `.ci/run` installs the
+//! tools and does so.
 //!
 //! Run one area or test by its path: `cargo test --test integration client::e2e`.
 
@@ -19,6 +20,7 @@ mod common;
 mod client;
 mod core;
 mod demo;
+mod docs;
 mod fetch;
 mod hardening;
 mod install;

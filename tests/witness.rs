@@ -28,11 +28,11 @@ const ORIGIN: &str = "log.test.example/witnessed";
 
 // ---- processes ------------------------------------------------------------------------------------
 
-/// `rget witness init --name NAME parent/witness`: the directory and the cosigner key (last line).
+/// `rget witness init --name NAME parent/witness`: the directory and the cosigner key.
 fn init_witness(parent: &Path, name: &str) -> (PathBuf, VerifierKey) {
     let dir = parent.join("witness");
     let vkey = logc::init_witness(&dir, name);
-    (dir, VerifierKey::parse(&vkey).expect("last line is a vkey"))
+    (dir, VerifierKey::parse(&vkey).expect("a vkey"))
 }
 
 /// A policy file witnessing the logs of `vkeys`.

@@ -13,7 +13,8 @@
 //! 4. Copies the verified bytes into a sealed memfd and re-hashes them there.
 //! 5. Installs atomically as `DIR/rget` (previous kept as `rget.previous`); `--dry-run` stops here,
 //!    before installing.
-//! 6. Executes the sealed memfd with ARGS (default `self verify`; or the installed file, saying so, where memfd execution is
+//! 6. Executes the sealed memfd with ARGS (default `self verify` with this run's `--cacert` and
+//!    `--mirror` options; or the installed file, saying so, where memfd execution is
 //!    refused).
 //!
 //! Exit codes are rget's (README.md): 1 verification failed, 2 usage or unpinned version, 4 download
@@ -55,7 +56,8 @@ Options:
   --mirror URL    download from this mirror first ({version} is replaced); every byte is still checked
   --cacert FILE   also trust these CA certificates (SSL_CERT_FILE is honoured too)
   --dry-run       check everything, install nothing
-  -- ARGS...      run the verified rget with ARGS; default: self verify
+  -- ARGS...      run the verified rget with ARGS; default: self verify, with the --cacert
+                  and --mirror options given here
   -V, --version   print this bootstrap's version
 
 Exit codes: 0 ok (or the executed rget's), 1 verification failed, 2 usage or unpinned version,
@@ -274,12 +276,36 @@ fn run() -> Result<(), Fail> {
     );
 
     // The default ARGS: the installed rget checks itself once more, under its own compiled-in pins,
-    // and reports its log index and checkpoint. Whatever ARGS follow `--` are passed through.
-    let rest = args
-        .rest
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| vec!["self".into(), "verify".into()]);
+    // and reports its log index and checkpoint, reaching the release the way this run did (the same
+    // CAs and mirrors: without them an install that succeeded would end in a network error).
+    // Whatever ARGS follow `--` are passed through as they are.
+    let rest = match args.rest.filter(|r| !r.is_empty()) {
+        Some(r) => r,
+        None => {
+            let d = default_args(&args.cacerts, &args.mirrors);
+            let shown: Vec<_> = d.iter().map(|a| a.to_string_lossy()).collect();
+            eprintln!(
+                "running: rget {}",
+                rget_core::escape::for_terminal(&shown.join(" "))
+            );
+            d
+        }
+    };
     exec(memfd, &dest, &rest)
+}
+
+/// `self verify` with this run's `--cacert` files and `--mirror`s.
+fn default_args(cacerts: &[PathBuf], mirrors: &[String]) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = vec!["self".into(), "verify".into()];
+    for c in cacerts {
+        a.push("--cacert".into());
+        a.push(c.clone().into_os_string());
+    }
+    for m in mirrors {
+        a.push("--mirror".into());
+        a.push(m.into());
+    }
+    a
 }
 
 /// `~/.local/bin`, or `/usr/local/bin` for root.

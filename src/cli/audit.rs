@@ -26,10 +26,20 @@ prefix, and check that all of them hash into the signed tree (the whole log is c
 records). Then report the records under --prefix: new ones, URLs whose content changed (more than one \
 SHA256SUMS digest: a release changed in place, or an older one recorded again under a newer URL; the \
 checkpoint and the records are kept under the state directory's evidence/), and, with --expect, records whose SHA256SUMS you did not publish. A second run \
-fetches only what is new. Anomalies exit with code 6: run it from cron or CI and alert on it.",
+fetches only what is new. Anomalies exit with code 6: run it from cron or CI and alert on it.
+
+An anomaly stays open, and every later run reports it again (exit 6), until you acknowledge it by \
+its log index with --acknowledge INDEX, once you have looked into it. That run reports it as \
+acknowledged and no longer counts it; a new anomaly is reported as before.",
     after_help = "Examples:
   rget audit --prefix https://example.org/releases/
-  rget audit --prefix https://example.org/releases/ --expect published-sums/ --json"
+  rget audit --prefix https://example.org/releases/ \\
+      --expect published-sums/ --json
+  rget audit --prefix https://example.org/releases/ --acknowledge 1234
+
+Exit codes: 0 no open anomaly, 6 open anomalies (or a log rolled back or
+forked), 2 usage (including --acknowledge of an index with no open anomaly),
+3, 4, 7 as for every command."
 )]
 pub struct Args {
     /// The URL prefix of your published SHA256SUMS files
@@ -44,6 +54,10 @@ pub struct Args {
     /// One JSON object on standard output instead of the text report
     #[arg(long)]
     pub json: bool,
+    /// The anomaly at this log index (reported by an earlier run) is dealt with: stop reporting it.
+    /// Repeatable; an index with no open anomaly is a usage error, and nothing is audited
+    #[arg(long, value_name = "INDEX")]
+    pub acknowledge: Vec<u64>,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -57,7 +71,7 @@ pub fn run(a: Args) -> CliResult {
         Some(expected_digests(&a.expect)?)
     };
     let ctx = a.trust.context()?;
-    let reports = audit::audit(&ctx, &prefix, expected.as_ref()).map_err(client)?;
+    let reports = audit::audit(&ctx, &prefix, expected.as_ref(), &a.acknowledge).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {
         json::line(&json(&prefix, &reports, anomalies))?
@@ -72,8 +86,15 @@ pub fn run(a: Args) -> CliResult {
         .write_all(out.as_bytes())
         .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
     if anomalies > 0 {
+        let before: usize = reports.iter().map(|r| r.reported_before.len()).sum();
+        let open_before = if before > 0 {
+            format!(" ({before} reported before and not acknowledged)")
+        } else {
+            String::new()
+        };
         return Err(Failure::trust_anomaly(format!(
-            "audit found {anomalies} anomal{} under {prefix}{}",
+            "audit found {anomalies} anomal{} under {prefix}{open_before}{}; once handled, \
+             acknowledge each with --acknowledge INDEX",
             if anomalies == 1 { "y" } else { "ies" },
             changed_summary(&reports)
         )));
@@ -216,11 +237,23 @@ fn evidence_text(e: &Evidence) -> String {
     }
 }
 
-fn rec_line(kind: &str, r: &Rec) -> String {
+fn rec_line(kind: &str, r: &Rec, before: &[u64]) -> String {
     format!(
-        "  {kind:<10} {} {} (SHA256SUMS sha256 {})\n",
-        r.index, r.url, r.sums_sha256
+        "  {kind:<10} {} {} (SHA256SUMS sha256 {}){}\n",
+        r.index,
+        r.url,
+        r.sums_sha256,
+        again(r.index, before)
     )
+}
+
+/// The mark of an anomaly found by an earlier run and not acknowledged.
+fn again(index: u64, before: &[u64]) -> &'static str {
+    if before.contains(&index) {
+        " (reported before, not acknowledged)"
+    } else {
+        ""
+    }
 }
 
 fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
@@ -235,24 +268,36 @@ fn text(prefix: &str, reports: &[LogReport], anomalies: usize) -> String {
             r.bundles_fetched,
             r.memory
         ));
+        let before = &r.reported_before;
         for x in &r.new {
-            s.push_str(&rec_line("new", x));
+            s.push_str(&rec_line("new", x, &[]));
         }
         for (url, recs) in &r.changed {
             let list: Vec<String> = recs
                 .iter()
                 .map(|x| format!("{} at {}", x.sums_sha256, x.index))
                 .collect();
-            s.push_str(&format!("  CHANGED    {url}: {}\n", list.join(", ")));
+            let mark = recs
+                .iter()
+                .map(|x| again(x.index, before))
+                .max()
+                .unwrap_or("");
+            s.push_str(&format!("  CHANGED    {url}: {}{mark}\n", list.join(", ")));
         }
         if let Some(e) = &r.evidence {
             s.push_str(&format!("  EVIDENCE   {}\n", evidence_text(e)));
         }
         for x in &r.unexpected {
-            s.push_str(&rec_line("UNEXPECTED", x));
+            s.push_str(&rec_line("UNEXPECTED", x, before));
         }
         for (i, e) in &r.malformed {
-            s.push_str(&format!("  MALFORMED  entry {i}: {e}\n"));
+            s.push_str(&format!(
+                "  MALFORMED  entry {i}: {e}{}\n",
+                again(*i, before)
+            ));
+        }
+        for i in &r.acknowledged {
+            s.push_str(&format!("  ACKNOWLEDGED the anomaly at index {i}\n"));
         }
     }
     s.push_str(&format!(
@@ -284,6 +329,10 @@ struct LogJson<'a> {
     malformed: Vec<MalformedJson<'a>>,
     /// The directory the evidence was kept in (`null` when none was, or it could not be).
     evidence: Option<String>,
+    /// Indices of the anomalies above reported by an earlier run and not acknowledged.
+    reported_before: &'a [u64],
+    /// Indices of the anomalies this run acknowledged.
+    acknowledged: &'a [u64],
 }
 
 #[derive(Serialize)]
@@ -345,6 +394,8 @@ fn json<'a>(prefix: &'a str, reports: &'a [LogReport], anomalies: usize) -> Repo
                 Some(Evidence::Saved(dir)) => Some(dir.display().to_string()),
                 Some(Evidence::NotSaved(_)) | None => None,
             },
+            reported_before: &r.reported_before,
+            acknowledged: &r.acknowledged,
         })
         .collect();
     Report {

@@ -54,12 +54,17 @@ name are refused before anything is fetched (exit 2). Each file ends on its own:
 are kept, each failure is one line naming its URL and exit class, and the exit code is that of the \
 first failed file in the order given (0 only if all verified). --json prints one object per file.",
     after_help = "Examples:
-  rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz            saves tool-1.2-linux.tar.gz
-  rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool       saves to that path
-  rget get -o /dev/stdout https://example.org/rel/v1.2/tool | tar x       through a pipe, once verified
+  # saves tool-1.2-linux.tar.gz
+  rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz
+  # saves to that path
+  rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool
+  # through a pipe, once verified
+  rget get -o /dev/stdout https://example.org/rel/v1.2/tool.tar | tar x
   rget get --json https://example.org/rel/v1.2/tool | jq .sha256
-  rget get --output-dir bin/ https://example.org/rel/v1.2/a https://example.org/rel/v1.2/b
-  printf '%s\\n' https://example.org/rel/v1.2/a https://example.org/rel/v1.3/c | rget get -P 8 -i -"
+  # two files of one release into bin/ (its SHA256SUMS checked once)
+  rget get --output-dir bin https://example.org/r/a https://example.org/r/b
+  # the URLs listed in urls.txt ('-': standard input), 8 at a time
+  rget get -P 8 -i urls.txt"
 )]
 pub struct GetArgs {
     /// The files to download (https). With more than one, each is saved under its own name (in
@@ -93,7 +98,8 @@ pub struct GetArgs {
 #[command(
     about = "Check a file on disk as `rget get` would have checked it",
     after_help = "Example:
-  rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz ./tool-1.2-linux.tar.gz"
+  rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz \\
+      ./tool-1.2-linux.tar.gz"
 )]
 pub struct VerifyArgs {
     /// The URL the file was published at (names it, and locates its SHA256SUMS)

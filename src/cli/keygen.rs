@@ -27,14 +27,17 @@ is given.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget keygen                                   password asked; writes minisign.pub and
-                                                ~/.minisign/minisign.key
-  rget keygen -W -p release.pub -s release.key  no password
-  rget keygen --password-file pw -s ci.key      password from a file, for scripts
+  rget keygen                   password asked; writes minisign.pub and
+                                ~/.minisign/minisign.key
+  rget keygen -W -p release.pub -s release.key          no password
+  rget keygen --password-file pw -s ci.key              password from a file
 
-Standard output: the public key line (base64), for scripts; the rest goes to standard error.
+Standard output: the public key line (base64), for scripts; the rest goes to
+standard error. The key ID is printed as minisign prints it (hex, no leading
+zeros).
 
-Exit codes: 0 ok, 2 usage (a file exists and -f was not given, no password source), 7 local I/O.";
+Exit codes: 0 ok, 2 usage (a file exists and -f was not given, no password
+source), 7 local I/O.";
 
 /// Arguments of `rget keygen` (minisign's flags where minisign has one).
 #[derive(clap::Args, Debug)]
@@ -165,12 +168,12 @@ fn key_files(pair: &KeyPair) -> CliResult<(String, String)> {
     Ok((pub_text, sec))
 }
 
-/// The key ID as the `minisign` tool writes it in a `.pub` comment: 16 uppercase hex digits of the
-/// little-endian number.
+/// The key ID as the `minisign` tool writes it in a `.pub` comment and as every other rget command
+/// prints it (`rget_core::minisig::format_key_id`: uppercase hex, no leading zeros).
 fn key_id(pk: &PublicKey) -> String {
     let mut id = [0u8; 8];
     id.copy_from_slice(pk.keynum());
-    format!("{:016X}", u64::from_le_bytes(id))
+    rget_core::minisig::format_key_id(&id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,7 +282,7 @@ mod tests {
         assert_eq!(pub_text.lines().count(), 2);
         assert!(sec_text.starts_with("untrusted comment: minisign encrypted secret key\n"));
         let core = rget_core::minisig::PublicKey::parse(&pub_text).unwrap();
-        assert_eq!(format!("{:0>16}", core.key_id()), key_id(&pair.pk));
+        assert_eq!(core.key_id(), key_id(&pair.pk));
         let path = t.path().join("k");
         std::fs::write(&path, &sec_text).unwrap();
         let loaded = load_secret_key(&path, &no_password()).unwrap();

@@ -3,11 +3,16 @@
 use crate::cli::exit::{CliResult, Failure, io_reason};
 use crate::cli::json;
 use crate::cli::server_args::{self, ServerArgs};
+use crate::cli::trust_args;
+use crate::client::error::ClientError;
+use crate::client::policy_lines;
 use crate::log::dir::{self, InitError, LogDir};
 use crate::log::participation::{self, List, Request};
 use crate::log::sequencer::{Config, Log, OpenError};
-use crate::log::server::{self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_MAX_BODY};
-use crate::log::witnessing::Witnesses;
+use crate::log::server::{
+    self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_ANSWER_TIMEOUT, DEFAULT_MAX_BODY,
+};
+use crate::log::witnessing::{Witnesses, WitnessesError};
 use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::rate::{Rate, RateLimit};
@@ -27,7 +32,8 @@ serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget log init --origin log.example.org/rget /srv/rget-log
+  rget log init --origin log.example.org/rget \\
+    --url https://log.example.org/rget/ /srv/rget-log
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org";
 
@@ -63,10 +69,11 @@ keeps to it, putting several batches into one checkpoint when a witness's budget
 const PARTICIPATION_AFTER_HELP: &str = "\
 Examples:
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org
-  rget log participation /srv/rget-log --qpd 86400 --contact https://example.org/log --list staging --json
+  rget log participation /srv/rget-log --qpd 86400 \\
+      --contact https://example.org/log --list staging --json
 
-Exit codes: 0 printed, 2 usage (a contact a log list cannot carry), 3 DIR/log.pub is not a verifier
-key, 7 DIR/log.pub cannot be read.";
+Exit codes: 0 printed, 2 usage (a contact a log list cannot carry),
+3 DIR/log.pub is not a verifier key, 7 DIR/log.pub cannot be read.";
 
 /// Arguments of `rget log participation`.
 #[derive(clap::Args, Debug)]
@@ -103,17 +110,22 @@ must equal ORIGIN), written to DIR/log.key with mode 0600; its verifier key in D
 tree; and the signed checkpoint of the empty tree in DIR/public/checkpoint. DIR is created if \
 missing. An existing log is never overwritten.
 
-The last line of the output is the log's verifier key, for the trust policies of the log's users \
-('log <vkey> <url>').";
+Standard output is the one line the operator publishes for the log's users and witnesses: the \
+log's line of a C2SP tlog-policy, 'log <vkey> <url>', <url> being --url, the https URL the log is \
+reached at (the TLS proxy in front of 'rget log serve'). 'rget policy --log' takes that line (or a \
+file holding it) to assemble a policy. What was created, and where, goes to standard error. Without \
+--url the line has no URL and clients cannot use it as it is: add the URL before publishing it.";
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
+  rget log init --origin log.example.org/rget \\
+      --url https://log.example.org/rget/ /srv/rget-log > log.line
   rget log init --origin log.example.org/rget /srv/rget-log
-  vkey=$(rget log init --origin log.example.org/rget /srv/rget-log | tail -n1)
-  rget log init --origin log.example.org/rget --key log.key /srv/rget-log
+  rget log init --origin log.example.org/rget --key log.key --json /srv/rget-log
 
-Exit codes: 0 created, 2 usage (bad origin, key name differs from origin, DIR already holds a log),
-3 the --key file is not a signer key, 7 local I/O error.";
+Exit codes: 0 created, 2 usage (bad origin or URL, key name differs from
+origin, DIR already holds a log), 3 the --key file is not a signer key, 7 local
+I/O error.";
 
 /// Arguments of `rget log init`.
 #[derive(clap::Args, Debug)]
@@ -130,6 +142,16 @@ struct InitArgs {
     /// Use this existing signer key (PRIVATE+KEY+<origin>+...) instead of generating one
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+
+    /// The https URL the log's users reach it at, for its policy line (e.g.
+    /// https://log.example.org/rget/)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// One JSON object on standard output (origin, dir, private_key, vkey, url, policy_line)
+    /// instead of the line, and nothing on standard error
+    #[arg(long)]
+    json: bool,
 
     /// The log directory to create
     #[arg(value_name = "DIR")]
@@ -163,12 +185,20 @@ finishes the batch in flight and what is queued, in-flight requests get their an
 const SERVE_AFTER_HELP: &str = "\
 Examples:
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
-  rget log serve /srv/rget-log --listen [::]:8080 --batch-size 1024 --batch-delay 200
+  rget log serve /srv/rget-log --listen [::]:8080 \\
+      --batch-size 1024 --batch-delay 200
+  rget log serve /srv/rget-log --listen 127.0.0.1:8080 \\
+      --witnesses /srv/rget-log/witnesses --cacert private-ca.pem
   curl --data-binary @SHA256SUMS \\
     'http://127.0.0.1:8080/add?url=https%3A%2F%2Fexample.org%2Fv1%2FSHA256SUMS'
 
-Exit codes: 0 clean shutdown, 2 usage, 3 the log directory is damaged or its key unreadable,
-4 cannot listen on ADDR, 7 local I/O error (including: another process serves this log).";
+A submission the log cannot publish within --answer-timeout (its witness quorum
+not reached) is answered 503 with the cause in one line; the log keeps the
+record and publishes it with its next checkpoint.
+
+Exit codes: 0 clean shutdown, 2 usage, 3 the log directory is damaged or its
+key unreadable, 4 cannot listen on ADDR, 7 local I/O error (including: another
+process serves this log; a --cacert file that cannot be read).";
 
 /// Arguments of `rget log serve`.
 #[derive(clap::Args, Debug)]
@@ -201,6 +231,12 @@ struct ServeArgs {
     /// Submissions that may wait for the sequencer; beyond that, 503 with Retry-After [default: 16384]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     queue_size: Option<u64>,
+
+    /// Longest a submission waits for a published checkpoint covering it (the witnesses' quorum,
+    /// their budgets), in milliseconds; then it is answered 503 with the reason in one line, and the
+    /// record, kept by the log, is published with the next checkpoint [default: 20000]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    answer_timeout: Option<u64>,
 
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
@@ -288,7 +324,25 @@ fn participation(a: ParticipationArgs) -> CliResult {
         .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
+/// The `--json` report of `rget log init`.
+#[derive(Serialize)]
+struct InitReport<'a> {
+    origin: &'a str,
+    dir: String,
+    private_key: String,
+    vkey: String,
+    url: Option<&'a str>,
+    policy_line: &'a str,
+}
+
 fn init(a: InitArgs) -> CliResult {
+    // The URL first: a refused one must leave no log behind.
+    let url = match &a.url {
+        None => None,
+        Some(u) => Some(
+            policy_lines::canonical_url(u).map_err(|e| Failure::usage(format!("--url: {e}")))?,
+        ),
+    };
     let key = match &a.key {
         None => None,
         Some(path) => {
@@ -311,20 +365,42 @@ fn init(a: InitArgs) -> CliResult {
     let log = Log::open(&root).map_err(open_failure)?;
     let vkey = log.verifier_key();
     drop(log);
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
+    let line = policy_lines::log_line(&vkey, url.as_deref());
+    if a.json {
+        return json::print(&InitReport {
+            origin: &a.origin,
+            dir: a.dir.display().to_string(),
+            private_key: d.key().display().to_string(),
+            vkey: vkey.to_string(),
+            url: url.as_deref(),
+            policy_line: &line,
+        });
+    }
+    let publish = if url.is_some() {
+        "publish the line below for the log's users and witnesses ('rget policy --log' takes it)"
+    } else {
+        "no --url: the line below has no URL, and clients fetch the log from it; append the log's \
+         https URL to it ('log <vkey> https://log.example.org/rget/') before publishing it"
+    };
+    let mut err = io::stderr().lock();
+    // What was created is for the person; standard output carries only the line.
+    let _ = writeln!(
+        err,
         "created log {origin} in {dir}\n\
          private key: {key} (mode 0600; keep it secret, never serve it)\n\
+         verifier key: {pubkey}\n\
          serve {public} (or run 'rget log serve {dir} --listen ADDR')\n\
-         verifier key:\n{vkey}",
+         {publish}:",
         origin = a.origin,
         dir = a.dir.display(),
         key = d.key().display(),
+        pubkey = d.verifier_key().display(),
         public = d.public().display(),
-    )
-    .and_then(|()| out.flush())
-    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    );
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
 fn open_failure(e: OpenError) -> Failure {
@@ -357,8 +433,11 @@ fn serve(a: ServeArgs) -> CliResult {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
             Some(
-                Witnesses::parse(&text)
-                    .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+                Witnesses::parse_trusting(&text, &a.server.cacert).map_err(|e| match e {
+                    // A --cacert file that cannot be read or holds no certificate.
+                    WitnessesError::Client(e) => trust_args::failure(ClientError::from(e)),
+                    e => Failure::malformed(format!("{}: {e}", path.display())),
+                })?,
             )
         }
     };
@@ -409,6 +488,8 @@ fn serve(a: ServeArgs) -> CliResult {
             handle.clone(),
             LogDir::new(&a.dir),
             limits,
+            a.answer_timeout
+                .map_or(DEFAULT_ANSWER_TIMEOUT, Duration::from_millis),
             admission,
             signals,
         )

@@ -10,7 +10,9 @@ pub mod exit;
 pub mod get;
 pub mod json;
 pub mod keygen;
+pub mod keys;
 pub mod log;
+pub mod policy;
 pub mod progress;
 pub mod release;
 pub mod self_cmd;
@@ -40,15 +42,21 @@ hosts use it to fetch and check what they run.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget demo                                     see all of it work on this machine, offline
-  rget get https://example.org/rel/v1.2/tool    download tool, verified against its logged SHA256SUMS
-  rget release dist/ --key KEY --url URL        publish dist/: SHA256SUMS, signature, log proof
-  rget self verify                              check this rget against its own logged release
-  rget sums dist > dist/SHA256SUMS              list every file of dist/ with its SHA-256
-  rget sigsum verify -k K.pub -P NAME P < DATA  check a Sigsum proof, as sigsum-verify does
+  # see all of it work on this machine, offline
+  rget demo
+  # download tool, verified against its logged SHA256SUMS
+  rget get https://example.org/rel/v1.2/tool
+  # publish dist/: SHA256SUMS, signature, log proof
+  rget release dist/ --key KEY --url URL
+  # check this rget against its own logged release
+  rget self verify
+  # list every file of dist/ with its SHA-256
+  rget sums dist > dist/SHA256SUMS
+  # check a Sigsum proof, as sigsum-verify does
+  rget sigsum verify -k K.pub -P NAME P < DATA
 
-Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network, 5 not found,
-6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.
+Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network,
+5 not found, 6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.
 
 Run 'rget <command> --help' for a command's details and examples.";
 
@@ -77,6 +85,8 @@ enum Command {
     Log(log::Args),
     Witness(witness::Args),
     Keygen(keygen::Args),
+    Keys(keys::Args),
+    Policy(policy::Args),
     Release(release::Args),
     Sigsum(sigsum::Args),
     Demo(demo::Args),
@@ -95,6 +105,8 @@ fn run(command: Command) -> CliResult {
         Command::Log(args) => log::run(args),
         Command::Witness(args) => witness::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Release(args) => release::run(args),
         Command::Sigsum(args) => sigsum::run(args),
         Command::SelfCmd(args) => self_cmd::run(args),
@@ -114,6 +126,24 @@ pub fn main() -> i32 {
             report(&failure);
             failure.code()
         }
+    }
+}
+
+/// Whether `args` (the words after `rget`) make a command line `rget` accepts, without running it:
+/// the usage error, on one line, otherwise. `--help` and `--version` are accepted. The tests check
+/// every example of every `--help` text with it.
+pub fn parses<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    let argv =
+        std::iter::once(std::ffi::OsString::from("rget")).chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(argv) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Ok(()),
+        Err(e) => Err(first_line(&e)),
     }
 }
 
@@ -137,13 +167,32 @@ fn clap_error(e: clap::Error) -> i32 {
             ExitCode::Usage.code()
         }
         _ => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
             report(&Failure::usage(format!(
-                "{} (see 'rget --help')",
-                first_line(&e)
+                "{} (see '{} --help')",
+                first_line(&e),
+                command_path(&args)
             )));
             ExitCode::Usage.code()
         }
     }
+}
+
+/// The (sub)command a command line names, as typed (`rget sums`, `rget log serve`), for the pointer
+/// to its `--help`: the subcommands that lead the arguments, as far as they are ones rget has.
+fn command_path(args: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut path = String::from("rget");
+    for a in args {
+        let Some(sub) = cmd.find_subcommand(a).cloned() else {
+            break;
+        };
+        path.push(' ');
+        path.push_str(sub.get_name());
+        cmd = sub;
+    }
+    path
 }
 
 /// The first paragraph of clap's rendered error on one line, without its `error: ` prefix, e.g.
@@ -195,13 +244,86 @@ mod tests {
         for argv in [
             &["rget", "sums", "--quiet", "f"][..],
             &["rget", "sums", "--json", "f"],
-            &["rget", "sums", "--check", "S", "f"],
             &["rget", "sums", "--check", "S", "-o", "f"],
             &["rget", "sums", "--check", "S", "--json", "--quiet"],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
         }
         assert!(Cli::try_parse_from(["rget", "sums", "--check", "S", "--json"]).is_ok());
+        // The example of `rget sums --help`: --check is a flag, so the order is free.
+        assert!(Cli::try_parse_from(["rget", "sums", "--check", "--json", "S"]).is_ok());
         assert!(Cli::try_parse_from(["rget", "sums", "-o", "S", "a", "b"]).is_ok());
+    }
+
+    #[test]
+    fn usage_errors_point_at_the_subcommands_help() {
+        let path = |a: &[&str]| command_path(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(path(&["sums", "--frob"]), "rget sums");
+        assert_eq!(path(&["log", "serve", "DIR", "--frob"]), "rget log serve");
+        assert_eq!(path(&["self", "upgrade", "--frob"]), "rget self upgrade");
+        assert_eq!(path(&["--frob"]), "rget");
+        assert_eq!(path(&["frob", "sums"]), "rget");
+    }
+
+    /// Every example line of every `--help` (a line starting with `rget ` in an after-help text)
+    /// parses: the examples are what users copy first. Words are split on white space (with single
+    /// quotes kept together); a line ends at its comment (two spaces), a pipe or a redirection.
+    #[test]
+    fn every_help_example_parses() {
+        fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+            for help in [cmd.get_after_help(), cmd.get_after_long_help()]
+                .into_iter()
+                .flatten()
+            {
+                let text = help.to_string();
+                let mut lines = text.lines().peekable();
+                while let Some(line) = lines.next() {
+                    let mut line = line.trim().to_owned();
+                    if !line.starts_with("rget ") {
+                        continue;
+                    }
+                    while line.ends_with('\\') {
+                        line.pop();
+                        line.push_str(lines.next().unwrap_or("").trim());
+                    }
+                    out.push(line);
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, out);
+            }
+        }
+        let mut examples = Vec::new();
+        walk(&Cli::command(), &mut examples);
+        assert!(examples.len() > 30, "{examples:?}");
+        for line in examples {
+            let cut = ["  ", " | ", " > ", " < ", " 2>"]
+                .iter()
+                .filter_map(|m| line.find(m))
+                .min()
+                .unwrap_or(line.len());
+            let mut words = Vec::new();
+            let mut rest = &line[..cut];
+            while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+                rest = &rest[start..];
+                let (word, next) = if let Some(q) = rest.strip_prefix('\'') {
+                    let end = q.find('\'').unwrap_or(q.len());
+                    (&q[..end], q.get(end + 1..).unwrap_or(""))
+                } else {
+                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    (&rest[..end], &rest[end..])
+                };
+                words.push(word.replace('"', ""));
+                rest = next;
+            }
+            if let Err(e) = Cli::try_parse_from(&words) {
+                use clap::error::ErrorKind;
+                assert!(
+                    matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion),
+                    "example {line:?} does not parse: {}",
+                    first_line(&e)
+                );
+            }
+        }
     }
 }

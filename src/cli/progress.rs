@@ -43,6 +43,41 @@ impl Progress {
     }
 }
 
+/// A line that says what rget is waiting for, with the seconds so far, redrawn on standard error
+/// only when it is a terminal (nothing otherwise); cleared when dropped, so the summary or the
+/// one-line error that follows starts a clean line. For waits whose length only the other side
+/// knows: a log answering a submission once its witnesses cosigned.
+pub struct Waiting {
+    bar: ProgressBar,
+}
+
+impl Waiting {
+    pub fn start(what: &str) -> Waiting {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4))
+        } else {
+            ProgressBar::hidden()
+        }
+        .with_finish(ProgressFinish::AndClear);
+        // A constant template that parses (the unit test checks it).
+        bar.set_style(
+            ProgressStyle::with_template(WAITING_TEMPLATE)
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(rget_core::escape::for_terminal(what).into_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        Waiting { bar }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+const WAITING_TEMPLATE: &str = "{spinner} {msg} ({elapsed})";
+
 /// The bar, bytes, total, rate and time left when the length is known; bytes and rate when not.
 fn template(total_known: bool, color: bool) -> &'static str {
     match (total_known, color) {
@@ -63,6 +98,11 @@ fn style(total_known: bool, color: bool) -> ProgressStyle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_waiting_template_parses() {
+        assert!(ProgressStyle::with_template(WAITING_TEMPLATE).is_ok());
+    }
 
     #[test]
     fn templates_parse_and_no_color_means_no_colour() {

@@ -62,16 +62,22 @@ terminal.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget release dist/ --key ~/.minisign/minisign.key --url https://example.org/rel/v1.2/
-  RGET_PASSWORD=... rget release dist/ -s release.key --url https://example.org/rel/v1.2 --json
-  rget release dist/ -s release.key --url https://example.org/rel/v1.2/ --policy publisher.policy
+  rget release dist/ --key ~/.minisign/minisign.key \\
+      --url https://example.org/rel/v1.2/
+  RGET_PASSWORD=... rget release dist/ -s release.key \\
+      --url https://example.org/rel/v1.2 --json
+  rget release dist/ -s release.key --url https://example.org/rel/v1.2/ \\
+      --policy publisher.policy
 
-Exit codes: 0 released, 1 a check failed (wrong password, a file changed while it was released,
-the log's proof does not verify under the policy), 2 usage (bad URL or DIR, a subdirectory or link
-in DIR, a directory or special file where SHA256SUMS or its signature or proof goes, nothing to
-release, no password, another SHA256SUMS already logged for the URL without --allow-second-record),
-3 malformed (the secret key, the log's answer), 4 network (the log is unreachable), 6 the log rolled
-back or forked, 7 local I/O (including a DIR where the files cannot be written).";
+Exit codes: 0 released, 1 a check failed (wrong password, a file changed while
+it was released, the log's proof does not verify under the policy), 2 usage
+(bad URL or DIR, a subdirectory or link in DIR, a directory or special file
+where SHA256SUMS or its signature or proof goes, nothing to release, no
+password, another SHA256SUMS already logged for the URL without
+--allow-second-record), 3 malformed (the secret key, the log's answer),
+4 network (the log is unreachable, or answered 503 with why it cannot publish
+the record: its witness quorum not reached), 6 the log rolled back or forked,
+7 local I/O (including a DIR where the files cannot be written).";
 
 /// Arguments of `rget release`.
 #[derive(clap::Args, Debug)]

@@ -25,7 +25,12 @@ use std::path::{Path, PathBuf};
 must list the binary's SHA-256 under its name rget-<version>-<target>, be signed by a pinned release key, \
 and be recorded in a pinned log under a checkpoint cosigned as the pinned policy requires (and consistent \
 with the last checkpoint this host saw of that log). The pins (release.pub, policy, source) are compiled \
-into rget from pinned/; rget cannot pin its own digest, which is what the log and the signature are for."
+into rget from pinned/; rget cannot pin its own digest, which is what the log and the signature are for.",
+    after_help = "Examples:
+  rget self verify
+  rget self upgrade
+  rget self upgrade --prefix ~/.local/bin
+  rget self rollback"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -96,7 +101,9 @@ pub struct UpgradeArgs {
     /// Allow a version older than this rget (never silently: an older release may have known holes)
     #[arg(long)]
     pub allow_downgrade: bool,
-    /// The directory rget is installed in (DIR/rget). Default: where this rget runs from
+    /// The directory rget is installed in (DIR/rget), created if missing; a DIR without this very
+    /// rget gets the release installed even when it is this rget's version. Default: where this
+    /// rget runs from
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
     #[command(flatten)]
@@ -266,6 +273,11 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
     super::get::interruptible()?;
     let s = setup(&a.common)?;
     let dest = own_release::installed_path(a.prefix.as_deref()).map_err(client)?;
+    // A --prefix not made yet is created, as the bootstrap creates its own.
+    if let Some(dir) = &a.prefix {
+        rget_fetch::durable::create_dirs(dir, 0o755)
+            .map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let lock = hold(&s, &dest)?;
     let current = this_version()?;
     let (target, hint) = match &a.to {
@@ -313,6 +325,7 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
         });
     }
     let name = binary_name(&target.text, TARGET);
+    let existed = std::fs::symlink_metadata(&dest).is_ok();
     let (dl, files) = download(&s, &a.common, &target.text, &name, &dest)?;
     let v = check(&s, &target.text, dl.sha256, dl.len, files)?;
     // Another run may have installed it while this one waited for the lock: then there is nothing
@@ -330,12 +343,17 @@ fn upgrade(a: UpgradeArgs) -> CliResult {
         || "a binary that names no version".to_owned(),
         |v| format!("rget {v}"),
     );
-    let what = format!(
-        "upgraded {} from {from} to rget {} (previous kept as {})",
-        dest.display(),
-        target.text,
-        previous_of(&dest).display()
-    );
+    let what = if existed {
+        format!(
+            "upgraded {} from {from} to rget {} (previous kept as {})",
+            dest.display(),
+            target.text,
+            previous_of(&dest).display()
+        )
+    } else {
+        // An empty (or new) --prefix: nothing was replaced, nothing is kept.
+        format!("installed rget {} as {}", target.text, dest.display())
+    };
     install_and_report(&a.common, &s, "upgraded", &what, &v, dl, &dest)?;
     drop(lock);
     Ok(())

@@ -33,6 +33,12 @@ pub struct ServerArgs {
     #[arg(long, value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub shutdown_timeout: u64,
+
+    /// Also trust the CA certificates in this PEM file for the server's own outbound HTTPS (the
+    /// log's requests to its witnesses; the witness's --log-list URLs); repeatable. SSL_CERT_FILE
+    /// is honoured too
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<std::path::PathBuf>,
 }
 
 impl ServerArgs {

@@ -24,10 +24,12 @@ of a policy recorded that signature under a tree head the policy's witnesses cos
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 SHA256SUMS.proof < SHA256SUMS
+  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 \\
+      SHA256SUMS.proof < SHA256SUMS
   rget sigsum verify --help
 
-Exit codes: 0 verified, 1 verification failed, 2 usage, 3 malformed input, 7 local I/O.";
+Exit codes: 0 verified, 1 verification failed, 2 usage, 3 malformed input,
+7 local I/O.";
 
 /// Arguments of `rget sigsum`.
 #[derive(clap::Args, Debug)]
@@ -77,14 +79,18 @@ URL or version. Which data a proof is checked against is up to the caller.";
 
 const VERIFY_AFTER_HELP: &str = "\
 Examples:
-  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 SHA256SUMS.proof < SHA256SUMS
+  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 \\
+      SHA256SUMS.proof < SHA256SUMS
   rget sigsum verify -k keys.pub -p policy.txt app.tar.gz.proof < app.tar.gz
-  sha256sum app.tar.gz | cut -d' ' -f1 | rget sigsum verify --raw-hash -k keys.pub -P sigsum-test-2025-3 app.proof
-  rget sigsum verify --json -k release.pub -P sigsum-generic-2025-1 SHA256SUMS.proof < SHA256SUMS
+  sha256sum app.tar.gz | cut -d' ' -f1 | rget sigsum verify --raw-hash \\
+      -k keys.pub -P sigsum-test-2025-3 app.proof
+  rget sigsum verify --json -k release.pub -P sigsum-generic-2025-1 \\
+      SHA256SUMS.proof < SHA256SUMS
 
-Exit codes: 0 verified, 1 the proof does not verify (other data, unknown signer, bad signature,
-log not in the policy, quorum not met, not included), 2 usage, 3 a key file, policy, proof or
---raw-hash input that does not parse, 7 a file cannot be read.";
+Exit codes: 0 verified, 1 the proof does not verify (other data, unknown
+signer, bad signature, log not in the policy, quorum not met, not included),
+2 usage, 3 a key file, policy, proof or --raw-hash input that does not parse,
+7 a file cannot be read.";
 
 /// Arguments of `rget sigsum verify`.
 #[derive(clap::Args, Debug)]

@@ -22,8 +22,14 @@ of exactly the record for URL and these bytes, consistency with the last checkpo
 as SHA256SUMS.tlog-proof, to publish next to SHA256SUMS. The log is --log, else the first log of the \
 policy; it must be in the policy either way, since its proof is checked with the policy's keys.",
     after_help = "Examples:
-  rget submit https://example.org/rel/v1.2/SHA256SUMS --file dist/SHA256SUMS      writes dist/SHA256SUMS.tlog-proof
-  rget submit https://example.org/rel/v1.2/SHA256SUMS -o SHA256SUMS.tlog-proof"
+  # writes dist/SHA256SUMS.tlog-proof
+  rget submit https://example.org/rel/v1.2/SHA256SUMS --file dist/SHA256SUMS
+  rget submit https://example.org/rel/v1.2/SHA256SUMS -o SHA256SUMS.tlog-proof
+
+While the log waits for its witnesses, a terminal shows what is awaited. A log
+that cannot publish the record in time answers 503 with the cause (its witness
+quorum not reached, and why): printed in one line, exit 4; the log keeps the
+record, and submitting again later gets its proof."
 )]
 pub struct Args {
     /// The URL where the SHA256SUMS is (or will be) published (https)
@@ -66,7 +72,15 @@ pub fn submit_verified(
     record::build(url, sums).map_err(Failure::malformed)?;
     let log_url = log_prefix(ctx, log)?;
     let lc = LogClient::new(&log_url, &ctx.fetch);
-    let proof = lc.submit(url, sums).map_err(|e| client(e.into()))?;
+    // The log answers once a checkpoint covering the record is cosigned by its witnesses' quorum,
+    // which can take a while: a terminal is told what is awaited (a pipe or a log gets nothing).
+    let waiting =
+        super::progress::Waiting::start("waiting for the log's witnesses to cosign the record");
+    let answer = lc.submit(url, sums);
+    drop(waiting);
+    // A refusal is one line from the log (503: its witness quorum not reached, its queue full),
+    // printed escaped; exit 4, like every failure of the log to answer.
+    let proof = answer.map_err(|e| client(e.into()))?;
     // The answer's checkpoint is compared with the memory as soon as the log's signature holds, so
     // a fork is reported as one whatever else fails (a malformed answer is left to the full check).
     let pending = match TlogProof::parse(&proof) {

@@ -29,16 +29,17 @@ SHA256SUMS.minisig and SHA256SUMS.tlog-proof. Entries are sorted by name. The ou
 never listed, also when stdout is redirected into the listed directory. With -o the file is written \
 atomically: an interrupted run leaves the old file or none, never half of one.
 
-With --check, read a SHA256SUMS and check each listed file (relative to the current directory), \
+With --check, read the SHA256SUMS given as the one PATH and check each listed file (relative to \
+the current directory), \
 printing '<name>: OK' or '<name>: FAILED' per file, like sha256sum -c. Names holding a newline or a \
 carriage return are printed escaped, with a leading backslash, as in the file.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget sums dist > dist/SHA256SUMS           list the files of dist/
-  rget sums -o SHA256SUMS app.tar.gz app.zip list two files, written atomically
-  cd dist && rget sums --check SHA256SUMS    check the files against the list
-  rget sums --check --json SHA256SUMS        the same, as one JSON object
+  rget sums dist > dist/SHA256SUMS          list the files of dist/
+  rget sums -o SHA256SUMS app.tar.gz app.zip   two files, written atomically
+  cd dist && rget sums --check SHA256SUMS   check the files against the list
+  rget sums --check --json SHA256SUMS       the same, as one JSON object
 
 Exit codes: 0 all OK, 1 a file did not match or could not be read, 2 usage,
 3 the SHA256SUMS does not parse, 7 local I/O error while writing.";
@@ -51,12 +52,8 @@ Exit codes: 0 all OK, 1 a file did not match or could not be read, 2 usage,
     after_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Files and directories to list
-    #[arg(
-        value_name = "PATH",
-        required_unless_present = "check",
-        conflicts_with = "check"
-    )]
+    /// Files and directories to list; with --check, the one SHA256SUMS to check ('-' for stdin)
+    #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
 
     /// Write the list to FILE (atomically) instead of stdout
@@ -68,24 +65,30 @@ pub struct Args {
     )]
     output: Option<PathBuf>,
 
-    /// Check the files listed in FILE ('-' for stdin) instead of writing a list
-    #[arg(short = 'c', long = "check", value_name = "FILE")]
-    check: Option<PathBuf>,
+    /// Check the files listed in the SHA256SUMS given as PATH instead of writing a list (a flag, as
+    /// in sha256sum -c, so options may come in any order: --check --json SHA256SUMS)
+    #[arg(short = 'c', long = "check")]
+    check: bool,
 
     /// With --check: print only the files that failed
-    #[arg(long, requires = "check", conflicts_with_all = ["paths", "output"])]
+    #[arg(long, requires = "check", conflicts_with = "output")]
     quiet: bool,
 
     /// With --check: print one JSON object with the result of every file
-    #[arg(long, requires = "check", conflicts_with_all = ["quiet", "paths", "output"])]
+    #[arg(long, requires = "check", conflicts_with_all = ["quiet", "output"])]
     json: bool,
 }
 
 /// Runs `rget sums`.
 pub fn run(args: Args) -> CliResult {
-    match &args.check {
-        Some(list) => check(list, args.quiet, args.json),
-        None => write_list(&args.paths, args.output.as_deref()),
+    if !args.check {
+        return write_list(&args.paths, args.output.as_deref());
+    }
+    match args.paths.as_slice() {
+        [list] => check(list, args.quiet, args.json),
+        _ => Err(Failure::usage(
+            "--check reads one SHA256SUMS: give exactly one PATH (see 'rget sums --help')",
+        )),
     }
 }
 

@@ -19,7 +19,8 @@ pub struct LogTrustArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Allow plain http (for logs and files); the output says the transport was not authenticated.
-    /// A redirect from https to http is refused even so
+    /// A redirect from https to http is refused even so. A SHA256SUMS is recorded only at https
+    /// URLs: for a file over http, give --sums the https URL of its SHA256SUMS
     #[arg(long)]
     pub allow_http: bool,
     #[command(flatten)]

@@ -2,15 +2,18 @@
 //! HTTP server.
 
 use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::json;
 use crate::cli::server_args::{self, ServerArgs};
 use crate::cli::trust_args;
 use crate::client::error::ClientError;
+use crate::client::policy_lines;
 use crate::serve::logfmt::{Level, event};
 use crate::witness::discovery::{self, DEFAULT_INTERVAL, Discovery, ListError, Source};
 use crate::witness::server::{self, DEFAULT_MAX_BODY};
 use crate::witness::{self as witness, Added, InitError, LogConfig, OpenError, Witness};
 use rget_core::sigsum::policy as sigsum_policy;
 use rget_fetch::{Client, Config};
+use serde::Serialize;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -26,9 +29,12 @@ static CT logs, configured by a policy or discovered in the witness network's lo
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget witness init --name witness.example.org/w1 /srv/rget-witness
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --log-list testing-log-list.1";
+  rget witness init --name witness.example.org/w1 \\
+      --url https://witness.example.org/w1/ /srv/rget-witness
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --policy logs.policy
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --log-list testing-log-list.1";
 
 /// Arguments of `rget witness`.
 #[derive(clap::Args, Debug)]
@@ -52,17 +58,23 @@ const INIT_LONG_ABOUT: &str = "\
 Create a witness in DIR: a fresh Ed25519 key named NAME in DIR/witness.key (an ordinary \
 PRIVATE+KEY+NAME+... note signer key, mode 0600) and its cosigner verifier key (signature type 0x04, \
 cosignature/v1) in DIR/witness.pub. DIR is created if missing. An existing witness is never \
-overwritten.
+overwritten. Never use the same key for two witnesses.
 
-The last line of the output is the cosigner verifier key, for the 'witness' lines of the trust \
-policies of the logs' users. Never use the same key for two witnesses.";
+Standard output is the one line the operator publishes for the logs it witnesses and their users: \
+the witness's line of a C2SP tlog-policy, 'witness <NAME> <vkey> <url>', <url> being --url, the \
+https URL logs send add-checkpoint requests to (the TLS proxy in front of 'rget witness serve'). A \
+log's --witnesses file needs the URL; a users' policy takes the line with or without it. 'rget \
+policy --witness' takes that line (or a file holding it). What was created goes to standard error.";
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
+  rget witness init --name witness.example.org/w1 \\
+      --url https://witness.example.org/w1/ /srv/rget-witness > w1.line
   rget witness init --name witness.example.org/w1 /srv/rget-witness
-  vkey=$(rget witness init --name witness.example.org/w1 /srv/rget-witness | tail -n1)
+  rget witness init --name witness.example.org/w1 --json /srv/rget-witness
 
-Exit codes: 0 created, 2 usage (bad name, DIR already holds a witness), 7 local I/O error.";
+Exit codes: 0 created, 2 usage (bad name or URL, DIR already holds a witness),
+7 local I/O error.";
 
 /// Arguments of `rget witness init`.
 #[derive(clap::Args, Debug)]
@@ -75,6 +87,16 @@ struct InitArgs {
     /// The witness's key name (e.g. witness.example.org/w1)
     #[arg(long, value_name = "NAME")]
     name: String,
+
+    /// The https URL logs reach the witness at, for its policy line (e.g.
+    /// https://witness.example.org/w1/)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// One JSON object on standard output (name, dir, private_key, vkey, url, policy_line)
+    /// instead of the line, and nothing on standard error
+    #[arg(long)]
+    json: bool,
 
     /// The witness directory to create
     #[arg(value_name = "DIR")]
@@ -111,16 +133,20 @@ time serves a witness directory.";
 
 const SERVE_AFTER_HELP: &str = "\
 Examples:
-  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 --policy logs.policy
-  printf 'log %s\\nquorum none\\n' \"$(cat /srv/rget-log/log.pub)\" > logs.policy
-  lists=https://raw.githubusercontent.com/transparency-dev/witness-network/main/lists
+  rget policy --log log.line --quorum none -o logs.policy
   rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
-    --log-list \"$lists/testing/log-list.1\" --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
+      --policy logs.policy
+  lists=https://raw.githubusercontent.com/transparency-dev/witness-network
+  lists=$lists/main/lists
+  rget witness serve /srv/rget-witness --listen 127.0.0.1:7380 \\
+      --log-list \"$lists/testing/log-list.1\" \\
+      --log-list \"$lists/staging/log-list-10qps-4klogs.1\"
 
-Exit codes: 0 clean shutdown, 2 usage (no log to witness), 3 the policy, a list file or the witness
-state is malformed, 4 cannot listen on ADDR, or the lists could not be fetched and there is nothing
-else to witness (5 if a list URL answered 404), 7 local I/O error (including: another process serves
-this witness).";
+Exit codes: 0 clean shutdown, 2 usage (no log to witness), 3 the policy, a
+list file or the witness state is malformed, 4 cannot listen on ADDR, or the
+lists could not be fetched and there is nothing else to witness (5 if a list
+URL answered 404), 7 local I/O error (including: another process serves this
+witness).";
 
 /// Arguments of `rget witness serve`.
 #[derive(clap::Args, Debug)]
@@ -165,24 +191,66 @@ pub fn run(args: Args) -> CliResult {
     }
 }
 
+/// The `--json` report of `rget witness init`.
+#[derive(Serialize)]
+struct InitReport<'a> {
+    name: &'a str,
+    dir: String,
+    private_key: String,
+    vkey: String,
+    url: Option<&'a str>,
+    policy_line: &'a str,
+}
+
 fn init(a: InitArgs) -> CliResult {
+    // The URL first: a refused one must leave no witness behind.
+    let url = match &a.url {
+        None => None,
+        Some(u) => Some(
+            policy_lines::canonical_url(u).map_err(|e| Failure::usage(format!("--url: {e}")))?,
+        ),
+    };
     let vkey = witness::init(&a.dir, &a.name).map_err(|e| match e {
         InitError::Exists(_) | InitError::BadName(_) => Failure::usage(e),
         InitError::Rng(_) | InitError::Io { .. } => Failure::local_io(e),
     })?;
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
+    let line = policy_lines::witness_line(&vkey, url.as_deref());
+    let key = witness::key_path(&a.dir);
+    if a.json {
+        return json::print(&InitReport {
+            name: &a.name,
+            dir: a.dir.display().to_string(),
+            private_key: key.display().to_string(),
+            vkey: vkey.to_string(),
+            url: url.as_deref(),
+            policy_line: &line,
+        });
+    }
+    let publish = if url.is_some() {
+        "publish the line below for the logs it witnesses and their users ('rget policy --witness' \
+         takes it)"
+    } else {
+        "no --url: a log's --witnesses file needs the witness's URL at the end of the line below \
+         (a users' policy does not)"
+    };
+    let mut err = io::stderr().lock();
+    // What was created is for the person; standard output carries only the line.
+    let _ = writeln!(
+        err,
         "created witness {name} in {dir}\n\
          private key: {key} (mode 0600; keep it secret, never use it for another witness)\n\
+         cosigner verifier key: {pubkey}\n\
          run 'rget witness serve {dir} --listen ADDR --policy FILE' (or --log-list FILE_OR_URL)\n\
-         cosigner verifier key:\n{vkey}",
+         {publish}:",
         name = a.name,
         dir = a.dir.display(),
-        key = witness::key_path(&a.dir).display(),
-    )
-    .and_then(|()| out.flush())
-    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+        key = key.display(),
+        pubkey = witness::vkey_path(&a.dir).display(),
+    );
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }
 
 fn open_failure(e: OpenError) -> Failure {
@@ -245,10 +313,11 @@ fn open_witness(a: &ServeArgs) -> Result<(Arc<Witness>, Option<Arc<Discovery>>),
     }
     // Lists are public data, but only https is used to fetch them: a list over plain http could
     // be rewritten on the way to add logs nobody listed.
-    let config = Config {
+    let mut config = Config {
         read_timeout: Duration::from_secs(30),
         ..Config::from_env()
     };
+    config.ca_files.extend(a.server.cacert.iter().cloned());
     let client = Client::new(config).map_err(|e| trust_args::failure(ClientError::from(e)))?;
     let d = Arc::new(Discovery::new(sources, client, discovered));
     let report = d.refresh(&w);

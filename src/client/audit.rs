@@ -11,6 +11,9 @@
 //! records it did not publish.
 //!
 //! Progress is kept per (log, prefix) in the state directory, so a second run fetches only what is new.
+//! So are the anomalies found: each stays open, and is reported again (exit 6) by every later run,
+//! until the release team acknowledges it by its log index (`rget audit --acknowledge INDEX`). A cron
+//! job that alerts on exit 6 thus keeps alerting until a person has looked, not only once.
 
 use super::context::Context;
 use super::error::{Class, ClientError};
@@ -56,6 +59,11 @@ pub struct LogReport {
     pub bundles_fetched: u64,
     /// Where the evidence of the changed URLs was kept (when there are any).
     pub evidence: Option<Evidence>,
+    /// Indices of the anomalies in `changed`, `unexpected` and `malformed` found by an earlier run
+    /// and not acknowledged since (the others are found by this run).
+    pub reported_before: Vec<u64>,
+    /// Indices of the open anomalies this run acknowledged (`--acknowledge`): no longer reported.
+    pub acknowledged: Vec<u64>,
 }
 
 impl LogReport {
@@ -65,12 +73,43 @@ impl LogReport {
     }
 }
 
-/// Audit progress for one (log, prefix): the tree verified so far and the records under the prefix.
+/// Audit progress for one (log, prefix): the tree verified so far, the records under the prefix,
+/// and the anomalies not acknowledged yet.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Progress {
     size: u64,
     root: Option<Hash>,
     records: Vec<Rec>,
+    /// Open anomalies, by index and kind (a record can be both unexpected and the one that
+    /// changed its URL).
+    open: Vec<Open>,
+}
+
+/// An anomaly reported and not yet acknowledged, named by the log index of its record: for a URL
+/// with several `SHA256SUMS`, the newest record that made it so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Open {
+    index: u64,
+    kind: OpenKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum OpenKind {
+    Changed,
+    Unexpected,
+    /// The entry is not a valid record; why, as reported.
+    Malformed(String),
+}
+
+impl OpenKind {
+    /// The order of kinds at one index, in the progress file.
+    fn rank(&self) -> u8 {
+        match self {
+            OpenKind::Changed => 0,
+            OpenKind::Unexpected => 1,
+            OpenKind::Malformed(_) => 2,
+        }
+    }
 }
 
 const HEADER: &str = "rget-audit/v1";
@@ -89,6 +128,18 @@ impl Progress {
                 r.url
             ));
         }
+        for o in &self.open {
+            match &o.kind {
+                OpenKind::Changed => s.push_str(&format!("open {} changed\n", o.index)),
+                OpenKind::Unexpected => s.push_str(&format!("open {} unexpected\n", o.index)),
+                // One line: the reason is the parser's own message, escaped for good measure.
+                OpenKind::Malformed(why) => s.push_str(&format!(
+                    "open {} malformed {}\n",
+                    o.index,
+                    rget_core::escape::for_terminal(why)
+                )),
+            }
+        }
         s
     }
 
@@ -102,12 +153,36 @@ impl Progress {
             size,
             root: None,
             records: Vec::new(),
+            open: Vec::new(),
         };
         let mut rest = lines.peekable();
         if size > 0 {
             p.root = Some(Hash::from_base64(rest.next()?.strip_prefix("root ")?)?);
         }
         for line in rest {
+            if let Some(open) = line.strip_prefix("open ") {
+                let mut f = open.splitn(3, ' ');
+                let index: u64 = f.next()?.parse().ok()?;
+                let kind = match (f.next()?, f.next()) {
+                    ("changed", None) => OpenKind::Changed,
+                    ("unexpected", None) => OpenKind::Unexpected,
+                    ("malformed", Some(why)) => OpenKind::Malformed(why.to_owned()),
+                    _ => return None,
+                };
+                let key = (index, kind.rank());
+                if index >= size
+                    || p.open
+                        .last()
+                        .is_some_and(|o| (o.index, o.kind.rank()) >= key)
+                {
+                    return None;
+                }
+                p.open.push(Open { index, kind });
+                continue;
+            }
+            if !p.open.is_empty() {
+                return None;
+            }
             let mut f = line.splitn(3, ' ');
             let index: u64 = f.next()?.parse().ok()?;
             let sums_sha256 = Hash::from_hex(f.next()?)?;
@@ -163,6 +238,11 @@ pub enum AuditError {
         path.display()
     )]
     Progress { path: PathBuf, origin: String },
+    #[error(
+        "--acknowledge {index}: no log has an open anomaly at index {index} under this prefix \
+         (the report of the last run lists them)"
+    )]
+    NotOpen { index: u64 },
     #[error("{log_url}{path}: {err}")]
     Bundle {
         log_url: String,
@@ -180,6 +260,7 @@ impl AuditError {
             | AuditError::BadBundle { .. }
             | AuditError::NotTheSignedRoot { .. } => Class::TrustAnomaly,
             AuditError::Progress { .. } => Class::Malformed,
+            AuditError::NotOpen { .. } => Class::Usage,
             AuditError::Bundle { .. } => Class::Network,
         }
     }
@@ -187,14 +268,28 @@ impl AuditError {
 
 /// Audits every trusted log for records under `prefix` (canonical). `expected`: the digests of the
 /// `SHA256SUMS` files the release team published, if it gave them.
+/// `acknowledge`: log indices of open anomalies (reported by an earlier run) that the release team
+/// has dealt with; each must be open in some log, or nothing is audited.
 pub fn audit(
     ctx: &Context,
     prefix: &str,
     expected: Option<&HashSet<Hash>>,
+    acknowledge: &[u64],
 ) -> Result<Vec<LogReport>, ClientError> {
+    // Every index acknowledged must name an open anomaly: a typo must not pass for "handled".
+    if !acknowledge.is_empty() {
+        let mut open = HashSet::new();
+        for log in ctx.policy.logs() {
+            let p = read_progress(ctx, log.origin, prefix)?;
+            open.extend(p.open.iter().map(|o| o.index));
+        }
+        if let Some(&index) = acknowledge.iter().find(|i| !open.contains(*i)) {
+            return Err(AuditError::NotOpen { index }.into());
+        }
+    }
     let mut reports = Vec::new();
     for log in ctx.policy.logs() {
-        reports.push(audit_log(ctx, log, prefix, expected)?);
+        reports.push(audit_log(ctx, log, prefix, expected, acknowledge)?);
     }
     Ok(reports)
 }
@@ -207,6 +302,7 @@ fn audit_log(
     log: TrustedLog,
     prefix: &str,
     expected: Option<&HashSet<Hash>>,
+    acknowledge: &[u64],
 ) -> Result<LogReport, ClientError> {
     let (vc, memory) = latest_checkpoint(ctx, log)?;
     let size = vc.checkpoint.size;
@@ -231,6 +327,8 @@ fn audit_log(
         malformed: Vec::new(),
         bundles_fetched: 0,
         evidence: None,
+        reported_before: Vec::new(),
+        acknowledged: Vec::new(),
     };
     read_new_entries(ctx, log, prefix, &mut frontier, &mut report)?;
     // Every new entry, in order, extends the audited tree to exactly the signed root.
@@ -249,8 +347,71 @@ fn audit_log(
     if !report.changed.is_empty() {
         report.evidence = Some(keep_evidence(ctx, log.origin, &vc.note, &report.changed));
     }
-    save_progress(ctx, log.origin, prefix, progress, &report.new, &vc)?;
+    let open = still_open(&progress, acknowledge, &mut report);
+    save_progress(ctx, log.origin, prefix, progress, &report.new, open, &vc)?;
     Ok(report)
+}
+
+/// The anomalies open after this run: those found before and not in `acknowledge` (added to the
+/// report, which lists them again), and those this run found.
+fn still_open(progress: &Progress, acknowledge: &[u64], report: &mut LogReport) -> Vec<Open> {
+    let mut open: BTreeMap<(u64, u8), OpenKind> = BTreeMap::new();
+    for o in &progress.open {
+        if acknowledge.contains(&o.index) {
+            report.acknowledged.push(o.index);
+            continue;
+        }
+        report.reported_before.push(o.index);
+        let record = progress.records.iter().find(|r| r.index == o.index);
+        match (&o.kind, record) {
+            (OpenKind::Unexpected, Some(r)) => report.unexpected.push(r.clone()),
+            (OpenKind::Changed, Some(r)) => {
+                if !report.changed.iter().any(|(url, _)| *url == r.url) {
+                    let recs = progress
+                        .records
+                        .iter()
+                        .chain(&report.new)
+                        .filter(|x| x.url == r.url)
+                        .cloned()
+                        .collect();
+                    report.changed.push((r.url.clone(), recs));
+                }
+            }
+            (OpenKind::Malformed(why), _) => report.malformed.push((o.index, why.clone())),
+            // A record an open anomaly names is always kept with it; without one, the anomaly is
+            // still reported, as an entry to look at.
+            (_, None) => report
+                .malformed
+                .push((o.index, "an open anomaly whose record is not kept".into())),
+        }
+        open.insert((o.index, o.kind.rank()), o.kind.clone());
+    }
+    for (_, recs) in &report.changed {
+        let newest = recs.iter().map(|r| r.index).max();
+        if let Some(i) = newest.filter(|i| *i >= report.from) {
+            open.entry((i, OpenKind::Changed.rank()))
+                .or_insert(OpenKind::Changed);
+        }
+    }
+    for r in &report.unexpected {
+        if r.index >= report.from {
+            open.entry((r.index, OpenKind::Unexpected.rank()))
+                .or_insert(OpenKind::Unexpected);
+        }
+    }
+    for (i, why) in &report.malformed {
+        if *i >= report.from {
+            let kind = OpenKind::Malformed(why.clone());
+            open.entry((*i, kind.rank())).or_insert(kind);
+        }
+    }
+    report.unexpected.sort_by_key(|r| r.index);
+    report.malformed.sort_by_key(|(i, _)| *i);
+    report.reported_before.dedup();
+    report.acknowledged.dedup();
+    open.into_iter()
+        .map(|((index, _), kind)| Open { index, kind })
+        .collect()
 }
 
 /// The log's latest checkpoint, verified under the policy and tied to this host's memory of it.
@@ -395,13 +556,14 @@ fn changed_urls(progress: &Progress, new: &[Rec]) -> Vec<(String, Vec<Rec>)> {
     changed
 }
 
-/// Remembers how far this prefix is audited (anomalies are reported by the run that finds them).
+/// Remembers how far this prefix is audited, and the anomalies still open.
 fn save_progress(
     ctx: &Context,
     origin: &str,
     prefix: &str,
     progress: Progress,
     new: &[Rec],
+    open: Vec<Open>,
     vc: &VerifiedCheckpoint,
 ) -> Result<(), ClientError> {
     let size = vc.checkpoint.size;
@@ -411,6 +573,7 @@ fn save_progress(
         size,
         root: (size > 0).then_some(vc.checkpoint.root),
         records,
+        open,
     };
     Ok(ctx
         .state
@@ -462,6 +625,16 @@ mod tests {
                     sums_sha256: sha256(b"2"),
                 },
             ],
+            open: vec![
+                Open {
+                    index: 2,
+                    kind: OpenKind::Unexpected,
+                },
+                Open {
+                    index: 8,
+                    kind: OpenKind::Malformed("not a record: bad header".into()),
+                },
+            ],
         };
         let prefix = "https://a.example/";
         let t = p.format(prefix);
@@ -482,6 +655,16 @@ mod tests {
             "out of order"
         );
         assert_eq!(Progress::parse(t.trim_end(), prefix), None);
+        assert_eq!(
+            Progress::parse(&t.replace("open 8", "open 12"), prefix),
+            None,
+            "open anomaly beyond size"
+        );
+        assert_eq!(
+            Progress::parse(&t.replace("unexpected", "odd"), prefix),
+            None,
+            "unknown kind"
+        );
         let empty = Progress::default();
         assert_eq!(Progress::parse(&empty.format(prefix), prefix), Some(empty));
     }

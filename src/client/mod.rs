@@ -1,6 +1,8 @@
 //! The client side of rget: what a build host or a release team trusts, and what it remembers.
 //!
-//! - [`trust`]: which logs and witnesses (the tlog-policy file) and which publisher keys apply.
+//! - [`trust`]: which logs and witnesses (the tlog-policy file) and which publisher keys apply;
+//!   [`policy_lines`]: the policy lines operators publish, and the policy users assemble from them;
+//!   [`keys_file`]: adding a publisher key to the keys file.
 //! - [`state`]: the last verified checkpoint of every log (no rollback, no fork; private to its
 //!   user, re-verified when read), and per-log audit progress.
 //! - [`verified`]: every check `get`, `verify` and `cat` make, with the [`context::Context`] they run
@@ -16,7 +18,9 @@ pub mod audit;
 pub mod context;
 pub mod destination;
 pub mod error;
+pub mod keys_file;
 pub mod own_release;
+pub mod policy_lines;
 pub mod state;
 pub mod trust;
 pub mod url_records;

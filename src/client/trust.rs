@@ -393,6 +393,60 @@ impl TrustPolicy {
     }
 }
 
+/// A minisign public key given on the command line (`--key`, `rget keys add`): the base64 key line
+/// (or a whole `.pub` text) if it parses as a key, else a path to a `.pub` file. Trying the key first
+/// means a file that happens to be named like a key cannot shadow the key the user typed.
+pub fn parse_key_arg(arg: &str) -> Result<PublicKey, TrustError> {
+    read_key_arg(arg).map(|(key, _)| key)
+}
+
+/// [`parse_key_arg`], with the key's base64 line (as a keys file writes it).
+pub fn read_key_arg(arg: &str) -> Result<(PublicKey, String), TrustError> {
+    let parse_err = match PublicKey::parse(arg) {
+        Ok(key) => return Ok((key, key_line(arg))),
+        Err(e) => e,
+    };
+    let path = Path::new(arg);
+    let bytes = match read_bounded(path, minisig::MAX_FILE) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return Err(TrustError::BadKeyFile {
+                path: arg.to_owned(),
+                err: minisig::MinisigError::TooLarge {
+                    what: "public key",
+                    max: minisig::MAX_FILE,
+                },
+            });
+        }
+        Err(io) => {
+            return Err(TrustError::BadKeyArg {
+                arg: arg.to_owned(),
+                parse: parse_err,
+                io,
+            });
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+        path: format!("--key {arg}"),
+        what: "public key file",
+    })?;
+    let key = PublicKey::parse(&text).map_err(|err| TrustError::BadKeyFile {
+        path: arg.to_owned(),
+        err,
+    })?;
+    Ok((key, key_line(&text)))
+}
+
+/// The base64 line of a public key text that [`PublicKey::parse`] accepted: its first non-empty line
+/// that is not the untrusted comment.
+fn key_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Where an applicable publisher key came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeySource {
@@ -467,49 +521,10 @@ impl PublisherKeys {
         }
     }
 
-    /// `--key`: the base64 key line (or a whole `.pub` text) if it parses as a key, else a path to a
-    /// `.pub` file. Trying the key first means a file that happens to be named like a key cannot
-    /// shadow the key the user typed.
+    /// `--key`: one key for every URL ([`parse_key_arg`]).
     pub fn from_key_arg(arg: &str) -> Result<PublisherKeys, TrustError> {
-        let parse_err = match PublicKey::parse(arg) {
-            Ok(key) => {
-                return Ok(PublisherKeys {
-                    flag: Some(key),
-                    ..PublisherKeys::default()
-                });
-            }
-            Err(e) => e,
-        };
-        let path = Path::new(arg);
-        let bytes = match read_bounded(path, minisig::MAX_FILE) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return Err(TrustError::BadKeyFile {
-                    path: arg.to_owned(),
-                    err: minisig::MinisigError::TooLarge {
-                        what: "public key",
-                        max: minisig::MAX_FILE,
-                    },
-                });
-            }
-            Err(io) => {
-                return Err(TrustError::BadKeyArg {
-                    arg: arg.to_owned(),
-                    parse: parse_err,
-                    io,
-                });
-            }
-        };
-        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
-            path: format!("--key {arg}"),
-            what: "public key file",
-        })?;
-        let key = PublicKey::parse(&text).map_err(|err| TrustError::BadKeyFile {
-            path: arg.to_owned(),
-            err,
-        })?;
         Ok(PublisherKeys {
-            flag: Some(key),
+            flag: Some(parse_key_arg(arg)?),
             ..PublisherKeys::default()
         })
     }
@@ -643,6 +658,13 @@ impl PublisherKeys {
             Some(applied) => format!("signed by {applied}"),
             None => "unsigned: no key applies to this URL".to_owned(),
         }
+    }
+
+    /// The keys file's entries, in file order: (canonical prefix, key, line number).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &PublicKey, usize)> {
+        self.entries
+            .iter()
+            .map(|e| (e.prefix.as_str(), &e.key, e.line))
     }
 
     /// Whether any key is configured at all.

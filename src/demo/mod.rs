@@ -17,6 +17,7 @@ use children::{Children, Started};
 use rget_core::digest::sha256;
 use rget_core::pins::binary_name;
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -134,6 +135,29 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap_or_default()
 }
 
+/// At most this many lines of cargo's output are shown when the bootstrap does not build.
+const CARGO_LINES: usize = 20;
+
+/// The lines of cargo's standard error that say why a build failed: each `error` line and the
+/// `-->` line naming where it is, at most [`CARGO_LINES`]; without any, its last [`CARGO_LINES`]
+/// lines.
+fn cargo_errors(stderr: &str) -> Vec<String> {
+    let errors: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error") || l.trim_start().starts_with("--> "))
+        .take(CARGO_LINES)
+        .map(str::to_owned)
+        .collect();
+    if !errors.is_empty() {
+        return errors;
+    }
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(CARGO_LINES)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
 /// Runs `rget ARGS` to success, or fails with its last error line.
 fn rget(kids: &Children, exe: &Path, args: &[&str]) -> Result<Output, String> {
     let out = kids.run(Command::new(exe).args(args))?;
@@ -156,8 +180,11 @@ fn last_line(b: &[u8]) -> String {
         .to_owned()
 }
 
-fn last_stdout_line(out: &Output) -> String {
-    last_line(&out.stdout)
+/// The verifier key of the policy line an `init` printed without `--url`: its last field
+/// (`log <vkey>`, `witness <name> <vkey>`).
+fn init_key(out: &Output) -> String {
+    let line = last_line(&out.stdout);
+    line.rsplit(' ').next().unwrap_or_default().to_owned()
 }
 
 fn dir(ws: &Path, name: &str) -> Result<PathBuf, String> {
@@ -200,7 +227,7 @@ fn steps(
 
     // 2. Two witnesses, then the log that needs both of them to cosign every checkpoint.
     let log_dir = ws.join("log");
-    let log_vkey = last_stdout_line(&rget(
+    let log_vkey = init_key(&rget(
         kids,
         exe,
         &["log", "init", "--origin", LOG_ORIGIN, p(&log_dir)],
@@ -211,7 +238,7 @@ fn steps(
     for i in 1..=2 {
         let wdir = ws.join(format!("witness{i}"));
         let name = format!("demo.rget.example/witness{i}");
-        let vkey = last_stdout_line(&rget(
+        let vkey = init_key(&rget(
             kids,
             exe,
             &["witness", "init", "--name", &name, p(&wdir)],
@@ -513,13 +540,48 @@ fn build_bootstrap(
             .env("RGET_PINNED_DIR", pins),
     )?;
     if !out.status.success() {
+        // Why cargo failed is in its error lines (the last line only says that it failed): show
+        // them, bounded, escaped, before the one-line error.
+        let why = cargo_errors(&String::from_utf8_lossy(&out.stderr));
+        let mut err = std::io::stderr().lock();
+        for line in &why {
+            let _ = writeln!(err, "  cargo: {}", rget_core::escape::for_terminal(line));
+        }
         return Err(format!(
-            "building the bootstrap failed: {}",
-            last_line(&out.stderr)
+            "building the bootstrap failed: {} (cargo's output above; the command: cargo build \
+             --locked -p rget-bootstrap --manifest-path {})",
+            why.iter()
+                .find(|l| l.starts_with("error"))
+                .map_or_else(|| last_line(&out.stderr), Clone::clone),
+            manifest.display()
         ));
     }
     let built = opts.target_dir.join("debug").join("rget-bootstrap");
     let boot = ws.join("rget-bootstrap");
     std::fs::copy(&built, &boot).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     Ok(boot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_errors_are_the_error_lines_bounded() {
+        let out = "   Compiling x v0.1.0\nerror[E0308]: mismatched types\n --> src/main.rs:1:25\n  |\nerror: could not compile `x`\n";
+        assert_eq!(
+            cargo_errors(out),
+            [
+                "error[E0308]: mismatched types",
+                " --> src/main.rs:1:25",
+                "error: could not compile `x`"
+            ]
+        );
+        let many: String = (0..50).map(|i| format!("error: e{i}\n")).collect();
+        assert_eq!(cargo_errors(&many).len(), CARGO_LINES);
+        let plain: String = (0..30).map(|i| format!("line {i}\n")).collect();
+        let last = cargo_errors(&plain);
+        assert_eq!(last.len(), CARGO_LINES);
+        assert_eq!(last.last().map(String::as_str), Some("line 29"));
+    }
 }

@@ -22,18 +22,22 @@ pub enum Reject {
     Unavailable,
     /// Anything else malformed about the request.
     BadRequest,
+    /// No checkpoint covering the record was published in time (the witnesses' quorum, their
+    /// budgets): 503 with the reason; the record stays in the log.
+    NotPublished,
     /// The client went over its rate limit (429 with Retry-After).
     RateLimited,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 7] = [
+    pub const ALL: [Reject; 8] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
         Reject::QueueFull,
         Reject::Unavailable,
         Reject::BadRequest,
+        Reject::NotPublished,
         Reject::RateLimited,
     ];
     pub fn label(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Reject {
             Reject::QueueFull => "queue_full",
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
+            Reject::NotPublished => "not_published",
             Reject::RateLimited => "rate_limited",
         }
     }
@@ -72,7 +77,7 @@ pub struct Metrics {
     pub witnesses: Mutex<Vec<WitnessStats>>,
     /// Witness requests that did not yield a valid cosignature.
     pub witness_failures: AtomicU64,
-    rejected: [AtomicU64; 7],
+    rejected: [AtomicU64; Reject::ALL.len()],
     batch_buckets: [AtomicU64; 12],
     batch_count: AtomicU64,
     batch_micros: AtomicU64,

@@ -114,6 +114,9 @@ struct Shared {
     published: u64,
     checkpoint: Vec<u8>,
     index: Index,
+    /// While the durable tree is ahead of the published checkpoint: why (the witnesses that failed
+    /// and what the quorum needs, or their budgets), for the submitters kept waiting.
+    unpublished_why: Option<String>,
 }
 
 impl Shared {
@@ -198,6 +201,7 @@ impl Log {
                 published: 0,
                 checkpoint: Vec::new(),
                 index,
+                unpublished_why: None,
             })),
             state,
             edge,
@@ -287,6 +291,30 @@ impl Log {
                 };
                 self.metrics.quorum_missing.store(missing, Relaxed);
                 self.metrics.budget_wait.store(budget, Relaxed);
+                let why_text = match why {
+                    Waiting::Failures if cosigned.failures.is_empty() => format!(
+                        "the witness quorum is not reached (it needs {}): the witnesses are in \
+                         their back-off after failing",
+                        w.describe_quorum()
+                    ),
+                    Waiting::Failures => format!(
+                        "the witness quorum is not reached (it needs {}): {}",
+                        w.describe_quorum(),
+                        cosigned.failures.join("; ")
+                    ),
+                    Waiting::Budget => format!(
+                        "the witnesses' budgets (qpd) allow the next checkpoint in {} s",
+                        after.as_secs().max(1)
+                    ),
+                };
+                // Keep the last failures seen: a round skipped during the back-off has none.
+                {
+                    let mut shared = write(&self.shared);
+                    let in_backoff = why == Waiting::Failures && cosigned.failures.is_empty();
+                    if !in_backoff || shared.unpublished_why.is_none() {
+                        shared.unpublished_why = Some(why_text);
+                    }
+                }
                 // Waiting for budget is the normal course of a busy log: not worth a line each time.
                 if why == Waiting::Failures {
                     let size = cp.size.to_string();
@@ -325,6 +353,7 @@ impl Log {
             let before = s.published;
             s.published = size;
             s.checkpoint = bytes;
+            s.unpublished_why = None;
             before
         };
         self.metrics.tree_size.store(size, Relaxed);
@@ -753,6 +782,12 @@ impl Handle {
     /// The published checkpoint note.
     pub fn checkpoint(&self) -> Vec<u8> {
         read(&self.shared).checkpoint.clone()
+    }
+
+    /// Why no checkpoint covers the durable tree yet, while that is so: the witnesses' failures and
+    /// the quorum they miss, or their budgets.
+    pub fn unpublished_why(&self) -> Option<String> {
+        read(&self.shared).unpublished_why.clone()
     }
 
     /// The size of the published checkpoint: tiles and bundles beyond it are not served.

@@ -40,7 +40,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 /// Largest accepted `POST /add` body by default: the largest record (`record::MAX_RECORD`), whose
@@ -135,9 +135,16 @@ struct State {
     handle: Handle,
     dir: LogDir,
     limits: Limits,
+    /// Longest a submission waits for a published checkpoint covering it before it is answered 503
+    /// with the reason (`rget log serve --answer-timeout`).
+    answer_timeout: Duration,
     admission: Admission,
     stats: HttpStats,
 }
+
+/// The default of `--answer-timeout`: well inside a client's read timeout (rget's is 60 s), so a
+/// submitter hears why the log is not answering instead of a connection that just ends.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Serves the log on `listener` until `shutdown` resolves (with the name of what asked, e.g.
 /// `SIGTERM`), then shuts down gracefully: stops accepting, tells the sequencer to finish what is
@@ -148,6 +155,7 @@ pub async fn serve(
     handle: Handle,
     dir: LogDir,
     limits: Limits,
+    answer_timeout: Duration,
     admission: Admission,
     shutdown: impl Future<Output = &'static str>,
 ) {
@@ -155,6 +163,7 @@ pub async fn serve(
         handle,
         dir,
         limits: limits.clone(),
+        answer_timeout,
         admission,
         stats: HttpStats::default(),
     });
@@ -365,7 +374,33 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
             );
         }
     };
-    match rx.await {
+    // The record is durable (or about to be) whatever happens to this answer; a submitter kept
+    // waiting past the answer timeout is told why, and gets the proof by submitting again later.
+    let answer = match tokio::time::timeout(st.answer_timeout, rx).await {
+        Ok(a) => a,
+        Err(_) => {
+            let why = st.handle.unpublished_why().unwrap_or_else(|| {
+                format!(
+                    "no checkpoint covering the record was published within {} ms",
+                    st.answer_timeout.as_millis()
+                )
+            });
+            let detail = format!(
+                "{why}; the log keeps the record and publishes it with its next checkpoint: \
+                 submit it again later for its proof"
+            );
+            let mut r = reject(
+                st,
+                peer,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Reject::NotPublished,
+                &detail,
+            );
+            set(&mut r, header::RETRY_AFTER, "10");
+            return r;
+        }
+    };
+    match answer {
         Ok(Ok(p)) => ok(p.proof, TEXT, "no-store"),
         Ok(Err(e)) => {
             event(Level::Error, "batch failed", &[("error", &e)]);

@@ -217,6 +217,16 @@ impl Witnesses {
     /// and `qpd <witness name> <requests a day>` lines giving witnesses a budget (at most one each,
     /// after the witness's line). `log` lines, if any, are ignored (the log knows its own key).
     pub fn parse(text: &str) -> Result<Witnesses, WitnessesError> {
+        Self::parse_trusting(text, &[])
+    }
+
+    /// [`Witnesses::parse`], trusting the CA certificates in the PEM files `ca_files` (`rget log
+    /// serve --cacert`) besides the built-in roots and `SSL_CERT_FILE` for https witnesses: witnesses
+    /// on a private network often have a private CA.
+    pub fn parse_trusting(
+        text: &str,
+        ca_files: &[std::path::PathBuf],
+    ) -> Result<Witnesses, WitnessesError> {
         let (policy_text, budgets) = split_budgets(text)?;
         let policy = Policy::parse(&policy_text).map_err(WitnessesError::Policy)?;
         let started = Instant::now();
@@ -266,6 +276,8 @@ impl Witnesses {
             read_timeout: Duration::from_secs(10),
             ..Config::from_env()
         };
+        let mut config = config;
+        config.ca_files.extend(ca_files.iter().cloned());
         let client = Client::new(config).map_err(WitnessesError::Client)?;
         Ok(Witnesses {
             policy,

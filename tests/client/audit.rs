@@ -138,14 +138,56 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         "one-line summary of the anomaly"
     );
 
-    // Second run: nothing new, nothing fetched, nothing to report.
+    // Second run (cron, an hour later): nothing new, nothing fetched, and the anomalies, not
+    // acknowledged, are reported again with exit 6.
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(out.status.code(), Some(6), "{json}");
     let report = parse_json(&json);
     assert_eq!(report["logs"][0]["bundles_fetched"], 0);
     assert_eq!(report["logs"][0]["from"], 3002);
+    assert_eq!(report["anomalies"], 3, "{json}");
+    assert_eq!(
+        report["logs"][0]["reported_before"].to_string(),
+        "[3000,3001]",
+        "{json}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reported before and not acknowledged"),
+        "{err}"
+    );
+    assert!(err.contains("--acknowledge INDEX"), "{err}");
+
+    // Acknowledging an index with no open anomaly is refused (exit 2), and acknowledges nothing.
+    let out = audit(t, &policy, &["--expect", expect_arg, "--acknowledge", "17"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--acknowledge 17: no log has an open anomaly"),
+        "{err}"
+    );
+    // Both acknowledged: exit 0, and they are named as acknowledged.
+    let out = audit(
+        t,
+        &policy,
+        &[
+            "--expect",
+            expect_arg,
+            "--acknowledge",
+            "3000",
+            "--acknowledge",
+            "3001",
+        ],
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let report = parse_json(&json);
     assert_eq!(report["anomalies"], 0);
+    assert_eq!(report["logs"][0]["acknowledged"].to_string(), "[3000,3001]");
+    // And they stay acknowledged.
+    let out = audit(t, &policy, &["--expect", expect_arg]);
+    assert_eq!(out.status.code(), Some(0));
 
     // The log grows by 600 (one expected record under the prefix): only the new bundles are fetched.
     drop(server);
@@ -183,6 +225,38 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
     assert_eq!(log["new"].as_array().map(Vec::len), Some(1));
     assert!(new.contains("v-new"));
 
+    // A new anomaly after the acknowledged ones: exit 6 again, on this run and the next.
+    drop(server);
+    append(
+        &dir,
+        &[(format!("{PREFIX}rogue2/SHA256SUMS"), sums("rogue2"))],
+    );
+    let server = Server::start(&dir, &[]);
+    std::fs::write(
+        &policy,
+        format!("log {vkey} {}/\nquorum none\n", server.base),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let out = audit(t, &policy, &["--expect", expect_arg]);
+        let json = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(6), "{json}");
+        let report = parse_json(&json);
+        assert_eq!(report["anomalies"], 1, "{json}");
+        assert!(
+            report["logs"][0]["unexpected"]
+                .to_string()
+                .contains("rogue2"),
+            "{json}"
+        );
+    }
+    let out = audit(
+        t,
+        &policy,
+        &["--expect", expect_arg, "--acknowledge", "3602"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+
     // A log whose bundle does not match its signed root: an anomaly, and the progress is not advanced.
     drop(server);
     append(
@@ -192,7 +266,7 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
             sums("late"),
         )],
     );
-    let bundle = dir.join("public/tile/entries/014.p/19");
+    let bundle = dir.join("public/tile/entries/014.p/20");
     let mut b = std::fs::read(&bundle).unwrap();
     let last = b.len() - 3;
     b[last] ^= 1;

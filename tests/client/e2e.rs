@@ -923,3 +923,37 @@ fn submit_writes_a_verifying_proof_beside_the_file_and_is_idempotent() {
     assert_ok(&o);
     assert_eq!(proof_index(&std::fs::read(&elsewhere).unwrap()), index);
 }
+
+/// A file over plain http with `--allow-http`: its `SHA256SUMS` next to it would be an http URL,
+/// which no log records, so the refusal (exit 2, before anything is fetched) says to give `--sums`
+/// the https URL of the `SHA256SUMS`.
+#[test]
+fn an_http_file_needs_an_https_sums_and_the_error_says_so() {
+    let t = crate::common::tempdir();
+    let (_, vkey) = crate::common::log::init_log(t.path(), "http-file.example/log");
+    let policy = t.path().join("policy");
+    std::fs::write(
+        &policy,
+        format!("log {vkey} https://log.example/\nquorum none\n"),
+    )
+    .unwrap();
+    let out = crate::common::output(
+        std::process::Command::new(crate::common::RGET)
+            .args(["get", "--allow-http", "--policy"])
+            .arg(&policy)
+            .arg("--state")
+            .arg(t.path().join("state"))
+            .arg("-o")
+            .arg(t.path().join("tool"))
+            .arg("http://127.0.0.1:1/rel/tool"),
+    );
+    crate::common::assert_one_line_refusal(
+        &out,
+        crate::common::exit::USAGE,
+        &[
+            "http://127.0.0.1:1/rel/SHA256SUMS is not https",
+            "give --sums the https URL",
+        ],
+    );
+    assert!(!t.path().join("tool").exists());
+}

@@ -1,4 +1,5 @@
-//! `rget get`, `verify`, `cat`, `submit` and `audit`, and the client's trust state.
+//! `rget get`, `verify`, `cat`, `submit` and `audit`, the client's trust state, and setting up its
+//! trust (`rget policy`, `rget keys`).
 
 mod audit;
 mod e2e;
@@ -6,3 +7,4 @@ mod many;
 mod overlap;
 mod progress;
 mod state;
+mod trust_setup;

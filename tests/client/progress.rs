@@ -3,11 +3,8 @@
 //! in colour unless `NO_COLOR` is set. (With standard error not a terminal nothing of it is written:
 //! every other test of `get` reads exactly the summary, or nothing, there.)
 
+use crate::common::on_a_terminal;
 use crate::common::release::World;
-use crate::common::text;
-use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-use std::io::Read;
-use std::process::Stdio;
 
 /// Runs `rget get` with standard error on a new pseudo-terminal; returns the exit code and what
 /// the terminal received.
@@ -18,32 +15,13 @@ fn get_on_a_terminal(w: &World, name: &str, no_color: bool) -> (i32, String) {
     );
     let dest = dl.join("app");
     let url = w.url(&w.rel.path("app-1.0.tar.gz"));
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let path = ptsname(&master, Vec::new()).expect("ptsname");
-    let terminal = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path.to_str().expect("UTF-8 pty path"))
-        .expect("open the terminal side");
     let mut cmd = w
         .client(&state, &["get", &url, "-o", dest.to_str().unwrap()])
         .command();
-    cmd.env("TERM", "xterm")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(terminal);
     if no_color {
         cmd.env("NO_COLOR", "1");
     }
-    let mut child = crate::common::spawn(&mut cmd);
-    // Only the child holds the terminal side now, so reading ends (EIO) once it exits.
-    drop(cmd);
-    let mut screen = Vec::new();
-    let _ = std::fs::File::from(master).read_to_end(&mut screen);
-    let status = child.wait().expect("wait for rget");
-    (status.code().unwrap_or(-1), text(&screen))
+    on_a_terminal(&mut cmd)
 }
 
 #[test]

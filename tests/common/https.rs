@@ -155,6 +155,9 @@ struct Route {
 
 struct Shared {
     routes: Mutex<HashMap<String, Route>>,
+    /// `(prefix, dir)`: paths under `prefix` without a route of their own are the files under
+    /// `dir`, read when the request comes ([`TestServer::serve_dir_live`]).
+    live: Mutex<Vec<(String, PathBuf)>>,
     stop: AtomicBool,
     connections: AtomicUsize,
 }
@@ -182,6 +185,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             routes: Mutex::new(HashMap::new()),
+            live: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
@@ -238,6 +242,17 @@ impl TestServer {
                 }
             }
         }
+    }
+
+    /// Serves the files under `dir` at `prefix/<their path under dir>` as they are when each request
+    /// comes: a web server's document root, into which a test (or a script it runs) copies files
+    /// later. Paths with a `..` segment, and files that do not exist, get 404.
+    pub fn serve_dir_live(&self, prefix: &str, dir: &Path) {
+        self.shared
+            .live
+            .lock()
+            .unwrap()
+            .push((prefix.trim_end_matches('/').to_owned(), dir.to_path_buf()));
     }
 
     /// TCP connections accepted so far (including ones whose TLS handshake failed).
@@ -347,6 +362,12 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
         return;
     };
     let path = target.split('?').next().unwrap_or("").to_owned();
+    if let Some(reply) = live_file(s, &path) {
+        if answer(conn.io(), reply, s).is_ok() {
+            conn.finish();
+        }
+        return;
+    }
     let reply = {
         let mut routes = s.routes.lock().unwrap();
         let r = routes.entry(path).or_insert(Route {
@@ -368,6 +389,26 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, s: &Shared) {
     if answer(conn.io(), reply, s).is_ok() && complete {
         conn.finish();
     }
+}
+
+/// The reply for `path` from a live directory ([`TestServer::serve_dir_live`]), if one covers it and
+/// no route is set for it.
+fn live_file(s: &Shared, path: &str) -> Option<Reply> {
+    if s.routes.lock().unwrap().contains_key(path) {
+        return None;
+    }
+    let live = s.live.lock().unwrap();
+    let (rel, dir) = live.iter().find_map(|(prefix, dir)| {
+        let rel = path.strip_prefix(prefix.as_str())?.strip_prefix('/')?;
+        Some((rel.to_owned(), dir.clone()))
+    })?;
+    if rel.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+        return Some(Reply::status(404));
+    }
+    Some(match std::fs::read(dir.join(rel)) {
+        Ok(body) => Reply::body(body),
+        Err(_) => Reply::status(404),
+    })
 }
 
 /// A request's head, up to and including the empty line (at most 64 KiB; byte by byte, so nothing

@@ -13,7 +13,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// `rget log init` in `parent/log`: returns the directory and the verifier key (last stdout line).
+/// `rget log init` in `parent/log`: returns the directory and the verifier key (from the policy
+/// line `log <vkey>` it prints).
 pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
     let dir = parent.join("log");
     let args: [&OsStr; 5] = [
@@ -23,12 +24,13 @@ pub fn init_log(parent: &Path, origin: &str) -> (PathBuf, String) {
         origin.as_ref(),
         dir.as_os_str(),
     ];
-    let vkey = super::rget_last_line(&args);
+    let vkey = policy_line_key(&super::rget_last_line(&args), "log");
     (dir, vkey)
 }
 
 /// `rget log init --origin ORIGIN --key KEY DIR`: another log signing with the same key as the one
 /// whose `log.key` is `key` (a fork, when it is given other records). Returns its verifier key.
+#[track_caller]
 pub fn init_log_with_key(dir: &Path, origin: &str, key: &Path) -> String {
     let args: [&OsStr; 7] = [
         "log".as_ref(),
@@ -39,10 +41,27 @@ pub fn init_log_with_key(dir: &Path, origin: &str, key: &Path) -> String {
         key.as_os_str(),
         dir.as_os_str(),
     ];
-    super::rget_last_line(&args)
+    policy_line_key(&super::rget_last_line(&args), "log")
 }
 
-/// `rget witness init --name NAME DIR`: the witness's cosigner verifier key (the last line).
+/// The verifier key of the policy line `init` printed: `log <vkey> [<url>]` or
+/// `witness <name> <vkey> [<url>]`.
+#[track_caller]
+pub fn policy_line_key(line: &str, keyword: &str) -> String {
+    let fields: Vec<&str> = line.split(' ').collect();
+    let at = match (keyword, fields.first()) {
+        ("log", Some(&"log")) => 1,
+        ("witness", Some(&"witness")) => 2,
+        _ => panic!("not a {keyword} line: {line:?}"),
+    };
+    fields
+        .get(at)
+        .unwrap_or_else(|| panic!("no key in {line:?}"))
+        .to_string()
+}
+
+/// `rget witness init --name NAME DIR`: the witness's cosigner verifier key (from the policy line
+/// `witness <name> <vkey>` it prints).
 pub fn init_witness(dir: &Path, name: &str) -> String {
     let args: [&OsStr; 5] = [
         "witness".as_ref(),
@@ -51,7 +70,7 @@ pub fn init_witness(dir: &Path, name: &str) -> String {
         name.as_ref(),
         dir.as_os_str(),
     ];
-    super::rget_last_line(&args)
+    policy_line_key(&super::rget_last_line(&args), "witness")
 }
 
 /// A running `rget log serve`. Killed (SIGKILL) on drop if the test did not stop it.

@@ -220,3 +220,31 @@ pub fn test_name(module: &str, test: &str) -> String {
     let path = module.split_once("::").map_or("", |(_, path)| path);
     format!("{path}::{test}")
 }
+
+/// Runs `cmd` with standard error on a new pseudo-terminal (standard input and output null);
+/// returns the exit code and everything the terminal received.
+pub fn on_a_terminal(cmd: &mut Command) -> (i32, String) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let path = ptsname(&master, Vec::new()).expect("ptsname");
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path.to_str().expect("UTF-8 pty path"))
+        .expect("open the terminal side");
+    cmd.env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(terminal);
+    let mut child = spawn(cmd);
+    // Only the child holds the terminal side now (the Command's copy is replaced), so reading ends
+    // (EIO) once it exits.
+    cmd.stderr(std::process::Stdio::null());
+    let mut screen = Vec::new();
+    let _ = std::fs::File::from(master).read_to_end(&mut screen);
+    let status = child.wait().expect("wait for rget");
+    (status.code().unwrap_or(-1), text(&screen))
+}

@@ -1,6 +1,6 @@
 //! A reverse proxy on loopback that counts what it relays: to count the requests a log sends each
-//! witness over a run (their budgets), and to put a witness behind the client side of a C2SP
-//! https-bastion.
+//! witness over a run (their budgets), to put a witness behind the client side of a C2SP
+//! https-bastion, and as the TLS front of a whole deployment ([`Relay::front`]).
 //!
 //! A bastion serves `https://<bastion>/<lowercase hex SHA-256 of a backend key>/<path>` and relays it
 //! as `/<path>` to that backend, over a connection the backend opened to the bastion (TLS 1.3 with
@@ -32,6 +32,8 @@ pub struct Seen {
 struct Shared {
     /// Key hash (or "" without a prefix) → backend base URL, `None` while disconnected.
     backends: Mutex<HashMap<String, Option<String>>>,
+    /// How long a request waits for a backend that refuses connections (not started yet).
+    patience: Duration,
     seen: Mutex<Vec<Seen>>,
     stop: AtomicBool,
 }
@@ -46,7 +48,7 @@ pub struct Relay {
 impl Relay {
     /// A plain-HTTP relay of every path to `backend` (`http://127.0.0.1:PORT`).
     pub fn http(backend: &str) -> Relay {
-        let r = Relay::start(None);
+        let r = Relay::start(None, Duration::ZERO);
         r.shared
             .backends
             .lock()
@@ -57,7 +59,16 @@ impl Relay {
 
     /// The client side of an https-bastion, with the certificate of `ca`, serving no backend yet.
     pub fn bastion(ca: &TestCa) -> Relay {
-        Relay::start(Some(ca.server_config()))
+        Relay::start(Some(ca.server_config()), Duration::ZERO)
+    }
+
+    /// A TLS reverse proxy with the certificate of `ca` that routes by the first path segment, as
+    /// the `location` blocks of an nginx front do: `route("rget", Some("http://127.0.0.1:PORT"))`
+    /// relays `/rget/<path>` as `/<path>`. A request for a backend that refuses connections waits up
+    /// to `patience` for it to start listening (a server started in the background a moment ago),
+    /// instead of answering 502 at once.
+    pub fn front(ca: &TestCa, patience: Duration) -> Relay {
+        Relay::start(Some(ca.server_config()), patience)
     }
 
     /// Serves `backend` under `/<key_hash>/` (`None`: the backend is known but not connected).
@@ -85,13 +96,14 @@ impl Relay {
         self.shared.seen.lock().unwrap().clone()
     }
 
-    fn start(tls: Option<Arc<rustls::ServerConfig>>) -> Relay {
+    fn start(tls: Option<Arc<rustls::ServerConfig>>, patience: Duration) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             backends: Mutex::new(HashMap::new()),
             seen: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            patience,
         });
         let s = shared.clone();
         let is_tls = tls.is_some();
@@ -148,7 +160,17 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, prefixed: bool,
             "text/plain".to_owned(),
             b"backend not connected\n".to_vec(),
         ),
-        Some(Some(base)) => forward(&method, &format!("{base}{rest}"), &headers, &body),
+        Some(Some(base)) => {
+            let url = format!("{base}{rest}");
+            let until = Instant::now() + s.patience;
+            loop {
+                match forward(&method, &url, &headers, &body) {
+                    Err(refused) if Instant::now() >= until => break refused,
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    Ok(answer) => break answer,
+                }
+            }
+        }
     };
     s.seen.lock().unwrap().push(Seen { at, path, status });
     let head = format!(
@@ -164,13 +186,17 @@ fn serve(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, prefixed: bool,
     conn.finish();
 }
 
-/// Sends the request on to the backend; returns its status, content type and body.
+/// A relayed answer: status, content type, body.
+type Answer = (u16, String, Vec<u8>);
+
+/// Sends the request on to the backend; returns its status, content type and body, or as the error
+/// the 502 answer to give when the backend refused the connection.
 fn forward(
     method: &str,
     url: &str,
     headers: &[(String, String)],
     body: &[u8],
-) -> (u16, String, Vec<u8>) {
+) -> Result<Answer, Answer> {
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -199,9 +225,12 @@ fn forward(
                 .unwrap_or("text/plain")
                 .to_owned();
             let body = r.body_mut().read_to_vec().unwrap_or_default();
-            (status, ctype, body)
+            Ok((status, ctype, body))
         }
-        Err(e) => (502, "text/plain".to_owned(), format!("{e}\n").into_bytes()),
+        Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err((502, "text/plain".to_owned(), format!("{e}\n").into_bytes()))
+        }
+        Err(e) => Ok((502, "text/plain".to_owned(), format!("{e}\n").into_bytes())),
     }
 }
 

@@ -518,6 +518,43 @@ fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
     assert!(std::fs::read(dir.join("rget")).unwrap() == s.rel.file(&name()));
 }
 
+/// The default `self verify` reaches the release the way the bootstrap did: with its `--cacert` and
+/// `--mirror`. Here the mirror (HTTPS with the test CA) serves the test's release, which the rget's
+/// compiled-in placeholder pins do not trust: the executed rget gets past the network (it would
+/// end with exit 4 without the CA, or without the mirror: the placeholder source is example.org,
+/// refused by the proxy) and stops at the release key, exit 1.
+#[test]
+fn default_self_verify_gets_the_bootstraps_cacert_and_mirror() {
+    let s = shared();
+    let dir = old_install(&s.w, "default-args-mirror");
+    let m = mirror(s, &format!("/mirror-default-args/v{VERSION}"));
+    let out = common::output(
+        Command::new(&s.boot)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", s.w.root.join("home"))
+            .env("HTTPS_PROXY", "http://127.0.0.1:1")
+            .env("NO_PROXY", "127.0.0.1")
+            .env("XDG_STATE_HOME", s.w.root.join("default-args-mirror-state"))
+            .arg("--cacert")
+            .arg(s.w.ca.pem_path())
+            .args(["--prefix", dir.to_str().unwrap(), "--mirror", &m])
+            .stdin(Stdio::null()),
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("installed: "), "stderr:\n{err}");
+    let pem = s.w.ca.pem_path();
+    let running = format!(
+        "running: rget self verify --cacert {} --mirror {m}",
+        pem.display()
+    );
+    assert!(err.contains(&running), "{running:?} not in:\n{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{err}");
+    assert!(last.starts_with("rget: "), "{last}");
+    assert!(!last.contains("example.org"), "{last}");
+}
+
 /// Where memfd execution is refused (`vm.memfd_noexec=2`, set here in a new pid namespace so the host
 /// is unaffected: the sysctl is per pid namespace), the bootstrap still installs the verified rget,
 /// says that it runs the installed file instead, and runs it. Needs root for `unshare` (CI runs as

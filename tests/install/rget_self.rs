@@ -304,6 +304,34 @@ fn upgrade_refuses_downgrades_unless_asked_and_swapped_binaries() {
     assert!(std::fs::read(f.installed()).unwrap() == binary("0.0.9", b""));
 }
 
+/// `--prefix` naming an empty directory (or one not made yet) gets the release installed, also when
+/// it is this rget's own version: "already installed" is said only of a DIR/rget that is this very
+/// binary.
+#[test]
+fn upgrade_into_an_empty_or_absent_prefix_installs_the_release() {
+    let f = Fixture::new(&[VERSION]);
+    f.latest(VERSION);
+    let released = binary(VERSION, b"");
+    for name in ["empty", "absent/bin"] {
+        let dir = f.w.root.join(name);
+        if name == "empty" {
+            std::fs::create_dir(&dir).unwrap();
+        }
+        let prefix = dir.to_str().unwrap();
+        let out = f.run(RGET.as_ref(), &["upgrade", "--prefix", prefix]);
+        let said = assert_ok(&out);
+        assert!(
+            said.contains(&format!("installed rget {VERSION} as ")),
+            "{said}"
+        );
+        assert_eq!(std::fs::read(dir.join("rget")).unwrap(), released);
+        assert!(!dir.join("rget.previous").exists(), "nothing was replaced");
+        // Now it is there: nothing to do.
+        let again = assert_ok(&f.run(RGET.as_ref(), &["upgrade", "--prefix", prefix]));
+        assert!(again.contains("already installed"), "{again}");
+    }
+}
+
 #[test]
 fn rollback_refuses_a_previous_that_is_not_a_release() {
     let f = Fixture::new(&[VERSION]);

@@ -3,6 +3,7 @@
 
 mod crash;
 mod disk;
+mod quorum_refusals;
 mod sequencer;
 mod server;
 mod witnessing;

@@ -24,12 +24,12 @@ pub fn data(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// `rget witness init --name NAME DIR`: the cosigner verifier key (the last line printed).
+/// `rget witness init --name NAME DIR`: the cosigner verifier key (of the policy line printed).
 pub fn witness_init(dir: &Path, name: &str) -> String {
     let out = assert_ok(&run(Command::new(RGET)
         .args(["witness", "init", "--name", name])
         .arg(dir)));
-    out.lines().last().expect("a vkey line").to_owned()
+    crate::common::log::policy_line_key(out.lines().last().expect("a policy line"), "witness")
 }
 
 /// `rget witness serve DIR --listen 127.0.0.1:0 ARGS...` with `env` set.

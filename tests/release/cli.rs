@@ -212,6 +212,60 @@ fn keygen_refusals() {
     assert_ne!(std::fs::read(t.path().join("k.pub")).unwrap(), before.0);
 }
 
+/// The ID of a key whose little-endian u64 has a leading zero nibble is printed as minisign prints
+/// it, without the zero, by `rget keygen` (stderr and the `.pub` comment) and by `rget release`
+/// alike. One key in 16 has such an ID; keys are made until one has (300 tries miss with
+/// probability 4e-9).
+#[test]
+fn a_key_id_with_a_leading_zero_is_printed_one_way_by_every_command() {
+    use base64::Engine as _;
+    let w = World::new();
+    let t = w.dir("zero-id");
+    let (public, sec) = (t.join("k.pub"), t.join("k.key"));
+    let mut found = None;
+    for _ in 0..300 {
+        let o = keygen(&t, &["-f", "-W", "-p", "k.pub", "-s", "k.key"], &[]);
+        assert_ok(&o);
+        let line = text(&o.stdout);
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(line.trim_end())
+            .unwrap();
+        let id = u64::from_le_bytes(blob[2..10].try_into().unwrap());
+        if id >> 60 == 0 {
+            found = Some((id, text(&o.stderr)));
+            break;
+        }
+    }
+    let (id, keygen_err) = found.expect("a key ID with a leading zero nibble in 300 keys");
+    let want = format!("{id:X}");
+    assert!(want.len() < 16, "{want}");
+    assert!(
+        keygen_err.contains(&format!("(key ID {want})")),
+        "{keygen_err}"
+    );
+    let pub_text = std::fs::read_to_string(&public).unwrap();
+    assert!(
+        pub_text.starts_with(&format!("untrusted comment: minisign public key {want}\n")),
+        "{pub_text}"
+    );
+    assert_eq!(
+        rget::core::minisig::PublicKey::parse(&pub_text)
+            .unwrap()
+            .key_id(),
+        want
+    );
+    // rget release signs with it and names the same ID.
+    let files = files();
+    let dir = release_dir(&w, "dist-zero-id", &files);
+    let o = rget_release(&w, &dir, &sec, &w.url("/zero"), &w.policy, &[], &[]);
+    assert_ok(&o);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("signed     by key ID {want} (")),
+        "{err}"
+    );
+}
+
 // ---- releases: end to end ----------------------------------------------------------------------
 
 /// Serves a directory released by `rget release` at `prefix` on the world's HTTPS server.

@@ -403,6 +403,88 @@ fn unlistable_names_are_refused_and_nothing_is_written() {
     assert_eq!(stderr(&out), "rget: no files to list\n");
 }
 
+/// The examples of `rget sums --help` as written: `--check` is a flag, so `--check --json FILE`
+/// works as `--check FILE --json` does.
+#[test]
+fn the_check_examples_of_the_help_run() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.txt"), b"a\n").unwrap();
+    assert_code(&rget(dir.path(), &["sums", ".", "-o", "SHA256SUMS"]), 0);
+    for argv in [
+        &["sums", "--check", "SHA256SUMS"][..],
+        &["sums", "--check", "--json", "SHA256SUMS"],
+        &["sums", "-c", "SHA256SUMS", "--json"],
+    ] {
+        let out = rget(dir.path(), argv);
+        assert_code(&out, 0);
+        assert!(stdout(&out).contains("a.txt"), "{argv:?}: {}", stdout(&out));
+    }
+    let json = stdout(&rget(
+        dir.path(),
+        &["sums", "--check", "--json", "SHA256SUMS"],
+    ));
+    assert!(
+        json.starts_with("{\"sums\":\"SHA256SUMS\",\"ok\":true,"),
+        "{json}"
+    );
+}
+
+/// On an 80-column terminal the examples and the exit codes of every `--help` are shown as written:
+/// not one of their lines is wrapped (the text after `Examples:` is the same at 80 and 400 columns).
+#[test]
+fn help_examples_are_not_wrapped_at_80_columns() {
+    let commands: [&[&str]; 23] = [
+        &[],
+        &["get"],
+        &["verify"],
+        &["cat"],
+        &["submit"],
+        &["audit"],
+        &["sums"],
+        &["log"],
+        &["log", "init"],
+        &["log", "serve"],
+        &["log", "participation"],
+        &["witness"],
+        &["witness", "init"],
+        &["witness", "serve"],
+        &["keygen"],
+        &["release"],
+        &["sigsum"],
+        &["sigsum", "verify"],
+        &["demo"],
+        &["self"],
+        &["self", "verify"],
+        &["self", "upgrade"],
+        &["self", "rollback"],
+    ];
+    let help = |args: &[&str], columns: &str| {
+        let out = Command::new(RGET)
+            .args(args)
+            .arg("--help")
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+        let text = stdout(&out);
+        let at = text
+            .find("Examples:\n")
+            .or_else(|| text.find("Example:\n"))
+            .unwrap_or_else(|| panic!("{args:?}: no examples in {text}"));
+        text[at..].to_owned()
+    };
+    for args in commands {
+        let (narrow, wide) = (help(args, "80"), help(args, "400"));
+        assert_eq!(
+            narrow,
+            wide,
+            "rget {} --help wraps its examples",
+            args.join(" ")
+        );
+        assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+    }
+}
+
 #[test]
 fn help_teaches_and_usage_errors_exit_2() {
     let tmp = std::env::temp_dir();
@@ -410,7 +492,7 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert_code(&top, 0);
     let text = stdout(&top);
     assert!(text.contains("transparency log"), "{text}");
-    assert!(text.contains("Examples:\n  rget demo"), "{text}");
+    assert!(text.contains("\n  rget demo\n"), "{text}");
     assert!(
         text.contains("  rget sums dist > dist/SHA256SUMS"),
         "{text}"
@@ -422,17 +504,21 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert!(text.contains("Examples:"), "{text}");
     assert!(text.contains("rget sums --check SHA256SUMS"), "{text}");
 
-    for argv in [
-        &["--frobnicate"][..],
-        &["sums", "--frobnicate"],
-        &["sums"],
-        &["nosuch"],
+    // Each usage error points at the help of the command it is about.
+    for (argv, help) in [
+        (&["--frobnicate"][..], "rget --help"),
+        (&["sums", "--frobnicate"], "rget sums --help"),
+        (&["sums"], "rget sums --help"),
+        (&["sums", "--check", "A", "B"], "rget sums --help"),
+        (&["nosuch"], "rget --help"),
+        (&["log", "serve", "--frobnicate"], "rget log serve --help"),
     ] {
         let out = rget(&tmp, argv);
         assert_code(&out, 2);
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{argv:?}: {err}");
         assert!(err.starts_with("rget: "), "{err}");
+        assert!(err.contains(&format!("'{help}'")), "{argv:?}: {err}");
         assert!(out.stdout.is_empty());
     }
     assert_eq!(code(&rget(&tmp, &["--version"])), 0);

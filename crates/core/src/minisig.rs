@@ -84,8 +84,9 @@ pub struct Verified {
 
 /// minisign prints key IDs as a little-endian u64 in uppercase hex without leading zeros
 /// (`printf("%" PRIX64)` in minisign.c), so that is how we print them too: a user compares the ID in
-/// our output with the one in their `.pub` file by eye.
-fn format_key_id(id: &[u8; 8]) -> String {
+/// our output with the one in their `.pub` file by eye. Every rget command prints key IDs through
+/// this one function (`rget keygen` too), so one key never shows two spellings.
+pub fn format_key_id(id: &[u8; 8]) -> String {
     format!("{:X}", u64::from_le_bytes(*id))
 }
 

@@ -368,18 +368,19 @@ fn http_error(url: &Url, status: u16, detail: &str) -> FetchError {
     }
 }
 
-/// The first line of an error body (at most 200 printable characters): the log server's errors
-/// are one line that says what was wrong.
+/// The first line of an error body (at most 800 printable characters): the log server's errors
+/// are one line that says what was wrong (a 503 names every witness that failed and why, so it is
+/// given room for a few).
 fn error_detail(body: &mut ureq::Body) -> String {
     let mut buf = Vec::new();
-    let _ = body.as_reader().take(512).read_to_end(&mut buf);
+    let _ = body.as_reader().take(2048).read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
     text.lines()
         .next()
         .unwrap_or("")
         .chars()
         .filter(|c| !c.is_control())
-        .take(200)
+        .take(800)
         .collect()
 }
 

@@ -1,0 +1,213 @@
+//! `rget keys add` and `rget keys list`: the publisher keys file `rget get` reads.
+
+use crate::cli::exit::{CliResult, Failure, io_reason};
+use crate::cli::trust_args;
+use crate::client::keys_file::{self, AddError};
+use crate::client::trust::{Env, PublisherKeys, TrustError, read_key_arg};
+use rget_core::escape::for_terminal;
+use rget_fetch::durable;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const LONG_ABOUT: &str = "\
+Manage the publisher keys file: which minisign key must have signed the SHA256SUMS under a URL \
+prefix. 'rget get', 'verify' and 'cat' read it from $XDG_CONFIG_HOME/rget/keys \
+(~/.config/rget/keys) unless --key is given; a URL is covered by the longest prefix that matches it \
+on a path-segment boundary, and where a key applies a valid signature by it is required.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rget keys add https://example.org/rel/ minisign.pub
+  rget keys add https://example.org/rel/ \\
+    RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
+  rget keys list";
+
+/// Arguments of `rget keys`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Add and list publisher keys for URL prefixes (the keys file)",
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    Add(AddArgs),
+    List(ListArgs),
+}
+
+const ADD_LONG_ABOUT: &str = "\
+Add the line '<PREFIX> <KEY>' to the keys file, PREFIX in the canonical spelling URLs are compared \
+in (lowercase scheme and host, no default port). The file is written atomically (created, with its \
+directory, if missing) and only if it still parses as 'rget get' reads it.
+
+Refused, with the file left as it was: a keys file that does not parse; a PREFIX that has a key \
+already (the same key: nothing to add; another key: one prefix has one key, so replacing it is an \
+edit for a person to make); a PREFIX without a canonical spelling; a KEY that is not a minisign \
+public key. A key for a longer or shorter prefix overlapping PREFIX is allowed (the longest prefix \
+wins) and named on standard error.";
+
+const ADD_AFTER_HELP: &str = "\
+Examples:
+  rget keys add https://example.org/rel/ minisign.pub
+  rget keys add https://example.org/rel/ \\
+    RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
+  rget keys add https://example.org/rel/ minisign.pub --keys ./keys
+
+Exit codes: 0 added, 2 usage (PREFIX has a key already, or no canonical spelling), 3 the keys file
+or KEY does not parse, 7 a file cannot be read or written.";
+
+/// Arguments of `rget keys add`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Add a publisher key for a URL prefix to the keys file",
+    long_about = ADD_LONG_ABOUT,
+    after_help = ADD_AFTER_HELP
+)]
+struct AddArgs {
+    /// The URL prefix the key applies to (e.g. https://example.org/rel/)
+    #[arg(value_name = "PREFIX")]
+    prefix: String,
+
+    /// The minisign public key: its base64 line, or a .pub file
+    #[arg(value_name = "KEY")]
+    key: String,
+
+    #[command(flatten)]
+    file: KeysFileArg,
+}
+
+const LIST_AFTER_HELP: &str = "\
+Examples:
+  rget keys list
+  rget keys list --keys ./keys
+
+Exit codes: 0 listed (nothing when the file does not exist), 3 the keys file does not parse, 7 it
+cannot be read.";
+
+/// Arguments of `rget keys list`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "List the keys file: line, URL prefix, key ID",
+    after_help = LIST_AFTER_HELP
+)]
+struct ListArgs {
+    #[command(flatten)]
+    file: KeysFileArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct KeysFileArg {
+    /// The keys file. Default: $XDG_CONFIG_HOME/rget/keys (~/.config/rget/keys)
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+}
+
+impl KeysFileArg {
+    fn path(&self) -> CliResult<PathBuf> {
+        match &self.keys {
+            Some(p) => Ok(p.clone()),
+            None => Env::from_process()
+                .config_dir()
+                .map(|d| d.join("keys"))
+                .ok_or_else(|| {
+                    Failure::usage(
+                        "neither XDG_CONFIG_HOME nor HOME is set to find rget/keys; pass --keys FILE",
+                    )
+                }),
+        }
+    }
+}
+
+/// Runs `rget keys`.
+pub fn run(args: Args) -> CliResult {
+    match args.command {
+        Sub::Add(a) => add(a),
+        Sub::List(a) => list(a),
+    }
+}
+
+/// The keys file's text, empty if it does not exist.
+fn read_current(path: &Path) -> CliResult<String> {
+    match PublisherKeys::load_file(path) {
+        Err(TrustError::ReadKeys { err, .. }) if err.kind() == io::ErrorKind::NotFound => {
+            Ok(String::new())
+        }
+        Err(e) => Err(trust_args::failure(e.into())),
+        // Parsed once to bound and check it; read again as text to append to it unchanged.
+        Ok(_) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)))),
+    }
+}
+
+fn add(a: AddArgs) -> CliResult {
+    let path = a.file.path()?;
+    let (key, key_line) = read_key_arg(&a.key).map_err(|e| match e {
+        // The flag's own wording names --key; here the key is the argument KEY.
+        TrustError::BadKeyArg { arg, parse, io } => Failure::usage(format!(
+            "KEY {arg:?} is neither a minisign public key ({parse}) nor a readable file ({})",
+            io_reason(&io)
+        )),
+        e => trust_args::failure(e.into()),
+    })?;
+    let current = read_current(&path)?;
+    let added =
+        keys_file::add(&path, &current, &a.prefix, &key, &key_line).map_err(|e| match e {
+            AddError::Existing(t) | AddError::Result(t) => trust_args::failure(t.into()),
+            AddError::BadPrefix { .. } | AddError::Duplicate { .. } | AddError::Conflict { .. } => {
+                Failure::usage(e)
+            }
+        })?;
+    // An existing file keeps its mode; a new one is readable by all, like ~/.ssh/known_hosts.
+    let mode = std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    durable::create_dirs(durable::parent_of(&path), 0o755)
+        .and_then(|()| durable::write_atomic(&path, added.text.as_bytes(), mode))
+        .map_err(|e| Failure::local_io(format!("{}: {}", path.display(), io_reason(&e))))?;
+    let mut err = io::stderr().lock();
+    for (prefix, key_id, line) in &added.overlaps {
+        let _ = writeln!(
+            err,
+            "note: line {line} gives {} key ID {key_id}; where both prefixes match a URL, the \
+             longer one's key applies",
+            for_terminal(prefix)
+        );
+    }
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "added key ID {} for {} to {} (line {})",
+        key.key_id(),
+        for_terminal(&added.prefix),
+        for_terminal(&path.display().to_string()),
+        added.line
+    )
+    .and_then(|()| out.flush())
+    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
+
+fn list(a: ListArgs) -> CliResult {
+    let path = a.file.path()?;
+    let keys = match PublisherKeys::load_file(&path) {
+        Err(TrustError::ReadKeys { err, .. }) if err.kind() == io::ErrorKind::NotFound => {
+            PublisherKeys::none()
+        }
+        other => other.map_err(|e| trust_args::failure(e.into()))?,
+    };
+    let mut text = String::new();
+    for (prefix, key, line) in keys.entries() {
+        text.push_str(&format!(
+            "{line}\t{}\tkey ID {}\n",
+            for_terminal(prefix),
+            key.key_id()
+        ));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
