@@ -157,6 +157,15 @@ pub fn get(a: GetArgs) -> CliResult {
             urls.len()
         )));
     }
+    // Not created: a misspelt directory would otherwise fail every file, after downloading it.
+    if let Some(d) = &a.output_dir
+        && !std::fs::metadata(d).is_ok_and(|m| m.is_dir())
+    {
+        return Err(Failure::usage(format!(
+            "--output-dir {}: not an existing directory: nothing was downloaded",
+            d.display()
+        )));
+    }
     let mut jobs = Vec::with_capacity(urls.len());
     let mut releases: Vec<CanonicalUrl> = Vec::new();
     for (given, url) in &urls {

@@ -265,6 +265,10 @@ fn bad_lists_duplicates_and_clashing_names_are_refused_before_any_download() {
         ),
         (vec![], "no URL to download"),
         (
+            vec!["--output-dir".into(), "no-such-dir".into(), app.clone()],
+            "not an existing directory",
+        ),
+        (
             vec![app.clone(), w.url("/rel/")],
             "last path segment is empty",
         ),
@@ -275,7 +279,10 @@ fn bad_lists_duplicates_and_clashing_names_are_refused_before_any_download() {
             "--output-dir".into(),
             dl.to_str().unwrap().into(),
         ];
-        if extra.first().is_some_and(|a| a == "-o") {
+        if extra
+            .first()
+            .is_some_and(|a| a == "-o" || a == "--output-dir")
+        {
             args = vec!["get".into()];
         }
         args.extend(extra);
