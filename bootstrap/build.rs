@@ -2,6 +2,13 @@
 //! core's own parsers (`rget_core::pins`, the same code the binary runs), and copies them into
 //! `OUT_DIR`, where `main.rs` includes them. A malformed pin set fails the build with a message that
 //! names the file and the problem.
+//!
+//! Two things are settled here rather than at run time, so that the bootstrap carries only the code
+//! its pins need (it must stay small): a Sigsum-format `policy` is embedded as the C2SP tlog-policy
+//! it stands for (`pins::policy_as_tlog`: one policy parser in the binary), and a pin set of
+//! `ssh-ed25519` release keys sets `cfg(rget_pins_sigsum)`, which makes `main.rs` verify releases
+//! with the Sigsum verifier only (a minisign pin set links the minisign and tlog-proof verifier
+//! only).
 
 // A build script's panic fails the build with its message, which is what it should do when Cargo's
 // own environment (OUT_DIR, TARGET) is missing: not input, so the house rule against panics does not apply.
@@ -34,7 +41,10 @@ fn main() {
             )),
         }
     }
+    println!("cargo::rustc-check-cfg=cfg(rget_pins_sigsum)");
     let target = std::env::var("TARGET").expect("TARGET");
+    texts[2] = pins::policy_as_tlog(&texts[2])
+        .unwrap_or_else(|e| fail(&format!("malformed pin set in {}: {e}", dir.display())));
     let files = pins::PinFiles {
         sums: &texts[0],
         trust: pins::ReleaseTrustFiles {
@@ -45,6 +55,9 @@ fn main() {
     };
     match pins::Pins::parse(files) {
         Ok(p) => {
+            if p.trust.is_sigsum() {
+                println!("cargo:rustc-cfg=rget_pins_sigsum");
+            }
             if p.releases_for(&target).is_empty() {
                 println!(
                     "cargo:warning=the pin set in {} has no release for {target}: this bootstrap will refuse to run",

@@ -3,6 +3,9 @@
 #
 #   bootstrap/release.sh --key SECRET-KEY --log URL --policy FILE --out DIR [--pinned DIR]
 #                        [--cacert FILE] [--allow-http] [--state DIR]
+#   bootstrap/release.sh --sigsum-key SSH-KEY --sigsum-policy FILE|NAME [--sigsum-token DOMAIN:KEYFILE]
+#                        [--key SECRET-KEY] --out DIR [--pinned DIR] [--cacert FILE] [--allow-http]
+#                        [--state DIR]
 #
 # 1. builds rget reproducibly (paths remapped, SOURCE_DATE_EPOCH from the commit, --locked), with
 #    the release trust of the pin set (release.pub, policy, source) compiled in, as
@@ -14,6 +17,10 @@
 # 4. runs `rget release DIR` with the new rget: SHA256SUMS for both binaries, signed with the
 #    release key, submitted to the log, the proof verified under the policy; DIR then holds
 #    everything to upload to the release directory the pin set's `source` names for <version>.
+#    With --sigsum-key and --sigsum-policy, step 4 logs SHA256SUMS in the Sigsum logs of that policy
+#    instead (`rget release --sigsum-...`: SHA256SUMS.proof; --sigsum-token for logs that rate-limit
+#    by domain, as the public ones do); the pin set must then be a Sigsum one (release.pub: the
+#    ssh-ed25519 public key; policy: the same Sigsum policy). --key (minisign) is then optional.
 #
 # The pin set (default pinned/) must already trust the key's public half (release.pub), the log
 # and witnesses (policy) and name the release directory (source). Commit its updated SHA256SUMS.
@@ -23,10 +30,13 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 pinned=$root/pinned
-key= log= policy= out= cacert= allow_http= state=
+key= log= policy= out= cacert= allow_http= state= sigsum_key= sigsum_policy= sigsum_token=
 while [ $# -gt 0 ]; do
   case $1 in
   --key) key=$2; shift 2 ;;
+  --sigsum-key) sigsum_key=$2; shift 2 ;;
+  --sigsum-policy) sigsum_policy=$2; shift 2 ;;
+  --sigsum-token) sigsum_token=$2; shift 2 ;;
   --log) log=$2; shift 2 ;;
   --policy) policy=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
@@ -34,13 +44,18 @@ while [ $# -gt 0 ]; do
   --cacert) cacert=$2; shift 2 ;;
   --allow-http) allow_http=--allow-http; shift ;;
   --state) state=$2; shift 2 ;;
-  -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
   *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in key log policy out; do
+if [ -n "$sigsum_key$sigsum_policy" ]; then
+  required="sigsum_key sigsum_policy out"
+else
+  required="key log policy out"
+fi
+for v in $required; do
   eval "val=\$$v"
-  if [ -z "$val" ]; then echo "release.sh: --$v is required (see --help)" >&2; exit 2; fi
+  if [ -z "$val" ]; then echo "release.sh: --$(echo "$v" | tr _ -) is required (see --help)" >&2; exit 2; fi
 done
 for f in release.pub policy source SHA256SUMS; do
   if [ ! -f "$pinned/$f" ]; then echo "release.sh: $pinned/$f is missing" >&2; exit 2; fi
@@ -83,7 +98,13 @@ cp "$target_dir/$target/$bdir/rget-bootstrap" "$out/rget-bootstrap-$version-$tar
 
 echo "== 4. rget release: SHA256SUMS, signature, log proof"
 url=$(sed -n '1p' "$pinned/source" | sed "s/{version}/$version/")
-set -- release "$out" --key "$key" --url "$url" --log "$log" --policy "$policy"
+if [ -n "$sigsum_key" ]; then
+  set -- release "$out" --url "$url" --sigsum-key "$sigsum_key" --sigsum-policy "$sigsum_policy"
+  [ -n "$sigsum_token" ] && set -- "$@" --sigsum-token "$sigsum_token"
+  [ -n "$key" ] && set -- "$@" --key "$key"
+else
+  set -- release "$out" --key "$key" --url "$url" --log "$log" --policy "$policy"
+fi
 [ -n "$cacert" ] && set -- "$@" --cacert "$cacert"
 [ -n "$allow_http" ] && set -- "$@" "$allow_http"
 [ -n "$state" ] && set -- "$@" --state "$state"

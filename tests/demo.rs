@@ -90,6 +90,24 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         assert!(error.contains(reason), "{name}: {reason:?} not in {a}");
     }
 
+    // The Sigsum path: a release logged in the Sigsum log, cosigned by both witnesses, verified by
+    // rget get.
+    let sigsum = &account["sigsum"];
+    assert_eq!(sigsum["verified"], true, "{json}");
+    assert!(
+        sigsum["log"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sigsum.org/v1/tree/"),
+        "{json}"
+    );
+    assert_eq!(
+        sigsum["witnesses"],
+        serde_json::json!(["w1", "w2"]),
+        "{json}"
+    );
+    assert!(steps.contains("11. sigsum"), "{steps}");
+
     // Nothing left behind: every server stopped, the workspace removed.
     assert_eq!(account["cleaned_up"], true);
     let pids: Vec<u64> = account["server_pids"]
@@ -98,7 +116,11 @@ fn the_demo_installs_the_verified_rget_and_refuses_three_attacks() {
         .iter()
         .map(|p| p.as_u64().unwrap())
         .collect();
-    assert_eq!(pids.len(), 3, "a log and two witnesses: {json}");
+    assert_eq!(
+        pids.len(),
+        4,
+        "a log, two witnesses and the Sigsum log: {json}"
+    );
     for pid in pids {
         assert!(!alive(pid as u32), "server {pid} is still running");
     }

@@ -5,11 +5,15 @@
 //! ```
 //! 1. Picks the newest release pinned for this target (or V, which must be pinned).
 //! 2. Downloads `rget-<V>-<target>`, `SHA256SUMS`, `SHA256SUMS.minisig` and `SHA256SUMS.tlog-proof`
-//!    from the first `--mirror` that serves all four, else from the pinned source.
+//!    (for a Sigsum pin set: `SHA256SUMS.proof` instead of the last two) from the first `--mirror`
+//!    that serves them all, else from the pinned source.
 //! 3. Accepts the binary only if: its SHA-256 is the pinned digest; `SHA256SUMS` lists that digest
 //!    for that name; a pinned release key signed `SHA256SUMS` and the trusted comment names it; and
 //!    the record of `SHA256SUMS` at its canonical URL under the pinned source (never the mirror's) is
-//!    in a pinned log, cosigned as the pinned policy requires. Each check prints one line (stderr).
+//!    in a pinned log, cosigned as the pinned policy requires. For a Sigsum pin set (ssh-ed25519
+//!    release keys, a Sigsum policy), the last two are one: `SHA256SUMS.proof` is a Sigsum proof for
+//!    SHA-256 of `SHA256SUMS`, its leaf signed by a pinned key, under a tree head of a pinned Sigsum
+//!    log cosigned as the pinned policy requires. Each check prints one line (stderr).
 //! 4. Copies the verified bytes into a sealed memfd and re-hashes them there.
 //! 5. Installs atomically as `DIR/rget` (previous kept as `rget.previous`); `--dry-run` stops here,
 //!    before installing.
@@ -26,8 +30,8 @@ mod sys;
 
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::exit::ExitCode;
-use rget_core::pins::{PinFiles, Pinned, Pins, ReleaseTrustFiles};
-use rget_core::release::{ReleaseFiles, verify_release};
+use rget_core::pins::{self, PinFiles, Pinned, Pins, ReleaseTrustFiles};
+use rget_core::release::{ReleaseFiles, verify_minisign_release, verify_sigsum_release};
 use rget_fetch::release::{self, DownloadedRelease};
 use rget_fetch::{Client, Config, Downloaded};
 use std::ffi::CString;
@@ -47,7 +51,8 @@ const HELP: &str = "\
 Installs rget only after checking it, then runs exactly the bytes it checked. The release is
 accepted only if: its SHA-256 is the digest pinned in this bootstrap; the release's SHA256SUMS lists
 that digest; a pinned release key signed SHA256SUMS; and SHA256SUMS is recorded in a pinned
-transparency log, cosigned as the pinned policy requires. Each check prints a line as it passes.
+transparency log, cosigned as the pinned policy requires (with a Sigsum pin set: SHA256SUMS.proof,
+a Sigsum proof signed by a pinned ssh-ed25519 key). Each check prints a line as it passes.
 
 Options:
   --version V     install version V (it must be pinned); default: the newest pinned for this target
@@ -141,24 +146,32 @@ fn run() -> Result<(), Fail> {
     let Some(args) = parse_args()? else {
         return Ok(());
     };
-    let pins = Pins::parse(PinFiles {
+    // The pinned keys' kind is settled at build time (`cfg(rget_pins_sigsum)`), so only its parser
+    // is linked.
+    let parse_keys = if cfg!(rget_pins_sigsum) {
+        pins::parse_ssh_keys
+    } else {
+        pins::parse_minisign_keys
+    };
+    let files = PinFiles {
         sums: PIN_SUMS,
         trust: ReleaseTrustFiles {
             keys: PIN_KEYS,
             policy: PIN_POLICY,
             source: PIN_SOURCE,
         },
-    })
-    // build.rs parsed these same texts with this same parser and refused to build on an error, so
-    // this cannot fail. The error is not spelled out: that keeps the pin parsers' messages (the
-    // policy's, the source's) out of the binary, which must stay under its size limit; build.rs
-    // prints them where they can occur.
-    .map_err(|_| {
-        Fail(
-            ExitCode::VerificationFailed,
-            "the embedded pin set is invalid".into(),
-        )
-    })?;
+    };
+    let pins = Pins::parse_with(files, parse_keys)
+        // build.rs parsed these same texts with this same parser and refused to build on an error, so
+        // this cannot fail. The error is not spelled out: that keeps the pin parsers' messages (the
+        // policy's, the source's) out of the binary, which must stay under its size limit; build.rs
+        // prints them where they can occur.
+        .map_err(|_| {
+            Fail(
+                ExitCode::VerificationFailed,
+                "the embedded pin set is invalid".into(),
+            )
+        })?;
     let releases = pins.releases_for(TARGET);
     let pinned: Pinned = match &args.version {
         None => releases.first().cloned().ok_or_else(|| {
@@ -214,7 +227,7 @@ fn run() -> Result<(), Fail> {
     let canonical_dir = pins.trust.source_dir(&version);
     let locations = pins.trust.locations(&args.mirrors, &version);
     let got = release::first_location(&locations, |loc| {
-        match release::download_at(&client, loc, &pinned.name, &dir.join("rget")) {
+        match release::download_at(&client, loc, &pins.trust, &pinned.name, &dir.join("rget")) {
             Ok(got) => {
                 eprintln!("downloaded: from {loc}");
                 Ok(got)
@@ -320,7 +333,7 @@ fn default_dir() -> Result<PathBuf, String> {
 }
 
 /// The four checks, each printed as it passes: the pinned digest here, the other three in the core's
-/// [`verify_release`] (the same routine `rget self` runs).
+/// `verify_release` (the same routine `rget self` runs).
 fn verify(
     pins: &Pins,
     pinned: &Pinned,
@@ -341,7 +354,14 @@ fn verify(
         minisig: &got.files.minisig,
         proof: &got.files.proof,
     };
-    verify_release(
+    // The verifier of this pin set's kind only (`cfg(rget_pins_sigsum)`, set by build.rs from the
+    // pinned keys): the other one is never linked, which keeps the bootstrap small.
+    let verify = if cfg!(rget_pins_sigsum) {
+        verify_sigsum_release
+    } else {
+        verify_minisign_release
+    };
+    verify(
         &pins.trust,
         canonical_dir,
         name,

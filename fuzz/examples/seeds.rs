@@ -1096,6 +1096,98 @@ fn main() {
         log.note(&log2_key(), 1, &[]),
     );
 
+    // --- sigsum_api: a Sigsum log's answers and the add-leaf request; the first byte says which
+    // (0 tree head, 1 inclusion proof, 2 consistency proof, 3 leaves with the count asked - 1, 4
+    // add-leaf), as the target reads them.
+    {
+        use rget_core::sigsum::api::{self as sapi, InclusionProof, LeafRequest, TreeHead};
+        use rget_core::sigsum::leaf::Leaf;
+        use rget_core::sigsum::proof::Cosignature;
+        let slog = rget_fuzz::sigsum_log_seed();
+        let submitter = rget_fuzz::seed(7);
+        let leaves: Vec<Leaf> = (0..5u8)
+            .map(|i| Leaf::sign(&submitter, &sha256(&[i])))
+            .collect();
+        let mut tree = MemoryTree::new();
+        for l in &leaves {
+            tree.append(l.merkle_hash());
+        }
+        let head = |size: u64, root: Hash, witnesses: &[usize]| {
+            let mut th = TreeHead {
+                size,
+                root_hash: root,
+                signature: [0; 64],
+                cosignatures: Vec::new(),
+            };
+            let text = th.checkpoint_text(&rget_core::sigsum::key_hash(&slog.public_key()));
+            th.signature = slog.sign(text.as_bytes());
+            for &i in witnesses {
+                let sig = cosignature::sign(&witness_key(i), &text, TIMESTAMP).unwrap();
+                th.cosignatures.push(Cosignature {
+                    key_hash: rget_core::sigsum::key_hash(&witness_key(i).public_key()),
+                    timestamp: TIMESTAMP,
+                    signature: sig.sig[8..].try_into().unwrap(),
+                });
+            }
+            th
+        };
+        let with = |kind: u8, body: &[u8]| [&[kind][..], body].concat();
+        c.add(
+            "sigsum_api",
+            "tree-head-cosigned",
+            with(0, head(5, tree.root(), &[0, 1]).to_text().as_bytes()),
+        );
+        c.add(
+            "sigsum_api",
+            "tree-head-empty",
+            with(0, head(0, empty_root(), &[]).to_text().as_bytes()),
+        );
+        let mut many = head(5, tree.root(), &[2]);
+        for i in 0..63u8 {
+            many.cosignatures.push(Cosignature {
+                key_hash: sha256(&[i]),
+                timestamp: u64::from(i),
+                signature: [i; 64],
+            });
+        }
+        c.add("sigsum_api", "tree-head-64-cosignatures", with(0, many.to_text().as_bytes()));
+        let inclusion = |index: u64, size: u64, t: &mut MemoryTree| InclusionProof {
+            leaf_index: index,
+            path: merkle::inclusion_proof(index, size, t).unwrap(),
+        };
+        c.add(
+            "sigsum_api",
+            "inclusion-2-of-5",
+            with(1, inclusion(2, 5, &mut tree).to_text().as_bytes()),
+        );
+        c.add(
+            "sigsum_api",
+            "inclusion-200-of-300",
+            with(1, inclusion(200, 300, &mut big.tree).to_text().as_bytes()),
+        );
+        for (old, new, t) in [(2, 5, &mut tree), (100, 300, &mut big.tree)] {
+            c.add(
+                "sigsum_api",
+                &format!("consistency-{old}-{new}"),
+                with(
+                    2,
+                    sapi::format_consistency_proof(&merkle::consistency_proof(old, new, t).unwrap())
+                        .as_bytes(),
+                ),
+            );
+        }
+        c.add(
+            "sigsum_api",
+            "leaves-5-of-5",
+            with(3, &[&[4u8][..], sapi::format_leaves(&leaves).as_bytes()].concat()),
+        );
+        let request = LeafRequest::sign(&submitter, &sha256(b"SHA256SUMS bytes"));
+        c.add("sigsum_api", "add-leaf", with(4, request.to_text().as_bytes()));
+        let mut forged = request.clone();
+        forged.message = sha256(b"other bytes");
+        c.add("sigsum_api", "add-leaf-bad-signature", with(4, forged.to_text().as_bytes()));
+    }
+
     check(&c);
     write(&out, &c);
     let _ = std::fs::remove_dir_all(&tmp);
@@ -1144,11 +1236,24 @@ fn check(c: &Corpus) {
     for (name, data) in seeds("minisig") {
         if let Some(p) = rget_fuzz::split_nul(data, 2) {
             let sig = Signature::parse(std::str::from_utf8(p[0]).unwrap()).unwrap();
-            // Legacy signatures are seeds too (the target checks they are refused).
-            if !sig.is_legacy() {
-                minisig::verify(&key, &sig, p[1]).unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
+            // Legacy (non-prehashed) signatures are seeds the verifier must refuse.
+            let r = minisig::verify(&key, &sig, p[1]);
+            assert_eq!(r.is_ok(), !sig.is_legacy(), "minisig/{name}: {r:?}");
         }
+    }
+    for (name, data) in seeds("sigsum_api") {
+        use rget_core::sigsum::api::{self as sapi, InclusionProof, LeafRequest, TreeHead};
+        let (kind, body) = data.split_first().unwrap();
+        let ok = match kind {
+            0 => TreeHead::parse(body).is_ok(),
+            1 => InclusionProof::parse(body).is_ok(),
+            2 => sapi::parse_consistency_proof(body).is_ok(),
+            3 => sapi::parse_leaves(&body[1..], u64::from(body[0]) + 1).is_ok(),
+            _ => LeafRequest::parse(body)
+                .map(|r| r.leaf().is_some() != name.ends_with("bad-signature"))
+                .unwrap_or(false),
+        };
+        assert!(ok, "sigsum_api/{name}");
     }
     for (name, data) in seeds("tlog_proof") {
         TlogProof::parse(data).unwrap_or_else(|e| panic!("{name}: {e}"));

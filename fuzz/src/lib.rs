@@ -45,6 +45,11 @@ pub fn witness_key(i: usize) -> SignerKey {
     SignerKey::from_seed(WITNESS_NAMES[i], seed(4 + i as u8)).expect("valid name")
 }
 
+/// The key of the Sigsum log of the seeds (seed 3): its origin is `sigsum.org/v1/tree/<key hash>`.
+pub fn sigsum_log_seed() -> Seed {
+    seed(3)
+}
+
 /// The private seed of `public_key`, if it is one of the known seeds.
 pub fn known_seed(public_key: &[u8; 32]) -> Option<Seed> {
     static TABLE: OnceLock<Vec<([u8; 32], u8)>> = OnceLock::new();

@@ -5,7 +5,9 @@ use super::exit::{CliResult, Failure, io_reason};
 use super::json;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::audit::{self, LogReport, Rec};
+use crate::client::sigsum::audit as sigsum_audit;
 use crate::client::state::Evidence;
+use crate::client::trust::PublisherKey;
 use crate::client::trust::canonical_prefix;
 use rget_core::digest::{Hash, sha256};
 use rget_core::sums;
@@ -30,12 +32,23 @@ fetches only what is new. Anomalies exit with code 6: run it from cron or CI and
 
 An anomaly stays open, and every later run reports it again (exit 6), until you acknowledge it by \
 its log index with --acknowledge INDEX, once you have looked into it. That run reports it as \
-acknowledged and no longer counts it; a new anomaly is reported as before.",
+acknowledged and no longer counts it; a new anomaly is reported as before.
+
+With --sigsum, the logs are the Sigsum logs of a Sigsum policy (--policy), and what is watched is \
+your key (--key, your ssh-ed25519 public key), not a URL prefix (a Sigsum leaf names no URL): for \
+each log, the latest tree head is verified (log signature, quorum, consistency with the last one \
+seen: a smaller one is a rollback, exit 6 with evidence), every leaf added since the last run is \
+fetched with get-leaves and must, appended to the tree audited last time, rebuild the signed root; \
+then every leaf signed by your key whose checksum is not that of a SHA256SUMS given with --expect \
+is reported (exit 6): a stolen key that logs a release is seen. Without --expect the leaves by your \
+key are listed.",
     after_help = "Examples:
   rget audit --prefix https://example.org/releases/
   rget audit --prefix https://example.org/releases/ \\
       --expect published-sums/ --json
   rget audit --prefix https://example.org/releases/ --acknowledge 1234
+  rget audit --sigsum --policy sigsum-generic-2025-1 --key sigsum.key.pub \\
+      --expect published-sums/
 
 Exit codes: 0 no open anomaly, 6 open anomalies (or a log rolled back or
 forked), 2 usage (including --acknowledge of an index with no open anomaly),
@@ -43,8 +56,12 @@ forked), 2 usage (including --acknowledge of an index with no open anomaly),
 )]
 pub struct Args {
     /// The URL prefix of your published SHA256SUMS files
-    #[arg(long, value_name = "URL-PREFIX")]
-    pub prefix: String,
+    #[arg(long, value_name = "URL-PREFIX", required_unless_present = "sigsum")]
+    pub prefix: Option<String>,
+    /// Key-based monitoring of Sigsum logs: the leaves signed by --key (an ssh-ed25519 key), under
+    /// a Sigsum --policy
+    #[arg(long, conflicts_with = "prefix")]
+    pub sigsum: bool,
     /// A SHA256SUMS you published, or a directory holding them (every file named SHA256SUMS below
     /// it). Records under the prefix whose SHA256SUMS is not among them are anomalies. A file that
     /// cannot be one (a FIFO or device, too large for a log record, not a SHA256SUMS) is skipped
@@ -63,14 +80,23 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let prefix = canonical_prefix(&a.prefix, a.trust.allow_http)
-        .map_err(|e| Failure::usage(format!("--prefix {:?} {e}", a.prefix)))?;
+    if a.sigsum {
+        return run_sigsum(&a);
+    }
+    let given = a.prefix.as_deref().unwrap_or_default();
+    let prefix = canonical_prefix(given, a.trust.allow_http)
+        .map_err(|e| Failure::usage(format!("--prefix {given:?} {e}")))?;
     let expected = if a.expect.is_empty() {
         None
     } else {
         Some(expected_digests(&a.expect)?)
     };
     let ctx = a.trust.context()?;
+    if ctx.policy.is_sigsum() {
+        return Err(Failure::usage(
+            "the policy is a Sigsum policy: a Sigsum leaf names its signer, not a URL, so audit it with --sigsum --key <your ssh-ed25519 public key>",
+        ));
+    }
     let reports = audit::audit(&ctx, &prefix, expected.as_ref(), &a.acknowledge).map_err(client)?;
     let anomalies: usize = reports.iter().map(LogReport::anomalies).sum();
     let out = if a.json {
@@ -100,6 +126,172 @@ pub fn run(a: Args) -> CliResult {
         )));
     }
     Ok(())
+}
+
+/// `rget audit --sigsum`: the leaves signed by the `--key` (ssh-ed25519) in every Sigsum log.
+fn run_sigsum(a: &Args) -> CliResult {
+    let expected = if a.expect.is_empty() {
+        None
+    } else {
+        Some(
+            expected_digests(&a.expect)?
+                .iter()
+                .map(sigsum_audit::checksum_of)
+                .collect::<HashSet<Hash>>(),
+        )
+    };
+    let ctx = a.trust.context()?;
+    let key = match ctx.keys.flag() {
+        Some(PublisherKey::Ssh(keys)) if keys.len() == 1 => keys[0],
+        Some(PublisherKey::Ssh(_)) => {
+            return Err(Failure::usage(
+                "--sigsum audits one key at a time: give --key a .pub file with one ssh-ed25519 key",
+            ));
+        }
+        _ => {
+            return Err(Failure::usage(
+                "--sigsum needs your ssh-ed25519 public key as --key (the Sigsum submitter key)",
+            ));
+        }
+    };
+    let reports = sigsum_audit::audit(&ctx, &key, expected.as_ref()).map_err(client)?;
+    let anomalies: usize = reports.iter().map(sigsum_audit::LogReport::anomalies).sum();
+    let kh = rget_core::sigsum::key_hash(&key);
+    let out = if a.json {
+        json::line(&sigsum_json(&kh, &reports, anomalies))?
+    } else {
+        let text = sigsum_text(&kh, &reports, anomalies);
+        rget_core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    if anomalies > 0 {
+        let mut first: Vec<String> = reports
+            .iter()
+            .flat_map(|r| {
+                r.unexpected.iter().map(move |l| {
+                    format!("leaf {} of {} (checksum {})", l.index, r.origin, l.checksum)
+                })
+            })
+            .take(8)
+            .collect();
+        for r in &reports {
+            for l in &r.forged {
+                first.push(format!(
+                    "leaf {} of {} names the key but its signature does not verify",
+                    l.index, r.origin
+                ));
+            }
+        }
+        return Err(Failure::trust_anomaly(format!(
+            "audit found {anomalies} anomal{} for ssh-ed25519 key {kh}: {} signed by the key and not expected (is the key stolen?)",
+            if anomalies == 1 { "y" } else { "ies" },
+            first.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn sigsum_text(key: &Hash, reports: &[sigsum_audit::LogReport], anomalies: usize) -> String {
+    let mut s = String::new();
+    for r in reports {
+        s.push_str(&format!(
+            "Sigsum log {} ({}): verified leaves {}..{} ({} new, {} get-leaves requests); {}\n",
+            r.origin,
+            r.log_url,
+            r.from,
+            r.to,
+            r.to - r.from,
+            r.requests,
+            r.memory
+        ));
+        for l in &r.new {
+            s.push_str(&format!(
+                "  new        leaf {} checksum {}\n",
+                l.index, l.checksum
+            ));
+        }
+        for l in &r.unexpected {
+            s.push_str(&format!(
+                "  UNEXPECTED leaf {} checksum {} (no expected SHA256SUMS has it)\n",
+                l.index, l.checksum
+            ));
+        }
+        for l in &r.forged {
+            s.push_str(&format!(
+                "  FORGED     leaf {} checksum {} (names the key, signature does not verify)\n",
+                l.index, l.checksum
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "audit of ssh-ed25519 key {key}: {anomalies} anomal{}\n",
+        if anomalies == 1 { "y" } else { "ies" }
+    ));
+    s
+}
+
+/// The `--json` report of `rget audit --sigsum`.
+#[derive(Serialize)]
+struct SigsumReport<'a> {
+    key_hash: String,
+    anomalies: usize,
+    logs: Vec<SigsumLogJson<'a>>,
+}
+
+/// What one Sigsum log's audit found (see [`sigsum_audit::LogReport`]).
+#[derive(Serialize)]
+struct SigsumLogJson<'a> {
+    origin: &'a str,
+    url: &'a str,
+    from: u64,
+    to: u64,
+    requests: u64,
+    seen: String,
+    new: Vec<LeafJson>,
+    unexpected: Vec<LeafJson>,
+    forged: Vec<LeafJson>,
+}
+
+#[derive(Serialize)]
+struct LeafJson {
+    index: u64,
+    checksum: String,
+}
+
+fn sigsum_json<'a>(
+    key: &Hash,
+    reports: &'a [sigsum_audit::LogReport],
+    anomalies: usize,
+) -> SigsumReport<'a> {
+    let leaves = |ls: &[sigsum_audit::KeyLeaf]| -> Vec<LeafJson> {
+        ls.iter()
+            .map(|l| LeafJson {
+                index: l.index,
+                checksum: l.checksum.to_hex(),
+            })
+            .collect()
+    };
+    SigsumReport {
+        key_hash: key.to_hex(),
+        anomalies,
+        logs: reports
+            .iter()
+            .map(|r| SigsumLogJson {
+                origin: &r.origin,
+                url: &r.log_url,
+                from: r.from,
+                to: r.to,
+                requests: r.requests,
+                seen: r.memory.to_string(),
+                new: leaves(&r.new),
+                unexpected: leaves(&r.unexpected),
+                forged: leaves(&r.forged),
+            })
+            .collect(),
+    }
 }
 
 /// The SHA-256 of every expected SHA256SUMS. What cannot be one is skipped, each with one line on

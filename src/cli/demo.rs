@@ -14,8 +14,10 @@ publish this rget binary as a release with `rget release`; build an rget-bootstr
 (cargo build with RGET_PINNED_DIR, from the rget source tree); run it to install and execute the verified \
 rget, which verifies itself; then show three attacks refused with their real error messages: a binary \
 swapped on the server, an unlogged SHA256SUMS signed with a stolen release key, and a forked checkpoint \
-signed with the log's own key. Every process is stopped and every file removed at the end, also on Ctrl-C. \
-Nothing leaves this machine.",
+signed with the log's own key. Last, the Sigsum path: a Sigsum log (rget log init --sigsum) cosigned by \
+the same witnesses, a release published into it with `rget release --sigsum-...` and fetched with \
+`rget get` against its SHA256SUMS.proof. Every process is stopped and every file removed at the end, \
+also on Ctrl-C. Nothing leaves this machine.",
     after_help = "Examples:
   cargo run --release -- demo          from a clone of rget
   rget demo --json | jq .attacks       the account, for machines"
@@ -71,7 +73,15 @@ pub fn run(a: Args) -> CliResult {
             .attacks
             .iter()
             .all(|x| x.refused && x.destination_untouched);
-    if !(account.installed && account.executed_sha256 == account.released_sha256 && all_refused) {
+    let sigsum_held = account
+        .sigsum
+        .as_ref()
+        .is_some_and(|s| s.verified && s.witnesses.len() == 2);
+    if !(account.installed
+        && account.executed_sha256 == account.released_sha256
+        && all_refused
+        && sigsum_held)
+    {
         return Err(Failure::verification(
             "demo: the account above does not show every step holding",
         ));
@@ -108,6 +118,22 @@ released {}{}.\n",
             } else {
                 "CHANGED"
             }
+        ));
+    }
+    if let Some(x) = &a.sigsum {
+        s.push_str(&format!(
+            "- Sigsum: a release logged with rget release --sigsum-… in a Sigsum log (leaf {} of a tree of {}, \
+cosigned by {}) was {} by rget get: its SHA256SUMS.proof carries the publisher's ssh-ed25519 signature \
+(the leaf), the log's signature and the witnesses' cosignatures, and the tree head was remembered like \
+any checkpoint.\n",
+            x.leaf_index,
+            x.tree_size,
+            if x.witnesses.is_empty() {
+                "no witness".to_owned()
+            } else {
+                x.witnesses.join(" and ")
+            },
+            if x.verified { "verified" } else { "NOT verified" }
         ));
     }
     s.push_str(&format!(

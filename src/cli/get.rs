@@ -519,16 +519,23 @@ fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, pa
         "  listed in  {} (sha256 {})",
         v.sums_url, v.sums_sha256
     ));
-    l.push(format!(
-        "  logged     {} index {} under checkpoint size {} ({})",
-        cp.checkpoint.origin,
-        v.index,
-        cp.checkpoint.size,
-        match v.proof_source {
-            ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
-            ProofSource::LogLookup => "log lookup, proved from tiles",
-        }
-    ));
+    l.push(match &v.sigsum {
+        Some(s) => format!(
+            "  logged     Sigsum log {} ({}) leaf index {} in tree size {} (SHA256SUMS.proof)",
+            cp.checkpoint.origin, s.log_url, v.index, cp.checkpoint.size,
+        ),
+        None => format!(
+            "  logged     {} index {} under checkpoint size {} ({})",
+            cp.checkpoint.origin,
+            v.index,
+            cp.checkpoint.size,
+            match v.proof_source {
+                ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
+                ProofSource::LogLookup => "log lookup, proved from tiles",
+                ProofSource::SigsumProof => "SHA256SUMS.proof",
+            }
+        ),
+    });
     l.push(format!(
         "  cosigned   {}",
         cosigned_by(cp, "the policy's quorum")
@@ -553,6 +560,13 @@ fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, pa
         }
         Signed::Unsigned => {
             l.push("  signature  UNSIGNED: no publisher key applies to this URL".to_owned())
+        }
+        Signed::SigsumLeaf { key_source, .. } => {
+            l.push(format!("  signature  the Sigsum leaf, {key_source}"));
+            l.push(
+                "  comment    none: a Sigsum leaf binds no URL (the name was found in this SHA256SUMS)"
+                    .to_owned(),
+            );
         }
     }
     // (The SHA256SUMS itself is always https: its URL is a record's.)
@@ -581,7 +595,20 @@ struct Report<'a> {
     sums_sha256: String,
     log: Logged<'a, Cosigner<'a>>,
     signature: SignatureReport<'a>,
+    /// Under a Sigsum policy; `null` otherwise.
+    sigsum: Option<SigsumReport<'a>>,
     plain_http: bool,
+}
+
+/// `"sigsum"`: the Sigsum log, the leaf index, the tree size and the witnesses that cosigned its
+/// tree head.
+#[derive(Serialize)]
+struct SigsumReport<'a> {
+    log_key_hash: String,
+    log_url: &'a str,
+    leaf_index: u64,
+    tree_size: u64,
+    witnesses: Vec<Cosigner<'a>>,
 }
 
 /// `"signature"`: `{"signed":false}`, or the key, the trusted comment and the URL it binds.
@@ -596,6 +623,15 @@ enum SignatureReport<'a> {
     },
     Unsigned {
         signed: bool,
+    },
+    /// The leaf of `SHA256SUMS.proof`, signed by an `ssh-ed25519` key (its key hash): it carries no
+    /// comment and binds no URL.
+    SigsumLeaf {
+        signed: bool,
+        kind: &'static str,
+        key_id: String,
+        trusted_comment: Option<&'a str>,
+        bound_url: Option<&'a str>,
     },
 }
 
@@ -624,11 +660,26 @@ fn json<'a>(
             },
         },
         Signed::Unsigned => SignatureReport::Unsigned { signed: false },
+        Signed::SigsumLeaf { key_hash, .. } => SignatureReport::SigsumLeaf {
+            signed: true,
+            kind: "sigsum-leaf",
+            key_id: key_hash.to_hex(),
+            trusted_comment: None,
+            bound_url: None,
+        },
     };
+    let sigsum = v.sigsum.as_ref().map(|s| SigsumReport {
+        log_key_hash: s.log_key_hash.to_hex(),
+        log_url: &s.log_url,
+        leaf_index: v.index,
+        tree_size: cp.checkpoint.size,
+        witnesses: json::cosigners(cp),
+    });
     let log = Logged {
         proof: Some(match v.proof_source {
             ProofSource::ProofFile => "tlog-proof",
             ProofSource::LogLookup => "lookup",
+            ProofSource::SigsumProof => "sigsum-proof",
         }),
         ..Logged::new(cp, v.index, json::cosigners(cp), &v.memory)
     };
@@ -643,6 +694,7 @@ fn json<'a>(
         sums_sha256: v.sums_sha256.to_hex(),
         log,
         signature,
+        sigsum,
         plain_http: c.trust.allow_http && url.is_plain_http(),
     }
 }

@@ -1,4 +1,5 @@
-//! `rget keygen`: make a minisign key pair; and the password and key-file options `rget release`
+//! `rget keygen`: make a minisign key pair (or, with `--ssh`, an OpenSSH `ssh-ed25519` one for
+//! Sigsum); and the password and key-file options `rget release`
 //! reads a secret key with (the reading itself is `crate::publish`'s).
 //!
 //! The files are byte-for-byte in the formats of the `minisign` tool (`minisign -G`), so a key made
@@ -10,6 +11,7 @@ use super::exit::{CliResult, Failure, io_reason};
 use crate::publish::{KeyFileError, SecretKeyFile, SigningKey, public_key_line};
 use crate::secret::{self, Secret};
 use minisign::{KeyPair, PublicKey};
+use rget_core::openssh;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,12 @@ Examples:
                                 ~/.minisign/minisign.key
   rget keygen -W -p release.pub -s release.key          no password
   rget keygen --password-file pw -s ci.key              password from a file
+  rget keygen --ssh -s sigsum.key       a Sigsum key pair (and sigsum.key.pub)
+
+With --ssh the pair is an OpenSSH ssh-ed25519 key, as `ssh-keygen -t ed25519
+-N ''` writes it, which Sigsum's tools and rget's --sigsum-key read: the secret
+key is not encrypted (keep it offline, or on a host of its own), and the public key
+goes to -p (default: the secret key's name + .pub).
 
 Standard output: the public key line (base64), for scripts; the rest goes to
 standard error. The key ID is printed as minisign prints it (hex, no leading
@@ -47,9 +55,13 @@ source), 7 local I/O.";
     after_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Where to write the public key
-    #[arg(short = 'p', value_name = "PUB", default_value = "minisign.pub")]
-    pub public: PathBuf,
+    /// Where to write the public key. Default: minisign.pub; with --ssh, the secret key's path
+    /// followed by .pub
+    #[arg(short = 'p', value_name = "PUB")]
+    pub public: Option<PathBuf>,
+    /// Make an OpenSSH ssh-ed25519 key pair (not encrypted) for Sigsum logs, instead of minisign's
+    #[arg(long, conflicts_with_all = ["password_file", "no_password"], requires = "secret")]
+    pub ssh: bool,
     /// Where to write the secret key. Default: $MINISIGN_CONFIG_DIR/minisign.key, else
     /// ~/.minisign/minisign.key (as minisign)
     #[arg(short = 's', value_name = "SEC")]
@@ -84,12 +96,19 @@ const SECRET_KEY_COMMENT: &str = "minisign encrypted secret key";
 
 /// Runs `rget keygen`.
 pub fn run(a: Args) -> CliResult {
+    if a.ssh {
+        return ssh_keygen(&a);
+    }
     let secret = match &a.secret {
         Some(s) => s.clone(),
         None => default_secret_path()?,
     };
+    let public = a
+        .public
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("minisign.pub"));
     if !a.force {
-        refuse_existing(&[&a.public, &secret])?;
+        refuse_existing(&[&public, &secret])?;
     }
     let pair = if a.no_password {
         KeyPair::generate_unencrypted_keypair()
@@ -105,7 +124,7 @@ pub fn run(a: Args) -> CliResult {
         .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
     rget_fetch::durable::write_atomic_all(&[
         (&secret, sec_text.as_bytes(), 0o600),
-        (&a.public, pub_text.as_bytes(), 0o644),
+        (&public, pub_text.as_bytes(), 0o644),
     ])
     .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
     let key = public_key_line(&pair.pk);
@@ -118,12 +137,58 @@ pub fn run(a: Args) -> CliResult {
         } else {
             "encrypted"
         },
-        a.public.display(),
+        public.display(),
         key_id(&pair.pk),
-        a.public.display(),
+        public.display(),
     );
     let mut out = std::io::stdout().lock();
     writeln!(out, "{key}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
+
+/// `rget keygen --ssh`: an OpenSSH `ssh-ed25519` key pair (unencrypted, as Sigsum's tools read it).
+fn ssh_keygen(a: &Args) -> CliResult {
+    let Some(secret) = a.secret.clone() else {
+        return Err(Failure::usage("--ssh needs -s FILE, the secret key's path"));
+    };
+    let public = a.public.clone().unwrap_or_else(|| {
+        let mut p = secret.clone().into_os_string();
+        p.push(".pub");
+        PathBuf::from(p)
+    });
+    if !a.force {
+        refuse_existing(&[&public, &secret])?;
+    }
+    let seed = rget_core::ed25519::Seed::generate()
+        .map_err(|e| Failure::local_io(format!("cannot make a key pair: {e}")))?;
+    let mut check = [0u8; 4];
+    getrandom::fill(&mut check)
+        .map_err(|e| Failure::local_io(format!("cannot make a key pair: {e}")))?;
+    let comment = "rget sigsum key";
+    let sec_text = openssh::format_private_key(&seed, comment, u32::from_le_bytes(check));
+    let pub_text = format!(
+        "{}\n",
+        openssh::format_public_key(&seed.public_key(), comment)
+    );
+    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(&secret), 0o700)
+        .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
+    rget_fetch::durable::write_atomic_all(&[
+        (&secret, sec_text.as_bytes(), 0o600),
+        (&public, pub_text.as_bytes(), 0o644),
+    ])
+    .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "rget: ssh-ed25519 secret key written to {} (NOT encrypted) - keep it secret\n  public key written to {} (Sigsum key hash {})\n  the public key in hex (a Sigsum policy line, or a _sigsum_v1 DNS record for a submit token): {}\n  publish with: rget release DIR --sigsum-key {} --sigsum-policy POLICY --url URL",
+        secret.display(),
+        public.display(),
+        rget_core::sigsum::key_hash(&seed.public_key()),
+        hex::encode(seed.public_key()),
+        secret.display(),
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(pub_text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
 }

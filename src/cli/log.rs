@@ -12,6 +12,7 @@ use crate::log::sequencer::{Config, Log, OpenError};
 use crate::log::server::{
     self, Admission, DEFAULT_ADD_BURST, DEFAULT_ADD_RATE, DEFAULT_ANSWER_TIMEOUT, DEFAULT_MAX_BODY,
 };
+use crate::log::sigsum_api::{SigsumApi, TokenKeys};
 use crate::log::witnessing::{Witnesses, WitnessesError};
 use crate::secret::{self, Secret};
 use crate::serve::logfmt::{Level, event};
@@ -25,16 +26,18 @@ use std::time::Duration;
 
 const LONG_ABOUT: &str = "\
 Run a transparency log of SHA256SUMS files: a C2SP tlog-tiles log whose entries are rget/record/v1 \
-records. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server that \
-accepts submissions and serves the log; 'participation' prints the request that asks the witness \
-network to witness it. DIR/public alone is a complete static log that any web server or CDN can \
-serve.";
+records, or (init --sigsum) a Sigsum log whose entries are Sigsum leaves and which also speaks the \
+Sigsum v1 API. 'init' creates the log directory and its signing key; 'serve' runs the HTTP server \
+that accepts submissions and serves the log; 'participation' prints the request that asks the \
+witness network to witness it. DIR/public alone is a complete static log that any web server or \
+CDN can serve.";
 
 const AFTER_HELP: &str = "\
 Examples:
   rget log init --origin log.example.org/rget \\
     --url https://log.example.org/rget/ /srv/rget-log
   rget log serve /srv/rget-log --listen 127.0.0.1:8080
+  rget log init --sigsum /srv/sigsum-log
   rget log participation /srv/rget-log --qpd 1440 --contact ops@example.org";
 
 /// Arguments of `rget log`.
@@ -114,7 +117,14 @@ Standard output is the one line the operator publishes for the log's users and w
 log's line of a C2SP tlog-policy, 'log <vkey> <url>', <url> being --url, the https URL the log is \
 reached at (the TLS proxy in front of 'rget log serve'). 'rget policy --log' takes that line (or a \
 file holding it) to assemble a policy. What was created, and where, goes to standard error. Without \
---url the line has no URL and clients cannot use it as it is: add the URL before publishing it.";
+--url the line has no URL and clients cannot use it as it is: add the URL before publishing it.
+
+With --sigsum the log is a Sigsum log: its origin is sigsum.org/v1/tree/<hex SHA-256 of its public \
+key> (so its checkpoint signature is Sigsum's tree-head signature), it records Sigsum leaves, and \
+'serve' answers the Sigsum v1 API (add-leaf, get-tree-head, get-inclusion-proof, \
+get-consistency-proof, get-leaves) besides the tile read API. Standard output then starts with a \
+comment line giving the log's line for a Sigsum policy, '# in a Sigsum policy: log <hex public key> \
+<url>'; the last line is still the tlog-policy line, which its witnesses need.";
 
 const INIT_AFTER_HELP: &str = "\
 Examples:
@@ -122,6 +132,7 @@ Examples:
       --url https://log.example.org/rget/ /srv/rget-log > log.line
   rget log init --origin log.example.org/rget /srv/rget-log
   rget log init --origin log.example.org/rget --key log.key --json /srv/rget-log
+  rget log init --sigsum /srv/sigsum-log
 
 Exit codes: 0 created, 2 usage (bad origin or URL, key name differs from
 origin, DIR already holds a log), 3 the --key file is not a signer key, 7 local
@@ -136,8 +147,12 @@ I/O error.";
 )]
 struct InitArgs {
     /// The log's origin: its checkpoint origin line and key name (e.g. log.example.org/rget)
-    #[arg(long, value_name = "ORIGIN")]
-    origin: String,
+    #[arg(long, value_name = "ORIGIN", required_unless_present = "sigsum")]
+    origin: Option<String>,
+
+    /// A Sigsum log: origin sigsum.org/v1/tree/<key hash>, Sigsum leaves, the Sigsum v1 API
+    #[arg(long, conflicts_with_all = ["origin", "key"])]
+    sigsum: bool,
 
     /// Use this existing signer key (PRIVATE+KEY+<origin>+...) instead of generating one
     #[arg(long, value_name = "FILE")]
@@ -168,6 +183,11 @@ record again gets its existing index)
   GET  /lookup?url=<URL>   '<index> <sha256>' per record of that URL, oldest first
   GET  /metrics            Prometheus counters, with each witness's latest cosigned size \
 (rget_log_witness_cosigned_size{witness=\"NAME\"})
+A Sigsum log (init --sigsum) answers the Sigsum v1 API instead of /add and /lookup:
+  POST /add-leaf           a signed leaf; 202 until it is under the published (cosigned) tree head, \
+then 200 (with --sigsum-tokens, a valid Sigsum-Token header is required)
+  GET  /get-tree-head, /get-inclusion-proof/<size>/<leaf hash>, /get-consistency-proof/<old>/<new>, \
+/get-leaves/<start>/<end>
 
 With --witnesses FILE every checkpoint is sent to the witnesses (C2SP tlog-witness) and published \
 once their cosignatures meet the file's quorum. A witness with a 'qpd NAME N' line is sent at most N \
@@ -237,6 +257,11 @@ struct ServeArgs {
     /// record, kept by the log, is published with the next checkpoint [default: 20000]
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     answer_timeout: Option<u64>,
+    /// A Sigsum log's submit-token keys: '<domain> <hex Ed25519 public key>' lines, what the DNS
+    /// records _sigsum_v1.<domain> hold for a public log. add-leaf then requires a Sigsum-Token
+    /// header signed by a key of its domain (403 otherwise)
+    #[arg(long, value_name = "FILE")]
+    sigsum_tokens: Option<PathBuf>,
 
     /// Largest accepted submission body, in bytes [default: 65535, the largest record]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
@@ -333,6 +358,9 @@ struct InitReport<'a> {
     vkey: String,
     url: Option<&'a str>,
     policy_line: &'a str,
+    /// For a Sigsum log: its line in a Sigsum policy (`log <hex public key> <url>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sigsum_policy_line: Option<&'a str>,
 }
 
 fn init(a: InitArgs) -> CliResult {
@@ -355,7 +383,16 @@ fn init(a: InitArgs) -> CliResult {
     };
     let root = a.dir.clone();
     let d = LogDir::new(&root);
-    dir::init(&d, &a.origin, key).map_err(|e| match e {
+    let key = match (a.sigsum, key) {
+        (true, _) => Some(dir::sigsum_key().map_err(Failure::local_io)?),
+        (false, k) => k,
+    };
+    let origin = match (&a.origin, &key) {
+        (Some(o), _) => o.clone(),
+        (None, Some(k)) => k.name().to_owned(),
+        (None, None) => return Err(Failure::usage("give --origin ORIGIN or --sigsum")),
+    };
+    dir::init(&d, &origin, key).map_err(|e| match e {
         InitError::Exists(_) | InitError::BadOrigin(_) | InitError::KeyNameMismatch { .. } => {
             Failure::usage(e)
         }
@@ -366,14 +403,23 @@ fn init(a: InitArgs) -> CliResult {
     let vkey = log.verifier_key();
     drop(log);
     let line = policy_lines::log_line(&vkey, url.as_deref());
+    // A Sigsum policy names a log by its raw public key in hex, not by its note verifier key.
+    let sigsum_line = dir::is_sigsum_key(&vkey).then(|| {
+        format!(
+            "log {} {}",
+            hex::encode(vkey.public_key),
+            url.as_deref().unwrap_or("<URL>")
+        )
+    });
     if a.json {
         return json::print(&InitReport {
-            origin: &a.origin,
+            origin: &origin,
             dir: a.dir.display().to_string(),
             private_key: d.key().display().to_string(),
             vkey: vkey.to_string(),
             url: url.as_deref(),
             policy_line: &line,
+            sigsum_policy_line: sigsum_line.as_deref(),
         });
     }
     let publish = if url.is_some() {
@@ -383,7 +429,7 @@ fn init(a: InitArgs) -> CliResult {
          https URL to it ('log <vkey> https://log.example.org/rget/') before publishing it"
     };
     let mut err = io::stderr().lock();
-    // What was created is for the person; standard output carries only the line.
+    // What was created is for the person; standard output carries only the policy lines.
     let _ = writeln!(
         err,
         "created log {origin} in {dir}\n\
@@ -391,13 +437,15 @@ fn init(a: InitArgs) -> CliResult {
          verifier key: {pubkey}\n\
          serve {public} (or run 'rget log serve {dir} --listen ADDR')\n\
          {publish}:",
-        origin = a.origin,
         dir = a.dir.display(),
         key = d.key().display(),
         pubkey = d.verifier_key().display(),
         public = d.public().display(),
     );
     let mut out = io::stdout().lock();
+    if let Some(sigsum) = &sigsum_line {
+        let _ = writeln!(out, "# in a Sigsum policy: {sigsum}");
+    }
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
@@ -441,6 +489,10 @@ fn serve(a: ServeArgs) -> CliResult {
             )
         }
     };
+    let witness_keys = witnesses
+        .as_ref()
+        .map(Witnesses::verifier_keys)
+        .unwrap_or_default();
     let client_header = match &a.client_address_header {
         None => None,
         Some(h) => Some(HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
@@ -458,7 +510,29 @@ fn serve(a: ServeArgs) -> CliResult {
     };
     let log = Log::open_with(&a.dir, witnesses).map_err(open_failure)?;
     let size = log.state().size;
-    let origin = log.verifier_key().name.clone();
+    let vkey = log.verifier_key();
+    let origin = vkey.name.clone();
+    let sigsum = if dir::is_sigsum_key(&vkey) {
+        let tokens = match &a.sigsum_tokens {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Failure::local_io(format!("{}: {}", path.display(), io_reason(&e)))
+                })?;
+                Some(
+                    TokenKeys::parse(&text)
+                        .map_err(|e| Failure::malformed(format!("{}: {e}", path.display())))?,
+                )
+            }
+        };
+        Some(SigsumApi::new(vkey, witness_keys, tokens))
+    } else if a.sigsum_tokens.is_some() {
+        return Err(Failure::usage(
+            "--sigsum-tokens is for a Sigsum log (rget log init --sigsum)",
+        ));
+    } else {
+        None
+    };
     let (listener, addr) = a.server.bind()?;
     let rt = server_args::runtime()?;
     let (handle, sequencer) = log
@@ -487,10 +561,14 @@ fn serve(a: ServeArgs) -> CliResult {
             listener,
             handle.clone(),
             LogDir::new(&a.dir),
-            limits,
-            a.answer_timeout
-                .map_or(DEFAULT_ANSWER_TIMEOUT, Duration::from_millis),
-            admission,
+            server::Options {
+                limits,
+                answer_timeout: a
+                    .answer_timeout
+                    .map_or(DEFAULT_ANSWER_TIMEOUT, Duration::from_millis),
+                sigsum,
+                admission,
+            },
             signals,
         )
         .await;

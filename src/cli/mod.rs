@@ -18,6 +18,7 @@ pub mod release;
 pub mod self_cmd;
 pub mod server_args;
 pub mod sigsum;
+pub mod sigsum_args;
 pub mod submit;
 pub mod summary;
 pub mod sums;

@@ -4,18 +4,23 @@
 //!
 //! It runs the same code as the separate steps (`rget sums`, `minisign -S`, `rget submit`): the
 //! listing of `rget sums`, the signature format of the `minisign` tool, and `rget submit`'s
-//! submission and proof checks.
+//! submission and proof checks. With `--sigsum-…` the list is logged in Sigsum logs instead
+//! (`SHA256SUMS.proof`, whose leaf signature by the ssh-ed25519 key is the release signature; a
+//! minisign `--key` then adds `SHA256SUMS.minisig`, no longer required).
 
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
 use super::keygen::{PasswordArgs, load_secret_key};
+use super::sigsum_args::{SigsumArgs, submit_sums};
 use super::submit::{Submitted, log_prefix, submit_verified};
 use super::summary::cosigned_by;
 use super::sums::{DirRules, Hashed, listed_names, listing_held};
 use super::trust_args::{LogTrustArgs, client};
+use crate::client::sigsum::submit as sigsum_submit;
 use crate::publish::{SUMS_FILE, SigningKey, sign_sums};
 use rget_core::digest::sha256;
 use rget_core::minisig;
+use rget_core::policy::VerifiedCheckpoint;
 use rget_core::sums::Entry;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::url::CanonicalUrl;
@@ -58,7 +63,17 @@ satisfy them is refused here, before anything is written.
 
 The secret key is read from --key (made by `rget keygen` or `minisign -G`). If it is encrypted, its \
 password comes from --password-file FILE (first line), else $RGET_PASSWORD, else is asked on the \
-terminal.";
+terminal.
+
+Sigsum: with --sigsum-policy and --sigsum-key the SHA256SUMS is logged in a Sigsum log of that \
+policy instead of an rget log, as `rget submit --sigsum-...` does (the leaf signs SHA-256 of the \
+SHA256SUMS with the ssh-ed25519 key, exactly as `sigsum-submit SHA256SUMS`; polled until cosigned \
+as the policy's quorum requires; verified as a client would), and SHA256SUMS.proof is written \
+instead of SHA256SUMS.tlog-proof. The leaf is the release signature for users who give rget the \
+ssh-ed25519 public key; --key is then optional (it adds SHA256SUMS.minisig). A Sigsum leaf names no \
+URL: what stops an older release being served in this one's place is that a user asks for a file \
+by a name this SHA256SUMS must list, so every listed name should carry the release's version; a \
+warning names those that do not. The same staging and the same check for changed files come first; there is no second-record check, as a Sigsum leaf names no URL.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -68,6 +83,8 @@ Examples:
       --url https://example.org/rel/v1.2 --json
   rget release dist/ -s release.key --url https://example.org/rel/v1.2/ \\
       --policy publisher.policy
+  rget release dist/ --url https://example.org/rel/v1.2/ --sigsum-key sigsum.key \\
+      --sigsum-policy sigsum-generic-2025-1 --sigsum-token example.org:token.key
 
 Exit codes: 0 released, 1 a check failed (wrong password, a file changed while
 it was released, the log's proof does not verify under the policy), 2 usage
@@ -89,9 +106,15 @@ the record: its witness quorum not reached), 6 the log rolled back or forked,
 pub struct Args {
     /// The directory holding the release files
     pub dir: PathBuf,
-    /// The minisign secret key to sign with (from `rget keygen` or `minisign -G`)
-    #[arg(short = 's', long, value_name = "SECRET-KEY")]
-    pub key: PathBuf,
+    /// The minisign secret key to sign with (from `rget keygen` or `minisign -G`); optional with
+    /// --sigsum-policy (it then adds SHA256SUMS.minisig)
+    #[arg(
+        short = 's',
+        long,
+        value_name = "SECRET-KEY",
+        required_unless_present = "sigsum_policy"
+    )]
+    pub key: Option<PathBuf>,
     /// Where DIR's files will be published (https; a missing final '/' is added). The log records
     /// the SHA256SUMS as published at BASE-URL/SHA256SUMS
     #[arg(long, value_name = "BASE-URL")]
@@ -110,22 +133,36 @@ pub struct Args {
     #[command(flatten)]
     pub password: PasswordArgs,
     #[command(flatten)]
+    pub sigsum: SigsumArgs,
+    #[command(flatten)]
     pub trust: LogTrustArgs,
 }
 
-/// The three files a release writes, in the order they are renamed into place: the list last, so
-/// that a client that reads during the renames finds its signature and proof already there.
+/// The files a release writes, in the order they are renamed into place: the list last, so that a
+/// client that reads during the renames finds its signature and proof already there.
 const SIG_FILE: &str = "SHA256SUMS.minisig";
 const PROOF_FILE: &str = "SHA256SUMS.tlog-proof";
+const SIGSUM_PROOF_FILE: &str = "SHA256SUMS.proof";
+
+/// What logged the release.
+enum LoggedBy {
+    /// A record in an rget log (`SHA256SUMS.tlog-proof`).
+    Tlog(Submitted),
+    /// A leaf in a Sigsum log (`SHA256SUMS.proof`).
+    Sigsum(sigsum_submit::Submitted),
+}
 
 /// Everything a release produced, for the report.
 struct Released {
     sums_url: CanonicalUrl,
     entries: Vec<Entry>,
     sums: String,
-    signed: minisig::Verified,
-    submitted: Submitted,
+    /// The minisign signature, when `--key` was given.
+    signed: Option<minisig::Verified>,
+    logged: LoggedBy,
     written: Vec<PathBuf>,
+    /// Names that do not carry the release's version (Sigsum only: see [`unversioned_names`]).
+    warnings: Vec<String>,
 }
 
 /// Runs `rget release`.
@@ -133,32 +170,82 @@ pub fn run(a: Args) -> CliResult {
     let sums_url = sums_url(&a.url)?;
     require_dir(&a.dir)?;
     // Everything local is checked before the password is asked for and the log is contacted.
-    let ctx = a.trust.context()?;
-    let key = load_secret_key(&a.key, &a.password)?;
+    let sigsum_keys = if a.sigsum.enabled() {
+        Some(a.sigsum.keys()?)
+    } else {
+        None
+    };
+    let ctx = match &sigsum_keys {
+        Some(_) => a.sigsum.context(&a.trust)?,
+        None => a.trust.context()?,
+    };
+    let key = match &a.key {
+        Some(k) => Some(load_secret_key(k, &a.password)?),
+        None => None,
+    };
     let dirs = std::slice::from_ref(&a.dir);
     let (entries, sums, hashed) = listing_held(dirs, &[], DirRules::Release, true)?;
-    let signature = sign_sums(&key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
-    let signed = verify_own(&key, &sums, &signature, sums_url.as_str())?;
-    // A record cannot be taken back: everything that can fail here fails before it is made.
-    let staged = stage_release(&a.dir, &sums, &signature)?;
-    let log_url = log_prefix(&ctx, a.log.as_deref())?;
-    refuse_second_record(
-        &ctx,
-        &log_url,
-        sums_url.as_str(),
-        &sums,
-        a.allow_second_record,
-    )?;
-    unchanged(&a.dir, &entries, &hashed)?;
-    let submitted = submit_verified(&ctx, Some(&log_url), &sums_url, sums.as_bytes())?;
-    let written = write_release(&a.dir, staged, &submitted)?;
+    let signature = match &key {
+        Some(key) => {
+            let signature =
+                sign_sums(key, &sums, sums_url.as_str()).map_err(Failure::verification)?;
+            let signed = verify_own(key, &sums, &signature, sums_url.as_str())?;
+            Some((signature, signed))
+        }
+        None => None,
+    };
+    let warnings = match sigsum_keys {
+        Some(_) => {
+            let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            let warnings = unversioned_names(sums_url.as_str(), &names);
+            for w in &warnings {
+                let line = rget_core::escape::for_terminal(w);
+                let _ = writeln!(std::io::stderr(), "rget: warning: {line}");
+            }
+            warnings
+        }
+        None => Vec::new(),
+    };
+    // A record (or leaf) cannot be taken back: everything that can fail here fails before it is made.
+    let proof_name = match sigsum_keys {
+        Some(_) => SIGSUM_PROOF_FILE,
+        None => PROOF_FILE,
+    };
+    let sig = signature.as_ref().map(|(s, _)| s.as_str());
+    let staged = stage_release(&a.dir, &sums, sig, proof_name)?;
+    let logged = match &sigsum_keys {
+        // A Sigsum leaf names no URL: there is no record of this URL to look up.
+        Some(keys) => {
+            unchanged(&a.dir, &entries, &hashed)?;
+            LoggedBy::Sigsum(submit_sums(&ctx, keys, sums.as_bytes())?)
+        }
+        None => {
+            let log_url = log_prefix(&ctx, a.log.as_deref())?;
+            refuse_second_record(
+                &ctx,
+                &log_url,
+                sums_url.as_str(),
+                &sums,
+                a.allow_second_record,
+            )?;
+            unchanged(&a.dir, &entries, &hashed)?;
+            LoggedBy::Tlog(submit_verified(
+                &ctx,
+                Some(&log_url),
+                &sums_url,
+                sums.as_bytes(),
+            )?)
+        }
+    };
+    let written = write_release(&a.dir, staged, &logged)?;
     let released = Released {
         sums_url,
         entries,
         sums,
-        signed,
-        submitted,
+        signed: signature.map(|(_, v)| v),
+        logged,
         written,
+        warnings,
     };
     if a.json {
         json::print(&json(&a, &released))
@@ -217,9 +304,10 @@ fn verify_own(
     }
 }
 
-/// The three files, written and fsynced under temporary names in `dir` (the proof as a placeholder
-/// until the log answers), in the order they are renamed: the list last, so that a client reading
-/// during the renames finds its signature and proof already there. Dropped, they leave nothing.
+/// The files (the signature only with `--key`), written and fsynced under temporary names in `dir`
+/// (the proof as a placeholder until the log answers), in the order they are renamed: the list
+/// last, so that a client reading during the renames finds its signature and proof already there.
+/// Dropped, they leave nothing.
 struct StagedRelease {
     files: durable::Staged,
     proof: usize,
@@ -227,11 +315,18 @@ struct StagedRelease {
 }
 
 /// Makes every write of the release before anything is logged: a read-only or full `dir`, or a
-/// directory or special file where one of the three goes, is refused here.
-fn stage_release(dir: &Path, sums: &str, sig: &str) -> CliResult<StagedRelease> {
+/// directory or special file where one of the files goes, is refused here. `proof_name` is
+/// `SHA256SUMS.tlog-proof` or, for a Sigsum log, `SHA256SUMS.proof`.
+fn stage_release(
+    dir: &Path,
+    sums: &str,
+    sig: Option<&str>,
+    proof_name: &str,
+) -> CliResult<StagedRelease> {
     let mut files = durable::Staged::default();
     let mut proof = 0;
-    for (name, bytes) in [(SIG_FILE, sig), (PROOF_FILE, ""), (SUMS_FILE, sums)] {
+    let sig = sig.map(|s| (SIG_FILE, s));
+    for (name, bytes) in sig.into_iter().chain([(proof_name, ""), (SUMS_FILE, sums)]) {
         let path = dir.join(name);
         let i = files.add(&path, bytes.as_bytes(), 0o644).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -245,16 +340,19 @@ fn stage_release(dir: &Path, sums: &str, sig: &str) -> CliResult<StagedRelease> 
                 ))
             }
         })?;
-        if name == PROOF_FILE {
+        if name == proof_name {
             proof = i;
         }
     }
+    let mut paths = vec![dir.join(SUMS_FILE)];
+    if sig.is_some() {
+        paths.push(dir.join(SIG_FILE));
+    }
+    paths.push(dir.join(proof_name));
     Ok(StagedRelease {
         files,
         proof,
-        paths: [SUMS_FILE, SIG_FILE, PROOF_FILE]
-            .map(|n| dir.join(n))
-            .to_vec(),
+        paths,
     })
 }
 
@@ -315,34 +413,82 @@ fn unchanged(dir: &Path, entries: &[Entry], hashed: &[Hashed]) -> CliResult {
     Ok(())
 }
 
-/// Puts the log's proof in its place and renames the three files into `dir`.
-fn write_release(
-    dir: &Path,
-    staged: StagedRelease,
-    submitted: &Submitted,
-) -> CliResult<Vec<PathBuf>> {
+/// Puts the log's proof in its place and renames the files into `dir`.
+fn write_release(dir: &Path, staged: StagedRelease, logged: &LoggedBy) -> CliResult<Vec<PathBuf>> {
     let StagedRelease {
         mut files,
         proof,
         paths,
     } = staged;
+    let (what, index, proof_bytes) = match logged {
+        LoggedBy::Tlog(s) => ("the log holds the record", s.logged.index, &s.proof[..]),
+        LoggedBy::Sigsum(s) => (
+            "the Sigsum log holds the leaf",
+            s.verified.leaf_index,
+            s.proof.as_bytes(),
+        ),
+    };
     let failed = |e: std::io::Error| {
         Failure::local_io(format!(
-            "the log holds the record (index {}), but writing into {} failed: {}; run rget release \
-             again to write the files",
-            submitted.logged.index,
+            "{what} (index {index}), but writing into {} failed: {}; run rget release again to \
+             write the files",
             dir.display(),
             io_reason(&e)
         ))
     };
-    files.rewrite(proof, &submitted.proof).map_err(failed)?;
+    files.rewrite(proof, proof_bytes).map_err(failed)?;
     files.commit().map_err(failed)?;
     Ok(paths)
 }
 
+/// The warnings for a release logged in Sigsum: a Sigsum leaf names no URL, so the only thing that
+/// keeps this release's `SHA256SUMS` and proof from being served under another release's URL (and
+/// an older release's under this one) is the name a user asks for, which the served `SHA256SUMS`
+/// must list. A name that carries the release's version (the last segment of the release URL,
+/// without a leading `v`: `…/v1.2/` is `1.2`) cannot be listed by another version's list; one
+/// that does not can be. Empty when every name carries it.
+pub fn unversioned_names(sums_url: &str, names: &[&str]) -> Vec<String> {
+    let dir = sums_url.strip_suffix(SUMS_FILE).unwrap_or(sums_url);
+    let segment = dir
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let version = segment
+        .strip_prefix(['v', 'V'])
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(segment);
+    if !version.contains(|c: char| c.is_ascii_digit()) {
+        return vec![format!(
+            "the release URL {dir} names no version: a Sigsum leaf binds no URL, so an older release's SHA256SUMS and proof could be served here for any name they list; publish each release under a versioned directory and give its files versioned names"
+        )];
+    }
+    names
+        .iter()
+        .filter(|n| !n.contains(version))
+        .map(|n| {
+            format!(
+                "{n:?} does not carry the release's version {version:?}: a Sigsum leaf binds no URL, so another release's SHA256SUMS and proof listing {n:?} would verify for it too; put the version in the file name"
+            )
+        })
+        .collect()
+}
+
+/// The log's checkpoint, the record's (or leaf's) index and the memory outcome, whichever kind of log.
+fn logged_parts(r: &Released) -> (&VerifiedCheckpoint, u64, String) {
+    match &r.logged {
+        LoggedBy::Tlog(s) => (&s.logged.checkpoint, s.logged.index, s.memory.to_string()),
+        LoggedBy::Sigsum(s) => (
+            &s.verified.checkpoint,
+            s.verified.leaf_index,
+            s.memory.to_string(),
+        ),
+    }
+}
+
 /// The human summary, on standard error.
 fn summary(a: &Args, r: &Released) {
-    let cp = &r.submitted.logged.checkpoint;
+    let (cp, index, memory) = logged_parts(r);
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
     let base = r.sums_url.dir();
     let mut s = format!(
@@ -351,20 +497,31 @@ fn summary(a: &Args, r: &Released) {
         a.dir.display(),
         r.sums_url
     );
-    s.push_str(&format!(
-        "  signed     by key ID {} ({})\n",
-        r.signed.key_id,
-        r.signed.trusted_comment.replace('\t', " ")
-    ));
-    s.push_str(&format!(
-        "  logged     {} index {} under checkpoint size {}\n",
-        cp.checkpoint.origin, r.submitted.logged.index, cp.checkpoint.size
-    ));
+    if let Some(signed) = &r.signed {
+        s.push_str(&format!(
+            "  signed     by key ID {} ({})\n",
+            signed.key_id,
+            signed.trusted_comment.replace('\t', " ")
+        ));
+    }
+    match &r.logged {
+        LoggedBy::Tlog(_) => s.push_str(&format!(
+            "  logged     {} index {index} under checkpoint size {}\n",
+            cp.checkpoint.origin, cp.checkpoint.size
+        )),
+        LoggedBy::Sigsum(x) => s.push_str(&format!(
+            "  logged     Sigsum log {} ({}) leaf index {index} in tree size {}, the leaf signed by ssh-ed25519 key {}\n",
+            cp.checkpoint.origin,
+            x.log_url,
+            cp.checkpoint.size,
+            rget_core::sigsum::key_hash(&x.verified.signer)
+        )),
+    }
     s.push_str(&format!(
         "  cosigned   {}\n",
         cosigned_by(cp, "the policy's quorum")
     ));
-    s.push_str(&format!("  seen       {}\n", r.submitted.memory));
+    s.push_str(&format!("  seen       {memory}\n"));
     s.push_str(&format!("  wrote      {}\n", written.join(", ")));
     s.push_str(&format!(
         "  next       upload everything in {} to {base}\n",
@@ -383,8 +540,12 @@ struct Report<'a> {
     sums_url: &'a str,
     sums_sha256: String,
     files: Vec<FileJson<'a>>,
-    signature: SignatureJson<'a>,
+    /// `null` without `--key` (a release logged in Sigsum only).
+    signature: Option<SignatureJson<'a>>,
     log: Logged<'a, Cosigner<'a>>,
+    /// The Sigsum log, with `--sigsum-…`; `null` otherwise.
+    sigsum: Option<SigsumJson<'a>>,
+    warnings: &'a [String],
     written: Vec<String>,
 }
 
@@ -400,8 +561,20 @@ struct SignatureJson<'a> {
     trusted_comment: &'a str,
 }
 
+/// `"sigsum"`: the log (its key hash and URL), the leaf, the tree it is in, who signed the leaf and
+/// the witnesses that cosigned the tree head.
+#[derive(Serialize)]
+struct SigsumJson<'a> {
+    log_key_hash: &'a str,
+    log_url: &'a str,
+    leaf_index: u64,
+    tree_size: u64,
+    signer_key_hash: String,
+    witnesses: Vec<Cosigner<'a>>,
+}
+
 fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
-    let logged = &r.submitted.logged;
+    let (cp, index, memory) = logged_parts(r);
     Report {
         released: true,
         dir: a.dir.display().to_string(),
@@ -415,16 +588,27 @@ fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
                 sha256: e.digest.to_hex(),
             })
             .collect(),
-        signature: SignatureJson {
-            key_id: &r.signed.key_id,
-            trusted_comment: &r.signed.trusted_comment,
+        signature: r.signed.as_ref().map(|v| SignatureJson {
+            key_id: &v.key_id,
+            trusted_comment: &v.trusted_comment,
+        }),
+        log: Logged::new(cp, index, json::cosigners(cp), &memory),
+        sigsum: match &r.logged {
+            LoggedBy::Sigsum(s) => Some(SigsumJson {
+                log_key_hash: cp
+                    .checkpoint
+                    .origin
+                    .strip_prefix(rget_core::sigsum::ORIGIN_PREFIX)
+                    .unwrap_or_default(),
+                log_url: &s.log_url,
+                leaf_index: index,
+                tree_size: cp.checkpoint.size,
+                signer_key_hash: rget_core::sigsum::key_hash(&s.verified.signer).to_hex(),
+                witnesses: json::cosigners(cp),
+            }),
+            LoggedBy::Tlog(_) => None,
         },
-        log: Logged::new(
-            &logged.checkpoint,
-            logged.index,
-            json::cosigners(&logged.checkpoint),
-            &r.submitted.memory,
-        ),
+        warnings: &r.warnings,
         written: r.written.iter().map(|p| p.display().to_string()).collect(),
     }
 }
@@ -433,6 +617,21 @@ fn json<'a>(a: &Args, r: &'a Released) -> Report<'a> {
 mod tests {
     use super::*;
     use crate::cli::exit::ExitCode;
+
+    #[test]
+    fn names_without_the_version_are_named() {
+        let url = "https://example.org/rel/v1.2/SHA256SUMS";
+        assert!(unversioned_names(url, &["tool-1.2.tar.gz", "tool_1.2_amd64.deb"]).is_empty());
+        let w = unversioned_names(url, &["tool-1.2.tar.gz", "install.sh"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].starts_with("\"install.sh\" does not carry the release's version \"1.2\""));
+        assert!(
+            unversioned_names("https://e.org/rget/0.3.0/SHA256SUMS", &["rget-0.3.0-x"]).is_empty()
+        );
+        let w = unversioned_names("https://e.org/latest/SHA256SUMS", &["a"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("names no version"), "{w:?}");
+    }
 
     #[test]
     fn base_urls_get_one_final_slash_and_must_be_https() {

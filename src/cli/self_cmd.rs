@@ -266,7 +266,7 @@ fn install_and_report(
 
 fn fetch(s: &Setup, c: &Common, version: &str) -> CliResult<Fetched> {
     let locations = s.own.trust.locations(&c.mirror, version);
-    own_release::fetch_files(&s.ctx.fetch, &locations).map_err(client)
+    own_release::fetch_files(&s.ctx.fetch, &s.own.trust, &locations).map_err(client)
 }
 
 fn upgrade(a: UpgradeArgs) -> CliResult {
@@ -401,7 +401,7 @@ fn download(
     dest: &Path,
 ) -> CliResult<(Downloaded, Fetched)> {
     let locations = s.own.trust.locations(&c.mirror, version);
-    own_release::download(&s.ctx.fetch, &locations, name, dest).map_err(client)
+    own_release::download(&s.ctx.fetch, &s.own.trust, &locations, name, dest).map_err(client)
 }
 
 fn rollback(a: RollbackArgs) -> CliResult {

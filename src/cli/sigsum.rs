@@ -26,7 +26,13 @@ const AFTER_HELP: &str = "\
 Examples:
   rget sigsum verify -k release.pub -P sigsum-generic-2025-1 \\
       SHA256SUMS.proof < SHA256SUMS
+  rget sigsum policy sigsum-generic-2025-1 > policy
   rget sigsum verify --help
+
+Sigsum elsewhere in rget: 'rget get --policy sigsum-generic-2025-1 --key
+release.pub URL' (downloads proved by SHA256SUMS.proof), 'rget release
+--sigsum-...' and 'rget submit --sigsum-...' (publishing), 'rget audit --sigsum'
+(monitoring a key), 'rget log init --sigsum' (a Sigsum log of one's own).
 
 Exit codes: 0 verified, 1 verification failed, 2 usage, 3 malformed input,
 7 local I/O.";
@@ -34,7 +40,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage, 3 malformed input,
 /// Arguments of `rget sigsum`.
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Verify Sigsum proofs (public Sigsum transparency logs)",
+    about = "Verify Sigsum proofs offline; print the built-in Sigsum policies",
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP
 )]
@@ -46,6 +52,24 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum Sub {
     Verify(VerifyArgs),
+    Policy(PolicyArgs),
+}
+
+/// Arguments of `rget sigsum policy`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Print a built-in Sigsum policy (to pin it, or to start a policy file from)",
+    after_help = "Examples:
+  rget sigsum policy sigsum-generic-2025-1 > pinned/policy
+  rget sigsum policy --list"
+)]
+struct PolicyArgs {
+    /// The built-in policy: sigsum-generic-2025-1 or sigsum-test-2025-3
+    #[arg(value_name = "NAME", required_unless_present = "list")]
+    name: Option<String>,
+    /// Print the names of the built-in policies
+    #[arg(long)]
+    list: bool,
 }
 
 const VERIFY_LONG_ABOUT: &str = "\
@@ -134,7 +158,34 @@ struct VerifyArgs {
 pub fn run(args: Args) -> CliResult {
     match args.command {
         Sub::Verify(a) => verify_cmd(a),
+        Sub::Policy(a) => policy_cmd(a),
     }
+}
+
+fn policy_cmd(a: PolicyArgs) -> CliResult {
+    let text = match (&a.name, a.list) {
+        (_, true) => format!(
+            "{}\n",
+            builtin::BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        (Some(name), false) => builtin::text(name)
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "unknown policy name {name:?}; built-in: {}",
+                    builtin::names()
+                ))
+            })?
+            .to_owned(),
+        (None, false) => return Err(Failure::usage("give a policy NAME or --list")),
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::local_io(format!("writing to standard output: {}", io_reason(&e))))
 }
 
 /// Reads `path` whole, refusing anything over `max` bytes (it cannot be what `what` names).

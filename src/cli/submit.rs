@@ -1,6 +1,9 @@
-//! `rget submit`: record a published `SHA256SUMS` in a transparency log and keep the proof.
+//! `rget submit`: record a published `SHA256SUMS` in a transparency log and keep the proof (with
+//! `--sigsum-…`: log it in Sigsum logs, as `sigsum-submit SHA256SUMS` does).
 
 use super::exit::{CliResult, Failure, io_reason};
+use super::sigsum_args::{SigsumArgs, submit_sums};
+use super::summary::cosigned_by;
 use super::trust_args::{TrustArgs, client, local};
 use crate::client::context::Context;
 use crate::client::state::{Observed, Seen};
@@ -20,11 +23,23 @@ use std::path::PathBuf;
 transparency log, verify the proof the log answers with (log signature, the policy's quorum, inclusion \
 of exactly the record for URL and these bytes, consistency with the last checkpoint seen), and write it \
 as SHA256SUMS.tlog-proof, to publish next to SHA256SUMS. The log is --log, else the first log of the \
-policy; it must be in the policy either way, since its proof is checked with the policy's keys.",
+policy; it must be in the policy either way, since its proof is checked with the policy's keys.
+
+With --sigsum-policy and --sigsum-key, the SHA256SUMS is logged in a Sigsum log of that policy \
+instead, exactly as `sigsum-submit SHA256SUMS` does: the leaf signs SHA-256 of its bytes with the \
+ssh-ed25519 key; add-leaf goes to the policy's logs in turn (with a Sigsum-Token header for \
+--sigsum-token) until one accepts it; the log is polled until the leaf is under a tree head that \
+meets the policy's quorum (a progress line on a terminal; bounded by --max-time); then the proof \
+is fetched and verified as a client would (leaf signature, log signature, quorum, inclusion, \
+consistency with the last tree head seen) before it is written as SHA256SUMS.proof (version 2, \
+what sigsum-verify reads). A Sigsum leaf names no URL, so URL may be omitted.",
     after_help = "Examples:
   # writes dist/SHA256SUMS.tlog-proof
   rget submit https://example.org/rel/v1.2/SHA256SUMS --file dist/SHA256SUMS
   rget submit https://example.org/rel/v1.2/SHA256SUMS -o SHA256SUMS.tlog-proof
+  # writes dist/SHA256SUMS.proof
+  rget submit --file dist/SHA256SUMS --sigsum-policy sigsum-generic-2025-1 \\
+      --sigsum-key sigsum.key --sigsum-token example.org:token.key
 
 While the log waits for its witnesses, a terminal shows what is awaited. A log
 that cannot publish the record in time answers 503 with the cause (its witness
@@ -32,17 +47,22 @@ quorum not reached, and why): printed in one line, exit 4; the log keeps the
 record, and submitting again later gets its proof."
 )]
 pub struct Args {
-    /// The URL where the SHA256SUMS is (or will be) published (https)
-    pub url: String,
+    /// The URL where the SHA256SUMS is (or will be) published (https); optional with
+    /// --sigsum-policy, whose leaf names no URL (then --file is needed)
+    #[arg(required_unless_present = "sigsum_policy")]
+    pub url: Option<String>,
     /// Read the SHA256SUMS from this file instead of downloading it
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// The log's URL prefix. Default: the first log of the policy
     #[arg(long, value_name = "URL")]
     pub log: Option<String>,
-    /// Where to write the proof. Default: SHA256SUMS.tlog-proof beside --file, else in the current directory
+    /// Where to write the proof. Default: SHA256SUMS.tlog-proof (SHA256SUMS.proof with
+    /// --sigsum-policy) beside --file, else in the current directory
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub sigsum: SigsumArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -67,6 +87,11 @@ pub fn submit_verified(
     url: &CanonicalUrl,
     sums: &[u8],
 ) -> CliResult<Submitted> {
+    if ctx.policy.is_sigsum() {
+        return Err(Failure::usage(
+            "the policy is a Sigsum policy: log the SHA256SUMS with --sigsum-policy and --sigsum-key",
+        ));
+    }
     let url = url.as_str();
     // Refuse locally what the log would refuse, with the same message.
     record::build(url, sums).map_err(Failure::malformed)?;
@@ -116,39 +141,19 @@ pub fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
 }
 
 pub fn run(a: Args) -> CliResult {
+    if a.sigsum.enabled() {
+        return run_sigsum(&a);
+    }
     let ctx = a.trust.context()?;
-    let url = CanonicalUrl::parse(&a.url).map_err(Failure::usage)?;
-    let bytes = match &a.file {
-        Some(f) => {
-            let meta = std::fs::metadata(f)
-                .map_err(|e| local(format!("{}: {}", f.display(), io_reason(&e))))?;
-            if meta.len() > limits::SUMS {
-                return Err(Failure::malformed(format!(
-                    "{}: {} bytes, more than a log record can hold ({})",
-                    f.display(),
-                    meta.len(),
-                    limits::SUMS
-                )));
-            }
-            std::fs::read(f).map_err(|e| local(format!("{}: {}", f.display(), io_reason(&e))))?
-        }
-        None => {
-            ctx.fetch
-                .get_bytes(url.as_str(), limits::SUMS)
-                .map_err(|e| client(e.into()))?
-                .bytes
-        }
-    };
+    let url = a.url.as_deref().unwrap_or_default();
+    let url = CanonicalUrl::parse(url).map_err(Failure::usage)?;
+    let bytes = read_sums(&ctx, &a, Some(&url))?;
     let Submitted {
         proof,
         logged,
         memory,
     } = submit_verified(&ctx, a.log.as_deref(), &url, &bytes)?;
-    let out = match (&a.output, &a.file) {
-        (Some(o), _) => o.clone(),
-        (None, Some(f)) => f.with_file_name("SHA256SUMS.tlog-proof"),
-        (None, None) => PathBuf::from("SHA256SUMS.tlog-proof"),
-    };
+    let out = output_path(&a, "SHA256SUMS.tlog-proof");
     // Temporary file, fsync, rename: an interrupted run never leaves half a proof.
     rget_fetch::durable::write_atomic(&out, &proof, 0o644)
         .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
@@ -162,4 +167,77 @@ pub fn run(a: Args) -> CliResult {
     let report = rget_core::escape::lines_for_terminal(&report);
     let _ = std::io::stderr().write_all(report.as_bytes());
     Ok(())
+}
+
+/// `rget submit --sigsum-…`: the leaf for SHA-256 of the `SHA256SUMS`, logged and verified, and
+/// its proof written as `SHA256SUMS.proof`.
+fn run_sigsum(a: &Args) -> CliResult {
+    let keys = a.sigsum.keys()?;
+    let ctx = a.sigsum.context(&a.trust)?;
+    let url = match &a.url {
+        Some(u) => Some(CanonicalUrl::parse(u).map_err(Failure::usage)?),
+        None => None,
+    };
+    if url.is_none() && a.file.is_none() {
+        return Err(Failure::usage(
+            "give the SHA256SUMS with --file (or its URL)",
+        ));
+    }
+    let bytes = read_sums(&ctx, a, url.as_ref())?;
+    let s = submit_sums(&ctx, &keys, &bytes)?;
+    let out = output_path(a, "SHA256SUMS.proof");
+    rget_fetch::durable::write_atomic(&out, s.proof.as_bytes(), 0o644)
+        .map_err(|e| local(format!("{}: {}", out.display(), io_reason(&e))))?;
+    let cp = &s.verified.checkpoint;
+    let report = [
+        format!(
+            "rget: SHA256SUMS (sha256 {}) is in Sigsum log {} ({}) at leaf index {} (tree size {}; {})",
+            rget_core::digest::sha256(&bytes),
+            cp.checkpoint.origin,
+            s.log_url,
+            s.verified.leaf_index,
+            cp.checkpoint.size,
+            s.memory
+        ),
+        format!("  cosigned   {}", cosigned_by(cp, "the policy's quorum")),
+        format!("  proof written to {}", out.display()),
+    ];
+    let report = rget_core::escape::lines_for_terminal(&report);
+    let _ = std::io::stderr().write_all(report.as_bytes());
+    Ok(())
+}
+
+/// Where the proof goes: `-o`, else `name` beside `--file`, else in the current directory.
+fn output_path(a: &Args, name: &str) -> PathBuf {
+    match (&a.output, &a.file) {
+        (Some(o), _) => o.clone(),
+        (None, Some(f)) => f.with_file_name(name),
+        (None, None) => PathBuf::from(name),
+    }
+}
+
+/// The `SHA256SUMS`: from `--file` (at most what a log record holds), else downloaded from `url`.
+fn read_sums(ctx: &Context, a: &Args, url: Option<&CanonicalUrl>) -> CliResult<Vec<u8>> {
+    Ok(match (&a.file, url) {
+        (Some(f), _) => {
+            let meta = std::fs::metadata(f)
+                .map_err(|e| local(format!("{}: {}", f.display(), io_reason(&e))))?;
+            if meta.len() > limits::SUMS {
+                return Err(Failure::malformed(format!(
+                    "{}: {} bytes, more than a log record can hold ({})",
+                    f.display(),
+                    meta.len(),
+                    limits::SUMS
+                )));
+            }
+            std::fs::read(f).map_err(|e| local(format!("{}: {}", f.display(), io_reason(&e))))?
+        }
+        (None, Some(url)) => {
+            ctx.fetch
+                .get_bytes(url.as_str(), limits::SUMS)
+                .map_err(|e| client(e.into()))?
+                .bytes
+        }
+        (None, None) => return Err(Failure::usage("give the SHA256SUMS with --file or its URL")),
+    })
 }

@@ -14,9 +14,11 @@ use std::path::PathBuf;
 /// commands take them as part of [`TrustArgs`].
 #[derive(clap::Args, Debug, Clone)]
 pub struct LogTrustArgs {
-    /// The tlog-policy file: trusted logs (with their URLs), witnesses and quorum. Default:
+    /// The trust policy: a C2SP tlog-policy or a Sigsum policy file (trusted logs with their URLs,
+    /// witnesses, quorum), or the name of a built-in Sigsum policy (sigsum-generic-2025-1,
+    /// sigsum-test-2025-3). Under a Sigsum policy a download needs SHA256SUMS.proof. Default:
     /// $RGET_POLICY, else $XDG_CONFIG_HOME/rget/policy
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|NAME")]
     pub policy: Option<PathBuf>,
     /// Allow plain http (for logs and files); the output says the transport was not authenticated.
     /// A redirect from https to http is refused even so. A SHA256SUMS is recorded only at https
@@ -63,9 +65,10 @@ pub const MAX_MAX_TIME: u64 = 7 * 24 * 3600;
 pub struct TrustArgs {
     #[command(flatten)]
     pub log: LogTrustArgs,
-    /// A minisign public key (base64 or a .pub file) that must have signed every SHA256SUMS.
-    /// Default: the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest
-    /// prefix wins)
+    /// The publisher key that must have signed every SHA256SUMS: a minisign public key (base64 or a
+    /// .pub file; its signature is SHA256SUMS.minisig) or an OpenSSH ssh-ed25519 key (the line or
+    /// a .pub file; under a Sigsum policy its signature is the leaf of SHA256SUMS.proof). Default:
+    /// the keys file $XDG_CONFIG_HOME/rget/keys ('<url-prefix> <key>' lines, longest prefix wins)
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 }
@@ -111,6 +114,15 @@ impl LogTrustArgs {
     pub fn context(&self) -> Result<Context, Failure> {
         let env = Env::from_process();
         let policy = self.policy(&env)?;
+        self.context_with(policy, PublisherKeys::none(), &env)
+    }
+
+    /// [`LogTrustArgs::context`] under the policy `policy` (a file or a built-in name) instead of
+    /// `--policy`: what `--sigsum-policy` names.
+    pub fn context_for_policy(&self, policy: &std::path::Path) -> Result<Context, Failure> {
+        let env = Env::from_process();
+        let policy =
+            TrustPolicy::load(Some(policy), &env, self.allow_http).map_err(trust_failure)?;
         self.context_with(policy, PublisherKeys::none(), &env)
     }
 

@@ -5,6 +5,7 @@
 
 use super::audit::AuditError;
 use super::destination::DestinationError;
+use super::sigsum::SigsumClientError;
 use super::state::StateError;
 use super::trust::TrustError;
 use super::url_records::Replayed;
@@ -55,6 +56,9 @@ pub enum ClientError {
     /// Another `SHA256SUMS` recorded under the URL being verified.
     #[error(transparent)]
     Replayed(#[from] Box<Replayed>),
+    /// The Sigsum path: `SHA256SUMS.proof`, publishing into and monitoring Sigsum logs.
+    #[error(transparent)]
+    Sigsum(#[from] SigsumClientError),
 
     // ---- the URL given
     /// Its last segment names no file that a `SHA256SUMS` could list.
@@ -131,6 +135,11 @@ pub enum ClientError {
     },
 
     // ---- the publisher's signature
+    /// An `ssh-ed25519` key signs Sigsum leaves only, and a policy of rget logs has none to check.
+    #[error(
+        "an ssh-ed25519 key applies to {sums_url} ({key}), but the policy trusts rget logs, whose records carry no ssh signature: give the publisher's minisign key, or a Sigsum policy"
+    )]
+    SshKeyForRgetLog { sums_url: CanonicalUrl, key: String },
     #[error("{sig_url} is missing, but a publisher key applies to this URL ({key})")]
     SignatureMissing { sig_url: String, key: String },
     #[error("{sig_url}: not UTF-8")]
@@ -198,6 +207,7 @@ impl ClientError {
             ClientError::Destination(e) => e.class(),
             ClientError::Audit(e) => e.class(),
             ClientError::Replayed(_) => TrustAnomaly,
+            ClientError::Sigsum(e) => e.class(),
             ClientError::Unlistable { .. }
             | ClientError::NoFile { .. }
             | ClientError::SumsNotHttps(_)
@@ -212,6 +222,7 @@ impl ClientError {
             | ClientError::WrongOrigin { .. }
             | ClientError::NotIncluded { .. } => Verification,
             ClientError::NoInclusionProof { err, .. } => inclusion_class(err),
+            ClientError::SshKeyForRgetLog { .. } => Usage,
             ClientError::SignatureMissing { .. }
             | ClientError::BadSignature { .. }
             | ClientError::OtherUrl { .. } => Verification,
@@ -266,6 +277,7 @@ fn trust_class(e: &TrustError) -> Class {
     match e {
         TrustError::ReadPolicy { .. } | TrustError::ReadKeys { .. } => Class::LocalIo,
         TrustError::BadPolicy { .. }
+        | TrustError::MixedPolicy { .. }
         | TrustError::BadKeysLine { .. }
         | TrustError::BadKeyFile { .. } => Class::Malformed,
         TrustError::NoPolicy { .. }

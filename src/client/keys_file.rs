@@ -6,7 +6,7 @@
 //! already (the same key: nothing to add; another key: which one is meant is for a person to say, by
 //! editing the file), a prefix that has no canonical spelling.
 
-use super::trust::{PublisherKeys, TrustError, canonical_prefix, prefix_matches};
+use super::trust::{PublisherKey, PublisherKeys, TrustError, canonical_prefix, prefix_matches};
 use rget_core::minisig::PublicKey;
 use std::path::Path;
 use thiserror::Error;
@@ -81,9 +81,10 @@ pub fn add(
     // `https://a.example/rel` and `https://a.example/rel/` cover the same URLs (but the first
     // itself): one prefix for this purpose.
     let same = |p: &str| p.trim_end_matches('/') == canon.trim_end_matches('/');
+    let new_key = PublisherKey::Minisign(key.clone());
     for (p, k, line) in keys.entries() {
         if same(p) {
-            return Err(if k == key {
+            return Err(if k == &new_key {
                 AddError::Duplicate {
                     path: shown,
                     line,
@@ -100,7 +101,7 @@ pub fn add(
                 }
             });
         }
-        if k != key && (prefix_matches(p, &canon) || prefix_matches(&canon, p)) {
+        if *k != new_key && (prefix_matches(p, &canon) || prefix_matches(&canon, p)) {
             overlaps.push((p.to_owned(), k.key_id(), line));
         }
     }

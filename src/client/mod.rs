@@ -10,6 +10,7 @@
 //! - [`destination`]: where `get` may write, by the kind of file the destination is.
 //! - [`url_records`]: a URL the logs list with more than one `SHA256SUMS` (a replayed release).
 //! - [`own_release`]: rget's own releases, for `rget self verify | upgrade | rollback`.
+//! - [`sigsum`]: Sigsum logs: the download path's proofs, publishing, key-based monitoring.
 //!
 //! Nothing here reads the process environment behind the caller's back: paths come from a
 //! [`trust::Env`], which `Env::from_process()` fills from the real environment and tests fill by hand.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod keys_file;
 pub mod own_release;
 pub mod policy_lines;
+pub mod sigsum;
 pub mod state;
 pub mod trust;
 pub mod url_records;

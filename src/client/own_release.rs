@@ -1,6 +1,7 @@
 //! rget's own releases, for `rget self verify | upgrade | rollback`: the release trust compiled into
 //! this binary (`pinned/release.pub`, `policy`, `source`, embedded by `build.rs`), fetching a
-//! release's `SHA256SUMS`, `.minisig` and `.tlog-proof`, and verifying a binary with the core's
+//! release's `SHA256SUMS`, `.minisig` and `.tlog-proof` (for a Sigsum pin set, `.proof`), and
+//! verifying a binary with the core's
 //! [`verify_release`] (the bootstrap's routine) plus this host's checkpoint memory.
 //!
 //! rget carries no digest of itself (that would be circular); what it checks its own bytes against is
@@ -14,6 +15,8 @@ use super::verified::{remember, settle};
 use rget_core::digest::Hash;
 use rget_core::pins::{self, ReleaseTrust, ReleaseTrustFiles, Version};
 use rget_core::release::{ReleaseFiles, VerifiedRelease, verify_release};
+use rget_core::sigsum::proof::SigsumProof;
+use rget_core::sigsum::verify::checkpoint_note;
 use rget_core::tlog_proof::TlogProof;
 use rget_fetch::release::{self, DownloadedRelease, Fetched};
 use rget_fetch::{Client, Downloaded, FetchError};
@@ -90,6 +93,16 @@ impl OwnTrust {
         policy_path: &Path,
         origin: String,
     ) -> Result<OwnTrust, ClientError> {
+        // A Sigsum-format policy is read as the tlog-policy it stands for, as the bootstrap's build
+        // embeds it.
+        let policy_text = match pins::policy_as_tlog(files.policy) {
+            Ok(t) => t,
+            Err(err) => return Err(ClientError::Pins { origin, err }),
+        };
+        let files = ReleaseTrustFiles {
+            policy: &policy_text,
+            ..files
+        };
         let trust = match ReleaseTrust::parse(files) {
             Ok(t) => t,
             Err(err) => return Err(ClientError::Pins { origin, err }),
@@ -115,22 +128,27 @@ impl OwnTrust {
     }
 }
 
-/// Downloads the three release files from the first location serving all three.
-pub fn fetch_files(client: &Client, locations: &[String]) -> Result<Fetched, ClientError> {
-    release::first_location(locations, |loc| release::fetch_at(client, loc))
+/// Downloads the release files from the first location serving them all.
+pub fn fetch_files(
+    client: &Client,
+    trust: &ReleaseTrust,
+    locations: &[String],
+) -> Result<Fetched, ClientError> {
+    release::first_location(locations, |loc| release::fetch_at(client, loc, trust))
         .map_err(|failures| no_location("the release", failures))
 }
 
-/// Downloads the binary `name` (into a temporary file beside `dest`) and its three release files
-/// from the first location serving all four.
+/// Downloads the binary `name` (into a temporary file beside `dest`) and its release files from
+/// the first location serving them all.
 pub fn download(
     client: &Client,
+    trust: &ReleaseTrust,
     locations: &[String],
     name: &str,
     dest: &Path,
 ) -> Result<(Downloaded, Fetched), ClientError> {
     release::first_location(locations, |loc| {
-        release::download_at(client, loc, name, dest)
+        release::download_at(client, loc, trust, name, dest)
     })
     .map(|DownloadedRelease { binary, files }| (binary, files))
     .map_err(|failures| no_location(name, failures))
@@ -168,9 +186,16 @@ pub fn check(
     let canonical_dir = trust.source_dir(version);
     // A proof checkpoint the log signed is compared with the memory before anything else decides,
     // so a fork is reported as one whatever else fails (a malformed proof is left to verify_release).
-    let pending = match TlogProof::parse(&files.proof) {
-        Ok(p) => remember(ctx, &p.checkpoint, Seen::FromProof, None)?,
-        Err(_) => None,
+    let note = if trust.is_sigsum() {
+        SigsumProof::parse(&files.proof)
+            .ok()
+            .and_then(|p| checkpoint_note(&p, &trust.policy).ok())
+    } else {
+        TlogProof::parse(&files.proof).ok().map(|p| p.checkpoint)
+    };
+    let pending = match note {
+        Some(note) => remember(ctx, &note, Seen::FromProof, None)?,
+        None => None,
     };
     let release = verify_release(
         trust,

@@ -1,14 +1,24 @@
-//! Trust configuration: which logs and witnesses a client trusts (a C2SP tlog-policy file) and which
-//! publisher keys apply to which `SHA256SUMS` URLs.
+//! Trust configuration: which logs and witnesses a client trusts (a policy) and which publisher keys
+//! apply to which `SHA256SUMS` URLs.
 //!
-//! Policy file, first found wins: `--policy FILE`, else `$RGET_POLICY`, else
+//! Policy, first found wins: `--policy FILE`, else `$RGET_POLICY`, else
 //! `$XDG_CONFIG_HOME/rget/policy` (`~/.config/rget/policy` when `XDG_CONFIG_HOME` is unset). A file
 //! named by the flag or the variable must exist: falling back to another policy because of a typo
-//! would silently trust something the user did not name.
+//! would silently trust something the user did not name. The file is a C2SP tlog-policy or a Sigsum
+//! policy (hex keys); the flag and the variable may also give the name of a built-in Sigsum policy
+//! (`sigsum-generic-2025-1`, `sigsum-test-2025-3`; `./NAME` names a file of that name).
 //!
-//! Publisher keys: `--key` (a minisign public key, as its base64 line or as a `.pub` file) applies to
-//! every URL and replaces the keys file; else `$XDG_CONFIG_HOME/rget/keys` (optional), lines
-//! `<url-prefix> <minisign public key base64>`. The longest matching prefix wins, and a prefix only
+//! A policy whose logs are Sigsum logs (origin `sigsum.org/v1/tree/<key hash>`) is a Sigsum policy:
+//! downloads are then proved by `SHA256SUMS.proof` (a Sigsum proof) instead of the rget log's
+//! records. One policy trusts one kind of log; a mix is refused, since a file would otherwise be
+//! accepted under whichever proof was easier to get.
+//!
+//! Publisher keys: `--key` (a minisign public key, as its base64 line or as a `.pub` file, or an
+//! OpenSSH `ssh-ed25519` public key, as its line or as a `.pub` file of one or more keys) applies
+//! to every URL and replaces the keys file; else `$XDG_CONFIG_HOME/rget/keys` (optional), lines
+//! `<url-prefix> <minisign public key base64>` or `<url-prefix> ssh-ed25519 <base64> [comment]`. An
+//! `ssh-ed25519` key is a Sigsum submitter key: the Sigsum leaf it signed is the publisher's
+//! signature. The longest matching prefix wins, and a prefix only
 //! matches on a path-segment boundary: `https://a.example/rel` matches `https://a.example/rel` and
 //! `https://a.example/rel/x`, never `https://a.example/release/x` (a prefix that ends in `/` matches
 //! everything below it). Prefixes and URLs are compared in the canonical spelling records use
@@ -18,8 +28,10 @@
 //! an [`Env`], which [`Env::from_process`] fills from the process and tests fill by hand.
 
 use rget_core::minisig::{self, PublicKey};
-use rget_core::policy::{MAX_POLICY_SIZE, Policy, PolicyError, PolicyLog};
+use rget_core::openssh;
+use rget_core::policy::{MAX_POLICY_SIZE, Policy, PolicyLog};
 use rget_core::record;
+use rget_core::sigsum::{self, builtin, policy::SigsumPolicyError};
 use rget_core::url::CanonicalUrl;
 use std::ffi::OsString;
 use std::fmt;
@@ -134,7 +146,20 @@ pub enum TrustError {
     #[error("{path}: {what} is not UTF-8 text")]
     NotUtf8 { path: String, what: &'static str },
     #[error("{path}: {err}")]
-    BadPolicy { path: String, err: PolicyError },
+    BadPolicy {
+        path: String,
+        err: SigsumPolicyError,
+    },
+    #[error(
+        "{path}: log {sigsum:?} is a Sigsum log and log {other:?} is not: a policy trusts one kind of log \
+         (Sigsum logs prove a download with SHA256SUMS.proof, rget logs with their records); write two \
+         policies"
+    )]
+    MixedPolicy {
+        path: String,
+        sigsum: String,
+        other: String,
+    },
     #[error(
         "{path} line {line}: log {origin:?} has no URL; the client fetches the log's checkpoint and \
          tiles from it, so write `log <vkey> https://<log URL prefix>/`"
@@ -152,16 +177,19 @@ pub enum TrustError {
         url: String,
         reason: Box<PrefixError>,
     },
-    #[error("--key {arg:?} is neither a minisign public key ({parse}) nor a readable file ({io})")]
+    #[error(
+        "--key {arg:?} is neither a minisign nor an ssh-ed25519 public key ({parse}), nor a readable file ({io})"
+    )]
     BadKeyArg {
         arg: String,
         parse: minisig::MinisigError,
         io: io::Error,
     },
-    #[error("--key {path}: not a minisign public key file: {err}")]
+    #[error("--key {path}: not a minisign public key file ({err}) nor ssh-ed25519 keys ({ssh})")]
     BadKeyFile {
         path: String,
         err: minisig::MinisigError,
+        ssh: String,
     },
     #[error("{path}: cannot read the keys file: {err}")]
     ReadKeys { path: String, err: io::Error },
@@ -253,8 +281,11 @@ pub struct TrustedLog<'a> {
     /// The checkpoint origin (the log key's name).
     pub origin: &'a str,
     /// The log's URL prefix, canonical, ending in `/`: `<url>checkpoint`, `<url>tile/0/000`, ...
+    /// (for a Sigsum log: `<url>get-tree-head`, ...).
     pub url: &'a str,
     pub log: &'a PolicyLog,
+    /// A Sigsum log: its API is Sigsum's (`get-tree-head`, `get-consistency-proof`, ...).
+    pub sigsum: bool,
 }
 
 /// A loaded policy whose every log has a usable URL.
@@ -301,6 +332,13 @@ impl TrustPolicy {
         allow_http: bool,
     ) -> Result<TrustPolicy, TrustError> {
         let (path, via) = Self::resolve_path(flag, env)?;
+        // A built-in Sigsum policy by name (the flag or the variable only: the default location is
+        // always a file). A file of that name is `./NAME`.
+        if via != PolicySource::ConfigDir
+            && let Some(text) = path.to_str().and_then(builtin::text)
+        {
+            return Self::from_text(&path, via, text, allow_http);
+        }
         let bytes = match read_bounded(&path, MAX_POLICY_SIZE) {
             Ok(Some(b)) => b,
             Ok(None) => {
@@ -325,17 +363,27 @@ impl TrustPolicy {
         Self::from_text(&path, via, &text, allow_http)
     }
 
-    /// Checks policy text read from `path`: it parses, and every log has a usable URL.
+    /// Checks policy text read from `path` (a C2SP tlog-policy or a Sigsum policy): it parses, it
+    /// trusts one kind of log, and every log has a usable URL.
     pub fn from_text(
         path: &Path,
         via: PolicySource,
         text: &str,
         allow_http: bool,
     ) -> Result<TrustPolicy, TrustError> {
-        let policy = Policy::parse(text).map_err(|err| TrustError::BadPolicy {
+        let policy = sigsum::policy::parse_any(text).map_err(|err| TrustError::BadPolicy {
             path: show(path),
             err,
         })?;
+        let (sigsum_logs, rget_logs): (Vec<&PolicyLog>, Vec<&PolicyLog>) =
+            policy.logs.iter().partition(|l| sigsum::is_sigsum_log(l));
+        if let (Some(s), Some(o)) = (sigsum_logs.first(), rget_logs.first()) {
+            return Err(TrustError::MixedPolicy {
+                path: show(path),
+                sigsum: s.vkey.name.clone(),
+                other: o.vkey.name.clone(),
+            });
+        }
         // The parser keeps logs in file order, so the n-th `log` line is the n-th log: that gives the
         // line number for messages without changing the core's types.
         let log_lines = text.split('\n').enumerate().filter_map(|(i, l)| {
@@ -374,6 +422,12 @@ impl TrustPolicy {
         })
     }
 
+    /// Whether this is a Sigsum policy: it names logs, all of them Sigsum logs. Downloads are then
+    /// proved by `SHA256SUMS.proof`.
+    pub fn is_sigsum(&self) -> bool {
+        !self.policy.logs.is_empty() && self.policy.logs.iter().all(sigsum::is_sigsum_log)
+    }
+
     /// The trusted log whose origin is `origin` (a checkpoint's first line), with its URL.
     pub fn log_for_origin(&self, origin: &str) -> Option<TrustedLog<'_>> {
         self.logs().find(|l| l.origin == origin)
@@ -389,6 +443,7 @@ impl TrustPolicy {
                 origin: &log.vkey.name,
                 url,
                 log,
+                sigsum: sigsum::is_sigsum_log(log),
             })
     }
 }
@@ -410,12 +465,10 @@ pub fn read_key_arg(arg: &str) -> Result<(PublicKey, String), TrustError> {
     let bytes = match read_bounded(path, minisig::MAX_FILE) {
         Ok(Some(b)) => b,
         Ok(None) => {
-            return Err(TrustError::BadKeyFile {
-                path: arg.to_owned(),
-                err: minisig::MinisigError::TooLarge {
-                    what: "public key",
-                    max: minisig::MAX_FILE,
-                },
+            return Err(TrustError::TooLarge {
+                path: format!("--key {arg}"),
+                what: "public key file",
+                max: minisig::MAX_FILE,
             });
         }
         Err(io) => {
@@ -433,6 +486,12 @@ pub fn read_key_arg(arg: &str) -> Result<(PublicKey, String), TrustError> {
     let key = PublicKey::parse(&text).map_err(|err| TrustError::BadKeyFile {
         path: arg.to_owned(),
         err,
+        // Keys files take ssh-ed25519 lines too, but this reader (`rget keys add`) writes
+        // minisign key lines only.
+        ssh: match openssh::parse_public_keys(text.as_bytes()) {
+            Ok(_) => "an ssh-ed25519 key, which this command does not take".to_owned(),
+            Err(e) => e.to_string(),
+        },
     })?;
     Ok((key, key_line(&text)))
 }
@@ -460,30 +519,66 @@ pub enum KeySource {
     },
 }
 
+/// A publisher key: a minisign key, whose signature is `SHA256SUMS.minisig`, or OpenSSH
+/// `ssh-ed25519` keys (one, or the keys of one `.pub` file), whose signature is the leaf of a Sigsum
+/// proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublisherKey {
+    Minisign(PublicKey),
+    Ssh(Vec<[u8; 32]>),
+}
+
+impl PublisherKey {
+    /// How the key is called in reports: the minisign key ID, or Sigsum's key hash (SHA-256 of the
+    /// key) of the first `ssh-ed25519` key.
+    pub fn key_id(&self) -> String {
+        match self {
+            PublisherKey::Minisign(k) => k.key_id(),
+            PublisherKey::Ssh(keys) => keys
+                .first()
+                .map(|k| sigsum::key_hash(k).to_hex())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `key ID <id>` or `ssh-ed25519 key <key hash>` (`+N` when a file gave more keys).
+    pub fn describe(&self) -> String {
+        match self {
+            PublisherKey::Minisign(k) => format!("key ID {}", k.key_id()),
+            PublisherKey::Ssh(keys) if keys.len() > 1 => format!(
+                "ssh-ed25519 key {} (+{} more)",
+                self.key_id(),
+                keys.len() - 1
+            ),
+            PublisherKey::Ssh(_) => format!("ssh-ed25519 key {}", self.key_id()),
+        }
+    }
+}
+
 /// One keys-file entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct KeyEntry {
     /// Canonical URL prefix.
     prefix: String,
-    key: PublicKey,
+    key: PublisherKey,
     line: usize,
 }
 
 /// A key that applies to a URL, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedKey<'a> {
-    pub key: &'a PublicKey,
+    pub key: &'a PublisherKey,
     pub source: KeySource,
 }
 
 impl fmt::Display for AppliedKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
-            KeySource::Flag => write!(f, "key ID {} (from --key)", self.key.key_id()),
+            KeySource::Flag => write!(f, "{} (from --key)", self.key.describe()),
             KeySource::KeysFile { path, line, prefix } => write!(
                 f,
-                "key ID {} ({} line {line}, prefix {prefix})",
-                self.key.key_id(),
+                "{} ({} line {line}, prefix {prefix})",
+                self.key.describe(),
                 path.display()
             ),
         }
@@ -493,7 +588,7 @@ impl fmt::Display for AppliedKey<'_> {
 /// The publisher keys that apply to `SHA256SUMS` URLs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PublisherKeys {
-    flag: Option<PublicKey>,
+    flag: Option<PublisherKey>,
     file: Option<PathBuf>,
     entries: Vec<KeyEntry>,
 }
@@ -521,12 +616,58 @@ impl PublisherKeys {
         }
     }
 
-    /// `--key`: one key for every URL ([`parse_key_arg`]).
+    /// `--key`: the key itself if it parses as one (a minisign base64 line or `.pub` text, or an
+    /// `ssh-ed25519` line), else a path to a `.pub` file (minisign, or `ssh-ed25519` lines). Trying
+    /// the key first means a file that happens to be named like a key cannot shadow the key the
+    /// user typed.
     pub fn from_key_arg(arg: &str) -> Result<PublisherKeys, TrustError> {
-        Ok(PublisherKeys {
-            flag: Some(parse_key_arg(arg)?),
-            ..PublisherKeys::default()
-        })
+        let flag = |key| {
+            Ok(PublisherKeys {
+                flag: Some(key),
+                ..PublisherKeys::default()
+            })
+        };
+        let parse_err = match PublicKey::parse(arg) {
+            Ok(key) => return flag(PublisherKey::Minisign(key)),
+            Err(e) => e,
+        };
+        if let Ok(k) = openssh::parse_public_key(arg) {
+            return flag(PublisherKey::Ssh(vec![k.key]));
+        }
+        let path = Path::new(arg);
+        let max = minisig::MAX_FILE.max(openssh::MAX_KEY_FILE);
+        let bytes = match read_bounded(path, max) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(TrustError::TooLarge {
+                    path: format!("--key {arg}"),
+                    what: "public key file",
+                    max,
+                });
+            }
+            Err(io) => {
+                return Err(TrustError::BadKeyArg {
+                    arg: arg.to_owned(),
+                    parse: parse_err,
+                    io,
+                });
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+            path: format!("--key {arg}"),
+            what: "public key file",
+        })?;
+        match PublicKey::parse(&text) {
+            Ok(key) => flag(PublisherKey::Minisign(key)),
+            Err(err) => match openssh::parse_public_keys(text.as_bytes()) {
+                Ok(file) => flag(PublisherKey::Ssh(file.keys)),
+                Err(ssh) => Err(TrustError::BadKeyFile {
+                    path: arg.to_owned(),
+                    err,
+                    ssh: ssh.to_string(),
+                }),
+            },
+        }
     }
 
     /// Reads and parses a keys file.
@@ -554,8 +695,9 @@ impl PublisherKeys {
         Self::parse_keys_file(path, &text)
     }
 
-    /// Parses keys-file text: `<url-prefix> <minisign public key base64>` per line, `#` comment lines
-    /// and blank lines ignored. Each prefix at most once (two keys for one prefix would make "the key
+    /// Parses keys-file text: `<url-prefix> <minisign public key base64>` or
+    /// `<url-prefix> ssh-ed25519 <base64> [comment]` per line, `#` comment lines and blank lines
+    /// ignored. Each prefix at most once (two keys for one prefix would make "the key
     /// for this URL" ambiguous). Prefixes may be https or http; they are matched against canonical
     /// URLs, so an http prefix only ever matches URLs fetched over http by flag.
     pub fn parse_keys_file(path: &Path, text: &str) -> Result<PublisherKeys, TrustError> {
@@ -575,12 +717,22 @@ impl PublisherKeys {
             let (prefix, key) = match fields.as_slice() {
                 [] => continue,
                 [first, ..] if first.starts_with('#') => continue,
-                [prefix, key] => (*prefix, *key),
+                [prefix, kind, rest @ ..] if *kind == openssh::KEY_TYPE && !rest.is_empty() => {
+                    let k = openssh::parse_public_key(&fields[1..].join(" "))
+                        .map_err(|e| bad(n, e.to_string()))?;
+                    (*prefix, PublisherKey::Ssh(vec![k.key]))
+                }
+                [prefix, key] => (
+                    *prefix,
+                    PublisherKey::Minisign(
+                        PublicKey::parse(key).map_err(|e| bad(n, e.to_string()))?,
+                    ),
+                ),
                 _ => {
                     return Err(bad(
                         n,
                         format!(
-                            "want `<url-prefix> <minisign public key>`, got {} fields",
+                            "want `<url-prefix> <minisign public key>` or `<url-prefix> ssh-ed25519 <base64> [comment]`, got {} fields",
                             fields.len()
                         ),
                     ));
@@ -588,7 +740,6 @@ impl PublisherKeys {
             };
             let canon = canonical_prefix(prefix, true)
                 .map_err(|reason| bad(n, format!("URL prefix {prefix:?} {reason}")))?;
-            let key = PublicKey::parse(key).map_err(|e| bad(n, e.to_string()))?;
             if let Some(first) = entries.iter().find(|e| e.prefix == canon) {
                 return Err(bad(
                     n,
@@ -646,8 +797,13 @@ impl PublisherKeys {
         })
     }
 
+    /// The key given with `--key`, if any.
+    pub fn flag(&self) -> Option<&PublisherKey> {
+        self.flag.as_ref()
+    }
+
     /// The key that applies to `sums_url`, if any: then a valid signature by it is required.
-    pub fn key_for(&self, sums_url: &str) -> Option<&PublicKey> {
+    pub fn key_for(&self, sums_url: &str) -> Option<&PublisherKey> {
         self.lookup(sums_url).map(|a| a.key)
     }
 
@@ -661,7 +817,7 @@ impl PublisherKeys {
     }
 
     /// The keys file's entries, in file order: (canonical prefix, key, line number).
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &PublicKey, usize)> {
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &PublisherKey, usize)> {
         self.entries
             .iter()
             .map(|e| (e.prefix.as_str(), &e.key, e.line))

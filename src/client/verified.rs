@@ -6,25 +6,31 @@
 //! URL: `url_records`); and the minisign signature holds where a publisher key applies, with a trusted
 //! comment that names no URL or this one (`core::trusted_comment`).
 //!
+//! Under a Sigsum policy the proof is `SHA256SUMS.proof` instead, and the publisher's signature is
+//! its leaf (`client::sigsum`); the checkpoint memory, the prover of consistency proofs (the log's
+//! `get-consistency-proof`) and the report are the same.
+//!
 //! The artifact itself is checked by the caller against [`VerifiedSums::expected`], after streaming it.
 
 use super::context::Context;
 use super::error::ClientError;
-use super::state::{Observed, Pending, Seen};
-use super::trust::TrustedLog;
+use super::state::{Observed, Pending, ProofError, Seen};
+use super::trust::{PublisherKey, TrustedLog};
 use super::url_records::{self, Listed, Ours};
 use rget_core::digest::{Hash, sha256};
 use rget_core::merkle::{self, MerkleError};
 use rget_core::minisig::{self, Signature};
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
+use rget_core::sigsum::proof::SigsumProof;
+use rget_core::sigsum::verify::checkpoint_note;
 use rget_core::sums::{self, Sums};
 use rget_core::tile::{TileError, TileHashSource};
 use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify;
-use rget_fetch::{FetchError, Fetched, Kind, LogClient, limits};
+use rget_fetch::{FetchError, Fetched, Kind, LogClient, SigsumLog, limits};
 
 /// Where the inclusion proof came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,8 @@ pub enum ProofSource {
     ProofFile,
     /// The log's lookup, proved from its tiles under its latest checkpoint.
     LogLookup,
+    /// `SHA256SUMS.proof`, a Sigsum proof, published next to the `SHA256SUMS` (a Sigsum policy).
+    SigsumProof,
 }
 
 /// The publisher signature check.
@@ -48,6 +56,22 @@ pub enum Signed {
     },
     /// No key applies to this URL: the output must say the sums were unsigned.
     Unsigned,
+    /// An `ssh-ed25519` key applied, and it signed the Sigsum leaf of `SHA256SUMS.proof` (over
+    /// SHA-256 of these very bytes). A leaf carries no comment and binds no URL.
+    SigsumLeaf {
+        /// Sigsum's name for the signer: SHA-256 of its public key.
+        key_hash: Hash,
+        key_source: String,
+    },
+}
+
+/// What a Sigsum proof showed besides the checkpoint (which [`VerifiedSums`] holds as for any log).
+#[derive(Debug, Clone)]
+pub struct SigsumLogged {
+    /// The log's key hash (its origin is `sigsum.org/v1/tree/<key hash>`).
+    pub log_key_hash: Hash,
+    /// The log's URL, from the policy.
+    pub log_url: String,
 }
 
 /// A `SHA256SUMS` that passed every check, and what the file named in the URL must hash to.
@@ -66,6 +90,9 @@ pub struct VerifiedSums {
     pub proof_source: ProofSource,
     pub memory: Observed,
     pub signed: Signed,
+    /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
+    /// cosigned tree head.
+    pub sigsum: Option<SigsumLogged>,
 }
 
 /// Runs every check on the `SHA256SUMS` that lists the file at `url` (or the one at `sums_url`).
@@ -121,6 +148,8 @@ pub struct VerifiedRelease {
     pub proof_source: ProofSource,
     pub memory: Observed,
     pub signed: Signed,
+    /// Under a Sigsum policy: the Sigsum log (see [`VerifiedSums::sigsum`]).
+    pub sigsum: Option<SigsumLogged>,
 }
 
 impl VerifiedRelease {
@@ -141,14 +170,16 @@ impl VerifiedRelease {
             proof_source: self.proof_source,
             memory: self.memory,
             signed: self.signed.clone(),
+            sigsum: self.sigsum.clone(),
         })
     }
 }
 
 /// The files a release directory's checks start from, fetched at once, each on its own connection:
-/// the `SHA256SUMS`, its proof and (where a publisher key applies) its signature. Three round trips
-/// become one; what each is worth is only judged by [`verify_release`], in the same order as if
-/// they had been fetched one after the other.
+/// the `SHA256SUMS`, its proof (`SHA256SUMS.tlog-proof`, or under a Sigsum policy the Sigsum proof
+/// `SHA256SUMS.proof`) and, where a minisign publisher key applies, its signature (a Sigsum proof
+/// carries its own: the leaf's). Three round trips become one; what each is worth is only judged by
+/// [`verify_release`], in the same order as if they had been fetched one after the other.
 pub struct ReleaseFiles {
     sums: Result<Fetched, FetchError>,
     proof: Result<Fetched, FetchError>,
@@ -161,9 +192,19 @@ impl ReleaseFiles {
     /// all of them; each is bounded by its size limit, the timeouts and `--max-time`.
     pub fn fetch(ctx: &Context, sums_url: &CanonicalUrl) -> ReleaseFiles {
         let get = |url: String, limit: u64| ctx.fetch.get_bytes(&url, limit);
-        let signed = ctx.keys.for_sums(sums_url).is_some();
+        let sigsum = ctx.policy.is_sigsum();
+        let (proof_url, proof_limit) = if sigsum {
+            (sums_url.with_suffix(".proof"), limits::SIGSUM_PROOF)
+        } else {
+            (sums_url.with_suffix(".tlog-proof"), limits::PROOF)
+        };
+        let signed = !sigsum
+            && ctx
+                .keys
+                .for_sums(sums_url)
+                .is_some_and(|k| matches!(k.key, PublisherKey::Minisign(_)));
         std::thread::scope(|s| {
-            let proof = s.spawn(|| get(sums_url.with_suffix(".tlog-proof"), limits::PROOF));
+            let proof = s.spawn(|| get(proof_url, proof_limit));
             let signature = signed
                 .then(|| s.spawn(|| get(sums_url.with_suffix(".minisig"), limits::SIGNATURE)));
             let sums = get(sums_url.to_string(), limits::SUMS);
@@ -180,12 +221,15 @@ impl ReleaseFiles {
     /// largest checkpoint first, so that the memory of that log is written once (the others are
     /// older, and are only tied to it).
     pub fn proof_checkpoint(&self, ctx: &Context) -> Option<(String, u64)> {
-        let proof = TlogProof::parse(&self.proof.as_ref().ok()?.bytes).ok()?;
-        let signed = ctx
-            .policy
-            .policy
-            .verify_log_signature(&proof.checkpoint)
-            .ok()?;
+        let bytes = &self.proof.as_ref().ok()?.bytes;
+        let policy = &ctx.policy.policy;
+        let note = if ctx.policy.is_sigsum() {
+            let proof = SigsumProof::parse(bytes).ok()?;
+            checkpoint_note(&proof, policy).ok()?
+        } else {
+            TlogProof::parse(bytes).ok()?.checkpoint
+        };
+        let signed = policy.verify_log_signature(&note).ok()?;
         Some((signed.checkpoint.origin, signed.checkpoint.size))
     }
 }
@@ -216,6 +260,20 @@ pub fn verify_release(
         url: sums_url.clone(),
         err,
     })?;
+    if ctx.policy.is_sigsum() {
+        let p = super::sigsum::prove(ctx, &sums_url, &sums_bytes, files.proof)?;
+        return Ok(VerifiedRelease {
+            sums_sha256: sha256(&sums_bytes),
+            sums_url,
+            sums,
+            index: p.index,
+            checkpoint: p.checkpoint,
+            proof_source: ProofSource::SigsumProof,
+            memory: p.memory,
+            signed: p.signed,
+            sigsum: Some(p.logged),
+        });
+    }
     let record = record::build(sums_url.as_str(), &sums_bytes).map_err(ClientError::Record)?;
 
     let (index, checkpoint, proof_source, memory) = match files.proof {
@@ -236,6 +294,7 @@ pub fn verify_release(
         proof_source,
         memory,
         signed,
+        sigsum: None,
     })
 }
 
@@ -277,15 +336,44 @@ pub(crate) fn verify_latest(
     Ok(vc)
 }
 
-/// Consistency proofs between two sizes of a log, computed from its tiles at the larger size. A log
-/// serving wrong tiles only makes the proof fail to verify; it cannot make a wrong one pass.
+/// Why a consistency proof could not be had, by the kind of log asked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProverError {
+    /// Computed from an rget log's tiles.
+    #[error(transparent)]
+    Tiles(MerkleError<TileError>),
+    /// Asked of a Sigsum log's `get-consistency-proof`.
+    #[error(transparent)]
+    Sigsum(FetchError),
+}
+
+/// A log that answered without the data of a tree it signed (missing or malformed tiles; a Sigsum
+/// log answering "not found" or garbage) is a trust anomaly, rather than being unreachable.
+impl ProofError for ProverError {
+    fn unserved(&self) -> bool {
+        match self {
+            ProverError::Tiles(e) => e.is_unserved(),
+            ProverError::Sigsum(e) => e.is_unserved(),
+        }
+    }
+}
+
+/// Consistency proofs between two sizes of a log: computed from its tiles at the larger size, or
+/// for a Sigsum log asked of its `get-consistency-proof`. A log serving wrong tiles or a wrong proof
+/// only makes the proof fail to verify; it cannot make a wrong one pass.
 pub(crate) fn prover<'a>(
     ctx: &'a Context,
-    log_url: &'a str,
-) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, MerkleError<TileError>> + 'a {
+    log: TrustedLog<'a>,
+) -> impl FnMut(u64, u64) -> Result<Vec<Hash>, ProverError> + 'a {
     move |old, new| {
-        let mut src = TileHashSource::new(LogClient::new(log_url, &ctx.fetch), new);
-        merkle::consistency_proof(old, new, &mut src)
+        if log.sigsum {
+            SigsumLog::new(log.url, &ctx.fetch)
+                .consistency_proof(old, new)
+                .map_err(ProverError::Sigsum)
+        } else {
+            let mut src = TileHashSource::new(LogClient::new(log.url, &ctx.fetch), new);
+            merkle::consistency_proof(old, new, &mut src).map_err(ProverError::Tiles)
+        }
     }
 }
 
@@ -314,7 +402,7 @@ pub(crate) fn remember<'a>(
     Ok(Some(ctx.state.compare(
         &signed,
         seen,
-        &mut prover(ctx, log.url),
+        &mut prover(ctx, log),
     )?))
 }
 
@@ -332,7 +420,7 @@ pub(crate) fn settle(
     let log = trusted_log(ctx, vc)?;
     Ok(ctx
         .state
-        .compare(&vc.log_signed(), seen, &mut prover(ctx, log.url))?
+        .compare(&vc.log_signed(), seen, &mut prover(ctx, log))?
         .commit(vc)?)
 }
 
@@ -440,6 +528,12 @@ fn check_signature(
     let Some(applied) = ctx.keys.for_sums(sums_url) else {
         return Ok(Signed::Unsigned);
     };
+    let PublisherKey::Minisign(key) = applied.key else {
+        return Err(ClientError::SshKeyForRgetLog {
+            sums_url: sums_url.clone(),
+            key: ctx.keys.describe(sums_url.as_str()),
+        });
+    };
     let sig_url = sums_url.with_suffix(".minisig");
     // Fetched with the SHA256SUMS when a key applied (it did: the keys do not change in between).
     let fetched = fetched.unwrap_or_else(|| ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE));
@@ -460,7 +554,7 @@ fn check_signature(
         Ok(s) => s,
         Err(err) => return Err(ClientError::SignatureMalformed { sig_url, err }),
     };
-    let v = match minisig::verify(applied.key, &sig, sums_bytes) {
+    let v = match minisig::verify(key, &sig, sums_bytes) {
         Ok(v) => v,
         Err(err) => return Err(ClientError::BadSignature { sig_url, err }),
     };

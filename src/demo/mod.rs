@@ -4,6 +4,9 @@
 //! release of the running rget binary with `rget release`, builds an `rget-bootstrap` pinned to it
 //! (`cargo build` with `RGET_PINNED_DIR`), runs that bootstrap to install and execute the verified
 //! rget, and then shows three attacks refused by the same bootstrap with their real error messages.
+//! Last, the Sigsum path: a Sigsum log (`rget log init --sigsum`) cosigned by the same witnesses, a
+//! release published into it with `rget release --sigsum-…`, verified by `rget get` against its
+//! `SHA256SUMS.proof`.
 //! Everything it started is stopped and its workspace removed on every way out (see
 //! [`children::Children`]).
 
@@ -50,6 +53,20 @@ pub struct Attack {
     pub destination_untouched: bool,
 }
 
+/// The Sigsum step: a release logged in a Sigsum log and fetched with `rget get`. `rget demo
+/// --json` prints it as it is (fields in this order).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SigsumStep {
+    /// The Sigsum log's origin, `sigsum.org/v1/tree/<key hash>`.
+    pub log: String,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// The witnesses whose cosignatures `rget get` verified.
+    pub witnesses: Vec<String>,
+    /// `rget get` verified the file and saved exactly the released bytes.
+    pub verified: bool,
+}
+
 /// What the demo did and saw. `rget demo --json` prints it as it is (fields in this order).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Account {
@@ -64,6 +81,7 @@ pub struct Account {
     pub log_index: Option<u64>,
     pub bootstrap_checks: Vec<String>,
     pub attacks: Vec<Attack>,
+    pub sigsum: Option<SigsumStep>,
     pub server_pids: Vec<u32>,
     /// After cleanup: no server alive and the workspace gone (or kept on request).
     pub cleaned_up: bool,
@@ -232,8 +250,18 @@ fn steps(
         exe,
         &["log", "init", "--origin", LOG_ORIGIN, p(&log_dir)],
     )?);
+    // The Sigsum log of the last step: the witnesses cosign it too.
+    let sigsum_dir = ws.join("sigsum-log");
+    let sigsum_vkey = init_key(&rget(
+        kids,
+        exe,
+        &["log", "init", "--sigsum", p(&sigsum_dir)],
+    )?);
     let witness_policy = ws.join("witness-policy");
-    write(&witness_policy, format!("log {log_vkey}\nquorum none\n"))?;
+    write(
+        &witness_policy,
+        format!("log {log_vkey}\nlog {sigsum_vkey}\nquorum none\n"),
+    )?;
     let mut witnesses: Vec<(String, Started)> = Vec::new();
     for i in 1..=2 {
         let wdir = ws.join(format!("witness{i}"));
@@ -464,7 +492,143 @@ fn steps(
     write(&sums_path, &sums)?;
     write(&rel_dir.join("SHA256SUMS.minisig"), &minisig)?;
     write(&rel_dir.join("SHA256SUMS.tlog-proof"), &proof)?;
+
+    // 8. The Sigsum path: the same witnesses cosign a Sigsum log; a release logged in it with
+    // `rget release --sigsum-…` is fetched with `rget get` and proved by SHA256SUMS.proof.
+    let sigsum = SigsumSetup {
+        dir: &sigsum_dir,
+        vkey: &sigsum_vkey,
+        witnesses: &witnesses,
+        log_witnesses: &log_witnesses,
+        www: &www,
+        srv: &srv,
+    };
+    account.sigsum = Some(sigsum_step(exe, ws, kids, &sigsum, say)?);
     Ok(())
+}
+
+/// What the Sigsum step reuses from the rest of the demo.
+struct SigsumSetup<'a> {
+    dir: &'a Path,
+    vkey: &'a str,
+    witnesses: &'a [(String, Started)],
+    log_witnesses: &'a Path,
+    www: &'a Path,
+    srv: &'a https::FileServer,
+}
+
+/// Serves the Sigsum log, publishes a release into it with `rget release --sigsum-…` and fetches it
+/// with `rget get` under the Sigsum policy and the publisher's ssh-ed25519 key.
+fn sigsum_step(
+    exe: &Path,
+    ws: &Path,
+    kids: &Children,
+    s: &SigsumSetup<'_>,
+    say: &mut dyn FnMut(&str),
+) -> Result<SigsumStep, String> {
+    let log = kids.start_server(
+        exe,
+        &os(&[
+            "log",
+            "serve",
+            p(s.dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--batch-delay",
+            "10",
+            "--witnesses",
+            p(s.log_witnesses),
+        ]),
+        &ws.join("sigsum-log.log"),
+    )?;
+    // A Sigsum policy names keys in hex: the log's, and each witness's.
+    let hex_key = |vkey: &str| {
+        rget_core::note::VerifierKey::parse(vkey)
+            .map(|k| hex::encode(k.public_key))
+            .map_err(|e| format!("{vkey}: {e}"))
+    };
+    let mut policy = format!("log {} {}/\n", hex_key(s.vkey)?, log.base);
+    for (i, (vkey, _)) in s.witnesses.iter().enumerate() {
+        policy.push_str(&format!("witness w{} {}\n", i + 1, hex_key(vkey)?));
+    }
+    policy.push_str("group both all w1 w2\nquorum both\n");
+    let policy_path = ws.join("sigsum-policy");
+    write(&policy_path, &policy)?;
+    let key = ws.join("keys").join("sigsum.key");
+    rget(kids, exe, &["keygen", "--ssh", "-s", p(&key)])?;
+    let rel_dir = dir(s.www, &format!("sigsum/v{VERSION}"))?;
+    let file = format!("hello-{VERSION}.txt");
+    let bytes = format!("hello from a release logged in a Sigsum log, rget {VERSION}\n");
+    write(&rel_dir.join(&file), &bytes)?;
+    let base_url = format!("{}/sigsum/v{VERSION}/", s.srv.base);
+    rget(
+        kids,
+        exe,
+        &[
+            "release",
+            p(&rel_dir),
+            "--url",
+            &base_url,
+            "--sigsum-policy",
+            p(&policy_path),
+            "--sigsum-key",
+            p(&key),
+            "--allow-http",
+            "--state",
+            p(&ws.join("publisher-state")),
+        ],
+    )?;
+    let out = ws.join("hello.txt");
+    let got = rget(
+        kids,
+        exe,
+        &[
+            "get",
+            &format!("{base_url}{file}"),
+            "-o",
+            p(&out),
+            "--json",
+            "--policy",
+            p(&policy_path),
+            "--key",
+            &format!("{}.pub", p(&key)),
+            "--cacert",
+            p(&s.srv.ca_pem),
+            "--allow-http",
+            "--state",
+            p(&ws.join("host-state")),
+        ],
+    )?;
+    // The `rget get --json` report: anything else (not JSON, fields missing) leaves them empty, and
+    // the account says so.
+    let report: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap_or_default();
+    let sigsum = &report["sigsum"];
+    let step = SigsumStep {
+        log: report["log"]["origin"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        leaf_index: sigsum["leaf_index"].as_u64().unwrap_or(0),
+        tree_size: sigsum["tree_size"].as_u64().unwrap_or(0),
+        witnesses: sigsum["witnesses"]
+            .as_array()
+            .map(|ws| {
+                ws.iter()
+                    .filter_map(|w| w["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        verified: read(&out)? == bytes.as_bytes(),
+    };
+    say(&format!(
+        "11. sigsum         rget release --sigsum-…: {file} logged as leaf {} of Sigsum log {} (rget log serve, pid {}; tree size {}, cosigned by {}); rget get verified it against SHA256SUMS.proof",
+        step.leaf_index,
+        step.log,
+        log.pid,
+        step.tree_size,
+        step.witnesses.join(" and ")
+    ));
+    Ok(step)
 }
 
 /// Signs `sums` with the unencrypted release key at `key_path`, as `rget release` would: what an

@@ -69,6 +69,23 @@ pub enum InitError {
     Io { path: String, source: io::Error },
 }
 
+/// A fresh key for a Sigsum log: its name, the checkpoint origin, is `sigsum.org/v1/tree/<hex
+/// SHA-256 of its public key>`, so that the note signature over a checkpoint is Sigsum's signature
+/// over the tree head.
+pub fn sigsum_key() -> Result<SignerKey, InitError> {
+    let seed = rget_core::ed25519::Seed::generate().map_err(|e| InitError::Rng(e.to_string()))?;
+    let origin = rget_core::sigsum::origin(&rget_core::sigsum::key_hash(&seed.public_key()));
+    SignerKey::from_seed(&origin, seed).map_err(|e| InitError::Rng(e.to_string()))
+}
+
+/// Whether a log key makes a Sigsum log: its name is the Sigsum origin of its own public key.
+pub fn is_sigsum_key(vkey: &VerifierKey) -> bool {
+    rget_core::sigsum::is_sigsum_log(&rget_core::policy::PolicyLog {
+        vkey: vkey.clone(),
+        url: None,
+    })
+}
+
 /// Creates a log directory: the private key (mode 0600), its verifier key, and an empty tree state.
 /// The first checkpoint (of the empty tree) is signed and published by the sequencer when it opens the
 /// log (`sequencer::Log::open`), which `rget log init` does right after this.

@@ -25,12 +25,14 @@ pub enum Reject {
     /// No checkpoint covering the record was published in time (the witnesses' quorum, their
     /// budgets): 503 with the reason; the record stays in the log.
     NotPublished,
+    /// A Sigsum leaf whose signature does not verify, or a missing or bad `Sigsum-Token`.
+    Forbidden,
     /// The client went over its rate limit (429 with Retry-After).
     RateLimited,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 8] = [
+    pub const ALL: [Reject; 9] = [
         Reject::BadUrl,
         Reject::BadSums,
         Reject::TooLarge,
@@ -38,6 +40,7 @@ impl Reject {
         Reject::Unavailable,
         Reject::BadRequest,
         Reject::NotPublished,
+        Reject::Forbidden,
         Reject::RateLimited,
     ];
     pub fn label(self) -> &'static str {
@@ -49,6 +52,7 @@ impl Reject {
             Reject::Unavailable => "unavailable",
             Reject::BadRequest => "bad_request",
             Reject::NotPublished => "not_published",
+            Reject::Forbidden => "forbidden",
             Reject::RateLimited => "rate_limited",
         }
     }

@@ -1,4 +1,5 @@
-//! The transparency log: a C2SP tlog-tiles log of `rget/record/v1` entries.
+//! The transparency log: a C2SP tlog-tiles log of `rget/record/v1` entries, or (made with
+//! `rget log init --sigsum`) of Sigsum leaves, with the Sigsum API besides (`sigsum_api`).
 //!
 //! A log directory `DIR` holds:
 //! ```text
@@ -23,5 +24,6 @@ pub mod participation;
 pub mod published;
 pub mod sequencer;
 pub mod server;
+pub mod sigsum_api;
 pub mod state;
 pub mod witnessing;

@@ -698,7 +698,7 @@ fn rebuild(dir: &LogDir, state: TreeState) -> Result<(MemoryTree, Index, Vec<Vec
 
 /// Reads an entry bundle; a partial one may be replaced by the full bundle (logs may delete partials),
 /// whose first entries are then used.
-fn read_bundle(dir: &LogDir, t: &Tile) -> Result<Vec<u8>, OpenError> {
+pub(crate) fn read_bundle(dir: &LogDir, t: &Tile) -> Result<Vec<u8>, OpenError> {
     let path = dir.tile(t);
     match fs::read(&path) {
         Ok(b) => Ok(b),
@@ -766,6 +766,34 @@ impl Handle {
         let s = read(&self.shared);
         let i = s.index.leaf_index(leaf).filter(|i| *i < s.published)?;
         s.proof(i).ok()
+    }
+
+    /// The index of a published entry with this leaf hash (`get-inclusion-proof`, `add-leaf`).
+    pub fn published_index(&self, leaf: &Hash) -> Option<u64> {
+        let s = read(&self.shared);
+        s.index.leaf_index(leaf).filter(|i| *i < s.published)
+    }
+
+    /// The inclusion proof of the entry with leaf hash `leaf` in the tree of `size` entries, which
+    /// must be a size the log has published (`None` if it is not, or the entry is not in it).
+    pub fn inclusion_proof(&self, size: u64, leaf: &Hash) -> Option<(u64, Vec<Hash>)> {
+        let s = read(&self.shared);
+        let index = s.index.leaf_index(leaf).filter(|i| *i < size)?;
+        if size > s.published {
+            return None;
+        }
+        let path = merkle::inclusion_proof(index, size, &mut &s.tree).ok()?;
+        Some((index, path))
+    }
+
+    /// The consistency proof from the tree of `old` entries to that of `new` (0 < old < new ≤ the
+    /// published size; `None` otherwise).
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Option<Vec<Hash>> {
+        let s = read(&self.shared);
+        if old == 0 || old >= new || new > s.published {
+            return None;
+        }
+        merkle::consistency_proof(old, new, &mut &s.tree).ok()
     }
 
     /// Every published record of this canonical URL: (index, SHA-256 of its SHA256SUMS), oldest first.

@@ -22,6 +22,7 @@ use super::dir::LogDir;
 use super::index::format_lookup;
 use super::metrics::Reject;
 use super::sequencer::{Handle, SubmitError};
+use super::sigsum_api::{self, SigsumApi};
 use crate::serve::body::{BodyError, read_body};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::rate::{RateLimit, client_address, retry_after_secs};
@@ -37,7 +38,7 @@ use rget_core::tile::Tile;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -131,20 +132,35 @@ pub struct Admission {
     pub client_header: Option<HeaderName>,
 }
 
-struct State {
-    handle: Handle,
-    dir: LogDir,
-    limits: Limits,
+pub(super) struct State {
+    pub(super) handle: Handle,
+    pub(super) dir: LogDir,
+    pub(super) limits: Limits,
     /// Longest a submission waits for a published checkpoint covering it before it is answered 503
     /// with the reason (`rget log serve --answer-timeout`).
     answer_timeout: Duration,
-    admission: Admission,
+    pub(super) admission: Admission,
     stats: HttpStats,
+    /// The Sigsum API, for a Sigsum log (whose entries are Sigsum leaves, never records).
+    sigsum: Option<SigsumApi>,
 }
 
 /// The default of `--answer-timeout`: well inside a client's read timeout (rget's is 60 s), so a
 /// submitter hears why the log is not answering instead of a connection that just ends.
 pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How `rget log serve` runs its HTTP side, besides the log it serves.
+pub struct Options {
+    /// Connection, header, body and time limits.
+    pub limits: Limits,
+    /// Longest a submission waits for a published checkpoint covering it before it is answered 503
+    /// with the reason (`--answer-timeout`).
+    pub answer_timeout: Duration,
+    /// The Sigsum v1 API, for a Sigsum log (`rget log init --sigsum`).
+    pub sigsum: Option<SigsumApi>,
+    /// Per-client rate limits on submissions.
+    pub admission: Admission,
+}
 
 /// Serves the log on `listener` until `shutdown` resolves (with the name of what asked, e.g.
 /// `SIGTERM`), then shuts down gracefully: stops accepting, tells the sequencer to finish what is
@@ -154,11 +170,15 @@ pub async fn serve(
     listener: TcpListener,
     handle: Handle,
     dir: LogDir,
-    limits: Limits,
-    answer_timeout: Duration,
-    admission: Admission,
+    options: Options,
     shutdown: impl Future<Output = &'static str>,
 ) {
+    let Options {
+        limits,
+        answer_timeout,
+        sigsum,
+        admission,
+    } = options;
     let state = Arc::new(State {
         handle,
         dir,
@@ -166,6 +186,7 @@ pub async fn serve(
         answer_timeout,
         admission,
         stats: HttpStats::default(),
+        sigsum,
     });
     let st = state.clone();
     let handler = Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
@@ -195,7 +216,33 @@ const NO_CACHE: &str = "no-cache";
 async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     let path = req.uri().path().to_owned();
     let read = matches!(*req.method(), Method::GET | Method::HEAD);
-    let resp = match path.as_str() {
+    let resp = match &st.sigsum {
+        // A Sigsum log records Sigsum leaves only: rget's records have no door into it.
+        Some(_) if matches!(path.as_str(), "/add" | "/lookup") => line(
+            StatusCode::NOT_FOUND,
+            "not found: a Sigsum log (submit with POST /add-leaf)",
+        ),
+        Some(api) if sigsum_api::handles(&path) => {
+            sigsum_api::route(req, &path, api, st, peer).await
+        }
+        _ => rget_route(req, &path, read, st, peer).await,
+    };
+    let class = usize::from(resp.status().as_u16() / 100).saturating_sub(1);
+    if let Some(c) = st.stats.responses.get(class) {
+        c.fetch_add(1, Relaxed);
+    }
+    resp
+}
+
+/// The routes of an rget log (and the read routes every log has).
+async fn rget_route(
+    req: Request<Incoming>,
+    path: &str,
+    read: bool,
+    st: &State,
+    peer: SocketAddr,
+) -> Answer {
+    match path {
         "/checkpoint" if read => ok(st.handle.checkpoint(), TEXT, NO_CACHE),
         "/lookup" if read => lookup(req.uri().query(), st),
         "/metrics" if read => {
@@ -211,12 +258,7 @@ async fn route(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
             Some(Ok(_)) => method_not_allowed("GET, HEAD"),
             _ => line(StatusCode::NOT_FOUND, "not found"),
         },
-    };
-    let class = usize::from(resp.status().as_u16() / 100).saturating_sub(1);
-    if let Some(c) = st.stats.responses.get(class) {
-        c.fetch_add(1, Relaxed);
     }
-    resp
 }
 
 /// Serves a tile covered by the published checkpoint. The file path is rebuilt from the parsed tile
@@ -265,7 +307,13 @@ fn lookup(query: Option<&str>, st: &State) -> Answer {
 }
 
 /// A refused submission: counted by reason, logged, answered with one line.
-fn reject(st: &State, peer: SocketAddr, status: StatusCode, why: Reject, detail: &str) -> Answer {
+pub(super) fn reject(
+    st: &State,
+    peer: SocketAddr,
+    status: StatusCode,
+    why: Reject,
+    detail: &str,
+) -> Answer {
     st.handle.metrics().reject(why);
     event(
         Level::Warn,
@@ -290,6 +338,25 @@ fn record_reject(e: &RecordError) -> (StatusCode, Reject) {
         | RecordError::NotCanonical(_) => (StatusCode::BAD_REQUEST, Reject::BadUrl),
         _ => (StatusCode::BAD_REQUEST, Reject::BadRequest),
     }
+}
+
+/// The answer to a submission from `client` over its rate limit (429 with `Retry-After`), if it is:
+/// shared by `POST /add` and a Sigsum log's `add-leaf`, since each new entry costs disk for good.
+pub(super) fn over_rate(st: &State, peer: SocketAddr, client: IpAddr) -> Option<Answer> {
+    let limit = st.admission.rate.as_ref()?;
+    let wait = limit.take(client, Instant::now()).err()?;
+    let secs = retry_after_secs(wait);
+    let mut r = reject(
+        st,
+        peer,
+        StatusCode::TOO_MANY_REQUESTS,
+        Reject::RateLimited,
+        &format!("too many submissions from {client}; retry after {secs} s"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(r)
 }
 
 async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
@@ -319,20 +386,7 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
         Ok(c) => c,
         Err(e) => return reject(st, peer, StatusCode::BAD_REQUEST, Reject::BadRequest, &e),
     };
-    if let Some(limit) = &st.admission.rate
-        && let Err(wait) = limit.take(client, Instant::now())
-    {
-        let secs = retry_after_secs(wait);
-        let mut r = reject(
-            st,
-            peer,
-            StatusCode::TOO_MANY_REQUESTS,
-            Reject::RateLimited,
-            &format!("too many submissions from {client}; retry after {secs} s"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(r) = over_rate(st, peer, client) {
         return r;
     }
     let url = match url_param(query.as_deref()) {

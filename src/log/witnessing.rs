@@ -287,6 +287,12 @@ impl Witnesses {
         })
     }
 
+    /// The witnesses' verifier keys: which signature lines of a published checkpoint are
+    /// cosignatures (a Sigsum log's `get-tree-head` lists them by key hash).
+    pub fn verifier_keys(&self) -> Vec<VerifierKey> {
+        self.targets.iter().map(|t| t.vkey.clone()).collect()
+    }
+
     /// What the quorum requires, for messages.
     pub fn describe_quorum(&self) -> String {
         self.policy.describe_quorum()

@@ -968,7 +968,12 @@ fn key_flag_as_base64_or_as_a_pub_file_applies_to_every_url() {
 
     let err = PublisherKeys::from_key_arg("/no/such/key.pub").unwrap_err();
     assert!(matches!(err, TrustError::BadKeyArg { .. }), "{err}");
-    assert!(err.to_string().contains("neither a minisign public key"));
+    assert!(
+        err.to_string()
+            .contains("neither a minisign nor an ssh-ed25519 public key")
+            && err.to_string().contains("nor a readable file"),
+        "{err}"
+    );
     fs::write(tmp.path().join("junk.pub"), "not a key\n").unwrap();
     let err =
         PublisherKeys::from_key_arg(tmp.path().join("junk.pub").to_str().unwrap()).unwrap_err();

@@ -6,6 +6,7 @@
 //!   the log, records to submit;
 //! - [`release`]: a published, logged, signed release and the clients that fetch it ([`release::World`]);
 //! - [`minisign`]: minisign keys and signatures, from the `minisign` crate or the `minisign` tool;
+//! - [`sigsum_log`]: a real Sigsum log cosigned by real witnesses, and releases published into it;
 //! - [`cosig`]: an independent verifier of cosignatures;
 //! - [`relay`]: a counting reverse proxy, plain or as the client side of an https-bastion;
 //! - [`go`]: Go's reference x/mod packages as a command (interop tests only);
@@ -20,6 +21,7 @@ pub mod relay;
 pub mod release;
 pub mod rng;
 pub mod sigsum;
+pub mod sigsum_log;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -43,6 +43,23 @@ pub fn data(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// `rget` in `cwd` with an empty environment but `PATH`, and `HOME`, `XDG_*` under `root` (its
+/// `home`, `config`, `state`, `cache`) and `TMPDIR` at `tmpdir`: nothing reads or writes the real
+/// home.
+pub fn isolated(root: &Path, tmpdir: &Path, cwd: &Path) -> Command {
+    let mut c = Command::new(RGET);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", root.join("home"))
+        .env("XDG_CONFIG_HOME", root.join("config"))
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("TMPDIR", tmpdir)
+        .current_dir(cwd)
+        .stdin(Stdio::null());
+    c
+}
+
 /// One published release directory.
 #[derive(Debug, Clone)]
 pub struct Release {
@@ -223,17 +240,7 @@ impl World {
 
     /// A command running `rget` in `cwd` with the isolated environment.
     pub fn command(&self, cwd: &Path) -> Command {
-        let mut c = Command::new(RGET);
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("XDG_CONFIG_HOME", self.root.join("config"))
-            .env("XDG_STATE_HOME", self.root.join("state"))
-            .env("XDG_CACHE_HOME", self.root.join("cache"))
-            .env("TMPDIR", &self.tmpdir)
-            .current_dir(cwd)
-            .stdin(Stdio::null());
-        c
+        isolated(&self.root, &self.tmpdir, cwd)
     }
 
     /// Writes `files` under `pub/<prefix>`, `SHA256SUMS` with `rget sums`, signs it as

@@ -107,3 +107,98 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     assert!(stdout.contains(&digest), "{stdout}");
     assert!(stdout.contains("pins: compiled in"), "{stdout}");
 }
+
+/// The same process into a Sigsum log (`release.sh --sigsum-…`): a Sigsum pin set (ssh-ed25519
+/// release key, Sigsum policy), `SHA256SUMS.proof` instead of the signature and tlog-proof, and the
+/// bootstrap it built (the Sigsum verifier only) installing the rget it built.
+#[test]
+fn the_release_process_into_a_sigsum_log_publishes_what_its_bootstrap_installs() {
+    let w = crate::common::sigsum_log::SigsumWorld::new(1);
+    let pins = w.dir("pinned");
+    std::fs::write(pins.join("SHA256SUMS"), "").unwrap();
+    std::fs::copy(&w.key_pub, pins.join("release.pub")).unwrap();
+    std::fs::write(pins.join("policy"), w.policy_text()).unwrap();
+    std::fs::write(
+        pins.join("source"),
+        format!("{}\n", w.url("/rget/v{version}/")),
+    )
+    .unwrap();
+    let out = w.dir("out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
+    let run = Command::new("sh")
+        .arg(&script)
+        .arg("--sigsum-key")
+        .arg(&w.key)
+        .arg("--sigsum-policy")
+        .arg(&w.policy)
+        .arg("--out")
+        .arg(&out)
+        .arg("--pinned")
+        .arg(&pins)
+        .arg("--allow-http")
+        .arg("--state")
+        .arg(w.dir("publisher-state"))
+        .env("RGET_BUILD_PROFILE", "dev")
+        .env("CARGO_TARGET_DIR", common::target_dir("release-process"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bootstrap/release.sh");
+    assert!(
+        run.status.success(),
+        "release.sh failed\nstdout:\n{}\nstderr:\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let name = rget_file(VERSION);
+    let boot_name = format!("rget-bootstrap-{VERSION}-{}", target());
+    let rget_bytes = std::fs::read(out.join(&name)).unwrap();
+    let digest = rget::core::digest::sha256(&rget_bytes).to_hex();
+    assert!(out.join("SHA256SUMS.proof").is_file());
+    assert!(!out.join("SHA256SUMS.minisig").exists());
+    assert!(!out.join("SHA256SUMS.tlog-proof").exists());
+    // The sigsum crate, not rget, checks the proof of the release directory.
+    let proof = std::fs::read_to_string(out.join("SHA256SUMS.proof")).unwrap();
+    let sums = std::fs::read(out.join("SHA256SUMS")).unwrap();
+    let key = rget::core::openssh::parse_public_keys(&std::fs::read(&w.key_pub).unwrap())
+        .unwrap()
+        .keys[0];
+    let sig = sigsum::SigsumSignature::from_ascii(&proof);
+    // A one-leaf tree's proof has no inclusion block, which the sigsum crate does not read; the
+    // release is then checked by rget's verifier through the bootstrap below.
+    if let Ok(sig) = sig {
+        sigsum::verify(
+            &sigsum::Hash::new(&sums),
+            &sig,
+            &[key.into()],
+            &sigsum::Policy::parse(&w.policy_text()).unwrap(),
+        )
+        .expect("the sigsum crate verifies the release's proof");
+    }
+    for f in std::fs::read_dir(&out).unwrap() {
+        let f = f.unwrap();
+        let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
+        w.srv
+            .route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
+    }
+    let bin = w.dir("bin");
+    let ran = Command::new(out.join(&boot_name))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.root.join("home"))
+        .env("XDG_STATE_HOME", w.root.join("state"))
+        .env("SSL_CERT_FILE", w.ca.pem_path())
+        .arg("--prefix")
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the released bootstrap");
+    let (stdout, stderr) = (text(&ran.stdout), text(&ran.stderr));
+    assert!(ran.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains("ok: SHA256SUMS is signed by pinned release key ssh-ed25519"),
+        "{stderr}"
+    );
+    assert!(std::fs::read(bin.join("rget")).unwrap() == rget_bytes);
+    assert!(stdout.contains(&digest), "{stdout}");
+    assert!(stdout.contains("pins: compiled in"), "{stdout}");
+}

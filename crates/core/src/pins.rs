@@ -1,18 +1,32 @@
-//! The pin set (the four files in `pinned/`, described in pinned/README.md): the digests of rget's own releases, the release keys, the
-//! tlog-policy they are logged under and the release source. `bootstrap/build.rs` validates a pin set
+//! The pin set (the four files in `pinned/`, described in pinned/README.md): the digests of rget's
+//! own releases, the release keys, the policy they are logged under and the release source.
+//! `bootstrap/build.rs` validates a pin set
 //! with this module at build time and the bootstrap parses its embedded copy with it at run time, so
 //! the two can never disagree about what a valid pin set is; `rget self` parses its own embedded keys,
 //! policy and source with it too (rget cannot pin its own digest: that would be circular).
 
 use crate::digest::Hash;
 use crate::minisig::{MinisigError, PublicKey};
+use crate::openssh::{self, OpensshError};
 use crate::policy::{Policy, PolicyError};
 use crate::record::{self, RecordError};
+use crate::sigsum::{self, policy::SigsumPolicyError};
 use crate::sums::{self, Sums, SumsError};
 use std::cmp::Ordering;
 
 /// The placeholder in `source` that stands for the version.
 pub const VERSION_PLACEHOLDER: &str = "{version}";
+
+/// Who signs rget's releases, which decides what vouches for a release besides its `SHA256SUMS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseKeys {
+    /// minisign keys: `SHA256SUMS.minisig`, and `SHA256SUMS.tlog-proof` from an rget log of the
+    /// policy.
+    Minisign(Vec<PublicKey>),
+    /// `ssh-ed25519` keys of Sigsum submitters: `SHA256SUMS.proof`, a Sigsum proof under the
+    /// policy, whose leaf signature by one of these keys is the release signature.
+    Sigsum(Vec<[u8; 32]>),
+}
 
 /// Why a pin set is not valid: the file, then the problem.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -25,12 +39,30 @@ pub enum PinsError {
     BinaryName(String),
     #[error("release.pub: line {line}: {err}")]
     Key { line: usize, err: MinisigError },
-    #[error("release.pub: no minisign public key")]
+    #[error("release.pub: line {line}: {err}")]
+    SshKey { line: usize, err: OpensshError },
+    #[error("release.pub: line {line}: the key is listed twice")]
+    DuplicateKey { line: usize },
+    #[error(
+        "release.pub: line {line}: mixes minisign and ssh-ed25519 keys: a pin set trusts one kind (minisign with an rget log, ssh-ed25519 with Sigsum logs)"
+    )]
+    MixedKeys { line: usize },
+    #[error("release.pub: no minisign or ssh-ed25519 public key")]
     NoKey,
     #[error("policy: {0}")]
     Policy(PolicyError),
+    #[error("policy: {0}")]
+    SigsumPolicy(SigsumPolicyError),
     #[error("policy: no `log` line: at least one log must be trusted")]
     NoLog,
+    #[error(
+        "policy: log {0:?} is not a Sigsum log (origin sigsum.org/v1/tree/<key hash>), but release.pub holds ssh-ed25519 keys, whose signatures only Sigsum proofs carry"
+    )]
+    NotSigsumLog(String),
+    #[error(
+        "policy: log {0:?} is a Sigsum log, whose proofs carry ssh-ed25519 signatures, but release.pub holds minisign keys"
+    )]
+    SigsumLogForMinisign(String),
     #[error("source: {0}")]
     Source(SourceError),
 }
@@ -72,7 +104,9 @@ pub struct PinFiles<'a> {
 /// and witnesses record them, and where they are published.
 #[derive(Debug, Clone)]
 pub struct ReleaseTrust {
-    pub keys: Vec<PublicKey>,
+    pub keys: ReleaseKeys,
+    /// A tlog-policy of rget logs for minisign keys, a Sigsum policy (either format) for
+    /// `ssh-ed25519` keys.
     pub policy: Policy,
     /// The URL template of the release directory, with `{version}`, ending in `/`.
     pub source: String,
@@ -97,10 +131,38 @@ pub struct Pinned {
 impl ReleaseTrust {
     /// Parses `release.pub`, `policy` and `source`; the error names the file and the problem.
     pub fn parse(files: ReleaseTrustFiles<'_>) -> Result<ReleaseTrust, PinsError> {
+        Self::parse_with(files, parse_keys)
+    }
+
+    /// [`ReleaseTrust::parse`] with `release.pub` parsed by `parse_keys` ([`parse_minisign_keys`]
+    /// or [`parse_ssh_keys`] when the kind is known beforehand: the bootstrap links only the one
+    /// its pins need).
+    pub fn parse_with(
+        files: ReleaseTrustFiles<'_>,
+        parse_keys: fn(&str) -> Result<ReleaseKeys, PinsError>,
+    ) -> Result<ReleaseTrust, PinsError> {
         let keys = parse_keys(files.keys)?;
+        // A C2SP tlog-policy: a pin set may be written with a Sigsum policy, which
+        // [`policy_as_tlog`] rewrites first (the bootstrap's build does, so that the bootstrap needs
+        // one policy parser only).
         let policy = Policy::parse(files.policy).map_err(PinsError::Policy)?;
         if policy.logs.is_empty() {
             return Err(PinsError::NoLog);
+        }
+        // One kind of evidence per pin set: a Sigsum proof can only carry an ssh-ed25519 signature,
+        // and a minisign signature can only go with a record in an rget log.
+        let sigsum_keys = matches!(keys, ReleaseKeys::Sigsum(_));
+        if let Some(log) = policy
+            .logs
+            .iter()
+            .find(|l| sigsum::is_sigsum_log(l) != sigsum_keys)
+        {
+            let name = log.vkey.name.clone();
+            return Err(if sigsum_keys {
+                PinsError::NotSigsumLog(name)
+            } else {
+                PinsError::SigsumLogForMinisign(name)
+            });
         }
         let source = parse_source(files.source).map_err(PinsError::Source)?;
         Ok(ReleaseTrust {
@@ -108,6 +170,12 @@ impl ReleaseTrust {
             policy,
             source,
         })
+    }
+
+    /// Whether releases are vouched for by a Sigsum proof (`SHA256SUMS.proof`) rather than a
+    /// minisign signature and a tlog-proof.
+    pub fn is_sigsum(&self) -> bool {
+        matches!(self.keys, ReleaseKeys::Sigsum(_))
     }
 
     /// The release directory of `version` under the pinned source (ends in `/`).
@@ -139,6 +207,15 @@ impl ReleaseTrust {
     }
 }
 
+/// The pinned `policy` file as the C2SP tlog-policy [`ReleaseTrust::parse`] reads: unchanged if it
+/// is one, rewritten if it is a Sigsum policy (`log <hex key>`, `witness <name> <hex key>`: see
+/// `sigsum::policy`).
+pub fn policy_as_tlog(text: &str) -> Result<String, PinsError> {
+    sigsum::policy::as_tlog_policy(text)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(PinsError::SigsumPolicy)
+}
+
 /// [`ReleaseTrust::latest_url`] for any template (a mirror's too).
 pub fn latest_url_of(template: &str) -> String {
     let at = template.find(VERSION_PLACEHOLDER).unwrap_or(template.len());
@@ -154,6 +231,14 @@ pub fn binary_name(version: &str, target: &str) -> String {
 impl Pins {
     /// Parses the four pin files; the error names the file and the problem.
     pub fn parse(files: PinFiles<'_>) -> Result<Pins, PinsError> {
+        Self::parse_with(files, parse_keys)
+    }
+
+    /// [`Pins::parse`] with `release.pub` parsed by `parse_keys` (see [`ReleaseTrust::parse_with`]).
+    pub fn parse_with(
+        files: PinFiles<'_>,
+        parse_keys: fn(&str) -> Result<ReleaseKeys, PinsError>,
+    ) -> Result<Pins, PinsError> {
         let parsed = sums::parse(files.sums.as_bytes()).map_err(PinsError::Sums)?;
         if let Some(e) = parsed
             .entries()
@@ -164,7 +249,7 @@ impl Pins {
         }
         Ok(Pins {
             sums: parsed,
-            trust: ReleaseTrust::parse(files.trust)?,
+            trust: ReleaseTrust::parse_with(files.trust, parse_keys)?,
         })
     }
 
@@ -210,22 +295,66 @@ fn split_name(name: &str) -> Option<(Version, &str)> {
     })
 }
 
-/// One or more minisign public keys: each a whole `.pub` file (`untrusted comment:` line, then the
-/// base64 line) or the base64 line alone. Comment lines are skipped; every other non-blank line must be
-/// a key.
-fn parse_keys(text: &str) -> Result<Vec<PublicKey>, PinsError> {
+/// `release.pub`: one or more release keys, all of one kind: minisign public keys (each a whole
+/// `.pub` file, its `untrusted comment:` line then the base64 line, or the base64 line alone), or
+/// OpenSSH `ssh-ed25519` public key lines (as `ssh-keygen` writes them). Blank lines, `#` comments
+/// and `untrusted comment:` lines are skipped; every other line must be a key. The kind is the
+/// first key's.
+pub fn parse_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
+    let ssh = key_lines(text).next().is_some_and(|(_, l)| is_ssh_line(l));
+    if ssh {
+        parse_ssh_keys(text)
+    } else {
+        parse_minisign_keys(text)
+    }
+}
+
+/// The lines of `release.pub` that hold keys, numbered from 1.
+fn key_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, l)| {
+        let l = l.trim();
+        let skip = l.is_empty() || l.starts_with("untrusted comment:") || l.starts_with('#');
+        (!skip).then_some((i + 1, l))
+    })
+}
+
+fn is_ssh_line(line: &str) -> bool {
+    line.starts_with(openssh::KEY_TYPE) || line.starts_with("sigsum-policy=")
+}
+
+/// `release.pub` holding minisign keys only ([`parse_keys`]).
+pub fn parse_minisign_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
     let mut keys = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("untrusted comment:") {
-            continue;
+    for (n, line) in key_lines(text) {
+        if is_ssh_line(line) {
+            return Err(PinsError::MixedKeys { line: n });
         }
-        keys.push(PublicKey::parse(line).map_err(|err| PinsError::Key { line: i + 1, err })?);
+        keys.push(PublicKey::parse(line).map_err(|err| PinsError::Key { line: n, err })?);
     }
     if keys.is_empty() {
         return Err(PinsError::NoKey);
     }
-    Ok(keys)
+    Ok(ReleaseKeys::Minisign(keys))
+}
+
+/// `release.pub` holding `ssh-ed25519` keys only ([`parse_keys`]).
+pub fn parse_ssh_keys(text: &str) -> Result<ReleaseKeys, PinsError> {
+    let mut keys: Vec<[u8; 32]> = Vec::new();
+    for (n, line) in key_lines(text) {
+        if !is_ssh_line(line) {
+            return Err(PinsError::MixedKeys { line: n });
+        }
+        let k =
+            openssh::parse_public_key(line).map_err(|err| PinsError::SshKey { line: n, err })?;
+        if keys.contains(&k.key) {
+            return Err(PinsError::DuplicateKey { line: n });
+        }
+        keys.push(k.key);
+    }
+    if keys.is_empty() {
+        return Err(PinsError::NoKey);
+    }
+    Ok(ReleaseKeys::Sigsum(keys))
 }
 
 /// One line: an https URL template with `{version}` exactly once, ending in `/`, that gives a

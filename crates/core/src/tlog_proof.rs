@@ -54,7 +54,7 @@ fn line_err(line: usize, reason: &'static str) -> TlogProofError {
 
 /// Parses a decimal u64 with no sign, no leading zeros and at most i64::MAX (the largest tree size the
 /// ecosystem's implementations accept).
-pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
+pub fn parse_decimal(s: &str) -> Option<u64> {
     if s.is_empty()
         || s.len() > 19
         || !s.bytes().all(|b| b.is_ascii_digit())

@@ -81,6 +81,8 @@ pub struct Fetched {
     pub bytes: Vec<u8>,
     /// The URL that answered, after redirects.
     pub final_url: String,
+    /// The 2xx status it answered with (a Sigsum log's `add-leaf` tells 202 from 200).
+    pub status: u16,
 }
 
 /// The HTTP(S) client. Cheap to share by reference, or to clone for another thread (a clone shares
@@ -91,11 +93,11 @@ pub struct Client {
     config: Config,
 }
 
-/// A request method with its body.
+/// A request method with its body (and, for a POST, at most one extra header).
 #[derive(Clone, Copy)]
 pub(crate) enum Method<'a> {
     Get,
-    Post(&'a [u8]),
+    Post(&'a [u8], Option<(&'a str, &'a str)>),
 }
 
 /// When a failure happened, which decides whether a retry is safe and useful.
@@ -132,6 +134,7 @@ impl From<FetchError> for Failure {
 
 /// A 2xx response whose body has not been read.
 pub(crate) struct Open {
+    pub status: u16,
     pub final_url: Url,
     pub body: ureq::Body,
     pub declared: Option<u64>,
@@ -180,7 +183,19 @@ impl Client {
     /// connection could not be made, i.e. the request was certainly not sent. Redirects are not
     /// followed.
     pub fn post_bytes(&self, url: &str, body: &[u8], limit: u64) -> Result<Fetched, FetchError> {
-        self.fetch_whole(url, Method::Post(body), limit)
+        self.fetch_whole(url, Method::Post(body, None), limit)
+    }
+
+    /// [`Client::post_bytes`] with one extra request header `(name, value)` (a Sigsum log's
+    /// `Sigsum-Token`).
+    pub fn post_bytes_with(
+        &self,
+        url: &str,
+        body: &[u8],
+        header: Option<(&str, &str)>,
+        limit: u64,
+    ) -> Result<Fetched, FetchError> {
+        self.fetch_whole(url, Method::Post(body, header), limit)
     }
 
     /// One request whose answer is read whole, at most `limit` bytes, with the retries `method`
@@ -202,6 +217,7 @@ impl Client {
             Ok(Fetched {
                 bytes,
                 final_url: open.final_url.as_string(),
+                status: open.status,
             })
         })
     }
@@ -230,7 +246,7 @@ impl Client {
                     let retry = match (method, f.stage) {
                         (_, Stage::Final) => false,
                         (Method::Get, _) => true,
-                        (Method::Post(_), s) => s == Stage::BeforeSend,
+                        (Method::Post(..), s) => s == Stage::BeforeSend,
                     };
                     let again = retry && n < attempts;
                     // A failure in transit once the time is up (a timeout cut at the deadline), or
@@ -281,14 +297,17 @@ impl Client {
                     .timeout_global(left)
                     .build()
                     .call(),
-                Method::Post(body) => self
-                    .agent
-                    .post(&s)
-                    .config()
-                    .proxy(proxy)
-                    .timeout_global(left)
-                    .build()
-                    .send(body),
+                Method::Post(body, header) => {
+                    let mut req = self.agent.post(&s);
+                    if let Some((name, value)) = header {
+                        req = req.header(name, value);
+                    }
+                    req.config()
+                        .proxy(proxy)
+                        .timeout_global(left)
+                        .build()
+                        .send(body)
+                }
             };
             let mut resp = result.map_err(|e| map_ureq(&url, e))?;
             let status = resp.status().as_u16();
@@ -296,6 +315,7 @@ impl Client {
                 200..=299 => {
                     let declared = resp.body().content_length();
                     return Ok(Open {
+                        status,
                         final_url: url,
                         body: resp.into_body(),
                         declared,
@@ -310,7 +330,7 @@ impl Client {
                     let Some(location) = location else {
                         return Err(http_error(&url, status, "redirect without a Location").into());
                     };
-                    if let Method::Post(_) = method {
+                    if let Method::Post(..) = method {
                         return Err(http_error(
                             &url,
                             status,
@@ -580,7 +600,7 @@ mod tests {
 
     #[test]
     fn retry_policy() {
-        let post = Method::Post(b"body");
+        let post = Method::Post(b"body", None);
         assert_eq!(attempts(Method::Get, Stage::BeforeSend), 3);
         assert_eq!(attempts(Method::Get, Stage::InTransit), 3);
         assert_eq!(attempts(Method::Get, Stage::Final), 1);

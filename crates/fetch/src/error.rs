@@ -116,6 +116,20 @@ impl FetchError {
         }
     }
 
+    /// Whether the server answered, but not with what was asked: not found, a client error (4xx),
+    /// an answer that does not parse or is too large. For data of a tree a log signed (a Sigsum
+    /// log's consistency proof), that is the log failing to back its tree, a trust anomaly; a
+    /// server that could not be reached (or a 5xx) is the network's failure.
+    pub fn is_unserved(&self) -> bool {
+        match self {
+            FetchError::Http { status, .. } => (400..500).contains(status),
+            e => matches!(
+                e.kind(),
+                Kind::NotFound | Kind::BadResponse | Kind::TooLarge
+            ),
+        }
+    }
+
     pub(crate) fn network(url: &str, reason: impl Into<String>) -> FetchError {
         FetchError::Network {
             url: url.to_owned(),

@@ -11,6 +11,7 @@
 //!   file beside its destination while hashing it ([`Downloaded::persist`] moves it into place).
 //! - [`LogClient`]: a log's checkpoint, tiles (a [`TileReader`](rget_core::tile::TileReader)),
 //!   lookup and submission.
+//! - [`SigsumLog`]: a Sigsum log's API (tree head, proofs, leaves, `add-leaf`).
 //! - [`limits`]: the size limit of everything fetched.
 //!
 //! Every failure is a [`FetchError`], one line naming the URL and the problem, with a [`Kind`].
@@ -32,6 +33,7 @@ mod error;
 mod log_client;
 mod proxy;
 mod roots;
+mod sigsum_log;
 mod url;
 
 pub mod durable;
@@ -47,6 +49,7 @@ pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, Transfer, sweep_abandon
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, LookupError, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;
+pub use sigsum_log::{Added, SigsumLog};
 /// The fetcher's URL type, exported only for the fuzz target of `Location` handling (`fuzz/`).
 #[doc(hidden)]
 pub use url::Url;

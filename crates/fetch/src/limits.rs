@@ -1,7 +1,7 @@
 //! Size limits, in bytes, of everything rget fetches. A body over its limit is refused after
 //! reading at most one byte more (or before reading, when `Content-Length` says so).
 
-use rget_core::{record, tile, tlog_proof};
+use rget_core::{record, sigsum, tile, tlog_proof};
 
 /// A `SHA256SUMS`: it must fit in a log record (`record::MAX_RECORD`, 65,535 bytes, header
 /// included), so a larger one could never have been logged.
@@ -10,6 +10,8 @@ pub const SUMS: u64 = record::MAX_RECORD as u64;
 pub const SIGNATURE: u64 = 16 * 1024;
 /// A `SHA256SUMS.tlog-proof` or a log's answer to `add` (`tlog_proof::MAX_FILE`).
 pub const PROOF: u64 = tlog_proof::MAX_FILE as u64;
+/// A Sigsum proof (`SHA256SUMS.proof`): 64 cosignatures and 63 node hashes fit well inside.
+pub const SIGSUM_PROOF: u64 = sigsum::proof::MAX_PROOF_SIZE as u64;
 /// A checkpoint note. It must fit in a tlog-proof (64 KiB) to be usable at all, so the note
 /// format's own ceiling (`note::MAX_NOTE_SIZE`, 1 MiB) would only let a log waste our memory.
 pub const CHECKPOINT: u64 = tlog_proof::MAX_FILE as u64;

@@ -1,5 +1,5 @@
-//! A release fetched for the bootstrap and for `rget self`: its `SHA256SUMS`, `.minisig` and
-//! `.tlog-proof`, and the binary, from the first of its locations (mirrors, then the pinned
+//! A release fetched for the bootstrap and for `rget self`: its `SHA256SUMS` and the files that
+//! vouch for it (`.minisig` and `.tlog-proof`, or for a Sigsum pin set `.proof`), and the binary, from the first of its locations (mirrors, then the pinned
 //! source) that serves them all. What they prove is decided by the core's
 //! `release::verify_release`, never here: a location is only where bytes come from.
 
@@ -7,17 +7,21 @@ use crate::client::Client;
 use crate::download::Downloaded;
 use crate::error::FetchError;
 use crate::limits;
+use rget_core::pins::ReleaseTrust;
+use rget_core::release::evidence_names;
 use std::path::Path;
 
 /// Largest release binary accepted: far above any real rget, and bounded (a hostile mirror cannot
 /// fill the disk).
 pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
 
-/// The three files that vouch for a release, as downloaded from one location.
+/// The files that vouch for a release, as downloaded from one location.
 pub struct Fetched {
     pub location: String,
     pub sums: Vec<u8>,
+    /// `SHA256SUMS.minisig`; empty for a Sigsum pin set, which has none.
     pub minisig: Vec<u8>,
+    /// `SHA256SUMS.tlog-proof`, or `SHA256SUMS.proof` for a Sigsum pin set.
     pub proof: Vec<u8>,
 }
 
@@ -28,31 +32,41 @@ pub struct DownloadedRelease {
     pub files: Fetched,
 }
 
-/// Downloads `SHA256SUMS`, `.minisig` and `.tlog-proof` from one release directory `loc` (ending in
-/// `/`).
-pub fn fetch_at(client: &Client, loc: &str) -> Result<Fetched, FetchError> {
+/// Downloads `SHA256SUMS` and the files that vouch for it under `trust` (`.minisig` and
+/// `.tlog-proof`, or `.proof`) from one release directory `loc` (ending in `/`).
+pub fn fetch_at(client: &Client, loc: &str, trust: &ReleaseTrust) -> Result<Fetched, FetchError> {
     let get = |f: &str, limit| {
         client
             .get_bytes(&format!("{loc}{f}"), limit)
             .map(|r| r.bytes)
     };
+    let (minisig, proof) = evidence_names(trust);
+    let proof_limit = if trust.is_sigsum() {
+        limits::SIGSUM_PROOF
+    } else {
+        limits::PROOF
+    };
     Ok(Fetched {
         location: loc.to_owned(),
         sums: get("SHA256SUMS", limits::SUMS)?,
-        minisig: get("SHA256SUMS.minisig", limits::SIGNATURE)?,
-        proof: get("SHA256SUMS.tlog-proof", limits::PROOF)?,
+        minisig: match minisig {
+            Some(name) => get(name, limits::SIGNATURE)?,
+            None => Vec::new(),
+        },
+        proof: get(proof, proof_limit)?,
     })
 }
 
-/// Downloads the three release files and the binary `name` (at most [`MAX_BINARY`] bytes, into a
+/// Downloads the release files and the binary `name` (at most [`MAX_BINARY`] bytes, into a
 /// temporary file beside `dest`) from one release directory `loc`.
 pub fn download_at(
     client: &Client,
     loc: &str,
+    trust: &ReleaseTrust,
     name: &str,
     dest: &Path,
 ) -> Result<DownloadedRelease, FetchError> {
-    let files = fetch_at(client, loc)?;
+    let files = fetch_at(client, loc, trust)?;
     let binary = client.download(&format!("{loc}{name}"), dest, MAX_BINARY, &mut |_, _| {})?;
     Ok(DownloadedRelease { binary, files })
 }

@@ -11,13 +11,19 @@
 //! - [`verify`]: the proof's tree head and cosignatures rebuilt as the checkpoint note the core's
 //!   [`crate::policy::Policy::verify_checkpoint`] verifies (log signature, witness quorum), the
 //!   leaf checked against the submitter keys, and the inclusion proof by [`crate::merkle`];
-//! - [`token`]: the `Sigsum-Token` header that public logs use for rate limiting.
+//! - [`token`]: the `Sigsum-Token` header that public logs use for rate limiting;
+//! - [`api`]: the ASCII requests and answers of a Sigsum log's HTTP API (`add-leaf`,
+//!   `get-tree-head`, `get-inclusion-proof`, `get-consistency-proof`, `get-leaves`), and the tree
+//!   head as the checkpoint note it is;
+//! - [`ascii`]: the strict `key=value` line reader the proof and the API answers share.
 //!
 //! Submitter keys are OpenSSH `ssh-ed25519` keys: see [`crate::openssh`].
 //!
 //! Sigsum names keys by their key hash, `SHA-256(raw 32-byte Ed25519 public key)`, everywhere: the
 //! leaf's submitter, the proof's log, the cosigning witnesses.
 
+pub mod api;
+pub mod ascii;
 pub mod builtin;
 pub mod leaf;
 pub mod policy;
@@ -39,6 +45,14 @@ pub fn key_hash(public_key: &[u8; 32]) -> Hash {
 /// key name in signed notes and policies.
 pub fn origin(log_key_hash: &Hash) -> String {
     format!("{ORIGIN_PREFIX}{}", log_key_hash.to_hex())
+}
+
+/// Whether `log` is a Sigsum log: an Ed25519 note key whose name, the checkpoint origin, is
+/// `sigsum.org/v1/tree/<hex SHA-256 of that very key>`. Its proofs are Sigsum proofs (`SHA256SUMS.proof`)
+/// and its API Sigsum's, whatever else it serves.
+pub fn is_sigsum_log(log: &crate::policy::PolicyLog) -> bool {
+    log.vkey.alg == crate::note::ALG_ED25519
+        && log.vkey.name == origin(&key_hash(&log.vkey.public_key))
 }
 
 /// Ed25519 over `namespace ‖ 0x00 ‖ data`: Sigsum's domain separation, so that a signature made for

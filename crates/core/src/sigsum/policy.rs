@@ -86,6 +86,13 @@ pub fn witness_verifier_key(name: &str, public_key: &[u8; 32]) -> VerifierKey {
 
 /// Parses a Sigsum policy file.
 pub fn parse(text: &str) -> Result<Policy, SigsumPolicyError> {
+    Ok(Policy::parse(&to_tlog_policy(text)?)?)
+}
+
+/// The C2SP tlog-policy a Sigsum policy file stands for: each hex key rewritten as its verifier
+/// key, line for line (so the core parser's errors keep the file's line numbers). The result still
+/// has to pass [`Policy::parse`]; [`parse`] does both.
+pub fn to_tlog_policy(text: &str) -> Result<String, SigsumPolicyError> {
     if text.len() > MAX_SIGSUM_POLICY_SIZE {
         return Err(SigsumPolicyError::TooLarge { len: text.len() });
     }
@@ -145,7 +152,7 @@ pub fn parse(text: &str) -> Result<Policy, SigsumPolicyError> {
             _ => out.push_str(line),
         }
     }
-    Ok(Policy::parse(&out)?)
+    Ok(out)
 }
 
 /// Parses a policy in either format, Sigsum's (hex keys) or C2SP tlog-policy (verifier keys), so
@@ -153,6 +160,13 @@ pub fn parse(text: &str) -> Result<Policy, SigsumPolicyError> {
 /// is told by the first key in the file: a verifier key contains `+`, hex never does. A file with
 /// no keys at all means the same in both formats.
 pub fn parse_any(text: &str) -> Result<Policy, SigsumPolicyError> {
+    Ok(Policy::parse(&as_tlog_policy(text)?)?)
+}
+
+/// The C2SP tlog-policy text of a policy in either format ([`parse_any`] without the final
+/// parse): a tlog-policy as it is, a Sigsum policy rewritten by [`to_tlog_policy`]. What a program
+/// that reads only tlog-policies (the bootstrap, whose build rewrites its pinned policy) is given.
+pub fn as_tlog_policy(text: &str) -> Result<std::borrow::Cow<'_, str>, SigsumPolicyError> {
     let first_key = text.split('\n').find_map(|line| {
         let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
         match fields.as_slice() {
@@ -161,9 +175,9 @@ pub fn parse_any(text: &str) -> Result<Policy, SigsumPolicyError> {
         }
     });
     if first_key == Some(true) {
-        Ok(Policy::parse(text)?)
+        Ok(std::borrow::Cow::Borrowed(text))
     } else {
-        parse(text)
+        to_tlog_policy(text).map(std::borrow::Cow::Owned)
     }
 }
 

@@ -25,11 +25,12 @@
 //! cosignatures, a leaf index inside the tree, and exactly as many node hashes as a proof for that
 //! index in that size of tree has. A proof that parses formats back to the same bytes (version 2).
 
+use super::api::TreeHead;
+use super::ascii::{self, LineError, Lines, decimal, fields, hash, signature, unexpected};
 use super::lower_hex;
 use crate::digest::Hash;
 use crate::merkle;
 use crate::note::snippet;
-use crate::tlog_proof::parse_decimal;
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -129,88 +130,16 @@ fn max_path_len(size: u64) -> usize {
     (64 - size.saturating_sub(1).leading_zeros()) as usize
 }
 
-/// The proof's lines, numbered from 1.
-struct Lines<'a> {
-    lines: std::iter::Enumerate<std::str::Split<'a, char>>,
-}
-
-impl<'a> Lines<'a> {
-    /// The next line and its number, or `None` at the end of the file.
-    fn next(&mut self) -> Option<(usize, &'a str)> {
-        self.lines.next().map(|(i, l)| (i + 1, l))
-    }
-
-    /// The value of the next line, which must be `key=<value>`.
-    fn value(
-        &mut self,
-        key: &'static str,
-        want: &'static str,
-    ) -> Result<(usize, &'a str), ProofError> {
-        let next = self.next();
-        let found = next.and_then(|(n, l)| {
-            l.strip_prefix(key)
-                .and_then(|r| r.strip_prefix('='))
-                .map(|v| (n, v))
-        });
-        found.ok_or_else(|| unexpected(next, want))
-    }
-
-    /// The next line, which must be blank.
-    fn blank(&mut self) -> Result<(), ProofError> {
-        match self.next() {
-            Some((_, "")) => Ok(()),
-            other => Err(unexpected(other, "a blank line")),
+impl From<LineError> for ProofError {
+    fn from(e: LineError) -> ProofError {
+        match e {
+            LineError::BadByte { line, byte } => ProofError::BadByte { line, byte },
+            LineError::NoFinalNewline => ProofError::NoFinalNewline,
+            LineError::Expected { line, want, found } => ProofError::Expected { line, want, found },
+            LineError::EndOfFile { want } => ProofError::EndOfFile { want },
+            LineError::Value { line, field, what } => ProofError::Value { line, field, what },
         }
     }
-}
-
-fn unexpected(line: Option<(usize, &str)>, want: &'static str) -> ProofError {
-    match line {
-        Some((n, l)) => ProofError::Expected {
-            line: n,
-            want,
-            found: if l.is_empty() {
-                "a blank line".to_owned()
-            } else {
-                format!("{:?}", snippet(l))
-            },
-        },
-        None => ProofError::EndOfFile { want },
-    }
-}
-
-/// Splits a value into exactly `N` fields separated by single spaces.
-fn fields<const N: usize>(v: &str) -> Option<[&str; N]> {
-    let mut out = [""; N];
-    let mut it = v.split(' ');
-    for o in &mut out {
-        *o = it.next()?;
-    }
-    it.next().is_none().then_some(out)
-}
-
-fn hash(v: &str, line: usize, field: &'static str) -> Result<Hash, ProofError> {
-    lower_hex::<32>(v).map(Hash).ok_or(ProofError::Value {
-        line,
-        field,
-        what: "64 lowercase hex digits",
-    })
-}
-
-fn signature(v: &str, line: usize, field: &'static str) -> Result<[u8; 64], ProofError> {
-    lower_hex::<64>(v).ok_or(ProofError::Value {
-        line,
-        field,
-        what: "128 lowercase hex digits",
-    })
-}
-
-fn decimal(v: &str, line: usize, field: &'static str) -> Result<u64, ProofError> {
-    parse_decimal(v).ok_or(ProofError::Value {
-        line,
-        field,
-        what: "a decimal number without sign or leading zero, at most 2^63-1",
-    })
 }
 
 impl SigsumProof {
@@ -223,22 +152,7 @@ impl SigsumProof {
             return Err(ProofError::Empty);
         }
         // Printable ASCII and newline only: no CR, no tab, no NUL, no Unicode look-alikes.
-        if let Some(i) = bytes
-            .iter()
-            .position(|&b| b != b'\n' && !(0x20..0x7f).contains(&b))
-        {
-            let line = 1 + bytes[..i].iter().filter(|&&b| b == b'\n').count();
-            return Err(ProofError::BadByte {
-                line,
-                byte: bytes[i],
-            });
-        }
-        // Only ASCII is left, so this borrows the bytes as they are (nothing is replaced).
-        let text = String::from_utf8_lossy(bytes);
-        let body = text.strip_suffix('\n').ok_or(ProofError::NoFinalNewline)?;
-        let mut lines = Lines {
-            lines: body.split('\n').enumerate(),
-        };
+        let mut lines = Lines::new(ascii::body(bytes)?);
 
         // Block 1: version, log, leaf.
         let (_, v) = lines.value("version", "\"version=2\" (or version=1)")?;
@@ -295,7 +209,7 @@ impl SigsumProof {
         let mut cosignatures: Vec<Cosignature> = Vec::new();
         let mut cosignature_lines: Vec<usize> = Vec::new();
         let blank_before_inclusion = loop {
-            match lines.next() {
+            match lines.next_line() {
                 None => break None,
                 Some((n, "")) => break Some(n),
                 other @ Some((n, l)) => {
@@ -347,7 +261,7 @@ impl SigsumProof {
                 }
                 let max = max_path_len(size);
                 let mut path = Vec::new();
-                while let Some(line @ (n, _)) = lines.next() {
+                while let Some(line @ (n, _)) = lines.next_line() {
                     let v = line
                         .1
                         .strip_prefix("node_hash=")
@@ -381,6 +295,16 @@ impl SigsumProof {
             leaf_index,
             path,
         })
+    }
+
+    /// The tree head block: what the log signed and the witnesses cosigned.
+    pub fn tree_head(&self) -> TreeHead {
+        TreeHead {
+            size: self.size,
+            root_hash: self.root_hash,
+            signature: self.signature,
+            cosignatures: self.cosignatures.clone(),
+        }
     }
 
     /// The proof file, version 2 (a version 1 proof loses its checksum prefix, which version 2

@@ -43,7 +43,7 @@ pub struct SubmitToken {
 /// A DNS name the header can carry: lowercase LDH labels of 1 to 63 characters, not starting or
 /// ending in '-', at most 253 characters, no trailing dot. (Sigsum's tools normalise Unicode names;
 /// asking for the A-label form keeps this pure and table-free.)
-fn valid_domain(d: &str) -> bool {
+pub fn valid_domain(d: &str) -> bool {
     d.len() <= 253
         && d.split('.').all(|label| {
             (1..=63).contains(&label.len())

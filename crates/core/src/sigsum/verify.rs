@@ -15,13 +15,13 @@
 //!    one by a policy witness rejects the proof);
 //! 4. the inclusion proof must lead from the leaf's hash at its index to the tree head's root.
 
+use super::api::TreeHead;
 use super::leaf::{self, Leaf};
 use super::proof::SigsumProof;
 use super::{key_hash, origin};
-use crate::checkpoint::Checkpoint;
 use crate::digest::Hash;
 use crate::merkle::{self, MerkleError};
-use crate::note::{Note, NoteSignature};
+use crate::note::VerifierKey;
 use crate::policy::{Policy, PolicyError, VerifiedCheckpoint};
 use thiserror::Error;
 
@@ -63,60 +63,34 @@ pub struct VerifiedProof {
 
 /// The checkpoint text of a proof's tree head: what the log signed.
 pub fn checkpoint_text(proof: &SigsumProof) -> String {
-    Checkpoint {
-        origin: origin(&proof.log_key_hash),
-        size: proof.size,
-        root: proof.root_hash,
-        extensions: Vec::new(),
-    }
-    .format()
+    proof.tree_head().checkpoint_text(&proof.log_key_hash)
 }
 
-/// The proof's tree head as a cosigned checkpoint note under `policy`: the log's signature line, then
-/// one line per cosignature by a policy witness (matched by key hash), in proof order. Cosignatures by
-/// witnesses the policy does not know are left out, as a note verifier ignores unknown keys anyway.
+/// The proof's tree head as a cosigned checkpoint note under `policy` ([`TreeHead::note`]): the
+/// log's signature line, then one line per cosignature by a policy witness (matched by key hash),
+/// in proof order. Cosignatures by witnesses the policy does not know are left out, as a note
+/// verifier ignores unknown keys anyway.
 ///
 /// Fails only if the proof's log is not in the policy: the note's signature lines carry key ids,
 /// which need the log's public key.
 pub fn checkpoint_note(proof: &SigsumProof, policy: &Policy) -> Result<Vec<u8>, SigsumError> {
-    let text = checkpoint_text(proof);
-    let log =
-        policy
-            .log_for_origin(&origin(&proof.log_key_hash))
-            .ok_or(SigsumError::UnknownLog {
-                key_hash: proof.log_key_hash,
-            })?;
-    let mut signatures = Vec::with_capacity(1 + proof.cosignatures.len());
-    signatures.push(NoteSignature {
-        name: log.vkey.name.clone(),
-        id: log.vkey.id,
-        sig: proof.signature.to_vec(),
-    });
-    // Each witness's key hash once, not once per cosignature.
-    let witness_hashes: Vec<Hash> = policy
-        .witnesses
-        .iter()
-        .map(|w| key_hash(&w.vkey.public_key))
-        .collect();
-    for c in &proof.cosignatures {
-        let Some(w) = witness_hashes
-            .iter()
-            .position(|h| *h == c.key_hash)
-            .and_then(|i| policy.witnesses.get(i))
-        else {
-            continue;
-        };
-        // cosignature/v1 signature bytes: the timestamp (big-endian u64), then Ed25519.
-        let mut sig = Vec::with_capacity(72);
-        sig.extend_from_slice(&c.timestamp.to_be_bytes());
-        sig.extend_from_slice(&c.signature);
-        signatures.push(NoteSignature {
-            name: w.vkey.name.clone(),
-            id: w.vkey.id,
-            sig,
-        });
-    }
-    Ok(Note { text, signatures }.to_bytes())
+    tree_head_note(&proof.log_key_hash, &proof.tree_head(), policy)
+}
+
+/// [`checkpoint_note`] for a tree head of the log with key hash `log_key_hash` (a `get-tree-head`
+/// answer, or a proof's).
+pub fn tree_head_note(
+    log_key_hash: &Hash,
+    tree_head: &TreeHead,
+    policy: &Policy,
+) -> Result<Vec<u8>, SigsumError> {
+    let log = policy
+        .log_for_origin(&origin(log_key_hash))
+        .ok_or(SigsumError::UnknownLog {
+            key_hash: *log_key_hash,
+        })?;
+    let witnesses: Vec<&VerifierKey> = policy.witnesses.iter().map(|w| &w.vkey).collect();
+    Ok(tree_head.note(&log.vkey, &witnesses))
 }
 
 /// Verifies that `proof` shows `message` (normally SHA-256 of the data) signed by one of
