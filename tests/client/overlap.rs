@@ -103,3 +103,29 @@ fn the_file_and_the_checks_take_the_time_of_the_slower_not_the_sum() {
     assert_eq!(std::fs::read(&dest).unwrap(), w.rel.file(APP));
     assert!(took < Duration::from_millis(5500), "{took:?}");
 }
+
+#[test]
+fn cat_stops_too_and_writes_nothing() {
+    let w = World::new();
+    serve_slowly(&w);
+    let other = w.publish("/other", &[("x", data(100, 3))], true);
+    w.srv.route(
+        &w.rel.path("SHA256SUMS.tlog-proof"),
+        Reply::body(&other.proof),
+    );
+    let (state, _) = w.fresh("t");
+    let start = Instant::now();
+    let o = w
+        .client(&state, &["cat", &w.url(&w.rel.path(APP))])
+        .run();
+    let took = start.elapsed();
+    assert_one_line_refusal(&o, VERIFICATION_FAILED, &["not in the log"]);
+    assert!(o.stdout.is_empty());
+    assert_eq!(w.srv.count(&w.rel.path(APP)), 1);
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    // The spool in TMPDIR is gone.
+    assert_eq!(
+        https::files_with_prefix(&w.tmpdir, ".rget-"),
+        Vec::<String>::new()
+    );
+}
