@@ -37,8 +37,8 @@ Examples:
 
 With --ssh the pair is an OpenSSH ssh-ed25519 key, as `ssh-keygen -t ed25519
 -N ''` writes it, which Sigsum's tools and rget's --sigsum-key read: the secret
-key is not encrypted (keep it offline, or on a host of its own), and the public key
-goes to -p (default: the secret key's name + .pub).
+key is not encrypted (keep it offline, or on a host of its own), and the public
+key goes to -p (default: the secret key's name + .pub).
 
 Standard output: the public key line (base64), for scripts; the rest goes to
 standard error. The key ID is printed as minisign prints it (hex, no leading

@@ -59,8 +59,9 @@ Examples:
     RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
   rget keys add https://example.org/rel/ minisign.pub --keys ./keys
 
-Exit codes: 0 added, 2 usage (PREFIX has a key already, or no canonical spelling), 3 the keys file
-or KEY does not parse, 7 a file cannot be read or written.";
+Exit codes: 0 added, 2 usage (PREFIX has a key already, or no canonical
+spelling), 3 the keys file or KEY does not parse, 7 a file cannot be read or
+written.";
 
 /// Arguments of `rget keys add`.
 #[derive(clap::Args, Debug)]

@@ -41,9 +41,9 @@ Examples:
     --log 'log log.example.org/rget+1a2b3c4d+AbCd https://log.example.org/rget/'
   rget policy --check ~/.config/rget/policy
 
-Exit codes: 0 written (or checked), 2 usage (no line given, a quorum the witnesses cannot meet, -o
-names a directory), 3 a line or policy that does not parse or repeats a key, name or origin, 7 a file
-cannot be read or written.";
+Exit codes: 0 written (or checked), 2 usage (no line given, a quorum the
+witnesses cannot meet, -o names a directory), 3 a line or policy that does not
+parse or repeats a key, name or origin, 7 a file cannot be read or written.";
 
 /// Arguments of `rget policy`.
 #[derive(clap::Args, Debug)]

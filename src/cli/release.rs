@@ -83,8 +83,9 @@ Examples:
       --url https://example.org/rel/v1.2 --json
   rget release dist/ -s release.key --url https://example.org/rel/v1.2/ \\
       --policy publisher.policy
-  rget release dist/ --url https://example.org/rel/v1.2/ --sigsum-key sigsum.key \\
-      --sigsum-policy sigsum-generic-2025-1 --sigsum-token example.org:token.key
+  rget release dist/ --url https://example.org/rel/v1.2/ \\
+      --sigsum-key sigsum.key --sigsum-policy sigsum-generic-2025-1 \\
+      --sigsum-token example.org:token.key
 
 Exit codes: 0 released, 1 a check failed (wrong password, a file changed while
 it was released, the log's proof does not verify under the policy), 2 usage

@@ -51,13 +51,15 @@ pub struct SigsumWorld {
     _tmp: tempfile::TempDir,
 }
 
-/// The last line of a command's standard output.
-fn last_line(out: &Output) -> String {
-    assert_ok(out)
+/// The verifier key an `init` printed: the last word of its last line.
+fn init_key(out: &Output) -> String {
+    let line = assert_ok(out)
         .lines()
         .last()
         .expect("a line of output")
-        .to_owned()
+        .to_owned();
+    // `log <vkey>` / `witness <name> <vkey>`: the policy line an init prints without --url.
+    line.rsplit(' ').next().expect("a key").to_owned()
 }
 
 /// The raw key of a verifier key (`name+id+base64(type ‖ key)`).
@@ -89,8 +91,7 @@ impl SigsumWorld {
             "--sigsum".as_ref(),
             log_dir.as_os_str(),
         ]);
-        // `init` ends with the policy line: `log <vkey>` (no --url here).
-        let log_vkey = super::log::policy_line_key(&last_line(&init), "log");
+        let log_vkey = init_key(&init);
         let log_key = raw_key(&log_vkey);
         assert!(
             assert_ok(&init).contains(&format!("log {} <URL>", hex::encode(log_key))),
@@ -107,16 +108,13 @@ impl SigsumWorld {
         for i in 0..witnesses {
             let dir = root.join(format!("witness{i}"));
             let name = format!("witness{i}.rget.test/w");
-            let vkey = super::log::policy_line_key(
-                &last_line(&run(&[
-                    "witness".as_ref(),
-                    "init".as_ref(),
-                    "--name".as_ref(),
-                    name.as_ref(),
-                    dir.as_os_str(),
-                ])),
-                "witness",
-            );
+            let vkey = init_key(&run(&[
+                "witness".as_ref(),
+                "init".as_ref(),
+                "--name".as_ref(),
+                name.as_ref(),
+                dir.as_os_str(),
+            ]));
             let s = Server::spawn(&[
                 "witness".as_ref(),
                 "serve".as_ref(),

@@ -127,7 +127,8 @@ fn invocations(line: &str) -> Vec<Vec<String>> {
         rest = &inner[end..];
     }
     let outer = strip_substitutions(line);
-    for segment in outer.split(['|', ';']).flat_map(|s| s.split("&&")) {
+    // `&&`, and `&` ending a background command, separate commands as `|` and `;` do.
+    for segment in outer.split(['|', ';', '&']) {
         let mut ws = words(segment);
         // Redirections and what they name are the shell's, not rget's.
         let mut i = 0;
@@ -230,5 +231,87 @@ fn every_example_of_every_help_text_is_a_command_line_rget_accepts() {
         failures.is_empty(),
         "examples rget refuses:\n{}",
         failures.join("\n")
+    );
+}
+
+/// The shell lines of the ```sh blocks of a Markdown document: continuation lines joined,
+/// comment lines dropped, and a trailing comment (after whitespace and `#`) cut off.
+fn markdown_shell_lines(doc: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_block = false;
+    let mut continued = false;
+    for raw in doc.lines() {
+        let t = raw.trim();
+        if t.starts_with("```") {
+            in_block = !in_block && t == "```sh";
+            continued = false;
+            continue;
+        }
+        if !in_block || (!continued && (t.is_empty() || t.starts_with('#'))) {
+            continue;
+        }
+        let t = match t.find(" #") {
+            Some(at) if !t[..at].contains(['\'', '"']) => t[..at].trim_end(),
+            _ => t,
+        };
+        let (text, next) = match t.strip_suffix('\\') {
+            Some(s) => (s.trim_end(), true),
+            None => (t, false),
+        };
+        match lines.last_mut() {
+            Some(last) if continued => {
+                last.push(' ');
+                last.push_str(text);
+            }
+            _ => lines.push(text.to_owned()),
+        }
+        continued = next;
+    }
+    lines
+}
+
+/// Every rget command line in the shell blocks of README.md, SECURITY.md and docs/operations.md
+/// parses with rget's own command-line definition: the documents cannot drift from the flags.
+/// (The first deployment's block also runs whole, in `walkthrough`; the systemd units' command
+/// lines run in `systemd`.) Environment assignments before `rget` (`RGET_PASSWORD=... rget`) are
+/// the shell's.
+#[test]
+fn every_rget_command_line_of_the_documents_parses() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for doc in ["README.md", "SECURITY.md", "docs/operations.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{doc}")).expect("the document");
+        for line in markdown_shell_lines(&text) {
+            // `VAR=value rget ...`: the assignments are the shell's.
+            let line = line
+                .split_whitespace()
+                .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                .collect::<Vec<_>>()
+                .join(" ");
+            for args in invocations(&line) {
+                checked += 1;
+                if let Err(why) = rget::cli::parses(&args) {
+                    failures.push(format!("{doc}: `{line}`: {why}"));
+                }
+            }
+        }
+    }
+    eprintln!("{checked} rget command lines in the documents");
+    assert!(checked >= 40, "only {checked} command lines found");
+    assert!(
+        failures.is_empty(),
+        "command lines of the documents rget refuses:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_markdown_reader_joins_lines_and_drops_comments() {
+    let doc = "text\n```sh\n# a comment\nrget get URL   # why\nrget release dist/ \\\n    --url U\n```\n\
+               ```\nrget not-shell\n```\n";
+    assert_eq!(
+        markdown_shell_lines(doc),
+        ["rget get URL", "rget release dist/ --url U"]
     );
 }

@@ -433,7 +433,7 @@ fn the_check_examples_of_the_help_run() {
 /// not one of their lines is wrapped (the text after `Examples:` is the same at 80 and 400 columns).
 #[test]
 fn help_examples_are_not_wrapped_at_80_columns() {
-    let commands: [&[&str]; 23] = [
+    let commands: [&[&str]; 27] = [
         &[],
         &["get"],
         &["verify"],
@@ -457,6 +457,10 @@ fn help_examples_are_not_wrapped_at_80_columns() {
         &["self", "verify"],
         &["self", "upgrade"],
         &["self", "rollback"],
+        &["sigsum", "policy"],
+        &["policy"],
+        &["keys"],
+        &["keys", "add"],
     ];
     let help = |args: &[&str], columns: &str| {
         let out = Command::new(RGET)
