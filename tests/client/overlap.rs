@@ -115,9 +115,7 @@ fn cat_stops_too_and_writes_nothing() {
     );
     let (state, _) = w.fresh("t");
     let start = Instant::now();
-    let o = w
-        .client(&state, &["cat", &w.url(&w.rel.path(APP))])
-        .run();
+    let o = w.client(&state, &["cat", &w.url(&w.rel.path(APP))]).run();
     let took = start.elapsed();
     assert_one_line_refusal(&o, VERIFICATION_FAILED, &["not in the log"]);
     assert!(o.stdout.is_empty());
