@@ -15,6 +15,7 @@ use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify::{VerifyError, check_listed};
 use rget_fetch::limits;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -166,8 +167,10 @@ pub fn get(a: GetArgs) -> CliResult {
             d.display()
         )));
     }
-    let mut jobs = Vec::with_capacity(urls.len());
+    let mut jobs: Vec<Job> = Vec::with_capacity(urls.len());
+    let mut by_dest: HashMap<PathBuf, usize> = HashMap::with_capacity(urls.len());
     let mut releases: Vec<CanonicalUrl> = Vec::new();
+    let mut release_of: HashMap<String, usize> = HashMap::new();
     for (given, url) in &urls {
         let named = match (&a.output, &a.output_dir) {
             (Some(p), _) => p.clone(),
@@ -175,21 +178,22 @@ pub fn get(a: GetArgs) -> CliResult {
             (None, None) => PathBuf::from(output_name(url)?),
         };
         let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
-        if let Some(j) = jobs.iter().find(|j: &&Job| j.dest == dest) {
+        if let Some(&j) = by_dest.get(dest.path()) {
             return Err(Failure::usage(format!(
                 "{given} and {} would both be saved as {}: nothing was downloaded (give them one at a time with -o, or drop one)",
-                j.url,
+                jobs[j].url,
                 named.display()
             )));
         }
         let (name, sums_url) = verified::locate(url, a.common.sums.as_deref()).map_err(client)?;
-        let release = match releases.iter().position(|r| *r == sums_url) {
-            Some(i) => i,
-            None => {
-                releases.push(sums_url);
-                releases.len() - 1
-            }
-        };
+        let next = releases.len();
+        let release = *release_of
+            .entry(sums_url.as_str().to_owned())
+            .or_insert(next);
+        if release == next {
+            releases.push(sums_url);
+        }
+        by_dest.insert(dest.path().to_owned(), jobs.len());
         jobs.push(Job {
             url: url.clone(),
             name,
@@ -275,7 +279,7 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
         ));
     }
     let mut out: Vec<(String, FileUrl)> = Vec::with_capacity(given.len());
-    let mut seen: Vec<(String, usize)> = Vec::with_capacity(given.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(given.len());
     for (i, g) in given.iter().enumerate() {
         let url = file_url(g).map_err(|f| {
             Failure::usage(format!(
@@ -289,7 +293,7 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
         let key = CanonicalUrl::parse(g)
             .map(|c| c.as_str().to_owned())
             .unwrap_or_else(|_| g.clone());
-        if let Some((_, j)) = seen.iter().find(|(k, _)| *k == key) {
+        if let Some(j) = seen.get(&key) {
             let (first, second) = (&origin[*j], &origin[i]);
             let both = match first.strip_suffix(COMMAND_LINE) {
                 Some(f) if second.ends_with(COMMAND_LINE) => format!("{f} and {second}"),
@@ -299,7 +303,7 @@ fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
                 "{g} is given twice ({both}): nothing was downloaded"
             )));
         }
-        seen.push((key, i));
+        seen.insert(key, i);
         out.push((g.clone(), url));
     }
     Ok(out)
