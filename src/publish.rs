@@ -31,7 +31,9 @@ const KDF_SCRYPT: [u8; 2] = *b"Sc";
 
 /// A secret key ready to sign, and its public key.
 pub struct SigningKey {
+    /// The decrypted secret key, as the `minisign` crate signs with it.
     pub sk: SecretKey,
+    /// Its public key, derived from the secret key.
     pub pk: PublicKey,
     /// The public key as the verification core reads it, to check what was signed.
     pub core_pk: minisig::PublicKey,
@@ -40,25 +42,68 @@ pub struct SigningKey {
 /// Why a secret key file gives no key. Each message is one line that names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
+    /// The file could not be opened or read.
     #[error("{}: {reason}", path.display())]
-    Read { path: PathBuf, reason: String },
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// The system's error, in words.
+        reason: String,
+    },
     /// Others could replace the key (or it is not a file): see `crate::secret`.
     #[error("{0}")]
     NotPrivate(String),
+    /// The file is larger than `MAX_KEY_FILE` (16 KiB; a real key is about 350 bytes).
     #[error("{}: larger than {MAX_KEY_FILE} bytes, not a minisign secret key", path.display())]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The file is not UTF-8 text.
     #[error("{}: not a minisign secret key (not UTF-8 text)", path.display())]
-    NotText { path: PathBuf },
+    NotText {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The file has no second line, its second line is not a base64 Ed25519 secret key of the
+    /// right length, it names an unknown encryption algorithm, or no public key can be derived from
+    /// the decrypted key.
     #[error("{}: not a minisign secret key: {why}", path.display())]
-    NotAKey { path: PathBuf, why: String },
+    NotAKey {
+        /// The key file.
+        path: PathBuf,
+        /// Which of those it is.
+        why: String,
+    },
+    /// An unencrypted key that the `minisign` crate refuses to load (a checksum that does not
+    /// match, say).
     #[error("{}: not a usable minisign secret key: {reason}", path.display())]
-    Unusable { path: PathBuf, reason: String },
+    Unusable {
+        /// The key file.
+        path: PathBuf,
+        /// The `minisign` crate's error.
+        reason: String,
+    },
+    /// The key is encrypted (scrypt) and no password was given.
     #[error("{}: the secret key is encrypted, and no password was given", path.display())]
-    PasswordNeeded { path: PathBuf },
+    PasswordNeeded {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The password given does not decrypt the key (its checksum fails).
     #[error("{}: wrong password for this secret key", path.display())]
-    WrongPassword { path: PathBuf },
+    WrongPassword {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// Decrypting the key failed for another reason than a wrong password.
     #[error("{}: cannot decrypt the secret key: {reason}", path.display())]
-    Decrypt { path: PathBuf, reason: String },
+    Decrypt {
+        /// The key file.
+        path: PathBuf,
+        /// The `minisign` crate's error.
+        reason: String,
+    },
 }
 
 impl KeyFileError {

@@ -25,9 +25,15 @@ pub const MAX_NOTE_KEY_FILE: u64 = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
     /// Another user (not root) owns it.
-    OtherOwner { uid: u32 },
+    OtherOwner {
+        /// The owner's user ID.
+        uid: u32,
+    },
     /// Its group or anyone may write it (`mode` & 0o022).
-    Writable { mode: u32 },
+    Writable {
+        /// The file's permission bits (`st_mode & 0o7777`).
+        mode: u32,
+    },
 }
 
 /// Whether users other than `me` (and root, whom nothing stops anyway) can change the file `m`
@@ -43,18 +49,33 @@ pub fn others_can_write(m: &Metadata, me: u32) -> Option<Exposure> {
 /// Why a secret could not be read. One line each, naming the file and, where there is one, the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
+    /// The file could not be inspected, opened or read, or ([`read_text`]) is not UTF-8.
     #[error("{}: {}", path.display(), io_reason(source))]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The secret's file.
+        path: PathBuf,
+        /// The system's error (`InvalidData` for text that is not UTF-8).
+        source: io::Error,
+    },
+    /// The file is not a kind a secret may be (a directory; a FIFO or other special file for a
+    /// key), or a user other than this one (or root) can change it.
     #[error("{}: {problem}: {fix}", path.display())]
     NotPrivate {
+        /// The secret's file.
         path: PathBuf,
+        /// What is wrong: its kind, its owner, or its mode.
         problem: String,
+        /// What to do about it (`chmod go-w ...`, `chown ...`).
         fix: String,
     },
+    /// The file holds more than `limit` bytes.
     #[error("{}: larger than {limit} bytes, not a {what}", path.display())]
     TooLarge {
+        /// The secret's file.
         path: PathBuf,
+        /// The most bytes read.
         limit: u64,
+        /// What the file should hold (`secret key`, `password file`).
         what: &'static str,
     },
 }

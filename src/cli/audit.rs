@@ -19,6 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// `rget audit`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Audit the trusted logs for records under your URL prefix",
@@ -75,10 +76,13 @@ pub struct Args {
     /// Repeatable; an index with no open anomaly is a usage error, and nothing is audited
     #[arg(long, value_name = "INDEX")]
     pub acknowledge: Vec<u64>,
+    /// The policy, publisher keys and network options.
     #[command(flatten)]
     pub trust: TrustArgs,
 }
 
+/// Runs `rget audit`: by URL prefix over the trusted logs' records, or with `--sigsum` by key over
+/// Sigsum logs' leaves.
 pub fn run(a: Args) -> CliResult {
     if a.sigsum {
         return run_sigsum(&a);

@@ -5,6 +5,7 @@ use super::exit::{CliResult, Failure};
 use crate::demo::{self, Account, Options};
 use std::path::PathBuf;
 
+/// `rget demo`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "See the whole mission work on this machine: publish, log, witness, bootstrap, attacks",
@@ -39,6 +40,8 @@ pub struct Args {
     pub json: bool,
 }
 
+/// Runs `rget demo` and prints its steps and account (with `--json`: the account as JSON on
+/// standard output, the steps on standard error).
 pub fn run(a: Args) -> CliResult {
     let source = a
         .source

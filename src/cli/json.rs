@@ -37,7 +37,9 @@ pub fn print<T: Serialize>(value: &T) -> CliResult {
 /// timestamp.
 #[derive(Serialize)]
 pub struct Cosigner<'a> {
+    /// The witness's name in the trust policy.
     pub name: &'a str,
+    /// The timestamp the witness signed (seconds since the Unix epoch).
     pub timestamp: u64,
 }
 
@@ -56,14 +58,18 @@ pub fn cosigners(vc: &VerifiedCheckpoint) -> Vec<Cosigner<'_>> {
 /// `C` is a [`Cosigner`], or for `rget self` the witness's name alone.
 #[derive(Serialize)]
 pub struct Logged<'a, C> {
+    /// The log's origin line, from the verified checkpoint.
     pub origin: &'a str,
+    /// The record's index in the log.
     pub index: u64,
+    /// The tree size of the checkpoint the record was proven under.
     pub checkpoint_size: u64,
     /// Base64, as in the checkpoint.
     pub checkpoint_root: String,
     /// `rget get`: where the inclusion proof came from (`tlog-proof` or `lookup`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<&'static str>,
+    /// The witnesses whose cosignatures on that checkpoint verified.
     pub cosigners: Vec<C>,
     /// What this host's checkpoint memory made of it.
     pub seen: String,

@@ -72,6 +72,7 @@ pub struct Args {
     /// Replace existing key files
     #[arg(short = 'f')]
     pub force: bool,
+    /// Where the new key's password comes from.
     #[command(flatten)]
     pub password: PasswordArgs,
 }
@@ -247,7 +248,9 @@ fn key_id(pk: &PublicKey) -> String {
 /// Whether a password typed on the terminal is asked for a second time (a new key) or once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {
+    /// Unlocking an existing key: asked once.
     Once,
+    /// A new key: asked twice, and an empty password is refused (`-W` makes a key without one).
     Twice,
 }
 

@@ -52,6 +52,7 @@ pub struct Waiting {
 }
 
 impl Waiting {
+    /// Starts the line for `what` (escaped for the terminal), redrawn every 250 ms until dropped.
     pub fn start(what: &str) -> Waiting {
         let bar = if std::io::stderr().is_terminal() {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4))

@@ -131,10 +131,13 @@ pub struct Args {
     /// Print what was released as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
+    /// Where the signing key's password comes from.
     #[command(flatten)]
     pub password: PasswordArgs,
+    /// The Sigsum submitter options (`--sigsum-…`).
     #[command(flatten)]
     pub sigsum: SigsumArgs,
+    /// The policy, `--allow-http` and network options.
     #[command(flatten)]
     pub trust: LogTrustArgs,
 }

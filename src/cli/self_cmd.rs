@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// `rget self`: its subcommands.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Verify, upgrade or roll back this rget under the release trust compiled into it",
@@ -33,11 +34,15 @@ into rget from pinned/; rget cannot pin its own digest, which is what the log an
   rget self rollback"
 )]
 pub struct Args {
+    /// Which `self` command to run.
     #[command(subcommand)]
     pub command: SelfCommand,
 }
 
+/// The `self` commands. Its variants carry no doc comments on purpose: clap would take them as the
+/// subcommands' help texts, which the `#[command(...)]` of each argument struct gives instead.
 #[derive(clap::Subcommand, Debug)]
+#[allow(missing_docs)]
 pub enum SelfCommand {
     Verify(VerifyArgs),
     Upgrade(UpgradeArgs),
@@ -59,6 +64,7 @@ pub struct Common {
     /// name with an http URL is always allowed; the pinned release source is always https
     #[arg(long)]
     pub allow_http: bool,
+    /// The checkpoint memory, CA files and time limits.
     #[command(flatten)]
     pub net: NetworkArgs,
     /// Print the result as one JSON object on standard output
@@ -66,6 +72,7 @@ pub struct Common {
     pub json: bool,
 }
 
+/// `rget self verify`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Check that this running rget is a logged, signed release",
@@ -77,10 +84,12 @@ the signing key, the log index and the checkpoint.",
   rget self verify --json | jq .log.index"
 )]
 pub struct VerifyArgs {
+    /// The pins, mirrors and network options.
     #[command(flatten)]
     pub common: Common,
 }
 
+/// `rget self upgrade`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Install the newest (or a given) release of rget, verified like the bootstrap does",
@@ -106,10 +115,12 @@ pub struct UpgradeArgs {
     /// rget runs from
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
+    /// The pins, mirrors and network options.
     #[command(flatten)]
     pub common: Common,
 }
 
+/// `rget self rollback`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Return to the kept rget.previous, after verifying it again",
@@ -125,10 +136,12 @@ pub struct RollbackArgs {
     /// runs from
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
+    /// The pins, mirrors and network options.
     #[command(flatten)]
     pub common: Common,
 }
 
+/// Runs `rget self verify`, `upgrade` or `rollback`.
 pub fn run(a: Args) -> CliResult {
     match a.command {
         SelfCommand::Verify(a) => verify(a),

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The listening address and connection limits of `rget log serve` and `rget witness serve`.
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)

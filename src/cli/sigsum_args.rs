@@ -55,11 +55,14 @@ fn read_private_key(path: &Path, what: &str) -> CliResult<Seed> {
 
 /// The submitter's keys, read.
 pub struct SubmitterKeys {
+    /// The submitter's signing key, from `--sigsum-key`.
     pub key: Seed,
+    /// `--sigsum-token DOMAIN:KEYFILE`: the domain and its token key.
     pub token: Option<(String, Seed)>,
 }
 
 impl SubmitterKeys {
+    /// The keys, borrowed, as the Sigsum client takes them.
     pub fn submitter(&self) -> Submitter<'_> {
         Submitter {
             key: &self.key,

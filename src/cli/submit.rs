@@ -16,6 +16,7 @@ use rget_fetch::{LogClient, limits};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// `rget submit`.
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Record a published SHA256SUMS in a transparency log and write its proof",
@@ -61,8 +62,10 @@ pub struct Args {
     /// --sigsum-policy) beside --file, else in the current directory
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The Sigsum submitter options (`--sigsum-…`).
     #[command(flatten)]
     pub sigsum: SigsumArgs,
+    /// The policy, publisher keys and network options.
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -140,6 +143,8 @@ pub fn log_prefix(ctx: &Context, log: Option<&str>) -> CliResult<String> {
     })
 }
 
+/// Runs `rget submit`: records the `SHA256SUMS` in a log of the policy (or Sigsum logs) and writes
+/// its proof, only once the proof verifies.
 pub fn run(a: Args) -> CliResult {
     if a.sigsum.enabled() {
         return run_sigsum(&a);

@@ -25,6 +25,7 @@ pub struct LogTrustArgs {
     /// URLs: for a file over http, give --sums the https URL of its SHA256SUMS
     #[arg(long)]
     pub allow_http: bool,
+    /// The checkpoint memory, CA files and time limits.
     #[command(flatten)]
     pub net: NetworkArgs,
 }
@@ -61,8 +62,11 @@ pub const DEFAULT_MAX_TIME: u64 = 15 * 60;
 /// The largest `--max-time` accepted: a week.
 pub const MAX_MAX_TIME: u64 = 7 * 24 * 3600;
 
+/// The trust options of every command that verifies downloads: [`LogTrustArgs`] and the
+/// publisher key.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrustArgs {
+    /// The policy, `--allow-http` and network options.
     #[command(flatten)]
     pub log: LogTrustArgs,
     /// The publisher key that must have signed every SHA256SUMS: a minisign public key (base64 or a

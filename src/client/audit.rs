@@ -32,7 +32,9 @@ use std::path::PathBuf;
 /// A record under the audited prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rec {
+    /// The record's index in the log.
     pub index: u64,
+    /// The `SHA256SUMS` URL the record names (canonical, under the prefix).
     pub url: String,
     /// SHA-256 of the `SHA256SUMS` the record carries.
     pub sums_sha256: Hash,
@@ -41,10 +43,14 @@ pub struct Rec {
 /// What one log's audit found.
 #[derive(Clone, Debug)]
 pub struct LogReport {
+    /// The log's origin, as in the trust policy.
     pub origin: String,
-    /// Entries verified by this run: `[from, to)`.
+    /// Entries verified by this run: `[from, to)`. `from` is the tree size audited before (0 the
+    /// first time).
     pub from: u64,
+    /// The size of the log's latest checkpoint, which this run proved every entry under.
     pub to: u64,
+    /// What this host's checkpoint memory made of that latest checkpoint.
     pub memory: Observed,
     /// Records under the prefix first seen by this run.
     pub new: Vec<Rec>,
@@ -204,54 +210,98 @@ impl Progress {
 /// (a trust anomaly), the audit progress file is damaged, or an entry bundle could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// The log's latest verified checkpoint is smaller than the tree size this host already audited
+    /// for the prefix (a log that lost or rolled back entries).
     #[error(
         "{origin}: the log's checkpoint (size {size}) is smaller than the tree already audited (size {audited})"
     )]
     Shrunk {
+        /// The log's origin.
         origin: String,
+        /// The size of the log's latest checkpoint.
         size: u64,
+        /// The tree size audited by an earlier run.
         audited: u64,
     },
+    /// The hashes of the tree audited before could not be had from the log's tiles (a tile missing,
+    /// unreadable or malformed).
     #[error("{origin}: cannot read the audited part of the tree from its tiles: {err}")]
     AuditedUnreadable {
+        /// The log's origin.
         origin: String,
+        /// Why the tiles did not give the audited tree.
         err: MerkleError<TileError>,
     },
+    /// The tree the log's tiles give at the audited size does not hash to the root recorded by the
+    /// earlier audit: the log rewrote entries already audited.
     #[error("{origin}: the log's tiles no longer hash to the root audited at size {audited}")]
-    AuditedChanged { origin: String, audited: u64 },
+    AuditedChanged {
+        /// The log's origin.
+        origin: String,
+        /// The tree size audited by an earlier run, whose root changed.
+        audited: u64,
+    },
+    /// An entry bundle was served but is not a valid bundle (its bytes do not parse as the entries
+    /// the tile path promises).
     #[error("{origin}: {path}: {err}")]
     BadBundle {
+        /// The log's origin.
         origin: String,
+        /// The bundle's tile path (`tile/entries/...`).
         path: String,
+        /// Why the bundle does not parse.
         err: TileError,
     },
+    /// The new entries, appended in order to the tree audited before, do not hash to the root of
+    /// the log's latest signed checkpoint.
     #[error(
         "{origin}: entries {from}..{size} from the log's bundles do not hash to its signed root"
     )]
     NotTheSignedRoot {
+        /// The log's origin.
         origin: String,
+        /// The first entry of this run (the size audited before).
         from: u64,
+        /// The size of the signed checkpoint.
         size: u64,
     },
+    /// The audit progress file for this log and prefix is not UTF-8, names another prefix, or does
+    /// not parse.
     #[error(
         "{}: not a valid audit progress file; remove it to audit {origin} from the start",
         path.display()
     )]
-    Progress { path: PathBuf, origin: String },
+    Progress {
+        /// The progress file in the state directory.
+        path: PathBuf,
+        /// The log's origin.
+        origin: String,
+    },
+    /// An `--acknowledge` index is not an open anomaly of any trusted log under this prefix (then
+    /// nothing is audited).
     #[error(
         "--acknowledge {index}: no log has an open anomaly at index {index} under this prefix \
          (the report of the last run lists them)"
     )]
-    NotOpen { index: u64 },
+    NotOpen {
+        /// The index given to `--acknowledge`.
+        index: u64,
+    },
+    /// An entry bundle could not be downloaded (not found, or the transfer failed).
     #[error("{log_url}{path}: {err}")]
     Bundle {
+        /// The log's URL prefix.
         log_url: String,
+        /// The bundle's tile path (`tile/entries/...`).
         path: String,
+        /// The fetch failure, as the tile reader reported it.
         err: TileError,
     },
 }
 
 impl AuditError {
+    /// The exit-code class: a trust anomaly for what the log's own data contradicts, malformed for
+    /// a damaged progress file, usage for `--acknowledge`, network for a bundle not downloaded.
     pub fn class(&self) -> Class {
         match self {
             AuditError::Shrunk { .. }

@@ -51,21 +51,37 @@ pub enum DestinationError {
         "{}: {why}; rget writes only to a regular file (replaced once verified), a character device or a FIFO (see 'rget get --help')",
         path.display()
     )]
-    Refused { path: PathBuf, why: String },
+    Refused {
+        /// The destination as given, or the link that loops.
+        path: PathBuf,
+        /// What it is instead (`is a directory`, `is a socket (where the link leads)`, ...).
+        why: String,
+    },
+    /// The destination, or a link on the way to it, could not be inspected, followed or opened
+    /// for writing (exit 7).
     #[error("{}: {what}: {err}", path.display())]
     Io {
+        /// The path whose inspection, link reading or opening failed.
         path: PathBuf,
+        /// The step that failed (`cannot inspect it`, `cannot open it for writing`, ...).
         what: &'static str,
+        /// The system's error.
         err: std::io::Error,
     },
+    /// A write-through destination, opened once everything verified, is no longer a character
+    /// device or a FIFO (exit 7): nothing was written to it.
     #[error(
         "{}: is no longer a character device or FIFO (it changed during the download): nothing was written",
         path.display()
     )]
-    Changed { path: PathBuf },
+    Changed {
+        /// The write-through path, symbolic links followed.
+        path: PathBuf,
+    },
 }
 
 impl DestinationError {
+    /// The exit-code class: usage for a refused destination, local I/O otherwise.
     pub fn class(&self) -> Class {
         match self {
             DestinationError::Refused { .. } => Class::Usage,

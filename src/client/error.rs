@@ -32,25 +32,35 @@ pub enum Class {
     Verification,
     /// A file or server answer that does not parse.
     Malformed,
+    /// A server could not be reached or answered with an HTTP error (exit code 4).
     Network,
+    /// A file, a listing or a record that does not exist (exit code 5).
     NotFound,
     /// A log rolled back or forked.
     TrustAnomaly,
+    /// This host's files or directories could not be read or written (exit code 7).
     LocalIo,
+    /// An argument or configuration the user must fix (exit code 2).
     Usage,
 }
 
 /// Why a file was not handed over: one line that names the problem, and its typed cause.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// A download failed (network, HTTP status, size limit, insecure redirect): its class follows
+    /// the fetch error's kind.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// This host's memory of the logs: a fork, a rollback, or a state file that cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The trust configuration (policy, publisher keys) cannot be found, read or parsed.
     #[error(transparent)]
     Trust(Box<TrustError>),
+    /// The output file cannot be created or replaced where asked.
     #[error(transparent)]
     Destination(#[from] DestinationError),
+    /// Auditing a log's entries failed.
     #[error(transparent)]
     Audit(#[from] AuditError),
     /// Another `SHA256SUMS` recorded under the URL being verified.
@@ -63,9 +73,19 @@ pub enum ClientError {
     // ---- the URL given
     /// Its last segment names no file that a `SHA256SUMS` could list.
     #[error("{url}: its file name cannot be listed in a SHA256SUMS: {err}")]
-    Unlistable { url: String, err: NameError },
+    Unlistable {
+        /// The URL as given.
+        url: String,
+        /// Why its last segment is not a listable name.
+        err: NameError,
+    },
+    /// No `--sums` was given and the URL has no `/` before its file name, so no directory in
+    /// which to find a `SHA256SUMS`.
     #[error("{url}: names no file")]
-    NoFile { url: String },
+    NoFile {
+        /// The URL as given.
+        url: String,
+    },
     /// `--allow-http` can let the file itself come over http, never the logged `SHA256SUMS`.
     #[error(
         "{0} is not https, and logs record SHA256SUMS files only at https URLs: give --sums the https URL of this SHA256SUMS (the file itself may then come over http with --allow-http), or publish the release over https"
@@ -76,50 +96,92 @@ pub enum ClientError {
     SumsUrl(RecordError),
 
     // ---- the SHA256SUMS, its record and proof
+    /// The `SHA256SUMS` fetched does not parse.
     #[error("{url}: {err}")]
-    Sums { url: CanonicalUrl, err: SumsError },
+    Sums {
+        /// Where the `SHA256SUMS` was fetched.
+        url: CanonicalUrl,
+        /// The line or format at fault.
+        err: SumsError,
+    },
     /// Exit code 5 (not found), as documented for a name absent from `SHA256SUMS`.
     #[error("{name:?} is not listed in {sums_url}")]
     NotListed {
+        /// The file name looked up.
         name: String,
+        /// The `SHA256SUMS` that does not list it.
         sums_url: CanonicalUrl,
     },
+    /// The record of this URL and `SHA256SUMS` cannot be built (e.g. it would exceed the largest
+    /// record a log accepts).
     #[error(transparent)]
     Record(RecordError),
+    /// The `SHA256SUMS.tlog-proof` beside the `SHA256SUMS` does not parse.
     #[error("{sums_url}.tlog-proof: {err}")]
     ProofFile {
+        /// The `SHA256SUMS` the proof is for.
         sums_url: CanonicalUrl,
+        /// Where the proof file is malformed.
         err: TlogProofError,
     },
     /// The proof file's checks (`core::verify`): a proof file that does not parse is malformed and
     /// speaks for itself; every other failure names the `SHA256SUMS`.
     #[error("{}", verify_message(sums_url, err))]
     Verify {
+        /// The `SHA256SUMS` being verified.
         sums_url: CanonicalUrl,
+        /// The check that failed.
         err: Box<VerifyError>,
     },
+    /// A verified checkpoint names a log origin that the trust policy does not list.
     #[error("log {origin:?} is not in the policy")]
-    NotInPolicy { origin: String },
+    NotInPolicy {
+        /// The checkpoint's origin line.
+        origin: String,
+    },
+    /// A log's latest checkpoint fails the policy: its log signature or the witness quorum.
     #[error("{log_url}checkpoint: {err}")]
-    Checkpoint { log_url: String, err: PolicyError },
+    Checkpoint {
+        /// The log's base URL (ending in `/`).
+        log_url: String,
+        /// The policy check that failed.
+        err: PolicyError,
+    },
+    /// A log served a valid checkpoint of another log: its origin is not the one the policy gives
+    /// this URL.
     #[error("{log_url}checkpoint is for {got:?}, not for {want:?}")]
     WrongOrigin {
+        /// The log's base URL (ending in `/`).
         log_url: String,
+        /// The origin in the checkpoint served.
         got: String,
+        /// The origin the policy gives this log URL.
         want: String,
     },
+    /// The inclusion proof could not be built from the log's tiles (unreachable tiles are a network
+    /// failure; tiles that fail their checks are a verification failure).
     #[error("{sums_url}: no inclusion proof for index {index} from {log_url}: {err}")]
     NoInclusionProof {
+        /// The `SHA256SUMS` looked up.
         sums_url: CanonicalUrl,
+        /// The leaf index the log's lookup gave for it.
         index: u64,
+        /// The log's base URL (ending in `/`).
         log_url: String,
+        /// Why the tiles did not yield a proof.
         err: Box<MerkleError<TileError>>,
     },
+    /// The log's lookup named an index, but the proof from its tiles does not show the record
+    /// there under the verified checkpoint: a lying lookup.
     #[error("{sums_url}: not in log {origin} at index {index}: {err}")]
     NotIncluded {
+        /// The `SHA256SUMS` looked up.
         sums_url: CanonicalUrl,
+        /// The log's origin.
         origin: String,
+        /// The leaf index the log's lookup gave.
         index: u64,
+        /// Why the inclusion proof does not verify.
         err: Box<MerkleError>,
     },
     /// Exit code 5 (not found), as documented for "no record".
@@ -128,7 +190,9 @@ pub enum ClientError {
         if tried.is_empty() { "no log".to_owned() } else { tried.join(", ") }
     )]
     NotRecorded {
+        /// The `SHA256SUMS` looked up.
         sums_url: CanonicalUrl,
+        /// The SHA-256 of the `SHA256SUMS` bytes fetched.
         sums_sha256: Hash,
         /// The origins of the logs looked up.
         tried: Vec<String>,
@@ -139,29 +203,80 @@ pub enum ClientError {
     #[error(
         "an ssh-ed25519 key applies to {sums_url} ({key}), but the policy trusts rget logs, whose records carry no ssh signature: give the publisher's minisign key, or a Sigsum policy"
     )]
-    SshKeyForRgetLog { sums_url: CanonicalUrl, key: String },
+    SshKeyForRgetLog {
+        /// The `SHA256SUMS` the key applies to.
+        sums_url: CanonicalUrl,
+        /// The key and the line that applied it, for the message.
+        key: String,
+    },
+    /// A publisher key applies to the URL but the server has no `SHA256SUMS.minisig` (HTTP 404):
+    /// stripping the signature must not downgrade to an unsigned release.
     #[error("{sig_url} is missing, but a publisher key applies to this URL ({key})")]
-    SignatureMissing { sig_url: String, key: String },
+    SignatureMissing {
+        /// The `.minisig` URL fetched.
+        sig_url: String,
+        /// Which key applies, for the message.
+        key: String,
+    },
+    /// The `.minisig` fetched is not UTF-8 text.
     #[error("{sig_url}: not UTF-8")]
-    SignatureNotUtf8 { sig_url: String },
+    SignatureNotUtf8 {
+        /// The `.minisig` URL fetched.
+        sig_url: String,
+    },
+    /// The `.minisig` fetched does not parse as a minisign signature.
     #[error("{sig_url}: {err}")]
-    SignatureMalformed { sig_url: String, err: MinisigError },
+    SignatureMalformed {
+        /// The `.minisig` URL fetched.
+        sig_url: String,
+        /// Where the signature file is malformed.
+        err: MinisigError,
+    },
+    /// The signature does not verify under the publisher key (wrong key, or altered `SHA256SUMS`
+    /// or trusted comment).
     #[error("{sig_url}: {err}")]
-    BadSignature { sig_url: String, err: MinisigError },
+    BadSignature {
+        /// The `.minisig` URL fetched.
+        sig_url: String,
+        /// Why the signature does not verify.
+        err: MinisigError,
+    },
     /// A signature bound to another URL is another release's, replayed here.
     #[error("{sig_url}: {err}")]
-    OtherUrl { sig_url: String, err: CommentError },
+    OtherUrl {
+        /// The `.minisig` URL fetched.
+        sig_url: String,
+        /// How the trusted comment's URL binding fails.
+        err: CommentError,
+    },
 
     // ---- rget's own releases (`rget self`)
+    /// A file of a pin directory (`release.pub`, `policy`, `source`) cannot be read.
     #[error("cannot read the pin file {}: {err}", path.display())]
-    PinFile { path: PathBuf, err: std::io::Error },
+    PinFile {
+        /// The pin file.
+        path: PathBuf,
+        /// The read error.
+        err: std::io::Error,
+    },
+    /// The pinned keys, policy or source do not parse.
     #[error("pins ({origin}): {err}")]
-    Pins { origin: String, err: PinsError },
+    Pins {
+        /// Where the pins come from: the pin directory, or "compiled in".
+        origin: String,
+        /// What is wrong with them.
+        err: PinsError,
+    },
+    /// The pinned policy parses as pins but not as a trust policy.
     #[error("pins ({origin}): {err}")]
     PinnedPolicy {
+        /// Where the pins come from: the pin directory, or "compiled in".
         origin: String,
+        /// Why the policy is refused.
         err: Box<TrustError>,
     },
+    /// An rget release failed its checks (malformed release files, or a digest, signature, proof
+    /// or policy that does not hold).
     #[error(transparent)]
     Release(ReleaseError),
     /// Several locations, each failing: all of their errors, as a network failure.
@@ -170,15 +285,27 @@ pub enum ClientError {
         failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     NoLocation {
+        /// What was fetched: "the release", or the binary's name.
         what: String,
+        /// Each location's error, in the order tried.
         failures: Vec<FetchError>,
     },
+    /// A `LATEST` file was served but its trimmed text is not a version.
     #[error("{url}: {text:?} is not a version (MAJOR.MINOR.PATCH[-PRERELEASE])")]
-    NotAVersion { url: String, text: String },
+    NotAVersion {
+        /// The `LATEST` URL.
+        url: String,
+        /// Its trimmed text.
+        text: String,
+    },
+    /// There was no `LATEST` URL to try (never the case with a release source).
     #[error("no LATEST location")]
     NoLatestLocation,
+    /// The path of the running executable cannot be read, and no `--prefix` was given.
     #[error("cannot tell where this rget is installed ({0}): give --prefix DIR")]
     NoInstalledPath(std::io::Error),
+    /// This rget runs from a memfd or a deleted file (as right after the bootstrap), and no
+    /// `--prefix` was given.
     #[error("this rget runs from {0}, not from an installed file: give --prefix DIR")]
     NotInstalled(String),
 }

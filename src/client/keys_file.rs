@@ -20,15 +20,21 @@ pub enum AddError {
     /// The prefix has no canonical spelling.
     #[error("URL prefix {prefix:?} {reason}")]
     BadPrefix {
+        /// The prefix as given.
         prefix: String,
+        /// Why it cannot be canonicalized.
         reason: super::trust::PrefixError,
     },
     /// The prefix (with or without a final `/`) has this very key already.
     #[error("{path} line {line} already has key ID {key_id} for {prefix}; nothing to add")]
     Duplicate {
+        /// The keys file, as displayed.
         path: String,
+        /// The 1-based line that has the key already.
         line: usize,
+        /// The canonical prefix.
         prefix: String,
+        /// The key's ID.
         key_id: String,
     },
     /// The prefix (with or without a final `/`) has another key.
@@ -37,10 +43,15 @@ pub enum AddError {
          {new}: one prefix has one key (edit the file to replace it)"
     )]
     Conflict {
+        /// The keys file, as displayed.
         path: String,
+        /// The 1-based line that has the other key.
         line: usize,
+        /// The canonical prefix.
         prefix: String,
+        /// The ID of the key the file has for the prefix.
         old: String,
+        /// The ID of the key that was to be added.
         new: String,
     },
     /// The file with the new line would not parse (more keys than the limit).
@@ -51,6 +62,7 @@ pub enum AddError {
 /// A key added: the new file text, and what the caller reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Added {
+    /// The whole keys file with the new line appended, to be written in place of the old.
     pub text: String,
     /// The canonical prefix written.
     pub prefix: String,

@@ -47,6 +47,7 @@ const MAX_LATEST: u64 = 256;
 
 /// The release trust in force, and where it came from (for the report).
 pub struct OwnTrust {
+    /// The release keys, policy and source.
     pub trust: ReleaseTrust,
     /// The same policy as the client uses it (log URLs for consistency proofs).
     pub policy: TrustPolicy,
@@ -168,7 +169,9 @@ fn no_location(what: &str, mut failures: Vec<FetchError>) -> ClientError {
 
 /// A release binary that passed every check, tied to this host's memory of the log.
 pub struct Checked {
+    /// What the release files were verified to show.
     pub release: VerifiedRelease,
+    /// How the proof's checkpoint relates to the last one this host saw of the log.
     pub memory: Observed,
 }
 

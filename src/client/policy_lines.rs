@@ -81,26 +81,41 @@ impl fmt::Display for Quorum {
 pub enum LinesError {
     /// A URL given for a log or witness line has no usable canonical spelling.
     #[error("URL {url:?} {reason}")]
-    BadUrl { url: String, reason: PrefixError },
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it has no canonical spelling.
+        reason: PrefixError,
+    },
     /// An argument that is no line of its kind names a file that cannot be read.
     #[error("--{flag} {arg:?} is neither a '{flag} ...' line nor a readable file: {reason}")]
     Read {
+        /// The flag's name, which is also the line's keyword (`log`, `witness`).
         flag: &'static str,
+        /// The argument, taken as a path.
         arg: String,
+        /// Why the file could not be read: the system's error, too large, or not UTF-8.
         reason: String,
     },
     /// A file or line that is not what its flag takes.
     #[error("--{flag} {source_name}: {reason}")]
     Malformed {
+        /// The flag's name, which is also the line's keyword (`log`, `witness`).
         flag: &'static str,
+        /// The argument (quoted), the file, or `FILE line N`.
         source_name: String,
+        /// What is wrong with it (the policy parser's message, or a line of another kind).
         reason: String,
     },
     /// The lines do not make a policy together (a repeated key, name or origin).
     #[error("--{flag} {source_name}: {reason}")]
     Conflict {
+        /// The flag's name, which is also the line's keyword (`log`, `witness`).
         flag: &'static str,
+        /// The argument (quoted) or `FILE line N` whose line repeats an earlier one's key, name or
+        /// origin.
         source_name: String,
+        /// The policy parser's message, without its line number.
         reason: String,
     },
     /// No `--log` and no `--witness`: nothing to assemble.
@@ -112,8 +127,11 @@ pub enum LinesError {
         if *.count == 1 { "" } else { "es" }
     )]
     Unmeetable {
+        /// The quorum asked for.
         quorum: Quorum,
+        /// How many witnesses the lines list.
         count: usize,
+        /// What to do when there are no witnesses at all (empty otherwise).
         hint: &'static str,
     },
     /// The assembled policy fails the client's own checks (a log without a usable URL).
@@ -156,7 +174,9 @@ pub fn witness_line(vkey: &VerifierKey, url: Option<&str>) -> String {
 /// One line to assemble, and where it came from (for messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
+    /// Which flag gave it.
     pub kind: Kind,
+    /// The line, trimmed.
     pub text: String,
     /// The argument, or `FILE line N`.
     pub source: String,

@@ -79,6 +79,7 @@ const MAX_AUDIT_FILE: usize = 64 * 1024;
 /// Where the evidence of a fork, rollback or unserved tree was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
+    /// Kept in this new directory under the state directory's `evidence/`.
     Saved(PathBuf),
     /// Saving failed (full disk, permissions): the error still stands, and says this.
     NotSaved(String),
@@ -100,21 +101,30 @@ impl fmt::Display for Evidence {
 /// problems (exit code 7 in the CLI).
 #[derive(Debug, Error)]
 pub enum StateError {
+    /// No `--state` was given and the environment has neither `XDG_STATE_HOME` nor `HOME`.
     #[error(
         "no state directory: --state was not given and neither XDG_STATE_HOME nor HOME is set; pass --state DIR"
     )]
     NoStateDir,
+    /// A file or directory of the state directory could not be created, opened, inspected, listed,
+    /// read, written or locked.
     #[error("{path}: cannot {op}: {err}")]
     Io {
+        /// The file or directory, as displayed.
         path: String,
+        /// What was attempted (`open`, `write`, `create the state directory`, ...).
         op: &'static str,
+        /// The system's error.
         err: io::Error,
     },
     /// A state directory or file that others could have written, or that rget did not make.
     #[error("{path}: {problem}; {fix}")]
     NotPrivate {
+        /// The file or directory, as displayed.
         path: String,
+        /// What is wrong: another owner, group or world write permission, or not a regular file.
         problem: String,
+        /// The command that fixes it (`chmod go-w ...`, `chown ...`, `rm ...`).
         fix: String,
     },
     /// A stored checkpoint that does not parse, is another log's, or whose log signature fails:
@@ -124,35 +134,65 @@ pub enum StateError {
          with (not the log's doing); move the file aside (mv {path} {path}.bad) to trust the log's next \
          checkpoint anew"
     )]
-    Corrupt { path: String, reason: String },
-    #[error("log {origin}: cannot get a consistency proof from tree size {old} to {new}: {reason}")]
-    Proof {
-        origin: String,
-        old: u64,
-        new: u64,
+    Corrupt {
+        /// The stored checkpoint file, as displayed.
+        path: String,
+        /// What is wrong with it (`does not parse (...)`, `fails its log signature ...`, ...).
         reason: String,
     },
+    /// The consistency proof between the stored and the new tree size could not be had for a
+    /// reason other than the log failing to serve the tiles of a size it signed (unreachable, say).
+    #[error("log {origin}: cannot get a consistency proof from tree size {old} to {new}: {reason}")]
+    Proof {
+        /// The log's origin.
+        origin: String,
+        /// The smaller tree size.
+        old: u64,
+        /// The larger tree size.
+        new: u64,
+        /// Why the proof could not be had.
+        reason: String,
+    },
+    /// Another rget process held the log's lock until the command's `--max-time` ran out.
     #[error("{path}: another rget process held this log's lock until {limit} ran out")]
-    LockTimeout { path: String, limit: String },
+    LockTimeout {
+        /// The lock file, as displayed.
+        path: String,
+        /// The time limit that ran out, in words.
+        limit: String,
+    },
+    /// The log signed a checkpoint that is not consistent with the one this host stored: same size
+    /// with another root, or a consistency proof that does not verify.
     #[error(
         "FORK of log {origin}: its checkpoint of size {new_size} is not consistent with the checkpoint of size \
          {stored_size} this host verified before ({detail}); {evidence}"
     )]
     Fork {
+        /// The log's origin.
         origin: String,
+        /// The tree size of the checkpoint this host stored.
         stored_size: u64,
+        /// The tree size of the checkpoint just signed by the log.
         new_size: u64,
+        /// How they disagree (the two roots, or why the proof failed).
         detail: String,
+        /// Where both checkpoints were kept.
         evidence: Evidence,
     },
+    /// The log's current checkpoint is smaller than the one this host stored (a proof file's
+    /// older checkpoint is no rollback: it is tied to the stored one instead).
     #[error(
         "ROLLBACK of log {origin}: it serves a checkpoint of size {new_size}, older than the checkpoint of size \
          {stored_size} this host verified before; {evidence}"
     )]
     Rollback {
+        /// The log's origin.
         origin: String,
+        /// The tree size of the checkpoint this host stored.
         stored_size: u64,
+        /// The smaller tree size the log serves now.
         new_size: u64,
+        /// Where both checkpoints were kept.
         evidence: Evidence,
     },
     /// The log signed a tree size whose tiles it does not serve (missing, or not tiles at all).
@@ -161,21 +201,35 @@ pub enum StateError {
          tree it cannot back; {evidence}"
     )]
     Unserved {
+        /// The log's origin.
         origin: String,
+        /// The signed tree size whose tiles are not served.
         size: u64,
+        /// What is missing or malformed, as the tile reader said.
         detail: String,
+        /// Where the checkpoints were kept.
         evidence: Evidence,
     },
+    /// The `rget audit` mark of a log does not parse, or a new mark would move back, go past the
+    /// stored checkpoint, or disagree with its root at equal size.
     #[error("{path}: audit record of log {origin} {reason}")]
     Audit {
+        /// The audit record file, as displayed.
         path: String,
+        /// The log's origin.
         origin: String,
+        /// What is wrong with it.
         reason: String,
     },
+    /// [`Pending::commit`] was given another checkpoint than the one compared (a bug in the
+    /// caller).
     #[error(
         "internal error: the checkpoint given to the memory of log {origin} is not the one compared with it"
     )]
-    NotCompared { origin: String },
+    NotCompared {
+        /// The log's origin.
+        origin: String,
+    },
 }
 
 /// Why a consistency proof could not be had. [`ProofError::unserved`] tells a log that failed to
@@ -204,6 +258,7 @@ impl ProofError for &str {}
 /// tiles with `TileHashSource` and `merkle::consistency_proof`. Closures
 /// `FnMut(old, new) -> Result<Vec<Hash>, E>` implement it.
 pub trait ConsistencyProver {
+    /// Why a proof could not be had; it tells an unserved tree from an unreachable log.
     type Error: ProofError;
     /// The RFC 9162 consistency proof from the tree of `old` leaves to that of `new` (0 < old < new).
     fn consistency(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, Self::Error>;
@@ -235,13 +290,29 @@ impl<S: HashSource> ConsistencyProver for FromHashSource<S> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observed {
     /// Nothing was stored for this log: the checkpoint is now stored (trust on first use).
-    FirstUse { size: u64 },
+    FirstUse {
+        /// The tree size of the checkpoint stored.
+        size: u64,
+    },
     /// The stored checkpoint is this very tree.
-    Unchanged { size: u64 },
+    Unchanged {
+        /// The tree size of the stored and of the new checkpoint.
+        size: u64,
+    },
     /// The checkpoint extends the stored one (consistency proof verified) and replaced it.
-    Advanced { from: u64, to: u64 },
+    Advanced {
+        /// The tree size of the checkpoint replaced.
+        from: u64,
+        /// The tree size of the checkpoint stored now.
+        to: u64,
+    },
     /// An older checkpoint (from a proof file) is consistent with the newer stored one, which stays.
-    TiedToNewer { size: u64, newest: u64 },
+    TiedToNewer {
+        /// The tree size of the older checkpoint.
+        size: u64,
+        /// The tree size of the stored checkpoint, which stays.
+        newest: u64,
+    },
 }
 
 impl fmt::Display for Observed {
@@ -271,14 +342,18 @@ impl fmt::Display for Observed {
 /// `rget audit` progress for one log: the tree it last fully audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditMark {
+    /// The tree size audited.
     pub size: u64,
+    /// The root hash of the tree at that size.
     pub root: Hash,
 }
 
 /// A log with a stored checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLog {
+    /// The log's origin (its directory name is the hash of it).
     pub origin: String,
+    /// The stored checkpoint, parsed (not re-verified).
     pub checkpoint: Checkpoint,
     /// The stored note, verbatim.
     pub note: Vec<u8>,
@@ -465,6 +540,7 @@ impl StateDir {
         self
     }
 
+    /// The state directory.
     pub fn root(&self) -> &Path {
         &self.root
     }

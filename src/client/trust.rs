@@ -51,9 +51,15 @@ pub const MAX_KEYS: usize = 10_000;
 /// `XDG_*` values are ignored, as the XDG base directory specification asks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Env {
+    /// `HOME`: the fallback base of the config and state directories.
     pub home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME`: where `rget/policy` and `rget/keys` live (used only if absolute).
     pub xdg_config_home: Option<PathBuf>,
+    /// `XDG_STATE_HOME`: where `rget/` keeps the checkpoints this host has seen (used only if
+    /// absolute).
     pub xdg_state_home: Option<PathBuf>,
+    /// `RGET_POLICY`: the policy file (or built-in policy name) to use when `--policy` is not
+    /// given.
     pub rget_policy: Option<PathBuf>,
 }
 
@@ -102,8 +108,11 @@ impl Env {
 /// Where the policy file came from, for messages and output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicySource {
+    /// `--policy FILE` (also the pinned policy of rget's own releases).
     Flag,
+    /// The `RGET_POLICY` environment variable.
     EnvVar,
+    /// `policy` in the configuration directory.
     ConfigDir,
 }
 
@@ -120,83 +129,140 @@ impl fmt::Display for PolicySource {
 /// Errors in the trust configuration. Each is one line naming the file (and line) and the problem.
 #[derive(Debug, Error)]
 pub enum TrustError {
+    /// Neither `--policy` nor `RGET_POLICY` is given and the configuration directory has no
+    /// `policy`.
     #[error(
         "no trust policy: --policy was not given, RGET_POLICY is not set, and {looked} does not exist; \
          create it with one line `log <log vkey> <log URL>` per trusted log and a quorum line \
          (`quorum none` to require no witness cosignatures), or pass --policy FILE"
     )]
-    NoPolicy { looked: String },
+    NoPolicy {
+        /// The default policy path that does not exist.
+        looked: String,
+    },
+    /// Neither `--policy` nor `RGET_POLICY` is given, and no configuration directory can be found
+    /// (neither an absolute `XDG_CONFIG_HOME` nor `HOME`).
     #[error(
         "no trust policy: --policy was not given, RGET_POLICY is not set, and neither XDG_CONFIG_HOME \
          nor HOME is set to find rget/policy; pass --policy FILE"
     )]
     NoConfigDir,
+    /// The policy file cannot be opened or read (a named file that is missing ends here too).
     #[error("{path} (named by {via}): cannot read the policy: {err}")]
     ReadPolicy {
+        /// The policy file.
         path: String,
+        /// How it was named.
         via: PolicySource,
+        /// The read error.
         err: io::Error,
     },
+    /// A policy, keys or public key file is larger than its limit: read no further than needed.
     #[error("{path}: {what} is larger than {max} bytes")]
     TooLarge {
+        /// The file (`--key ARG` for a key file named on the command line).
         path: String,
+        /// Which kind of file: "policy", "keys file", "public key file".
         what: &'static str,
+        /// The limit, in bytes.
         max: usize,
     },
+    /// A policy, keys or public key file is not UTF-8.
     #[error("{path}: {what} is not UTF-8 text")]
-    NotUtf8 { path: String, what: &'static str },
+    NotUtf8 {
+        /// The file (`--key ARG` for a key file named on the command line).
+        path: String,
+        /// Which kind of file: "policy", "keys file", "public key file".
+        what: &'static str,
+    },
+    /// The policy text parses neither as a C2SP tlog-policy nor as a Sigsum policy.
     #[error("{path}: {err}")]
     BadPolicy {
+        /// The policy file (or built-in policy name).
         path: String,
+        /// The parse error.
         err: SigsumPolicyError,
     },
+    /// The policy trusts both Sigsum logs and rget logs: a file would be accepted under whichever
+    /// proof was easier to get.
     #[error(
         "{path}: log {sigsum:?} is a Sigsum log and log {other:?} is not: a policy trusts one kind of log \
          (Sigsum logs prove a download with SHA256SUMS.proof, rget logs with their records); write two \
          policies"
     )]
     MixedPolicy {
+        /// The policy file.
         path: String,
+        /// The origin of its first Sigsum log.
         sigsum: String,
+        /// The origin of its first log that is not a Sigsum log.
         other: String,
     },
+    /// A `log` line has no URL: the client would have nowhere to fetch the log's checkpoint from.
     #[error(
         "{path} line {line}: log {origin:?} has no URL; the client fetches the log's checkpoint and \
          tiles from it, so write `log <vkey> https://<log URL prefix>/`"
     )]
     LogWithoutUrl {
+        /// The policy file.
         path: String,
+        /// The 1-based line of the `log` line.
         line: usize,
+        /// The log's origin (its key name).
         origin: String,
     },
+    /// A `log` line's URL has no canonical https spelling (or is plain http without the flag).
     #[error("{path} line {line}: log {origin:?}: URL {url:?} {reason}")]
     BadLogUrl {
+        /// The policy file.
         path: String,
+        /// The 1-based line of the `log` line.
         line: usize,
+        /// The log's origin (its key name).
         origin: String,
+        /// The URL as written.
         url: String,
+        /// Why it cannot be used.
         reason: Box<PrefixError>,
     },
+    /// `--key` parses as no key and names no readable file.
     #[error(
         "--key {arg:?} is neither a minisign nor an ssh-ed25519 public key ({parse}), nor a readable file ({io})"
     )]
     BadKeyArg {
+        /// The `--key` argument as given.
         arg: String,
+        /// Why it is not a minisign key.
         parse: minisig::MinisigError,
+        /// Why it is not a readable file.
         io: io::Error,
     },
+    /// The file named by `--key` holds neither a minisign public key nor `ssh-ed25519` keys.
     #[error("--key {path}: not a minisign public key file ({err}) nor ssh-ed25519 keys ({ssh})")]
     BadKeyFile {
+        /// The file named by `--key`.
         path: String,
+        /// Why it is not a minisign public key.
         err: minisig::MinisigError,
+        /// Why it is not a file of `ssh-ed25519` keys (or that this command takes none).
         ssh: String,
     },
+    /// The keys file exists but cannot be read (a missing default keys file is no error).
     #[error("{path}: cannot read the keys file: {err}")]
-    ReadKeys { path: String, err: io::Error },
+    ReadKeys {
+        /// The keys file.
+        path: String,
+        /// The read error.
+        err: io::Error,
+    },
+    /// A keys-file line is malformed: bad prefix, bad key, or a prefix given twice.
     #[error("{path} line {line}: {reason}")]
     BadKeysLine {
+        /// The keys file.
         path: String,
+        /// The 1-based line number.
         line: usize,
+        /// What is wrong with the line.
         reason: String,
     },
 }
@@ -218,10 +284,13 @@ fn show(path: &Path) -> String {
 /// Why a URL prefix cannot be used: a phrase to follow the URL in a message.
 #[derive(Debug, PartialEq, Eq, Error)]
 pub enum PrefixError {
+    /// No `://` in it.
     #[error("has no scheme (want https://...)")]
     NoScheme,
+    /// A scheme other than http or https (the scheme as written).
     #[error("has scheme {0:?}, want https")]
     Scheme(String),
+    /// `http://` without `--allow-http`: anyone on the network path can alter plain http.
     #[error("is plain http, which is refused unless http is allowed by flag")]
     PlainHttp,
     /// No canonical spelling (`record::canonical_url`).
@@ -283,6 +352,7 @@ pub struct TrustedLog<'a> {
     /// The log's URL prefix, canonical, ending in `/`: `<url>checkpoint`, `<url>tile/0/000`, ...
     /// (for a Sigsum log: `<url>get-tree-head`, ...).
     pub url: &'a str,
+    /// The policy's entry for the log: its verifier key.
     pub log: &'a PolicyLog,
     /// A Sigsum log: its API is Sigsum's (`get-tree-head`, `get-consistency-proof`, ...).
     pub sigsum: bool,
@@ -291,8 +361,11 @@ pub struct TrustedLog<'a> {
 /// A loaded policy whose every log has a usable URL.
 #[derive(Clone, Debug)]
 pub struct TrustPolicy {
+    /// The policy file read (or the built-in policy's name).
     pub path: PathBuf,
+    /// How it was named.
     pub via: PolicySource,
+    /// The parsed policy: logs, witnesses, quorum.
     pub policy: Policy,
     /// `urls[i]` is the canonical URL prefix of `policy.logs[i]`.
     urls: Vec<String>,
@@ -513,8 +586,11 @@ pub enum KeySource {
     Flag,
     /// A keys-file line.
     KeysFile {
+        /// The keys file.
         path: PathBuf,
+        /// The 1-based line number.
         line: usize,
+        /// The line's canonical URL prefix.
         prefix: String,
     },
 }
@@ -524,7 +600,9 @@ pub enum KeySource {
 /// proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublisherKey {
+    /// A minisign Ed25519 public key: checks `SHA256SUMS.minisig`.
     Minisign(PublicKey),
+    /// Raw Ed25519 public keys of `ssh-ed25519` lines (at least one): check a Sigsum leaf.
     Ssh(Vec<[u8; 32]>),
 }
 
@@ -567,7 +645,9 @@ struct KeyEntry {
 /// A key that applies to a URL, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedKey<'a> {
+    /// The key.
     pub key: &'a PublisherKey,
+    /// `--key`, or the keys-file line whose prefix matched.
     pub source: KeySource,
 }
 

@@ -61,12 +61,15 @@ pub(crate) struct Ours<'a> {
     }
 )]
 pub struct Replayed {
+    /// The `SHA256SUMS` URL, canonical.
     pub sums_url: CanonicalUrl,
     /// The record verified and served.
     pub index: u64,
+    /// SHA-256 of the `SHA256SUMS` verified and served.
     pub sums_sha256: Hash,
     /// The other records: `index N (sha256 D[, log O][, NOT proved])`.
     pub others: Vec<String>,
+    /// Where the listing, the checkpoints and the proved records were kept.
     pub evidence: Evidence,
 }
 

@@ -32,12 +32,15 @@ pub struct Children {
 /// A server the demo started: its pid and the address it announced.
 #[derive(Debug, Clone)]
 pub struct Started {
+    /// The server's process ID.
     pub pid: u32,
     /// `http://127.0.0.1:PORT`
     pub base: String,
 }
 
 impl Children {
+    /// An empty registry for the demo's `workspace`, which [`Children::cleanup`] removes unless
+    /// `keep`.
     pub fn new(workspace: &Path, keep: bool) -> Children {
         let c = Children::default();
         {

@@ -42,8 +42,11 @@ pub struct Options {
 /// One attack and how it was refused. `rget demo --json` prints it as it is (fields in this order).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Attack {
+    /// What the attacker did, in a few words.
     pub name: &'static str,
+    /// The bootstrap exited with failure.
     pub refused: bool,
+    /// The bootstrap's exit code (`None` if a signal ended it).
     pub exit_code: Option<i32>,
     /// The bootstrap's own one-line error.
     pub error: String,
@@ -59,7 +62,10 @@ pub struct Attack {
 pub struct SigsumStep {
     /// The Sigsum log's origin, `sigsum.org/v1/tree/<key hash>`.
     pub log: String,
+    /// The release's leaf index, from `rget get --json` (0 if the report lacks it).
     pub leaf_index: u64,
+    /// The size of the tree the proof was checked under, from `rget get --json` (0 if the report
+    /// lacks it).
     pub tree_size: u64,
     /// The witnesses whose cosignatures `rget get` verified.
     pub witnesses: Vec<String>,
@@ -70,21 +76,32 @@ pub struct SigsumStep {
 /// What the demo did and saw. `rget demo --json` prints it as it is (fields in this order).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Account {
+    /// The temporary directory everything ran in.
     #[serde(serialize_with = "display")]
     pub workspace: PathBuf,
+    /// The version the running rget was released as.
     pub version: String,
+    /// SHA-256 (hex) of the released binary: the running rget.
     pub released_sha256: String,
+    /// SHA-256 (hex) of the bootstrap built with the demo's pins.
     pub bootstrap_sha256: String,
+    /// The installed file is byte for byte the released binary.
     pub installed: bool,
     /// What the executed rget reported as its own digest (`self verify`, hashing /proc/self/exe).
     pub executed_sha256: String,
+    /// The release record's index in the log, as the executed rget reported it.
     pub log_index: Option<u64>,
+    /// The bootstrap's `ok: ` lines, one per check that passed.
     pub bootstrap_checks: Vec<String>,
+    /// Each attack on the release and how the bootstrap refused it.
     pub attacks: Vec<Attack>,
+    /// The Sigsum step, if the demo got that far.
     pub sigsum: Option<SigsumStep>,
+    /// Process ids of the servers the demo started.
     pub server_pids: Vec<u32>,
     /// After cleanup: no server alive and the workspace gone (or kept on request).
     pub cleaned_up: bool,
+    /// Wall time of the whole demo, in seconds.
     #[serde(serialize_with = "hundredths")]
     pub seconds: f64,
 }

@@ -14,18 +14,23 @@ pub struct LogDir {
 }
 
 impl LogDir {
+    /// The log directory at `root` (nothing is read or created).
     pub fn new(root: impl Into<PathBuf>) -> LogDir {
         LogDir { root: root.into() }
     }
+    /// The log directory itself.
     pub fn root(&self) -> &Path {
         &self.root
     }
+    /// `log.key`: the log's private signing key (mode 0600); its presence marks an initialised log.
     pub fn key(&self) -> PathBuf {
         self.root.join("log.key")
     }
+    /// `log.pub`: the log's note verifier key, for clients' policies.
     pub fn verifier_key(&self) -> PathBuf {
         self.root.join("log.pub")
     }
+    /// `tree-state`: the size and root of the tree sequenced so far.
     pub fn state(&self) -> PathBuf {
         self.root.join("tree-state")
     }
@@ -37,6 +42,7 @@ impl LogDir {
     pub fn public(&self) -> PathBuf {
         self.root.join("public")
     }
+    /// `public/checkpoint`: the latest published (signed, cosigned) checkpoint.
     pub fn checkpoint(&self) -> PathBuf {
         self.public().join("checkpoint")
     }
@@ -55,18 +61,35 @@ fn create_dirs_durably(dir: &Path) -> io::Result<()> {
 /// Why `rget log init` could not create a log.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// The directory already has a `log.key`: overwriting it would lose the log's key and fork
+    /// its history (holds the directory).
     #[error("{0} already holds a log (log.key exists); refusing to overwrite it")]
     Exists(String),
+    /// The origin is not a valid note key name (holds the origin).
     #[error("origin {0:?} is not a valid key name (non-empty, no spaces, no '+')")]
     BadOrigin(String),
+    /// The key given to `init` is named otherwise than the origin: its checkpoints would not
+    /// verify under the origin's key.
     #[error(
         "the key's name {key:?} differs from the origin {origin:?} (the log key's name must equal the checkpoint origin)"
     )]
-    KeyNameMismatch { key: String, origin: String },
+    KeyNameMismatch {
+        /// The key's name.
+        key: String,
+        /// The origin asked for.
+        origin: String,
+    },
+    /// The system's random number generator failed, or the new key could not be named.
     #[error("cannot generate a key: {0}")]
     Rng(String),
+    /// A directory or file of the log cannot be created or written.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The directory or file.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
 }
 
 /// A fresh key for a Sigsum log: its name, the checkpoint origin, is `sigsum.org/v1/tree/<hex

@@ -9,6 +9,7 @@ use rget_core::digest::Hash;
 use rget_core::record;
 use std::collections::HashMap;
 
+/// The log's indexes by leaf hash and by canonical URL, rebuilt from the entry bundles on open.
 #[derive(Default)]
 pub struct Index {
     by_leaf: HashMap<Hash, u64>,
@@ -49,6 +50,7 @@ impl Index {
         self.by_leaf.len()
     }
 
+    /// Whether no entry is indexed.
     pub fn is_empty(&self) -> bool {
         self.by_leaf.is_empty()
     }

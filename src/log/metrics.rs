@@ -32,6 +32,7 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// Every reason, in the order `/metrics` lists them.
     pub const ALL: [Reject; 9] = [
         Reject::BadUrl,
         Reject::BadSums,
@@ -43,6 +44,7 @@ impl Reject {
         Reject::Forbidden,
         Reject::RateLimited,
     ];
+    /// The value of the `reason` label.
     pub fn label(self) -> &'static str {
         match self {
             Reject::BadUrl => "bad_url",
@@ -63,13 +65,21 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+/// The log's counters and gauges, rendered by [`Metrics::render`] for `GET /metrics`.
 #[derive(Default)]
 pub struct Metrics {
+    /// Records sequenced into the log (`rget_log_entries_total`).
     pub entries: AtomicU64,
+    /// Size of the published tree (`rget_log_tree_size`).
     pub tree_size: AtomicU64,
+    /// Batches made durable and published (`rget_log_batches_total`).
     pub batches: AtomicU64,
+    /// Submissions of records already in the log, answered with the existing index
+    /// (`rget_log_duplicate_submissions_total`).
     pub duplicates: AtomicU64,
+    /// Submissions waiting for the sequencer (`rget_log_queue_depth`).
     pub queue_depth: AtomicU64,
+    /// Batches that could not be made durable (`rget_log_commit_failures_total`).
     pub commit_failures: AtomicU64,
     /// 1 while the durable tree is ahead of the published checkpoint because the witnesses asked
     /// did not meet the quorum.
@@ -88,9 +98,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts one submission refused for `r`.
     pub fn reject(&self, r: Reject) {
         self.rejected[r as usize].fetch_add(1, Relaxed);
     }
+    /// How many submissions were refused for `r`.
     pub fn rejected(&self, r: Reject) -> u64 {
         self.rejected[r as usize].load(Relaxed)
     }

@@ -24,6 +24,7 @@ pub enum List {
 }
 
 impl List {
+    /// The list's name, as the request spells it (`testing`, `staging`).
     pub fn name(self) -> &'static str {
         match self {
             List::Testing => "testing",
@@ -39,7 +40,9 @@ pub struct Request {
     pub vkey: VerifierKey,
     /// add-checkpoint requests a day, at most.
     pub qpd: u32,
+    /// How to reach the log's operator (`--contact`: an email address or a URL).
     pub contact: String,
+    /// The list the log asks to be on.
     pub list: List,
 }
 

@@ -72,15 +72,32 @@ impl Default for Config {
 /// Why a log directory could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// A file or directory of the log cannot be read or written.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// `log.key` does not parse as a note signer key.
     #[error("{path} is not a log private key: {reason}")]
-    Key { path: String, reason: String },
+    Key {
+        /// The key file.
+        path: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// `tree-state` does not parse (holds its path).
     #[error("{0} is not a valid tree-state file")]
     State(String),
     /// The key file cannot be read, or is not one only this user controls.
     #[error("{0}")]
     Secret(#[from] crate::secret::SecretError),
+    /// The files disagree: a published checkpoint that does not verify or is ahead of
+    /// `tree-state`, an entry bundle that does not decode, or bundles that do not hash to the
+    /// recorded root. Serving from them could publish a tree that contradicts a published
+    /// checkpoint.
     #[error("log storage is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -88,8 +105,10 @@ pub enum OpenError {
 /// A submission could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
+    /// The queue holds `queue_size` submissions already (HTTP 503: try again later).
     #[error("the log's queue is full")]
     QueueFull,
+    /// The log is shutting down, or its sequencer stopped after a storage failure.
     #[error("the log is not accepting submissions (shutting down or storage failure)")]
     Closed,
 }
@@ -102,6 +121,7 @@ pub struct CommitError(pub String);
 /// A record in the log, with its proof under the published checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proved {
+    /// The record's leaf index.
     pub index: u64,
     /// `c2sp.org/tlog-proof@v1` bytes.
     pub proof: Vec<u8>,
@@ -828,6 +848,7 @@ impl Handle {
         &self.origin
     }
 
+    /// The log's counters and gauges, for `/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }

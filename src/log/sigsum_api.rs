@@ -49,15 +49,34 @@ const MAX_TOKEN_KEYS: usize = 10;
 /// Why a `--sigsum-tokens` file is refused: the line, then the problem.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenKeysError {
+    /// A line that is not exactly two fields.
     #[error("line {line}: want `<domain> <hex public key>`")]
-    Shape { line: usize },
+    Shape {
+        /// The 1-based line number.
+        line: usize,
+    },
     /// The domain as a header can carry it, or no token could ever match it.
     #[error("line {line}: {domain:?} is not a lowercase ASCII domain name")]
-    Domain { line: usize, domain: String },
+    Domain {
+        /// The 1-based line number.
+        line: usize,
+        /// The domain as written.
+        domain: String,
+    },
+    /// The key is not a raw Ed25519 public key in hex.
     #[error("line {line}: the key is not 64 hex digits")]
-    Key { line: usize },
+    Key {
+        /// The 1-based line number.
+        line: usize,
+    },
+    /// More keys for one domain than a log reads from DNS.
     #[error("line {line}: more than {MAX_TOKEN_KEYS} keys for {domain}")]
-    TooMany { line: usize, domain: String },
+    TooMany {
+        /// The 1-based line of the key over the limit.
+        line: usize,
+        /// The domain.
+        domain: String,
+    },
 }
 
 /// Submit-token keys by domain: what the DNS records `_sigsum_v1.<domain>` publish for a public log.
@@ -118,6 +137,8 @@ pub struct SigsumApi {
 }
 
 impl SigsumApi {
+    /// The API of the Sigsum log with key `log`, whose published checkpoints carry cosignatures by
+    /// `witnesses`; with `tokens`, `add-leaf` requires a valid `Sigsum-Token`.
     pub fn new(log: VerifierKey, witnesses: Vec<VerifierKey>, tokens: Option<TokenKeys>) -> Self {
         SigsumApi {
             log,

@@ -17,7 +17,9 @@ const HEADER: &str = "rget-log-state/v1";
 /// The durable tree state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TreeState {
+    /// The number of entries made durable.
     pub size: u64,
+    /// The RFC 6962 root hash of the tree of those entries.
     pub root: Hash,
 }
 

@@ -72,6 +72,7 @@ struct Target {
 /// What a witness did for the log so far, for `/metrics`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WitnessStats {
+    /// The witness's name in the witnesses file.
     pub name: String,
     /// The size of the latest checkpoint of this log it cosigned (0: none yet).
     pub cosigned_size: u64,
@@ -117,18 +118,40 @@ pub struct Cosigned {
 /// Why a witnesses file cannot be used (`line` is 1-based).
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessesError {
+    /// A `qpd` line without exactly two fields after `qpd` (holds the line number).
     #[error("line {0}: a qpd line is 'qpd <witness name> <requests a day>'")]
     QpdLine(usize),
+    /// A `qpd` budget that is not a decimal from 1 to 2^31 − 1.
     #[error("line {line}: qpd {value:?} is not a number from 1 to 2147483647")]
-    QpdValue { line: usize, value: String },
+    QpdValue {
+        /// The 1-based line number.
+        line: usize,
+        /// The value as written (bounded, escaped).
+        value: String,
+    },
+    /// A `qpd` line naming no witness of the file.
     #[error("line {line}: qpd for {name:?}, which is not a witness")]
-    QpdNotAWitness { line: usize, name: String },
+    QpdNotAWitness {
+        /// The 1-based line number.
+        line: usize,
+        /// The name given.
+        name: String,
+    },
+    /// A second `qpd` line for one witness: which one holds would be a guess.
     #[error("line {line}: a second qpd for witness {name:?}")]
-    SecondQpd { line: usize, name: String },
+    SecondQpd {
+        /// The 1-based line of the second `qpd`.
+        line: usize,
+        /// The witness's name.
+        name: String,
+    },
+    /// The file (without its `qpd` lines) is not a valid C2SP tlog-policy.
     #[error(transparent)]
     Policy(PolicyError),
+    /// A `witness` line has no URL (holds the witness's name).
     #[error("witness {0:?} has no URL: the log must know where to send checkpoints")]
     NoUrl(String),
+    /// The HTTP client for the witnesses cannot be built (a CA file or proxy setting is bad).
     #[error(transparent)]
     Client(FetchError),
 }
@@ -140,20 +163,41 @@ pub enum WitnessError {
     /// budget left).
     #[error("its budget has no request left for the resend after its 409")]
     NoBudgetForResend,
+    /// The log could not build the consistency proof from the size the witness holds.
     #[error("no consistency proof from {old}: {err}")]
-    NoProof { old: u64, err: MerkleError },
+    NoProof {
+        /// The size the witness holds (the proof's old size).
+        old: u64,
+        /// Why the proof could not be built.
+        err: MerkleError,
+    },
     /// The witness cosigned a larger tree than this log has.
     #[error("holds size {held}, larger than this log's {size}: a fork or a rollback")]
-    HoldsLarger { held: u64, size: u64 },
+    HoldsLarger {
+        /// The size the witness's 409 says it holds.
+        held: u64,
+        /// This checkpoint's size.
+        size: u64,
+    },
+    /// A 409 whose body is not a size, or names the size just sent from (holds the body).
     #[error("answered 409 with {0:?}")]
     Bad409(String),
+    /// The witness answered 409 again to the resend with a consistency proof from the size it
+    /// named.
     #[error("kept answering 409")]
     Kept409,
     /// An HTTP failure, with what the status means coming from a bastion or a budget (or nothing).
     #[error("{err}{hint}")]
-    Fetch { err: FetchError, hint: &'static str },
+    Fetch {
+        /// The request's failure.
+        err: FetchError,
+        /// What the status likely means, or empty.
+        hint: &'static str,
+    },
+    /// A 200 answer that holds no valid cosignature by the witness's key.
     #[error(transparent)]
     Answer(AnswerError),
+    /// The thread asking this witness panicked; the round goes on without it.
     #[error("witness thread panicked")]
     Panicked,
 }
@@ -161,12 +205,17 @@ pub enum WitnessError {
 /// Why a witness's answer holds no cosignature to keep.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
+    /// The answer body is not UTF-8.
     #[error("answer is not UTF-8")]
     NotUtf8,
+    /// The answer is not signed-note signature lines.
     #[error("answer is not signature lines: {0}")]
     NotSignatureLines(NoteError),
+    /// No signature line carries the witness key's name and key ID.
     #[error("answer has no cosignature by this witness's key")]
     NoCosignature,
+    /// The witness key's line does not verify over this checkpoint: kept, it would make every
+    /// client refuse the published checkpoint.
     #[error("cosignature does not verify: {0}")]
     DoesNotVerify(NoteError),
 }

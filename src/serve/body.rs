@@ -16,10 +16,12 @@ const DRAIN_BYTES: usize = 256 * 1024;
 pub enum BodyError {
     /// Longer than `max` bytes (declared, or sent).
     TooLarge {
+        /// The largest body accepted, in bytes.
         max: usize,
     },
     /// Not received within the body timeout.
     Timeout,
+    /// The connection failed while the body was read (a malformed chunk, a reset).
     Read(hyper::Error),
 }
 

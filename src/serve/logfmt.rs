@@ -21,8 +21,12 @@ pub const PER_SECOND: u32 = 10;
 /// Log levels of [`event`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
+    /// What the server did: started, stopped, cosigned.
     Info,
+    /// A request refused, or a condition the server carries on through (a quorum not met, a
+    /// configuration overridden).
     Warn,
+    /// A failure of the server's own: a file it cannot read or write, a socket it cannot accept on.
     Error,
 }
 

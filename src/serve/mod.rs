@@ -62,7 +62,9 @@ pub struct Limits {
 /// Connection counts of a server run by [`serve_connections`].
 #[derive(Default)]
 pub struct Connections {
+    /// Connections accepted since the server started.
     pub accepted: AtomicU64,
+    /// Connections open now.
     pub open: AtomicU64,
 }
 

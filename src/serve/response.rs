@@ -21,11 +21,13 @@ pub fn line(status: StatusCode, text: &str) -> Answer {
     r
 }
 
+/// Sets header `name` of `r` to `value`, replacing any value it had.
 pub fn set(r: &mut Answer, name: header::HeaderName, value: &'static str) {
     r.headers_mut()
         .insert(name, HeaderValue::from_static(value));
 }
 
+/// A 200 answer with `body` and the given `Content-Type` and `Cache-Control`.
 pub fn ok(body: impl Into<Bytes>, content_type: &'static str, cache: &'static str) -> Answer {
     let mut r = Response::new(Full::new(body.into()));
     set(&mut r, header::CONTENT_TYPE, content_type);
@@ -33,6 +35,7 @@ pub fn ok(body: impl Into<Bytes>, content_type: &'static str, cache: &'static st
     r
 }
 
+/// A 405 answer whose one-line body and `Allow` header list the methods `allow`ed.
 pub fn method_not_allowed(allow: &'static str) -> Answer {
     let mut r = line(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -18,6 +18,7 @@ pub struct TimedIo {
 }
 
 impl TimedIo {
+    /// Wraps `inner`; a write blocked for longer than `timeout` fails with `TimedOut`.
     pub fn new(inner: TcpStream, timeout: Duration) -> Self {
         TimedIo {
             inner,

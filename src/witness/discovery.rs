@@ -70,15 +70,25 @@ impl fmt::Display for Source {
 /// Why a list could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
+    /// The list (a file, or an answer from its URL) is too large or does not parse as a log list.
     #[error("{source_name}: {error}")]
     Malformed {
+        /// The file path or URL the list came from.
         source_name: String,
+        /// Why it does not parse.
         error: LogListError,
     },
+    /// The list's URL could not be fetched.
     #[error("{0}")]
     Fetch(#[from] FetchError),
+    /// A list file could not be read, or `DIR/discovered-logs` could not be written.
     #[error("{path}: {error}")]
-    Io { path: String, error: io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// The system's error.
+        error: io::Error,
+    },
 }
 
 /// Reads and parses one list.

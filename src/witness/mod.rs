@@ -81,7 +81,10 @@ fn lock(dir: &Path) -> io::Result<File> {
 /// A parsed `add-checkpoint` request body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddRequest {
+    /// The tree size the log says this witness last cosigned for it (`old <size>`).
     pub old: u64,
+    /// The consistency proof from `old` to the checkpoint's size (at most [`MAX_PROOF_LINES`]
+    /// hashes).
     pub proof: Vec<Hash>,
     /// The signed checkpoint note, signatures included.
     pub note: Vec<u8>,
@@ -169,7 +172,12 @@ pub enum Refusal {
     Inconsistent(String),
     /// 429: the log has spent its `qpd` budget; the next request is possible in `retry_after`
     /// seconds.
-    TooManyRequests { qpd: u32, retry_after: u64 },
+    TooManyRequests {
+        /// The log's budget: add-checkpoint requests a day.
+        qpd: u32,
+        /// Seconds until the budget allows the next request (at least 1).
+        retry_after: u64,
+    },
     /// 500: this witness could not make its state durable (or its clock is unusable).
     Internal(String),
 }
@@ -210,8 +218,11 @@ impl fmt::Display for Refusal {
 /// A cosigned checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosigned {
+    /// The log's origin.
     pub origin: String,
+    /// The tree size cosigned before this request (the request's `old`).
     pub old: u64,
+    /// The tree size of the checkpoint cosigned now.
     pub size: u64,
     /// The answer body: the `cosignature/v1` line(s), each ending in a newline.
     pub lines: String,
@@ -301,30 +312,55 @@ pub struct Witness {
 /// Why `rget witness init` could not create a witness.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// The directory (`.0`) already has a `witness.key`.
     #[error("{0} already holds a witness (witness.key exists); refusing to overwrite it")]
     Exists(String),
+    /// The name given (`.0`) is empty, or holds white space or `+`.
     #[error("name {0:?} is not a valid key name (non-empty, no spaces, no '+')")]
     BadName(String),
+    /// No key could be generated (the system's random number generator failed).
     #[error("cannot generate a key: {0}")]
     Rng(String),
+    /// The directory could not be created or synced, locked, or a key file written.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The directory or file.
+        path: String,
+        /// The system's error.
+        source: io::Error,
+    },
 }
 
 /// Why a witness could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The directory (`.0`) has no `witness.key`.
     #[error("{0} is not a witness directory (no witness.key; create one with 'rget witness init')")]
     NotWitness(String),
+    /// `witness.key` does not parse as a note signer key.
     #[error("{path}: not a signer key: {source}")]
-    Key { path: String, source: KeyError },
+    Key {
+        /// The key file.
+        path: String,
+        /// Why it does not parse.
+        source: KeyError,
+    },
+    /// The directory lock could not be taken (another process serves this witness, say), or the
+    /// temporaries of an interrupted write could not be removed.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The lock file or the directory.
+        path: String,
+        /// The system's error.
+        source: io::Error,
+    },
     /// The key file is not one only this user controls, or not a file at all.
     #[error("{0}")]
     Secret(crate::secret::SecretError),
+    /// No policy log and no log from a log list (read now, or discovered before) to witness.
     #[error("no log to witness: the policy has no 'log' line and no log list named a log")]
     NoLogs,
+    /// A log's stored state could not be loaded.
     #[error("{0}")]
     State(#[from] StateError),
 }

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 /// The latest checkpoint cosigned for one log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogState {
+    /// The tree size of the checkpoint cosigned (0 when nothing was).
     pub size: u64,
+    /// Its root hash (the empty tree's when nothing was cosigned).
     pub root: Hash,
     /// The cosigned checkpoint note as stored; `None` when nothing was ever cosigned.
     pub note: Option<Vec<u8>>,
@@ -42,21 +44,48 @@ impl LogState {
 /// Why a state file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    /// The state file exists but could not be read.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The state file.
+        path: String,
+        /// The system's error.
+        source: io::Error,
+    },
+    /// The file does not parse as a signed note.
     #[error("{path}: not a signed note: {source}")]
-    Note { path: String, source: NoteError },
+    Note {
+        /// The state file.
+        path: String,
+        /// Why it does not parse.
+        source: NoteError,
+    },
+    /// The note's text does not parse as a checkpoint.
     #[error("{path}: not a checkpoint: {source}")]
     Checkpoint {
+        /// The state file.
         path: String,
+        /// Why it does not parse.
         source: CheckpointError,
     },
+    /// The checkpoint's origin is not the log's whose hash names the file (a misplaced file).
     #[error(
         "{path}: holds a checkpoint of origin {origin:?}, which does not hash to its file name"
     )]
-    WrongOrigin { path: String, origin: String },
+    WrongOrigin {
+        /// The state file.
+        path: String,
+        /// The origin the checkpoint has.
+        origin: String,
+    },
+    /// The note carries no cosignature by this witness's key that verifies.
     #[error("{path}: no valid cosignature by this witness's key ({source})")]
-    NotCosigned { path: String, source: NoteError },
+    NotCosigned {
+        /// The state file.
+        path: String,
+        /// Why verification failed.
+        source: NoteError,
+    },
 }
 
 /// The file name of a log's state and its monitoring path: lowercase hex SHA-256 of the origin.

@@ -29,20 +29,34 @@ use std::convert::Infallible;
 pub enum MerkleError<E = Infallible> {
     /// A leaf index outside the tree (this includes every index in the empty tree).
     #[error("leaf index {index} is out of range for a tree of {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf index asked for.
+        index: u64,
+        /// The number of leaves in the tree.
+        size: u64,
+    },
 
     /// A consistency proof or tile range that would go from a larger tree to a smaller one.
     #[error("old tree size {old} is larger than new tree size {new}")]
-    OldLargerThanNew { old: u64, new: u64 },
+    OldLargerThanNew {
+        /// The size given as the older tree.
+        old: u64,
+        /// The size given as the newer tree.
+        new: u64,
+    },
 
     /// An inclusion proof with the wrong number of hashes, rejected before any hashing.
     #[error(
         "inclusion proof has {got} hashes, expected {expected} for index {index} in a tree of {size}"
     )]
     InclusionProofLength {
+        /// Hashes in the proof.
         got: usize,
+        /// Hashes a proof for `index` in a tree of `size` has.
         expected: usize,
+        /// The leaf index.
         index: u64,
+        /// The tree size.
         size: u64,
     },
 
@@ -51,9 +65,13 @@ pub enum MerkleError<E = Infallible> {
         "consistency proof has {got} hashes, expected {expected} from size {old} to size {new}"
     )]
     ConsistencyProofLength {
+        /// Hashes in the proof.
         got: usize,
+        /// Hashes a proof from `old` to `new` has.
         expected: usize,
+        /// The older tree size.
         old: u64,
+        /// The newer tree size.
         new: u64,
     },
 
@@ -62,9 +80,13 @@ pub enum MerkleError<E = Infallible> {
         "inclusion proof for index {index} in a tree of {size} gives root {computed}, expected {expected}"
     )]
     InclusionRootMismatch {
+        /// The leaf index.
         index: u64,
+        /// The tree size.
         size: u64,
+        /// The root the leaf and proof hash to.
         computed: Hash,
+        /// The root the tree size was signed with.
         expected: Hash,
     },
 
@@ -73,9 +95,13 @@ pub enum MerkleError<E = Infallible> {
         "consistency proof from size {old} to {new} gives old root {computed}, expected {expected}"
     )]
     OldRootMismatch {
+        /// The older tree size.
         old: u64,
+        /// The newer tree size.
         new: u64,
+        /// The old root the proof hashes to.
         computed: Hash,
+        /// The old root known for `old`.
         expected: Hash,
     },
 
@@ -84,23 +110,37 @@ pub enum MerkleError<E = Infallible> {
         "consistency proof from size {old} to {new} gives new root {computed}, expected {expected}"
     )]
     NewRootMismatch {
+        /// The older tree size.
         old: u64,
+        /// The newer tree size.
         new: u64,
+        /// The new root the proof hashes to.
         computed: Hash,
+        /// The new root known for `new`.
         expected: Hash,
     },
 
     /// Two trees of the same size with different roots: a fork.
     #[error("two trees of size {size} have different roots {old_root} and {new_root}")]
     EqualSizeRootMismatch {
+        /// The tree size both claim.
         size: u64,
+        /// The root known before.
         old_root: Hash,
+        /// The root offered now.
         new_root: Hash,
     },
 
     /// A source was asked for a subtree that is not complete within the tree it holds.
     #[error("subtree at level {level} index {index} is not complete in a tree of {size}")]
-    IncompleteSubtree { level: u8, index: u64, size: u64 },
+    IncompleteSubtree {
+        /// The subtree's level (`2^level` leaves).
+        level: u8,
+        /// The subtree's index at that level.
+        index: u64,
+        /// The tree size the source holds.
+        size: u64,
+    },
 
     /// The source could not produce a subtree hash (a tile missing or malformed, storage, network).
     #[error("{0}")]
@@ -129,6 +169,7 @@ pub fn empty_root() -> Hash {
 /// `E` its tile errors), and by a log's storage, so that one proof routine serves them all. Callers
 /// in this module only ask for subtrees that are complete within the tree size they work on.
 pub trait HashSource<E = Infallible> {
+    /// The hash of the complete subtree `(level, index)`, or why the source cannot give it.
     fn subtree(&mut self, level: u8, index: u64) -> Result<Hash, MerkleError<E>>;
 }
 

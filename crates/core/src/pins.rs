@@ -31,38 +31,68 @@ pub enum ReleaseKeys {
 /// Why a pin set is not valid: the file, then the problem.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PinsError {
+    /// The pinned `SHA256SUMS` does not parse.
     #[error("SHA256SUMS: {0}")]
     Sums(SumsError),
+    /// A pinned `SHA256SUMS` entry is not named `rget-<semver>-<target>` (holds the name).
     #[error(
         "SHA256SUMS: {0:?} is not named rget-<semver>-<target> (e.g. rget-0.1.0-x86_64-unknown-linux-gnu)"
     )]
     BinaryName(String),
+    /// A `release.pub` key line is not a minisign public key.
     #[error("release.pub: line {line}: {err}")]
-    Key { line: usize, err: MinisigError },
+    Key {
+        /// The 1-based line number.
+        line: usize,
+        /// Why the key does not parse.
+        err: MinisigError,
+    },
+    /// A `release.pub` key line is not an OpenSSH `ssh-ed25519` public key.
     #[error("release.pub: line {line}: {err}")]
-    SshKey { line: usize, err: OpensshError },
+    SshKey {
+        /// The 1-based line number.
+        line: usize,
+        /// Why the key does not parse.
+        err: OpensshError,
+    },
+    /// An `ssh-ed25519` key listed a second time in `release.pub`.
     #[error("release.pub: line {line}: the key is listed twice")]
-    DuplicateKey { line: usize },
+    DuplicateKey {
+        /// The 1-based line of the second listing.
+        line: usize,
+    },
+    /// A key of the other kind than the first key of `release.pub`.
     #[error(
         "release.pub: line {line}: mixes minisign and ssh-ed25519 keys: a pin set trusts one kind (minisign with an rget log, ssh-ed25519 with Sigsum logs)"
     )]
-    MixedKeys { line: usize },
+    MixedKeys {
+        /// The 1-based line of the first key of the other kind.
+        line: usize,
+    },
+    /// `release.pub` holds no key line: nothing could sign a release.
     #[error("release.pub: no minisign or ssh-ed25519 public key")]
     NoKey,
+    /// The pinned `policy` does not parse as a C2SP tlog-policy.
     #[error("policy: {0}")]
     Policy(PolicyError),
+    /// The pinned `policy`, read as a Sigsum policy, cannot be rewritten as a tlog-policy.
     #[error("policy: {0}")]
     SigsumPolicy(SigsumPolicyError),
+    /// The pinned `policy` trusts no log, so no release could ever be proved logged.
     #[error("policy: no `log` line: at least one log must be trusted")]
     NoLog,
+    /// `release.pub` holds `ssh-ed25519` keys but a policy log is not a Sigsum log (holds its
+    /// origin).
     #[error(
         "policy: log {0:?} is not a Sigsum log (origin sigsum.org/v1/tree/<key hash>), but release.pub holds ssh-ed25519 keys, whose signatures only Sigsum proofs carry"
     )]
     NotSigsumLog(String),
+    /// `release.pub` holds minisign keys but a policy log is a Sigsum log (holds its origin).
     #[error(
         "policy: log {0:?} is a Sigsum log, whose proofs carry ssh-ed25519 signatures, but release.pub holds minisign keys"
     )]
     SigsumLogForMinisign(String),
+    /// The pinned `source` is not one usable URL template.
     #[error("source: {0}")]
     Source(SourceError),
 }
@@ -70,33 +100,50 @@ pub enum PinsError {
 /// Why `source` is not one usable URL template.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
+    /// `source` has no non-blank line.
     #[error("empty: expected one URL template")]
     Empty,
+    /// `source` has more than one non-blank line.
     #[error("expected exactly one line")]
     NotOneLine,
+    /// The template does not start with `https://` (holds the line).
     #[error("{0:?} is not an https:// URL")]
     NotHttps(String),
+    /// `{version}` is missing or appears more than once (holds the line).
     #[error("{0:?} must contain {VERSION_PLACEHOLDER} exactly once")]
     Placeholder(String),
+    /// The template does not end in `/` (holds the line).
     #[error("{0:?} must end with `/` (it names the release directory)")]
     NoFinalSlash(String),
+    /// The `SHA256SUMS` URL the template gives (for version 0.0.0) has no canonical spelling, so
+    /// no release under it could be recorded.
     #[error("{line:?} gives no usable URL: {err}")]
-    Unusable { line: String, err: RecordError },
+    Unusable {
+        /// The template line.
+        line: String,
+        /// Why its URL is refused.
+        err: RecordError,
+    },
 }
 
 /// The texts of the files that say what rget's releases are trusted by: `release.pub` (the keys),
 /// `policy` and `source`.
 #[derive(Debug, Clone, Copy)]
 pub struct ReleaseTrustFiles<'a> {
+    /// `release.pub`: the release keys.
     pub keys: &'a str,
+    /// `policy`: the logs and witnesses releases are recorded under.
     pub policy: &'a str,
+    /// `source`: the URL template of the release directories.
     pub source: &'a str,
 }
 
 /// The texts of the four pin files: `SHA256SUMS` (the pinned digests) and the release trust.
 #[derive(Debug, Clone, Copy)]
 pub struct PinFiles<'a> {
+    /// `SHA256SUMS`: the pinned release binaries' digests.
     pub sums: &'a str,
+    /// `release.pub`, `policy` and `source`.
     pub trust: ReleaseTrustFiles<'a>,
 }
 
@@ -104,6 +151,7 @@ pub struct PinFiles<'a> {
 /// and witnesses record them, and where they are published.
 #[derive(Debug, Clone)]
 pub struct ReleaseTrust {
+    /// The keys that sign releases (all of one kind).
     pub keys: ReleaseKeys,
     /// A tlog-policy of rget logs for minisign keys, a Sigsum policy (either format) for
     /// `ssh-ed25519` keys.
@@ -115,16 +163,20 @@ pub struct ReleaseTrust {
 /// A parsed, valid pin set: the release trust and the pinned digests (the bootstrap's).
 #[derive(Debug, Clone)]
 pub struct Pins {
+    /// The pinned digests, each of an `rget-<semver>-<target>` binary.
     pub sums: Sums,
+    /// Who signs releases, where they are logged and published.
     pub trust: ReleaseTrust,
 }
 
 /// One pinned release binary for one target.
 #[derive(Debug, Clone)]
 pub struct Pinned {
+    /// The release's version.
     pub version: Version,
     /// `rget-<version>-<target>`
     pub name: String,
+    /// The binary's pinned SHA-256.
     pub digest: Hash,
 }
 
@@ -385,12 +437,15 @@ fn parse_source(text: &str) -> Result<String, SourceError> {
 /// A semantic version `MAJOR.MINOR.PATCH[-PRERELEASE]` (no build metadata), ordered as semver says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
+    /// The version as written.
     pub text: String,
     core: [u64; 3],
     pre: Vec<String>,
 }
 
 impl Version {
+    /// Parses `MAJOR.MINOR.PATCH[-PRERELEASE]`; `None` for build metadata, leading zeros in a
+    /// numeric part, or empty or non-alphanumeric prerelease identifiers.
     pub fn parse(s: &str) -> Option<Version> {
         let (core_s, pre_s) = match s.split_once('-') {
             Some((c, p)) => (c, Some(p)),

@@ -35,6 +35,7 @@ use std::io::Read;
 
 /// The published files that vouch for a release binary.
 pub struct ReleaseFiles<'a> {
+    /// `SHA256SUMS`, the file the signature and proof vouch for.
     pub sums: &'a [u8],
     /// `SHA256SUMS.minisig` (empty for a Sigsum pin set, which has none).
     pub minisig: &'a [u8],
@@ -63,6 +64,7 @@ pub struct VerifiedRelease {
     pub trusted_comment: String,
     /// The canonical URL of the `SHA256SUMS` whose record the log holds.
     pub sums_url: String,
+    /// Where the log holds the record: its index, leaf hash and the verified checkpoint.
     pub logged: LoggedSums,
 }
 
@@ -70,8 +72,11 @@ pub struct VerifiedRelease {
 /// check that did not hold.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
+    /// A release file that does not parse; the message names the file.
     #[error("{0}")]
     Malformed(String),
+    /// A check that did not hold (digest, signature, URL binding, proof, policy); the message
+    /// names the file and the check.
     #[error("{0}")]
     Refused(String),
 }

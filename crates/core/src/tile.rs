@@ -33,59 +33,105 @@ const CACHE_TILES: usize = 32;
 pub enum TileError {
     /// A tile path that is not the one canonical spelling of a tile.
     #[error("malformed tile path {path:?}: {reason}")]
-    BadPath { path: String, reason: &'static str },
+    BadPath {
+        /// The path as given (bounded).
+        path: String,
+        /// Which rule of the tile path grammar it breaks.
+        reason: &'static str,
+    },
 
     /// A tile level outside 0..=63.
     #[error("tile level {level} is out of range 0..=63")]
-    BadLevel { level: u8 },
+    BadLevel {
+        /// The level given.
+        level: u8,
+    },
 
     /// A tile width outside 1..=256.
     #[error("tile width {width} is out of range 1..=256")]
-    BadWidth { width: u16 },
+    BadWidth {
+        /// The width given.
+        width: u16,
+    },
 
     /// A hash tile whose length is not exactly 32 bytes per hash.
     #[error("hash tile of width {width} has {len} bytes, expected {expected}")]
     HashTileLength {
+        /// The tile's width, in hashes.
         width: u16,
+        /// The tile's length, in bytes.
         len: usize,
+        /// `32 * width`.
         expected: usize,
     },
 
     /// An entry longer than a uint16 length prefix can describe.
     #[error("entry {entry} has {len} bytes, more than the maximum of 65535")]
-    EntryTooLarge { entry: usize, len: usize },
+    EntryTooLarge {
+        /// The entry's position in the bundle, from 0.
+        entry: usize,
+        /// Its length, in bytes.
+        len: usize,
+    },
 
     /// A bundle asked to hold more entries than a tile has.
     #[error("entry bundle would hold {count} entries, expected 1..=256")]
-    BundleCount { count: usize },
+    BundleCount {
+        /// The number of entries given.
+        count: usize,
+    },
 
     /// The bundle ends inside the two-byte length prefix of an entry.
     #[error("entry bundle ends inside the length prefix of entry {entry}")]
-    BundleTruncatedLength { entry: usize },
+    BundleTruncatedLength {
+        /// The entry's position in the bundle, from 0.
+        entry: usize,
+    },
 
     /// The bundle ends inside an entry.
     #[error("entry bundle ends inside entry {entry}: it declares {len} bytes, {available} remain")]
     BundleTruncatedEntry {
+        /// The entry's position in the bundle, from 0.
         entry: usize,
+        /// The length its prefix declares, in bytes.
         len: usize,
+        /// The bytes left in the bundle.
         available: usize,
     },
 
     /// The bundle has fewer entries than its width says.
     #[error("entry bundle has {got} entries, expected {expected}")]
-    BundleTooFew { got: usize, expected: usize },
+    BundleTooFew {
+        /// Entries in the bundle.
+        got: usize,
+        /// The tile's width.
+        expected: usize,
+    },
 
     /// The bundle has bytes after its last expected entry.
     #[error("entry bundle has {extra} trailing bytes after its {expected} entries")]
-    BundleTrailing { extra: usize, expected: usize },
+    BundleTrailing {
+        /// Bytes after the last entry.
+        extra: usize,
+        /// The tile's width.
+        expected: usize,
+    },
 
     /// The tile does not exist (HTTP 404, missing file, missing map entry).
     #[error("tile {path} not found")]
-    NotFound { path: String },
+    NotFound {
+        /// The tile's path (`tile/...`).
+        path: String,
+    },
 
     /// Any other failure to read a tile (I/O, HTTP), for readers written elsewhere.
     #[error("reading tile {path}: {reason}")]
-    Read { path: String, reason: String },
+    Read {
+        /// The tile's path (`tile/...`).
+        path: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// Which kind of tile: hash tiles of a level, or entry bundles.
@@ -103,8 +149,11 @@ pub enum TileLevel {
 /// a [`Tile::path`] that [`Tile::parse_path`] rejects. [`Tile::new`] checks the ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tile {
+    /// A hash tile level, or the entry bundles.
     pub level: TileLevel,
+    /// The tile's index within its level (tile `N` covers positions `256·N` to `256·N + 255`).
     pub index: u64,
+    /// How many hashes or entries the tile holds: 1..=256, 256 for a full tile.
     pub width: u16,
 }
 
@@ -615,6 +664,8 @@ pub fn read_entry_bundle(
 
 /// Reads tiles by name: a directory, an HTTP client, or [`MemoryTiles`].
 pub trait TileReader {
+    /// The bytes of `tile`, or [`TileError::NotFound`] if it does not exist, [`TileError::Read`]
+    /// if it cannot be read.
     fn read_tile(&mut self, tile: &Tile) -> Result<Vec<u8>, TileError>;
 }
 
@@ -625,6 +676,7 @@ pub struct MemoryTiles {
 }
 
 impl MemoryTiles {
+    /// No tiles.
     pub fn new() -> Self {
         MemoryTiles::default()
     }
@@ -644,6 +696,7 @@ impl MemoryTiles {
     pub fn len(&self) -> usize {
         self.tiles.len()
     }
+    /// Whether no tile is stored.
     pub fn is_empty(&self) -> bool {
         self.tiles.is_empty()
     }

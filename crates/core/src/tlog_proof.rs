@@ -21,16 +21,30 @@ pub const MAX_PROOF_HASHES: usize = 63;
 /// Cap on the whole file: a checkpoint with 100 signatures is under 16 KiB; the extra data is small.
 pub const MAX_FILE: usize = 64 * 1024;
 
+/// Why a `c2sp.org/tlog-proof@v1` file does not parse. Only the form is checked here; whether
+/// the proof holds is `verify`'s.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TlogProofError {
+    /// The file is over [`MAX_FILE`]: refused before any parsing.
     #[error("tlog-proof is larger than {MAX_FILE} bytes")]
     TooLarge,
+    /// The file is not UTF-8.
     #[error("tlog-proof is not UTF-8")]
     NotUtf8,
+    /// A line of the header block is not what the format requires there: the first line, the
+    /// `extra` or `index` line, or a proof hash.
     #[error("tlog-proof line {line}: {reason}")]
-    Line { line: usize, reason: &'static str },
+    Line {
+        /// The 1-based line number.
+        line: usize,
+        /// What the line should be.
+        reason: &'static str,
+    },
+    /// More than [`MAX_PROOF_HASHES`] proof hashes: more than any tree of at most 2^63 leaves
+    /// needs.
     #[error("tlog-proof has more than {MAX_PROOF_HASHES} proof hashes")]
     TooManyHashes,
+    /// No blank line ends the header block, or nothing follows it: the proof carries no checkpoint.
     #[error("tlog-proof has no blank line before the checkpoint")]
     NoCheckpoint,
 }

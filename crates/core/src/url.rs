@@ -27,6 +27,7 @@ impl CanonicalUrl {
         record::canonical_url(url).map(CanonicalUrl)
     }
 
+    /// The canonical spelling.
     pub fn as_str(&self) -> &str {
         &self.0
     }

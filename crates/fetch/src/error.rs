@@ -33,51 +33,112 @@ pub enum Kind {
 /// Why a fetch failed. `Display` is one line that names the URL (or file) and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// The server could not be reached or the transfer broke off (see [`Kind::Network`]).
     #[error("{url}: {reason}")]
-    Network { url: String, reason: String },
+    Network {
+        /// The URL fetched.
+        url: String,
+        /// What failed: DNS, connect, TLS, timeout, reset, truncated body, proxy.
+        reason: String,
+    },
 
+    /// The server answered 404 or 410.
     #[error("{url}: not found (HTTP {status})")]
-    NotFound { url: String, status: u16 },
+    NotFound {
+        /// The URL fetched.
+        url: String,
+        /// The HTTP status (404 or 410).
+        status: u16,
+    },
 
+    /// The server answered another non-2xx status.
     #[error("{url}: HTTP {status}{}", detail_suffix(.detail))]
     Http {
+        /// The URL fetched.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// The first line of the error body, bounded and escaped (empty if none).
         detail: String,
     },
 
+    /// The body is over the caller's limit: refused from `Content-Length`, or cut off once that
+    /// many bytes arrived.
     #[error("{url}: body is larger than the limit of {limit} bytes{}", declared_suffix(*.declared))]
     TooLarge {
+        /// The URL fetched.
         url: String,
+        /// The limit, in bytes.
         limit: u64,
         /// The `Content-Length` the server declared, when that is how we knew.
         declared: Option<u64>,
     },
 
+    /// A plain http URL without `allow_http`, or a redirect from https to http: a downgrade that
+    /// would let anyone on the path alter the answer.
     #[error("{url}: {reason}")]
-    Insecure { url: String, reason: String },
+    Insecure {
+        /// The URL refused.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
 
     /// The whole command's time limit ran out (`--max-time`); `during` says what was under way
     /// (the last attempt's error, which names the URL).
     #[error("{limit} ran out: {during}")]
-    Deadline { limit: String, during: String },
+    Deadline {
+        /// The limit, described for the message (`--max-time`).
+        limit: String,
+        /// The last attempt's error.
+        during: String,
+    },
 
+    /// The server redirected more times than allowed (a redirect loop, or a chain built to waste
+    /// time).
     #[error("{url}: more than {max} redirects")]
-    TooManyRedirects { url: String, max: u32 },
+    TooManyRedirects {
+        /// The URL first asked for.
+        url: String,
+        /// The most redirects followed.
+        max: u32,
+    },
 
+    /// A URL that is not an absolute http(s) URL, or a `Location` that cannot be resolved.
     #[error("{url:?}: bad URL: {reason}")]
-    BadUrl { url: String, reason: String },
+    BadUrl {
+        /// The URL (or `Location`) as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// A 2xx answer whose body or headers are not what the protocol says.
     #[error("{url}: malformed answer: {reason}")]
-    BadResponse { url: String, reason: String },
+    BadResponse {
+        /// The URL fetched.
+        url: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
 
+    /// Local configuration: a CA file that cannot be read or parsed, a malformed proxy.
     #[error("{what}: {reason}")]
-    Config { what: String, reason: String },
+    Config {
+        /// What is misconfigured: `CA file PATH`, `proxy ...`.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// A local file operation failed: creating, writing, syncing or renaming the output.
     #[error("{}: {reason}: {source}", .path.display())]
     LocalIo {
+        /// The file operated on.
         path: PathBuf,
+        /// The operation that failed.
         reason: &'static str,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },

@@ -225,7 +225,9 @@ pub fn previous_of(dest: &Path) -> PathBuf {
 /// the bootstrap, whose size is bounded.
 #[derive(Debug)]
 pub struct InstallError {
+    /// The install destination `DEST`, as given.
     pub dest: PathBuf,
+    /// The step that failed.
     pub cause: InstallCause,
 }
 

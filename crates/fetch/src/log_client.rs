@@ -88,16 +88,22 @@ impl TileReader for LogClient<'_> {
 /// Why a lookup answer does not parse (`line` is 1-based).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
+    /// The body is not valid UTF-8.
     #[error("not UTF-8")]
     NotUtf8,
+    /// The body is not empty and its last byte is not `\n` (a truncated answer).
     #[error("last line does not end with a newline")]
     NoFinalNewline,
+    /// Line `.0` has no space separating an index from a digest.
     #[error("line {0}: expected `<index> <sha256>`")]
     Fields(usize),
+    /// Line `.0`'s index is empty, has a non-digit or a leading zero, or does not fit a `u64`.
     #[error("line {0}: index is not a canonical decimal number")]
     Index(usize),
+    /// Line `.0`'s text after the first space is not exactly 64 lowercase hex digits.
     #[error("line {0}: not 64 lowercase hex digits")]
     Digest(usize),
+    /// Line `.0`'s index is not greater than the previous line's (out of order or repeated).
     #[error("line {0}: indexes are not increasing")]
     NotIncreasing(usize),
 }

@@ -17,7 +17,9 @@ pub const MAX_BINARY: u64 = 256 * 1024 * 1024;
 
 /// The files that vouch for a release, as downloaded from one location.
 pub struct Fetched {
+    /// The release directory they came from (ending in `/`): a mirror or the pinned source.
     pub location: String,
+    /// `SHA256SUMS`.
     pub sums: Vec<u8>,
     /// `SHA256SUMS.minisig`; empty for a Sigsum pin set, which has none.
     pub minisig: Vec<u8>,
@@ -28,7 +30,9 @@ pub struct Fetched {
 /// A release binary (in a temporary file beside its destination) and the three files that vouch
 /// for it, all from one location.
 pub struct DownloadedRelease {
+    /// The binary, unverified, in its temporary file.
     pub binary: Downloaded,
+    /// The release files from the same location.
     pub files: Fetched,
 }
 

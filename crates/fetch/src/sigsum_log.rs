@@ -66,7 +66,7 @@ impl<'a> SigsumLog<'a> {
 
     /// The inclusion proof of the leaf with hash `leaf_hash` in the tree of `size` leaves (at least
     /// 2: in a tree of one leaf, the leaf hash is the root). A leaf the log does not have there is
-    /// a 404 ([`Kind::NotFound`]).
+    /// a 404 ([`Kind::NotFound`](crate::Kind::NotFound)).
     pub fn inclusion_proof(
         &self,
         size: u64,

@@ -28,6 +28,7 @@ use std::collections::HashSet;
 /// A leaf signed by the watched key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyLeaf {
+    /// The leaf's index in the log.
     pub index: u64,
     /// SHA-256 of the message (for a release: of SHA-256 of its `SHA256SUMS`).
     pub checksum: Hash,
@@ -36,11 +37,15 @@ pub struct KeyLeaf {
 /// What one log's audit found.
 #[derive(Clone, Debug)]
 pub struct LogReport {
+    /// The log's origin, `sigsum.org/v1/tree/<key hash>`.
     pub origin: String,
+    /// The log's URL prefix, from the policy.
     pub log_url: String,
     /// Leaves verified by this run: `[from, to)`.
     pub from: u64,
+    /// The size of the verified tree head: one past the last leaf verified.
     pub to: u64,
+    /// How the tree head relates to the last one this host saw of the log.
     pub memory: Observed,
     /// Leaves by the key first seen by this run.
     pub new: Vec<KeyLeaf>,
@@ -53,6 +58,7 @@ pub struct LogReport {
 }
 
 impl LogReport {
+    /// Leaves by the key that are unexpected or forged: the ones that call for attention.
     pub fn anomalies(&self) -> usize {
         self.unexpected.len() + self.forged.len()
     }

@@ -30,10 +30,15 @@ use rget_fetch::{FetchError, Fetched, Kind};
 
 /// A `SHA256SUMS` proved by its Sigsum proof.
 pub struct Proved {
+    /// The leaf's index in the log.
     pub index: u64,
+    /// The proof's tree head as the checkpoint the policy accepted (log signature, quorum).
     pub checkpoint: VerifiedCheckpoint,
+    /// How the tree head relates to the last one this host saw of the log.
     pub memory: Observed,
+    /// The publisher's signature: the leaf's, by the `ssh-ed25519` key that applies.
     pub signed: Signed,
+    /// Which Sigsum log holds the leaf.
     pub logged: SigsumLogged,
 }
 

@@ -32,6 +32,7 @@ const MAX_POLL: Duration = Duration::from_secs(2);
 
 /// A submitter's keys: the signing key, and the domain and key of its submit token, if any.
 pub struct Submitter<'a> {
+    /// The submitter's Ed25519 key, which signs the leaf.
     pub key: &'a Seed,
     /// `(domain, token key)`: the key whose public half `_sigsum_v1.<domain>` publishes.
     pub token: Option<(&'a str, &'a Seed)>,
@@ -40,7 +41,9 @@ pub struct Submitter<'a> {
 /// What the run is waiting for, for a progress line.
 #[derive(Debug, Clone)]
 pub struct Waiting {
+    /// The log's URL prefix.
     pub log_url: String,
+    /// Time since the leaf was first sent.
     pub since: Duration,
     /// `accepted, not yet logged` or `waiting for the witnesses' quorum`.
     pub what: &'static str,
@@ -50,6 +53,7 @@ pub struct Waiting {
 pub struct Submitted {
     /// The proof file (`SHA256SUMS.proof`), version 2.
     pub proof: String,
+    /// What the proof was verified to show: signer, leaf, index, checkpoint.
     pub verified: VerifiedProof,
     /// How the tree head relates to the last one this host saw of the log.
     pub memory: Observed,

@@ -52,22 +52,55 @@ pub const MAX_LEAF_REQUEST: usize = 1024;
 /// Why an answer (or a request) does not parse: one line, to follow the URL it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ApiError {
+    /// The body is over the limit for its kind: refused before any parsing.
     #[error("{len} bytes, over the limit of {max} bytes")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// The body's length, in bytes.
+        len: usize,
+        /// The limit for this kind of body, in bytes.
+        max: usize,
+    },
+    /// A byte, line or value that breaks the strict `key=value` format.
     #[error("{0}")]
     Line(#[from] LineError),
+    /// A tree head with more than [`MAX_COSIGNATURES`] cosignature lines.
     #[error("line {line}: more than {MAX_COSIGNATURES} cosignatures")]
-    TooManyCosignatures { line: usize },
+    TooManyCosignatures {
+        /// The first cosignature line over the limit.
+        line: usize,
+    },
+    /// Two cosignatures by one witness key hash: one witness must never count twice toward a
+    /// quorum.
     #[error("line {line}: a second cosignature by the witness of line {first}")]
-    DuplicateCosignature { line: usize, first: usize },
+    DuplicateCosignature {
+        /// The second cosignature line.
+        line: usize,
+        /// The first cosignature line by the same witness.
+        first: usize,
+    },
+    /// A proof answer with more than [`MAX_NODE_HASHES`] node hashes.
     #[error("line {line}: more than {max} node hashes")]
-    TooManyHashes { line: usize, max: usize },
+    TooManyHashes {
+        /// The first `node_hash=` line over the limit.
+        line: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A proof answer with no node hash: proofs are asked for only in trees of two or more leaves
+    /// and between different sizes, where at least one is needed.
     #[error("no node hash: a proof between different trees has at least one")]
     NoHashes,
+    /// An empty `get-leaves` answer: a log that answers nothing would stall a reader forever.
     #[error("no leaf: a log answers get-leaves with at least one")]
     NoLeaves,
+    /// A `get-leaves` answer with more leaves than asked for.
     #[error("line {line}: more leaves than the {max} asked for")]
-    TooManyLeaves { line: usize, max: u64 },
+    TooManyLeaves {
+        /// The first `leaf=` line over the count asked for.
+        line: usize,
+        /// How many leaves were asked for.
+        max: u64,
+    },
 }
 
 fn bounded(bytes: &[u8], max: usize) -> Result<Lines<'_>, ApiError> {
@@ -92,7 +125,9 @@ fn end(lines: &mut Lines<'_>) -> Result<(), ApiError> {
 /// holds it). The log is not named: whoever asked knows which log it asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeHead {
+    /// The number of leaves in the tree.
     pub size: u64,
+    /// The Merkle tree root at `size`.
     pub root_hash: Hash,
     /// The log's Ed25519 signature over the checkpoint text.
     pub signature: [u8; 64],
@@ -304,11 +339,15 @@ fn format_node_hashes(s: &mut String, path: &[Hash]) {
 /// is checked when the proof is verified (`merkle::verify_inclusion`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InclusionProof {
+    /// The leaf's index in the tree.
     pub leaf_index: u64,
+    /// The node hashes, leaf's sibling first (1 to [`MAX_NODE_HASHES`]).
     pub path: Vec<Hash>,
 }
 
 impl InclusionProof {
+    /// Parses a `get-inclusion-proof` answer: `leaf_index=`, then 1 to [`MAX_NODE_HASHES`]
+    /// `node_hash=` lines, nothing else.
     pub fn parse(bytes: &[u8]) -> Result<InclusionProof, ApiError> {
         let mut lines = bounded(bytes, MAX_PROOF)?;
         let (n, v) = lines.value("leaf_index", "\"leaf_index=<index>\"")?;
@@ -317,6 +356,7 @@ impl InclusionProof {
         Ok(InclusionProof { leaf_index, path })
     }
 
+    /// The `get-inclusion-proof` answer.
     pub fn to_text(&self) -> String {
         let mut s = format!("leaf_index={}\n", self.leaf_index);
         format_node_hashes(&mut s, &self.path);
@@ -388,8 +428,11 @@ pub fn format_leaves(leaves: &[Leaf]) -> String {
 /// hash).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeafRequest {
+    /// The 32-byte message: SHA-256 of the data.
     pub message: Hash,
+    /// The submitter's Ed25519 signature over the namespaced checksum of `message`.
     pub signature: [u8; 64],
+    /// The submitter's raw Ed25519 public key.
     pub public_key: [u8; 32],
 }
 
@@ -404,6 +447,8 @@ impl LeafRequest {
         }
     }
 
+    /// Parses an `add-leaf` body: exactly the `message=`, `signature=`, `public_key=` lines, in
+    /// that order (the signature is not checked here: see [`LeafRequest::leaf`]).
     pub fn parse(bytes: &[u8]) -> Result<LeafRequest, ApiError> {
         let mut lines = bounded(bytes, MAX_LEAF_REQUEST)?;
         let (n, v) = lines.value("message", "\"message=<hex>\"")?;
@@ -420,6 +465,7 @@ impl LeafRequest {
         })
     }
 
+    /// The `add-leaf` request body.
     pub fn to_text(&self) -> String {
         format!(
             "message={}\nsignature={}\npublic_key={}\n",

@@ -15,22 +15,42 @@ use thiserror::Error;
 /// Why a line does not read. Line numbers are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LineError {
+    /// A byte other than printable ASCII or newline (CR, tab, NUL, UTF-8 look-alikes).
     #[error("line {line}: byte 0x{byte:02x} is not printable ASCII")]
-    BadByte { line: usize, byte: u8 },
+    BadByte {
+        /// The line holding it.
+        line: usize,
+        /// The byte.
+        byte: u8,
+    },
+    /// The last line has no newline: the text was probably cut short.
     #[error("the last line does not end in a newline (truncated?)")]
     NoFinalNewline,
+    /// A line is not the `key=` line (or blank line, or end) required at this place.
     #[error("line {line}: expected {want}, found {found}")]
     Expected {
+        /// The line at fault.
         line: usize,
+        /// What the format requires there.
         want: &'static str,
+        /// The start of what is there, escaped.
         found: String,
     },
+    /// The text ends before a required line.
     #[error("ends where {want} should be (truncated?)")]
-    EndOfFile { want: &'static str },
+    EndOfFile {
+        /// The line the format requires next.
+        want: &'static str,
+    },
+    /// A value is not of its exact form: lowercase hex of the exact length, a canonical decimal,
+    /// or single-space-separated fields.
     #[error("line {line}: {field} is not {what}")]
     Value {
+        /// The line at fault.
         line: usize,
+        /// Which value.
         field: &'static str,
+        /// The form it must have.
         what: &'static str,
     },
 }

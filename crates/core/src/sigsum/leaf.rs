@@ -25,8 +25,11 @@ pub const LEAF_LEN: usize = 128;
 /// A Sigsum leaf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Leaf {
+    /// SHA-256 of the signed message (the message is SHA-256 of the data).
     pub checksum: Hash,
+    /// The submitter's Ed25519 signature over [`signed_data`] of the checksum.
     pub signature: [u8; 64],
+    /// SHA-256 of the submitter's raw 32-byte public key.
     pub key_hash: Hash,
 }
 

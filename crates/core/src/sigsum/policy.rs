@@ -38,14 +38,31 @@ pub const MAX_SIGSUM_LINE_LEN: usize = 4 * 1024;
 /// Errors in a Sigsum policy: the ones specific to hex keys, and every error of the core's parser.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SigsumPolicyError {
+    /// The policy text is over [`MAX_SIGSUM_POLICY_SIZE`].
     #[error("policy is {len} bytes, over the limit of {MAX_SIGSUM_POLICY_SIZE} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The text's length, in bytes.
+        len: usize,
+    },
+    /// A line is over [`MAX_SIGSUM_LINE_LEN`].
     #[error(
         "policy line {line}: line is {len} bytes, over the limit of {MAX_SIGSUM_LINE_LEN} bytes"
     )]
-    LineTooLong { line: usize, len: usize },
+    LineTooLong {
+        /// The 1-based line number.
+        line: usize,
+        /// The line's length, in bytes.
+        len: usize,
+    },
+    /// A `log` or `witness` line's key is not 64 hex digits (a raw Ed25519 public key).
     #[error("policy line {line}: {role} key is not 64 hexadecimal digits")]
-    Key { line: usize, role: &'static str },
+    Key {
+        /// The 1-based line number.
+        line: usize,
+        /// `log` or `witness`.
+        role: &'static str,
+    },
+    /// The rewritten text fails the C2SP tlog-policy parser (line numbers are the file's).
     #[error("{0}")]
     Policy(#[from] PolicyError),
 }

@@ -44,55 +44,125 @@ pub const MAX_PROOF_SIZE: usize = 32 * 1024;
 /// Errors in a proof file. Line numbers are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProofError {
+    /// The file is over [`MAX_PROOF_SIZE`]: refused before any parsing.
     #[error("sigsum proof is {len} bytes, over the limit of {MAX_PROOF_SIZE} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The file's length, in bytes.
+        len: usize,
+    },
+    /// The file has no bytes at all.
     #[error("sigsum proof is empty")]
     Empty,
+    /// A byte other than printable ASCII or newline (CR, tab, NUL, UTF-8 look-alikes).
     #[error("sigsum proof line {line}: byte 0x{byte:02x} is not printable ASCII")]
-    BadByte { line: usize, byte: u8 },
+    BadByte {
+        /// The line holding it.
+        line: usize,
+        /// The byte.
+        byte: u8,
+    },
+    /// The last line has no newline: the file was probably cut short.
     #[error("sigsum proof does not end in a newline (truncated?)")]
     NoFinalNewline,
+    /// A line is not the `key=` (or blank line) the format requires at this place.
     #[error("sigsum proof line {line}: expected {want}, found {found}")]
     Expected {
+        /// The line at fault.
         line: usize,
+        /// What the format requires there.
         want: &'static str,
+        /// The start of what is there, escaped.
         found: String,
     },
+    /// The file ends before a required line.
     #[error("sigsum proof ends where {want} should be (truncated?)")]
-    EndOfFile { want: &'static str },
+    EndOfFile {
+        /// The line the format requires next.
+        want: &'static str,
+    },
+    /// The `version=` value is neither `1` nor `2` (the start of it, escaped).
     #[error("sigsum proof version {0:?} is not supported (versions 1 and 2 are)")]
     Version(String),
+    /// A value is not of its exact form: lowercase hex of the exact length, a canonical decimal,
+    /// or single-space-separated fields.
     #[error("sigsum proof line {line}: {field} is not {what}")]
     Value {
+        /// The line at fault.
         line: usize,
+        /// Which value.
         field: &'static str,
+        /// The form it must have.
         what: &'static str,
     },
+    /// `size=0`: an empty tree includes no leaf, so this proves nothing.
     #[error("sigsum proof line {line}: tree size 0: an empty tree includes no leaf")]
-    EmptyTree { line: usize },
+    EmptyTree {
+        /// The `size=` line.
+        line: usize,
+    },
+    /// A cosignature line beyond [`MAX_COSIGNATURES`].
     #[error("sigsum proof line {line}: more than {MAX_COSIGNATURES} cosignatures")]
-    TooManyCosignatures { line: usize },
+    TooManyCosignatures {
+        /// The first cosignature line over the limit.
+        line: usize,
+    },
+    /// Two cosignatures by one witness key hash: one witness must never count twice toward a
+    /// quorum.
     #[error("sigsum proof line {line}: a second cosignature by the witness of line {first}")]
-    DuplicateCosignature { line: usize, first: usize },
+    DuplicateCosignature {
+        /// The second cosignature line.
+        line: usize,
+        /// The first cosignature line by the same witness.
+        first: usize,
+    },
+    /// `size=1` (the leaf is the root) but a blank line starts an inclusion proof block.
     #[error(
         "sigsum proof line {line}: a tree of size 1 has no inclusion proof block, but a blank line starts one"
     )]
-    UnexpectedInclusion { line: usize },
+    UnexpectedInclusion {
+        /// The blank line.
+        line: usize,
+    },
+    /// A tree of more than one leaf with no inclusion proof block.
     #[error(
         "sigsum proof has no inclusion proof block (leaf_index, node_hash), which a tree of size {size} needs"
     )]
-    MissingInclusion { size: u64 },
+    MissingInclusion {
+        /// The tree size.
+        size: u64,
+    },
+    /// `leaf_index` is not below `size`.
     #[error("sigsum proof line {line}: leaf index {index} is outside the tree of size {size}")]
-    IndexOutOfRange { line: usize, index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The `leaf_index=` line.
+        line: usize,
+        /// The leaf index given.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// More `node_hash=` lines than the tree's height: refused as soon as one too many is read.
     #[error("sigsum proof line {line}: more node hashes than a tree of size {size} allows ({max})")]
-    PathTooLong { line: usize, size: u64, max: usize },
+    PathTooLong {
+        /// The first `node_hash=` line over the limit.
+        line: usize,
+        /// The tree size.
+        size: u64,
+        /// The tree's height: the most node hashes any proof in it has.
+        max: usize,
+    },
+    /// The number of node hashes is not exactly what a proof for this index and size has.
     #[error(
         "sigsum proof has {got} node hashes; leaf index {index} in a tree of size {size} needs {want}"
     )]
     PathLength {
+        /// Node hashes in the file.
         got: usize,
+        /// Node hashes an inclusion proof for `index` in `size` has.
         want: usize,
+        /// The leaf index.
         index: u64,
+        /// The tree size.
         size: u64,
     },
 }
@@ -100,20 +170,28 @@ pub enum ProofError {
 /// A witness cosignature as the proof carries it: the witness is named by its key hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosignature {
+    /// SHA-256 of the witness's Ed25519 public key.
     pub key_hash: Hash,
+    /// When the witness cosigned, in seconds since the Unix epoch (part of what it signed).
     pub timestamp: u64,
+    /// The witness's Ed25519 signature over the cosigned checkpoint text and timestamp.
     pub signature: [u8; 64],
 }
 
 /// A parsed proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigsumProof {
+    /// SHA-256 of the log's Ed25519 public key (`log=`).
     pub log_key_hash: Hash,
     /// Version 1 proofs only: the first two bytes of the leaf checksum. `None` for version 2.
     pub short_checksum: Option<[u8; 2]>,
+    /// SHA-256 of the submitter's Ed25519 public key (`leaf=`).
     pub leaf_key_hash: Hash,
+    /// The submitter's Ed25519 signature over the leaf's namespaced checksum (`leaf=`).
     pub leaf_signature: [u8; 64],
+    /// The tree size the log signed (at least 1).
     pub size: u64,
+    /// The Merkle tree root at `size`.
     pub root_hash: Hash,
     /// The log's Ed25519 signature over the tree head's checkpoint text.
     pub signature: [u8; 64],

@@ -25,10 +25,13 @@ pub const DNS_LABEL: &str = "_sigsum_v1";
 /// Errors in a token header value or its domain.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TokenError {
+    /// The domain is not lowercase ASCII LDH labels (see [`valid_domain`]); holds the start of it,
+    /// escaped.
     #[error(
         "token domain {0:?} is not a lowercase ASCII domain name (letters, digits, '-', '.'; give an internationalised name in its xn-- form)"
     )]
     BadDomain(String),
+    /// The header value has no space, or its signature is not 128 lowercase hex digits.
     #[error("Sigsum-Token value is not \"<domain> <128 lowercase hex digits>\"")]
     Syntax,
 }
@@ -36,7 +39,9 @@ pub enum TokenError {
 /// A token: the domain and the signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubmitToken {
+    /// The domain whose DNS publishes the token key (and whose rate the submissions count against).
     pub domain: String,
+    /// The token key's Ed25519 signature over the namespaced log public key.
     pub signature: [u8; 64],
 }
 

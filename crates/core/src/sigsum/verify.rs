@@ -29,22 +29,46 @@ use thiserror::Error;
 /// but does not show that this message was signed by these keys and logged under this policy.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SigsumError {
+    /// A version 1 proof whose checksum prefix differs from this data's: the proof is another
+    /// file's.
     #[error(
         "the proof is for other data: its leaf checksum starts with {proof}, this data's with {data}"
     )]
-    OtherData { proof: String, data: String },
+    OtherData {
+        /// The proof's checksum prefix, in hex.
+        proof: String,
+        /// The first two bytes of this data's leaf checksum, in hex.
+        data: String,
+    },
+    /// The leaf's key hash matches none of the submitter keys trusted for this data.
     #[error(
         "the leaf is signed by key hash {key_hash}, which is none of the {keys} submitter keys"
     )]
-    UnknownSigner { key_hash: Hash, keys: usize },
+    UnknownSigner {
+        /// The leaf's key hash.
+        key_hash: Hash,
+        /// How many submitter keys were tried.
+        keys: usize,
+    },
+    /// The leaf signature by a trusted submitter key does not verify over this data's checksum.
     #[error(
         "the leaf signature by submitter key hash {key_hash} does not verify for this data (the proof is for other data, or was altered)"
     )]
-    BadLeafSignature { key_hash: Hash },
+    BadLeafSignature {
+        /// The leaf's key hash.
+        key_hash: Hash,
+    },
+    /// The proof names a log (by key hash) that the policy does not list.
     #[error("the tree head is from log key hash {key_hash}, which is not a log of the policy")]
-    UnknownLog { key_hash: Hash },
+    UnknownLog {
+        /// The proof's log key hash.
+        key_hash: Hash,
+    },
+    /// The tree head, as a checkpoint note, fails the policy: the log's signature or the witness
+    /// quorum.
     #[error("tree head rejected: {0}")]
     TreeHead(PolicyError),
+    /// The inclusion path does not lead from the leaf to the tree head's root.
     #[error("the inclusion proof does not tie the leaf to the tree head: {0}")]
     NotIncluded(MerkleError),
 }
@@ -54,7 +78,9 @@ pub enum SigsumError {
 pub struct VerifiedProof {
     /// The submitter key that signed the leaf.
     pub signer: [u8; 32],
+    /// The leaf the proof includes: this data's checksum, the signature, the signer's key hash.
     pub leaf: Leaf,
+    /// The leaf's index in the log.
     pub leaf_index: u64,
     /// The tree head as the checkpoint the policy accepted: origin, size, root, the policy's log
     /// (with its URL) and the witnesses whose cosignatures verified (policy names, timestamps).
