@@ -85,7 +85,9 @@ pub struct Fetched {
     pub status: u16,
 }
 
-/// The HTTP(S) client. Cheap to share by reference; connections are pooled.
+/// The HTTP(S) client. Cheap to share by reference, or to clone for another thread (a clone shares
+/// the connection pool); connections are pooled.
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     config: Config,

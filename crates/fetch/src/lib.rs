@@ -45,7 +45,7 @@ pub mod sys;
 
 pub use client::{Client, Config, Fetched};
 pub use deadline::Deadline;
-pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
+pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, Transfer, sweep_abandoned};
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, LookupError, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;
