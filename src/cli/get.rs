@@ -67,6 +67,7 @@ first failed file in the order given (0 only if all verified). --json prints one
   # the URLs listed in urls.txt ('-': standard input), 8 at a time
   rget get -P 8 -i urls.txt"
 )]
+/// Arguments of `rget get`.
 pub struct GetArgs {
     /// The files to download (https). With more than one, each is saved under its own name (in
     /// --output-dir, else the current directory)
@@ -91,6 +92,7 @@ pub struct GetArgs {
     #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
@@ -102,11 +104,13 @@ pub struct GetArgs {
   rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz \\
       ./tool-1.2-linux.tar.gz"
 )]
+/// Arguments of `rget verify`.
 pub struct VerifyArgs {
     /// The URL the file was published at (names it, and locates its SHA256SUMS)
     pub url: String,
     /// The file to check
     pub file: PathBuf,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
@@ -120,13 +124,16 @@ it to standard output. Nothing reaches standard output unless every check held, 
     after_help = "Example:
   rget cat https://example.org/install.sh | sh"
 )]
+/// Arguments of `rget cat`.
 pub struct CatArgs {
     /// The file to download
     pub url: String,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
 
+/// The options `get`, `verify` and `cat` share: which `SHA256SUMS`, size limit, JSON, and trust.
 #[derive(clap::Args, Debug)]
 pub struct Common {
     /// The SHA256SUMS to check against. Default: SHA256SUMS in the file's directory
@@ -139,6 +146,7 @@ pub struct Common {
     /// output carries the file, on standard error)
     #[arg(long)]
     pub json: bool,
+    /// The trust configuration (policy, keys, state, network).
     #[command(flatten)]
     pub trust: TrustArgs,
 }

@@ -31,6 +31,7 @@ use std::time::Duration;
 
 /// One file of the run, everything about it settled before anything is fetched.
 pub struct Job {
+    /// The file's URL, parsed once.
     pub url: FileUrl,
     /// The name it is listed under in its `SHA256SUMS`.
     pub name: String,
@@ -44,19 +45,27 @@ pub struct Job {
 
 /// A file that verified and was handed over.
 pub struct Done {
+    /// What its `SHA256SUMS` proved, for this file's name and listed digest.
     pub v: VerifiedSums,
+    /// The SHA-256 of the bytes handed over (equal to the listed one).
     pub sha256: Hash,
+    /// Their length in bytes.
     pub len: u64,
 }
 
 /// How the run goes: at most `parallel` transfers at a time, each at most `max_size` bytes, with a
 /// progress bar (one file only) or none.
 pub struct Plan<'a> {
+    /// The files, in the order given.
     pub jobs: &'a [Job],
     /// The `SHA256SUMS` URLs of the run, each once.
     pub releases: &'a [CanonicalUrl],
+    /// Transfers at a time (`-P`).
     pub parallel: usize,
+    /// Largest file accepted, in bytes (`--max-size`).
     pub max_size: u64,
+    /// Whether a progress bar may be drawn: one file only (`Progress` itself draws only on a
+    /// terminal).
     pub progress: bool,
 }
 

@@ -5,17 +5,29 @@
 /// A URL of the list with its line number (from 1), for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
+    /// The line it is on, from 1.
     pub line: usize,
+    /// The URL, trimmed of white space.
     pub url: String,
 }
 
 /// Why a list is refused: the first bad line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListError {
+    /// A line is not valid UTF-8.
     #[error("line {line} is not UTF-8 text")]
-    NotUtf8 { line: usize },
+    NotUtf8 {
+        /// The line, from 1.
+        line: usize,
+    },
+    /// A line holds white space inside it: two URLs, or a URL and something else.
     #[error("line {line} holds more than one word ({text:?}): one URL per line")]
-    TwoWords { line: usize, text: String },
+    TwoWords {
+        /// The line, from 1.
+        line: usize,
+        /// The line's text, trimmed.
+        text: String,
+    },
 }
 
 /// The URLs of `bytes`, in order. A line that is not text, or that holds more than one word (a URL

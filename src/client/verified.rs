@@ -48,10 +48,13 @@ pub enum ProofSource {
 pub enum Signed {
     /// A key applied and its signature verified.
     Yes {
+        /// The minisign key ID of the key that verified, as minisign prints it.
         key_id: String,
+        /// The signature's trusted comment (covered by the signature), as signed.
         trusted_comment: String,
         /// Whether the trusted comment names this `SHA256SUMS`'s URL (it never names another).
         binding: UrlBinding,
+        /// "signed by" the key and where it came from (`--key`, or the keys file, line and prefix).
         key_source: String,
     },
     /// No key applies to this URL: the output must say the sums were unsigned.
@@ -61,6 +64,7 @@ pub enum Signed {
     SigsumLeaf {
         /// Sigsum's name for the signer: SHA-256 of its public key.
         key_hash: Hash,
+        /// "signed by" the key and where it came from (`--key`, or the keys file, line and prefix).
         key_source: String,
     },
 }
@@ -83,12 +87,21 @@ pub struct VerifiedSums {
     pub expected: Hash,
     /// The canonical URL of the `SHA256SUMS`.
     pub sums_url: CanonicalUrl,
+    /// SHA-256 of the `SHA256SUMS` bytes: what the log's record (or Sigsum leaf) commits to.
     pub sums_sha256: Hash,
+    /// The parsed `SHA256SUMS`.
     pub sums: Sums,
+    /// The index of its record in the log (under a Sigsum policy, of its leaf).
     pub index: u64,
+    /// The checkpoint the inclusion was proved under, verified under the policy (log signature,
+    /// witness quorum).
     pub checkpoint: VerifiedCheckpoint,
+    /// Where the inclusion proof came from.
     pub proof_source: ProofSource,
+    /// How the checkpoint compared with this host's memory of the log (first use, unchanged,
+    /// advanced, or tied to a newer one stored).
     pub memory: Observed,
+    /// The publisher signature check.
     pub signed: Signed,
     /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
     /// cosigned tree head.
@@ -140,13 +153,23 @@ pub fn locate(
 /// [`VerifiedSums`] says of one of them, but for the file's own name and digest.
 #[derive(Debug, Clone)]
 pub struct VerifiedRelease {
+    /// The canonical URL of the `SHA256SUMS`.
     pub sums_url: CanonicalUrl,
+    /// SHA-256 of the `SHA256SUMS` bytes: what the log's record (or Sigsum leaf) commits to.
     pub sums_sha256: Hash,
+    /// The parsed `SHA256SUMS`.
     pub sums: Sums,
+    /// The index of its record in the log (under a Sigsum policy, of its leaf).
     pub index: u64,
+    /// The checkpoint the inclusion was proved under, verified under the policy (log signature,
+    /// witness quorum).
     pub checkpoint: VerifiedCheckpoint,
+    /// Where the inclusion proof came from.
     pub proof_source: ProofSource,
+    /// How the checkpoint compared with this host's memory of the log (first use, unchanged,
+    /// advanced, or tied to a newer one stored).
     pub memory: Observed,
+    /// The publisher signature check.
     pub signed: Signed,
     /// Under a Sigsum policy: the Sigsum log (see [`VerifiedSums::sigsum`]).
     pub sigsum: Option<SigsumLogged>,

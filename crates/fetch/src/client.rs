@@ -78,6 +78,7 @@ impl Config {
 /// A body fetched whole (for small files: sums, signatures, proofs, checkpoints).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
+    /// The whole body, at most the limit the caller gave.
     pub bytes: Vec<u8>,
     /// The URL that answered, after redirects.
     pub final_url: String,

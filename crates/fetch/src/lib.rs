@@ -25,6 +25,7 @@
 //! - [`interrupt`]: temporary files removed on SIGINT, SIGTERM and SIGHUP.
 //! - [`sys`]: the only `unsafe` of rget outside the bootstrap: thin system-call wrappers.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 mod client;
 mod deadline;
