@@ -17,6 +17,7 @@
 //! the integration tests and benchmarks, which drive the whole stack through `rget`, keep one
 //! import root; new code should import `rget_core` and `rget_fetch` directly.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub use rget_core as core;
 pub use rget_fetch as fetch;

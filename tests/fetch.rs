@@ -603,6 +603,62 @@ fn a_dropped_download_leaves_no_file() {
     assert_eq!(files_with_prefix(dir.path(), ""), Vec::<String>::new());
 }
 
+#[test]
+fn a_transfer_streams_on_its_own_thread_and_dropping_it_removes_its_file_at_once() {
+    let ca = TestCa::new();
+    let srv = TestServer::https(&ca);
+    let body = data(400_000);
+    // 40 pieces, 50 ms apart: two seconds for the whole body.
+    srv.route(
+        "/slow",
+        Reply::Slow {
+            body: body.clone(),
+            chunk: 10_000,
+            delay: Duration::from_millis(50),
+        },
+    );
+    srv.route("/f", Reply::body(&body));
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&ca);
+    let dest = dir.path().join("f");
+    // Still streaming after 200 ms: the transfer comes back, its file already there.
+    let t = c
+        .start_download(&srv.url("/slow"), &dest, 1 << 20, Box::new(|_, _| {}))
+        .unwrap();
+    let t = t.wait(Some(Duration::from_millis(200))).unwrap_err();
+    assert!(t.temp_path().exists());
+    assert_eq!(files_with_prefix(dir.path(), TEMP_PREFIX).len(), 1);
+    // Dropped mid-stream (a check failed): the file goes now, not when the body would end.
+    let start = Instant::now();
+    drop(t);
+    assert!(start.elapsed() < Duration::from_millis(100));
+    assert_eq!(files_with_prefix(dir.path(), ""), Vec::<String>::new());
+    // Waited for to its end: the whole body, hashed, ready to persist.
+    let d = c
+        .start_download(&srv.url("/f"), &dest, 1 << 20, Box::new(|_, _| {}))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!((d.sha256, d.len), (sha256(&body), body.len() as u64));
+    d.persist(&dest, 0o644).unwrap();
+    assert!(std::fs::read(&dest).unwrap() == body);
+    // A failure on its thread is the transfer's error (and leaves nothing either).
+    let e = c
+        .start_download(
+            &srv.url("/missing"),
+            &dir.path().join("m"),
+            1 << 20,
+            Box::new(|_, _| {}),
+        )
+        .unwrap()
+        .finish();
+    expect_err(e, Kind::NotFound, &["/missing"]);
+    assert_eq!(
+        files_with_prefix(dir.path(), TEMP_PREFIX),
+        Vec::<String>::new()
+    );
+}
+
 // ---- the log client against a real `rget log serve` ----------------------------------------------
 
 fn open_checkpoint(bytes: &[u8], vkey: &str) -> Checkpoint {

@@ -4,21 +4,24 @@
 use super::exit::{CliResult, Failure, io_reason};
 use super::json::{self, Cosigner, Logged};
 use super::summary::cosigned_by;
+use super::transfers::{self, Done, Job, Plan};
 use super::trust_args::{TrustArgs, client, local};
-use crate::client::destination::{self, Destination};
-use crate::client::verified::{self, ProofSource, Signed, VerifiedSums};
+use super::url_list;
+use crate::client::destination;
+use crate::client::verified::{self, ProofSource, ReleaseFiles, Signed, VerifiedSums};
 use rget_core::digest::{Hash, sha256_reader};
 use rget_core::trusted_comment::UrlBinding;
-use rget_core::url::FileUrl;
+use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify::{VerifyError, check_listed};
 use rget_fetch::limits;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Download a release file, verified against its logged SHA256SUMS",
+    about = "Download release files, each verified against its logged SHA256SUMS",
     long_about = "Download URL and keep it only if all of this holds: the SHA256SUMS next to it (or --sums) \
 lists its name and digest; that SHA256SUMS is recorded in a trusted transparency log (from \
 SHA256SUMS.tlog-proof next to it, or found with the log's lookup and proved from its tiles) under a \
@@ -27,7 +30,9 @@ checkpoint this host saw of that log (and, when the log's lookup is used, no tru
 SHA256SUMS for that URL: exit 6, evidence kept); and its minisign signature holds where a publisher key \
 applies, with a trusted comment that names no other URL (rget release writes url:<URL> into it). \
 The body is hashed while it streams into a temporary file beside the destination, which is renamed \
-into place only after every check: on any failure the destination is untouched, and an interrupted \
+into place only after every check. It starts streaming at once, while the SHA256SUMS, its proof and \
+its signature are fetched in parallel and checked; a failed check stops it and removes the temporary \
+file. On any failure the destination is untouched, and an interrupted \
 download (Ctrl-C, SIGTERM, SIGHUP: exit 130, 143, 129) leaves no temporary file; what a killed rget \
 left (kill -9) is removed by the next run in that directory.
 
@@ -40,7 +45,15 @@ The destination (-o, or the derived name) decides how it is written: absent or a
 replaced atomically; a character device or a FIFO is written through, only after the whole file \
 verified, from a private spool file in $TMPDIR (the node itself stays); a directory, a socket or a \
 block device is refused before anything is downloaded (exit 2). A symbolic link is followed to its \
-target, as curl -o does, and the target's kind decides.",
+target, as curl -o does, and the target's kind decides.
+
+Many URLs (on the command line, or listed with -i FILE, one a line, '-' for standard input, blank \
+lines and '#' comments skipped) are downloaded -P at a time, each under its own name in --output-dir \
+(or the current directory). Each release directory's SHA256SUMS, proof and signature are fetched \
+and checked once for all its files. A bad list line, a URL given twice, or two URLs for one output \
+name are refused before anything is fetched (exit 2). Each file ends on its own: those that verified \
+are kept, each failure is one line naming its URL and exit class, and the exit code is that of the \
+first failed file in the order given (0 only if all verified). --json prints one object per file.",
     after_help = "Examples:
   # saves tool-1.2-linux.tar.gz
   rget get https://example.org/rel/v1.2/tool-1.2-linux.tar.gz
@@ -48,19 +61,38 @@ target, as curl -o does, and the target's kind decides.",
   rget get -o /usr/local/bin/tool https://example.org/rel/v1.2/tool
   # through a pipe, once verified
   rget get -o /dev/stdout https://example.org/rel/v1.2/tool.tar | tar x
-  rget get --json https://example.org/rel/v1.2/tool | jq .sha256"
+  rget get --json https://example.org/rel/v1.2/tool | jq .sha256
+  # two files of one release into bin/ (its SHA256SUMS checked once)
+  rget get --output-dir bin https://example.org/r/a https://example.org/r/b
+  # the URLs listed in urls.txt ('-': standard input), 8 at a time
+  rget get -P 8 -i urls.txt"
 )]
+/// Arguments of `rget get`.
 pub struct GetArgs {
-    /// The file to download (https)
-    pub url: String,
+    /// The files to download (https). With more than one, each is saved under its own name (in
+    /// --output-dir, else the current directory)
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Also download the URLs listed in FILE, one per line ('-': standard input); blank lines and
+    /// lines starting with '#' are skipped
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
     /// Where to save it: a file (replaced once verified), a character device or a FIFO (written
     /// through once verified), or a link to one. Default: its file name, in the current directory
-    /// (-O)
-    #[arg(short = 'o', long, value_name = "PATH", conflicts_with = "remote_name")]
+    /// (-O). Only for a single URL
+    #[arg(short = 'o', long, value_name = "PATH", conflicts_with_all = ["remote_name", "output_dir"])]
     pub output: Option<PathBuf>,
     /// Save under the URL's file name in the current directory (the default)
     #[arg(short = 'O', long)]
     pub remote_name: bool,
+    /// Save each file under its URL's file name in DIR instead of the current directory
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Transfers at a time, for many URLs (curl's --parallel-max)
+    #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
@@ -72,11 +104,13 @@ pub struct GetArgs {
   rget verify https://example.org/rel/v1.2/tool-1.2-linux.tar.gz \\
       ./tool-1.2-linux.tar.gz"
 )]
+/// Arguments of `rget verify`.
 pub struct VerifyArgs {
     /// The URL the file was published at (names it, and locates its SHA256SUMS)
     pub url: String,
     /// The file to check
     pub file: PathBuf,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
@@ -90,13 +124,16 @@ it to standard output. Nothing reaches standard output unless every check held, 
     after_help = "Example:
   rget cat https://example.org/install.sh | sh"
 )]
+/// Arguments of `rget cat`.
 pub struct CatArgs {
     /// The file to download
     pub url: String,
+    /// What `get`, `verify` and `cat` share.
     #[command(flatten)]
     pub common: Common,
 }
 
+/// The options `get`, `verify` and `cat` share: which `SHA256SUMS`, size limit, JSON, and trust.
 #[derive(clap::Args, Debug)]
 pub struct Common {
     /// The SHA256SUMS to check against. Default: SHA256SUMS in the file's directory
@@ -109,6 +146,7 @@ pub struct Common {
     /// output carries the file, on standard error)
     #[arg(long)]
     pub json: bool,
+    /// The trust configuration (policy, keys, state, network).
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -116,59 +154,260 @@ pub struct Common {
 /// `rget get`.
 pub fn get(a: GetArgs) -> CliResult {
     interruptible()?;
-    // Where it goes is settled before anything is fetched: a name or destination that cannot be
-    // written is a usage error, with nothing downloaded and nothing written.
-    // Without -o, the name saved is the name looked up in SHA256SUMS (`v.name` below): both are
-    // the URL's decoded last segment, which must here also be a plain file name.
-    let url = file_url(&a.url)?;
-    let named = match &a.output {
-        Some(p) => p.clone(),
-        None => PathBuf::from(output_name(&url)?),
-    };
-    let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
-    let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
-    // Beside the destination, or for a device or FIFO a private spool in $TMPDIR.
-    let beside = match &dest {
-        Destination::Replace(p) => p.clone(),
-        Destination::WriteThrough(_) => spool(),
-    };
-    // What a killed rget left there (kill -9 skips every cleanup) goes at once; a live run's file
-    // is locked and stays.
-    rget_fetch::sweep_abandoned(&beside);
-    let mut bar = super::progress::Progress::start();
-    let dl = ctx
-        .fetch
-        .download(
-            url.as_str(),
-            &beside,
-            a.common.max_size,
-            &mut |got, total| bar.update(got, total),
-        )
-        .map_err(|e| client(e.into()))?;
-    bar.finish();
-    check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
-    let (digest, len) = (dl.sha256, dl.len);
-    // The destination may have changed kind during a long download: decide again.
-    if destination::resolve(&named).map_err(|e| client(e.into()))? != dest {
-        return Err(local(format!(
-            "{}: changed while it was being downloaded (it is no longer the same kind of file): nothing was written",
-            named.display()
+    let urls = given_urls(&a)?;
+    // Where each file goes is settled before anything is fetched: a name or destination that
+    // cannot be written, two URLs that are one, or two files that would land on one name, are a
+    // usage error with nothing downloaded and nothing written.
+    // Without -o, the name saved is the name looked up in SHA256SUMS (`v.name`): both are the
+    // URL's decoded last segment, which must then also be a plain file name.
+    if a.output.is_some() && urls.len() > 1 {
+        return Err(Failure::usage(format!(
+            "-o names one file, but {} URLs were given: save them with --output-dir DIR",
+            urls.len()
         )));
     }
-    match &dest {
-        Destination::Replace(p) => dl.persist(p, 0o644).map_err(|e| client(e.into()))?,
-        Destination::WriteThrough(p) => {
-            let mut out = destination::open_write_through(p).map_err(|e| client(e.into()))?;
-            // The same open file that was hashed: nothing can swap the bytes in between.
-            let mut r = dl
-                .reader()
-                .map_err(|e| local(format!("{}: {}", dl.temp_path().display(), io_reason(&e))))?;
-            std::io::copy(&mut r, &mut out)
-                .map_err(|e| local(format!("writing {}: {}", p.display(), io_reason(&e))))?;
+    // Not created: a misspelt directory would otherwise fail every file, after downloading it.
+    if let Some(d) = &a.output_dir
+        && !std::fs::metadata(d).is_ok_and(|m| m.is_dir())
+    {
+        return Err(Failure::usage(format!(
+            "--output-dir {}: not an existing directory: nothing was downloaded",
+            d.display()
+        )));
+    }
+    let mut jobs: Vec<Job> = Vec::with_capacity(urls.len());
+    let mut by_dest: HashMap<PathBuf, usize> = HashMap::with_capacity(urls.len());
+    let mut releases: Vec<CanonicalUrl> = Vec::new();
+    let mut release_of: HashMap<String, usize> = HashMap::new();
+    for (given, url) in &urls {
+        let named = match (&a.output, &a.output_dir) {
+            (Some(p), _) => p.clone(),
+            (None, Some(d)) => d.join(output_name(url)?),
+            (None, None) => PathBuf::from(output_name(url)?),
+        };
+        let dest = destination::resolve(&named).map_err(|e| client(e.into()))?;
+        if let Some(&j) = by_dest.get(dest.path()) {
+            return Err(Failure::usage(format!(
+                "{given} and {} would both be saved as {}: nothing was downloaded (give them one at a time with -o, or drop one)",
+                jobs[j].url,
+                named.display()
+            )));
+        }
+        let (name, sums_url) = verified::locate(url, a.common.sums.as_deref()).map_err(client)?;
+        let next = releases.len();
+        let release = *release_of
+            .entry(sums_url.as_str().to_owned())
+            .or_insert(next);
+        if release == next {
+            releases.push(sums_url);
+        }
+        by_dest.insert(dest.path().to_owned(), jobs.len());
+        jobs.push(Job {
+            url: url.clone(),
+            name,
+            named,
+            dest,
+            release,
+        });
+    }
+    let ctx = a.common.trust.context()?;
+    let single = jobs.len() == 1;
+    let plan = Plan {
+        jobs: &jobs,
+        releases: &releases,
+        parallel: usize::from(a.parallel),
+        max_size: a.common.max_size,
+        progress: single,
+    };
+    if single {
+        let mut outcomes = transfers::run(&ctx, &plan, &|_, _| {});
+        let done = outcomes
+            .pop()
+            .unwrap_or_else(|| Err(local("the download ended without an outcome")))?;
+        return report(
+            &a.common,
+            &done.v,
+            &jobs[0].url,
+            &done.sha256,
+            done.len,
+            Some(&jobs[0].named),
+        );
+    }
+    // Many files: each outcome on its own line(s) as it ends, then the summary.
+    let outcomes = transfers::run(&ctx, &plan, &|i, outcome| {
+        let job = &jobs[i];
+        match outcome {
+            Ok(d) => {
+                if a.common.json {
+                    let _ = json::print(&json(
+                        &a.common,
+                        &d.v,
+                        &job.url,
+                        &d.sha256,
+                        d.len,
+                        Some(&job.named),
+                    ));
+                } else {
+                    summary(
+                        &a.common,
+                        &d.v,
+                        &job.url,
+                        &d.sha256,
+                        d.len,
+                        Some(&job.named),
+                    );
+                }
+            }
+            Err(f) => failed(&a.common, &job.url, f),
+        }
+    });
+    many_summary(&jobs, &outcomes)
+}
+
+/// The URLs of the run, in order: the command line's, then the list's; each parsed once, and each
+/// only once (two spellings of one URL are one URL).
+fn given_urls(a: &GetArgs) -> CliResult<Vec<(String, FileUrl)>> {
+    let mut given: Vec<String> = a.urls.iter().map(|u| u.to_string()).collect();
+    let mut origin: Vec<String> = (1..=a.urls.len())
+        .map(|i| format!("URL {i}{COMMAND_LINE}"))
+        .collect();
+    if let Some(list) = &a.input_file {
+        let bytes = read_list(list)?;
+        let shown = list.display();
+        let listed = url_list::parse(&bytes)
+            .map_err(|e| Failure::usage(format!("{shown}: {e}: nothing was downloaded")))?;
+        for l in listed {
+            origin.push(format!("line {} of {shown}", l.line));
+            given.push(l.url);
         }
     }
-    report(&a.common, &v, &url, &digest, len, Some(&named))
+    if given.is_empty() {
+        return Err(Failure::usage(
+            "no URL to download: give one or more URLs, or -i FILE (see 'rget get --help')",
+        ));
+    }
+    let mut out: Vec<(String, FileUrl)> = Vec::with_capacity(given.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(given.len());
+    for (i, g) in given.iter().enumerate() {
+        let url = file_url(g).map_err(|f| {
+            Failure::usage(format!(
+                "{} ({}): nothing was downloaded",
+                f.message(),
+                origin[i]
+            ))
+        })?;
+        // One spelling per URL (RFC 3986 section 6.2.2, as records compare them), so that
+        // `HTTPS://Example.ORG/x` and `https://example.org/x` are caught as one.
+        let key = CanonicalUrl::parse(g)
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_else(|_| g.clone());
+        if let Some(j) = seen.get(&key) {
+            let (first, second) = (&origin[*j], &origin[i]);
+            let both = match first.strip_suffix(COMMAND_LINE) {
+                Some(f) if second.ends_with(COMMAND_LINE) => format!("{f} and {second}"),
+                _ => format!("{first} and {second}"),
+            };
+            return Err(Failure::usage(format!(
+                "{g} is given twice ({both}): nothing was downloaded"
+            )));
+        }
+        seen.insert(key, i);
+        out.push((g.clone(), url));
+    }
+    Ok(out)
+}
+
+const COMMAND_LINE: &str = " of the command line";
+
+/// The bytes of `-i FILE` (`-`: standard input), at most `limits::URL_LIST`.
+fn read_list(list: &Path) -> CliResult<Vec<u8>> {
+    let shown = list.display();
+    let cap = limits::URL_LIST;
+    let mut bytes = Vec::new();
+    let read = if list.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(list).and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| local(format!("{shown}: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > cap {
+        return Err(Failure::usage(format!(
+            "{shown}: a list of URLs larger than {cap} bytes: nothing was downloaded"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// One file of many failed: one line, naming its URL, its exit code and class (for `--json`, one
+/// object on standard output).
+fn failed(c: &Common, url: &FileUrl, f: &Failure) {
+    let code = f.exit_code();
+    if c.json {
+        let _ = json::print(&FailedReport {
+            verified: false,
+            url: url.as_str(),
+            exit_code: code.code(),
+            class: code.class(),
+            error: f.message(),
+        });
+    } else {
+        let line = format!(
+            "rget: FAILED {}: {} (exit code {}, {})\n",
+            rget_core::escape::for_terminal(url.as_str()),
+            f.message(),
+            code.code(),
+            code.class()
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// The `--json` object of a file that failed.
+#[derive(Serialize)]
+struct FailedReport<'a> {
+    verified: bool,
+    url: &'a str,
+    exit_code: i32,
+    class: &'a str,
+    error: &'a str,
+}
+
+/// The end of a run of many files: success only if every file verified; otherwise the exit code of
+/// the first failure in the order the URLs were given, and a line that says what was kept.
+fn many_summary(jobs: &[Job], outcomes: &[CliResult<Done>]) -> CliResult {
+    let kept: Vec<String> = jobs
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.is_ok())
+        .map(|(j, _)| j.named.display().to_string())
+        .collect();
+    let Some(first) = outcomes.iter().find_map(|o| o.as_ref().err()) else {
+        let line = format!("rget: all {} files verified\n", jobs.len());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        return Ok(());
+    };
+    let failures = jobs.len() - kept.len();
+    let kept_text = if kept.is_empty() {
+        "none was kept".to_owned()
+    } else {
+        format!(
+            "the {} that verified {} kept: {}",
+            kept.len(),
+            if kept.len() == 1 { "is" } else { "are" },
+            kept.join(", ")
+        )
+    };
+    Err(Failure::new(
+        first.exit_code(),
+        format!(
+            "{failures} of {} files failed (exit code {}: the first failure's); {kept_text}",
+            jobs.len(),
+            first.code()
+        ),
+    ))
 }
 
 /// The URL of the command line, parsed once: a usage error if it names no file.
@@ -187,7 +426,7 @@ fn output_name(url: &FileUrl) -> CliResult<&str> {
 
 /// Where `rget cat` and a write-through `get` spool the download: a private temporary file in
 /// $TMPDIR (only this path's directory is used), never beside a device or a FIFO.
-fn spool() -> PathBuf {
+pub(crate) fn spool() -> PathBuf {
     std::env::temp_dir().join("rget-spool")
 }
 
@@ -226,13 +465,21 @@ pub fn verify(a: VerifyArgs) -> CliResult {
 pub fn cat(a: CatArgs) -> CliResult {
     interruptible()?;
     let url = file_url(&a.url)?;
+    let (name, sums_url) = verified::locate(&url, a.common.sums.as_deref()).map_err(client)?;
     let ctx = a.common.trust.context()?;
-    let v = verified::verify_sums(&ctx, &url, a.common.sums.as_deref()).map_err(client)?;
     let spool = spool();
     rget_fetch::sweep_abandoned(&spool);
-    let dl = ctx
-        .fetch
-        .download(url.as_str(), &spool, a.common.max_size, &mut |_, _| {})
+    // The file streams into the spool while its SHA256SUMS, proof and signature are fetched and
+    // checked; a failed check returns, which drops the transfer and removes the spool file.
+    let started =
+        ctx.fetch
+            .start_download(url.as_str(), &spool, a.common.max_size, Box::new(|_, _| {}));
+    let files = ReleaseFiles::fetch(&ctx, &sums_url);
+    let v = verified::verify_release(&ctx, sums_url, files)
+        .and_then(|r| r.file(name))
+        .map_err(client)?;
+    let dl = started
+        .and_then(rget_fetch::Transfer::finish)
         .map_err(|e| client(e.into()))?;
     check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     // Only now, with every byte verified, does anything reach standard output. The reader is the

@@ -22,7 +22,9 @@ pub mod sigsum_args;
 pub mod submit;
 pub mod summary;
 pub mod sums;
+pub mod transfers;
 pub mod trust_args;
+pub mod url_list;
 pub mod witness;
 
 use clap::{Parser, Subcommand};

@@ -5,6 +5,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use std::io::IsTerminal;
 
 /// What a terminal sees while a download runs; [`Progress::finish`] clears it before the summary.
+/// A clone draws the same bar (the download's thread updates it).
+#[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
     color: bool,

@@ -22,13 +22,15 @@ use rget_core::merkle::{self, MerkleError};
 use rget_core::minisig::{self, Signature};
 use rget_core::policy::VerifiedCheckpoint;
 use rget_core::record;
+use rget_core::sigsum::proof::SigsumProof;
+use rget_core::sigsum::verify::checkpoint_note;
 use rget_core::sums::{self, Sums};
 use rget_core::tile::{TileError, TileHashSource};
 use rget_core::tlog_proof::TlogProof;
 use rget_core::trusted_comment::{self, UrlBinding};
 use rget_core::url::{CanonicalUrl, FileUrl};
 use rget_core::verify;
-use rget_fetch::{FetchError, Kind, LogClient, SigsumLog, limits};
+use rget_fetch::{FetchError, Fetched, Kind, LogClient, SigsumLog, limits};
 
 /// Where the inclusion proof came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +48,13 @@ pub enum ProofSource {
 pub enum Signed {
     /// A key applied and its signature verified.
     Yes {
+        /// The minisign key ID of the key that verified, as minisign prints it.
         key_id: String,
+        /// The signature's trusted comment (covered by the signature), as signed.
         trusted_comment: String,
         /// Whether the trusted comment names this `SHA256SUMS`'s URL (it never names another).
         binding: UrlBinding,
+        /// "signed by" the key and where it came from (`--key`, or the keys file, line and prefix).
         key_source: String,
     },
     /// No key applies to this URL: the output must say the sums were unsigned.
@@ -59,6 +64,7 @@ pub enum Signed {
     SigsumLeaf {
         /// Sigsum's name for the signer: SHA-256 of its public key.
         key_hash: Hash,
+        /// "signed by" the key and where it came from (`--key`, or the keys file, line and prefix).
         key_source: String,
     },
 }
@@ -81,12 +87,21 @@ pub struct VerifiedSums {
     pub expected: Hash,
     /// The canonical URL of the `SHA256SUMS`.
     pub sums_url: CanonicalUrl,
+    /// SHA-256 of the `SHA256SUMS` bytes: what the log's record (or Sigsum leaf) commits to.
     pub sums_sha256: Hash,
+    /// The parsed `SHA256SUMS`.
     pub sums: Sums,
+    /// The index of its record in the log (under a Sigsum policy, of its leaf).
     pub index: u64,
+    /// The checkpoint the inclusion was proved under, verified under the policy (log signature,
+    /// witness quorum).
     pub checkpoint: VerifiedCheckpoint,
+    /// Where the inclusion proof came from.
     pub proof_source: ProofSource,
+    /// How the checkpoint compared with this host's memory of the log (first use, unchanged,
+    /// advanced, or tied to a newer one stored).
     pub memory: Observed,
+    /// The publisher signature check.
     pub signed: Signed,
     /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
     /// cosigned tree head.
@@ -102,6 +117,17 @@ pub fn verify_sums(
     url: &FileUrl,
     sums_url: Option<&str>,
 ) -> Result<VerifiedSums, ClientError> {
+    let (name, sums_url) = locate(url, sums_url)?;
+    let files = ReleaseFiles::fetch(ctx, &sums_url);
+    verify_release(ctx, sums_url, files)?.file(name)
+}
+
+/// The name `url` is listed under, and the canonical URL of the `SHA256SUMS` that lists it (the one
+/// in its directory, or `sums_url`): nothing is fetched.
+pub fn locate(
+    url: &FileUrl,
+    sums_url: Option<&str>,
+) -> Result<(String, CanonicalUrl), ClientError> {
     let name = url
         .listable_name()
         .map_err(|err| ClientError::Unlistable {
@@ -120,21 +146,146 @@ pub fn verify_sums(
         record::RecordError::NotHttps(u) => ClientError::SumsNotHttps(u),
         e => ClientError::SumsUrl(e),
     })?;
+    Ok((name, sums_url))
+}
 
-    let sums_bytes = ctx.fetch.get_bytes(sums_url.as_str(), limits::SUMS)?.bytes;
+/// A `SHA256SUMS` that passed every check, shared by every file of its release directory: what
+/// [`VerifiedSums`] says of one of them, but for the file's own name and digest.
+#[derive(Debug, Clone)]
+pub struct VerifiedRelease {
+    /// The canonical URL of the `SHA256SUMS`.
+    pub sums_url: CanonicalUrl,
+    /// SHA-256 of the `SHA256SUMS` bytes: what the log's record (or Sigsum leaf) commits to.
+    pub sums_sha256: Hash,
+    /// The parsed `SHA256SUMS`.
+    pub sums: Sums,
+    /// The index of its record in the log (under a Sigsum policy, of its leaf).
+    pub index: u64,
+    /// The checkpoint the inclusion was proved under, verified under the policy (log signature,
+    /// witness quorum).
+    pub checkpoint: VerifiedCheckpoint,
+    /// Where the inclusion proof came from.
+    pub proof_source: ProofSource,
+    /// How the checkpoint compared with this host's memory of the log (first use, unchanged,
+    /// advanced, or tied to a newer one stored).
+    pub memory: Observed,
+    /// The publisher signature check.
+    pub signed: Signed,
+    /// Under a Sigsum policy: the Sigsum log (see [`VerifiedSums::sigsum`]).
+    pub sigsum: Option<SigsumLogged>,
+}
+
+impl VerifiedRelease {
+    /// What this `SHA256SUMS` says of the file `name`: its digest, or that it is not listed.
+    pub fn file(&self, name: String) -> Result<VerifiedSums, ClientError> {
+        let expected = *self.sums.get(&name).ok_or_else(|| ClientError::NotListed {
+            name: name.clone(),
+            sums_url: self.sums_url.clone(),
+        })?;
+        Ok(VerifiedSums {
+            name,
+            expected,
+            sums_url: self.sums_url.clone(),
+            sums_sha256: self.sums_sha256,
+            sums: self.sums.clone(),
+            index: self.index,
+            checkpoint: self.checkpoint.clone(),
+            proof_source: self.proof_source,
+            memory: self.memory,
+            signed: self.signed.clone(),
+            sigsum: self.sigsum.clone(),
+        })
+    }
+}
+
+/// The files a release directory's checks start from, fetched at once, each on its own connection:
+/// the `SHA256SUMS`, its proof (`SHA256SUMS.tlog-proof`, or under a Sigsum policy the Sigsum proof
+/// `SHA256SUMS.proof`) and, where a minisign publisher key applies, its signature (a Sigsum proof
+/// carries its own: the leaf's). Three round trips become one; what each is worth is only judged by
+/// [`verify_release`], in the same order as if they had been fetched one after the other.
+pub struct ReleaseFiles {
+    sums: Result<Fetched, FetchError>,
+    proof: Result<Fetched, FetchError>,
+    /// `None` when no publisher key applies (nothing is fetched).
+    signature: Option<Result<Fetched, FetchError>>,
+}
+
+impl ReleaseFiles {
+    /// Fetches the three in parallel (threads sharing the client's connection pool) and waits for
+    /// all of them; each is bounded by its size limit, the timeouts and `--max-time`.
+    pub fn fetch(ctx: &Context, sums_url: &CanonicalUrl) -> ReleaseFiles {
+        let get = |url: String, limit: u64| ctx.fetch.get_bytes(&url, limit);
+        let sigsum = ctx.policy.is_sigsum();
+        let (proof_url, proof_limit) = if sigsum {
+            (sums_url.with_suffix(".proof"), limits::SIGSUM_PROOF)
+        } else {
+            (sums_url.with_suffix(".tlog-proof"), limits::PROOF)
+        };
+        let signed = !sigsum
+            && ctx
+                .keys
+                .for_sums(sums_url)
+                .is_some_and(|k| matches!(k.key, PublisherKey::Minisign(_)));
+        std::thread::scope(|s| {
+            let proof = s.spawn(|| get(proof_url, proof_limit));
+            let signature = signed
+                .then(|| s.spawn(|| get(sums_url.with_suffix(".minisig"), limits::SIGNATURE)));
+            let sums = get(sums_url.to_string(), limits::SUMS);
+            ReleaseFiles {
+                sums,
+                proof: joined(proof),
+                signature: signature.map(joined),
+            }
+        })
+    }
+
+    /// The log and tree size of the proof file's checkpoint, if there is one whose log signature
+    /// holds: a run verifying many release directories of one log verifies the one under the
+    /// largest checkpoint first, so that the memory of that log is written once (the others are
+    /// older, and are only tied to it).
+    pub fn proof_checkpoint(&self, ctx: &Context) -> Option<(String, u64)> {
+        let bytes = &self.proof.as_ref().ok()?.bytes;
+        let policy = &ctx.policy.policy;
+        let note = if ctx.policy.is_sigsum() {
+            let proof = SigsumProof::parse(bytes).ok()?;
+            checkpoint_note(&proof, policy).ok()?
+        } else {
+            TlogProof::parse(bytes).ok()?.checkpoint
+        };
+        let signed = policy.verify_log_signature(&note).ok()?;
+        Some((signed.checkpoint.origin, signed.checkpoint.size))
+    }
+}
+
+/// A fetch's result from its thread (a panic there is a bug: reported, never propagated as one).
+fn joined(
+    h: std::thread::ScopedJoinHandle<'_, Result<Fetched, FetchError>>,
+) -> Result<Fetched, FetchError> {
+    h.join().unwrap_or_else(|_| {
+        Err(FetchError::Network {
+            url: "(a fetch thread)".to_owned(),
+            reason: "the thread stopped without an answer".to_owned(),
+        })
+    })
+}
+
+/// Runs every check on the `SHA256SUMS` at `sums_url`, from the files [`ReleaseFiles::fetch`]
+/// fetched: it parses; it is recorded in a trusted log (the proof file, else the log's lookup and
+/// tiles) under a checkpoint meeting the policy and consistent with this host's memory; its
+/// signature holds where a key applies.
+pub fn verify_release(
+    ctx: &Context,
+    sums_url: CanonicalUrl,
+    files: ReleaseFiles,
+) -> Result<VerifiedRelease, ClientError> {
+    let sums_bytes = files.sums?.bytes;
     let sums = sums::parse(&sums_bytes).map_err(|err| ClientError::Sums {
         url: sums_url.clone(),
         err,
     })?;
-    let expected = *sums.get(&name).ok_or_else(|| ClientError::NotListed {
-        name: name.clone(),
-        sums_url: sums_url.clone(),
-    })?;
     if ctx.policy.is_sigsum() {
-        let p = super::sigsum::prove(ctx, &sums_url, &sums_bytes)?;
-        return Ok(VerifiedSums {
-            name,
-            expected,
+        let p = super::sigsum::prove(ctx, &sums_url, &sums_bytes, files.proof)?;
+        return Ok(VerifiedRelease {
             sums_sha256: sha256(&sums_bytes),
             sums_url,
             sums,
@@ -148,10 +299,7 @@ pub fn verify_sums(
     }
     let record = record::build(sums_url.as_str(), &sums_bytes).map_err(ClientError::Record)?;
 
-    let (index, checkpoint, proof_source, memory) = match ctx
-        .fetch
-        .get_bytes(&sums_url.with_suffix(".tlog-proof"), limits::PROOF)
-    {
+    let (index, checkpoint, proof_source, memory) = match files.proof {
         Ok(f) => prove_with_file(ctx, &record, &f.bytes, &sums_url)?,
         Err(e) if e.kind() == Kind::NotFound => {
             prove_with_lookup(ctx, &record, &sums_url, &sha256(&sums_bytes))?
@@ -159,10 +307,8 @@ pub fn verify_sums(
         Err(e) => return Err(e.into()),
     };
 
-    let signed = check_signature(ctx, &sums_url, &sums_bytes)?;
-    Ok(VerifiedSums {
-        name,
-        expected,
+    let signed = check_signature(ctx, &sums_url, &sums_bytes, files.signature)?;
+    Ok(VerifiedRelease {
         sums_sha256: sha256(&sums_bytes),
         sums_url,
         sums,
@@ -400,6 +546,7 @@ fn check_signature(
     ctx: &Context,
     sums_url: &CanonicalUrl,
     sums_bytes: &[u8],
+    fetched: Option<Result<Fetched, FetchError>>,
 ) -> Result<Signed, ClientError> {
     let Some(applied) = ctx.keys.for_sums(sums_url) else {
         return Ok(Signed::Unsigned);
@@ -411,7 +558,9 @@ fn check_signature(
         });
     };
     let sig_url = sums_url.with_suffix(".minisig");
-    let sig_bytes = match ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE) {
+    // Fetched with the SHA256SUMS when a key applied (it did: the keys do not change in between).
+    let fetched = fetched.unwrap_or_else(|| ctx.fetch.get_bytes(&sig_url, limits::SIGNATURE));
+    let sig_bytes = match fetched {
         Ok(f) => f.bytes,
         Err(e) if e.kind() == Kind::NotFound => {
             return Err(ClientError::SignatureMissing {

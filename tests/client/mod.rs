@@ -3,6 +3,8 @@
 
 mod audit;
 mod e2e;
+mod many;
+mod overlap;
 mod progress;
 mod state;
 mod trust_setup;

@@ -10,4 +10,5 @@ mod e2e;
 mod interop;
 mod keys;
 mod log_api;
+mod many;
 mod verify;

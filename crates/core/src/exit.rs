@@ -42,6 +42,21 @@ impl ExitCode {
             ExitCode::LocalIo => 7,
         }
     }
+
+    /// Its class in a few words, as README.md's "Exit codes" names it (for a line that reports
+    /// one failure among several).
+    pub const fn class(self) -> &'static str {
+        match self {
+            ExitCode::Ok => "success",
+            ExitCode::VerificationFailed => "verification failed",
+            ExitCode::Usage => "usage error",
+            ExitCode::Malformed => "malformed input",
+            ExitCode::Network => "network error",
+            ExitCode::NotFound => "not found",
+            ExitCode::TrustAnomaly => "trust anomaly",
+            ExitCode::LocalIo => "local I/O error",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +84,7 @@ mod tests {
             (LocalIo, "local I/O error"),
         ];
         for (code, meaning) in documented {
+            assert_eq!(code.class(), meaning);
             let row = format!("| {} | {meaning}", code.code());
             assert!(table.contains(&row), "README.md lacks the row {row:?}");
         }

@@ -8,6 +8,7 @@
 //! `Read`/`Write`, no network, no async runtime, no CLI crate: the crate's dependencies are hashing,
 //! Ed25519, minisign verification and encodings, so that what decides trust can be read on its own.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod b64;
 pub mod checkpoint;

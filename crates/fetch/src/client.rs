@@ -78,6 +78,7 @@ impl Config {
 /// A body fetched whole (for small files: sums, signatures, proofs, checkpoints).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
+    /// The whole body, at most the limit the caller gave.
     pub bytes: Vec<u8>,
     /// The URL that answered, after redirects.
     pub final_url: String,
@@ -85,7 +86,9 @@ pub struct Fetched {
     pub status: u16,
 }
 
-/// The HTTP(S) client. Cheap to share by reference; connections are pooled.
+/// The HTTP(S) client. Cheap to share by reference, or to clone for another thread (a clone shares
+/// the connection pool); connections are pooled.
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     config: Config,

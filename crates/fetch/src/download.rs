@@ -19,7 +19,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 /// Temporary files are `.rget-<16 hex>.part` in the destination's directory: this is the prefix.
 pub const TEMP_PREFIX: &str = ".rget-";
@@ -135,12 +136,6 @@ impl TempFile {
             last.unwrap_or_else(|| std::io::Error::other("no name")),
         ))
     }
-
-    /// Empties the file for another attempt.
-    fn reset(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
-        self.file.rewind().map(|_| ())
-    }
 }
 
 impl Drop for TempFile {
@@ -217,26 +212,178 @@ impl Client {
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Downloaded, FetchError> {
         let start = Url::parse(url)?;
-        let mut temp = TempFile::create_in(&dest_dir(dest))?;
-        let (sha256, len, final_url) = self.with_retries(&start, Method::Get, || {
-            temp.reset().map_err(|e| {
-                FetchError::local(&temp.path, "cannot truncate the temporary file", e)
-            })?;
-            let mut open: Open = self.open(&start, Method::Get)?;
-            let total = open.declared;
-            progress(0, total);
-            let (digest, len) =
-                stream_to_file(&mut open, limit, &temp.file, &temp.path, &mut |n| {
-                    progress(n, total)
-                })?;
-            Ok::<_, Failure>((digest, len, open.final_url.as_string()))
-        })?;
+        let temp = TempFile::create_in(&dest_dir(dest))?;
+        let (sha256, len, final_url) =
+            self.stream_with_retries(&start, &temp.file, &temp.path, limit, progress, None)?;
         Ok(Downloaded {
             temp,
             sha256,
             len,
             final_url,
         })
+    }
+
+    /// [`Client::download`] on a thread of its own, so that the caller can check everything else
+    /// (the `SHA256SUMS`, its proof and signature) while the body streams. The temporary file is
+    /// created here, before this returns, and belongs to the returned [`Transfer`]: dropping the
+    /// transfer (a check failed) removes the file at once, whatever the thread is doing, and tells
+    /// the thread to stop at its next chunk. Nothing is handed over until [`Transfer::finish`].
+    pub fn start_download(
+        &self,
+        url: &str,
+        dest: &Path,
+        limit: u64,
+        mut progress: Box<dyn FnMut(u64, Option<u64>) + Send>,
+    ) -> Result<Transfer, FetchError> {
+        let start = Url::parse(url)?;
+        let temp = TempFile::create_in(&dest_dir(dest))?;
+        // The thread writes through its own descriptor of the same open file (and so under the
+        // same lock); the path stays with the caller, who alone removes or renames it.
+        let file = temp
+            .file
+            .try_clone()
+            .map_err(|e| FetchError::local(&temp.path, "cannot open the temporary file", e))?;
+        let path = temp.path.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done_tx, done) = mpsc::sync_channel(1);
+        let client = self.clone();
+        let flag = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("rget-download".into())
+            .spawn(move || {
+                let r = client.stream_with_retries(
+                    &start,
+                    &file,
+                    &path,
+                    limit,
+                    &mut *progress,
+                    Some(&flag),
+                );
+                // The caller may have given up on it (a check failed): then nobody listens.
+                let _ = done_tx.send(r);
+            })
+            .map_err(|e| FetchError::local(&temp.path, "cannot start a download thread", e))?;
+        Ok(Transfer {
+            _stop: StopOnDrop(stop),
+            temp,
+            done,
+        })
+    }
+
+    /// The attempts of one download into `file` (emptied before each), with the retries a GET
+    /// allows; `stop`, once set, ends it at the next chunk without a retry.
+    fn stream_with_retries(
+        &self,
+        start: &Url,
+        file: &File,
+        path: &Path,
+        limit: u64,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+        stop: Option<&AtomicBool>,
+    ) -> Result<(Hash, u64, String), FetchError> {
+        self.with_retries(start, Method::Get, || {
+            empty(file)
+                .map_err(|e| FetchError::local(path, "cannot truncate the temporary file", e))?;
+            let mut open: Open = self.open(start, Method::Get)?;
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return Err(Failure::final_(stopped(path)));
+            }
+            let total = open.declared;
+            progress(0, total);
+            let (digest, len) = stream_to_file(&mut open, limit, file, path, &mut |n| {
+                progress(n, total);
+                match stop {
+                    Some(s) if s.load(Ordering::Relaxed) => Err(stopped(path)),
+                    _ => Ok(()),
+                }
+            })?;
+            Ok::<_, Failure>((digest, len, open.final_url.as_string()))
+        })
+    }
+}
+
+/// Empties a file for another attempt.
+fn empty(mut file: &File) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.rewind().map(|_| ())
+}
+
+/// The error a stopped download ends with; the caller who stopped it has the real reason.
+fn stopped(path: &Path) -> FetchError {
+    FetchError::local(
+        path,
+        "download stopped",
+        std::io::Error::other("another check failed"),
+    )
+}
+
+/// A download running on its own thread ([`Client::start_download`]). It owns the temporary file:
+/// dropping it removes the file at once and stops the thread at its next chunk (a thread stuck in
+/// a read writes, at most, into a file that no longer has a name, and ends with the read's timeout
+/// or `--max-time`, or with the process).
+#[derive(Debug)]
+pub struct Transfer {
+    // Dropped first (fields drop in order): the thread is told to stop before the file goes.
+    _stop: StopOnDrop,
+    temp: TempFile,
+    done: mpsc::Receiver<Result<(Hash, u64, String), FetchError>>,
+}
+
+impl Transfer {
+    /// Path of the temporary file (for messages).
+    pub fn temp_path(&self) -> &Path {
+        &self.temp.path
+    }
+
+    /// Waits for the whole body: the download, hashed, ready to be checked and persisted.
+    pub fn finish(self) -> Result<Downloaded, FetchError> {
+        match self.wait(None) {
+            Ok(r) => r,
+            // Without a time limit the wait only ends with an answer.
+            Err(t) => t.finish(),
+        }
+    }
+
+    /// [`Transfer::finish`], waiting at most `limit` (`None`: as long as it takes): the transfer
+    /// itself back if the body is not complete by then, so the caller can check something else
+    /// (has a check failed?) and wait again, or drop it.
+    pub fn wait(
+        self,
+        limit: Option<std::time::Duration>,
+    ) -> Result<Result<Downloaded, FetchError>, Transfer> {
+        let answer = match limit {
+            None => self
+                .done
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(l) => self.done.recv_timeout(l),
+        };
+        let r = match answer {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(self),
+            // The thread ended without an answer: only a panic does that.
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(FetchError::local(
+                &self.temp.path,
+                "the download thread stopped",
+                std::io::Error::other("it panicked"),
+            )),
+        };
+        Ok(r.map(|(sha256, len, final_url)| Downloaded {
+            temp: self.temp,
+            sha256,
+            len,
+            final_url,
+        }))
+    }
+}
+
+/// Tells a download thread to stop when the [`Transfer`] goes.
+#[derive(Debug)]
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -254,7 +401,8 @@ const WRITE_PIECE: usize = 64 << 10;
 const HASH_BUFFERS: usize = 3;
 
 /// Writes the body of `open` to `file` (at most `limit` bytes) and hashes it. Returns the digest and
-/// the length. `written(n)` is called after every chunk with the bytes written so far.
+/// the length. `written(n)` is called after every chunk with the bytes written so far; an error
+/// from it ends the download with that error.
 ///
 /// The hashing runs on a second thread (or on this one, if no thread can be started): each buffer is
 /// written whole to the file first, then moved to the hasher through a FIFO channel, and the hasher
@@ -265,7 +413,7 @@ fn stream_to_file(
     limit: u64,
     file: &File,
     path: &Path,
-    written: &mut dyn FnMut(u64),
+    written: &mut dyn FnMut(u64) -> Result<(), FetchError>,
 ) -> Result<(Hash, u64), Failure> {
     let write_error = |e| FetchError::local(path, "cannot write the temporary file", e);
     let mut out = WriteBehind::new(file);
@@ -288,8 +436,7 @@ fn stream_to_file(
             let mut w = HashingWriter::new(&mut out);
             let len = read_body_into(open, limit, |buf, n| {
                 w.write_all(&buf[..n]).map_err(write_error)?;
-                written(w.written());
-                Ok(())
+                written(w.written())
             })?;
             return Ok((w.finish().0, len));
         };
@@ -310,8 +457,7 @@ fn stream_to_file(
             };
             let full = std::mem::replace(buf, next);
             full_tx.send((full, n)).map_err(|_| hasher_gone())?;
-            written(out.written);
-            Ok(())
+            written(out.written)
         });
         let digest = hasher
             .join()

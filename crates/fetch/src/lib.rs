@@ -25,6 +25,7 @@
 //! - [`interrupt`]: temporary files removed on SIGINT, SIGTERM and SIGHUP.
 //! - [`sys`]: the only `unsafe` of rget outside the bootstrap: thin system-call wrappers.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 mod client;
 mod deadline;
@@ -45,7 +46,7 @@ pub mod sys;
 
 pub use client::{Client, Config, Fetched};
 pub use deadline::Deadline;
-pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, sweep_abandoned};
+pub use download::{Downloaded, TEMP_PREFIX, TEMP_SUFFIX, Transfer, sweep_abandoned};
 pub use error::{FetchError, Kind};
 pub use log_client::{LogClient, LookupError, parse_lookup, percent_encode};
 pub use proxy::ProxyConfig;

@@ -21,6 +21,9 @@ pub const HASH_TILE: u64 = tile::TILE_WIDTH * 32;
 pub const ENTRY_BUNDLE: u64 = tile::TILE_WIDTH * (2 + tile::MAX_ENTRY_SIZE as u64);
 /// A lookup answer: about 80 bytes per record of one URL, so 1 MiB is ~13,000 records.
 pub const LOOKUP: u64 = 1024 * 1024;
+/// A list of URLs for `rget get -i FILE`: 1 MiB is some 10,000 URLs, more than one run should
+/// fetch; a larger list (or `-i /dev/zero`) is refused before anything is downloaded.
+pub const URL_LIST: u64 = 1024 * 1024;
 /// Default limit of a downloaded artifact (the CLI's `--max-size`): 8 GiB. A digest only
 /// speaks at the end of the stream, so without a limit a hostile server could fill the disk.
 pub const DEFAULT_MAX_ARTIFACT: u64 = 8 * 1024 * 1024 * 1024;

@@ -26,7 +26,7 @@ use rget_core::sigsum::key_hash;
 use rget_core::sigsum::proof::SigsumProof;
 use rget_core::sigsum::verify::{checkpoint_note, verify};
 use rget_core::url::CanonicalUrl;
-use rget_fetch::{Kind, limits};
+use rget_fetch::{FetchError, Fetched, Kind};
 
 /// A `SHA256SUMS` proved by its Sigsum proof.
 pub struct Proved {
@@ -42,13 +42,15 @@ pub struct Proved {
     pub logged: SigsumLogged,
 }
 
-/// Proves `sums_bytes`, fetched from `sums_url`, by the `SHA256SUMS.proof` next to it.
+/// Proves `sums_bytes`, fetched from `sums_url`, by the `SHA256SUMS.proof` next to it (`fetched`:
+/// what fetching it gave, at the same time as the `SHA256SUMS`: `verified::ReleaseFiles`).
 pub fn prove(
     ctx: &Context,
     sums_url: &CanonicalUrl,
     sums_bytes: &[u8],
+    fetched: Result<Fetched, FetchError>,
 ) -> Result<Proved, ClientError> {
-    // The publisher key first: without one, no leaf can be attributed, and nothing need be fetched.
+    // The publisher key first: without one, no leaf can be attributed (whatever the proof says).
     let applied = ctx
         .keys
         .for_sums(sums_url)
@@ -61,7 +63,7 @@ pub fn prove(
         .into());
     };
     let proof_url = sums_url.with_suffix(".proof");
-    let bytes = match ctx.fetch.get_bytes(&proof_url, limits::SIGSUM_PROOF) {
+    let bytes = match fetched {
         Ok(f) => f.bytes,
         Err(e) if e.kind() == Kind::NotFound => {
             return Err(SigsumClientError::NoProof {
