@@ -84,6 +84,31 @@ pub fn output(cmd: &mut Command) -> Output {
     spawn(cmd).wait_with_output().expect("wait for the child")
 }
 
+/// Runs `cmd` with `input` on its standard input (a pipe, closed after it) and collects its output;
+/// an error only if it cannot be started. A child that exits before reading all of `input` (a tool
+/// refusing a bad key) is judged by its exit status, not by the broken pipe.
+pub fn try_output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::io::Result<Output> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("the child's stdin");
+    match stdin.write_all(input) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            panic!("write to the standard input of {cmd:?}: {e}")
+        }
+        _ => drop(stdin),
+    }
+    Ok(child.wait_with_output().expect("wait for the child"))
+}
+
+/// [`try_output_with_stdin`] of a command that must start.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    try_output_with_stdin(cmd, input).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
 /// Bytes as text, for messages (invalid UTF-8 replaced).
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
