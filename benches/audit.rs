@@ -20,34 +20,14 @@
 #[allow(dead_code)]
 mod common;
 
-use common::env_u64;
-
-use common::log::Server;
-use rget::core::digest::sha256;
-use rget::core::record;
+use common::log::{Server, fill_large_log};
+use common::{bench_tempdir, env_u64, median};
 use rget::log::dir::{self, LogDir};
-use rget::log::sequencer::Log;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const PREFIX: &str = "https://releases.example/p7/";
-
-fn record(i: u64) -> Vec<u8> {
-    let sums: String = (0..4u8)
-        .map(|k| {
-            format!(
-                "{}  project-{i}-{k}.tar.gz\n",
-                sha256(&[(i % 251) as u8, (i / 251 % 251) as u8, k])
-            )
-        })
-        .collect();
-    record::build(
-        &format!("https://releases.example/p{}/v{i}/SHA256SUMS", i % 100),
-        sums.as_bytes(),
-    )
-    .unwrap()
-}
 
 /// One `rget audit` run under `/usr/bin/time`: (seconds, peak RSS in KiB, stdout).
 fn audit(policy: &Path, state: &Path) -> (f64, u64, String) {
@@ -74,33 +54,15 @@ fn audit(policy: &Path, state: &Path) -> (f64, u64, String) {
     (secs, rss, String::from_utf8(out.stdout).unwrap())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let total = env_u64("RGET_BENCH_RECORDS", 1_000_000);
     let runs = env_u64("RGET_BENCH_RUNS", 3) as usize;
-    let base = std::env::var("RGET_BENCH_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
-    std::fs::create_dir_all(&base).unwrap();
-    let tmp = tempfile::tempdir_in(&base).unwrap();
+    let tmp = bench_tempdir();
     let logdir = tmp.path().join("log");
     let vkey = dir::init(&LogDir::new(&logdir), "bench.example/audit", None).unwrap();
 
     let t = Instant::now();
-    let mut log = Log::open(&logdir).unwrap();
-    let mut bytes = 0usize;
-    let mut next = 0u64;
-    while next < total {
-        let batch: Vec<Vec<u8>> = (next..total.min(next + 4096)).map(record).collect();
-        bytes += batch.iter().map(Vec::len).sum::<usize>();
-        next += batch.len() as u64;
-        log.sequence(&batch).unwrap();
-    }
-    assert_eq!(log.state().size, total);
-    drop(log);
+    let bytes = fill_large_log(&logdir, total);
     println!(
         "log of {total} records of {} bytes on average filled in {:.1} s",
         bytes as u64 / total,

@@ -16,38 +16,14 @@
 #[allow(dead_code)]
 mod common;
 
-use common::log::Server;
-use rget::core::digest::sha256;
+use common::log::{Server, fill_large_log};
+use common::{bench_tempdir, env_u64, median};
 use rget::core::merkle::{self, MemoryTree};
-use rget::core::record;
 use rget::core::tile::{self, Tile, TileError, TileReader};
 use rget::log::dir::{self, LogDir};
 use rget::log::published;
 use rget::log::sequencer::Log;
 use std::time::Instant;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-fn record(i: u64) -> Vec<u8> {
-    let sums: String = (0..4u8)
-        .map(|k| {
-            format!(
-                "{}  project-{i}-{k}.tar.gz\n",
-                sha256(&[(i % 251) as u8, (i / 251 % 251) as u8, k])
-            )
-        })
-        .collect();
-    record::build(
-        &format!("https://releases.example/p{}/v{i}/SHA256SUMS", i % 100),
-        sums.as_bytes(),
-    )
-    .unwrap()
-}
 
 struct Files<'a>(&'a LogDir);
 impl TileReader for Files<'_> {
@@ -56,30 +32,15 @@ impl TileReader for Files<'_> {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
-    let total = env("RGET_BENCH_RECORDS", 1_000_000);
-    let runs = env("RGET_BENCH_RUNS", 3) as usize;
-    let base = std::env::var("RGET_BENCH_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
-    std::fs::create_dir_all(&base).unwrap();
-    let tmp = tempfile::tempdir_in(&base).unwrap();
+    let total = env_u64("RGET_BENCH_RECORDS", 1_000_000);
+    let runs = env_u64("RGET_BENCH_RUNS", 3) as usize;
+    let tmp = bench_tempdir();
     let logdir = tmp.path().join("log");
     let d = LogDir::new(&logdir);
     dir::init(&d, "bench.example/open", None).unwrap();
     let t = Instant::now();
-    let mut log = Log::open(&logdir).unwrap();
-    let mut next = 0u64;
-    while next < total {
-        let batch: Vec<Vec<u8>> = (next..total.min(next + 4096)).map(record).collect();
-        next += batch.len() as u64;
-        log.sequence(&batch).unwrap();
-    }
-    drop(log);
+    fill_large_log(&logdir, total);
     println!(
         "log of {total} records filled in {:.1} s",
         t.elapsed().as_secs_f64()

@@ -11,6 +11,7 @@ use crate::client::trust::PublisherKey;
 use crate::client::trust::canonical_prefix;
 use rget_core::digest::{Hash, sha256};
 use rget_core::sums;
+use rget_fetch::durable::file_kind;
 use rget_fetch::limits;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -337,7 +338,10 @@ fn collect(p: &Path, explicit: bool, out: &mut HashSet<Hash>) -> Result<(), Fail
         return Ok(());
     }
     if !meta.is_file() {
-        skipped(p, &format!("{}, not a regular file", kind(&meta)));
+        skipped(
+            p,
+            &format!("{}, not a regular file", file_kind(meta.file_type())),
+        );
         return Ok(());
     }
     match read_sums(p).map_err(err)? {
@@ -358,7 +362,10 @@ fn read_sums(p: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
         .open(p)?;
     let m = f.metadata()?;
     if !m.is_file() {
-        return Ok(Err(format!("{}, not a regular file", kind(&m))));
+        return Ok(Err(format!(
+            "{}, not a regular file",
+            file_kind(m.file_type())
+        )));
     }
     let mut bytes = Vec::new();
     f.take(limits::SUMS + 1).read_to_end(&mut bytes)?;
@@ -377,21 +384,6 @@ fn read_sums(p: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
 fn skipped(p: &Path, why: &str) {
     let line = format!("--expect: skipped {}: {why}", p.display());
     eprintln!("rget: {}", rget_core::escape::for_terminal(&line));
-}
-
-/// A file type in words.
-fn kind(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "a special file"
-    }
 }
 
 /// The URLs with several records, with every index and digest, and where the evidence is: the part

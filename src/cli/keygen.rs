@@ -15,6 +15,8 @@ use rget_core::openssh;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+const ABOUT: &str = "Make a minisign key pair (as `minisign -G`) for signing releases";
+
 const LONG_ABOUT: &str = "\
 Make a minisign key pair, exactly as `minisign -G` does: the public key (publish it, and give it to \
 rget's users as --key or in their keys file) and the secret key (keep it secret; `rget release` and \
@@ -49,11 +51,7 @@ source), 7 local I/O.";
 
 /// Arguments of `rget keygen` (minisign's flags where minisign has one).
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Make a minisign key pair (as `minisign -G`) for signing releases",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// Where to write the public key. Default: minisign.pub; with --ssh, the secret key's path
     /// followed by .pub
@@ -119,15 +117,7 @@ pub fn run(a: Args) -> CliResult {
     }
     .map_err(|e| Failure::local_io(format!("cannot make a key pair: {e}")))?;
     let (pub_text, sec_text) = key_files(&pair)?;
-    // The secret key's directory is private like minisign's ~/.minisign; write_atomic_all creates
-    // only what is still missing, with 0755, for the public key.
-    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(&secret), 0o700)
-        .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
-    rget_fetch::durable::write_atomic_all(&[
-        (&secret, sec_text.as_bytes(), 0o600),
-        (&public, pub_text.as_bytes(), 0o644),
-    ])
-    .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
+    write_key_pair(&secret, &sec_text, &public, &pub_text)?;
     let key = public_key_line(&pair.pk);
     let _ = writeln!(
         std::io::stderr(),
@@ -146,6 +136,19 @@ pub fn run(a: Args) -> CliResult {
     writeln!(out, "{key}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+}
+
+/// Writes the secret key (mode 0600) and the public key (0644) together, atomically. The secret
+/// key's directory is private like minisign's ~/.minisign; write_atomic_all creates only what is
+/// still missing, with 0755, for the public key.
+fn write_key_pair(secret: &Path, sec_text: &str, public: &Path, pub_text: &str) -> CliResult {
+    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(secret), 0o700)
+        .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
+    rget_fetch::durable::write_atomic_all(&[
+        (secret, sec_text.as_bytes(), 0o600),
+        (public, pub_text.as_bytes(), 0o644),
+    ])
+    .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))
 }
 
 /// `rget keygen --ssh`: an OpenSSH `ssh-ed25519` key pair (unencrypted, as Sigsum's tools read it).
@@ -172,13 +175,7 @@ fn ssh_keygen(a: &Args) -> CliResult {
         "{}\n",
         openssh::format_public_key(&seed.public_key(), comment)
     );
-    rget_fetch::durable::create_dirs(rget_fetch::durable::parent_of(&secret), 0o700)
-        .map_err(|e| Failure::local_io(format!("{}: {}", secret.display(), io_reason(&e))))?;
-    rget_fetch::durable::write_atomic_all(&[
-        (&secret, sec_text.as_bytes(), 0o600),
-        (&public, pub_text.as_bytes(), 0o644),
-    ])
-    .map_err(|e| Failure::local_io(format!("writing the key pair: {}", io_reason(&e))))?;
+    write_key_pair(&secret, &sec_text, &public, &pub_text)?;
     let _ = writeln!(
         std::io::stderr(),
         "rget: ssh-ed25519 secret key written to {} (NOT encrypted) - keep it secret\n  public key written to {} (Sigsum key hash {})\n  the public key in hex (a Sigsum policy line, or a _sigsum_v1 DNS record for a submit token): {}\n  publish with: rget release DIR --sigsum-key {} --sigsum-policy POLICY --url URL",

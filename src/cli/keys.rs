@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+const ABOUT: &str = "Add and list publisher keys for URL prefixes (the keys file)";
+
 const LONG_ABOUT: &str = "\
 Manage the publisher keys file: which minisign key must have signed the SHA256SUMS under a URL \
 prefix. 'rget get', 'verify' and 'cat' read it from $XDG_CONFIG_HOME/rget/keys \
@@ -25,11 +27,7 @@ Examples:
 
 /// Arguments of `rget keys`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Add and list publisher keys for URL prefixes (the keys file)",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

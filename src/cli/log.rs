@@ -24,6 +24,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+const ABOUT: &str = "Run a transparency log: create one, serve it over HTTP";
+
 const LONG_ABOUT: &str = "\
 Run a transparency log of SHA256SUMS files: a C2SP tlog-tiles log whose entries are rget/record/v1 \
 records, or (init --sigsum) a Sigsum log whose entries are Sigsum leaves and which also speaks the \
@@ -42,11 +44,7 @@ Examples:
 
 /// Arguments of `rget log`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Run a transparency log: create one, serve it over HTTP",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

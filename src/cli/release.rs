@@ -29,6 +29,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+const ABOUT: &str =
+    "Publish a directory: SHA256SUMS, its minisign signature and its log proof, all verified";
+
 const LONG_ABOUT: &str = "\
 The publisher's one step. For the regular files directly in DIR: write their SHA-256 in a \
 SHA256SUMS (as `rget sums` does), sign it with the minisign secret key --key (prehashed, with the \
@@ -99,11 +102,7 @@ the record: its witness quorum not reached), 6 the log rolled back or forked,
 
 /// Arguments of `rget release`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Publish a directory: SHA256SUMS, its minisign signature and its log proof, all verified",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// The directory holding the release files
     pub dir: PathBuf,

@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+const ABOUT: &str = "Verify Sigsum proofs offline; print the built-in Sigsum policies";
+
 const LONG_ABOUT: &str = "\
 Work with Sigsum proofs: signed checksums logged in public Sigsum transparency logs, whose tree heads \
 are cosigned by independent witnesses. A Sigsum proof (the file sigsum-submit writes, e.g. \
@@ -39,11 +41,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage, 3 malformed input,
 
 /// Arguments of `rget sigsum`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Verify Sigsum proofs offline; print the built-in Sigsum policies",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

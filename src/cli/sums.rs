@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 /// list itself, its minisign signature and its transparency-log proof.
 const OWN_ARTIFACTS: [&str; 3] = ["SHA256SUMS", "SHA256SUMS.minisig", "SHA256SUMS.tlog-proof"];
 
+const ABOUT: &str = "Write a SHA256SUMS for files, or check files against one";
+
 const LONG_ABOUT: &str = "\
 Write a SHA256SUMS listing the SHA-256 of each file, in the format of GNU sha256sum. A file argument \
 is listed under its final path component, since SHA256SUMS is published beside the files and names \
@@ -46,11 +48,7 @@ Exit codes: 0 all OK, 1 a file did not match or could not be read, 2 usage,
 
 /// Arguments of `rget sums`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Write a SHA256SUMS for files, or check files against one",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// Files and directories to list; with --check, the one SHA256SUMS to check ('-' for stdin)
     #[arg(value_name = "PATH", required = true)]

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+const ABOUT: &str = "Run a witness that cosigns consistent log checkpoints";
+
 const LONG_ABOUT: &str = "\
 Run a transparency-log witness (C2SP tlog-witness): it cosigns a log's checkpoint only when it is \
 consistent with the latest checkpoint it cosigned for that log, so a log cannot show different \
@@ -38,11 +40,7 @@ Examples:
 
 /// Arguments of `rget witness`.
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Run a witness that cosigns consistent log checkpoints",
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP
-)]
+#[command(about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

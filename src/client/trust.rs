@@ -534,28 +534,7 @@ pub fn read_key_arg(arg: &str) -> Result<(PublicKey, String), TrustError> {
         Ok(key) => return Ok((key, key_line(arg))),
         Err(e) => e,
     };
-    let path = Path::new(arg);
-    let bytes = match read_bounded(path, minisig::MAX_FILE) {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            return Err(TrustError::TooLarge {
-                path: format!("--key {arg}"),
-                what: "public key file",
-                max: minisig::MAX_FILE,
-            });
-        }
-        Err(io) => {
-            return Err(TrustError::BadKeyArg {
-                arg: arg.to_owned(),
-                parse: parse_err,
-                io,
-            });
-        }
-    };
-    let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
-        path: format!("--key {arg}"),
-        what: "public key file",
-    })?;
+    let text = read_key_file(arg, minisig::MAX_FILE, parse_err)?;
     let key = PublicKey::parse(&text).map_err(|err| TrustError::BadKeyFile {
         path: arg.to_owned(),
         err,
@@ -567,6 +546,37 @@ pub fn read_key_arg(arg: &str) -> Result<(PublicKey, String), TrustError> {
         },
     })?;
     Ok((key, key_line(&text)))
+}
+
+/// The text of the public key file `arg` names, at most `max` bytes: the `--key` argument was not a
+/// key itself (`parse_err` says why), so where it is no readable file either the error gives both
+/// reasons.
+fn read_key_file(
+    arg: &str,
+    max: usize,
+    parse_err: minisig::MinisigError,
+) -> Result<String, TrustError> {
+    let bytes = match read_bounded(Path::new(arg), max) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return Err(TrustError::TooLarge {
+                path: format!("--key {arg}"),
+                what: "public key file",
+                max,
+            });
+        }
+        Err(io) => {
+            return Err(TrustError::BadKeyArg {
+                arg: arg.to_owned(),
+                parse: parse_err,
+                io,
+            });
+        }
+    };
+    String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
+        path: format!("--key {arg}"),
+        what: "public key file",
+    })
 }
 
 /// The base64 line of a public key text that [`PublicKey::parse`] accepted: its first non-empty line
@@ -714,29 +724,8 @@ impl PublisherKeys {
         if let Ok(k) = openssh::parse_public_key(arg) {
             return flag(PublisherKey::Ssh(vec![k.key]));
         }
-        let path = Path::new(arg);
         let max = minisig::MAX_FILE.max(openssh::MAX_KEY_FILE);
-        let bytes = match read_bounded(path, max) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return Err(TrustError::TooLarge {
-                    path: format!("--key {arg}"),
-                    what: "public key file",
-                    max,
-                });
-            }
-            Err(io) => {
-                return Err(TrustError::BadKeyArg {
-                    arg: arg.to_owned(),
-                    parse: parse_err,
-                    io,
-                });
-            }
-        };
-        let text = String::from_utf8(bytes).map_err(|_| TrustError::NotUtf8 {
-            path: format!("--key {arg}"),
-            what: "public key file",
-        })?;
+        let text = read_key_file(arg, max, parse_err)?;
         match PublicKey::parse(&text) {
             Ok(key) => flag(PublisherKey::Minisign(key)),
             Err(err) => match openssh::parse_public_keys(text.as_bytes()) {

@@ -307,6 +307,30 @@ fn lookup(query: Option<&str>, st: &State) -> Answer {
 }
 
 /// A refused submission: counted by reason, logged, answered with one line.
+/// The body of a submission (at most `max` bytes, within the body timeout), or the rejection to
+/// answer with: counted and logged like every rejection, and closing the connection where what is
+/// left of the body cannot be read.
+pub(super) async fn submitted_body(
+    st: &State,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<Vec<u8>, Answer> {
+    read_body(req, max, st.limits.body_timeout)
+        .await
+        .map_err(|e| {
+            let why = match e {
+                BodyError::TooLarge { .. } => Reject::TooLarge,
+                BodyError::Timeout | BodyError::Read(_) => Reject::BadRequest,
+            };
+            let mut r = reject(st, peer, e.status(), why, &e.to_string());
+            if e.closes_connection() {
+                set(&mut r, header::CONNECTION, "close");
+            }
+            r
+        })
+}
+
 pub(super) fn reject(
     st: &State,
     peer: SocketAddr,
@@ -368,19 +392,9 @@ async fn add(req: Request<Incoming>, st: &State, peer: SocketAddr) -> Answer {
     );
     // The body first, even when the URL is bad: answering before reading it would leave it unread,
     // and closing a socket with unread data can reset the connection before the client sees why.
-    let body = match read_body(req, st.limits.max_body, st.limits.body_timeout).await {
+    let body = match submitted_body(st, peer, req, st.limits.max_body).await {
         Ok(b) => b,
-        Err(e) => {
-            let why = match e {
-                BodyError::TooLarge { .. } => Reject::TooLarge,
-                BodyError::Timeout | BodyError::Read(_) => Reject::BadRequest,
-            };
-            let mut r = reject(st, peer, e.status(), why, &e.to_string());
-            if e.closes_connection() {
-                set(&mut r, header::CONNECTION, "close");
-            }
-            return r;
-        }
+        Err(r) => return r,
     };
     let client = match client {
         Ok(c) => c,

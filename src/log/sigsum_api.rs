@@ -22,9 +22,8 @@
 use super::dir::LogDir;
 use super::metrics::Reject;
 use super::sequencer::{OpenError, SubmitError, read_bundle};
-use super::server::{State, over_rate, reject};
+use super::server::{State, over_rate, reject, submitted_body};
 use crate::serve::Answer;
-use crate::serve::body::{BodyError, read_body};
 use crate::serve::logfmt::{Level, event};
 use crate::serve::rate::client_address;
 use crate::serve::response::{line, ok, set};
@@ -352,19 +351,9 @@ async fn add_leaf(req: Request<Incoming>, api: &SigsumApi, st: &State, peer: Soc
         peer.ip(),
         st.admission.client_header.as_ref(),
     );
-    let body = match read_body(req, api::MAX_LEAF_REQUEST, st.limits.body_timeout).await {
+    let body = match submitted_body(st, peer, req, api::MAX_LEAF_REQUEST).await {
         Ok(b) => b,
-        Err(e) => {
-            let why = match e {
-                BodyError::TooLarge { .. } => Reject::TooLarge,
-                BodyError::Timeout | BodyError::Read(_) => Reject::BadRequest,
-            };
-            let mut r = reject(st, peer, e.status(), why, &e.to_string());
-            if e.closes_connection() {
-                set(&mut r, header::CONNECTION, "close");
-            }
-            return r;
-        }
+        Err(r) => return r,
     };
     if let Some(keys) = &api.tokens
         && let Err((status, why)) = check_token(keys, &api.log, token)

@@ -4,7 +4,7 @@
 
 use crate::common::https::TestServer;
 use crate::common::log::{Server, init_log};
-use crate::common::{RGET, parse_json};
+use crate::common::{RGET, mkfifo, parse_json};
 use rget::core::digest::sha256;
 use rget::core::record;
 use rget::log::sequencer::Log;
@@ -86,13 +86,8 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         assert!(url.ends_with("/SHA256SUMS"));
     }
 
-    let server = Server::start(&dir, &[]);
     let policy = t.join("policy");
-    std::fs::write(
-        &policy,
-        format!("log {vkey} {}/\nquorum none\n", server.base),
-    )
-    .unwrap();
+    let server = serve(&dir, &vkey, &policy);
     let expect_arg = expect.to_str().unwrap();
 
     let out = audit(t, &policy, &["--expect", expect_arg]);
@@ -205,12 +200,7 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         .collect();
     more.push((format!("{PREFIX}v-new/SHA256SUMS"), good));
     append(&dir, &more);
-    let server = Server::start(&dir, &[]);
-    std::fs::write(
-        &policy,
-        format!("log {vkey} {}/\nquorum none\n", server.base),
-    )
-    .unwrap();
+    let server = serve(&dir, &vkey, &policy);
     let out = audit(t, &policy, &["--expect", expect_arg]);
     let json = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{json}");
@@ -231,12 +221,7 @@ fn audit_reports_prefix_records_changes_and_unexpected_and_is_incremental() {
         &dir,
         &[(format!("{PREFIX}rogue2/SHA256SUMS"), sums("rogue2"))],
     );
-    let server = Server::start(&dir, &[]);
-    std::fs::write(
-        &policy,
-        format!("log {vkey} {}/\nquorum none\n", server.base),
-    )
-    .unwrap();
+    let server = serve(&dir, &vkey, &policy);
     for _ in 0..2 {
         let out = audit(t, &policy, &["--expect", expect_arg]);
         let json = String::from_utf8(out.stdout).unwrap();
@@ -302,13 +287,7 @@ fn expect_reports_what_it_skipped() {
     }
     std::fs::write(expect.join("v1/SHA256SUMS"), &good).unwrap();
     let fifo = expect.join("fifo/SHA256SUMS");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     std::fs::write(
         expect.join("garbage/SHA256SUMS"),
         b"<html>not found</html>\n",
@@ -320,13 +299,8 @@ fn expect_reports_what_it_skipped() {
     std::fs::write(expect.join("huge/SHA256SUMS"), huge).unwrap();
     std::os::unix::fs::symlink("nowhere", expect.join("dangling/SHA256SUMS")).unwrap();
 
-    let server = Server::start(&dir, &[]);
     let policy = t.join("policy");
-    std::fs::write(
-        &policy,
-        format!("log {vkey} {}/\nquorum none\n", server.base),
-    )
-    .unwrap();
+    let _server = serve(&dir, &vkey, &policy);
     let start = std::time::Instant::now();
     let out = audit(
         t,
@@ -361,4 +335,16 @@ fn expect_reports_what_it_skipped() {
             "{line:?} should start with {want:?}"
         );
     }
+}
+
+/// Serves the log in `dir` with `rget log serve`, and writes `policy` for it (its verifier key
+/// `vkey`, no witnesses).
+fn serve(dir: &Path, vkey: &str, policy: &Path) -> Server {
+    let server = Server::start(dir, &[]);
+    std::fs::write(
+        policy,
+        format!("log {vkey} {}/\nquorum none\n", server.base),
+    )
+    .unwrap();
+    server
 }

@@ -3,12 +3,12 @@
 //! each failure on its own line, the first one's exit code, the files that verified kept.
 
 use crate::common::exit::{NOT_FOUND, USAGE, VERIFICATION_FAILED};
-use crate::common::{assert_ok, assert_one_line_refusal, https, release, stderr, stdout, text};
+use crate::common::{
+    assert_ok, assert_one_line_refusal, https, listing, output_with_stdin, release, stderr, stdout,
+    text,
+};
 use https::{Reply, files_with_prefix};
 use release::{Release, World, data};
-use std::io::Write;
-use std::path::Path;
-use std::process::Stdio;
 
 const APP: &str = "app-1.0.tar.gz";
 
@@ -19,15 +19,6 @@ fn second_release(w: &World) -> Release {
         &[("tool-a", data(200_000, 7)), ("tool-b", data(50_000, 8))],
         true,
     )
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -49,7 +40,7 @@ fn files_of_two_directories_share_their_checks_and_the_memory_is_written_once() 
     let err = stderr(&o);
     assert!(err.contains("rget: all 5 files verified"), "{err}");
     assert_eq!(
-        names(&dl),
+        listing(&dl),
         ["NOTES.txt", APP, "install.sh", "tool-a", "tool-b"]
     );
     assert_eq!(std::fs::read(dl.join(APP)).unwrap(), w.rel.file(APP));
@@ -130,7 +121,7 @@ fn a_failure_among_many_is_reported_on_its_line_and_the_others_are_kept() {
         "{last}"
     );
     // Verified files kept, the others absent, no temporary file.
-    assert_eq!(names(&dl), [APP, "tool-a"]);
+    assert_eq!(listing(&dl), [APP, "tool-a"]);
     assert_eq!(
         std::fs::read(dl.join("tool-a")).unwrap(),
         rel2.file("tool-a")
@@ -164,7 +155,7 @@ fn a_failure_among_many_is_reported_on_its_line_and_the_others_are_kept() {
     assert_eq!(by_url(&c)["exit_code"], 5);
     assert_eq!(by_url(&c)["class"], "not found");
     assert!(by_url(&c)["error"].as_str().unwrap().contains("not listed"));
-    assert_eq!(names(&dl), [APP]);
+    assert_eq!(listing(&dl), [APP]);
 }
 
 #[test]
@@ -178,26 +169,15 @@ fn a_list_of_urls_from_a_file_or_standard_input() {
         w.url(&rel2.path("tool-a")),
         w.url(&rel2.path("tool-b")),
     );
-    let mut child = w
+    let mut cmd = w
         .client(
             &state,
             &["get", "-i", "-", "--output-dir", dl.to_str().unwrap()],
         )
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(list.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+        .command();
+    let o = output_with_stdin(&mut cmd, list.as_bytes());
     assert_ok(&o);
-    assert_eq!(names(&dl), ["install.sh", "tool-a"]);
+    assert_eq!(listing(&dl), ["install.sh", "tool-a"]);
     // A list file plus a URL on the command line.
     let (state, dl) = w.fresh("f");
     let file = w.root.join("list.txt");
@@ -215,7 +195,7 @@ fn a_list_of_urls_from_a_file_or_standard_input() {
         .cwd(&dl)
         .run();
     assert_ok(&o);
-    assert_eq!(names(&dl), ["NOTES.txt", "install.sh", "tool-a"]);
+    assert_eq!(listing(&dl), ["NOTES.txt", "install.sh", "tool-a"]);
 }
 
 /// Bad input is refused before anything is downloaded, with exit code 2: not one request is made.
@@ -289,7 +269,7 @@ fn bad_lists_duplicates_and_clashing_names_are_refused_before_any_download() {
         let o = w.client(&state, &args).cwd(&dl).run();
         assert_one_line_refusal(&o, USAGE, &[says]);
         assert_eq!(requests(&w), before, "{says}: nothing may be requested");
-        assert_eq!(names(&dl), Vec::<String>::new(), "{says}");
+        assert_eq!(listing(&dl), Vec::<String>::new(), "{says}");
     }
 }
 
@@ -326,7 +306,7 @@ fn a_directory_whose_sums_fail_fails_its_files_only() {
         "{err}"
     );
     assert!(err.contains("the 1 that verified is kept"), "{err}");
-    assert_eq!(names(&dl), ["install.sh"]);
+    assert_eq!(listing(&dl), ["install.sh"]);
     // Checked once, though two files hang on it.
     assert_eq!(w.srv.count(&rel2.path("SHA256SUMS.minisig")), 1);
 }

@@ -23,17 +23,21 @@ fn serve_slowly(w: &World) {
     );
 }
 
-#[test]
-fn a_proof_that_fails_while_the_file_streams_stops_it_and_leaves_nothing() {
-    let w = World::new();
-    serve_slowly(&w);
-    // Another release's valid proof: its record is not this SHA256SUMS's (exit 1, as in the
-    // tamper matrix).
+/// Serves, for the release's SHA256SUMS, the valid proof of another release: its record is not
+/// this SHA256SUMS's (exit 1, as in the tamper matrix).
+fn serve_another_releases_proof(w: &World) {
     let other = w.publish("/other", &[("x", data(100, 3))], true);
     w.srv.route(
         &w.rel.path("SHA256SUMS.tlog-proof"),
         Reply::body(&other.proof),
     );
+}
+
+#[test]
+fn a_proof_that_fails_while_the_file_streams_stops_it_and_leaves_nothing() {
+    let w = World::new();
+    serve_slowly(&w);
+    serve_another_releases_proof(&w);
     let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
     let start = Instant::now();
@@ -56,20 +60,10 @@ fn a_proof_that_never_comes_is_bounded_by_max_time_and_leaves_nothing() {
         .route(&w.rel.path("SHA256SUMS.tlog-proof"), Reply::Hang);
     let (state, dl) = w.fresh("t");
     let dest = dl.join(APP);
+    let url = w.url(&w.rel.path(APP));
+    let args = ["get", &url, "-o", dest.to_str().unwrap(), "--max-time", "3"];
     let start = Instant::now();
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                &w.url(&w.rel.path(APP)),
-                "-o",
-                dest.to_str().unwrap(),
-                "--max-time",
-                "3",
-            ],
-        )
-        .run();
+    let o = w.client(&state, &args).run();
     let took = start.elapsed();
     assert_one_line_refusal(&o, NETWORK, &["--max-time", "SHA256SUMS.tlog-proof"]);
     assert!(took >= Duration::from_secs(3), "{took:?}");
@@ -108,11 +102,7 @@ fn the_file_and_the_checks_take_the_time_of_the_slower_not_the_sum() {
 fn cat_stops_too_and_writes_nothing() {
     let w = World::new();
     serve_slowly(&w);
-    let other = w.publish("/other", &[("x", data(100, 3))], true);
-    w.srv.route(
-        &w.rel.path("SHA256SUMS.tlog-proof"),
-        Reply::body(&other.proof),
-    );
+    serve_another_releases_proof(&w);
     let (state, _) = w.fresh("t");
     let start = Instant::now();
     let o = w.client(&state, &["cat", &w.url(&w.rel.path(APP))]).run();

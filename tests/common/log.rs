@@ -340,6 +340,45 @@ pub fn release_url(i: u64, urls: u64) -> String {
     format!("https://releases.example/app/v{}/SHA256SUMS", i % urls)
 }
 
+/// Record `i` of the large logs the benchmarks build (about 500 bytes): a `SHA256SUMS` of 4 files
+/// under one of 100 release URLs, `https://releases.example/p<i mod 100>/v<i>/SHA256SUMS`. Only the
+/// benchmarks (which include this module) use it.
+#[allow(dead_code)]
+fn large_log_record(i: u64) -> Vec<u8> {
+    let sums: String = (0..4u8)
+        .map(|k| {
+            format!(
+                "{}  project-{i}-{k}.tar.gz\n",
+                sha256(&[(i % 251) as u8, (i / 251 % 251) as u8, k])
+            )
+        })
+        .collect();
+    rget::core::record::build(
+        &format!("https://releases.example/p{}/v{i}/SHA256SUMS", i % 100),
+        sums.as_bytes(),
+    )
+    .expect("a record")
+}
+
+/// Fills the log in `dir` (made by `rget log init`) with records `0..total` of
+/// [`large_log_record`], sequenced in process in batches of 4,096; returns their size in bytes.
+#[allow(dead_code)]
+pub fn fill_large_log(dir: &Path, total: u64) -> usize {
+    let mut log = rget::log::sequencer::Log::open(dir).expect("open the log");
+    let mut bytes = 0usize;
+    let mut next = 0u64;
+    while next < total {
+        let batch: Vec<Vec<u8>> = (next..total.min(next + 4096))
+            .map(large_log_record)
+            .collect();
+        bytes += batch.iter().map(Vec::len).sum::<usize>();
+        next += batch.len() as u64;
+        log.sequence(&batch).expect("sequence a batch");
+    }
+    assert_eq!(log.state().size, total);
+    bytes
+}
+
 /// Sends raw bytes on a fresh connection and reads until the server closes it or `limit` passes.
 /// Returns what was read and whether the server closed the connection.
 pub fn raw(addr: &str, request: &[u8], limit: Duration) -> (String, bool) {

@@ -6,9 +6,8 @@
 //! - [`Minisign::Tool`]: the `minisign` tool itself, for the interop tests (`#[ignore]`d by default;
 //!   `.ci/run` installs the tool and runs them). A missing tool fails the test with a hint.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// Where keys and signatures come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,19 +231,8 @@ fn b64_decode(s: &str) -> Vec<u8> {
 /// Runs the `minisign` tool with `stdin` (the password: it reads it from standard input when that
 /// is not a terminal).
 fn tool(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); {INSTALL_HINT}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait for minisign")
+    super::try_output_with_stdin(cmd, stdin.as_bytes())
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); {INSTALL_HINT}"))
 }
 
 #[track_caller]

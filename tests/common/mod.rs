@@ -84,6 +84,31 @@ pub fn output(cmd: &mut Command) -> Output {
     spawn(cmd).wait_with_output().expect("wait for the child")
 }
 
+/// Runs `cmd` with `input` on its standard input (a pipe, closed after it) and collects its output;
+/// an error only if it cannot be started. A child that exits before reading all of `input` (a tool
+/// refusing a bad key) is judged by its exit status, not by the broken pipe.
+pub fn try_output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::io::Result<Output> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("the child's stdin");
+    match stdin.write_all(input) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            panic!("write to the standard input of {cmd:?}: {e}")
+        }
+        _ => drop(stdin),
+    }
+    Ok(child.wait_with_output().expect("wait for the child"))
+}
+
+/// [`try_output_with_stdin`] of a command that must start.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    try_output_with_stdin(cmd, input).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
 /// Bytes as text, for messages (invalid UTF-8 replaced).
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -174,6 +199,16 @@ pub fn assert_one_line_refusal(o: &Output, code: i32, words: &[&str]) -> String 
     err
 }
 
+/// Makes a FIFO at `path` with `mkfifo`, and asserts that it did.
+#[track_caller]
+pub fn mkfifo(path: &Path) {
+    let st = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(st.success(), "mkfifo {}", path.display());
+}
+
 /// The names in `dir`, sorted.
 #[track_caller]
 pub fn listing(dir: &Path) -> Vec<String> {
@@ -199,6 +234,22 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+/// A temporary directory in `RGET_BENCH_DIR` (default: `target/`), for the benchmarks' large data.
+#[allow(dead_code)]
+pub fn bench_tempdir() -> tempfile::TempDir {
+    let base = std::env::var("RGET_BENCH_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    std::fs::create_dir_all(&base).expect("create RGET_BENCH_DIR");
+    tempfile::tempdir_in(&base).expect("temp dir")
+}
+
+/// The median of `v` (the upper one of an even count), for the benchmarks' rounds.
+#[allow(dead_code)]
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 pub fn tempdir() -> tempfile::TempDir {

@@ -62,6 +62,38 @@ fn init_key(out: &Output) -> String {
     line.rsplit(' ').next().expect("a key").to_owned()
 }
 
+/// Makes an ssh-ed25519 key pair, `key` and `key.pub`, with `rget keygen --ssh -s KEY` run by
+/// `rget` (a world's isolated command, or a bare one), and asserts that it succeeded.
+pub fn keygen_ssh(rget: &mut Command, key: &Path) {
+    assert_ok(
+        &rget
+            .args(["keygen", "--ssh", "-s"])
+            .arg(key)
+            .output()
+            .expect("run rget keygen"),
+    );
+}
+
+/// Adds `submit --file SUMS --sigsum-policy POLICY --sigsum-key KEY --state STATE` to `rget`: a
+/// leaf submitted to the log of a Sigsum policy (the caller adds `--allow-http`, `--cacert`, ...).
+pub fn submit_args<'c>(
+    rget: &'c mut Command,
+    sums: &Path,
+    policy: &Path,
+    key: &Path,
+    state: &Path,
+) -> &'c mut Command {
+    rget.arg("submit")
+        .arg("--file")
+        .arg(sums)
+        .arg("--sigsum-policy")
+        .arg(policy)
+        .arg("--sigsum-key")
+        .arg(key)
+        .arg("--state")
+        .arg(state)
+}
+
 /// The raw key of a verifier key (`name+id+base64(type ‖ key)`).
 fn raw_key(vkey: &str) -> [u8; 32] {
     VerifierKey::parse(vkey).expect("verifier key").public_key
@@ -161,13 +193,7 @@ impl SigsumWorld {
         std::fs::write(&policy, &policy_text).expect("policy");
 
         let key = root.join("keys").join("sigsum.key");
-        let out = run(&[
-            "keygen".as_ref(),
-            "--ssh".as_ref(),
-            "-s".as_ref(),
-            key.as_os_str(),
-        ]);
-        assert_ok(&out);
+        keygen_ssh(&mut isolated(&root, &tmpdir, &root), &key);
         let key_pub = root.join("keys").join("sigsum.key.pub");
         SigsumWorld {
             srv,
@@ -296,20 +322,33 @@ impl SigsumWorld {
         policy: &Path,
         args: &[S],
     ) -> Output {
-        self.command(cwd)
-            .args(args)
+        self.client_command(cwd, state, policy, args)
+            .arg("--key")
+            .arg(&self.key_pub)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rget")
+    }
+
+    /// `rget ARGS… --policy P --state STATE --cacert CA --allow-http` in `cwd`, without a key: to
+    /// add to, then run.
+    pub fn client_command<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        cwd: &Path,
+        state: &Path,
+        policy: &Path,
+        args: &[S],
+    ) -> Command {
+        let mut c = self.command(cwd);
+        c.args(args)
             .arg("--policy")
             .arg(policy)
             .arg("--state")
             .arg(state)
             .arg("--cacert")
             .arg(self.ca.pem_path())
-            .arg("--allow-http")
-            .arg("--key")
-            .arg(&self.key_pub)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run rget")
+            .arg("--allow-http");
+        c
     }
 
     /// `rget get URL -o OUT` under the world's policy and key.

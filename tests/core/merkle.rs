@@ -319,13 +319,23 @@ fn assert_proof_edits_fail(
     }
 }
 
+/// What the mutation tests start from: a tree of `n` leaves, the root of each of its sizes, and a
+/// hash that is in none of them.
+fn mutation_world(n: u64) -> (MemoryTree, Vec<Hash>, Hash) {
+    let tree = memory_tree(n as usize);
+    let roots = roots_up_to(&tree, n);
+    (
+        tree,
+        roots,
+        rget::core::merkle::leaf_hash(b"not in the tree"),
+    )
+}
+
 /// Every bit flip, dropped hash, added hash, other index, and other (size, root) fails.
 #[test]
 fn inclusion_mutations_fail() {
     const N: u64 = 24;
-    let tree = memory_tree(N as usize);
-    let roots = roots_up_to(&tree, N);
-    let other = rget::core::merkle::leaf_hash(b"not in the tree");
+    let (tree, roots, other) = mutation_world(N);
     for size in 1..=N {
         let root = roots[size as usize];
         for index in 0..size {
@@ -360,9 +370,7 @@ fn inclusion_mutations_fail() {
 #[test]
 fn consistency_mutations_fail() {
     const N: u64 = 24;
-    let tree = memory_tree(N as usize);
-    let roots = roots_up_to(&tree, N);
-    let other = rget::core::merkle::leaf_hash(b"not in the tree");
+    let (tree, roots, other) = mutation_world(N);
     for new in 1..=N {
         for old in 1..new {
             let (r_old, r_new) = (roots[old as usize], roots[new as usize]);

@@ -47,22 +47,32 @@ fn example_lines(help: &str) -> Vec<String> {
             continue;
         }
         let text = raw.trim();
-        let (text, next) = match text.strip_suffix('\\') {
-            Some(t) => (t.trim_end(), true),
-            None => (text, false),
-        };
+        let (text, next) = continues(text);
         // The description follows the command after two spaces or more.
         let command = text.split("  ").next().unwrap_or_default();
-        match lines.last_mut() {
-            Some(last) if continued => {
-                last.push(' ');
-                last.push_str(command);
-            }
-            _ => lines.push(command.to_owned()),
-        }
+        push_line(&mut lines, command, continued);
         continued = next;
     }
     lines
+}
+
+/// A command line's text without its final `\\`, and whether the next line continues it.
+fn continues(text: &str) -> (&str, bool) {
+    match text.strip_suffix('\\') {
+        Some(t) => (t.trim_end(), true),
+        None => (text, false),
+    }
+}
+
+/// Adds `text` to `lines`: to the last one, after a space, when it continues it.
+fn push_line(lines: &mut Vec<String>, text: &str, continued: bool) {
+    match lines.last_mut() {
+        Some(last) if continued => {
+            last.push(' ');
+            last.push_str(text);
+        }
+        _ => lines.push(text.to_owned()),
+    }
 }
 
 /// Shell words: quotes removed, backslash escapes kept as the character, `$...` kept as written.
@@ -254,17 +264,8 @@ fn markdown_shell_lines(doc: &str) -> Vec<String> {
             Some(at) if !t[..at].contains(['\'', '"']) => t[..at].trim_end(),
             _ => t,
         };
-        let (text, next) = match t.strip_suffix('\\') {
-            Some(s) => (s.trim_end(), true),
-            None => (t, false),
-        };
-        match lines.last_mut() {
-            Some(last) if continued => {
-                last.push(' ');
-                last.push_str(text);
-            }
-            _ => lines.push(text.to_owned()),
-        }
+        let (text, next) = continues(t);
+        push_line(&mut lines, text, continued);
         continued = next;
     }
     lines

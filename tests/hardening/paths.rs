@@ -13,7 +13,7 @@
 
 use crate::common::exit::{USAGE, VERIFICATION_FAILED};
 use crate::common::{
-    self, RGET, assert_ok, assert_one_line_refusal, https, listing, release, text,
+    self, RGET, assert_ok, assert_one_line_refusal, https, listing, mkfifo, release, text,
 };
 
 use https::{Reply, files_with_prefix};
@@ -178,33 +178,19 @@ fn mknod(path: &Path, kind: &str, major: u32, minor: u32) {
     );
 }
 
-fn mkfifo(path: &Path) {
-    let st = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(st.success(), "mkfifo {}", path.display());
-}
-
 /// What a node is, to check that it is still the same kind of file afterwards.
 fn kind(path: &Path) -> (String, u64) {
     let m = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let t = m.file_type();
-    let k = if t.is_char_device() {
-        "char"
-    } else if t.is_block_device() {
-        "block"
-    } else if t.is_fifo() {
-        "fifo"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_dir() {
-        "dir"
-    } else if t.is_symlink() {
-        "symlink"
-    } else {
-        "file"
-    };
+    let names = [
+        (t.is_char_device(), "char"),
+        (t.is_block_device(), "block"),
+        (t.is_fifo(), "fifo"),
+        (t.is_socket(), "socket"),
+        (t.is_dir(), "dir"),
+        (t.is_symlink(), "symlink"),
+    ];
+    let k = names.iter().find(|(is, _)| *is).map_or("file", |(_, k)| k);
     (k.to_owned(), m.rdev())
 }
 

@@ -521,22 +521,11 @@ fn respelled_urls_verify_as_the_same_record() {
         .route(&format!("/%68/{TOOL}"), Reply::body(rel.file(TOOL)));
     let proxy = TunnelProxy::start(w.srv.addr);
     let (state, dl) = w.fresh("host");
+    let url = format!("https://LOCALHOST:443/%68/{TOOL}");
     let o = w
-        .command(&dl)
-        .args([
-            "get",
-            &format!("https://LOCALHOST:443/%68/{TOOL}"),
-            "--json",
-        ])
-        .arg("--policy")
-        .arg(&w.policy)
-        .arg("--state")
-        .arg(&state)
-        .arg("--cacert")
-        .arg(w.ca.pem_path())
-        .arg("--allow-http")
-        .arg("--key")
-        .arg(&w.key_pub)
+        .client(&state, &["get", &url, "--json"])
+        .cwd(&dl)
+        .command()
         .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
         .output()
         .unwrap();

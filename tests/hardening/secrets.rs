@@ -4,7 +4,9 @@
 //! the fix (`chmod go-w FILE`), before anything is signed, served or logged. A FIFO where a key
 //! belongs is refused at once; a password through a pipe still works.
 
-use crate::common::{RGET, assert_ok, log as logc, release, tempdir, text};
+use crate::common::{
+    RGET, assert_ok, log as logc, mkfifo, output_with_stdin, release, tempdir, text,
+};
 use release::World;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -150,13 +152,7 @@ fn release_keys_and_password_files_others_can_write_are_refused() {
     assert_eq!(size(), before, "nothing was logged");
 
     let fifo = keys.join("fifo.key");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let start = Instant::now();
     let o = release(&fifo, &[]).output().unwrap();
     assert!(
@@ -172,20 +168,7 @@ fn release_keys_and_password_files_others_can_write_are_refused() {
 
     // The password through a pipe.
     let mut c = release(&key, &["--password-file", "/dev/stdin"]);
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = output_with_stdin(&mut c, b"correct horse\n");
     assert_ok(&o);
     assert_ne!(size(), before, "released");
 }

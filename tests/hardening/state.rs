@@ -11,7 +11,9 @@
 //! - names and URLs reaching the terminal spelled out, and `rget cat --json`.
 
 use crate::common::exit::{LOCAL_IO, MALFORMED, NETWORK, NOT_FOUND, TRUST_ANOMALY, USAGE};
-use crate::common::{assert_ok, assert_one_line_refusal, https, log as logc, release, text};
+use crate::common::{
+    assert_ok, assert_one_line_refusal, https, log as logc, mkfifo, release, text,
+};
 
 use https::Reply;
 use release::{ORIGIN, World, data};
@@ -243,8 +245,7 @@ fn a_fifo_or_link_where_rget_keeps_a_file_fails_at_once() {
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join(file);
         if make == "fifo" {
-            let ok = Command::new("mkfifo").arg(&target).status().unwrap();
-            assert!(ok.success());
+            mkfifo(&target);
         } else {
             std::os::unix::fs::symlink("/dev/null", &target).unwrap();
         }

@@ -9,7 +9,7 @@
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 use crate::common::{
-    RGET, assert_failed, assert_ok, https, output, parse_json, release, spawn, text,
+    RGET, assert_failed, assert_ok, https, mkfifo, output, parse_json, release, spawn, text,
 };
 
 use https::Reply;
@@ -636,18 +636,7 @@ fn special_files_at_rget_previous_are_refused_without_hanging() {
     let previous = f.install.join("rget.previous");
     type Make<'a> = Box<dyn Fn() + 'a>;
     let mut kinds: Vec<(&str, Make)> = vec![
-        (
-            "a FIFO",
-            Box::new(|| {
-                assert!(
-                    Command::new("mkfifo")
-                        .arg(&previous)
-                        .status()
-                        .unwrap()
-                        .success()
-                )
-            }),
-        ),
+        ("a FIFO", Box::new(|| mkfifo(&previous))),
         (
             "a directory",
             Box::new(|| std::fs::create_dir(&previous).unwrap()),

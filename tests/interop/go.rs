@@ -8,10 +8,9 @@
 //! `golang-golang-x-mod-dev`.
 
 use crate::common::go::gointerop;
-use crate::common::tempdir;
+use crate::common::{output_with_stdin, tempdir};
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -32,27 +31,12 @@ use rget::core::tile::{
 
 /// Runs `gointerop args...` with `stdin` (empty if `None`).
 fn go(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(gointerop())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run gointerop {args:?}: {e}"));
-    {
-        let mut w = child.stdin.take().expect("stdin is piped");
-        if let Some(input) = stdin {
-            // Go may fail (bad key) and exit before reading its input: that is for the caller to
-            // judge from the exit status, not a broken pipe to panic about.
-            match w.write_all(input) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    panic!("write gointerop's stdin: {e}")
-                }
-                _ => {}
-            }
-        }
-    }
-    child.wait_with_output().expect("wait for gointerop")
+    // Go may fail (bad key) and exit before reading its input: that is for the caller to judge
+    // from the exit status.
+    output_with_stdin(
+        Command::new(gointerop()).args(args),
+        stdin.unwrap_or_default(),
+    )
 }
 
 /// Runs `gointerop args...`, asserts success, returns stdout.

@@ -12,7 +12,7 @@
 
 use crate::common::https::{Hook, Reply, TestServer};
 use crate::common::log::{agent, get, pct};
-use crate::common::{assert_ok, release, text};
+use crate::common::{assert_ok, listing, release, text};
 use release::{World, data};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -51,15 +51,6 @@ fn log_state(w: &World, sums_url: &str) -> (u64, String) {
     let size = cp.lines().nth(1).unwrap().parse().unwrap();
     let lookup = get(&a, &format!("{}/lookup?url={}", w.log.base, pct(sums_url))).text();
     (size, lookup)
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut n: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    n.sort();
-    n
 }
 
 /// A refusal in one line with `code`, naming `word`; nothing written into `dir` but what `change`
@@ -171,11 +162,11 @@ fn a_file_changed_while_releasing_is_not_logged() {
         );
         assert_eq!(front.count("/add"), 0, "{what}: nothing was submitted");
         assert!(
-            !names(&dir)
+            !listing(&dir)
                 .iter()
                 .any(|n| n.starts_with("SHA256SUMS") || n.contains(".tmp-")),
             "{what}: {:?}",
-            names(&dir)
+            listing(&dir)
         );
     }
     // Without a change, the same front relays the lookup and rget goes on to submit (to the front,
@@ -201,7 +192,7 @@ fn a_write_that_would_fail_is_found_before_logging() {
 
     let dir = dist(&w, "sig-is-a-dir");
     std::fs::create_dir(dir.join("SHA256SUMS.minisig")).unwrap();
-    let listed = names(&dir);
+    let listed = listing(&dir);
     let o = release_cmd(&w, &dir, &base, &w.log_url).output().unwrap();
     assert_nothing_logged(
         &o,
@@ -211,10 +202,10 @@ fn a_write_that_would_fail_is_found_before_logging() {
         &sums_url,
         before.clone(),
     );
-    assert_eq!(names(&dir), listed);
+    assert_eq!(listing(&dir), listed);
 
     let dir = dist(&w, "disk-full");
-    let listed = names(&dir);
+    let listed = listing(&dir);
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg("trap '' XFSZ; ulimit -f 0; exec \"$@\"")
@@ -232,15 +223,15 @@ fn a_write_that_would_fail_is_found_before_logging() {
         "{}",
         text(&o.stderr)
     );
-    assert_eq!(names(&dir), listed);
+    assert_eq!(listing(&dir), listed);
 
     let dir = dist(&w, "read-only");
-    let listed = names(&dir);
+    let listed = listing(&dir);
     if make_read_only(&dir, true) {
         let o = release_cmd(&w, &dir, &base, &w.log_url).output().unwrap();
         make_read_only(&dir, false);
         assert_nothing_logged(&o, LOCAL_IO, "cannot write", &w, &sums_url, before.clone());
-        assert_eq!(names(&dir), listed);
+        assert_eq!(listing(&dir), listed);
     } else {
         eprintln!(
             "cannot make a read-only directory here (root without chattr): that case is the full disk's above"

@@ -9,7 +9,7 @@
 
 use crate::common::{self, https, release, text};
 
-use https::Reply;
+use https::{Reply, TestServer};
 use release::{VERSION, World, rget_file, target};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,34 +27,14 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     );
     let out = w.dir("out");
 
-    let target_dir = common::target_dir("release-process");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
-    let run = Command::new("sh")
-        .arg(&script)
-        .args(["--key"])
-        .arg(&w.key_sec)
-        .args(["--log", &w.log_url, "--policy"])
-        .arg(&w.policy)
-        .arg("--out")
-        .arg(&out)
-        .arg("--pinned")
-        .arg(&pins)
-        .arg("--cacert")
-        .arg(w.ca.pem_path())
-        .arg("--allow-http")
-        .arg("--state")
-        .arg(w.dir("publisher-state"))
-        .env("RGET_BUILD_PROFILE", "dev")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bootstrap/release.sh");
-    assert!(
-        run.status.success(),
-        "release.sh failed\nstdout:\n{}\nstderr:\n{}",
-        text(&run.stdout),
-        text(&run.stderr)
-    );
+    release_sh(&out, &pins, &w.dir("publisher-state"), |sh| {
+        sh.args(["--key"])
+            .arg(&w.key_sec)
+            .args(["--log", &w.log_url, "--policy"])
+            .arg(&w.policy)
+            .arg("--cacert")
+            .arg(w.ca.pem_path())
+    });
 
     // The pin set: the old line untouched, the new digest appended.
     let name = rget_file(VERSION);
@@ -74,30 +54,12 @@ fn the_release_process_publishes_what_its_bootstrap_installs() {
     assert!(out.join("SHA256SUMS.tlog-proof").is_file());
 
     // Upload: serve the release directory at the pin set's source.
-    for f in std::fs::read_dir(&out).unwrap() {
-        let f = f.unwrap();
-        let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
-        w.srv
-            .route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
-    }
+    upload(&w.srv, &out);
 
     // The bootstrap it built installs the rget it built; that rget verifies itself under the pins
     // compiled into it (these test pins), with the CA from SSL_CERT_FILE.
     let bin = w.dir("bin");
-    let boot = out.join(&boot_name);
-    let ran = Command::new(&boot)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", w.root.join("home"))
-        .env("XDG_STATE_HOME", w.root.join("state"))
-        .env("SSL_CERT_FILE", w.ca.pem_path())
-        .arg("--prefix")
-        .arg(&bin)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the released bootstrap");
-    let (stdout, stderr) = (text(&ran.stdout), text(&ran.stderr));
-    assert!(ran.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let (stdout, stderr) = install(&out.join(&boot_name), &w.root, &w.ca.pem_path(), &bin);
     assert!(
         stderr.contains(&format!("ok: {name} has the pinned SHA-256 {digest}")),
         "{stderr}"
@@ -124,31 +86,12 @@ fn the_release_process_into_a_sigsum_log_publishes_what_its_bootstrap_installs()
     )
     .unwrap();
     let out = w.dir("out");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
-    let run = Command::new("sh")
-        .arg(&script)
-        .arg("--sigsum-key")
-        .arg(&w.key)
-        .arg("--sigsum-policy")
-        .arg(&w.policy)
-        .arg("--out")
-        .arg(&out)
-        .arg("--pinned")
-        .arg(&pins)
-        .arg("--allow-http")
-        .arg("--state")
-        .arg(w.dir("publisher-state"))
-        .env("RGET_BUILD_PROFILE", "dev")
-        .env("CARGO_TARGET_DIR", common::target_dir("release-process"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bootstrap/release.sh");
-    assert!(
-        run.status.success(),
-        "release.sh failed\nstdout:\n{}\nstderr:\n{}",
-        text(&run.stdout),
-        text(&run.stderr)
-    );
+    release_sh(&out, &pins, &w.dir("publisher-state"), |sh| {
+        sh.arg("--sigsum-key")
+            .arg(&w.key)
+            .arg("--sigsum-policy")
+            .arg(&w.policy)
+    });
     let name = rget_file(VERSION);
     let boot_name = format!("rget-bootstrap-{VERSION}-{}", target());
     let rget_bytes = std::fs::read(out.join(&name)).unwrap();
@@ -174,26 +117,9 @@ fn the_release_process_into_a_sigsum_log_publishes_what_its_bootstrap_installs()
         )
         .expect("the sigsum crate verifies the release's proof");
     }
-    for f in std::fs::read_dir(&out).unwrap() {
-        let f = f.unwrap();
-        let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
-        w.srv
-            .route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
-    }
+    upload(&w.srv, &out);
     let bin = w.dir("bin");
-    let ran = Command::new(out.join(&boot_name))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", w.root.join("home"))
-        .env("XDG_STATE_HOME", w.root.join("state"))
-        .env("SSL_CERT_FILE", w.ca.pem_path())
-        .arg("--prefix")
-        .arg(&bin)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the released bootstrap");
-    let (stdout, stderr) = (text(&ran.stdout), text(&ran.stderr));
-    assert!(ran.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let (stdout, stderr) = install(&out.join(&boot_name), &w.root, &w.ca.pem_path(), &bin);
     assert!(
         stderr.contains("ok: SHA256SUMS is signed by pinned release key ssh-ed25519"),
         "{stderr}"
@@ -201,4 +127,65 @@ fn the_release_process_into_a_sigsum_log_publishes_what_its_bootstrap_installs()
     assert!(std::fs::read(bin.join("rget")).unwrap() == rget_bytes);
     assert!(stdout.contains(&digest), "{stdout}");
     assert!(stdout.contains("pins: compiled in"), "{stdout}");
+}
+
+/// Runs `bootstrap/release.sh --out OUT --pinned PINS --allow-http --state STATE` with the signing
+/// and log options `options` adds, both binaries built as dev builds in `<target>/release-process`
+/// (kept between runs), and asserts that it succeeded.
+fn release_sh(
+    out: &Path,
+    pins: &Path,
+    state: &Path,
+    options: impl FnOnce(&mut Command) -> &mut Command,
+) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bootstrap/release.sh");
+    let mut sh = Command::new("sh");
+    sh.arg(&script)
+        .arg("--out")
+        .arg(out)
+        .arg("--pinned")
+        .arg(pins)
+        .arg("--allow-http")
+        .arg("--state")
+        .arg(state)
+        .env("RGET_BUILD_PROFILE", "dev")
+        .env("CARGO_TARGET_DIR", common::target_dir("release-process"))
+        .stdin(Stdio::null());
+    let run = options(&mut sh).output().expect("run bootstrap/release.sh");
+    assert!(
+        run.status.success(),
+        "release.sh failed\nstdout:\n{}\nstderr:\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+}
+
+/// Uploads the release directory `out`: every file of it served at `/rget/v<VERSION>/`, the pin
+/// set's source.
+fn upload(srv: &TestServer, out: &Path) {
+    for f in std::fs::read_dir(out).unwrap() {
+        let f = f.unwrap();
+        let path = format!("/rget/v{VERSION}/{}", f.file_name().to_string_lossy());
+        srv.route(&path, Reply::body(std::fs::read(f.path()).unwrap()));
+    }
+}
+
+/// Runs the released bootstrap `boot` as a user would, in an empty environment but for `PATH`,
+/// `HOME` and `XDG_STATE_HOME` under `root` and the test CA in `SSL_CERT_FILE`, installing into
+/// `bin`; asserts that it succeeded and returns its standard output and error.
+fn install(boot: &Path, root: &Path, ca: &Path, bin: &Path) -> (String, String) {
+    let ran = Command::new(boot)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", root.join("home"))
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("SSL_CERT_FILE", ca)
+        .arg("--prefix")
+        .arg(bin)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the released bootstrap");
+    let (stdout, stderr) = (text(&ran.stdout), text(&ran.stderr));
+    assert!(ran.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    (stdout, stderr)
 }

@@ -8,7 +8,7 @@
 
 use crate::common::https::Reply;
 use crate::common::release::data;
-use crate::common::sigsum_log::SigsumWorld;
+use crate::common::sigsum_log::{SigsumWorld, keygen_ssh, submit_args};
 use crate::common::{assert_code, assert_ok, stderr};
 use rget::core::digest::sha256;
 use rget::core::sigsum::key_hash;
@@ -129,29 +129,21 @@ fn spoiled_proofs_untrusted_signers_and_foreign_logs_are_refused_with_their_exit
 
     // A leaf whose key hash is not a trusted key: the same SHA256SUMS logged with another key.
     let other_key = w.root.join("keys").join("other.key");
-    assert_ok(
-        &w.command(&w.root)
-            .args(["keygen", "--ssh", "-s"])
-            .arg(&other_key)
-            .output()
-            .expect("keygen"),
-    );
+    keygen_ssh(&mut w.command(&w.root), &other_key);
     let other = w.dir("other");
     std::fs::write(other.join("SHA256SUMS"), &rel.sums).expect("write");
+    let publisher_state = w.root.join("publisher-state");
     assert_ok(
-        &w.command(&w.root)
-            .arg("submit")
-            .arg("--file")
-            .arg(other.join("SHA256SUMS"))
-            .arg("--sigsum-policy")
-            .arg(&w.policy)
-            .arg("--sigsum-key")
-            .arg(&other_key)
-            .arg("--state")
-            .arg(w.root.join("publisher-state"))
-            .arg("--allow-http")
-            .output()
-            .expect("submit"),
+        &submit_args(
+            &mut w.command(&w.root),
+            &other.join("SHA256SUMS"),
+            &w.policy,
+            &other_key,
+            &publisher_state,
+        )
+        .arg("--allow-http")
+        .output()
+        .expect("submit"),
     );
     let by_other = std::fs::read_to_string(other.join("SHA256SUMS.proof")).expect("proof");
     serve_proof(&by_other);
@@ -191,16 +183,10 @@ fn spoiled_proofs_untrusted_signers_and_foreign_logs_are_refused_with_their_exit
     w.serve(&rel);
     let minisign_pub = Path::new(env!("CARGO_MANIFEST_DIR")).join("pinned/release.pub");
     let o = w
-        .command(&w.root)
-        .args(["get", &url, "-o"])
+        .client_command(&w.root, &state, &w.policy, &["get", &url])
+        .arg("-o")
         .arg(&out)
-        .arg("--policy")
-        .arg(&w.policy)
-        .arg("--state")
-        .arg(&state)
-        .arg("--cacert")
-        .arg(w.ca.pem_path())
-        .args(["--allow-http", "--key"])
+        .arg("--key")
         .arg(&minisign_pub)
         .output()
         .expect("run rget get");

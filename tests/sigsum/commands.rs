@@ -8,8 +8,8 @@
 
 use crate::common::https::Reply;
 use crate::common::release::data;
-use crate::common::sigsum_log::SigsumWorld;
-use crate::common::{assert_code, assert_ok, parse_json, stderr, text};
+use crate::common::sigsum_log::{SigsumWorld, keygen_ssh, submit_args};
+use crate::common::{assert_code, assert_ok, on_a_terminal, parse_json, stderr, text};
 use rget::core::sigsum::key_hash;
 
 /// The one line of standard error of a refusal.
@@ -171,42 +171,6 @@ fn audit_by_prefix_and_submit_without_sigsum_refuse_a_sigsum_policy() {
     );
 }
 
-/// Runs `cmd` with its standard error on a pseudo-terminal and returns its exit code and what the
-/// terminal received.
-fn on_a_terminal(cmd: &mut std::process::Command) -> (Option<i32>, String) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    use std::io::Read;
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().expect("UTF-8 name"))
-        .expect("open the terminal");
-    let mut child = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .expect("spawn");
-    // Our copy of the terminal's other end is in `cmd`: closed with it, so the read below ends
-    // (EIO) when the child's is.
-    *cmd = std::process::Command::new("true");
-    let reader = std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = f.read(&mut buf) {
-            got.extend_from_slice(&buf[..n]);
-        }
-        got
-    });
-    let status = child.wait().expect("wait");
-    (status.code(), text(&reader.join().expect("reader")))
-}
-
 #[test]
 fn submit_shows_what_it_waits_for_on_a_terminal_only() {
     let w = SigsumWorld::new(0);
@@ -222,22 +186,14 @@ fn submit_shows_what_it_waits_for_on_a_terminal_only() {
     std::fs::write(&sums, "x\n").expect("write");
     let submit = || {
         let mut c = w.command(&w.root);
-        c.arg("submit")
-            .arg("--file")
-            .arg(&sums)
-            .arg("--sigsum-policy")
-            .arg(&policy)
-            .arg("--sigsum-key")
-            .arg(&w.key)
-            .arg("--state")
-            .arg(w.root.join("state"))
+        submit_args(&mut c, &sums, &policy, &w.key, &w.root.join("state"))
             .arg("--cacert")
             .arg(w.ca.pem_path())
             .args(["--max-time", "2"]);
         c
     };
     let (code, seen) = on_a_terminal(&mut submit());
-    assert_eq!(code, Some(4), "{seen}");
+    assert_eq!(code, 4, "{seen}");
     // The line rewritten in place: what is awaited, from which log, for how long.
     let progress = format!("{}: accepted, not yet logged (", w.url("/forever/"));
     let at = seen
@@ -278,13 +234,7 @@ fn the_keys_file_gives_the_ssh_ed25519_key_of_each_url_prefix() {
     let b = w.release("/b/v1.0", &[("b-1.0.tar.gz", data(500, 2))], &[]);
     let key_line = std::fs::read_to_string(&w.key_pub).expect("key.pub");
     let other_key = w.root.join("keys").join("other.key");
-    assert_ok(
-        &w.command(&w.root)
-            .args(["keygen", "--ssh", "-s"])
-            .arg(&other_key)
-            .output()
-            .expect("keygen"),
-    );
+    keygen_ssh(&mut w.command(&w.root), &other_key);
     let other_line =
         std::fs::read_to_string(other_key.with_extension("key.pub")).expect("other.key.pub");
     // /a/ is ours; /b/ is said to be another publisher's (whose key did not sign its leaf).
@@ -303,16 +253,9 @@ fn the_keys_file_gives_the_ssh_ed25519_key_of_each_url_prefix() {
     let state = w.dir("state");
     let out_dir = w.dir("out");
     let get = |path: &str| {
-        w.command(&w.root)
-            .args(["get", &w.url(path), "--json", "-o"])
+        w.client_command(&w.root, &state, &w.policy, &["get", &w.url(path), "--json"])
+            .arg("-o")
             .arg(out_dir.join("f"))
-            .arg("--policy")
-            .arg(&w.policy)
-            .arg("--state")
-            .arg(&state)
-            .arg("--cacert")
-            .arg(w.ca.pem_path())
-            .arg("--allow-http")
             .output()
             .expect("run rget get")
     };

@@ -11,7 +11,7 @@
 use crate::common::https::Reply;
 use crate::common::log::{agent, get};
 use crate::common::release::{VERSION, build_bootstrap, data, rget_file};
-use crate::common::sigsum_log::SigsumWorld;
+use crate::common::sigsum_log::{SigsumWorld, keygen_ssh, submit_args};
 use crate::common::{RGET, assert_code, assert_ok, output, parse_json, stderr, text};
 use rget::core::cosignature;
 use rget::core::digest::sha256;
@@ -173,13 +173,19 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
     let boot = build_bootstrap(&pins, &w.root.join("rget-bootstrap"));
     let bin = w.dir("bin");
     let ca = w.ca.pem_path();
-    let o = output(
-        Command::new(&boot)
-            .env("HOME", w.root.join("home"))
+    // The bootstrap installing into BIN, trusting the test CA; ARGS after `--` go to the rget it
+    // installed.
+    let bootstrap = || {
+        let mut c = Command::new(&boot);
+        c.env("HOME", w.root.join("home"))
             .arg("--prefix")
             .arg(&bin)
             .arg("--cacert")
-            .arg(&ca)
+            .arg(&ca);
+        c
+    };
+    let o = output(
+        bootstrap()
             .args(["--", "self", "verify", "--json", "--pins"])
             .arg(&pins)
             .arg("--cacert")
@@ -219,15 +225,7 @@ fn a_release_logged_in_sigsum_is_verified_by_get_the_sigsum_crate_and_the_bootst
     let mut evil = rget_bytes.clone();
     evil.extend_from_slice(b"\n# a backdoor\n");
     w.srv.route(&format!("{prefix}/{name}"), Reply::body(&evil));
-    let o = output(
-        Command::new(&boot)
-            .env("HOME", w.root.join("home"))
-            .arg("--prefix")
-            .arg(&bin)
-            .arg("--cacert")
-            .arg(&ca)
-            .args(["--", "--version"]),
-    );
+    let o = output(bootstrap().args(["--", "--version"]));
     assert_code(&o, 1);
     assert_eq!(
         std::fs::read(bin.join("rget")).expect("installed"),
@@ -394,22 +392,18 @@ fn a_fork_and_a_rollback_of_a_sigsum_log_are_refused_with_evidence_kept() {
     std::fs::write(dir.join("SHA256SUMS"), b"x").expect("write");
     let sums = dir.join("SHA256SUMS");
     std::fs::write(&sums, format!("{}  app-1.2.tar.gz\n", sha256(b"1.2"))).expect("write");
-    let o = w
-        .command(&w.root)
-        .arg("submit")
-        .arg("--file")
-        .arg(&sums)
-        .arg("--sigsum-policy")
-        .arg(&stale_policy)
-        .arg("--sigsum-key")
-        .arg(&w.key)
-        .arg("--state")
-        .arg(&state)
-        .arg("--cacert")
-        .arg(w.ca.pem_path())
-        .arg("--allow-http")
-        .output()
-        .expect("run rget submit");
+    let o = submit_args(
+        &mut w.command(&w.root),
+        &sums,
+        &stale_policy,
+        &w.key,
+        &state,
+    )
+    .arg("--cacert")
+    .arg(w.ca.pem_path())
+    .arg("--allow-http")
+    .output()
+    .expect("run rget submit");
     assert_code(&o, 6);
     assert!(stderr(&o).contains("ROLLBACK"), "{}", stderr(&o));
     assert!(!dir.join("SHA256SUMS.proof").exists());
@@ -421,29 +415,21 @@ fn audit_sigsum_reports_a_leaf_made_with_the_publishers_key_that_it_did_not_expe
     let v1 = w.release("/rel/v1.0", &[("app-1.0.tar.gz", data(3000, 1))], &[]);
     // Another publisher's leaf in the same log: not ours, never reported.
     let other_key = w.root.join("keys").join("other.key");
-    assert_ok(
-        &w.command(&w.root)
-            .args(["keygen", "--ssh", "-s"])
-            .arg(&other_key)
-            .output()
-            .expect("keygen"),
-    );
+    keygen_ssh(&mut w.command(&w.root), &other_key);
     let other = w.dir("other");
     std::fs::write(other.join("SHA256SUMS"), format!("{}  x-1\n", sha256(b"x"))).expect("write");
+    let publisher_state = w.root.join("publisher-state");
     let submit = |sums: &Path, key: &Path| {
-        w.command(&w.root)
-            .arg("submit")
-            .arg("--file")
-            .arg(sums)
-            .arg("--sigsum-policy")
-            .arg(&w.policy)
-            .arg("--sigsum-key")
-            .arg(key)
-            .arg("--state")
-            .arg(w.root.join("publisher-state"))
-            .arg("--allow-http")
-            .output()
-            .expect("run rget submit")
+        submit_args(
+            &mut w.command(&w.root),
+            sums,
+            &w.policy,
+            key,
+            &publisher_state,
+        )
+        .arg("--allow-http")
+        .output()
+        .expect("run rget submit")
     };
     assert_ok(&submit(&other.join("SHA256SUMS"), &other_key));
 

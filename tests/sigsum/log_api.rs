@@ -6,6 +6,7 @@
 //! `rget submit --sigsum-token DOMAIN:KEYFILE` sends.
 
 use crate::common::log::{Server, agent, get, pct};
+use crate::common::sigsum_log::{keygen_ssh, submit_args};
 use crate::common::{RGET, assert_ok, tempdir};
 use rget::core::digest::{Hash, sha256};
 use rget::core::ed25519::Seed;
@@ -181,13 +182,7 @@ fn with_sigsum_tokens_add_leaf_needs_a_token_of_its_domain_for_this_log() {
     let log_key = init(&dir);
     // The token key of example.org, as `rget keygen --ssh` makes it (and sigsum-token would use it).
     let token_key_file = tmp.path().join("token.key");
-    assert_ok(
-        &Command::new(RGET)
-            .args(["keygen", "--ssh", "-s"])
-            .arg(&token_key_file)
-            .output()
-            .expect("keygen"),
-    );
+    keygen_ssh(&mut Command::new(RGET), &token_key_file);
     let token_seed = openssh::parse_private_key(&std::fs::read(&token_key_file).expect("key"))
         .expect("private key")
         .seed;
@@ -258,27 +253,12 @@ fn with_sigsum_tokens_add_leaf_needs_a_token_of_its_domain_for_this_log() {
     )
     .expect("policy");
     let key = tmp.path().join("sigsum.key");
-    assert_ok(
-        &Command::new(RGET)
-            .args(["keygen", "--ssh", "-s"])
-            .arg(&key)
-            .output()
-            .expect("keygen"),
-    );
+    keygen_ssh(&mut Command::new(RGET), &key);
     let sums = tmp.path().join("SHA256SUMS");
     std::fs::write(&sums, format!("{}  app-1.0\n", sha256(b"app"))).expect("sums");
     let submit = |token: Option<String>| {
         let mut c = Command::new(RGET);
-        c.arg("submit")
-            .arg("--file")
-            .arg(&sums)
-            .arg("--sigsum-policy")
-            .arg(&policy)
-            .arg("--sigsum-key")
-            .arg(&key)
-            .arg("--state")
-            .arg(tmp.path().join("state"))
-            .arg("--allow-http");
+        submit_args(&mut c, &sums, &policy, &key, &tmp.path().join("state")).arg("--allow-http");
         if let Some(t) = token {
             c.args(["--sigsum-token", &t]);
         }

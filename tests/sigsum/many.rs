@@ -6,17 +6,8 @@
 use crate::common::https::Reply;
 use crate::common::release::data;
 use crate::common::sigsum_log::SigsumWorld;
-use crate::common::{assert_ok, stderr};
+use crate::common::{assert_ok, listing, stderr};
 use std::path::Path;
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn many_files_share_each_directorys_sigsum_proof() {
@@ -38,7 +29,7 @@ fn many_files_share_each_directorys_sigsum_proof() {
     let o = get(&state, &out);
     let err = assert_ok(&o);
     let err = if err.is_empty() { stderr(&o) } else { err };
-    assert_eq!(names(&out), ["a1", "a2", "b1"]);
+    assert_eq!(listing(&out), ["a1", "a2", "b1"]);
     assert_eq!(std::fs::read(out.join("a1")).unwrap(), a.files[0].1);
     assert_eq!(std::fs::read(out.join("b1")).unwrap(), b.files[0].1);
     for rel in [&a, &b] {
@@ -75,5 +66,5 @@ fn many_files_share_each_directorys_sigsum_proof() {
     assert_eq!(failed.len(), 1, "{err}");
     assert!(failed[0].contains(&urls[1]), "{err}");
     assert!(err.contains("the 2 that verified are kept"), "{err}");
-    assert_eq!(names(&out), ["a1", "a2"]);
+    assert_eq!(listing(&out), ["a1", "a2"]);
 }

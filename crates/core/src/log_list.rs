@@ -225,15 +225,16 @@ struct Partial {
     line: usize,
 }
 
-/// `keyword <one value>`: the value, or an error naming what was wanted.
-fn one_value<'a>(
+/// `keyword <value>`: the value if it is `fit`, or an error naming what was wanted.
+fn checked_value<'a>(
     value: Option<&'a str>,
     line: usize,
     keyword: &'static str,
     want: &'static str,
+    fit: fn(&str) -> bool,
 ) -> Result<&'a str, LogListError> {
     match value {
-        Some(v) if !v.is_empty() && !v.contains([' ', '\t']) => Ok(v),
+        Some(v) if fit(v) => Ok(v),
         _ => Err(LogListError::Value {
             line,
             keyword,
@@ -242,21 +243,14 @@ fn one_value<'a>(
     }
 }
 
-/// `keyword <rest of the line>`: the value, non-empty.
-fn rest_value<'a>(
-    value: Option<&'a str>,
-    line: usize,
-    keyword: &'static str,
-    want: &'static str,
-) -> Result<&'a str, LogListError> {
-    match value {
-        Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(LogListError::Value {
-            line,
-            keyword,
-            want,
-        }),
-    }
+/// `keyword <one value>`: one word.
+fn one_word(v: &str) -> bool {
+    !v.is_empty() && !v.contains([' ', '\t'])
+}
+
+/// `keyword <rest of the line>`: anything but blank.
+fn not_blank(v: &str) -> bool {
+    !v.trim().is_empty()
 }
 
 /// Parses a log list.
@@ -309,12 +303,15 @@ pub fn parse(bytes: &[u8]) -> Result<LogList, LogListError> {
             Some((k, v)) => (k, Some(v)),
             None => (line, None),
         };
+        let value_of = |keyword: &'static str, want: &'static str, fit: fn(&str) -> bool| {
+            checked_value(value, n, keyword, want, fit)
+        };
         match keyword {
             "vkey" => {
                 if expect != Expect::Vkey {
                     return Err(out_of_order(n, "vkey", expect));
                 }
-                let v = one_value(value, n, "vkey", "one verifier key")?;
+                let v = value_of("vkey", "one verifier key", one_word)?;
                 let vkey = VerifierKey::parse(v)
                     .map_err(|source| LogListError::Key { line: n, source })?;
                 if vkey.alg != ALG_ED25519 {
@@ -337,7 +334,7 @@ pub fn parse(bytes: &[u8]) -> Result<LogList, LogListError> {
                 }) else {
                     return Err(out_of_order(n, "origin", expect));
                 };
-                let v = rest_value(value, n, "origin", "the log's checkpoint origin line")?;
+                let v = value_of("origin", "the log's checkpoint origin line", not_blank)?;
                 // Tab is the one control character a list line may hold; a checkpoint holds none
                 // (found by the `log_list` fuzz target: such a log could never be witnessed).
                 if v.contains('\t') {
@@ -356,7 +353,7 @@ pub fn parse(bytes: &[u8]) -> Result<LogList, LogListError> {
                 else {
                     return Err(out_of_order(n, "qpd", expect));
                 };
-                let v = one_value(value, n, "qpd", "one number")?;
+                let v = value_of("qpd", "one number", one_word)?;
                 p.qpd = Some(qpd::parse(v).ok_or_else(|| LogListError::Qpd {
                     line: n,
                     value: snippet(v),
@@ -367,7 +364,7 @@ pub fn parse(bytes: &[u8]) -> Result<LogList, LogListError> {
                 if expect != Expect::Contact {
                     return Err(out_of_order(n, "contact", expect));
                 }
-                let v = rest_value(value, n, "contact", "a way to reach the log's operator")?;
+                let v = value_of("contact", "a way to reach the log's operator", not_blank)?;
                 let Some(Partial {
                     vkey,
                     origin,

@@ -140,7 +140,7 @@ impl Staged {
                     format!(
                         "{} is {}, not a regular file it could replace",
                         path.display(),
-                        kind(&m)
+                        file_kind(m.file_type())
                     ),
                 ));
             }
@@ -197,10 +197,11 @@ impl Drop for Staged {
     }
 }
 
-/// A file type in words, for messages.
-fn kind(m: &fs::Metadata) -> &'static str {
+/// A file type in words, for the messages that refuse a file which is not a regular one (a
+/// destination, a kept binary, a `SHA256SUMS` to read): all character and block devices are "a
+/// device".
+pub fn file_kind(t: fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
     if t.is_dir() {
         "a directory"
     } else if t.is_symlink() {

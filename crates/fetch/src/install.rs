@@ -147,31 +147,12 @@ pub fn check_previous(dest: &Path) -> Result<bool, String> {
         Ok(m) => Err(format!(
             "{} is {}, not a regular file: rget keeps the previous binary there; remove it (rm {}{}) and run again",
             previous.display(),
-            kind(&m),
+            durable::file_kind(m.file_type()),
             if m.is_dir() { "-r " } else { "" },
             previous.display()
         )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(format!("cannot inspect {}: {e}", previous.display())),
-    }
-}
-
-/// A file type in words.
-fn kind(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "a special file"
     }
 }
 

@@ -136,24 +136,14 @@ fn not_private(path: &Path, problem: String, fix: String) -> StateError {
     }
 }
 
-/// A file type in words.
+/// A file type in words: the state's messages name the kind of device, and say "a regular file";
+/// the other kinds read as in every message that refuses a file.
 fn kind(t: &FileType) -> &'static str {
-    if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_file() {
-        "a regular file"
-    } else {
-        "a special file"
+    match t {
+        t if t.is_char_device() => "a character device",
+        t if t.is_block_device() => "a block device",
+        t if t.is_file() => "a regular file",
+        t => rget_fetch::durable::file_kind(*t),
     }
 }
 
