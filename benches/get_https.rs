@@ -78,26 +78,6 @@ fn huge_file(path: &Path) {
     f.write_all_at(&r, 4 * GIB - r.len() as u64).unwrap();
 }
 
-/// Peak RSS in KiB of `cmd` under `/usr/bin/time -f %M`.
-fn peak_rss(cmd: &[&str], envs: &[(&str, &Path)]) -> u64 {
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .args(cmd)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ok(&out);
-    String::from_utf8_lossy(&out.stderr)
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 fn main() {
     // `RGET_BENCH_RGET=PATH`: measure another build of rget (e.g. a candidate change) in its place.
     let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
@@ -256,10 +236,7 @@ fn main() {
                 times[i].push(t.elapsed().as_secs_f64());
             }
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        let median = |v: &mut Vec<f64>| common::median(std::mem::take(v));
         let curl_i = commands.iter().position(|c| c.0 == "curl").unwrap();
         // The first round is a warm-up.
         let times: Vec<Vec<f64>> = times.into_iter().map(|v| v[1..].to_vec()).collect();
@@ -332,12 +309,12 @@ fn main() {
     for (name, path) in &files {
         let len = std::fs::metadata(path).unwrap().len();
         let args = rget_get(name, &rget_out);
-        let rss = peak_rss(&args.iter().map(String::as_str).collect::<Vec<_>>(), &envs);
+        let rss = common::peak_rss(&args, &envs);
         println!("peak RSS of rget get, {name} ({len} bytes): {rss} KiB");
         let _ = std::fs::remove_file(&rget_out);
     }
     let c = curl("big.bin", &co);
-    let rss = peak_rss(&c.split(' ').collect::<Vec<_>>(), &[]);
+    let rss = common::peak_rss(&c.split(' ').collect::<Vec<_>>(), &[]);
     println!("peak RSS of curl, big.bin: {rss} KiB");
     let _ = std::fs::remove_file(&curl_out);
 

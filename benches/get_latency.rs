@@ -117,32 +117,6 @@ fn random_file(path: &Path, len: u64) {
     assert!(out.success());
 }
 
-/// Peak RSS in KiB of `cmd` under `/usr/bin/time -f %M`.
-fn peak_rss(cmd: &[String], env: (&str, &Path)) -> u64 {
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .args(cmd)
-        .env(env.0, env.1)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ok(&out);
-    String::from_utf8_lossy(&out.stderr)
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
     let rounds = env_u64("RGET_BENCH_ROUNDS", 5).max(1);
@@ -357,7 +331,10 @@ fn main() {
         let (lo, hi) = times[i]
             .iter()
             .fold((f64::MAX, 0f64), |(l, h), &t| (l.min(t), h.max(t)));
-        println!("{name:>26}: {:.3} s ({lo:.3}-{hi:.3})", median(&times[i]));
+        println!(
+            "{name:>26}: {:.3} s ({lo:.3}-{hi:.3})",
+            common::median(times[i].clone())
+        );
     }
     let per_round = |a: usize, b: usize, f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
         times[a]
@@ -376,17 +353,17 @@ fn main() {
     let (rl, rh) = range(&ratio);
     println!(
         "one 10 MiB file: rget takes {:.2} RTT more than curl (per round {el:.2}-{eh:.2}); target <= 1",
-        median(&extra)
+        common::median(extra)
     );
     println!(
         "twenty 5 MiB files: rget -P 4 / curl -Z = {:.2} (per round {rl:.2}-{rh:.2}); target <= 1.10",
-        median(&ratio)
+        common::median(ratio)
     );
 
     // Peak RSS of -P 4 (through the proxy too: the records are of its URLs).
     std::fs::create_dir_all(&r20).unwrap();
     let env = ("XDG_CONFIG_HOME", config_home.as_path());
-    let rss = peak_rss(
+    let rss = common::peak_rss(
         &rget(
             &rget_bin,
             &state("twenty"),
@@ -396,7 +373,7 @@ fn main() {
             ]
             .concat(),
         ),
-        env,
+        &[env],
     );
     println!("peak RSS of rget get -P 4, twenty 5 MiB files: {rss} KiB; target < 64 MiB");
     let _ = std::fs::remove_dir_all(&r20);
@@ -406,7 +383,7 @@ fn main() {
         let four: Vec<String> = (1..=4)
             .map(|i| url(far, "big", &format!("g{i}.bin")))
             .collect();
-        let rss = peak_rss(
+        let rss = common::peak_rss(
             &rget(
                 &rget_bin,
                 &state("big"),
@@ -416,7 +393,7 @@ fn main() {
                 ]
                 .concat(),
             ),
-            env,
+            &[env],
         );
         println!("peak RSS of rget get -P 4, four 1 GiB files: {rss} KiB; target < 64 MiB");
         let _ = std::fs::remove_dir_all(&big_dir);

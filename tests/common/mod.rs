@@ -245,6 +245,25 @@ pub fn bench_tempdir() -> tempfile::TempDir {
     tempfile::tempdir_in(&base).expect("temp dir")
 }
 
+/// Peak RSS in KiB of `cmd` (program and arguments) run under `/usr/bin/time -f %M` with `envs`
+/// added, standard input and output closed: for the benchmarks' memory targets.
+#[allow(dead_code)]
+pub fn peak_rss<S: AsRef<std::ffi::OsStr>>(cmd: &[S], envs: &[(&str, &Path)]) -> u64 {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .args(cmd)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("run /usr/bin/time");
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stderr);
+    let last = text.trim().lines().last().unwrap_or_default();
+    last.parse()
+        .unwrap_or_else(|e| panic!("no peak RSS in the last line {last:?} ({e})"))
+}
+
 /// The median of `v` (the upper one of an even count), for the benchmarks' rounds.
 #[allow(dead_code)]
 pub fn median(mut v: Vec<f64>) -> f64 {
