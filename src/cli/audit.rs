@@ -16,7 +16,6 @@ use rget_fetch::limits;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Read as _;
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -112,10 +111,7 @@ pub fn run(a: Args) -> CliResult {
         let text = text(&prefix, &reports, anomalies);
         rget_core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
     };
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    super::stdout::print(&out)?;
     if anomalies > 0 {
         let before: usize = reports.iter().map(|r| r.reported_before.len()).sum();
         let open_before = if before > 0 {
@@ -168,10 +164,7 @@ fn run_sigsum(a: &Args) -> CliResult {
         let text = sigsum_text(&kh, &reports, anomalies);
         rget_core::escape::lines_for_terminal(&text.lines().collect::<Vec<_>>())
     };
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+    super::stdout::print(&out)?;
     if anomalies > 0 {
         let mut first: Vec<String> = reports
             .iter()

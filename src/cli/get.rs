@@ -490,7 +490,7 @@ pub fn cat(a: CatArgs) -> CliResult {
     let mut out = std::io::stdout().lock();
     std::io::copy(&mut r, &mut out)
         .and_then(|_| out.flush())
-        .map_err(|e| local(format!("writing to standard output: {}", io_reason(&e))))?;
+        .map_err(super::stdout::write_failed)?;
     // Standard output carries the file, so the report, JSON or not, goes to standard error.
     if a.common.json {
         let line = json::line(&json(&a.common, &v, &url, &dl.sha256, dl.len, None))?;

@@ -7,7 +7,7 @@
 //! on (U+009B is a one-byte CSI): names, URLs and trusted comments come from publishers, and
 //! `rget get --json` may well be read on a terminal.
 
-use super::exit::{CliResult, Failure, io_reason};
+use super::exit::{CliResult, Failure};
 use rget_core::policy::VerifiedCheckpoint;
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter, Serializer};
@@ -26,11 +26,7 @@ pub fn line<T: Serialize>(value: &T) -> CliResult<String> {
 
 /// Writes `value` as one line of JSON on standard output.
 pub fn print<T: Serialize>(value: &T) -> CliResult {
-    let line = line(value)?;
-    let mut out = io::stdout().lock();
-    out.write_all(line.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to standard output: {}", io_reason(&e))))
+    super::stdout::print(&line(value)?)
 }
 
 /// A witness cosignature that verified: the policy's name for the witness, and the cosignature's

@@ -132,10 +132,7 @@ pub fn run(a: Args) -> CliResult {
         key_id(&pair.pk),
         public.display(),
     );
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{key}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&format!("{key}\n"))
 }
 
 /// Writes the secret key (mode 0600) and the public key (0644) together, atomically. The secret
@@ -185,10 +182,7 @@ fn ssh_keygen(a: &Args) -> CliResult {
         hex::encode(seed.public_key()),
         secret.display(),
     );
-    let mut out = std::io::stdout().lock();
-    out.write_all(pub_text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&pub_text)
 }
 
 /// minisign's default: `$MINISIGN_CONFIG_DIR/minisign.key`, else `~/.minisign/minisign.key`.

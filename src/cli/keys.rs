@@ -176,17 +176,13 @@ fn add(a: AddArgs) -> CliResult {
             for_terminal(prefix)
         );
     }
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
-        "added key ID {} for {} to {} (line {})",
+    super::stdout::print(&format!(
+        "added key ID {} for {} to {} (line {})\n",
         key.key_id(),
         for_terminal(&added.prefix),
         for_terminal(&path.display().to_string()),
         added.line
-    )
-    .and_then(|()| out.flush())
-    .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    ))
 }
 
 fn list(a: ListArgs) -> CliResult {
@@ -205,8 +201,5 @@ fn list(a: ListArgs) -> CliResult {
             key.key_id()
         ));
     }
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&text)
 }

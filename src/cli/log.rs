@@ -340,11 +340,7 @@ fn participation(a: ParticipationArgs) -> CliResult {
     } else {
         body
     };
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&out)
 }
 
 /// The `--json` report of `rget log init`.
@@ -440,13 +436,10 @@ fn init(a: InitArgs) -> CliResult {
         pubkey = d.verifier_key().display(),
         public = d.public().display(),
     );
-    let mut out = io::stdout().lock();
-    if let Some(sigsum) = &sigsum_line {
-        let _ = writeln!(out, "# in a Sigsum policy: {sigsum}");
-    }
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    let comment = sigsum_line
+        .map(|sigsum| format!("# in a Sigsum policy: {sigsum}\n"))
+        .unwrap_or_default();
+    super::stdout::print(&format!("{comment}{line}\n"))
 }
 
 fn open_failure(e: OpenError) -> Failure {

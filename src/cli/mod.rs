@@ -19,6 +19,7 @@ pub mod self_cmd;
 pub mod server_args;
 pub mod sigsum;
 pub mod sigsum_args;
+pub mod stdout;
 pub mod submit;
 pub mod summary;
 pub mod sums;

@@ -94,12 +94,7 @@ pub fn run(a: Args) -> CliResult {
     let quorum = a.quorum.unwrap_or(Quorum::None);
     let text = policy_lines::assemble(&lines, quorum, a.allow_http).map_err(failure)?;
     match &a.output {
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
-        }
+        None => super::stdout::print(&text),
         Some(path) => write(path, &text),
     }
 }
@@ -139,10 +134,7 @@ fn check(path: &Path, allow_http: bool) -> CliResult {
         report.push_str(&format!("  witnesses: {}\n", names.join(", ")));
     }
     report.push_str(&format!("  quorum: {}\n", shown(&checked.quorum)));
-    let mut out = io::stdout().lock();
-    out.write_all(report.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&report)
 }
 
 fn failure(e: LinesError) -> Failure {

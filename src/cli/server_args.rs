@@ -4,7 +4,6 @@
 use crate::cli::exit::{Failure, io_reason};
 use crate::serve::{Limits, shutdown_signals};
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -90,9 +89,6 @@ pub fn announce(
     let signals = shutdown_signals().map_err(|e| {
         Failure::local_io(format!("cannot install signal handlers: {}", io_reason(&e)))
     })?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on http://{addr}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))?;
+    super::stdout::print(&format!("listening on http://{addr}\n"))?;
     Ok((listener, signals))
 }

@@ -180,10 +180,7 @@ fn policy_cmd(a: PolicyArgs) -> CliResult {
             .to_owned(),
         (None, false) => return Err(Failure::usage("give a policy NAME or --list")),
     };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to standard output: {}", io_reason(&e))))
+    super::stdout::print(&text)
 }
 
 /// Reads `path` whole, refusing anything over `max` bytes (it cannot be what `what` names).

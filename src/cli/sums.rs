@@ -111,12 +111,7 @@ fn write_list(paths: &[PathBuf], output: Option<&Path>) -> CliResult {
     let (_, text) = listing(paths, &output_ids(output), DirRules::Lenient)?;
     match output {
         Some(target) => write_atomically(target, text.as_bytes()),
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
-        }
+        None => super::stdout::print(&text),
     }
 }
 
@@ -433,8 +428,7 @@ fn check(list: &Path, quiet: bool, json: bool) -> CliResult {
     let parsed = sums::parse(&bytes).map_err(|e| Failure::malformed(format!("{list:?}: {e}")))?;
 
     let mut out = io::stdout().lock();
-    let write_err =
-        |e: io::Error| Failure::local_io(format!("writing to stdout: {}", io_reason(&e)));
+    let write_err = super::stdout::write_failed;
     let mut outcomes = Vec::with_capacity(parsed.len());
     for entry in parsed.entries() {
         let outcome = check_file(entry);

@@ -245,10 +245,7 @@ fn init(a: InitArgs) -> CliResult {
         key = key.display(),
         pubkey = witness::vkey_path(&a.dir).display(),
     );
-    let mut out = io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::local_io(format!("writing to stdout: {}", io_reason(&e))))
+    super::stdout::print(&format!("{line}\n"))
 }
 
 fn open_failure(e: OpenError) -> Failure {
