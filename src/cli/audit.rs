@@ -44,10 +44,10 @@ then every leaf signed by your key whose checksum is not that of a SHA256SUMS gi
 is reported (exit 6): a stolen key that logs a release is seen. Without --expect the leaves by your \
 key are listed.",
     after_help = "Examples:
-  rget audit --prefix https://example.org/releases/
-  rget audit --prefix https://example.org/releases/ \\
+  rget audit --prefix https://example.org/rel/
+  rget audit --prefix https://example.org/rel/ \\
       --expect published-sums/ --json
-  rget audit --prefix https://example.org/releases/ --acknowledge 1234
+  rget audit --prefix https://example.org/rel/ --acknowledge 1234
   rget audit --sigsum --policy sigsum-generic-2025-1 --key sigsum.key.pub \\
       --expect published-sums/
 

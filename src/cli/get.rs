@@ -62,8 +62,9 @@ first failed file in the order given (0 only if all verified). --json prints one
   # through a pipe, once verified
   rget get -o /dev/stdout https://example.org/rel/v1.2/tool.tar | tar x
   rget get --json https://example.org/rel/v1.2/tool | jq .sha256
-  # two files of one release into bin/ (its SHA256SUMS checked once)
-  rget get --output-dir bin https://example.org/r/a https://example.org/r/b
+  # two files of one release into bin/, made if missing (SHA256SUMS checked once)
+  rget get --create-dirs --output-dir bin https://example.org/rel/v1.2/a \\
+      https://example.org/rel/v1.2/b
   # the URLs listed in urls.txt ('-': standard input), 8 at a time
   rget get -P 8 -i urls.txt"
 )]
@@ -88,6 +89,10 @@ pub struct GetArgs {
     /// Save each file under its URL's file name in DIR instead of the current directory
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Create the --output-dir DIR, or the directories of -o PATH, if missing (curl's
+    /// --create-dirs); without it a missing directory is refused before anything is downloaded
+    #[arg(long)]
+    pub create_dirs: bool,
     /// Transfers at a time, for many URLs (curl's --parallel-max)
     #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -166,7 +171,22 @@ pub fn get(a: GetArgs) -> CliResult {
             urls.len()
         )));
     }
-    // Not created: a misspelt directory would otherwise fail every file, after downloading it.
+    // Created only when asked (--create-dirs, as curl): a misspelt directory would otherwise
+    // receive the files where nobody looks for them.
+    if a.create_dirs {
+        let dir = a.output_dir.as_deref().or_else(|| {
+            a.output
+                .as_deref()
+                .and_then(Path::parent)
+                .filter(|p| !p.as_os_str().is_empty())
+        });
+        if let Some(d) = dir {
+            std::fs::create_dir_all(d).map_err(|e| {
+                Failure::local_io(format!("--create-dirs {}: {}", d.display(), io_reason(&e)))
+            })?;
+        }
+    }
+    // Not created otherwise: a misspelt directory would fail every file, after downloading it.
     if let Some(d) = &a.output_dir
         && !std::fs::metadata(d).is_ok_and(|m| m.is_dir())
     {

@@ -49,13 +49,14 @@ Examples:
   # download tool, verified against its logged SHA256SUMS
   rget get https://example.org/rel/v1.2/tool
   # publish dist/: SHA256SUMS, signature, log proof
-  rget release dist/ --key KEY --url URL
+  rget release dist/ --key release.key --url https://example.org/rel/v1.2/
   # check this rget against its own logged release
   rget self verify
   # list every file of dist/ with its SHA-256
   rget sums dist > dist/SHA256SUMS
   # check a Sigsum proof, as sigsum-verify does
-  rget sigsum verify -k K.pub -P NAME P < DATA
+  rget sigsum verify -k sigsum.key.pub -P sigsum-generic-2025-1 \\
+      SHA256SUMS.proof < SHA256SUMS
 
 Exit codes: 0 ok, 1 verification failed, 2 usage, 3 malformed input, 4 network,
 5 not found, 6 trust anomaly (rollback, fork, unexpected record), 7 local I/O.

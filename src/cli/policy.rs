@@ -36,9 +36,8 @@ Examples:
   # the log's --witnesses file, and a witness's --policy
   rget policy --witness w1.line --witness w2.line --quorum 2 -o witnesses
   rget policy --log log.line --quorum none -o /srv/rget-witness/policy
-  # a line given as it was published
-  rget policy --quorum none \\
-    --log 'log log.example.org/rget+1a2b3c4d+AbCd https://log.example.org/rget/'
+  # a line given as text, quoted whole (here: the file the log's operator published)
+  rget policy --quorum none --log \"$(cat log.line)\"
   rget policy --check ~/.config/rget/policy
 
 Exit codes: 0 written (or checked), 2 usage (no line given, a quorum the

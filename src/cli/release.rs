@@ -55,7 +55,7 @@ recorded there is refused (exit 2) unless --allow-second-record, because clients
 with two records refuse it (the same SHA256SUMS again is fine: the log answers with its record).
 
 What is listed: the regular files directly in DIR, sorted by name, except SHA256SUMS, \
-SHA256SUMS.minisig and SHA256SUMS.tlog-proof (replaced by this run). Hidden files (names starting \
+SHA256SUMS.minisig, SHA256SUMS.tlog-proof and SHA256SUMS.proof (the release's own files). Hidden files (names starting \
 with '.') are never listed. A subdirectory, symbolic link or other special file is refused, so \
 that what is published is exactly what was listed: move it out of DIR first.
 

@@ -101,7 +101,7 @@ the current binary as rget.previous. LATEST sits in the directory that holds the
     after_help = "Examples:
   rget self upgrade
   rget self upgrade --to 0.3.0
-  rget self upgrade --to 0.1.0 --allow-downgrade"
+  rget self upgrade --to 0.0.9 --allow-downgrade"
 )]
 pub struct UpgradeArgs {
     /// The version to install instead of the one LATEST names

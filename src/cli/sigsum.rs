@@ -26,7 +26,7 @@ of a policy recorded that signature under a tree head the policy's witnesses cos
 
 const AFTER_HELP: &str = "\
 Examples:
-  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 \\
+  rget sigsum verify -k sigsum.key.pub -P sigsum-generic-2025-1 \\
       SHA256SUMS.proof < SHA256SUMS
   rget sigsum policy sigsum-generic-2025-1 > policy
   rget sigsum verify --help
@@ -101,12 +101,12 @@ URL or version. Which data a proof is checked against is up to the caller.";
 
 const VERIFY_AFTER_HELP: &str = "\
 Examples:
-  rget sigsum verify -k release.pub -P sigsum-generic-2025-1 \\
+  rget sigsum verify -k sigsum.key.pub -P sigsum-generic-2025-1 \\
       SHA256SUMS.proof < SHA256SUMS
   rget sigsum verify -k keys.pub -p policy.txt app.tar.gz.proof < app.tar.gz
   sha256sum app.tar.gz | cut -d' ' -f1 | rget sigsum verify --raw-hash \\
       -k keys.pub -P sigsum-test-2025-3 app.proof
-  rget sigsum verify --json -k release.pub -P sigsum-generic-2025-1 \\
+  rget sigsum verify --json -k sigsum.key.pub -P sigsum-generic-2025-1 \\
       SHA256SUMS.proof < SHA256SUMS
 
 Exit codes: 0 verified, 1 the proof does not verify (other data, unknown

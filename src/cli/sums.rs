@@ -17,8 +17,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Files that a publisher places next to the release files and that never belong in the list: the
-/// list itself, its minisign signature and its transparency-log proof.
-const OWN_ARTIFACTS: [&str; 3] = ["SHA256SUMS", "SHA256SUMS.minisig", "SHA256SUMS.tlog-proof"];
+/// list itself, its minisign signature, its transparency-log proof and its Sigsum proof. (Listing
+/// the Sigsum proof made a second `rget release` of a directory holding one, to add the other proof,
+/// a different SHA256SUMS: refused as a second record for the URL.)
+const OWN_ARTIFACTS: [&str; 4] = [
+    "SHA256SUMS",
+    "SHA256SUMS.minisig",
+    "SHA256SUMS.tlog-proof",
+    "SHA256SUMS.proof",
+];
 
 const ABOUT: &str = "Write a SHA256SUMS for files, or check files against one";
 
@@ -27,7 +34,7 @@ Write a SHA256SUMS listing the SHA-256 of each file, in the format of GNU sha256
 is listed under its final path component, since SHA256SUMS is published beside the files and names \
 are matched against the last segment of a download URL. A directory contributes its regular files \
 (not recursively; symbolic links and other entries are skipped and reported), except SHA256SUMS, \
-SHA256SUMS.minisig and SHA256SUMS.tlog-proof. Entries are sorted by name. The output file itself is \
+SHA256SUMS.minisig, SHA256SUMS.tlog-proof and SHA256SUMS.proof. Entries are sorted by name. The output file itself is \
 never listed, also when stdout is redirected into the listed directory. With -o the file is written \
 atomically: an interrupted run leaves the old file or none, never half of one.
 
@@ -41,7 +48,7 @@ Examples:
   rget sums dist > dist/SHA256SUMS          list the files of dist/
   rget sums -o SHA256SUMS app.tar.gz app.zip   two files, written atomically
   cd dist && rget sums --check SHA256SUMS   check the files against the list
-  rget sums --check --json SHA256SUMS       the same, as one JSON object
+  cd dist && rget sums --check --json SHA256SUMS   the same, as JSON
 
 Exit codes: 0 all OK, 1 a file did not match or could not be read, 2 usage,
 3 the SHA256SUMS does not parse, 7 local I/O error while writing.";

@@ -310,3 +310,63 @@ fn a_directory_whose_sums_fail_fails_its_files_only() {
     // Checked once, though two files hang on it.
     assert_eq!(w.srv.count(&rel2.path("SHA256SUMS.minisig")), 1);
 }
+
+/// `--create-dirs` (curl's): the `--output-dir` DIR, or the directories of `-o PATH`, are made when
+/// missing; a path that cannot be a directory is a local I/O error naming it, nothing downloaded.
+#[test]
+fn create_dirs_makes_the_output_directory_or_the_parent_of_o() {
+    let w = World::new();
+    let (state, dl) = w.fresh("c");
+    let app = w.url(&w.rel.path(APP));
+    let into = dl.join("new/bin");
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                "--create-dirs",
+                "--output-dir",
+                into.to_str().unwrap(),
+                &app,
+            ],
+        )
+        .run();
+    assert_ok(&o);
+    assert_eq!(std::fs::read(into.join(APP)).unwrap(), w.rel.file(APP));
+
+    let file = dl.join("other/deeper/app.tgz");
+    let o = w
+        .client(
+            &state,
+            &["get", "--create-dirs", "-o", file.to_str().unwrap(), &app],
+        )
+        .run();
+    assert_ok(&o);
+    assert_eq!(std::fs::read(&file).unwrap(), w.rel.file(APP));
+
+    // A regular file where the directory would go.
+    std::fs::write(dl.join("plain"), b"x").unwrap();
+    let blocked = dl.join("plain/bin");
+    let o = w
+        .client(
+            &state,
+            &[
+                "get",
+                "--create-dirs",
+                "--output-dir",
+                blocked.to_str().unwrap(),
+                &app,
+            ],
+        )
+        .run();
+    assert_one_line_refusal(
+        &o,
+        crate::common::exit::LOCAL_IO,
+        &["--create-dirs", "plain/bin"],
+    );
+    assert_eq!(
+        w.srv.count(&w.rel.path(APP)),
+        2,
+        "nothing downloaded for the refusal"
+    );
+}

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A test certificate authority and a server certificate it issued for `localhost` and
-/// `127.0.0.1`. The CA certificate is written to `ca.pem` in a temporary directory.
+/// A test certificate authority and a server certificate it issued (for `localhost` and
+/// `127.0.0.1`, or the names given to [`TestCa::for_names`]). The CA certificate is written to `ca.pem` in a temporary directory.
 pub struct TestCa {
     dir: tempfile::TempDir,
     config: Arc<rustls::ServerConfig>,
@@ -28,6 +28,12 @@ pub struct TestCa {
 
 impl TestCa {
     pub fn new() -> TestCa {
+        TestCa::for_names(&["localhost", "127.0.0.1"])
+    }
+
+    /// A CA whose server certificate names `names` (host names or IP addresses): the hosts of a
+    /// world reached through a CONNECT proxy ([`super::relay::Tunnel`]) as the documents name them.
+    pub fn for_names(names: &[&str]) -> TestCa {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -36,8 +42,9 @@ impl TestCa {
             .push(DnType::CommonName, "rget test CA");
         let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
         let key = KeyPair::generate().expect("server key");
-        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("server params");
+        let params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("server params");
         let cert = params
             .signed_by(&key, &ca_cert, &ca_key)
             .expect("server certificate");

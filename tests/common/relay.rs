@@ -257,3 +257,76 @@ fn read_request(stream: &mut dyn ReadWrite) -> Option<Request> {
     stream.take(len).read_to_end(&mut body).ok()?;
     Some((method, path, headers, body))
 }
+
+/// A CONNECT proxy on loopback (`HTTPS_PROXY=http://127.0.0.1:PORT`) that tunnels every request to
+/// one address, whatever host it names: a URL with an explicit `:443` (or no port) reaches a test
+/// server, and a whole world's hosts (`example.org`, `log.example.org`, …) reach one TLS front whose
+/// certificate names them ([`super::https::TestCa::for_names`]). Records the targets asked for.
+pub struct Tunnel {
+    pub port: u16,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl Tunnel {
+    pub fn start(to: SocketAddr) -> Tunnel {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("local addr").port();
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen = targets.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                let seen = seen.clone();
+                std::thread::spawn(move || tunnel(client, to, &seen));
+            }
+        });
+        Tunnel { port, targets }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `HTTPS_PROXY`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The `host:port` of every CONNECT so far.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
+
+/// Reads one CONNECT request from `client`, then copies bytes both ways between it and `to`.
+fn tunnel(mut client: TcpStream, to: SocketAddr, seen: &Mutex<Vec<String>>) {
+    use std::io::Write;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if client.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let Some(target) = head
+        .strip_prefix(b"CONNECT ")
+        .and_then(|rest| rest.split(|b| *b == b' ').next())
+    else {
+        return;
+    };
+    seen.lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(target).into_owned());
+    let Ok(server) = TcpStream::connect(to) else {
+        return;
+    };
+    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut s2);
+        let _ = s2.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut s, mut c) = (server, client);
+    let _ = std::io::copy(&mut s, &mut c);
+    let _ = c.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+}

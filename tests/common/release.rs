@@ -36,6 +36,17 @@ pub fn rget_file(version: &str) -> String {
     format!("rget-{version}-{}", target())
 }
 
+/// The rget binary, with `extra` bytes appended and, for a version other than this one, a release
+/// marker naming it (as a real build of that version would carry).
+pub fn rget_binary(version: &str, extra: &[u8]) -> Vec<u8> {
+    let mut b = std::fs::read(RGET).expect("read the rget binary");
+    if version != VERSION {
+        b.extend_from_slice(format!("\0rget-release {version} {}\0", target()).as_bytes());
+    }
+    b.extend_from_slice(extra);
+    b
+}
+
 /// Deterministic bytes that are not all alike; `seed` makes different files.
 pub fn data(n: usize, seed: u8) -> Vec<u8> {
     (0..n as u32)

@@ -10,6 +10,7 @@
 //! leaves nothing in the output directory and no temporary file anywhere.
 
 use crate::common::exit::{TRUST_ANOMALY, USAGE, VERIFICATION_FAILED};
+use crate::common::relay::Tunnel;
 use crate::common::{
     RGET, assert_ok, assert_one_line_refusal, https, listing, log as logc, release, text,
 };
@@ -18,8 +19,6 @@ use https::{Reply, TestServer, files_with_prefix};
 use release::{Release, World, data, proof_index};
 use rget::core::digest::sha256;
 use rget::core::record;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Output;
 
@@ -399,52 +398,6 @@ fn self_verify_refuses_a_signature_bound_to_another_release_directory() {
 
 // ---- class 6: two spellings of one URL ----------------------------------------------------------
 
-/// A CONNECT proxy on loopback that tunnels every request to `to`: lets a test use a URL with an
-/// explicit `:443` (or no port) and still reach the test server.
-struct TunnelProxy {
-    port: u16,
-}
-
-impl TunnelProxy {
-    fn start(to: std::net::SocketAddr) -> TunnelProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(mut client) = conn else { continue };
-                std::thread::spawn(move || {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
-                        if client.read(&mut byte).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
-                    }
-                    if !head.starts_with(b"CONNECT ") {
-                        return;
-                    }
-                    let Ok(server) = TcpStream::connect(to) else {
-                        return;
-                    };
-                    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-                    let (mut c2, mut s2) =
-                        (client.try_clone().unwrap(), server.try_clone().unwrap());
-                    let up = std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut c2, &mut s2);
-                        let _ = s2.shutdown(std::net::Shutdown::Write);
-                    });
-                    let (mut s, mut c) = (server, client);
-                    let _ = std::io::copy(&mut s, &mut c);
-                    let _ = c.shutdown(std::net::Shutdown::Write);
-                    let _ = up.join();
-                });
-            }
-        });
-        TunnelProxy { port }
-    }
-}
-
 #[test]
 fn respelled_urls_verify_as_the_same_record() {
     let w = World::new();
@@ -519,14 +472,14 @@ fn respelled_urls_verify_as_the_same_record() {
     let rel = w.release_with_rget("/h", Some("localhost"), "/h", &f);
     w.srv
         .route(&format!("/%68/{TOOL}"), Reply::body(rel.file(TOOL)));
-    let proxy = TunnelProxy::start(w.srv.addr);
+    let proxy = Tunnel::start(w.srv.addr);
     let (state, dl) = w.fresh("host");
     let url = format!("https://LOCALHOST:443/%68/{TOOL}");
     let o = w
         .client(&state, &["get", &url, "--json"])
         .cwd(&dl)
         .command()
-        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
+        .env("HTTPS_PROXY", proxy.url())
         .output()
         .unwrap();
     let json = assert_ok(&o);

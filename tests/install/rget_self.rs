@@ -13,23 +13,13 @@ use crate::common::{
 };
 
 use https::Reply;
-use release::{Release, VERSION, World, rget_file, target};
+use release::rget_binary as binary;
+use release::{Release, VERSION, World, rget_file};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn sha256_hex(b: &[u8]) -> String {
     rget::core::digest::sha256(b).to_hex()
-}
-
-/// The rget binary, with `extra` bytes appended and, for a version other than this one, a release
-/// marker naming it (as a real build of that version would carry).
-fn binary(version: &str, extra: &[u8]) -> Vec<u8> {
-    let mut b = std::fs::read(RGET).expect("read the rget binary");
-    if version != VERSION {
-        b.extend_from_slice(format!("\0rget-release {version} {}\0", target()).as_bytes());
-    }
-    b.extend_from_slice(extra);
-    b
 }
 
 /// A world with releases of rget published at `/rel/v<version>/`, a pin directory and an install

@@ -290,8 +290,10 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
     let w = World::with_minisign(m);
     let files = files();
     let dir = release_dir(&w, "dist", &files);
-    // Junk a publisher's directory may hold: never listed.
+    // Junk a publisher's directory may hold: never listed. Nor a Sigsum proof an earlier
+    // `rget release --sigsum-…` left there (the release's own file, not a release file).
     std::fs::write(dir.join(".DS_Store"), b"junk").unwrap();
+    std::fs::write(dir.join("SHA256SUMS.proof"), b"version=2\n").unwrap();
     // No final slash: rget adds it.
     let base = w.url("/v2");
     let o = rget_release(&w, &dir, &w.key_sec, &base, &w.policy, &["--json"], &[]);
@@ -316,12 +318,13 @@ fn release_with_a_minisign_key_then_get_verifies(m: Minisign) {
             ".DS_Store",
             "SHA256SUMS",
             "SHA256SUMS.minisig",
+            "SHA256SUMS.proof",
             "SHA256SUMS.tlog-proof",
             "install.sh",
             "tool-2.0.tar.gz"
         ]
     );
-    // The list is what GNU sha256sum checks, sorted, hidden file left out.
+    // The list is what GNU sha256sum checks, sorted, hidden file and own files left out.
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     let names: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
     assert_eq!(names, ["install.sh", "tool-2.0.tar.gz"]);
