@@ -3,6 +3,7 @@
 
 mod audit;
 mod e2e;
+mod keys_lock;
 mod many;
 mod overlap;
 mod progress;

@@ -12,7 +12,8 @@
 //! Locks are `flock(2)` locks, released when their file is closed (so also when a process dies):
 //! a directory's lock file makes one process its only writer ([`lock_exclusive`], without waiting:
 //! a log's sequencer, a witness; [`lock_within`], waiting until a deadline: the client's memory of
-//! a log). A download's temporary file is locked by its writer for its whole life instead
+//! a log; [`lock_file_within`], the same for a lock file beside a file that is replaced by rename:
+//! the publisher keys file). A download's temporary file is locked by its writer for its whole life instead
 //! ([`lock_if_still_named`]), so that [`sweep_unlocked`] removes exactly the ones no live process is
 //! writing, without any directory lock.
 
@@ -300,12 +301,7 @@ pub fn sweep_temporaries(dir: &Path, recursive: bool) -> io::Result<usize> {
 /// histories). Held until the returned file is dropped; another holder is a `WouldBlock` error that
 /// says so.
 pub fn lock_exclusive(path: &Path) -> io::Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)?;
+    let f = open_lock_file(path)?;
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
@@ -314,6 +310,39 @@ pub fn lock_exclusive(path: &Path) -> io::Result<File> {
         )),
         Err(fs::TryLockError::Error(e)) => Err(e),
     }
+}
+
+/// Opens the lock file `path` for locking, creating it with mode 0600 if missing. Opened without
+/// following a symbolic link and without blocking (a FIFO planted there would otherwise hang the
+/// open for ever), and refused unless it is a regular file: locks are only taken on files rget
+/// made for the purpose.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    // Callers name the path; the error says what is wrong with it.
+    let not_regular = |t: fs::FileType| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(t)),
+        )
+    };
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            // A link (ELOOP), a FIFO without a reader (ENXIO): say what is there, not the errno.
+            match fs::symlink_metadata(path) {
+                Ok(m) if !m.is_file() => not_regular(m.file_type()),
+                _ => e,
+            }
+        })?;
+    let t = f.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(not_regular(t));
+    }
+    Ok(f)
 }
 
 /// Why [`lock_within`] holds no lock.
@@ -343,6 +372,24 @@ pub fn lock_within(file: &File, deadline: Option<&Deadline>) -> Result<(), LockW
         }
         std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
     }
+}
+
+/// Takes the exclusive lock of the lock file `path` ([`open_lock_file`]), waiting while other
+/// processes hold it, but not past `deadline` ([`lock_within`]). `waiting` is called once, before a
+/// wait, so that the caller can say why it waits. Held until the returned file is dropped.
+pub fn lock_file_within(
+    path: &Path,
+    deadline: &Deadline,
+    waiting: impl FnOnce(),
+) -> Result<File, LockWait> {
+    let f = open_lock_file(path).map_err(LockWait::Failed)?;
+    match f.try_lock() {
+        Ok(()) => return Ok(f),
+        Err(fs::TryLockError::WouldBlock) => waiting(),
+        Err(fs::TryLockError::Error(e)) => return Err(LockWait::Failed(e)),
+    }
+    lock_within(&f, Some(deadline))?;
+    Ok(f)
 }
 
 /// Takes the exclusive lock of a temporary file its creator just made, without waiting, and checks
@@ -533,6 +580,42 @@ mod tests {
         assert!(lock_exclusive(&path).is_err(), "the waiter holds it now");
         drop(other);
         lock_within(&lock_exclusive(&path).unwrap(), None).unwrap();
+    }
+
+    #[test]
+    fn a_lock_file_is_a_regular_file_and_its_waiter_says_it_waits() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("keys.lock");
+        let d = Deadline::after(std::time::Duration::from_millis(200));
+        let mut waited = false;
+        let held = lock_file_within(&path, &d, || waited = true).unwrap();
+        assert!(!waited, "a free lock is taken without waiting");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Held (by another open file description, as by another process): the waiter is told,
+        // then gives up at the deadline.
+        let mut told = false;
+        let e = lock_file_within(&path, &d, || told = true).unwrap_err();
+        assert!(told && matches!(e, LockWait::TimedOut), "{e:?}");
+        drop(held);
+        let d = Deadline::after(std::time::Duration::from_secs(5));
+        drop(lock_file_within(&path, &d, || panic!("free")).unwrap());
+        // What is not a regular file is named, and never opened through (a link) or waited on (a
+        // FIFO would hang a blocking open).
+        let link = t.path().join("link.lock");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let dir = t.path().join("dir.lock");
+        fs::create_dir(&dir).unwrap();
+        for (p, kind) in [(&link, "a symbolic link"), (&dir, "a directory")] {
+            let e = open_lock_file(p).unwrap_err();
+            assert_eq!(e.to_string(), format!("not a regular file ({kind})"));
+            let e = lock_file_within(p, &d, || panic!("no wait")).unwrap_err();
+            assert!(matches!(e, LockWait::Failed(_)), "{e:?}");
+        }
+        assert!(lock_exclusive(&link).is_err());
     }
 
     #[test]
