@@ -309,8 +309,9 @@ mod tests {
             let mut rest = &line[..cut];
             while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
                 rest = &rest[start..];
-                let (word, next) = if let Some(q) = rest.strip_prefix('\'') {
-                    let end = q.find('\'').unwrap_or(q.len());
+                let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"');
+                let (word, next) = if let Some(q) = quote.and_then(|c| rest.strip_prefix(c)) {
+                    let end = q.find(quote.unwrap_or('\'')).unwrap_or(q.len());
                     (&q[..end], q.get(end + 1..).unwrap_or(""))
                 } else {
                     let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
