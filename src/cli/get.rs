@@ -62,7 +62,7 @@ first failed file in the order given (0 only if all verified). --json prints one
   # through a pipe, once verified
   rget get -o /dev/stdout https://example.org/rel/v1.2/tool.tar | tar x
   rget get --json https://example.org/rel/v1.2/tool | jq .sha256
-  # two files of one release into bin/, made if missing (SHA256SUMS checked once)
+  # two files of one release into bin/ (made if missing)
   rget get --create-dirs --output-dir bin https://example.org/rel/v1.2/a \\
       https://example.org/rel/v1.2/b
   # the URLs listed in urls.txt ('-': standard input), 8 at a time

@@ -36,7 +36,7 @@ Examples:
   # the log's --witnesses file, and a witness's --policy
   rget policy --witness w1.line --witness w2.line --quorum 2 -o witnesses
   rget policy --log log.line --quorum none -o /srv/rget-witness/policy
-  # a line given as text, quoted whole (here: the file the log's operator published)
+  # a published line given as text, quoted whole
   rget policy --quorum none --log \"$(cat log.line)\"
   rget policy --check ~/.config/rget/policy
 
