@@ -174,7 +174,12 @@ impl DocWorld {
             proxy: tunnel.url(),
             tmp: setup_tmp,
         };
-        let rget = |args: &[&OsStr]| env.rget(&t, &t.join("home"), args);
+        // Setup commands are written as command lines (split at spaces: the temporary root has none).
+        assert!(!root.display().to_string().contains(char::is_whitespace));
+        let rget = |line: &str| {
+            let args: Vec<&OsStr> = line.split_whitespace().map(OsStr::new).collect();
+            env.rget(&t, &t.join("home"), &args)
+        };
         let save = |name: &str, out: Output| {
             std::fs::write(t.join(name), assert_ok(&out)).expect("write a line");
         };
@@ -183,40 +188,25 @@ impl DocWorld {
         let log_dir = srv.join("rget-log");
         save(
             "log.line",
-            rget(&[
-                os("log"),
-                os("init"),
-                os("--origin"),
-                os("log.example.org/rget"),
-                os("--url"),
-                os("https://log.example.org/rget/"),
-                log_dir.as_os_str(),
-            ]),
+            rget(&format!(
+                "log init --origin log.example.org/rget --url https://log.example.org/rget/ {}",
+                log_dir.display()
+            )),
         );
         let mut witnesses = Vec::new();
         for (i, host) in [(1, "witness1.example.net"), (2, "witness2.example.com")] {
             let dir = srv.join(format!("w{i}"));
             save(
                 &format!("w{i}.line"),
-                rget(&[
-                    os("witness"),
-                    os("init"),
-                    os("--name"),
-                    os(&format!("{host}/w{i}")),
-                    os("--url"),
-                    os(&format!("https://{host}/w{i}/")),
-                    dir.as_os_str(),
-                ]),
+                rget(&format!(
+                    "witness init --name {host}/w{i} --url https://{host}/w{i}/ {}",
+                    dir.display()
+                )),
             );
-            assert_ok(&rget(&[
-                os("policy"),
-                os("--log"),
-                os("log.line"),
-                os("--quorum"),
-                os("none"),
-                os("-o"),
-                dir.join("policy").as_os_str(),
-            ]));
+            rget(&format!(
+                "policy --log log.line --quorum none -o {}",
+                dir.join("policy").display()
+            ));
             let s = Server::spawn(&[
                 os("witness"),
                 os("serve"),
@@ -230,17 +220,10 @@ impl DocWorld {
             witnesses.push(s);
         }
         let log_witnesses = srv.join("witnesses");
-        assert_ok(&rget(&[
-            os("policy"),
-            os("--witness"),
-            os("w1.line"),
-            os("--witness"),
-            os("w2.line"),
-            os("--quorum"),
-            os("2"),
-            os("-o"),
-            log_witnesses.as_os_str(),
-        ]));
+        rget(&format!(
+            "policy --witness w1.line --witness w2.line --quorum 2 -o {}",
+            log_witnesses.display()
+        ));
         let log = Server::try_spawn_env(
             &[
                 os("log"),
@@ -265,86 +248,38 @@ impl DocWorld {
         front.route("rget", Some(&log.base));
 
         // The users' and publishers' files.
-        assert_ok(&rget(&[
-            os("policy"),
-            os("--log"),
-            os("log.line"),
-            os("--witness"),
-            os("w1.line"),
-            os("--witness"),
-            os("w2.line"),
-            os("--quorum"),
-            os("2"),
-            os("-o"),
-            os("home/.config/rget/policy"),
-        ]));
+        rget(
+            "policy --log log.line --witness w1.line --witness w2.line --quorum 2 -o home/.config/rget/policy",
+        );
         std::fs::copy(
             t.join("home/.config/rget/policy"),
             t.join("publisher.policy"),
         )
         .expect("copy the policy");
-        assert_ok(&rget(&[
-            os("policy"),
-            os("--log"),
-            os("log.line"),
-            os("--quorum"),
-            os("none"),
-            os("-o"),
-            os("logs.policy"),
-        ]));
-        assert_ok(&rget(&[os("keygen")]));
-        assert_ok(&rget(&[
-            os("keygen"),
-            os("-p"),
-            os("release.pub"),
-            os("-s"),
-            os("release.key"),
-        ]));
-        assert_ok(&rget(&[
-            os("keygen"),
-            os("--ssh"),
-            os("-s"),
-            os("token.key"),
-        ]));
-        assert_ok(&rget(&[
-            os("keys"),
-            os("add"),
-            os("https://example.org/"),
-            os("minisign.pub"),
-        ]));
+        rget("policy --log log.line --quorum none -o logs.policy");
+        rget("keygen");
+        rget("keygen -p release.pub -s release.key");
+        rget("keygen --ssh -s token.key");
+        rget("keys add https://example.org/ minisign.pub");
 
         // A fresh log, witness and Sigsum log for the `serve` examples, and a log key for
         // `log init --key`.
         let t_srv = t.join("srv");
-        assert_ok(&rget(&[
-            os("log"),
-            os("init"),
-            os("--origin"),
-            os("log.example.org/rget"),
-            os("--url"),
-            os("https://log.example.org/rget/"),
-            t_srv.join("rget-log").as_os_str(),
-        ]));
+        rget(&format!(
+            "log init --origin log.example.org/rget --url https://log.example.org/rget/ {}",
+            t_srv.join("rget-log").display()
+        ));
         std::fs::copy(t_srv.join("rget-log/log.key"), t.join("log.key")).expect("log.key");
         std::fs::copy(&log_witnesses, t_srv.join("rget-log/witnesses")).expect("witnesses");
-        assert_ok(&rget(&[
-            os("witness"),
-            os("init"),
-            os("--name"),
-            os("witness.example.org/w1"),
-            os("--url"),
-            os("https://witness.example.org/w1/"),
-            t_srv.join("rget-witness").as_os_str(),
-        ]));
+        rget(&format!(
+            "witness init --name witness.example.org/w1 --url https://witness.example.org/w1/ {}",
+            t_srv.join("rget-witness").display()
+        ));
         std::fs::copy(t.join("logs.policy"), t_srv.join("rget-witness/policy")).expect("policy");
-        assert_ok(&rget(&[
-            os("log"),
-            os("init"),
-            os("--sigsum"),
-            os("--url"),
-            os("https://sigsum.example.org/"),
-            t_srv.join("sigsum-log").as_os_str(),
-        ]));
+        rget(&format!(
+            "log init --sigsum --url https://sigsum.example.org/ {}",
+            t_srv.join("sigsum-log").display()
+        ));
         std::fs::copy(&log_witnesses, t_srv.join("sigsum-log/witnesses")).expect("witnesses");
 
         // The release https://example.org/rel/v1.2/: signed, logged, cosigned by both witnesses,
@@ -364,23 +299,10 @@ impl DocWorld {
         for (name, bytes) in release_files(&root) {
             std::fs::write(t.join("dist").join(name), bytes).expect("write");
         }
-        assert_ok(&rget(&[
-            os("release"),
-            os("dist/"),
-            os("--key"),
-            os("home/.minisign/minisign.key"),
-            os("--url"),
-            os("https://example.org/rel/v1.2/"),
-        ]));
-        assert_ok(&rget(&[
-            os("submit"),
-            os("--file"),
-            os("dist/SHA256SUMS"),
-            os("--sigsum-policy"),
-            os("sigsum-policy.txt"),
-            os("--sigsum-key"),
-            os("sigsum.key"),
-        ]));
+        rget("release dist/ --key home/.minisign/minisign.key --url https://example.org/rel/v1.2/");
+        rget(
+            "submit --file dist/SHA256SUMS --sigsum-policy sigsum-policy.txt --sigsum-key sigsum.key",
+        );
         for e in std::fs::read_dir(t.join("dist")).expect("dist") {
             let p = e.expect("entry").path();
             let name = p.file_name().expect("a name");
@@ -405,10 +327,7 @@ impl DocWorld {
         ] {
             std::fs::copy(sigsum_data.join(from), t.join(to)).expect("copy");
         }
-        save(
-            "policy.txt",
-            rget(&[os("sigsum"), os("policy"), os("sigsum-test-2025-3")]),
-        );
+        save("policy.txt", rget("sigsum policy sigsum-test-2025-3"));
         std::fs::write(t.join("app.zip"), crate::common::release::data(5000, 9)).expect("write");
         std::fs::write(t.join("pw"), "a password for ci.key\n").expect("write");
         std::fs::copy(ca.pem_path(), t.join("private-ca.pem")).expect("copy");
@@ -428,14 +347,11 @@ impl DocWorld {
             let file = dir.join(rget_file(v));
             std::fs::write(&file, rget_binary(v, b"")).expect("write");
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-            assert_ok(&rget(&[
-                os("release"),
-                dir.as_os_str(),
-                os("--key"),
-                os("home/.minisign/minisign.key"),
-                os("--url"),
-                os(&self_web.url(&format!("/selfrel/v{v}/"))),
-            ]));
+            rget(&format!(
+                "release {} --key home/.minisign/minisign.key --url {}",
+                dir.display(),
+                self_web.url(&format!("/selfrel/v{v}/"))
+            ));
         }
         std::fs::write(self_root.join("LATEST"), "0.3.0\n").expect("LATEST");
         let pins = root.join("pins");
