@@ -56,15 +56,6 @@ use std::process::{Command, Stdio};
 
 const GIB: u64 = 1 << 30;
 
-fn random_file(path: &Path, len: u64) {
-    let out = Command::new("head")
-        .args(["-c", &len.to_string(), "/dev/urandom"])
-        .stdout(std::fs::File::create(path).unwrap())
-        .status()
-        .unwrap();
-    assert!(out.success());
-}
-
 /// 4 GiB, all holes but 1 MiB of random bytes at each end.
 fn huge_file(path: &Path) {
     use std::os::unix::fs::FileExt;
@@ -101,10 +92,10 @@ fn main() {
             .to_string()
     }));
     if std::fs::metadata(&big).map(|m| m.len()).ok() != Some(GIB) {
-        random_file(&big, GIB);
+        common::random_file(&big, GIB);
     }
     let small = root.join("small.bin");
-    random_file(&small, 1024);
+    common::random_file(&small, 1024);
     let mut files = vec![("big.bin", big.clone()), ("small.bin", small)];
     if huge {
         let h = root.join("huge.bin");

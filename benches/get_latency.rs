@@ -108,15 +108,6 @@ fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration, first: Duration
     });
 }
 
-fn random_file(path: &Path, len: u64) {
-    let out = Command::new("head")
-        .args(["-c", &len.to_string(), "/dev/urandom"])
-        .stdout(std::fs::File::create(path).unwrap())
-        .status()
-        .unwrap();
-    assert!(out.success());
-}
-
 fn main() {
     let rget_bin = std::env::var("RGET_BENCH_RGET").unwrap_or(common::RGET.into());
     let rounds = env_u64("RGET_BENCH_ROUNDS", 5).max(1);
@@ -136,14 +127,14 @@ fn main() {
     // 1 GiB file under four names, for the peak RSS of -P 4).
     let mut dirs: Vec<(&str, Vec<(String, PathBuf)>)> = Vec::new();
     let one = root.join("ten.bin");
-    random_file(&one, 10 * MIB);
+    common::random_file(&one, 10 * MIB);
     dirs.push(("one", vec![("ten.bin".into(), one)]));
     for (d, first) in [("a", 1), ("b", 11)] {
         let files = (first..first + 10)
             .map(|i| {
                 let name = format!("f{i:02}.bin");
                 let p = root.join(&name);
-                random_file(&p, 5 * MIB);
+                common::random_file(&p, 5 * MIB);
                 (name, p)
             })
             .collect();
@@ -156,7 +147,7 @@ fn main() {
                 .unwrap_or_else(|_| s(&std::env::temp_dir().join("rget-bench-1GiB"))),
         );
         if std::fs::metadata(&big).map(|m| m.len()).ok() != Some(GIB) {
-            random_file(&big, GIB);
+            common::random_file(&big, GIB);
         }
         let four = (1..=4)
             .map(|i| (format!("g{i}.bin"), big.clone()))

@@ -257,26 +257,16 @@ pub fn get(a: GetArgs) -> CliResult {
     let outcomes = transfers::run(&ctx, &plan, &|i, outcome| {
         let job = &jobs[i];
         match outcome {
+            // A report that cannot be written is not the file's failure: the next ones still go.
             Ok(d) => {
-                if a.common.json {
-                    let _ = json::print(&json(
-                        &a.common,
-                        &d.v,
-                        &job.url,
-                        &d.sha256,
-                        d.len,
-                        Some(&job.named),
-                    ));
-                } else {
-                    summary(
-                        &a.common,
-                        &d.v,
-                        &job.url,
-                        &d.sha256,
-                        d.len,
-                        Some(&job.named),
-                    );
-                }
+                let _ = report(
+                    &a.common,
+                    &d.v,
+                    &job.url,
+                    &d.sha256,
+                    d.len,
+                    Some(&job.named),
+                );
             }
             Err(f) => failed(&a.common, &job.url, f),
         }
@@ -477,7 +467,7 @@ pub fn verify(a: VerifyArgs) -> CliResult {
             a.file.display()
         )));
     }
-    check_listed(&v.sums, &v.name, &digest).map_err(mismatch)?;
+    check_listed(&v.release.sums, &v.name, &digest).map_err(mismatch)?;
     report(&a.common, &v, &url, &digest, len, Some(&a.file))
 }
 
@@ -501,7 +491,7 @@ pub fn cat(a: CatArgs) -> CliResult {
     let dl = started
         .and_then(rget_fetch::Transfer::finish)
         .map_err(|e| client(e.into()))?;
-    check_listed(&v.sums, &v.name, &dl.sha256).map_err(mismatch)?;
+    check_listed(&v.release.sums, &v.name, &dl.sha256).map_err(mismatch)?;
     // Only now, with every byte verified, does anything reach standard output. The reader is the
     // same open file that was hashed, so nothing can swap the bytes in between.
     let mut r = dl
@@ -525,6 +515,8 @@ fn mismatch(e: VerifyError) -> Failure {
     Failure::verification(e)
 }
 
+/// The report of a verified file: one JSON object on standard output with --json, else the human
+/// summary on standard error.
 fn report(
     c: &Common,
     v: &VerifiedSums,
@@ -543,25 +535,25 @@ fn report(
 
 /// The human summary, on standard error (standard output may carry the file itself).
 fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, path: Option<&Path>) {
-    let cp = &v.checkpoint;
+    let cp = &v.release.checkpoint;
     let mut l: Vec<String> = Vec::new();
     l.push(format!("rget: verified {} ({len} bytes)", v.name));
     l.push(format!("  sha256     {sha}"));
     l.push(format!(
         "  listed in  {} (sha256 {})",
-        v.sums_url, v.sums_sha256
+        v.release.sums_url, v.release.sums_sha256
     ));
-    l.push(match &v.sigsum {
+    l.push(match &v.release.sigsum {
         Some(s) => format!(
             "  logged     Sigsum log {} ({}) leaf index {} in tree size {} (SHA256SUMS.proof)",
-            cp.checkpoint.origin, s.log_url, v.index, cp.checkpoint.size,
+            cp.checkpoint.origin, s.log_url, v.release.index, cp.checkpoint.size,
         ),
         None => format!(
             "  logged     {} index {} under checkpoint size {} ({})",
             cp.checkpoint.origin,
-            v.index,
+            v.release.index,
             cp.checkpoint.size,
-            match v.proof_source {
+            match v.release.proof_source {
                 ProofSource::ProofFile => "SHA256SUMS.tlog-proof",
                 ProofSource::LogLookup => "log lookup, proved from tiles",
                 ProofSource::SigsumProof => "SHA256SUMS.proof",
@@ -572,8 +564,8 @@ fn summary(c: &Common, v: &VerifiedSums, url: &FileUrl, sha: &Hash, len: u64, pa
         "  cosigned   {}",
         cosigned_by(cp, "the policy's quorum")
     ));
-    l.push(format!("  seen       {}", v.memory));
-    match &v.signed {
+    l.push(format!("  seen       {}", v.release.memory));
+    match &v.release.signed {
         Signed::Yes {
             key_source,
             trusted_comment,
@@ -675,8 +667,8 @@ fn json<'a>(
     len: u64,
     path: Option<&Path>,
 ) -> Report<'a> {
-    let cp = &v.checkpoint;
-    let signature = match &v.signed {
+    let cp = &v.release.checkpoint;
+    let signature = match &v.release.signed {
         Signed::Yes {
             key_id,
             trusted_comment,
@@ -700,20 +692,20 @@ fn json<'a>(
             bound_url: None,
         },
     };
-    let sigsum = v.sigsum.as_ref().map(|s| SigsumReport {
+    let sigsum = v.release.sigsum.as_ref().map(|s| SigsumReport {
         log_key_hash: s.log_key_hash.to_hex(),
         log_url: &s.log_url,
-        leaf_index: v.index,
+        leaf_index: v.release.index,
         tree_size: cp.checkpoint.size,
         witnesses: json::cosigners(cp),
     });
     let log = Logged {
-        proof: Some(match v.proof_source {
+        proof: Some(match v.release.proof_source {
             ProofSource::ProofFile => "tlog-proof",
             ProofSource::LogLookup => "lookup",
             ProofSource::SigsumProof => "sigsum-proof",
         }),
-        ..Logged::new(cp, v.index, json::cosigners(cp), &v.memory)
+        ..Logged::new(cp, v.release.index, json::cosigners(cp), &v.release.memory)
     };
     Report {
         verified: true,
@@ -722,8 +714,8 @@ fn json<'a>(
         sha256: sha.to_hex(),
         size: len,
         path: path.map(|p| p.display().to_string()),
-        sums_url: v.sums_url.as_str(),
-        sums_sha256: v.sums_sha256.to_hex(),
+        sums_url: v.release.sums_url.as_str(),
+        sums_sha256: v.release.sums_sha256.to_hex(),
         log,
         signature,
         sigsum,

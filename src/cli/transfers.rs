@@ -221,7 +221,7 @@ fn transfer(
 fn complete(job: &Job, verdict: Verdict, dl: CliResult<Downloaded>) -> CliResult<Done> {
     let v = verdict?.file(job.name.clone()).map_err(client)?;
     let dl = dl?;
-    check_listed(&v.sums, &v.name, &dl.sha256).map_err(Failure::verification)?;
+    check_listed(&v.release.sums, &v.name, &dl.sha256).map_err(Failure::verification)?;
     let (sha256, len) = (dl.sha256, dl.len);
     hand_over(dl, job)?;
     Ok(Done { v, sha256, len })

@@ -85,27 +85,8 @@ pub struct VerifiedSums {
     pub name: String,
     /// Its SHA-256, as listed.
     pub expected: Hash,
-    /// The canonical URL of the `SHA256SUMS`.
-    pub sums_url: CanonicalUrl,
-    /// SHA-256 of the `SHA256SUMS` bytes: what the log's record (or Sigsum leaf) commits to.
-    pub sums_sha256: Hash,
-    /// The parsed `SHA256SUMS`.
-    pub sums: Sums,
-    /// The index of its record in the log (under a Sigsum policy, of its leaf).
-    pub index: u64,
-    /// The checkpoint the inclusion was proved under, verified under the policy (log signature,
-    /// witness quorum).
-    pub checkpoint: VerifiedCheckpoint,
-    /// Where the inclusion proof came from.
-    pub proof_source: ProofSource,
-    /// How the checkpoint compared with this host's memory of the log (first use, unchanged,
-    /// advanced, or tied to a newer one stored).
-    pub memory: Observed,
-    /// The publisher signature check.
-    pub signed: Signed,
-    /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
-    /// cosigned tree head.
-    pub sigsum: Option<SigsumLogged>,
+    /// The `SHA256SUMS` that lists it, and everything its checks showed.
+    pub release: VerifiedRelease,
 }
 
 /// Runs every check on the `SHA256SUMS` that lists the file at `url` (or the one at `sums_url`).
@@ -149,8 +130,8 @@ pub fn locate(
     Ok((name, sums_url))
 }
 
-/// A `SHA256SUMS` that passed every check, shared by every file of its release directory: what
-/// [`VerifiedSums`] says of one of them, but for the file's own name and digest.
+/// A `SHA256SUMS` that passed every check, shared by every file of its release directory (each
+/// file's own name and digest: [`VerifiedSums`]).
 #[derive(Debug, Clone)]
 pub struct VerifiedRelease {
     /// The canonical URL of the `SHA256SUMS`.
@@ -171,7 +152,8 @@ pub struct VerifiedRelease {
     pub memory: Observed,
     /// The publisher signature check.
     pub signed: Signed,
-    /// Under a Sigsum policy: the Sigsum log (see [`VerifiedSums::sigsum`]).
+    /// Under a Sigsum policy: the Sigsum log. `index` is then the leaf index, and the checkpoint the
+    /// cosigned tree head.
     pub sigsum: Option<SigsumLogged>,
 }
 
@@ -185,15 +167,7 @@ impl VerifiedRelease {
         Ok(VerifiedSums {
             name,
             expected,
-            sums_url: self.sums_url.clone(),
-            sums_sha256: self.sums_sha256,
-            sums: self.sums.clone(),
-            index: self.index,
-            checkpoint: self.checkpoint.clone(),
-            proof_source: self.proof_source,
-            memory: self.memory,
-            signed: self.signed.clone(),
-            sigsum: self.sigsum.clone(),
+            release: self.clone(),
         })
     }
 }

@@ -318,52 +318,35 @@ fn create_dirs_makes_the_output_directory_or_the_parent_of_o() {
     let w = World::new();
     let (state, dl) = w.fresh("c");
     let app = w.url(&w.rel.path(APP));
-    let into = dl.join("new/bin");
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                "--create-dirs",
-                "--output-dir",
-                into.to_str().unwrap(),
-                &app,
-            ],
-        )
-        .run();
-    assert_ok(&o);
-    assert_eq!(std::fs::read(into.join(APP)).unwrap(), w.rel.file(APP));
-
-    let file = dl.join("other/deeper/app.tgz");
-    let o = w
-        .client(
-            &state,
-            &["get", "--create-dirs", "-o", file.to_str().unwrap(), &app],
-        )
-        .run();
-    assert_ok(&o);
-    assert_eq!(std::fs::read(&file).unwrap(), w.rel.file(APP));
-
-    // A regular file where the directory would go.
     std::fs::write(dl.join("plain"), b"x").unwrap();
-    let blocked = dl.join("plain/bin");
-    let o = w
-        .client(
-            &state,
-            &[
-                "get",
-                "--create-dirs",
-                "--output-dir",
-                blocked.to_str().unwrap(),
-                &app,
-            ],
-        )
-        .run();
-    assert_one_line_refusal(
-        &o,
-        crate::common::exit::LOCAL_IO,
-        &["--create-dirs", "plain/bin"],
-    );
+    // (where to, the flag naming it, where the file lands or None: a regular file is in the way)
+    let cases = [
+        ("new/bin", "--output-dir", Some(format!("new/bin/{APP}"))),
+        (
+            "other/deeper/app.tgz",
+            "-o",
+            Some("other/deeper/app.tgz".to_owned()),
+        ),
+        ("plain/bin", "--output-dir", None),
+    ];
+    for (to, flag, lands) in cases {
+        let to = dl.join(to);
+        let args = ["get", "--create-dirs", flag, to.to_str().unwrap(), &app];
+        let o = w.client(&state, &args).run();
+        match lands {
+            Some(file) => {
+                assert_ok(&o);
+                assert_eq!(std::fs::read(dl.join(file)).unwrap(), w.rel.file(APP));
+            }
+            None => {
+                assert_one_line_refusal(
+                    &o,
+                    crate::common::exit::LOCAL_IO,
+                    &["--create-dirs", "plain/bin"],
+                );
+            }
+        }
+    }
     assert_eq!(
         w.srv.count(&w.rel.path(APP)),
         2,

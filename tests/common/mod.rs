@@ -226,6 +226,19 @@ pub fn parse_json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not one JSON value ({e}): {out:?}"))
 }
 
+/// `len` random bytes (from `/dev/urandom`, as `head -c` reads them) in a new file at `path`: the
+/// benchmarks' payloads, which no compression or deduplication along the way can shrink. Only the
+/// benchmarks use it.
+#[allow(dead_code)]
+pub fn random_file(path: &Path, len: u64) {
+    let out = Command::new("head")
+        .args(["-c", &len.to_string(), "/dev/urandom"])
+        .stdout(std::fs::File::create(path).expect("create the file"))
+        .status()
+        .expect("run head");
+    assert!(out.success(), "head -c {len} /dev/urandom failed");
+}
+
 /// A number from the environment (the benchmarks' `RGET_BENCH_*` settings), or `default` when it is
 /// unset or not a number. Only the benchmarks (which include this module) use it.
 #[allow(dead_code)]
@@ -269,6 +282,15 @@ pub fn peak_rss<S: AsRef<std::ffi::OsStr>>(cmd: &[S], envs: &[(&str, &Path)]) ->
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// A port on 127.0.0.1 nobody listens on now: bound, then released (a server a test starts next
+/// binds it, or a client's connection to it is refused).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 pub fn tempdir() -> tempfile::TempDir {

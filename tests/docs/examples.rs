@@ -23,11 +23,14 @@
 //! `walkthrough`; the demo's examples run in `demo`. The examples that pipe into `jq` run in an
 //! ignored test of their own (CI installs jq).
 
-use super::shell::{example_lines, help, invocations, markdown_shell_blocks, subcommands, words};
+use super::shell::{
+    example_lines, help, markdown_shell_blocks, rget_invocations, subcommands, words,
+};
 use super::world::DocWorld;
-use crate::common::{RGET, text};
+use crate::common::{RGET, free_port, text};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -187,7 +190,7 @@ fn examples() -> (Vec<Example>, usize) {
             if is_assignment(&line) {
                 preamble.push_str(&line);
                 preamble.push('\n');
-            } else if !rget_args(&line).is_empty() {
+            } else if !rget_invocations(&line).is_empty() {
                 add(source.clone(), &preamble, &line);
             }
         }
@@ -206,30 +209,12 @@ fn is_assignment(line: &str) -> bool {
         })
 }
 
-/// The arguments of the rget invocations of a line (`VAR=value rget ...` included).
-fn rget_args(line: &str) -> Vec<Vec<String>> {
-    let line = line
-        .split_whitespace()
-        .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-        .collect::<Vec<_>>()
-        .join(" ");
-    invocations(&line)
-}
-
 fn expectation(line: &str) -> &'static Expect {
     EXPECTED
         .iter()
         .find(|(piece, _)| line.contains(piece))
         .map(|(_, e)| e)
         .unwrap_or(&Expect::Succeeds(&[], ""))
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The line with what differs on loopback substituted (see the module documentation).
@@ -326,7 +311,10 @@ fn run(world: &DocWorld, scenes: &Path, n: usize, e: &Example) -> Result<(), Str
     }
     let scene = scenes.join(format!("{n:03}"));
     std::fs::create_dir_all(&scene).unwrap();
-    let args = rget_args(&e.line).into_iter().next().unwrap_or_default();
+    let args = rget_invocations(&e.line)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let bin = prepare(world, &scene, &args);
     let preamble = substituted(&e.preamble, &scene, world);
     let line = substituted(&e.line, &scene, world);
@@ -336,7 +324,9 @@ fn run(world: &DocWorld, scenes: &Path, n: usize, e: &Example) -> Result<(), Str
         false => format!("{preamble}{line}\n"),
     };
     let mut cmd = Command::new("bash");
-    cmd.args(["-e", "-o", "pipefail", "-c", &script])
+    // Its own process group: a timeout stops the pipeline's every process, not only bash.
+    cmd.process_group(0)
+        .args(["-e", "-o", "pipefail", "-c", &script])
         .current_dir(&scene)
         .env_clear()
         .env(
@@ -390,7 +380,7 @@ fn finish(mut cmd: Command, expect: &Expect) -> Result<String, String> {
         Ok(out) => out.map_err(|e| format!("wait: {e}"))?,
         Err(_) => {
             let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
+                .args(["-KILL", "--", &format!("-{pid}")])
                 .status();
             return Err("still running after 180 s".into());
         }

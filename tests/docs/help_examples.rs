@@ -10,7 +10,9 @@
 //! (`rget::cli::parses`, the parser of the binary): a usage error, exit code 2 for a person, fails
 //! the test, naming the command, the example and clap's reason.
 
-use super::shell::{example_lines, help, invocations, markdown_shell_lines, subcommands};
+use super::shell::{
+    example_lines, help, invocations, markdown_shell_lines, rget_invocations, subcommands,
+};
 
 #[test]
 fn the_harness_reads_examples_as_the_shell_would() {
@@ -89,13 +91,7 @@ fn every_rget_command_line_of_the_documents_parses() {
     for doc in ["README.md", "SECURITY.md", "docs/operations.md"] {
         let text = std::fs::read_to_string(format!("{root}/{doc}")).expect("the document");
         for line in markdown_shell_lines(&text) {
-            // `VAR=value rget ...`: the assignments are the shell's.
-            let line = line
-                .split_whitespace()
-                .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-                .collect::<Vec<_>>()
-                .join(" ");
-            for args in invocations(&line) {
+            for args in rget_invocations(&line) {
                 checked += 1;
                 if let Err(why) = rget::cli::parses(&args) {
                     failures.push(format!("{doc}: `{line}`: {why}"));

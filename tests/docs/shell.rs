@@ -160,6 +160,17 @@ pub fn invocations(line: &str) -> Vec<Vec<String>> {
     found
 }
 
+/// [`invocations`] of a document's line, where `VAR=value rget ...` sets the shell's variables
+/// before the command.
+pub fn rget_invocations(line: &str) -> Vec<Vec<String>> {
+    let line = line
+        .split_whitespace()
+        .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    invocations(&line)
+}
+
 /// `line` with every `$(...)` replaced by a placeholder word.
 pub fn strip_substitutions(line: &str) -> String {
     let mut out = String::new();

@@ -22,8 +22,7 @@
 
 use crate::common::https::{TestCa, TestServer};
 use crate::common::relay::Relay;
-use crate::common::{RGET, tempdir, text};
-use std::net::TcpListener;
+use crate::common::{RGET, free_port, tempdir, text};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -44,14 +43,6 @@ fn walkthrough_block(readme: &str) -> String {
         + "```sh\n".len();
     let len = after[start..].find("\n```").expect("the block ends");
     after[start..start + len + 1].to_owned()
-}
-
-/// A port nobody listens on now (bound and released: the servers of the block bind it next).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The processes the block leaves running in the background: its process group, stopped with

@@ -486,6 +486,24 @@ fn kill_9_never_leaves_a_partial_rget() {
     eprintln!("run takes ~{span} ms; old kept {saw_old} times, new installed {saw_new} times");
 }
 
+/// The bootstrap with the test CA (`--cacert`) and no `--` arguments, so that the executed rget runs
+/// its default `self verify` under the pins compiled into it (the committed placeholders, whose
+/// source is example.org). So that nothing leaves this machine, every https request but those to
+/// 127.0.0.1 goes to a proxy that refuses connections. State under `s.w.root/<state>`.
+fn offline_bootstrap(s: &Shared, state: &str) -> Command {
+    let mut c = Command::new(&s.boot);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.w.root.join("home"))
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .env("NO_PROXY", "127.0.0.1")
+        .env("XDG_STATE_HOME", s.w.root.join(state))
+        .arg("--cacert")
+        .arg(s.w.ca.pem_path())
+        .stdin(Stdio::null());
+    c
+}
+
 #[test]
 fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
     let s = shared();
@@ -494,17 +512,7 @@ fn default_args_run_self_verify_under_the_pins_compiled_into_rget() {
     // placeholders, whose source is example.org). So that nothing leaves this machine, every https
     // request but those to 127.0.0.1 goes to a proxy that refuses connections.
     let out = common::output(
-        Command::new(&s.boot)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", s.w.root.join("home"))
-            .env("HTTPS_PROXY", "http://127.0.0.1:1")
-            .env("NO_PROXY", "127.0.0.1")
-            .env("XDG_STATE_HOME", s.w.root.join("default-args-state"))
-            .arg("--cacert")
-            .arg(s.w.ca.pem_path())
-            .args(["--prefix", dir.to_str().unwrap()])
-            .stdin(Stdio::null()),
+        offline_bootstrap(s, "default-args-state").args(["--prefix", dir.to_str().unwrap()]),
     );
     let err = text(&out.stderr);
     // The bootstrap installed the verified rget, which then failed to reach the placeholder source:
@@ -528,19 +536,12 @@ fn default_self_verify_gets_the_bootstraps_cacert_and_mirror() {
     let s = shared();
     let dir = old_install(&s.w, "default-args-mirror");
     let m = mirror(s, &format!("/mirror-default-args/v{VERSION}"));
-    let out = common::output(
-        Command::new(&s.boot)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", s.w.root.join("home"))
-            .env("HTTPS_PROXY", "http://127.0.0.1:1")
-            .env("NO_PROXY", "127.0.0.1")
-            .env("XDG_STATE_HOME", s.w.root.join("default-args-mirror-state"))
-            .arg("--cacert")
-            .arg(s.w.ca.pem_path())
-            .args(["--prefix", dir.to_str().unwrap(), "--mirror", &m])
-            .stdin(Stdio::null()),
-    );
+    let out = common::output(offline_bootstrap(s, "default-args-mirror-state").args([
+        "--prefix",
+        dir.to_str().unwrap(),
+        "--mirror",
+        &m,
+    ]));
     let err = text(&out.stderr);
     assert!(err.contains("installed: "), "stderr:\n{err}");
     let pem = s.w.ca.pem_path();

@@ -31,6 +31,15 @@ fn submit(t: &Path, log: &str, url: &str, sums: &Path) -> Command {
     c
 }
 
+/// The submitter's policy `t/policy`: the log at `log_base`, its one witness required.
+fn write_policy(t: &Path, log_vkey: &str, log_base: &str, witness_vkey: &str) {
+    std::fs::write(
+        t.join("policy"),
+        format!("log {log_vkey} {log_base}/\nwitness w1 {witness_vkey}\nquorum w1\n"),
+    )
+    .unwrap();
+}
+
 #[test]
 fn an_unreachable_quorum_is_named_in_the_answer_and_cacert_lets_the_log_reach_it() {
     let tmp = tempdir();
@@ -75,14 +84,7 @@ fn an_unreachable_quorum_is_named_in_the_answer_and_cacert_lets_the_log_reach_it
             wpath,
         ],
     );
-    std::fs::write(
-        t.join("policy"),
-        format!(
-            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
-            log.base
-        ),
-    )
-    .unwrap();
+    write_policy(t, &log_vkey, &log.base, &wvkey);
     let started = Instant::now();
     let o = output(&mut submit(t, &log.base, url, &sums_file));
     let took = started.elapsed();
@@ -133,14 +135,7 @@ fn an_unreachable_quorum_is_named_in_the_answer_and_cacert_lets_the_log_reach_it
             pem.to_str().unwrap(),
         ],
     );
-    std::fs::write(
-        t.join("policy"),
-        format!(
-            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
-            log.base
-        ),
-    )
-    .unwrap();
+    write_policy(t, &log_vkey, &log.base, &wvkey);
     let o = output(&mut submit(t, &log.base, url, &sums_file));
     assert_ok(&o);
     let err = text(&o.stderr);
@@ -155,12 +150,7 @@ fn a_witness_that_refuses_connections_is_named_in_the_answer() {
     let t = tmp.path();
     let (log_dir, log_vkey) = init_log(t, "refused.example/log");
     let wvkey = init_witness(&t.join("w1"), "w1.example/witness");
-    // A port nobody listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let wfile = t.join("witnesses");
     std::fs::write(
         &wfile,
@@ -178,14 +168,7 @@ fn a_witness_that_refuses_connections_is_named_in_the_answer() {
             wfile.to_str().unwrap(),
         ],
     );
-    std::fs::write(
-        t.join("policy"),
-        format!(
-            "log {log_vkey} {}/\nwitness w1 {wvkey}\nquorum w1\n",
-            log.base
-        ),
-    )
-    .unwrap();
+    write_policy(t, &log_vkey, &log.base, &wvkey);
     let sums_file = t.join("SHA256SUMS");
     std::fs::write(&sums_file, sums(2)).unwrap();
     let o = output(&mut submit(

@@ -429,12 +429,6 @@ fn release_with_encrypted_keys_from(m: Minisign) {
 
 // ---- releases: refusals leave the directory as it was -----------------------------------------
 
-/// A port on loopback where nothing listens.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 #[test]
 fn release_refusals_write_nothing() {
     let w = World::new();
@@ -499,7 +493,7 @@ fn release_refusals_write_nothing() {
     let o = rget_release(&w, &dir, &w.key_sec, &base, &quorum_policy, &[], &[]);
     assert_refused(&o, VERIFICATION_FAILED, "quorum", &dir, &before);
     // The log is down.
-    let down = format!("http://127.0.0.1:{}/", closed_port());
+    let down = format!("http://127.0.0.1:{}/", crate::common::free_port());
     let o = release_command(&w, &dir, &w.key_sec, &base, &w.policy)
         .args(["--log", &down])
         .output()
