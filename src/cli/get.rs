@@ -127,7 +127,7 @@ pub struct VerifyArgs {
 it to standard output. Nothing reaches standard output unless every check held, so \
 `rget cat URL | sh` never runs a partial or unverified script.",
     after_help = "Example:
-  rget cat https://example.org/install.sh | sh"
+  rget cat https://example.org/rel/v1.2/install.sh | sh"
 )]
 /// Arguments of `rget cat`.
 pub struct CatArgs {

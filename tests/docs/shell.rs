@@ -26,10 +26,13 @@ pub fn subcommands(help: &str) -> Vec<String> {
         .collect()
 }
 
-/// The shell lines of a help text's "Examples:" block, continuation lines joined, descriptions
-/// dropped.
+/// The shell lines of a help text's "Examples:" (or, with one, "Example:") block, continuation
+/// lines joined, descriptions dropped.
 pub fn example_lines(help: &str) -> Vec<String> {
-    let Some((_, rest)) = help.split_once("\nExamples:\n") else {
+    let Some((_, rest)) = help
+        .split_once("\nExamples:\n")
+        .or_else(|| help.split_once("\nExample:\n"))
+    else {
         return Vec::new();
     };
     let mut lines: Vec<String> = Vec::new();

@@ -20,7 +20,8 @@
 //! - `home/.config/rget/policy` (the log, both witnesses, quorum 2) and `keys` (the publisher's key
 //!   for `https://example.org/`), `home/.minisign/minisign.key` and `minisign.pub` (`rget keygen`);
 //! - `dist/`: the release `https://example.org/rel/v1.2/` as `rget release` left it, and its
-//!   `SHA256SUMS`, `SHA256SUMS.proof` and `tool` beside it; `published-sums/` for `rget audit`;
+//!   `SHA256SUMS`, `SHA256SUMS.proof`, `tool` and `tool-1.2-linux.tar.gz` beside it;
+//!   `published-sums/` for `rget audit`;
 //! - `srv/`: a fresh log (`srv/rget-log`, with a `witnesses` file), witness (`srv/rget-witness`, with
 //!   a `policy`) and Sigsum log (`srv/sigsum-log`), for the `serve` examples;
 //! - the lines `log.line`, `w1.line`, `w2.line` the world's log and witnesses printed, the policies
@@ -308,7 +309,12 @@ impl DocWorld {
             let name = p.file_name().expect("a name");
             std::fs::copy(&p, web_root.join("rel/v1.2").join(name)).expect("publish");
         }
-        for name in ["SHA256SUMS", "SHA256SUMS.proof", "tool"] {
+        for name in [
+            "SHA256SUMS",
+            "SHA256SUMS.proof",
+            "tool",
+            "tool-1.2-linux.tar.gz",
+        ] {
             std::fs::copy(t.join("dist").join(name), t.join(name)).expect("copy");
         }
         std::fs::copy(
